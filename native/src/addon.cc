@@ -1,0 +1,14 @@
+// The native module: thin system call wrappers (syscalls.cc) and spawn (spawn.cc).
+#include "common.h"
+
+namespace tsrun {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  InitSyscalls(env, exports);
+  InitSpawn(env, exports);
+  return exports;
+}
+
+NODE_API_MODULE(tsrun_native, Init)
+
+}  // namespace tsrun

@@ -1,0 +1,278 @@
+// One thin wrapper per system call, named as the kernel names it. No policy
+// lives here: the TypeScript side decides what to call and adds context.
+#include "common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <thread>
+
+namespace tsrun {
+
+const char* ErrnoName(int err) {
+  const char* name = strerrorname_np(err);
+  return name ? name : "EUNKNOWN";
+}
+
+void ThrowErrno(Napi::Env env, int err, const char* syscall, const std::string& path) {
+  std::string message = std::string(syscall) + (path.empty() ? "" : " " + path) + ": " + ErrnoName(err) + " (" +
+                        strerror(err) + ")";
+  Napi::Error error = Napi::Error::New(env, message);
+  error.Set("code", Napi::String::New(env, ErrnoName(err)));
+  error.Set("errno", Napi::Number::New(env, -err));
+  error.Set("syscall", Napi::String::New(env, syscall));
+  if (!path.empty()) error.Set("path", Napi::String::New(env, path));
+  throw error;
+}
+
+std::string StringProp(const Napi::Object& obj, const char* key) {
+  Napi::Value value = obj.Get(key);
+  if (!value.IsString()) throw Napi::TypeError::New(obj.Env(), std::string(key) + " must be a string");
+  return value.As<Napi::String>().Utf8Value();
+}
+
+std::vector<std::string> StringArrayProp(const Napi::Object& obj, const char* key) {
+  Napi::Value value = obj.Get(key);
+  if (!value.IsArray()) throw Napi::TypeError::New(obj.Env(), std::string(key) + " must be an array of strings");
+  Napi::Array array = value.As<Napi::Array>();
+  std::vector<std::string> out;
+  for (uint32_t i = 0; i < array.Length(); i++) {
+    Napi::Value item = array.Get(i);
+    if (!item.IsString()) throw Napi::TypeError::New(obj.Env(), std::string(key) + " must be an array of strings");
+    out.push_back(item.As<Napi::String>().Utf8Value());
+  }
+  return out;
+}
+
+namespace {
+
+struct NamedFlag {
+  const char* name;
+  unsigned long value;
+};
+
+const NamedFlag kMountFlags[] = {
+    {"MS_RDONLY", MS_RDONLY},   {"MS_NOSUID", MS_NOSUID},         {"MS_NODEV", MS_NODEV},
+    {"MS_NOEXEC", MS_NOEXEC},   {"MS_REMOUNT", MS_REMOUNT},       {"MS_BIND", MS_BIND},
+    {"MS_REC", MS_REC},         {"MS_PRIVATE", MS_PRIVATE},       {"MS_SLAVE", MS_SLAVE},
+    {"MS_SHARED", MS_SHARED},   {"MS_UNBINDABLE", MS_UNBINDABLE}, {"MS_STRICTATIME", MS_STRICTATIME},
+    {"MS_RELATIME", MS_RELATIME}, {"MS_NOATIME", MS_NOATIME},     {"MS_MOVE", MS_MOVE},
+};
+const NamedFlag kUmountFlags[] = {{"MNT_DETACH", MNT_DETACH}, {"MNT_FORCE", MNT_FORCE}, {"MNT_EXPIRE", MNT_EXPIRE}};
+const NamedFlag kCloneFlags[] = {
+    {"CLONE_NEWNS", CLONE_NEWNS},   {"CLONE_NEWUTS", CLONE_NEWUTS},       {"CLONE_NEWIPC", CLONE_NEWIPC},
+    {"CLONE_NEWPID", CLONE_NEWPID}, {"CLONE_NEWNET", CLONE_NEWNET},       {"CLONE_NEWCGROUP", CLONE_NEWCGROUP},
+    {"CLONE_NEWUSER", CLONE_NEWUSER},
+};
+
+template <size_t N>
+unsigned long FlagsFrom(Napi::Env env, const Napi::Value& names, const NamedFlag (&table)[N]) {
+  if (!names.IsArray()) throw Napi::TypeError::New(env, "flags must be an array of names");
+  Napi::Array array = names.As<Napi::Array>();
+  unsigned long flags = 0;
+  for (uint32_t i = 0; i < array.Length(); i++) {
+    std::string name = array.Get(i).ToString().Utf8Value();
+    bool known = false;
+    for (const NamedFlag& flag : table) {
+      if (name == flag.name) {
+        flags |= flag.value;
+        known = true;
+      }
+    }
+    if (!known) throw Napi::TypeError::New(env, "unknown flag " + name);
+  }
+  return flags;
+}
+
+}  // namespace
+
+unsigned long MountFlags(Napi::Env env, const Napi::Value& names) { return FlagsFrom(env, names, kMountFlags); }
+int Umount2Flags(Napi::Env env, const Napi::Value& names) { return (int)FlagsFrom(env, names, kUmountFlags); }
+unsigned long CloneFlags(Napi::Env env, const Napi::Value& names) { return FlagsFrom(env, names, kCloneFlags); }
+
+namespace {
+
+std::string Str(const Napi::CallbackInfo& info, size_t i) {
+  if (!info[i].IsString()) throw Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a string");
+  return info[i].As<Napi::String>().Utf8Value();
+}
+
+int Int(const Napi::CallbackInfo& info, size_t i) {
+  if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a number");
+  return info[i].As<Napi::Number>().Int32Value();
+}
+
+// mount(source, target, fstype, flags[], data)
+Napi::Value Mount(const Napi::CallbackInfo& info) {
+  std::string source = Str(info, 0), target = Str(info, 1), fstype = Str(info, 2), data = Str(info, 4);
+  unsigned long flags = MountFlags(info.Env(), info[3]);
+  if (mount(source.c_str(), target.c_str(), fstype.empty() ? nullptr : fstype.c_str(), flags,
+            data.empty() ? nullptr : data.c_str()) != 0) {
+    ThrowErrno(info.Env(), errno, "mount", target);
+  }
+  return info.Env().Undefined();
+}
+
+// umount2(target, flags[])
+Napi::Value Umount2(const Napi::CallbackInfo& info) {
+  std::string target = Str(info, 0);
+  if (umount2(target.c_str(), Umount2Flags(info.Env(), info[1])) != 0) ThrowErrno(info.Env(), errno, "umount2", target);
+  return info.Env().Undefined();
+}
+
+// mknod(path, mode, major, minor)
+Napi::Value Mknod(const Napi::CallbackInfo& info) {
+  std::string path = Str(info, 0);
+  if (mknod(path.c_str(), (mode_t)Int(info, 1), makedev(Int(info, 2), Int(info, 3))) != 0) {
+    ThrowErrno(info.Env(), errno, "mknod", path);
+  }
+  return info.Env().Undefined();
+}
+
+// lsetxattr(path, name, value)
+Napi::Value Lsetxattr(const Napi::CallbackInfo& info) {
+  std::string path = Str(info, 0), name = Str(info, 1);
+  Napi::Buffer<char> value = info[2].As<Napi::Buffer<char>>();
+  if (lsetxattr(path.c_str(), name.c_str(), value.Data(), value.Length(), 0) != 0) {
+    ThrowErrno(info.Env(), errno, "lsetxattr", path);
+  }
+  return info.Env().Undefined();
+}
+
+// lgetxattr(path, name): a Buffer, or null when the attribute is not set
+Napi::Value Lgetxattr(const Napi::CallbackInfo& info) {
+  std::string path = Str(info, 0), name = Str(info, 1);
+  ssize_t size = lgetxattr(path.c_str(), name.c_str(), nullptr, 0);
+  if (size < 0) {
+    if (errno == ENODATA) return info.Env().Null();
+    ThrowErrno(info.Env(), errno, "lgetxattr", path);
+  }
+  std::vector<char> value(size);
+  size = lgetxattr(path.c_str(), name.c_str(), value.data(), value.size());
+  if (size < 0) ThrowErrno(info.Env(), errno, "lgetxattr", path);
+  return Napi::Buffer<char>::Copy(info.Env(), value.data(), size);
+}
+
+// llistxattr(path): the attribute names
+Napi::Value Llistxattr(const Napi::CallbackInfo& info) {
+  std::string path = Str(info, 0);
+  ssize_t size = llistxattr(path.c_str(), nullptr, 0);
+  if (size < 0) ThrowErrno(info.Env(), errno, "llistxattr", path);
+  std::vector<char> names(size);
+  size = llistxattr(path.c_str(), names.data(), names.size());
+  if (size < 0) ThrowErrno(info.Env(), errno, "llistxattr", path);
+  Napi::Array out = Napi::Array::New(info.Env());
+  for (ssize_t start = 0; start < size;) {
+    std::string name(names.data() + start);
+    out.Set(out.Length(), name);
+    start += name.size() + 1;
+  }
+  return out;
+}
+
+// flock(fd, 'LOCK_EX' | 'LOCK_SH' | 'LOCK_UN', nonBlocking): false when it would block
+Napi::Value Flock(const Napi::CallbackInfo& info) {
+  std::string op = Str(info, 1);
+  int operation = op == "LOCK_EX" ? LOCK_EX : op == "LOCK_SH" ? LOCK_SH : op == "LOCK_UN" ? LOCK_UN : -1;
+  if (operation < 0) throw Napi::TypeError::New(info.Env(), "unknown flock operation " + op);
+  if (info[2].ToBoolean()) operation |= LOCK_NB;
+  if (flock(Int(info, 0), operation) != 0) {
+    if (errno == EWOULDBLOCK) return Napi::Boolean::New(info.Env(), false);
+    ThrowErrno(info.Env(), errno, "flock");
+  }
+  return Napi::Boolean::New(info.Env(), true);
+}
+
+// recvmsg with SCM_RIGHTS: receives one file descriptor (the pty master from the container)
+Napi::Value Recvfd(const Napi::CallbackInfo& info) {
+  int sock = Int(info, 0);
+  char byte;
+  struct iovec iov = {&byte, 1};
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } control;
+  struct msghdr msg = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.buf;
+  msg.msg_controllen = sizeof(control.buf);
+  ssize_t got;
+  do got = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+  while (got < 0 && errno == EINTR);
+  if (got < 0) ThrowErrno(info.Env(), errno, "recvmsg");
+  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  if (got == 0 || !cmsg || cmsg->cmsg_type != SCM_RIGHTS) ThrowErrno(info.Env(), ENOMSG, "recvmsg");
+  int fd;
+  memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
+  return Napi::Number::New(info.Env(), fd);
+}
+
+// ioctl(fd, TIOCSWINSZ, {rows, cols})
+Napi::Value IoctlTiocswinsz(const Napi::CallbackInfo& info) {
+  struct winsize size = {};
+  size.ws_row = (unsigned short)Int(info, 1);
+  size.ws_col = (unsigned short)Int(info, 2);
+  if (ioctl(Int(info, 0), TIOCSWINSZ, &size) != 0) ThrowErrno(info.Env(), errno, "ioctl");
+  return info.Env().Undefined();
+}
+
+// waitpid(pid, callback): waits on a thread of its own, then calls back on
+// Node's thread with (error, {code, signal}), so the event loop never blocks.
+Napi::Value Waitpid(const Napi::CallbackInfo& info) {
+  pid_t pid = Int(info, 0);
+  auto callback = Napi::ThreadSafeFunction::New(info.Env(), info[1].As<Napi::Function>(), "waitpid", 0, 1);
+  std::thread([pid, callback]() mutable {
+    int status = 0;
+    pid_t got;
+    do got = waitpid(pid, &status, __WALL);
+    while (got < 0 && errno == EINTR);
+    int err = got < 0 ? errno : 0;
+    callback.BlockingCall([err, status](Napi::Env env, Napi::Function js) {
+      if (err) {
+        Napi::Error error = Napi::Error::New(env, std::string("waitpid: ") + ErrnoName(err));
+        error.Set("code", Napi::String::New(env, ErrnoName(err)));
+        error.Set("errno", Napi::Number::New(env, -err));
+        error.Set("syscall", Napi::String::New(env, "waitpid"));
+        js.Call({error.Value(), env.Null()});
+        return;
+      }
+      Napi::Object result = Napi::Object::New(env);
+      result.Set("code", WIFEXITED(status) ? Napi::Value(Napi::Number::New(env, WEXITSTATUS(status))) : env.Null());
+      result.Set("signal", WIFSIGNALED(status) ? Napi::Value(Napi::String::New(env, std::string("SIG") + sigabbrev_np(WTERMSIG(status))))
+                                               : env.Null());
+      js.Call({env.Null(), result});
+    });
+    callback.Release();
+  }).detach();
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+Napi::Object InitSyscalls(Napi::Env env, Napi::Object exports) {
+  exports.Set("mount", Napi::Function::New(env, Mount, "mount"));
+  exports.Set("umount2", Napi::Function::New(env, Umount2, "umount2"));
+  exports.Set("mknod", Napi::Function::New(env, Mknod, "mknod"));
+  exports.Set("lsetxattr", Napi::Function::New(env, Lsetxattr, "lsetxattr"));
+  exports.Set("lgetxattr", Napi::Function::New(env, Lgetxattr, "lgetxattr"));
+  exports.Set("llistxattr", Napi::Function::New(env, Llistxattr, "llistxattr"));
+  exports.Set("flock", Napi::Function::New(env, Flock, "flock"));
+  exports.Set("recvfd", Napi::Function::New(env, Recvfd, "recvfd"));
+  exports.Set("ioctl_TIOCSWINSZ", Napi::Function::New(env, IoctlTiocswinsz, "ioctl_TIOCSWINSZ"));
+  exports.Set("waitpid", Napi::Function::New(env, Waitpid, "waitpid"));
+  return exports;
+}
+
+}  // namespace tsrun

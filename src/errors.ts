@@ -1,0 +1,68 @@
+// Every error tsrun reports is built here, so that one table decides the exit
+// code, the way `docker run` does:
+//
+//   kind            exit  meaning
+//   runtime         125   tsrun itself failed (bad flag, unknown image, name in use, a step failed)
+//   cannot-exec     126   the command exists but cannot be executed
+//   not-found       127   the command does not exist in the container
+//
+// A message is one line: what went wrong, then (after " — ") what to do.
+
+export type ErrorKind = 'runtime' | 'cannot-exec' | 'not-found';
+
+export const EXIT_CODES: Record<ErrorKind, number> = {
+  'runtime': 125,
+  'cannot-exec': 126,
+  'not-found': 127,
+};
+
+export class TsrunError extends Error {
+  readonly kind: ErrorKind;
+  readonly hint: string | undefined;
+
+  constructor(message: string, options: { kind?: ErrorKind; hint?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'TsrunError';
+    this.kind = options.kind ?? 'runtime';
+    this.hint = options.hint;
+  }
+
+  get exitCode(): number {
+    return EXIT_CODES[this.kind];
+  }
+}
+
+/** Shorthand for the common case: a runtime error with a hint. */
+export function fail(message: string, hint?: string, cause?: unknown): TsrunError {
+  return new TsrunError(message, { hint, cause });
+}
+
+/** Add context in front of a lower-level error, keeping it as the cause:
+ *  "create rw layer: mount overlay on /x: EINVAL". */
+export function withContext(context: string, error: unknown): TsrunError {
+  if (error instanceof TsrunError) {
+    return new TsrunError(`${context}: ${error.message}`, { kind: error.kind, hint: error.hint, cause: error });
+  }
+  return new TsrunError(`${context}: ${errorText(error)}`, { cause: error });
+}
+
+/** The short text of any error: Node-shaped system errors become "syscall path: CODE". */
+export function errorText(error: unknown): string {
+  if (error instanceof Error) {
+    const sys = error as NodeJS.ErrnoException;
+    if (sys.code && sys.syscall) return `${sys.syscall}${sys.path ? ' ' + sys.path : ''}: ${sys.code}`;
+    return error.message;
+  }
+  return String(error);
+}
+
+/** The single line printed for an error, with its hint. */
+export function formatError(error: unknown): string {
+  const text = error instanceof TsrunError ? error.message : errorText(error);
+  const hint = error instanceof TsrunError ? error.hint : undefined;
+  return `tsrun: ${text}${hint ? ` — ${hint}` : ''}`;
+}
+
+export function exitCodeOf(error: unknown): number {
+  return error instanceof TsrunError ? error.exitCode : EXIT_CODES.runtime;
+}

@@ -1,0 +1,48 @@
+// The real system calls: native/ loaded once, on first use, and wrapped so that
+// it satisfies the `Syscalls` interface the rest of tsrun is written against.
+import { createRequire } from 'node:module';
+import type { Syscalls, SpawnRequest, SpawnedChild, WaitStatus } from './syscalls.js';
+
+interface NativeModule {
+  mount(source: string, target: string, fstype: string, flags: string[], data: string): void;
+  umount2(target: string, flags: string[]): void;
+  mknod(path: string, mode: number, major: number, minor: number): void;
+  lsetxattr(path: string, name: string, value: Buffer): void;
+  lgetxattr(path: string, name: string): Buffer | null;
+  llistxattr(path: string): string[];
+  flock(fd: number, operation: string, nonBlocking: boolean): boolean;
+  spawn(request: SpawnRequest & { dieWithParent: boolean }): SpawnedChild;
+  waitpid(pid: number, callback: (error: Error | null, status: WaitStatus | null) => void): void;
+  recvfd(socketFd: number): number;
+  ioctl_TIOCSWINSZ(fd: number, rows: number, cols: number): void;
+}
+
+let loaded: NativeModule | undefined;
+
+function native(): NativeModule {
+  if (!loaded) {
+    const require = createRequire(import.meta.url);
+    try {
+      loaded = require('../../native/build/Release/tsrun_native.node') as NativeModule;
+    } catch (error) {
+      throw new Error('tsrun\'s native module is not built — run `npm run build` first', { cause: error });
+    }
+  }
+  return loaded;
+}
+
+export const realSyscalls: Syscalls = {
+  mount: (source, target, fstype, flags, data) => native().mount(source, target, fstype, flags, data),
+  umount2: (target, flags) => native().umount2(target, flags),
+  mknod: (path, mode, major, minor) => native().mknod(path, mode, major, minor),
+  lsetxattr: (path, name, value) => native().lsetxattr(path, name, value),
+  lgetxattr: (path, name) => native().lgetxattr(path, name),
+  llistxattr: (path) => native().llistxattr(path),
+  flock: (fd, operation, nonBlocking) => native().flock(fd, operation, nonBlocking),
+  spawn: (request) => native().spawn({ ...request, dieWithParent: request.dieWithParent ?? true }),
+  waitpid: (pid) => new Promise((resolve, reject) => {
+    native().waitpid(pid, (error, status) => (error ? reject(error) : resolve(status!)));
+  }),
+  recvfd: (socketFd) => native().recvfd(socketFd),
+  ioctl_TIOCSWINSZ: (fd, rows, cols) => native().ioctl_TIOCSWINSZ(fd, rows, cols),
+};

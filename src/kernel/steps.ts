@@ -1,0 +1,51 @@
+// The operations the container's child process performs between clone() and
+// execve(). They are built in TypeScript by the stages as plain data, printed
+// by --explain, checked by tests, and executed one by one in C++ by
+// native/src/spawn.cc, where only async-signal-safe calls are allowed.
+// When a step fails, the child reports {step index, errno} and exits.
+
+export type ChildStep =
+  /** Block until tsrun has finished its part (e.g. network setup) and says go. */
+  | { op: 'wait_for_parent' }
+  | { op: 'mount'; source: string; target: string; fstype: string; flags: string[]; data: string }
+  | { op: 'umount2'; target: string; flags: string[] }
+  | { op: 'pivot_root'; new_root: string; put_old: string }
+  | { op: 'chdir'; path: string }
+  | { op: 'mkdir'; path: string; mode: number }
+  /** Create an empty file to bind-mount onto (open O_CREAT, then close). */
+  | { op: 'create_file'; path: string; mode: number }
+  | { op: 'mknod'; path: string; mode: number; major: number; minor: number }
+  | { op: 'symlink'; target: string; linkpath: string }
+  | { op: 'sethostname'; name: string }
+  /** Bring a network interface up (ioctl SIOCSIFFLAGS with IFF_UP). */
+  | { op: 'link_up'; name: string }
+  | { op: 'setgroups'; gids: number[] }
+  | { op: 'setgid'; gid: number }
+  | { op: 'setuid'; uid: number }
+  /** New session, a pty opened in the container's devpts as the controlling
+   *  terminal on 0/1/2; the master goes back to tsrun over the console socket. */
+  | { op: 'open_pty'; rows: number; cols: number }
+  /** execve, trying each directory of `search` in turn when `file` has no slash. */
+  | { op: 'execve'; file: string; search: string[]; argv: string[]; envp: string[] };
+
+/** One line per step, the way --explain and error messages show it. */
+export function describeStep(step: ChildStep): string {
+  switch (step.op) {
+    case 'wait_for_parent': return 'wait for tsrun';
+    case 'mount': return `mount ${step.fstype || step.source} on ${step.target}` + (step.flags.length ? ` (${step.flags.join('|')})` : '');
+    case 'umount2': return `umount2 ${step.target}` + (step.flags.length ? ` (${step.flags.join('|')})` : '');
+    case 'pivot_root': return `pivot_root ${step.new_root} ${step.put_old}`;
+    case 'chdir': return `chdir ${step.path}`;
+    case 'mkdir': return `mkdir ${step.path}`;
+    case 'create_file': return `create ${step.path}`;
+    case 'mknod': return `mknod ${step.path} c ${step.major} ${step.minor}`;
+    case 'symlink': return `symlink ${step.linkpath} -> ${step.target}`;
+    case 'sethostname': return `sethostname ${step.name}`;
+    case 'link_up': return `ip link set ${step.name} up`;
+    case 'setgroups': return `setgroups [${step.gids.join(',')}]`;
+    case 'setgid': return `setgid ${step.gid}`;
+    case 'setuid': return `setuid ${step.uid}`;
+    case 'open_pty': return `open a pty ${step.cols}x${step.rows} as the controlling terminal`;
+    case 'execve': return `execve ${step.file} [${step.argv.join(' ')}]`;
+  }
+}

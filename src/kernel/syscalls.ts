@@ -1,0 +1,53 @@
+// The TypeScript face of native/: one method per system call, named as the
+// kernel names it. Stages receive a `Syscalls` object instead of importing the
+// addon, so unit tests can pass a recording double and run without root.
+
+import type { ChildStep } from './steps.js';
+
+/** What the cloned child was asked to do and the pipes it talks through. */
+export interface SpawnRequest {
+  /** CLONE_NEW* names, e.g. ['CLONE_NEWNS', 'CLONE_NEWPID']. */
+  cloneFlags: string[];
+  /** Performed in order by the child, ending in an execve step. */
+  steps: ChildStep[];
+  /** File descriptors that become the child's 0, 1 and 2 (-1: /dev/null). */
+  stdio: [number, number, number];
+  /** SIGKILL the child if tsrun dies (default true): a foreground container never outlives its runtime. */
+  dieWithParent?: boolean;
+}
+
+export interface SpawnedChild {
+  pid: number;
+  /** Read end of the close-on-exec pipe: EOF alone means execve succeeded. */
+  errorFd: number;
+  /** Write end of the pipe a `wait_for_parent` step blocks on. */
+  releaseFd: number;
+  /** Our end of the socket a child's `open_pty` step sends the pty master on (-1 if none). */
+  consoleFd: number;
+}
+
+export interface WaitStatus {
+  /** Exit code when the process exited, else null. */
+  code: number | null;
+  /** Signal name when the process was killed, else null. */
+  signal: NodeJS.Signals | null;
+}
+
+export interface Syscalls {
+  mount(source: string, target: string, fstype: string, flags: string[], data: string): void;
+  umount2(target: string, flags: string[]): void;
+  mknod(path: string, mode: number, major: number, minor: number): void;
+  lsetxattr(path: string, name: string, value: Buffer): void;
+  lgetxattr(path: string, name: string): Buffer | null;
+  llistxattr(path: string): string[];
+  /** flock(fd, LOCK_EX | LOCK_NB): false when another process holds it. */
+  flock(fd: number, operation: 'LOCK_EX' | 'LOCK_SH' | 'LOCK_UN', nonBlocking: boolean): boolean;
+  /** Clone a child into new namespaces and run `steps` in it (see native/src/spawn.cc). */
+  spawn(request: SpawnRequest): SpawnedChild;
+  /** waitpid(pid, 0) on a helper thread; resolves without blocking the event loop. */
+  waitpid(pid: number): Promise<WaitStatus>;
+  /** recvmsg(SCM_RIGHTS): one file descriptor passed over a unix socket. */
+  recvfd(socketFd: number): number;
+  /** ioctl(fd, TIOCSWINSZ): a terminal's window size. */
+  ioctl_TIOCSWINSZ(fd: number, rows: number, cols: number): void;
+}

@@ -1,0 +1,38 @@
+// Nothing in the store is ever half-written: files and directories are made
+// under <root>/tmp and renamed into place, which is atomic on one filesystem.
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+
+/** Write `data` to `file` via a temporary sibling and rename(2). */
+export function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o644): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const temp = `${file}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+  try {
+    const fd = fs.openSync(temp, 'wx', mode);
+    try {
+      fs.writeFileSync(fd, data);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(temp, file);
+  } catch (error) {
+    fs.rmSync(temp, { force: true });
+    throw error;
+  }
+}
+
+export function writeJsonAtomic(file: string, value: unknown, mode = 0o644): void {
+  writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n', mode);
+}
+
+export function readJson<T>(file: string): T {
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+}
+
+/** A fresh staging directory under `tmpRoot`, removed by the caller on failure. */
+export function makeStagingDir(tmpRoot: string, label: string): string {
+  fs.mkdirSync(tmpRoot, { recursive: true, mode: 0o700 });
+  return fs.mkdtempSync(path.join(tmpRoot, `${label}-`));
+}
