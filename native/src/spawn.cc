@@ -34,13 +34,14 @@ namespace {
 
 enum class Op {
   WaitForParent, Mount, Umount2, PivotRoot, Chdir, Mkdir, CreateFile, Mknod, Symlink,
-  Sethostname, LinkUp, Setsid, Setgroups, Setgid, Setuid, OpenPty, Execve,
+  Sethostname, Umask, LinkUp, Setsid, Setgroups, Setgid, Setuid, OpenPty, Execve,
 };
 
 // One step with every string and number it needs, owned by the parent's heap
 // and copied into the child by clone (which has fork's copy-on-write memory).
 struct Step {
   Op op;
+  bool optional = false;  // ENOENT means "nothing to do", not failure
   std::string s1, s2, s3, s4;  // paths, names, data: meaning depends on op
   unsigned long flags = 0;
   long n1 = 0, n2 = 0, n3 = 0;
@@ -67,7 +68,7 @@ const struct {
     {"wait_for_parent", Op::WaitForParent}, {"mount", Op::Mount},       {"umount2", Op::Umount2},
     {"pivot_root", Op::PivotRoot},          {"chdir", Op::Chdir},       {"mkdir", Op::Mkdir},
     {"create_file", Op::CreateFile},        {"mknod", Op::Mknod},       {"symlink", Op::Symlink},
-    {"sethostname", Op::Sethostname},       {"link_up", Op::LinkUp},    {"setsid", Op::Setsid},
+    {"sethostname", Op::Sethostname},       {"umask", Op::Umask},       {"link_up", Op::LinkUp},    {"setsid", Op::Setsid},
     {"setgroups", Op::Setgroups},           {"setgid", Op::Setgid},     {"setuid", Op::Setuid},
     {"open_pty", Op::OpenPty},              {"execve", Op::Execve},
 };
@@ -94,6 +95,7 @@ Step ParseStep(Napi::Env env, const Napi::Object& obj) {
     }
   }
   if (!known) throw Napi::TypeError::New(env, "unknown step op " + name);
+  step.optional = obj.Get("optional").ToBoolean();
   switch (step.op) {
     case Op::WaitForParent: case Op::Setsid: break;
     case Op::Mount:
@@ -127,6 +129,7 @@ Step ParseStep(Napi::Env env, const Napi::Object& obj) {
       step.s2 = StringProp(obj, "linkpath");
       break;
     case Op::Sethostname: step.s1 = StringProp(obj, "name"); break;
+    case Op::Umask: step.n1 = NumberProp(obj, "mask"); break;
     case Op::LinkUp:
       step.s1 = StringProp(obj, "name");
       if (step.s1.size() >= IFNAMSIZ) throw Napi::TypeError::New(env, "interface name too long: " + step.s1);
@@ -274,6 +277,7 @@ int RunStep(const ChildContext& ctx, const Step& step) {
     case Op::Mknod: return mknod(step.s1.c_str(), (mode_t)step.n1, makedev(step.n2, step.n3));
     case Op::Symlink: return (symlink(step.s1.c_str(), step.s2.c_str()) == 0 || errno == EEXIST) ? 0 : -1;
     case Op::Sethostname: return sethostname(step.s1.c_str(), step.s1.size());
+    case Op::Umask: umask((mode_t)step.n1); return 0;
     case Op::LinkUp: return LinkUp(step.s1.c_str());
     case Op::Setsid: return setsid() < 0 ? -1 : 0;
     case Op::Setgroups: return setgroups(step.gids.size(), step.gids.data());
@@ -312,7 +316,7 @@ int RunStep(const ChildContext& ctx, const Step& step) {
 
   const std::vector<Step>& steps = *ctx.steps;
   for (size_t i = 0; i < steps.size(); i++) {
-    if (RunStep(ctx, steps[i]) != 0) Report(ctx, (int)i, errno);
+    if (RunStep(ctx, steps[i]) != 0 && !(steps[i].optional && errno == ENOENT)) Report(ctx, (int)i, errno);
   }
   Report(ctx, (int)steps.size(), ENOEXEC);  // the list did not end in a successful execve
 }

@@ -228,6 +228,33 @@ Napi::Value IoctlTiocswinsz(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// tcgetattr(fd): the terminal's settings, as the bytes of a struct termios
+Napi::Value Tcgetattr(const Napi::CallbackInfo& info) {
+  struct termios settings;
+  if (tcgetattr(Int(info, 0), &settings) != 0) ThrowErrno(info.Env(), errno, "tcgetattr");
+  return Napi::Buffer<char>::Copy(info.Env(), reinterpret_cast<char*>(&settings), sizeof(settings));
+}
+
+// tcsetattr(fd, settings): apply settings from tcgetattr or cfmakeraw, after pending output is written
+Napi::Value Tcsetattr(const Napi::CallbackInfo& info) {
+  Napi::Buffer<char> settings = info[1].As<Napi::Buffer<char>>();
+  if (settings.Length() != sizeof(struct termios)) throw Napi::TypeError::New(info.Env(), "not a struct termios");
+  if (tcsetattr(Int(info, 0), TCSADRAIN, reinterpret_cast<struct termios*>(settings.Data())) != 0) {
+    ThrowErrno(info.Env(), errno, "tcsetattr");
+  }
+  return info.Env().Undefined();
+}
+
+// cfmakeraw(settings): a copy with input and output processing off, as a terminal relay needs
+Napi::Value Cfmakeraw(const Napi::CallbackInfo& info) {
+  Napi::Buffer<char> settings = info[0].As<Napi::Buffer<char>>();
+  if (settings.Length() != sizeof(struct termios)) throw Napi::TypeError::New(info.Env(), "not a struct termios");
+  struct termios raw;
+  memcpy(&raw, settings.Data(), sizeof(raw));
+  cfmakeraw(&raw);
+  return Napi::Buffer<char>::Copy(info.Env(), reinterpret_cast<char*>(&raw), sizeof(raw));
+}
+
 // waitpid(pid, callback): waits on a thread of its own, then calls back on
 // Node's thread with (error, {code, signal}), so the event loop never blocks.
 Napi::Value Waitpid(const Napi::CallbackInfo& info) {
@@ -271,6 +298,9 @@ Napi::Object InitSyscalls(Napi::Env env, Napi::Object exports) {
   exports.Set("flock", Napi::Function::New(env, Flock, "flock"));
   exports.Set("recvfd", Napi::Function::New(env, Recvfd, "recvfd"));
   exports.Set("ioctl_TIOCSWINSZ", Napi::Function::New(env, IoctlTiocswinsz, "ioctl_TIOCSWINSZ"));
+  exports.Set("tcgetattr", Napi::Function::New(env, Tcgetattr, "tcgetattr"));
+  exports.Set("tcsetattr", Napi::Function::New(env, Tcsetattr, "tcsetattr"));
+  exports.Set("cfmakeraw", Napi::Function::New(env, Cfmakeraw, "cfmakeraw"));
   exports.Set("waitpid", Napi::Function::New(env, Waitpid, "waitpid"));
   return exports;
 }

@@ -15,6 +15,9 @@ interface NativeModule {
   waitpid(pid: number, callback: (error: Error | null, status: WaitStatus | null) => void): void;
   recvfd(socketFd: number): number;
   ioctl_TIOCSWINSZ(fd: number, rows: number, cols: number): void;
+  tcgetattr(fd: number): Buffer;
+  tcsetattr(fd: number, settings: Buffer): void;
+  cfmakeraw(settings: Buffer): Buffer;
 }
 
 let loaded: NativeModule | undefined;
@@ -45,4 +48,7 @@ export const realSyscalls: Syscalls = {
   }),
   recvfd: (socketFd) => native().recvfd(socketFd),
   ioctl_TIOCSWINSZ: (fd, rows, cols) => native().ioctl_TIOCSWINSZ(fd, rows, cols),
+  tcgetattr: (fd) => native().tcgetattr(fd),
+  tcsetattr: (fd, settings) => native().tcsetattr(fd, settings),
+  cfmakeraw: (settings) => native().cfmakeraw(settings),
 };

@@ -4,7 +4,12 @@
 // native/src/spawn.cc, where only async-signal-safe calls are allowed.
 // When a step fails, the child reports {step index, errno} and exits.
 
-export type ChildStep =
+export type ChildStep = Step & {
+  /** Skip the step when its path does not exist (ENOENT), e.g. masking a /proc file this kernel lacks. */
+  optional?: boolean;
+};
+
+type Step =
   /** Block until tsrun has finished its part (e.g. network setup) and says go. */
   | { op: 'wait_for_parent' }
   | { op: 'mount'; source: string; target: string; fstype: string; flags: string[]; data: string }
@@ -17,12 +22,16 @@ export type ChildStep =
   | { op: 'mknod'; path: string; mode: number; major: number; minor: number }
   | { op: 'symlink'; target: string; linkpath: string }
   | { op: 'sethostname'; name: string }
+  /** The mask new files' modes are filtered through (device nodes need 0, programs expect 022). */
+  | { op: 'umask'; mask: number }
   /** Bring a network interface up (ioctl SIOCSIFFLAGS with IFF_UP). */
   | { op: 'link_up'; name: string }
+  /** A new session, so the container's processes are not in tsrun's process group. */
+  | { op: 'setsid' }
   | { op: 'setgroups'; gids: number[] }
   | { op: 'setgid'; gid: number }
   | { op: 'setuid'; uid: number }
-  /** New session, a pty opened in the container's devpts as the controlling
+  /** A pty opened in the container's devpts as the controlling
    *  terminal on 0/1/2; the master goes back to tsrun over the console socket. */
   | { op: 'open_pty'; rows: number; cols: number }
   /** execve, trying each directory of `search` in turn when `file` has no slash. */
@@ -30,6 +39,10 @@ export type ChildStep =
 
 /** One line per step, the way --explain and error messages show it. */
 export function describeStep(step: ChildStep): string {
+  return describe(step) + (step.optional ? ' (if it exists)' : '');
+}
+
+function describe(step: Step): string {
   switch (step.op) {
     case 'wait_for_parent': return 'wait for tsrun';
     case 'mount': return `mount ${step.fstype || step.source} on ${step.target}` + (step.flags.length ? ` (${step.flags.join('|')})` : '');
@@ -41,7 +54,9 @@ export function describeStep(step: ChildStep): string {
     case 'mknod': return `mknod ${step.path} c ${step.major} ${step.minor}`;
     case 'symlink': return `symlink ${step.linkpath} -> ${step.target}`;
     case 'sethostname': return `sethostname ${step.name}`;
+    case 'umask': return `umask ${step.mask.toString(8).padStart(4, '0')}`;
     case 'link_up': return `ip link set ${step.name} up`;
+    case 'setsid': return 'setsid';
     case 'setgroups': return `setgroups [${step.gids.join(',')}]`;
     case 'setgid': return `setgid ${step.gid}`;
     case 'setuid': return `setuid ${step.uid}`;

@@ -48,6 +48,11 @@ export interface Syscalls {
   waitpid(pid: number): Promise<WaitStatus>;
   /** recvmsg(SCM_RIGHTS): one file descriptor passed over a unix socket. */
   recvfd(socketFd: number): number;
+  /** A terminal's settings (struct termios, as bytes), to restore them later. */
+  tcgetattr(fd: number): Buffer;
+  tcsetattr(fd: number, settings: Buffer): void;
+  /** Settings with all input and output processing off (libc's cfmakeraw). */
+  cfmakeraw(settings: Buffer): Buffer;
   /** ioctl(fd, TIOCSWINSZ): a terminal's window size. */
   ioctl_TIOCSWINSZ(fd: number, rows: number, cols: number): void;
 }

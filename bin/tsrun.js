@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+// The installed entry point: the compiled CLI in dist/.
+import '../dist/cli/main.js';

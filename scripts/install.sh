@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs everything tsrun and its tests need on a Debian machine, as root:
+# Debian packages, npm dependencies, the native module and the compiled CLI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install.sh: run me as root (tsrun mounts filesystems and creates namespaces)" >&2
+  exit 1
+fi
+
+# Debian packages: a compiler for the native module, tools that make test images, and the system's own.
+packages=(g++ make python3 busybox-static umoci skopeo zstd iproute2 util-linux procps)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' 2>/dev/null; then
+  echo "install.sh: tsrun needs Node.js 20.19 or newer (found: $(node --version 2>/dev/null || echo none))" >&2
+  exit 1
+fi
+
+npm ci --no-audit --no-fund --loglevel=error
+npm run build --silent

@@ -1,0 +1,70 @@
+// tsrun run [OPTIONS] IMAGE [COMMAND] [ARG...] — docker's flags, docker's meanings.
+import type { CommandModule } from 'yargs';
+import type { RunRequest } from '../../container.js';
+import { fail } from '../../errors.js';
+
+export interface RunArgs {
+  root?: string;
+  image: string;
+  /** The words after `--` that main.ts put after the image: the container's command. */
+  _: (string | number)[];
+  rm: boolean;
+  interactive: boolean;
+  tty: boolean;
+  env: string[];
+  'env-file': string[];
+  workdir?: string;
+  user?: string;
+  name?: string;
+  hostname?: string;
+  entrypoint?: string;
+}
+
+/** Flags shared by `run` and (later) `create`. */
+export const containerOptions = {
+  rm: { type: 'boolean', default: false, describe: 'Remove the container when it exits' },
+  interactive: { alias: 'i', type: 'boolean', default: false, describe: 'Keep STDIN open and forward it to the container' },
+  tty: { alias: 't', type: 'boolean', default: false, describe: 'Allocate a pseudo-TTY' },
+  env: { alias: 'e', type: 'string', array: true, default: [], describe: 'Set environment variables (KEY=VALUE, or KEY to copy it)' },
+  'env-file': { type: 'string', array: true, default: [], describe: 'Read environment variables from a file' },
+  workdir: { alias: 'w', type: 'string', describe: 'Working directory inside the container' },
+  user: { alias: 'u', type: 'string', describe: 'Username or UID (format: <name|uid>[:<group|gid>])' },
+  name: { type: 'string', describe: 'Assign a name to the container' },
+  hostname: { alias: 'h', type: 'string', describe: 'Container host name' },
+  entrypoint: { type: 'string', describe: 'Overwrite the default ENTRYPOINT of the image' },
+} as const;
+
+export function runRequest(argv: RunArgs): RunRequest {
+  if (argv.interactive && argv.tty && !process.stdin.isTTY) {
+    throw fail('the input device is not a TTY', 'drop -t, or run tsrun from a terminal');
+  }
+  return {
+    image: argv.image,
+    command: argv._.slice(1).map(String),
+    name: argv.name,
+    entrypoint: argv.entrypoint,
+    env: argv.env,
+    envFiles: argv['env-file'],
+    workdir: argv.workdir,
+    user: argv.user,
+    hostname: argv.hostname,
+    interactive: argv.interactive,
+    tty: argv.tty,
+    autoRemove: argv.rm,
+  };
+}
+
+export const runCommand: CommandModule<object, RunArgs> = {
+  command: 'run <image> [command..]',
+  describe: 'Create and run a new container from an image',
+  builder: (yargs) => yargs
+    .options(containerOptions)
+    .positional('image', { type: 'string', describe: 'Image reference or id' })
+    .positional('command', { type: 'string', array: true, default: [], describe: 'Command and arguments' }) as never,
+  handler: async (argv) => {
+    const { runtimeFor } = await import('../runtime.js');
+    const { run } = await import('../../run.js');
+    const exit = await run(runtimeFor(argv), runRequest(argv));
+    process.exitCode = exit.exitCode;
+  },
+};

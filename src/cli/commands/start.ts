@@ -1,0 +1,31 @@
+// tsrun start -a [-i] CONTAINER: run a stopped container again, with its rw layer.
+import type { CommandModule } from 'yargs';
+import { fail } from '../../errors.js';
+
+interface StartArgs { root?: string; container: string; attach: boolean; interactive: boolean }
+
+export const startCommand: CommandModule<object, StartArgs> = {
+  command: 'start <container>',
+  describe: 'Start a stopped container',
+  builder: (yargs) => yargs.options({
+    attach: { alias: 'a', type: 'boolean', default: false, describe: 'Attach STDOUT/STDERR and wait for the container' },
+    interactive: { alias: 'i', type: 'boolean', default: false, describe: 'Attach the container\'s STDIN' },
+  }).positional('container', { type: 'string', describe: 'Container name or id' }) as never,
+  handler: async (argv) => {
+    if (!argv.attach) {
+      // A container that outlives tsrun needs a monitor process to parent it; until then, stay attached.
+      throw fail('starting a container in the background is not supported yet', 'use `tsrun start -a CONTAINER`');
+    }
+    const { runtimeFor } = await import('../runtime.js');
+    const { getContainer } = await import('../../store/containers.js');
+    const { reconcile } = await import('../../store/reconcile.js');
+    const { start } = await import('../../run.js');
+    const runtime = runtimeFor(argv);
+    const container = reconcile(runtime.paths, getContainer(runtime.paths, argv.container));
+    if (container.state.status === 'running') {
+      throw fail(`container ${container.name} is already running`, 'wait for it to exit, or `tsrun rm -f` it');
+    }
+    const exit = await start(runtime, { ...container, config: { ...container.config, interactive: argv.interactive } });
+    process.exitCode = exit.exitCode;
+  },
+};

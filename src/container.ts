@@ -1,0 +1,116 @@
+// The plain data that flows through the stages of `tsrun run`. Everything here
+// is JSON-serialisable: --explain prints it, tests compare it, the store
+// keeps it, and a daemon could hand it over the wire.
+import type { ChildStep } from './kernel/steps.js';
+
+/** What the user asked for on the command line (or a daemon received). */
+export interface RunRequest {
+  image: string;
+  /** Arguments after the image: they replace the image's Cmd. */
+  command: string[];
+  name?: string;
+  entrypoint?: string;
+  env: string[];
+  envFiles: string[];
+  workdir?: string;
+  user?: string;
+  hostname?: string;
+  interactive: boolean;
+  tty: boolean;
+  autoRemove: boolean;
+}
+
+export type ContainerStatus = 'created' | 'running' | 'exited';
+
+export interface ContainerState {
+  status: ContainerStatus;
+  pid: number | null;
+  /** The process's start time in clock ticks (/proc/PID/stat), so a reused pid is not mistaken for it. */
+  pidStartTime: number | null;
+  exitCode: number | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  /** Why the last start failed, if it did. */
+  error: string;
+}
+
+/** A container as the store keeps it: made by `create`, changed by every start. */
+export interface ContainerRecord {
+  id: string;
+  name: string;
+  created: string;
+  image: {
+    /** The image's id (its config digest). */
+    id: string;
+    /** The reference as the user wrote it, for `tsrun ps`. */
+    name: string;
+    /** Diff ids of the layers, bottom first. */
+    layers: string[];
+  };
+  /** The process to run, with the image's defaults and the user's flags already applied. */
+  config: {
+    argv: string[];
+    env: string[];
+    workingDir: string;
+    user: string;
+    hostname: string;
+    tty: boolean;
+    interactive: boolean;
+    autoRemove: boolean;
+  };
+  state: ContainerState;
+}
+
+/** What the rw layer stage decided: an overlay over the image's layers. */
+export interface RootfsPlan {
+  /** Image layer directories, topmost first (overlayfs's lowerdir order). */
+  lowerdirs: string[];
+  upperdir: string;
+  workdir: string;
+  /** Where the child mounts the overlay, inside its own mount namespace. */
+  mountpoint: string;
+  steps: ChildStep[];
+}
+
+/** What the network stage decided. */
+export interface NetworkPlan {
+  mode: 'none';
+  interfaces: string[];
+  /** Files bind-mounted over the container's /etc/hostname, /etc/hosts and /etc/resolv.conf. */
+  files: { hostname: string; hosts: string; resolvConf: string };
+  steps: ChildStep[];
+}
+
+/** What the namespaces stage decided: which namespaces, and the mounts that build the container's root. */
+export interface NamespacesPlan {
+  cloneFlags: string[];
+  steps: ChildStep[];
+}
+
+/** The process exec starts, as the kernel will see it. */
+export interface ProcessPlan {
+  argv: string[];
+  env: string[];
+  cwd: string;
+  uid: number;
+  gid: number;
+  groups: number[];
+  /** Directories of the container's PATH searched for argv[0]. */
+  search: string[];
+  steps: ChildStep[];
+}
+
+/** How the container's process ended. */
+export interface ExitRecord {
+  pid: number;
+  exitCode: number;
+  signal: string | null;
+  startedAt: string;
+  finishedAt: string;
+}
+
+/** What every stage is given to reach the world: the system calls and the store. */
+export interface Runtime {
+  sys: import('./kernel/syscalls.js').Syscalls;
+  paths: import('./store/paths.js').StorePaths;
+}

@@ -1,0 +1,77 @@
+// Reading one file of a container's filesystem without mounting it: we look
+// through the layer directories the way overlayfs will, topmost first. Before
+// the container starts, tsrun needs its /etc/passwd and /etc/group (to turn
+// `USER name` into numbers), and they must be the container's, not the host's.
+//
+// For each layer, from the top, the path is looked up component by component:
+//   - nothing there               this layer says nothing; look in the next one
+//   - a whiteout (char dev 0:0)   deleted: the lower layers' copies are hidden
+//   - a directory marked opaque   the layers below contribute nothing under it
+//   - a regular file (the end)    found
+//   - anything else               a file or symlink where a directory should be
+//                                 hides the lower directories; a symlink or a
+//                                 directory at the end is "not a regular file"
+//
+// Symlinks are not followed: resolving them correctly means resolving them
+// inside the container's root, layer by layer. tsrun only needs /etc/passwd
+// and /etc/group, which are regular files in practice, so a symlink there
+// reads as "not found".
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Syscalls } from '../kernel/syscalls.js';
+import { OVERLAY_OPAQUE_XATTR, OVERLAY_OPAQUE_VALUE } from './whiteouts.js';
+
+/** The host path of `filePath` (absolute, as the container sees it, e.g. "/etc/passwd")
+ *  in the overlay of `layerDirsTopFirst`, or null if it is absent, deleted, or not a regular file. */
+export function findInLayers(layerDirsTopFirst: string[], filePath: string, sys: Syscalls): string | null {
+  const parts = filePath.split('/').filter((part) => part !== '' && part !== '.');
+  if (parts.length === 0 || parts.includes('..')) return null;
+
+  for (const layerDir of layerDirsTopFirst) {
+    const found = lookUp(layerDir, parts, sys);
+    if (found.kind === 'file') return found.hostPath;
+    if (found.kind === 'hidden') return null;
+  }
+  return null;
+}
+
+type LookUp =
+  /** A regular file at the end of the path. */
+  | { kind: 'file'; hostPath: string }
+  /** Deleted or shadowed in this layer: the layers below must not be asked. */
+  | { kind: 'hidden' }
+  /** This layer has nothing there: ask the next one down. */
+  | { kind: 'absent' };
+
+/** What one layer directory says about the path `parts`. */
+function lookUp(layerDir: string, parts: string[], sys: Syscalls): LookUp {
+  let hostPath = layerDir;
+  let underOpaque = false;
+  for (const dir of parts.slice(0, -1)) {
+    hostPath = path.join(hostPath, dir);
+    const stat = lstatOrNull(hostPath);
+    if (stat === null) return underOpaque ? { kind: 'hidden' } : { kind: 'absent' };
+    // A whiteout, a file or a symlink where the path needs a directory hides the lower directories.
+    if (!stat.isDirectory()) return { kind: 'hidden' };
+    if (isOpaque(hostPath, sys)) underOpaque = true;
+  }
+
+  hostPath = path.join(hostPath, parts[parts.length - 1]!);
+  const stat = lstatOrNull(hostPath);
+  if (stat === null) return underOpaque ? { kind: 'hidden' } : { kind: 'absent' };
+  // Anything else there hides the lower layers' file: a whiteout (char device 0:0) above all.
+  return stat.isFile() ? { kind: 'file', hostPath } : { kind: 'hidden' };
+}
+
+function isOpaque(dir: string, sys: Syscalls): boolean {
+  return sys.lgetxattr(dir, OVERLAY_OPAQUE_XATTR)?.toString() === OVERLAY_OPAQUE_VALUE;
+}
+
+function lstatOrNull(at: string): fs.Stats | null {
+  try {
+    return fs.lstatSync(at);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+}

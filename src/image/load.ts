@@ -1,0 +1,461 @@
+// `tsrun load`: bring images into the store from a file or directory, the
+// way `docker load` does. Three shapes of input are understood:
+//
+//   docker-archive   a tar from `docker save`: manifest.json lists, per image,
+//                    its config file, its layer tars and its tags
+//   OCI layout       a directory with oci-layout, index.json and blobs/sha256/…
+//                    (what skopeo, umoci, buildah and `tsrun make-demo-image` write)
+//   OCI layout tar   the same directory, packed in a tar
+//
+// Nothing read is trusted: every blob is hashed and compared with the digest
+// that names it, and every layer is unpacked and its diff id compared with
+// the one the config lists. All of it happens in a staging directory under
+// <root>/tmp; only when every image checked out is it renamed into the store,
+// under the store lock. A load that fails leaves the store as it was.
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import tar from 'tar-stream';
+import type { Syscalls } from '../kernel/syscalls.js';
+import { fail, withContext } from '../errors.js';
+import { blobPath, layerDir, lockPath, tmpDir, type StorePaths } from '../store/paths.js';
+import { makeStagingDir } from '../store/atomic.js';
+import { withLock } from '../store/lock.js';
+import { listImages, saveImageLocked, type ImageRecord, type LayerRecord } from '../store/images.js';
+import { decompress, detectCompression, type Compression } from './compression.js';
+import { unpackLayer } from './unpack.js';
+import { parseReference, parseRepository, type ImageReference } from './reference.js';
+import {
+  ANNOTATION_CONTAINERD_NAME, ANNOTATION_REF_NAME, CONFIG_MEDIA_TYPES, INDEX_MEDIA_TYPES, LAYER_MEDIA_TYPES,
+  MANIFEST_MEDIA_TYPES, MEDIA_TYPES, hostPlatform,
+  type Descriptor, type DockerArchiveEntry, type ImageConfig, type ImageIndex, type ImageManifest,
+} from './oci.js';
+
+const CORRUPT = 'the image is damaged or was changed after it was exported; export it again';
+/** Manifests and configs are small; anything bigger than this is not one. */
+const MAX_JSON_BYTES = 8 * 1024 * 1024;
+/** An index may point at another index; real images nest one level, we allow a few. */
+const MAX_INDEX_DEPTH = 4;
+
+/** Load every image in `input` and return their records (with the names this load gave them). */
+export async function loadImages(sys: Syscalls, paths: StorePaths, input: string, options: { name?: string } = {}): Promise<ImageRecord[]> {
+  const repository = options.name === undefined ? undefined : parseRepository(options.name);
+  if (!fs.existsSync(input)) {
+    throw fail(`${input}: no such file or directory`, 'give the path of a docker-archive tar or an OCI image layout');
+  }
+  const stagingDir = makeStagingDir(tmpDir(paths), 'load');
+  try {
+    const fromArchive = !fs.statSync(input).isDirectory();
+    const source = fromArchive ? await extractArchive(input, path.join(stagingDir, 'archive')) : input;
+    const staging = new Staging(sys, paths, stagingDir, source, fromArchive);
+
+    let images: ImageRecord[];
+    if (fs.existsSync(path.join(source, 'manifest.json'))) images = await readDockerArchive(staging);
+    else if (fs.existsSync(path.join(source, 'oci-layout'))) images = await readOciLayout(staging, repository);
+    else throw notAnImage(input);
+
+    await withLock(sys, lockPath(paths), () => {
+      staging.moveIntoStore(images);
+      for (const image of images) saveImageLocked(paths, image);
+    });
+    return mergeById(images);
+  } finally {
+    fs.rmSync(stagingDir, { recursive: true, force: true });
+  }
+}
+
+// #region docker-archive
+/** manifest.json: [{ "Config": "<hex>.json", "RepoTags": ["busybox:latest"], "Layers": ["<id>/layer.tar", …] }].
+ *  The image id is the digest of the config file; file names are not digests, except in newer
+ *  archives (blobs/sha256/<hex>, <hex>.tar), where they are checked. */
+async function readDockerArchive(staging: Staging): Promise<ImageRecord[]> {
+  const entries = readJsonFile<DockerArchiveEntry[]>(staging.inputFile('manifest.json'), 'manifest.json');
+  check(Array.isArray(entries) && entries.length > 0, 'manifest.json lists no images');
+  const images: ImageRecord[] = [];
+  for (const entry of entries) {
+    check(typeof entry.Config === 'string' && Array.isArray(entry.Layers), 'manifest.json has an entry without Config or Layers');
+    const config = await staging.blob(entry.Config, 'config', digestInName(entry.Config));
+    const imageConfig = readImageConfig(config.path, entry.Layers.length);
+    const layers = await stageLayers(staging, imageConfig, entry.Layers.map((file) => ({ file, expected: digestInName(file) })));
+    const repoTags = (entry.RepoTags ?? []).map((tag) => parseReference(tag).canonical);
+    images.push(imageRecord(config.digest, imageConfig, layers, { repoTags, repoDigests: [] }));
+  }
+  return images;
+}
+
+/** The digest a file name promises, if it promises one: "blobs/sha256/<hex>", "<hex>.json", "<hex>.tar".
+ *  (Legacy archives keep layers in "<id>/layer.tar", where the id is not a digest.) */
+function digestInName(file: string): Expected | undefined {
+  const match = /(?:^|\/)blobs\/sha256\/([a-f0-9]{64})$|(?:^|\/)([a-f0-9]{64})\.(?:json|tar)$/.exec(file);
+  const hex = match?.[1] ?? match?.[2];
+  return hex ? { digest: `sha256:${hex}` } : undefined;
+}
+// #endregion
+
+/** Stage an image's layers, bottom to top, each checked against the diff id its config lists.
+ *  A layer without a media type (docker-archives have none) is named after its first bytes. */
+async function stageLayers(staging: Staging, config: ImageConfig, layers: { file: string; expected?: Expected; mediaType?: string }[]): Promise<LayerRecord[]> {
+  const records: LayerRecord[] = [];
+  for (const [i, layer] of layers.entries()) {
+    const blob = await staging.blob(layer.file, 'layer', layer.expected);
+    const mediaType = layer.mediaType ?? DOCKER_ARCHIVE_LAYER_TYPES[detectCompression(firstBytes(blob.path))];
+    const diffId = config.rootfs.diff_ids[i]!;
+    const unpackedSize = await staging.layer(blob.path, blob.digest, diffId);
+    records.push({ diffId, digest: blob.digest, mediaType, size: blob.size, unpackedSize });
+  }
+  return records;
+}
+
+const DOCKER_ARCHIVE_LAYER_TYPES: Record<Compression, string> = {
+  none: MEDIA_TYPES.dockerLayer,
+  gzip: MEDIA_TYPES.dockerLayerGzip,
+  zstd: MEDIA_TYPES.ociLayerZstd,
+};
+
+// #region OCI image layout
+/** index.json lists images by descriptor; each leads to a manifest, perhaps through
+ *  a nested index with one manifest per platform (we take the host's). */
+async function readOciLayout(staging: Staging, repository: ImageReference | undefined): Promise<ImageRecord[]> {
+  const layout = readJsonFile<{ imageLayoutVersion?: string }>(staging.inputFile('oci-layout'), 'oci-layout');
+  check(typeof layout.imageLayoutVersion === 'string', 'oci-layout has no imageLayoutVersion');
+  const index = readJsonFile<ImageIndex>(staging.inputFile('index.json'), 'index.json');
+  check(Array.isArray(index.manifests), 'index.json has no manifests list');
+
+  const forHost = index.manifests.filter((descriptor) => !descriptor.platform || isHostPlatform(descriptor));
+  if (forHost.length === 0) throw noImageForHost('index.json', index.manifests);
+  const images: ImageRecord[] = [];
+  for (const descriptor of forHost) {
+    const { manifest, manifestDigest } = await resolveManifest(staging, descriptor, 0);
+    check(CONFIG_MEDIA_TYPES.includes(manifest.config?.mediaType ?? ''),
+      `manifest ${manifestDigest} is not an image (its config is ${manifest.config?.mediaType}); tsrun loads container images only`);
+    check(Array.isArray(manifest.layers), `manifest ${manifestDigest} has no layers list`);
+    for (const layer of manifest.layers) {
+      if (!LAYER_MEDIA_TYPES.includes(layer.mediaType)) {
+        throw fail(`layer ${layer.digest} has unsupported media type ${layer.mediaType}`, `tsrun unpacks ${LAYER_MEDIA_TYPES.join(', ')}`);
+      }
+    }
+    const config = await staging.blob(blobFile(manifest.config), 'config', manifest.config);
+    const imageConfig = readImageConfig(config.path, manifest.layers.length);
+    const layers = await stageLayers(staging, imageConfig, manifest.layers.map((layer) => ({ file: blobFile(layer), expected: layer, mediaType: layer.mediaType })));
+    // A name pins what the user pulled or exported: the top descriptor (for a multi-platform image, its index).
+    const names = imageNames(descriptor.annotations ?? {}, repository);
+    const repoDigests = names.map((name) => `${parseReference(name).name}@${descriptor.digest}`);
+    images.push({ ...imageRecord(config.digest, imageConfig, layers, { repoTags: names, repoDigests }), manifestDigest });
+  }
+  return images;
+}
+
+async function resolveManifest(staging: Staging, descriptor: Descriptor, depth: number): Promise<{ manifest: ImageManifest; manifestDigest: string }> {
+  if (MANIFEST_MEDIA_TYPES.includes(descriptor.mediaType)) {
+    const blob = await staging.blob(blobFile(descriptor), 'manifest', descriptor);
+    return { manifest: readJsonFile<ImageManifest>(blob.path, `manifest ${descriptor.digest}`), manifestDigest: descriptor.digest };
+  }
+  if (INDEX_MEDIA_TYPES.includes(descriptor.mediaType)) {
+    check(depth < MAX_INDEX_DEPTH, `indexes are nested more than ${MAX_INDEX_DEPTH} deep`);
+    const blob = await staging.blob(blobFile(descriptor), 'index', descriptor);
+    const index = readJsonFile<ImageIndex>(blob.path, `index ${descriptor.digest}`);
+    check(Array.isArray(index.manifests), `index ${descriptor.digest} has no manifests list`);
+    const forHost = index.manifests.find(isHostPlatform);
+    if (!forHost) throw noImageForHost(`index ${descriptor.digest}`, index.manifests);
+    return resolveManifest(staging, forHost, depth + 1);
+  }
+  throw fail(`${descriptor.digest} has unsupported media type ${descriptor.mediaType}`, 'tsrun loads image manifests and image indexes');
+}
+
+/** The tags an OCI layout gives an image: containerd's full name, else a ref.name that is a full
+ *  reference, else a bare tag ("latest") put on the repository given with --name. Else none. */
+function imageNames(annotations: Record<string, string>, repository: ImageReference | undefined): string[] {
+  const fullName = annotations[ANNOTATION_CONTAINERD_NAME];
+  const refName = annotations[ANNOTATION_REF_NAME];
+  const name = fullName ? fullName
+    : refName && /[/:@]/.test(refName) ? refName
+    : refName && repository ? `${repository.name}:${refName}`
+    : undefined;
+  const reference = name === undefined ? undefined : parseReference(name);
+  return reference?.tag !== undefined ? [`${reference.name}:${reference.tag}`] : [];
+}
+
+function isHostPlatform(descriptor: Descriptor): boolean {
+  const host = hostPlatform();
+  return descriptor.platform?.os === host.os && descriptor.platform.architecture === host.architecture;
+}
+
+function noImageForHost(where: string, descriptors: Descriptor[]): Error {
+  const { os, architecture } = hostPlatform();
+  const offered = descriptors.map((d) => (d.platform ? `${d.platform.os}/${d.platform.architecture}` : 'unknown')).join(', ');
+  return fail(`${where} has no image for ${os}/${architecture} (it has: ${offered || 'nothing'})`, `export the image for ${os}/${architecture}`);
+}
+
+/** Where a layout keeps the blob a descriptor names: blobs/sha256/<hex>. */
+function blobFile(descriptor: Descriptor): string {
+  const match = /^sha256:([a-f0-9]{64})$/.exec(descriptor?.digest ?? '');
+  if (!match) {
+    throw fail(`unsupported or malformed digest ${JSON.stringify(descriptor?.digest)}`, 'tsrun checks sha256 digests only');
+  }
+  return `blobs/sha256/${match[1]}`;
+}
+// #endregion
+
+// #region staging
+/** What a blob must hash to (and measure, when its descriptor says). */
+interface Expected {
+  digest: string;
+  size?: number;
+}
+
+/** The blobs and layers of a load, checked and kept under <root>/tmp/load-…/ until the move into the store. */
+class Staging {
+  /** digest -> checked blob file in the staging directory. */
+  private readonly blobs = new Map<string, string>();
+  /** diff id -> checked unpacked layer directory in the staging directory. */
+  private readonly layers = new Map<string, string>();
+  /** blob digest -> what it unpacked to, in this load or (from the image records) an earlier one. */
+  private readonly unpacked = new Map<string, { diffId: string; unpackedSize: number }>();
+  private counter = 0;
+
+  constructor(
+    private readonly sys: Syscalls,
+    private readonly paths: StorePaths,
+    private readonly dir: string,
+    /** The input's root: the layout directory, or the archive extracted under `dir`. */
+    private readonly source: string,
+    /** The input was extracted by us: its files can be hard-linked instead of copied. */
+    private readonly sourceIsOurs: boolean,
+  ) {
+    fs.mkdirSync(path.join(dir, 'blobs'));
+    fs.mkdirSync(path.join(dir, 'layers'));
+    for (const image of listImages(paths)) {
+      for (const layer of image.layers) this.unpacked.set(layer.digest, layer);
+    }
+  }
+
+  /** A path inside the input, refused if it would lead outside. */
+  inputFile(relative: string): string {
+    return insideDir(this.source, relative);
+  }
+
+  /** Copy the input's `relative` file into staging and check its digest (and size) against
+   *  `expected`, when there is one. Returns where it is staged and what it hashed to. */
+  async blob(relative: string, kind: string, expected: Expected | undefined): Promise<{ path: string; digest: string; size: number }> {
+    const staged = expected && this.blobs.get(expected.digest);
+    if (staged) return { path: staged, digest: expected.digest, size: fs.statSync(staged).size };
+
+    const file = this.inputFile(relative);
+    if (!fs.existsSync(file)) {
+      throw fail(`${kind} ${expected?.digest ?? relative} is missing: ${this.source} has no ${relative}`, CORRUPT);
+    }
+    // Copied first, then hashed: what is checked is exactly what will be stored.
+    const incoming = path.join(this.dir, 'blobs', `incoming-${this.counter++}`);
+    if (this.sourceIsOurs) fs.linkSync(file, incoming);
+    else fs.copyFileSync(file, incoming);
+    const { digest, size } = await hashFile(incoming);
+    if (expected && digest !== expected.digest) {
+      throw fail(`${kind} ${expected.digest} does not match its digest: got ${digest}`, CORRUPT);
+    }
+    if (expected?.size !== undefined && size !== expected.size) {
+      throw fail(`${kind} ${expected.digest} is ${size} bytes, but its descriptor says ${expected.size}`, CORRUPT);
+    }
+    const target = path.join(this.dir, 'blobs', digest.slice('sha256:'.length));
+    if (this.blobs.has(digest)) fs.rmSync(incoming);
+    else fs.renameSync(incoming, target);
+    fs.chmodSync(target, 0o444); // content-addressed: its name says what it holds, so it never changes
+    this.blobs.set(digest, target);
+    return { path: target, digest, size };
+  }
+
+  /** Make sure the layer in blob `digest` is unpacked and has diff id `diffId`; returns its unpacked size.
+   *  A blob already unpacked to that diff id (in the store, or earlier in this load) is not unpacked again. */
+  async layer(blob: string, digest: string, diffId: string): Promise<number> {
+    const known = this.unpacked.get(digest);
+    if (known?.diffId === diffId && (this.layers.has(diffId) || fs.existsSync(layerDir(this.paths, diffId)))) {
+      return known.unpackedSize;
+    }
+
+    const dest = path.join(this.dir, 'layers', `${this.counter++}`);
+    fs.mkdirSync(dest, { mode: 0o755 });
+    let unpacked;
+    try {
+      unpacked = await unpackLayer(this.sys, fs.createReadStream(blob), dest);
+    } catch (error) {
+      throw withContext(`layer ${digest}`, error);
+    }
+    if (unpacked.diffId !== diffId) {
+      throw fail(`layer ${digest} unpacks to diff id ${unpacked.diffId}, but the image config says ${diffId}`, CORRUPT);
+    }
+    if (this.layers.has(diffId)) fs.rmSync(dest, { recursive: true, force: true });
+    else this.layers.set(diffId, dest);
+    this.unpacked.set(digest, { diffId, unpackedSize: unpacked.size });
+    return unpacked.size;
+  }
+
+  /** Rename every blob and layer `images` need into the store (the caller holds the store lock).
+   *  What the store already has stays; if a rename fails, what was moved is taken out again. */
+  moveIntoStore(images: ImageRecord[]): void {
+    const moved: string[] = [];
+    const move = (staged: string | undefined, target: string, what: string) => {
+      if (fs.existsSync(target)) return;
+      // Checked outside the lock, present then, gone now: another tsrun removed it meanwhile.
+      if (!staged) throw fail(`${what} was removed from the store while loading`, 'run `tsrun load` again');
+      fs.mkdirSync(path.dirname(target), { recursive: true });
+      fs.renameSync(staged, target);
+      moved.push(target);
+    };
+    try {
+      for (const image of images) {
+        for (const digest of [image.id, image.manifestDigest, ...image.layers.map((layer) => layer.digest)]) {
+          if (digest) move(this.blobs.get(digest), blobPath(this.paths, digest), `blob ${digest}`);
+        }
+        for (const { diffId } of image.layers) move(this.layers.get(diffId), layerDir(this.paths, diffId), `layer ${diffId}`);
+      }
+    } catch (error) {
+      for (const target of moved.reverse()) fs.rmSync(target, { recursive: true, force: true });
+      throw error;
+    }
+  }
+}
+// #endregion
+
+// #region reading the input
+/** Extract a tar (gzipped or not) into `dest`, regular files and links only: enough to read
+ *  either kind of image from it. Entries that would land outside `dest` are refused. */
+async function extractArchive(input: string, dest: string): Promise<string> {
+  fs.mkdirSync(dest);
+  const links: { name: string; target: string }[] = [];
+  const parser = tar.extract();
+  let entries = 0;
+
+  const writeEntries = async () => {
+    for await (const entry of parser) {
+      entries++;
+      const { type, name, linkname } = entry.header;
+      const relative = archivePath(name);
+      if (relative && (type === 'file' || type === 'contiguous-file')) {
+        fs.mkdirSync(path.dirname(path.join(dest, relative)), { recursive: true });
+        await pipeline(entry, fs.createWriteStream(path.join(dest, relative), { mode: 0o600 }));
+      } else if (relative && linkname && (type === 'symlink' || type === 'link')) {
+        // A symlink's target is relative to its directory, a hard link's to the archive's root.
+        // A link leading out of the archive is not followed: what it names stays missing.
+        const target = type === 'symlink' && !linkname.startsWith('/') ? path.posix.join(path.posix.dirname(relative), linkname) : linkname;
+        if (!climbsOut(target)) links.push({ name: relative, target: path.posix.normalize(target) });
+      }
+      entry.resume();
+    }
+  };
+  // Bytes flow in while entries are written out; both settle before we go on (see unpack.ts).
+  const [writing, flowing] = await Promise.allSettled([
+    writeEntries(),
+    pipeline(decompress(fs.createReadStream(input)), parser),
+  ]);
+  const failure = writing.status === 'rejected' ? writing.reason : flowing.status === 'rejected' ? flowing.reason : undefined;
+  if (failure && entries === 0) throw notAnImage(input);
+  if (failure) throw withContext(`reading ${input}`, failure);
+
+  // docker save stores a layer shared by two images once, and links to it from the second.
+  // A file is linked only once its target exists, so chains of links take a few passes.
+  for (let pass = 0; pass < links.length && links.length > 0; pass++) {
+    for (const link of links.splice(0)) {
+      const target = path.join(dest, link.target);
+      const linkPath = path.join(dest, link.name);
+      if (!fs.existsSync(target) || !fs.statSync(target).isFile()) links.push(link);
+      else if (!fs.existsSync(linkPath)) {
+        fs.mkdirSync(path.dirname(linkPath), { recursive: true });
+        fs.linkSync(target, linkPath);
+      }
+    }
+  }
+  return dest;
+}
+
+/** An archive entry's name as a path relative to the archive root: "./blobs/x" -> "blobs/x".
+ *  Undefined for the root itself; a name climbing out ("../x", "/etc/x") is an error. */
+function archivePath(name: string): string | undefined {
+  if (climbsOut(name)) {
+    throw fail(`archive entry ${JSON.stringify(name)} points outside the archive`, 'the archive is damaged or malicious: do not load it');
+  }
+  const normal = path.posix.normalize(name).replace(/\/+$/, '');
+  return normal === '.' || normal === '' ? undefined : normal;
+}
+
+function climbsOut(name: string): boolean {
+  const normal = path.posix.normalize(name);
+  return path.posix.isAbsolute(normal) || normal === '..' || normal.startsWith('../');
+}
+
+/** `relative` (from a manifest) resolved inside `dir`, refusing "../" and absolute paths. */
+function insideDir(dir: string, relative: string): string {
+  const normal = typeof relative === 'string' ? archivePath(relative) : undefined;
+  if (!normal) throw fail(`${JSON.stringify(relative)} is not a file in the image`, CORRUPT);
+  return path.join(dir, normal);
+}
+
+function readImageConfig(file: string, layerCount: number): ImageConfig {
+  const config = readJsonFile<ImageConfig>(file, 'the image config');
+  const diffIds = config.rootfs?.diff_ids;
+  check(Array.isArray(diffIds) && diffIds.every((id) => /^sha256:[a-f0-9]{64}$/.test(id)), 'the image config has no valid rootfs.diff_ids');
+  check(diffIds.length === layerCount, `the image config lists ${diffIds.length} layers but the manifest ${layerCount}`);
+  return config;
+}
+
+function readJsonFile<T>(file: string, what: string): T {
+  if (!fs.existsSync(file)) throw fail(`${what} is missing`, CORRUPT);
+  if (fs.statSync(file).size > MAX_JSON_BYTES) throw fail(`${what} is larger than ${MAX_JSON_BYTES} bytes: not an image document`, CORRUPT);
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+  } catch (error) {
+    throw fail(`${what} is not valid JSON`, CORRUPT, error);
+  }
+}
+
+async function hashFile(file: string): Promise<{ digest: string; size: number }> {
+  const hash = crypto.createHash('sha256');
+  let size = 0;
+  for await (const chunk of fs.createReadStream(file) as AsyncIterable<Buffer>) {
+    hash.update(chunk);
+    size += chunk.length;
+  }
+  return { digest: `sha256:${hash.digest('hex')}`, size };
+}
+
+function firstBytes(file: string): Buffer {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const bytes = Buffer.alloc(4);
+    return bytes.subarray(0, fs.readSync(fd, bytes, 0, bytes.length, 0));
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+// #endregion
+
+function imageRecord(id: string, config: ImageConfig, layers: LayerRecord[], names: { repoTags: string[]; repoDigests: string[] }): ImageRecord {
+  return {
+    id,
+    ...names,
+    created: config.created ?? new Date(0).toISOString(),
+    config,
+    layers,
+    size: layers.reduce((total, layer) => total + layer.unpackedSize, 0),
+  };
+}
+
+/** One record per image, with the names every mention of it in the input gave it. */
+function mergeById(images: ImageRecord[]): ImageRecord[] {
+  const byId = new Map<string, ImageRecord>();
+  for (const image of images) {
+    const seen = byId.get(image.id);
+    byId.set(image.id, seen
+      ? { ...seen, repoTags: [...new Set([...seen.repoTags, ...image.repoTags])], repoDigests: [...new Set([...seen.repoDigests, ...image.repoDigests])] }
+      : image);
+  }
+  return [...byId.values()];
+}
+
+function check(condition: boolean, problem: string): asserts condition {
+  if (!condition) throw fail(problem, CORRUPT);
+}
+
+function notAnImage(input: string): Error {
+  return fail(`${input} is neither a docker-archive nor an OCI image layout`,
+    'make one with `docker save -o FILE IMAGE`, `skopeo copy … oci:DIR:TAG` or `tsrun make-demo-image DIR`');
+}

@@ -1,0 +1,284 @@
+// Unpacking one image layer: a tar stream (usually compressed) becomes a
+// directory that overlayfs can use as a lowerdir just as it is.
+//
+// Three things make this more than `tar -x`:
+//   1. The layer is untrusted input. Whatever its entries say, nothing may be
+//      written outside the destination directory (see the safe-path region).
+//   2. Deletions travel as ".wh." marker files; overlayfs wants whiteout
+//      devices and opaque xattrs instead (see the whiteouts region).
+//   3. The image config names each layer by its diff id, the sha256 of the
+//      uncompressed tar, so we hash the bytes as they stream past the parser.
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { extract as tarExtract, type Extract, type ExtractEvents, type Header } from 'tar-stream';
+import type { Syscalls } from '../kernel/syscalls.js';
+import { fail, withContext, type TsrunError } from '../errors.js';
+import { decompress } from './compression.js';
+import { classifyEntryName, OVERLAY_OPAQUE_XATTR, OVERLAY_OPAQUE_VALUE } from './whiteouts.js';
+
+export interface UnpackedLayer {
+  /** "sha256:<hex>" of the uncompressed tar: what the image config lists in rootfs.diff_ids. */
+  diffId: string;
+  /** The bytes of regular files written. */
+  size: number;
+}
+
+/** One tar entry as the parser hands it to us: its header, and a stream of its data. */
+type TarEntry = ExtractEvents['entry'][1];
+
+/** What unpacking one layer keeps track of as it goes. */
+interface LayerInProgress {
+  sys: Syscalls;
+  dest: string;
+  size: number;
+  /** Directories get their mtime last: creating anything inside a directory changes it. */
+  directoryMtimes: Map<string, Date>;
+}
+
+/** Unpack the layer in `compressed` (gzip, zstd or plain tar) into `dest`, an
+ *  existing empty directory. On any error this throws, leaving `dest` half
+ *  written: the caller removes it (it unpacks into a staging directory under
+ *  <root>/tmp and renames it into place only on success). */
+export async function unpackLayer(sys: Syscalls, compressed: Readable, dest: string): Promise<UnpackedLayer> {
+  const layer: LayerInProgress = { sys, dest, size: 0, directoryMtimes: new Map() };
+  const hash = crypto.createHash('sha256');
+  const parser = tarExtract();
+
+  // Two things run at once: the bytes flow in (decompress, hash, parse), and
+  // the parsed entries are written out. If writing fails, leaving the loop
+  // destroys the parser, which stops the flow in; if the flow fails, the parser
+  // is destroyed with its error, which ends the loop. Either way both settle
+  // before we return, so nothing is left running.
+  const [writing, flowing] = await Promise.allSettled([
+    writeEntries(layer, parser),
+    pipeline([decompress(compressed), hashEverything(hash), parser]),
+  ]);
+  if (writing.status === 'rejected') throw writing.reason;
+  if (flowing.status === 'rejected') throw flowing.reason;
+
+  for (const [dir, mtime] of layer.directoryMtimes) fs.lutimesSync(dir, mtime, mtime);
+  return { diffId: `sha256:${hash.digest('hex')}`, size: layer.size };
+}
+
+async function writeEntries(layer: LayerInProgress, parser: Extract): Promise<void> {
+  for await (const entry of parser) {
+    try {
+      await writeEntry(layer, entry);
+    } catch (error) {
+      throw withContext(`layer entry ${JSON.stringify(entry.header.name)}`, error);
+    }
+    entry.resume(); // skip any data we did not write (a link's or a marker's): the parser waits for it
+  }
+}
+
+/** A pass-through that feeds every byte to `hash`. It sits right before the
+ *  parser, so padding and end-of-archive blocks are hashed too, as the diff id requires. */
+function hashEverything(hash: crypto.Hash): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      hash.update(chunk);
+      callback(null, chunk);
+    },
+  });
+}
+
+async function writeEntry(layer: LayerInProgress, entry: TarEntry): Promise<void> {
+  const { header } = entry;
+  const name = classifyEntryName(header.name);
+  switch (name.kind) {
+    case 'ignored': return;
+    case 'whiteout': return writeWhiteout(layer, name.target);
+    case 'opaque': return markOpaque(layer, name.dir);
+    case 'normal': break;
+  }
+
+  const at = resolveInside(layer.dest, header.name);
+  // A "./" entry describes the layer's root: it may set its owner and mode, never replace it.
+  if (at === layer.dest && header.type !== 'directory') throw unsafe('only a directory can stand for the layer root');
+
+  // Parents missing from the tar are made as `tar -x` makes them: mode 0755.
+  fs.mkdirSync(path.dirname(at), { recursive: true, mode: 0o755 });
+
+  clearTheWay(layer, at, header);
+  switch (header.type) {
+    case 'file':
+    case 'contiguous-file':
+      return writeRegularFile(layer, at, entry);
+    case 'directory':
+      return makeDirectory(layer, at, header);
+    case 'symlink':
+      return makeSymlink(layer, at, header);
+    case 'link':
+      return makeHardlink(layer, at, header);
+    case 'character-device':
+    case 'block-device':
+    case 'fifo':
+      return makeSpecialFile(layer, at, header);
+    default:
+      throw fail(`unsupported kind of tar entry: ${header.type ?? 'unknown type flag'}`);
+  }
+}
+
+/** A tar may hold the same path twice: the later entry wins, so whatever is
+ *  there goes, except that a directory over a directory just gets new metadata. */
+function clearTheWay(layer: LayerInProgress, at: string, header: Header): void {
+  const existing = lstatOrNull(at);
+  if (existing === null) return;
+  if (existing.isDirectory() && header.type === 'directory') return;
+  for (const dir of layer.directoryMtimes.keys()) {
+    if (dir === at || dir.startsWith(at + '/')) layer.directoryMtimes.delete(dir);
+  }
+  fs.rmSync(at, { recursive: true, force: true }); // rm never follows symlinks
+}
+
+async function writeRegularFile(layer: LayerInProgress, at: string, entry: TarEntry): Promise<void> {
+  // 'wx' is O_CREAT|O_EXCL: it creates a new file or fails, and never follows a symlink.
+  const file = await fs.promises.open(at, 'wx', 0o600);
+  try {
+    await fs.promises.writeFile(file, entry as AsyncIterable<Buffer>); // the parser streams Buffers
+  } finally {
+    await file.close();
+  }
+  layer.size += entry.header.size;
+  applyMetadata(layer, at, entry.header);
+}
+
+function makeDirectory(layer: LayerInProgress, at: string, header: Header): void {
+  if (lstatOrNull(at) === null) fs.mkdirSync(at, 0o700);
+  applyMetadata(layer, at, header);
+}
+
+/** The link text is stored as it is: "/bin/busybox" is resolved inside the
+ *  container's root when the container uses it, and we never write through it. */
+function makeSymlink(layer: LayerInProgress, at: string, header: Header): void {
+  fs.symlinkSync(header.linkname, at);
+  applyMetadata(layer, at, header);
+}
+
+/** A hard link shares its target's inode, owner, mode and times, so there is no metadata to apply. */
+function makeHardlink(layer: LayerInProgress, at: string, header: Header): void {
+  const target = resolveHardlinkTarget(layer, header.linkname);
+  fs.linkSync(target, at); // link(2) does not follow a symlink target: it links the symlink itself
+}
+
+const FILE_TYPE_BITS: Partial<Record<Header['type'], number>> = {
+  'character-device': fs.constants.S_IFCHR,
+  'block-device': fs.constants.S_IFBLK,
+  'fifo': fs.constants.S_IFIFO,
+};
+
+function makeSpecialFile(layer: LayerInProgress, at: string, header: Header): void {
+  layer.sys.mknod(at, FILE_TYPE_BITS[header.type]! | 0o600, header.devmajor, header.devminor);
+  applyMetadata(layer, at, header);
+}
+
+/** Owner, extended attributes, mode, then times, in that order: chown clears
+ *  setuid/setgid bits and file capabilities, so it has to come first. */
+function applyMetadata(layer: LayerInProgress, at: string, header: Header): void {
+  fs.lchownSync(at, header.uid, header.gid);
+  applyXattrs(layer, at, header);
+  // Linux symlinks have no mode of their own; chmod would change the target's.
+  if (header.type !== 'symlink') fs.chmodSync(at, header.mode & 0o7777);
+  if (header.type === 'directory') layer.directoryMtimes.set(at, header.mtime);
+  else fs.lutimesSync(at, header.mtime, header.mtime);
+}
+
+const PAX_XATTR_PREFIX = 'SCHILY.xattr.';
+
+/** Extended attributes travel as PAX records "SCHILY.xattr.<name>=<value>". */
+function applyXattrs(layer: LayerInProgress, at: string, header: Header): void {
+  const records = (header.pax ?? {}) as Record<string, string>;
+  for (const [key, value] of Object.entries(records)) {
+    if (!key.startsWith(PAX_XATTR_PREFIX)) continue;
+    // tar-stream decodes PAX values as UTF-8. A binary value that was not valid
+    // UTF-8 came out with U+FFFD in it and cannot be restored: better none than a wrong one.
+    if (value.includes('\uFFFD')) continue;
+    try {
+      layer.sys.lsetxattr(at, key.slice(PAX_XATTR_PREFIX.length), Buffer.from(value, 'utf8'));
+    } catch (error) {
+      // This filesystem (or a non-root user) cannot hold that kind of attribute: it is not essential.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'EPERM') continue;
+      throw error;
+    }
+  }
+}
+
+// #region whiteouts
+/** ".wh.NAME" becomes what overlayfs calls a whiteout: a character device 0:0 named NAME. */
+function writeWhiteout(layer: LayerInProgress, target: string): void {
+  const at = resolveInside(layer.dest, target);
+  // The whiteout hides NAME in lower layers only. If this layer has NAME too,
+  // that already hides the lower ones, and it stays.
+  if (lstatOrNull(at) !== null) return;
+  fs.mkdirSync(path.dirname(at), { recursive: true, mode: 0o755 });
+  layer.sys.mknod(at, fs.constants.S_IFCHR | 0o000, 0, 0);
+}
+
+/** "DIR/.wh..wh..opq" becomes the xattr trusted.overlay.opaque=y on DIR: overlayfs
+ *  then shows DIR's contents from this layer (and those above) only. */
+function markOpaque(layer: LayerInProgress, dir: string): void {
+  const at = resolveInside(layer.dest, dir);
+  const existing = lstatOrNull(at);
+  if (existing === null) fs.mkdirSync(at, { recursive: true, mode: 0o755 });
+  else if (!existing.isDirectory()) throw fail(`cannot make ${JSON.stringify(dir)} opaque: it is not a directory`);
+  layer.sys.lsetxattr(at, OVERLAY_OPAQUE_XATTR, Buffer.from(OVERLAY_OPAQUE_VALUE));
+}
+// #endregion
+
+// #region safe-path
+/** The host path for `name`, a path from the tar, inside `dest` — or a
+ *  TsrunError if it could lead anywhere else. Three ways out are closed:
+ *    "/etc/passwd"         absolute: refused, not quietly made relative
+ *    "a/../../etc/passwd"  any ".." component
+ *    "evil/passwd"         after an entry "evil -> /etc": a symlink among the
+ *                          parents would carry the write through it
+ *  The last component may be anything: callers replace it, never write through it.
+ *  Checking first and writing afterwards is safe because nothing else writes
+ *  in `dest` while the layer is unpacked: what we checked stays as it was. */
+function resolveInside(dest: string, name: string): string {
+  if (name.startsWith('/')) throw unsafe('absolute path');
+  const parts = name.split('/').filter((part) => part !== '' && part !== '.');
+  if (parts.includes('..')) throw unsafe('path contains ".."');
+
+  let parent = dest;
+  for (const part of parts.slice(0, -1)) {
+    parent = path.join(parent, part);
+    const stat = lstatOrNull(parent);
+    if (stat === null) break; // nothing exists below a missing directory: it will be created, as a directory
+    const shown = JSON.stringify(path.relative(dest, parent));
+    if (stat.isSymbolicLink()) throw unsafe(`path goes through the symlink ${shown}`);
+    if (!stat.isDirectory()) throw unsafe(`path goes through ${shown}, which is not a directory`);
+  }
+  return path.join(dest, ...parts);
+}
+
+/** A hard link's target must be a file this layer already unpacked, reached the same safe way. */
+function resolveHardlinkTarget(layer: LayerInProgress, linkname: string): string {
+  const described = `hard link target ${JSON.stringify(linkname)}`;
+  let target: string;
+  try {
+    target = resolveInside(layer.dest, linkname);
+  } catch (error) {
+    throw withContext(described, error);
+  }
+  if (target === layer.dest || lstatOrNull(target) === null) throw unsafe(`${described} is not in this layer`);
+  return target;
+}
+
+function unsafe(reason: string): TsrunError {
+  return fail(reason, 'the image is damaged or malicious; tsrun will not unpack it');
+}
+// #endregion
+
+function lstatOrNull(at: string): fs.Stats | null {
+  try {
+    return fs.lstatSync(at);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+}

@@ -1,0 +1,42 @@
+// `tsrun rm`: delete containers. A running one is refused unless forced, and
+// then killed first, so its rw layer is never pulled from under it.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Runtime } from './container.js';
+import { deleteContainer, getContainer } from './store/containers.js';
+import { reconcile } from './store/reconcile.js';
+import { isSameProcess } from './kernel/proc.js';
+import { fail, formatError } from './errors.js';
+
+const KILL_WAIT_MS = 10_000;
+
+export async function removeContainers(runtime: Runtime, names: string[], force: boolean): Promise<void> {
+  let failures = 0;
+  for (const name of names) {
+    try {
+      await removeContainer(runtime, name, force);
+      process.stdout.write(`${name}\n`);
+    } catch (error) {
+      failures++;
+      process.stderr.write(formatError(error) + '\n');
+    }
+  }
+  if (failures > 0) process.exitCode = 1;
+}
+
+async function removeContainer(runtime: Runtime, name: string, force: boolean): Promise<void> {
+  const container = reconcile(runtime.paths, getContainer(runtime.paths, name));
+  const { pid, pidStartTime, status } = container.state;
+  if (status === 'running' && pid !== null) {
+    if (!force) {
+      throw fail(`cannot remove container ${container.name}: it is running`, 'stop it first, or use `tsrun rm -f`');
+    }
+    // SIGKILL to the container's PID 1 ends its whole PID namespace.
+    try { process.kill(pid, 'SIGKILL'); } catch { /* gone already */ }
+    const deadline = Date.now() + KILL_WAIT_MS;
+    while (isSameProcess(pid, pidStartTime)) {
+      if (Date.now() > deadline) throw fail(`container ${container.name} did not die within ${KILL_WAIT_MS / 1000}s of SIGKILL`, 'check `ps` for a stuck process (state D)');
+      await sleep(20);
+    }
+  }
+  deleteContainer(runtime.paths, container.id);
+}

@@ -1,0 +1,106 @@
+// Stage 2, create: turn an image and the user's flags into a container
+// record — an id, a name, and the exact process to run — and store it.
+// Nothing runs yet: a created container is only data on disk.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import type { ContainerRecord, RunRequest, Runtime } from '../container.js';
+import type { ImageRecord } from '../store/images.js';
+import { addContainer, listContainers } from '../store/containers.js';
+import { generateName } from '../store/names.js';
+import { fail } from '../errors.js';
+import { inSpan } from '../trace/span.js';
+
+const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const VALID_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+
+// #region create
+export async function create(runtime: Runtime, image: ImageRecord, request: RunRequest): Promise<ContainerRecord> {
+  return inSpan('tsrun.create', { 'container.image.name': request.image, 'container.image.id': image.id }, async (span) => {
+    const id = crypto.randomBytes(32).toString('hex'); // 64 hex digits, like docker's
+    const name = request.name ?? generateName(new Set(listContainers(runtime.paths).map((c) => c.name)));
+    if (!VALID_NAME.test(name)) {
+      throw fail(`invalid container name "${name}"`, 'use letters, digits, "_", "." and "-", starting with a letter or digit');
+    }
+    const hostname = request.hostname ?? id.slice(0, 12);
+    const record: ContainerRecord = {
+      id,
+      name,
+      created: new Date().toISOString(),
+      image: { id: image.id, name: request.image, layers: image.layers.map((layer) => layer.diffId) },
+      config: {
+        argv: commandLine(image, request),
+        env: environment(image, request, hostname),
+        workingDir: workingDirectory(image, request),
+        user: request.user ?? image.config.config?.User ?? '',
+        hostname,
+        tty: request.tty,
+        interactive: request.interactive,
+        autoRemove: request.autoRemove,
+      },
+      state: { status: 'created', pid: null, pidStartTime: null, exitCode: null, startedAt: null, finishedAt: null, error: '' },
+    };
+    await addContainer(runtime.sys, runtime.paths, record);
+    span.setAttributes({ 'container.id': id, 'container.name': name, 'container.command_args': record.config.argv });
+    return record;
+  });
+}
+// #endregion
+
+// #region command-line
+/** Docker's rule: ENTRYPOINT + CMD, where arguments after the image replace CMD,
+ *  and --entrypoint replaces ENTRYPOINT and drops the image's CMD. */
+function commandLine(image: ImageRecord, request: RunRequest): string[] {
+  const imageConfig = image.config.config ?? {};
+  const entrypoint = request.entrypoint !== undefined
+    ? (request.entrypoint === '' ? [] : [request.entrypoint])
+    : imageConfig.Entrypoint ?? [];
+  const cmd = request.command.length > 0
+    ? request.command
+    : request.entrypoint !== undefined ? [] : imageConfig.Cmd ?? [];
+  const argv = [...entrypoint, ...cmd];
+  if (argv.length === 0) throw fail('no command specified', 'give a command after the image name, or use an image with a CMD');
+  return argv;
+}
+// #endregion
+
+/** The image's Env, then --env-file lines, then -e flags; later wins. HOSTNAME and a
+ *  default PATH are set the way docker sets them. */
+function environment(image: ImageRecord, request: RunRequest, hostname: string): string[] {
+  const env = new Map<string, string>();
+  const add = (entry: string) => {
+    const eq = entry.indexOf('=');
+    if (eq === 0) throw fail(`invalid environment variable "${entry}"`, 'write it as KEY=VALUE');
+    if (eq < 0) {
+      // A bare KEY takes its value from tsrun's own environment, or is left out.
+      const value = process.env[entry];
+      if (value !== undefined) env.set(entry, value);
+    } else {
+      env.set(entry.slice(0, eq), entry.slice(eq + 1));
+    }
+  };
+  add(DEFAULT_PATH);
+  env.set('HOSTNAME', hostname);
+  for (const entry of image.config.config?.Env ?? []) add(entry);
+  for (const file of request.envFiles) for (const entry of readEnvFile(file)) add(entry);
+  for (const entry of request.env) add(entry);
+  if (request.tty && !env.has('TERM')) env.set('TERM', 'xterm');
+  return [...env].map(([key, value]) => `${key}=${value}`);
+}
+
+function readEnvFile(file: string): string[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw fail(`cannot read env file ${file}: ${(error as NodeJS.ErrnoException).code}`, 'check the path given to --env-file', error);
+  }
+  return text.split('\n').map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#'));
+}
+
+function workingDirectory(image: ImageRecord, request: RunRequest): string {
+  const dir = request.workdir ?? (image.config.config?.WorkingDir || '/');
+  if (!dir.startsWith('/')) {
+    throw fail(`the working directory '${dir}' is invalid, it needs to be an absolute path`, 'start it with /');
+  }
+  return dir;
+}

@@ -1,0 +1,140 @@
+// Stage 6, exec: start the container's process. The child is cloned into its
+// new namespaces, performs the steps planned by the earlier stages, takes on
+// the container's user, and calls execve. tsrun then waits for it to exit
+// and hands its exit code back, as `docker run` does.
+import fs from 'node:fs';
+import os from 'node:os';
+import util from 'node:util';
+import type { ContainerRecord, ExitRecord, NamespacesPlan, ProcessPlan, RootfsPlan, Runtime } from '../container.js';
+import type { ChildStep } from '../kernel/steps.js';
+import { describeStep } from '../kernel/steps.js';
+import { relayConsole } from '../kernel/console.js';
+import { findInLayers } from '../image/layer-stack.js';
+import { resolveUser } from '../image/passwd.js';
+import { saveState } from '../store/containers.js';
+import { processStartTime } from '../kernel/proc.js';
+import { TsrunError, fail } from '../errors.js';
+import { inSpan } from '../trace/span.js';
+
+/** The file descriptors the container's stdio comes from (tsrun's own by default). */
+export interface ExecIO {
+  stdin: number;
+  stdout: number;
+  stderr: number;
+}
+
+const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+
+// #region exec
+export async function exec(
+  runtime: Runtime, container: ContainerRecord, rootfs: RootfsPlan, ns: NamespacesPlan,
+  io: ExecIO = { stdin: 0, stdout: 1, stderr: 2 },
+): Promise<ExitRecord> {
+  return inSpan('tsrun.exec', { 'container.id': container.id, 'process.command_args': container.config.argv }, async (span) => {
+    const proc = planProcess(runtime, container, rootfs);
+    const steps = [...ns.steps, ...proc.steps];
+    const { tty, interactive } = container.config;
+
+    const child = runtime.sys.spawn({
+      cloneFlags: ns.cloneFlags,
+      steps,
+      // Without -i the container reads /dev/null (-1); with -t the pty replaces all three.
+      stdio: tty ? [-1, -1, -1] : [interactive ? io.stdin : -1, io.stdout, io.stderr],
+    });
+    const exited = runtime.sys.waitpid(child.pid); // watch from now on, so no exit is missed
+    const startedAt = new Date().toISOString();
+    span.setAttribute('process.pid', child.pid);
+    saveState(runtime.paths, container.id, { ...container.state, status: 'running', pid: child.pid, pidStartTime: processStartTime(child.pid), startedAt, error: '' });
+
+    // Signals sent to tsrun are meant for the container.
+    const forward = (signal: NodeJS.Signals) => { try { process.kill(child.pid, signal); } catch { /* already gone */ } };
+    for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
+    try {
+      const failure = await readStepFailure(child.errorFd); // returns once execve succeeded or a step failed
+      if (failure) {
+        await exited;
+        throw stepError(failure, steps, container.config.argv[0]!);
+      }
+      const console = tty ? relayConsole(runtime.sys, runtime.sys.recvfd(child.consoleFd), interactive) : undefined;
+      const status = await exited;
+      await console?.closed;
+      const exitCode = status.code ?? 128 + os.constants.signals[status.signal!];
+      span.setAttribute('process.exit.code', exitCode);
+      return { pid: child.pid, exitCode, signal: status.signal, startedAt, finishedAt: new Date().toISOString() };
+    } finally {
+      for (const signal of FORWARDED_SIGNALS) process.off(signal, forward);
+      for (const fd of [child.errorFd, child.releaseFd, child.consoleFd]) if (fd >= 0) fs.closeSync(fd);
+    }
+  });
+}
+// #endregion
+
+// #region process
+/** The process as the kernel will start it: whose it is, where, with what. */
+function planProcess(runtime: Runtime, container: ContainerRecord, rootfs: RootfsPlan): ProcessPlan {
+  // The container's own /etc/passwd, as its overlay will show it: upper dir first, then the layers.
+  const layers = [rootfs.upperdir, ...rootfs.lowerdirs];
+  const readEtc = (file: string) => {
+    const found = findInLayers(layers, file, runtime.sys);
+    return found ? fs.readFileSync(found, 'utf8') : '';
+  };
+  const user = resolveUser(container.config.user, readEtc('/etc/passwd'), readEtc('/etc/group'));
+
+  const env = [...container.config.env];
+  if (!env.some((entry) => entry.startsWith('HOME='))) env.push(`HOME=${user.home}`);
+  const pathVar = env.find((entry) => entry.startsWith('PATH='))?.slice('PATH='.length) ?? '';
+  const search = pathVar.split(':').filter(Boolean);
+  const cwd = container.config.workingDir;
+  const [file, ...args] = container.config.argv;
+
+  const steps: ChildStep[] = [
+    { op: 'setsid' },
+    ...(container.config.tty ? [{ op: 'open_pty', rows: process.stdout.rows || 24, cols: process.stdout.columns || 80 } as ChildStep] : []),
+    // Docker creates a missing working directory.
+    ...ancestors(cwd).map((dir): ChildStep => ({ op: 'mkdir', path: dir, mode: 0o755 })),
+    { op: 'setgroups', gids: user.groups },
+    { op: 'setgid', gid: user.gid },
+    { op: 'setuid', uid: user.uid }, // last: after it, we may no longer be allowed to change the others
+    { op: 'chdir', path: cwd },
+    { op: 'execve', file: file!, search, argv: [file!, ...args], envp: env },
+  ];
+  return { argv: container.config.argv, env, cwd, uid: user.uid, gid: user.gid, groups: user.groups, search, steps };
+}
+// #endregion
+
+/** "/a/b/c" -> ["/a", "/a/b", "/a/b/c"] */
+function ancestors(dir: string): string[] {
+  const parts = dir.split('/').filter(Boolean);
+  return parts.map((_, i) => '/' + parts.slice(0, i + 1).join('/'));
+}
+
+interface StepFailure { step: number; errno: number }
+
+/** The child writes {step, errno} to the pipe when a step fails; execve closes the pipe when it succeeds. */
+function readStepFailure(fd: number): Promise<StepFailure | null> {
+  return new Promise((resolve, reject) => {
+    const buffer = Buffer.alloc(8);
+    fs.read(fd, buffer, 0, 8, null, (error, bytesRead) => {
+      if (error) reject(error);
+      else resolve(bytesRead === 8 ? { step: buffer.readInt32LE(0), errno: buffer.readInt32LE(4) } : null);
+    });
+  });
+}
+
+// #region exit-codes
+/** A failed execve is the user's command's problem (126/127, as docker); any other step is tsrun's (125). */
+function stepError(failure: StepFailure, steps: ChildStep[], command: string): TsrunError {
+  const code = util.getSystemErrorName(-failure.errno);
+  const step = steps[failure.step];
+  if (step?.op === 'execve') {
+    if (code === 'ENOENT') {
+      const where = command.includes('/') ? 'no such file or directory' : 'executable file not found in $PATH';
+      return new TsrunError(`exec: "${command}": ${where}`, { kind: 'not-found', hint: 'check the command and the image\'s PATH' });
+    }
+    const why = code === 'EACCES' ? 'permission denied' : code === 'ENOEXEC' ? 'exec format error' : code;
+    return new TsrunError(`exec: "${command}": ${why}`, { kind: 'cannot-exec', hint: 'the file must be an executable for this machine, with x permission' });
+  }
+  const what = step ? `step ${failure.step + 1} of ${steps.length} (${describeStep(step)})` : 'preparing the child';
+  return fail(`start container: ${what}: ${code}`, 'run with --explain to see every step');
+}
+// #endregion

@@ -1,0 +1,115 @@
+// Stage 5, namespaces: decide which namespaces the container's process gets
+// and list, step by step, how its child builds the container's world before
+// running the command: private mounts, the overlay as root, /proc, /sys,
+// /dev, then pivot_root so the host's filesystem is out of reach.
+//
+// The steps are plain data. The child (native/src/spawn.cc) performs them in
+// order right after clone(), and reports the first one that fails.
+import path from 'node:path';
+import type { ContainerRecord, NamespacesPlan, NetworkPlan, RootfsPlan, Runtime } from '../container.js';
+import type { ChildStep } from '../kernel/steps.js';
+import { inSpan } from '../trace/span.js';
+
+// #region clone-flags
+/** One new namespace of each kind: the container sees its own mounts (NEWNS),
+ *  hostname (NEWUTS), System V IPC (NEWIPC), process ids (NEWPID: its command is
+ *  PID 1), network stack (NEWNET) and cgroup root (NEWCGROUP). */
+const CLONE_FLAGS = ['CLONE_NEWNS', 'CLONE_NEWUTS', 'CLONE_NEWIPC', 'CLONE_NEWPID', 'CLONE_NEWNET', 'CLONE_NEWCGROUP'];
+// #endregion
+
+const S_IFCHR = 0o020000;
+
+/** The device nodes every container gets, as docker gives them. */
+const DEVICES = [
+  { name: 'null', major: 1, minor: 3 },
+  { name: 'zero', major: 1, minor: 5 },
+  { name: 'full', major: 1, minor: 7 },
+  { name: 'random', major: 1, minor: 8 },
+  { name: 'urandom', major: 1, minor: 9 },
+  { name: 'tty', major: 5, minor: 0 },
+];
+
+/** Kernel files a container must not read or write: hidden behind /dev/null or an empty tmpfs. */
+const MASKED_FILES = ['/proc/kcore', '/proc/keys', '/proc/timer_list', '/proc/sched_debug'];
+const MASKED_DIRS = ['/proc/acpi', '/proc/scsi', '/sys/firmware'];
+/** Kernel settings visible but read-only: writing them would change the host. */
+const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+
+export async function namespaces(
+  _runtime: Runtime, container: ContainerRecord, rootfs: RootfsPlan, net: NetworkPlan,
+): Promise<NamespacesPlan> {
+  return inSpan('tsrun.namespaces', { 'container.id': container.id, 'tsrun.namespaces': CLONE_FLAGS }, () => {
+    const root = rootfs.mountpoint;
+    const inRoot = (p: string) => path.join(root, p);
+    const steps: ChildStep[] = [
+      // #region propagation
+      // The child starts with a copy of the host's mounts. Make them private first,
+      // so that nothing mounted from here on propagates back to the host.
+      { op: 'mount', source: '', target: '/', fstype: '', flags: ['MS_REC', 'MS_PRIVATE'], data: '' },
+      // #endregion
+      ...net.steps,
+      { op: 'sethostname', name: container.config.hostname },
+      // #region overlay-mount
+      ...rootfs.steps,
+      // #endregion
+      // #region pseudo-filesystems
+      { op: 'umask', mask: 0 },
+      { op: 'mkdir', path: inRoot('/proc'), mode: 0o555 },
+      { op: 'mount', source: 'proc', target: inRoot('/proc'), fstype: 'proc', flags: ['MS_NOSUID', 'MS_NODEV', 'MS_NOEXEC'], data: '' },
+      { op: 'mkdir', path: inRoot('/sys'), mode: 0o555 },
+      { op: 'mount', source: 'sysfs', target: inRoot('/sys'), fstype: 'sysfs', flags: ['MS_NOSUID', 'MS_NODEV', 'MS_NOEXEC', 'MS_RDONLY'], data: '' },
+      { op: 'mkdir', path: inRoot('/dev'), mode: 0o755 },
+      { op: 'mount', source: 'tmpfs', target: inRoot('/dev'), fstype: 'tmpfs', flags: ['MS_NOSUID', 'MS_STRICTATIME'], data: 'mode=755,size=65536k' },
+      ...DEVICES.map((d): ChildStep => ({ op: 'mknod', path: inRoot(`/dev/${d.name}`), mode: S_IFCHR | 0o666, major: d.major, minor: d.minor })),
+      { op: 'symlink', target: '/proc/self/fd', linkpath: inRoot('/dev/fd') },
+      { op: 'symlink', target: '/proc/self/fd/0', linkpath: inRoot('/dev/stdin') },
+      { op: 'symlink', target: '/proc/self/fd/1', linkpath: inRoot('/dev/stdout') },
+      { op: 'symlink', target: '/proc/self/fd/2', linkpath: inRoot('/dev/stderr') },
+      { op: 'symlink', target: 'pts/ptmx', linkpath: inRoot('/dev/ptmx') },
+      { op: 'mkdir', path: inRoot('/dev/pts'), mode: 0o755 },
+      // newinstance: the container's ptys are numbered apart from the host's.
+      { op: 'mount', source: 'devpts', target: inRoot('/dev/pts'), fstype: 'devpts', flags: ['MS_NOSUID', 'MS_NOEXEC'], data: 'newinstance,ptmxmode=0666,mode=0620,gid=5' },
+      { op: 'mkdir', path: inRoot('/dev/shm'), mode: 0o1777 },
+      { op: 'mount', source: 'shm', target: inRoot('/dev/shm'), fstype: 'tmpfs', flags: ['MS_NOSUID', 'MS_NODEV', 'MS_NOEXEC'], data: 'mode=1777,size=65536k' },
+      { op: 'mkdir', path: inRoot('/dev/mqueue'), mode: 0o755 },
+      { op: 'mount', source: 'mqueue', target: inRoot('/dev/mqueue'), fstype: 'mqueue', flags: ['MS_NOSUID', 'MS_NODEV', 'MS_NOEXEC'], data: '' },
+      { op: 'umask', mask: 0o022 },
+      // #endregion
+      // #region etc-files
+      { op: 'mkdir', path: inRoot('/etc'), mode: 0o755 },
+      ...bindFile(net.files.hostname, inRoot('/etc/hostname')),
+      ...bindFile(net.files.hosts, inRoot('/etc/hosts')),
+      ...bindFile(net.files.resolvConf, inRoot('/etc/resolv.conf')),
+      // #endregion
+      ...masks(inRoot),
+      // #region pivot-root
+      // Make the overlay the root. pivot_root(".", ".") stacks the old root under
+      // the new one; detaching it leaves the host's filesystem unreachable.
+      { op: 'chdir', path: root },
+      { op: 'pivot_root', new_root: '.', put_old: '.' },
+      { op: 'umount2', target: '.', flags: ['MNT_DETACH'] },
+      { op: 'chdir', path: '/' },
+      // #endregion
+    ];
+    return { cloneFlags: CLONE_FLAGS, steps };
+  });
+}
+
+function bindFile(source: string, target: string): ChildStep[] {
+  return [
+    { op: 'create_file', path: target, mode: 0o644 },
+    { op: 'mount', source, target, fstype: '', flags: ['MS_BIND'], data: '' },
+  ];
+}
+
+/** A bind mount can only be made read-only by remounting it: two steps each. */
+function masks(inRoot: (p: string) => string): ChildStep[] {
+  return [
+    ...MASKED_FILES.map((p): ChildStep => ({ op: 'mount', source: inRoot('/dev/null'), target: inRoot(p), fstype: '', flags: ['MS_BIND'], data: '', optional: true })),
+    ...MASKED_DIRS.map((p): ChildStep => ({ op: 'mount', source: 'tmpfs', target: inRoot(p), fstype: 'tmpfs', flags: ['MS_RDONLY'], data: 'size=0', optional: true })),
+    ...READONLY_PATHS.flatMap((p): ChildStep[] => [
+      { op: 'mount', source: inRoot(p), target: inRoot(p), fstype: '', flags: ['MS_BIND', 'MS_REC'], data: '', optional: true },
+      { op: 'mount', source: '', target: inRoot(p), fstype: '', flags: ['MS_BIND', 'MS_REMOUNT', 'MS_RDONLY'], data: '', optional: true },
+    ]),
+  ];
+}

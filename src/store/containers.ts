@@ -1,0 +1,81 @@
+// Containers on disk: <root>/containers/<id>/config.json holds the record,
+// state.json its changing state (written atomically at every transition).
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ContainerRecord, ContainerState } from '../container.js';
+import type { Syscalls } from '../kernel/syscalls.js';
+import { fail } from '../errors.js';
+import { containerDir, containerRunDir, lockPath, type StorePaths } from './paths.js';
+import { readJson, writeJsonAtomic } from './atomic.js';
+import { withLock } from './lock.js';
+
+type StoredConfig = Omit<ContainerRecord, 'state'>;
+
+const configFile = (paths: StorePaths, id: string) => path.join(containerDir(paths, id), 'config.json');
+const stateFile = (paths: StorePaths, id: string) => path.join(containerDir(paths, id), 'state.json');
+
+/** Record a new container, refusing a name that is already taken (the check and the write share one lock). */
+export async function addContainer(sys: Syscalls, paths: StorePaths, record: ContainerRecord): Promise<void> {
+  await withLock(sys, lockPath(paths), () => {
+    const holder = listContainers(paths).find((other) => other.name === record.name);
+    if (holder) {
+      throw fail(
+        `the container name "/${record.name}" is already in use by container "${holder.id}"`,
+        'remove (or rename) that container to be able to reuse that name',
+      );
+    }
+    const { state, ...config } = record;
+    fs.mkdirSync(containerDir(paths, record.id), { recursive: true, mode: 0o700 });
+    writeJsonAtomic(stateFile(paths, record.id), state);
+    writeJsonAtomic(configFile(paths, record.id), config); // written last: its presence means "the container exists"
+  });
+}
+
+export function saveState(paths: StorePaths, id: string, state: ContainerState): void {
+  // A container removed meanwhile (`tsrun rm -f`) stays removed.
+  if (!fs.existsSync(configFile(paths, id))) return;
+  writeJsonAtomic(stateFile(paths, id), state);
+}
+
+export function listContainers(paths: StorePaths): ContainerRecord[] {
+  const dir = path.join(paths.root, 'containers');
+  if (!fs.existsSync(dir)) return [];
+  const records: ContainerRecord[] = [];
+  for (const id of fs.readdirSync(dir)) {
+    if (!fs.existsSync(configFile(paths, id))) continue; // being created or removed
+    records.push(readContainer(paths, id));
+  }
+  return records.sort((a, b) => b.created.localeCompare(a.created));
+}
+
+function readContainer(paths: StorePaths, id: string): ContainerRecord {
+  const config = readJson<StoredConfig>(configFile(paths, id));
+  return { ...config, state: readJson<ContainerState>(stateFile(paths, id)) };
+}
+
+/** Find a container by name, full id or unambiguous id prefix, as docker does. */
+export function findContainer(paths: StorePaths, nameOrId: string): ContainerRecord | undefined {
+  const all = listContainers(paths);
+  const byName = all.find((c) => c.name === nameOrId.replace(/^\//, ''));
+  if (byName) return byName;
+  if (!/^[a-f0-9]+$/.test(nameOrId)) return undefined;
+  const matches = all.filter((c) => c.id.startsWith(nameOrId));
+  if (matches.length > 1) {
+    throw fail(`multiple containers found with id prefix ${nameOrId}`, 'give more characters of the id');
+  }
+  return matches[0];
+}
+
+export function getContainer(paths: StorePaths, nameOrId: string): ContainerRecord {
+  const record = findContainer(paths, nameOrId);
+  if (!record) throw fail(`no such container: ${nameOrId}`, 'see `tsrun ps -a` for the containers there are');
+  return record;
+}
+
+/** Delete everything the container owns: its record, its rw layer and its run directory. */
+export function deleteContainer(paths: StorePaths, id: string): void {
+  // The record goes first, so a crash half-way leaves no half-listed container.
+  fs.rmSync(configFile(paths, id), { force: true });
+  fs.rmSync(containerRunDir(paths, id), { recursive: true, force: true });
+  fs.rmSync(containerDir(paths, id), { recursive: true, force: true });
+}

@@ -1,0 +1,262 @@
+// Images in the store. An image is a record, <root>/images/<hex>.json, named
+// by its id (the digest of its config), pointing at blobs and unpacked layers
+// that several images may share. <root>/repositories.json maps every tag to
+// the image it currently names, as docker's repositories.json does:
+//
+//   { "docker.io/library/busybox:latest": "sha256:5e0f…" }
+//
+// A tag names one image at a time: tagging another image with it moves it,
+// and the image it left, if it has no other name, stays as "<none>" (dangling).
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Syscalls } from '../kernel/syscalls.js';
+import type { ImageConfig } from '../image/oci.js';
+import { parseReference, FULL_HEX_ID, type ImageReference } from '../image/reference.js';
+import { fail } from '../errors.js';
+import { blobPath, imageRecordPath, layerDir, lockPath, repositoriesPath, tmpDir, type StorePaths } from './paths.js';
+import { makeStagingDir, readJson, writeJsonAtomic } from './atomic.js';
+import { withLock } from './lock.js';
+
+export interface LayerRecord {
+  /** sha256 of the uncompressed tar: names the unpacked directory layers/sha256/<hex>. */
+  diffId: string;
+  /** sha256 of the blob as shipped (compressed or not): names blobs/sha256/<hex>. */
+  digest: string;
+  mediaType: string;
+  /** Bytes of the blob as shipped. */
+  size: number;
+  /** Bytes of the files once unpacked. */
+  unpackedSize: number;
+}
+
+export interface ImageRecord {
+  /** The config's digest, "sha256:…": what `tsrun images` shows, shortened, as IMAGE ID. */
+  id: string;
+  /** Canonical names: "docker.io/library/busybox:latest". */
+  repoTags: string[];
+  /** Canonical name@manifest digest: "docker.io/library/busybox@sha256:…". */
+  repoDigests: string[];
+  /** When the image was built (the config's `created`). */
+  created: string;
+  config: ImageConfig;
+  /** The manifest blob, when the image came with one (OCI layouts do, docker-archives don't). */
+  manifestDigest?: string;
+  /** Bottom to top: the overlay's lowerdirs, in reverse. */
+  layers: LayerRecord[];
+  /** Bytes of all layers unpacked. */
+  size: number;
+}
+
+export interface RemovedImage {
+  /** The names that were taken off, canonical. */
+  untagged: string[];
+  /** The image id and the layers (diff ids) that were deleted from disk. */
+  deleted: string[];
+}
+
+/** Every image, newest first, as `docker images` lists them. */
+export function listImages(paths: StorePaths): ImageRecord[] {
+  const dir = path.join(paths.root, 'images');
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir)
+    .filter((file) => /^[a-f0-9]{64}\.json$/.test(file))
+    .map((file) => readJson<ImageRecord>(path.join(dir, file)))
+    .sort((a, b) => Date.parse(b.created) - Date.parse(a.created) || a.id.localeCompare(b.id));
+}
+
+/** Find an image as docker does: by name[:tag] (tag defaults to latest) or name@digest,
+ *  by id ("sha256:…" or 64 hex), or by an unambiguous id prefix. Undefined when absent. */
+export function findImage(paths: StorePaths, refOrId: string): ImageRecord | undefined {
+  return lookUp(paths, refOrId)?.image;
+}
+
+/** Record an image, taking the lock. See saveImageLocked. */
+export async function saveImage(sys: Syscalls, paths: StorePaths, record: ImageRecord): Promise<ImageRecord> {
+  return withLock(sys, lockPath(paths), () => saveImageLocked(paths, record));
+}
+
+/** Record an image whose blobs and layers are already in the store; the caller holds the
+ *  store lock. Names it already had are kept; its tags are taken from any image that had them. */
+export function saveImageLocked(paths: StorePaths, record: ImageRecord): ImageRecord {
+  const repositories = readRepositories(paths);
+  const previous = readImage(paths, record.id);
+  const saved: ImageRecord = {
+    ...record,
+    repoTags: union(previous?.repoTags ?? [], record.repoTags),
+    repoDigests: union(previous?.repoDigests ?? [], record.repoDigests),
+  };
+  for (const tag of record.repoTags) {
+    const holderId = repositories[tag];
+    const holder = holderId && holderId !== record.id ? readImage(paths, holderId) : undefined;
+    if (holder) writeJsonAtomic(imageRecordPath(paths, holder.id), { ...holder, repoTags: holder.repoTags.filter((t) => t !== tag) });
+    repositories[tag] = record.id;
+  }
+  // The record first: repositories.json must never name an image that has no record.
+  writeJsonAtomic(imageRecordPath(paths, saved.id), saved);
+  writeJsonAtomic(repositoriesPath(paths), repositories);
+  return saved;
+}
+
+/** `tsrun rmi`: take the name off the image; when it has no name left (or it was named
+ *  by id), delete its record and every blob and layer no other image uses. */
+export async function removeImage(sys: Syscalls, paths: StorePaths, refOrId: string, options: { force: boolean }): Promise<RemovedImage> {
+  return withLock(sys, lockPath(paths), () => {
+    const match = lookUp(paths, refOrId);
+    if (!match) throw fail(`no such image: ${refOrId}`, 'see `tsrun images` for the images there are');
+    const { image, reference } = match;
+
+    const untagged = reference ? namesGoingWith(image, reference) : [...image.repoTags, ...image.repoDigests];
+    if (!reference && !options.force && new Set(image.repoTags.map(repositoryOf)).size > 1) {
+      throw fail(
+        `conflict: unable to delete ${shortId(image.id)} (must be forced) - image is referenced in multiple repositories`,
+        'remove it by name, one name at a time, or use `tsrun rmi -f`',
+      );
+    }
+    const remaining = {
+      repoTags: image.repoTags.filter((name) => !untagged.includes(name)),
+      repoDigests: image.repoDigests.filter((name) => !untagged.includes(name)),
+    };
+    const stillNamed = remaining.repoTags.length + remaining.repoDigests.length > 0;
+    const user = containersUsing(paths, image.id)[0];
+    if (!stillNamed && user && !options.force) {
+      throw fail(
+        `conflict: unable to remove image ${refOrId} (must force) - container ${user.id.slice(0, 12)} is using its referenced image ${shortId(image.id)}`,
+        `remove the container first (tsrun rm ${user.name || user.id.slice(0, 12)}), or use \`tsrun rmi -f\` to untag the image`,
+      );
+    }
+    if (user && untagged.length === 0) {
+      throw fail(
+        `conflict: unable to delete ${shortId(image.id)} (cannot be forced) - image is being used by container ${user.id.slice(0, 12)}`,
+        `remove the container first (tsrun rm ${user.name || user.id.slice(0, 12)})`,
+      );
+    }
+
+    const repositories = readRepositories(paths);
+    for (const name of untagged) delete repositories[name];
+    writeJsonAtomic(repositoriesPath(paths), repositories);
+    if (stillNamed || user) {
+      // A forced rmi of an image a container uses only takes its names: the
+      // container's overlay still stacks its layers, so they must stay.
+      writeJsonAtomic(imageRecordPath(paths, image.id), { ...image, ...remaining });
+      return { untagged, deleted: [] };
+    }
+    fs.rmSync(imageRecordPath(paths, image.id));
+    return { untagged, deleted: [image.id, ...collectGarbage(paths, image)] };
+  });
+}
+
+/** The id as `docker images` shows it: 12 hex digits. */
+export function shortId(id: string): string {
+  return id.replace(/^sha256:/, '').slice(0, 12);
+}
+
+function lookUp(paths: StorePaths, refOrId: string): { image: ImageRecord; reference?: ImageReference } | undefined {
+  const fullId = /^sha256:[a-f0-9]{64}$/.test(refOrId) ? refOrId : FULL_HEX_ID.test(refOrId) ? `sha256:${refOrId}` : undefined;
+  if (fullId) {
+    const image = readImage(paths, fullId);
+    return image && { image };
+  }
+
+  let reference: ImageReference | undefined;
+  let invalid: unknown;
+  try {
+    reference = parseReference(refOrId);
+  } catch (error) {
+    invalid = error;
+  }
+  if (reference) {
+    const image = reference.digest
+      ? listImages(paths).find((candidate) => candidate.repoDigests.includes(`${reference.name}@${reference.digest}`))
+      : readImage(paths, readRepositories(paths)[reference.canonical]);
+    if (image) return { image, reference };
+  }
+
+  // Not a name we know: perhaps the start of an id, as in `tsrun rmi 5e0f`.
+  const prefix = /^(?:sha256:)?([a-f0-9]{1,63})$/.exec(refOrId)?.[1];
+  if (prefix) {
+    const matches = listImages(paths).filter((image) => image.id.startsWith(`sha256:${prefix}`));
+    if (matches.length > 1) throw fail(`image id prefix ${prefix} is ambiguous: ${matches.length} images start with it`, 'give more characters of the id');
+    if (matches.length === 1) return { image: matches[0]! };
+  }
+  if (invalid) throw invalid;
+  return undefined;
+}
+
+/** What `rmi NAME` takes off: the name itself, and when it was the repository's last tag,
+ *  the repository's digests too (docker untags busybox@sha256:… along with busybox:latest). */
+function namesGoingWith(image: ImageRecord, reference: ImageReference): string[] {
+  if (reference.digest) return [`${reference.name}@${reference.digest}`];
+  const otherTagsOfRepository = image.repoTags.filter((tag) => tag !== reference.canonical && repositoryOf(tag) === reference.name);
+  const digests = otherTagsOfRepository.length === 0 ? image.repoDigests.filter((name) => repositoryOf(name) === reference.name) : [];
+  return [reference.canonical, ...digests];
+}
+
+/** After `image` was deleted: remove its blobs and layers unless another image uses them.
+ *  Returns the diff ids of the layers removed. */
+function collectGarbage(paths: StorePaths, image: ImageRecord): string[] {
+  const keptBlobs = new Set<string>();
+  const keptLayers = new Set<string>();
+  for (const other of listImages(paths)) {
+    keptBlobs.add(other.id);
+    if (other.manifestDigest) keptBlobs.add(other.manifestDigest);
+    for (const layer of other.layers) {
+      keptBlobs.add(layer.digest);
+      keptLayers.add(layer.diffId);
+    }
+  }
+  const blobs = [image.id, image.manifestDigest, ...image.layers.map((layer) => layer.digest)];
+  for (const digest of new Set(blobs)) {
+    if (digest && !keptBlobs.has(digest)) fs.rmSync(blobPath(paths, digest), { force: true });
+  }
+  const removed: string[] = [];
+  for (const diffId of new Set(image.layers.map((layer) => layer.diffId))) {
+    if (keptLayers.has(diffId)) continue;
+    discardDirectory(paths, layerDir(paths, diffId));
+    removed.push(diffId);
+  }
+  return removed;
+}
+
+/** Rename a directory out of the store before deleting it, so that a layer directory
+ *  is always either whole or absent, even if the deletion is interrupted. */
+function discardDirectory(paths: StorePaths, dir: string): void {
+  if (!fs.existsSync(dir)) return;
+  const trash = makeStagingDir(tmpDir(paths), 'discard');
+  fs.renameSync(dir, path.join(trash, 'dir'));
+  fs.rmSync(trash, { recursive: true, force: true });
+}
+
+/** The containers whose config.json names this image (any state: a stopped
+ *  container still needs its image's layers to start again). */
+function containersUsing(paths: StorePaths, imageId: string): { id: string; name: string }[] {
+  const dir = path.join(paths.root, 'containers');
+  if (!fs.existsSync(dir)) return [];
+  const users: { id: string; name: string }[] = [];
+  for (const id of fs.readdirSync(dir).sort()) {
+    const configFile = path.join(dir, id, 'config.json');
+    if (!fs.existsSync(configFile)) continue; // being created or removed
+    const config = readJson<{ name?: string; image?: { id?: string } }>(configFile);
+    if (config.image?.id === imageId) users.push({ id, name: config.name ?? '' });
+  }
+  return users;
+}
+
+function readImage(paths: StorePaths, id: string | undefined): ImageRecord | undefined {
+  if (!id) return undefined;
+  const file = imageRecordPath(paths, id);
+  return fs.existsSync(file) ? readJson<ImageRecord>(file) : undefined;
+}
+
+function readRepositories(paths: StorePaths): Record<string, string> {
+  const file = repositoriesPath(paths);
+  return fs.existsSync(file) ? readJson<Record<string, string>>(file) : {};
+}
+
+/** "docker.io/library/busybox:latest" or "…@sha256:…" -> "docker.io/library/busybox". */
+function repositoryOf(canonical: string): string {
+  return parseReference(canonical).name;
+}
+
+function union(first: string[], second: string[]): string[] {
+  return [...new Set([...first, ...second])];
+}

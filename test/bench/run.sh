@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Start-up benchmark: `tsrun run --rm tsrun-demo true` against Node's own
+# start (`node -e 1`) and against runc running the same root filesystem,
+# all measured in the same hyperfine run. Prints medians and ratios.
+# Needs root; installs hyperfine and runc from Debian if missing.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+for p in hyperfine runc; do
+  command -v "$p" >/dev/null || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine runc >/dev/null; }
+done
+npm run build --silent
+
+work=$(mktemp -d /tmp/tsrun-bench.XXXXXX)
+export TSRUN_ROOT="$work/store"
+cleanup() {
+  runc delete -f tsrun-bench >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+./bin/tsrun.js make-demo-image "$work/image" >/dev/null
+./bin/tsrun.js load -i "$work/image" >/dev/null
+
+# runc gets the very same files: the demo image's single layer, copied.
+layer=$(ls -d "$TSRUN_ROOT"/layers/sha256/* | head -n 1)
+mkdir -p "$work/bundle"
+cp -a "$layer" "$work/bundle/rootfs"
+(cd "$work/bundle" && runc spec)
+node -e '
+  const fs = require("fs"); const file = process.argv[1];
+  const spec = JSON.parse(fs.readFileSync(file, "utf8"));
+  spec.process.terminal = false; spec.process.args = ["true"]; spec.root.readonly = false;
+  fs.writeFileSync(file, JSON.stringify(spec, null, 2));
+' "$work/bundle/config.json"
+
+hyperfine --warmup 3 --runs "${RUNS:-30}" --export-json "$work/results.json" \
+  -n 'node -e 1' 'node -e 1' \
+  -n 'tsrun run --rm' "./bin/tsrun.js run --rm tsrun-demo true" \
+  -n 'runc run' "runc run --bundle $work/bundle tsrun-bench"
+
+node -e '
+  const { results } = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  const median = Object.fromEntries(results.map((r) => [r.command, r.median * 1000]));
+  const tsrun = median["tsrun run --rm"], node = median["node -e 1"], runc = median["runc run"];
+  console.log(`\nmedians: node -e 1 ${node.toFixed(1)} ms, tsrun ${tsrun.toFixed(1)} ms, runc ${runc.toFixed(1)} ms`);
+  console.log(`tsrun / node -e 1 = ${(tsrun / node).toFixed(2)}x (tsrun - node = ${(tsrun - node).toFixed(1)} ms; target: within 70 ms)`);
+  console.log(`tsrun / runc run  = ${(tsrun / runc).toFixed(2)}x`);
+' "$work/results.json"

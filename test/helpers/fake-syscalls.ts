@@ -1,0 +1,29 @@
+// A Syscalls double that records every call and performs none, so stage logic
+// is tested without root. Calls that must answer something answer harmlessly.
+import type { Syscalls } from '../../src/kernel/syscalls.js';
+
+export interface RecordedCall { name: keyof Syscalls; args: unknown[] }
+
+export function fakeSyscalls(overrides: Partial<Syscalls> = {}): Syscalls & { calls: RecordedCall[] } {
+  const calls: RecordedCall[] = [];
+  const record = <K extends keyof Syscalls>(name: K, answer: (...args: any[]) => any) =>
+    (...args: unknown[]) => { calls.push({ name, args }); return answer(...args); };
+  const sys: Syscalls = {
+    mount: record('mount', () => undefined),
+    umount2: record('umount2', () => undefined),
+    mknod: record('mknod', () => undefined),
+    lsetxattr: record('lsetxattr', () => undefined),
+    lgetxattr: record('lgetxattr', () => null),
+    llistxattr: record('llistxattr', () => []),
+    flock: record('flock', () => true),
+    spawn: record('spawn', () => { throw new Error('fakeSyscalls: spawn is not faked'); }),
+    waitpid: record('waitpid', () => Promise.resolve({ code: 0, signal: null })),
+    recvfd: record('recvfd', () => -1),
+    ioctl_TIOCSWINSZ: record('ioctl_TIOCSWINSZ', () => undefined),
+    tcgetattr: record('tcgetattr', () => Buffer.alloc(60)),
+    tcsetattr: record('tcsetattr', () => undefined),
+    cfmakeraw: record('cfmakeraw', (settings: Buffer) => Buffer.from(settings)),
+    ...overrides,
+  };
+  return Object.assign(sys, { calls });
+}

@@ -1,0 +1,164 @@
+// `tsrun run` for real, as root: a container from the demo image, seen from
+// inside and from the host. Every test checks that the host is left as it was.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { buildDemoImage } from '../../src/image/demo.js';
+import { TSRUN, hostSnapshot, tsrun } from '../helpers/cli.js';
+
+const asRoot = process.getuid?.() === 0;
+
+describe.skipIf(!asRoot)('tsrun run (as root)', () => {
+  let root: string;
+  let before: ReturnType<typeof hostSnapshot>;
+  const run = (args: string[], options = {}) => tsrun(root, args, options);
+
+  beforeAll(async () => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-run-'));
+    const imageDir = path.join(root, 'demo-image');
+    await buildDemoImage(imageDir);
+    const loaded = run(['load', '-i', imageDir]);
+    expect(loaded.stderr).toBe('');
+    expect(loaded.status).toBe(0);
+  });
+  afterAll(() => {
+    run(['rm', '-f', ...run(['ps', '-aq']).stdout.split('\n').filter(Boolean)]);
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+  beforeEach(() => {
+    before = hostSnapshot();
+  });
+  afterEach(() => {
+    // Nothing leaks: no mount and no container process survives a run, failed or not.
+    const after = hostSnapshot();
+    expect(after.mounts.filter((m) => !before.mounts.includes(m))).toEqual([]);
+    expect(after.processes.filter((p) => !before.processes.includes(p))).toEqual([]);
+  });
+
+  it('runs a command and passes its output and exit code through', () => {
+    const result = run(['run', '--rm', 'tsrun-demo', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
+    expect(result).toEqual({ status: 3, stdout: 'out\n', stderr: 'err\n' });
+  });
+
+  it('runs the image CMD when no command is given, and passes flags after the image to it', () => {
+    expect(run(['run', '--rm', 'tsrun-demo', 'ls', '-d', '/bin']).stdout).toBe('/bin\n');
+    const piped = run(['run', '--rm', '-i', 'tsrun-demo'], { input: 'echo from-cmd\n' });
+    expect(piped.stdout).toBe('from-cmd\n');
+  });
+
+  it('isolates PIDs, hostname, mounts and network', () => {
+    const script = [
+      'echo pid=$$',
+      'echo host=$(hostname)',
+      'echo links=$(ls /sys/class/net | tr "\\n" " ")',
+      'echo mounts=$(grep -c . /proc/self/mountinfo)',
+      'echo procs=$(ls /proc | grep "^[0-9]" | tr "\\n" " ")',
+      'for ns in pid mnt net uts ipc cgroup; do echo ns_$ns=$(readlink /proc/self/ns/$ns); done',
+    ].join('; ');
+    const result = run(['run', '--rm', '--hostname', 'box', 'tsrun-demo', 'sh', '-c', script]);
+    expect(result.stderr).toBe('');
+    const seen = Object.fromEntries(result.stdout.trim().split('\n').map((line) => line.split('=') as [string, string]));
+    expect(seen.pid).toBe('1');
+    expect(seen.host).toBe('box');
+    expect(seen.links!.trim()).toBe('lo');
+    // Only the container's own few processes, numbered from 1 in its PID namespace.
+    const pids = seen.procs!.trim().split(' ').map(Number);
+    expect(pids).toContain(1);
+    for (const pid of pids) expect(pid).toBeLessThan(100);
+    expect(Number(seen.mounts)).toBeLessThan(40);
+    for (const ns of ['pid', 'mnt', 'net', 'uts', 'ipc', 'cgroup']) {
+      expect(seen[`ns_${ns}`]).toMatch(/^\w+:\[\d+\]$/);
+      expect(seen[`ns_${ns}`]).not.toBe(fs.readlinkSync(`/proc/self/ns/${ns}`));
+    }
+    expect(os.hostname()).not.toBe('box');
+  });
+
+  it('gives the container a working /dev, a read-only /sys and its own /etc files', () => {
+    const script = 'echo x > /dev/null && head -c 4 /dev/zero | wc -c; touch /sys/x 2>/dev/null || echo sys-ro; cat /etc/hostname; ls /dev/pts/ptmx';
+    const result = run(['run', '--rm', '--hostname', 'etcbox', 'tsrun-demo', 'sh', '-c', script]);
+    expect(result.stdout).toBe('4\nsys-ro\netcbox\n/dev/pts/ptmx\n');
+  });
+
+  it('applies -e, -w and -u, resolving the user through the image\'s /etc/passwd', () => {
+    const result = run(['run', '--rm', '-e', 'GREETING=hi', '-w', '/tmp/work', '-u', 'student', 'tsrun-demo',
+      'sh', '-c', 'echo $GREETING $(pwd) $(id -u):$(id -g) $HOME']);
+    expect(result.stdout).toBe('hi /tmp/work 1000:1000 /home/student\n');
+  });
+
+  it('keeps the rw layer across start, and never writes into the image', () => {
+    const script = 'cat /kept 2>/dev/null || echo none; echo kept > /kept; rm -f /bin/true';
+    const first = run(['run', '--name', 'keeper', 'tsrun-demo', 'sh', '-c', script]);
+    expect(first.stdout).toBe('none\n');
+    const listed = run(['ps', '-a']).stdout;
+    expect(listed).toMatch(/keeper/);
+    expect(listed).toMatch(/Exited \(0\)/);
+    const second = run(['start', '-a', 'keeper']);
+    expect(second.stdout).toBe('kept\n');
+    expect(second.status).toBe(0);
+    // A second container from the same image still has /bin/true and no /kept.
+    expect(run(['run', '--rm', 'tsrun-demo', 'sh', '-c', 'ls /bin/true; ls /kept 2>&1 || true']).stdout)
+      .toMatch(/^\/bin\/true\nls: \/kept: No such file or directory\n$/);
+    expect(run(['rm', 'keeper']).status).toBe(0);
+    expect(run(['ps', '-a']).stdout).not.toMatch(/keeper/);
+  });
+
+  it('removes the container on exit with --rm', () => {
+    run(['run', '--rm', '--name', 'gone', 'tsrun-demo', 'true']);
+    expect(run(['ps', '-a']).stdout).not.toMatch(/gone/);
+  });
+
+  it('exits 127 for a missing command and 126 for one that cannot run, as docker does', () => {
+    const missing = run(['run', '--rm', 'tsrun-demo', 'no-such-command']);
+    expect(missing.status).toBe(127);
+    expect(missing.stderr).toMatch(/exec: "no-such-command": executable file not found in \$PATH/);
+    const notExecutable = run(['run', '--rm', 'tsrun-demo', '/etc/passwd']);
+    expect(notExecutable.status).toBe(126);
+    expect(notExecutable.stderr).toMatch(/exec: "\/etc\/passwd": permission denied/);
+  });
+
+  it('exits 125 for its own errors, each with one clear line', () => {
+    const unknownImage = run(['run', '--rm', 'no-such-image', 'true']);
+    expect(unknownImage.status).toBe(125);
+    expect(unknownImage.stderr).toMatch(/^tsrun: unable to find image 'no-such-image' locally — .+\n$/);
+    const badFlag = run(['run', '--no-such-flag', 'tsrun-demo', 'true']);
+    expect(badFlag.status).toBe(125);
+    run(['run', '--name', 'taken', 'tsrun-demo', 'true']);
+    const taken = run(['run', '--name', 'taken', 'tsrun-demo', 'true']);
+    expect(taken.status).toBe(125);
+    expect(taken.stderr).toMatch(/"\/taken" is already in use/);
+    run(['rm', 'taken']);
+  });
+
+  it('names the step that failed in the child', () => {
+    const result = run(['run', '--rm', '-w', '/etc/passwd', 'tsrun-demo', 'true']);
+    expect(result.status).toBe(125);
+    expect(result.stderr).toMatch(/step \d+ of \d+ \(mkdir \/etc\/passwd\): EEXIST|step \d+ of \d+ \(chdir \/etc\/passwd\): ENOTDIR/);
+  });
+
+  it('reports a container killed by SIGKILL as 137 and leaves nothing behind', async () => {
+    const child = spawn(process.execPath, [TSRUN, 'run', '--rm', '--name', 'victim', 'tsrun-demo', 'sleep', '30'], {
+      env: { ...process.env, TSRUN_ROOT: root }, stdio: 'ignore',
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    let pid: number | null = null;
+    for (let i = 0; i < 100 && pid === null; i++) { // up to 5 s for the container to start
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const state = spawnSync('sh', ['-c', `cat ${root}/containers/*/state.json 2>/dev/null`], { encoding: 'utf8' }).stdout;
+      pid = /"pid": (\d+)/.exec(state)?.[1] ? Number(/"pid": (\d+)/.exec(state)![1]) : null;
+    }
+    expect(pid).not.toBeNull();
+    process.kill(pid!, 'SIGKILL');
+    expect(await exited).toBe(137);
+  });
+
+  it('allocates a terminal with -t', () => {
+    const result = spawnSync('script', ['-qec', `${process.execPath} ${TSRUN} run --rm -t tsrun-demo sh -c 'tty; stty size'`, '/dev/null'], {
+      encoding: 'utf8', env: { ...process.env, TSRUN_ROOT: root }, timeout: 30_000,
+    });
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toMatch(/^\/dev\/pts\/0\r\n\d+ \d+\r\n$/);
+    expect(result.status).toBe(0);
+  });
+});

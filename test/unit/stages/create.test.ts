@@ -1,0 +1,83 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { create } from '../../../src/stages/create.js';
+import type { RunRequest } from '../../../src/container.js';
+import type { ImageRecord } from '../../../src/store/images.js';
+import { listContainers } from '../../../src/store/containers.js';
+import { fakeSyscalls } from '../../helpers/fake-syscalls.js';
+import { tempStore } from '../../helpers/temp-store.js';
+
+function image(config: Record<string, unknown>): ImageRecord {
+  return {
+    id: 'sha256:' + 'a'.repeat(64),
+    repoTags: ['docker.io/library/demo:latest'],
+    repoDigests: [],
+    created: '2026-01-01T00:00:00Z',
+    config: { architecture: 'amd64', os: 'linux', config, rootfs: { type: 'layers', diff_ids: ['sha256:' + 'b'.repeat(64)] } },
+    layers: [{ diffId: 'sha256:' + 'b'.repeat(64), digest: 'sha256:' + 'c'.repeat(64), mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', size: 1 }],
+    size: 1,
+  } as unknown as ImageRecord;
+}
+
+const request = (overrides: Partial<RunRequest> = {}): RunRequest => ({
+  image: 'demo', command: [], env: [], envFiles: [], interactive: false, tty: false, autoRemove: false, ...overrides,
+});
+
+describe('create', () => {
+  let store: ReturnType<typeof tempStore>;
+  let runtime: { sys: ReturnType<typeof fakeSyscalls>; paths: typeof store };
+  beforeEach(() => {
+    store = tempStore();
+    runtime = { sys: fakeSyscalls(), paths: store };
+  });
+  afterEach(() => store.remove());
+
+  it('stores a created container with a 64-hex id, a generated name and its hostname', async () => {
+    const record = await create(runtime, image({ Cmd: ['sh'] }), request());
+    expect(record.id).toMatch(/^[a-f0-9]{64}$/);
+    expect(record.name).toMatch(/^[a-z]+_[a-z]+\d*$/);
+    expect(record.config.hostname).toBe(record.id.slice(0, 12));
+    expect(record.state.status).toBe('created');
+    expect(listContainers(store).map((c) => c.id)).toEqual([record.id]);
+  });
+
+  it('builds the command as ENTRYPOINT + CMD, the way docker does', async () => {
+    const img = image({ Entrypoint: ['/entry'], Cmd: ['--default'] });
+    expect((await create(runtime, img, request())).config.argv).toEqual(['/entry', '--default']);
+    expect((await create(runtime, img, request({ command: ['x', 'y'] }))).config.argv).toEqual(['/entry', 'x', 'y']);
+    expect((await create(runtime, img, request({ entrypoint: 'ls' }))).config.argv).toEqual(['ls']);
+    expect((await create(runtime, img, request({ entrypoint: 'ls', command: ['-l'] }))).config.argv).toEqual(['ls', '-l']);
+  });
+
+  it('refuses a container with no command at all', async () => {
+    await expect(create(runtime, image({}), request())).rejects.toThrow(/no command specified/);
+    expect(listContainers(store)).toEqual([]);
+  });
+
+  it('layers the environment: defaults, image Env, --env-file, then -e', async () => {
+    const envFile = path.join(store.root, 'env');
+    fs.writeFileSync(envFile, '# a comment\nFROM_FILE=1\nOVERRIDE=file\n\n');
+    process.env.TSRUN_TEST_BARE = 'from-host';
+    const record = await create(runtime, image({ Cmd: ['sh'], Env: ['PATH=/image/bin', 'OVERRIDE=image'] }),
+      request({ hostname: 'box', envFiles: [envFile], env: ['OVERRIDE=flag', 'TSRUN_TEST_BARE', 'TSRUN_TEST_UNSET'], tty: true }));
+    delete process.env.TSRUN_TEST_BARE;
+    expect(record.config.env).toEqual([
+      'PATH=/image/bin', 'HOSTNAME=box', 'OVERRIDE=flag', 'FROM_FILE=1', 'TSRUN_TEST_BARE=from-host', 'TERM=xterm',
+    ]);
+  });
+
+  it('refuses a name that is taken, an invalid name and a relative working directory', async () => {
+    await create(runtime, image({ Cmd: ['sh'] }), request({ name: 'web' }));
+    await expect(create(runtime, image({ Cmd: ['sh'] }), request({ name: 'web' }))).rejects.toThrow(/"\/web" is already in use/);
+    await expect(create(runtime, image({ Cmd: ['sh'] }), request({ name: '-bad' }))).rejects.toThrow(/invalid container name/);
+    await expect(create(runtime, image({ Cmd: ['sh'] }), request({ workdir: 'tmp' }))).rejects.toThrow(/absolute path/);
+    expect(listContainers(store)).toHaveLength(1);
+  });
+
+  it('takes WorkingDir and User from the image unless flags say otherwise', async () => {
+    const img = image({ Cmd: ['sh'], WorkingDir: '/srv', User: 'student' });
+    expect((await create(runtime, img, request())).config).toMatchObject({ workingDir: '/srv', user: 'student' });
+    expect((await create(runtime, img, request({ workdir: '/tmp', user: '0:0' }))).config).toMatchObject({ workingDir: '/tmp', user: '0:0' });
+  });
+});

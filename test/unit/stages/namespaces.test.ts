@@ -1,0 +1,89 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { rwlayer } from '../../../src/stages/rwlayer.js';
+import { network } from '../../../src/stages/network.js';
+import { namespaces } from '../../../src/stages/namespaces.js';
+import type { ContainerRecord } from '../../../src/container.js';
+import { layerDir } from '../../../src/store/paths.js';
+import { fakeSyscalls } from '../../helpers/fake-syscalls.js';
+import { tempStore } from '../../helpers/temp-store.js';
+
+const bottom = 'sha256:' + '1'.repeat(64);
+const top = 'sha256:' + '2'.repeat(64);
+
+function container(): ContainerRecord {
+  return {
+    id: 'f'.repeat(64), name: 'test', created: new Date().toISOString(),
+    image: { id: 'sha256:' + 'a'.repeat(64), name: 'demo', layers: [bottom, top] },
+    config: { argv: ['sh'], env: [], workingDir: '/', user: '', hostname: 'box', tty: false, interactive: false, autoRemove: false },
+    state: { status: 'created', pid: null, pidStartTime: null, exitCode: null, startedAt: null, finishedAt: null, error: '' },
+  };
+}
+
+describe('rw layer, network and namespaces plans', () => {
+  let store: ReturnType<typeof tempStore>;
+  let runtime: { sys: ReturnType<typeof fakeSyscalls>; paths: typeof store };
+  beforeEach(() => {
+    store = tempStore();
+    runtime = { sys: fakeSyscalls(), paths: store };
+    for (const diffId of [bottom, top]) fs.mkdirSync(layerDir(store, diffId), { recursive: true });
+  });
+  afterEach(() => store.remove());
+
+  it('stacks the image layers topmost first under a per-container upper dir', async () => {
+    const plan = await rwlayer(runtime, container());
+    expect(plan.lowerdirs).toEqual([layerDir(store, top), layerDir(store, bottom)]);
+    expect(plan.steps).toEqual([{
+      op: 'mount', source: 'overlay', target: plan.mountpoint, fstype: 'overlay', flags: [],
+      data: `lowerdir=${plan.lowerdirs.join(':')},upperdir=${plan.upperdir},workdir=${plan.workdir}`,
+    }]);
+    expect(fs.statSync(plan.upperdir).isDirectory()).toBe(true);
+    expect(runtime.sys.calls).toEqual([]); // planning mounts nothing: the child does
+  });
+
+  it('names a missing layer', async () => {
+    fs.rmSync(layerDir(store, top), { recursive: true });
+    await expect(rwlayer(runtime, container())).rejects.toThrow(/layer .*2222.* is missing/);
+  });
+
+  it('writes hostname, hosts and resolv.conf and brings up only loopback', async () => {
+    const plan = await network(runtime, container());
+    expect(plan.steps).toEqual([{ op: 'link_up', name: 'lo' }]);
+    expect(fs.readFileSync(plan.files.hostname, 'utf8')).toBe('box\n');
+    expect(fs.readFileSync(plan.files.hosts, 'utf8')).toMatch(/127\.0\.0\.1\tlocalhost/);
+    expect(fs.readFileSync(plan.files.resolvConf, 'utf8')).not.toMatch(/nameserver\s+127\./);
+  });
+
+  it('makes mounts private first, builds the root inside the overlay, then pivots into it', async () => {
+    const c = container();
+    const rootfs = await rwlayer(runtime, c);
+    const plan = await namespaces(runtime, c, rootfs, await network(runtime, c));
+    expect(plan.cloneFlags).toEqual(['CLONE_NEWNS', 'CLONE_NEWUTS', 'CLONE_NEWIPC', 'CLONE_NEWPID', 'CLONE_NEWNET', 'CLONE_NEWCGROUP']);
+
+    const steps = plan.steps;
+    expect(steps[0]).toEqual({ op: 'mount', source: '', target: '/', fstype: '', flags: ['MS_REC', 'MS_PRIVATE'], data: '' });
+    const index = (predicate: (s: (typeof steps)[number]) => boolean) => steps.findIndex(predicate);
+    const overlay = index((s) => s.op === 'mount' && s.fstype === 'overlay');
+    const proc = index((s) => s.op === 'mount' && s.fstype === 'proc');
+    const pivot = index((s) => s.op === 'pivot_root');
+    expect(overlay).toBeGreaterThan(0);
+    expect(proc).toBeGreaterThan(overlay);
+    expect(pivot).toBeGreaterThan(proc);
+    expect(steps.slice(pivot)).toEqual([
+      { op: 'pivot_root', new_root: '.', put_old: '.' },
+      { op: 'umount2', target: '.', flags: ['MNT_DETACH'] },
+      { op: 'chdir', path: '/' },
+    ]);
+    expect(steps[pivot - 1]).toEqual({ op: 'chdir', path: rootfs.mountpoint });
+
+    // Before the pivot, everything the child creates or mounts is inside the container's root.
+    for (const step of steps.slice(1, pivot)) {
+      const target = step.op === 'symlink' ? step.linkpath : 'target' in step ? step.target : 'path' in step ? step.path : undefined;
+      if (target !== undefined) expect(target.startsWith(rootfs.mountpoint + path.sep) || target === rootfs.mountpoint, target).toBe(true);
+    }
+    expect(steps.some((s) => s.op === 'mknod' && s.path.endsWith('/dev/null') && s.major === 1 && s.minor === 3)).toBe(true);
+    expect(steps.some((s) => s.op === 'mount' && s.fstype === 'sysfs' && s.flags.includes('MS_RDONLY'))).toBe(true);
+    expect(steps.some((s) => s.op === 'sethostname' && s.name === 'box')).toBe(true);
+  });
+});
