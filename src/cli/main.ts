@@ -22,7 +22,7 @@ const cli = yargs(args)
   .parserConfiguration({ 'boolean-negation': false })
   .version(false)
   .help()
-  .wrap(Math.min(110, process.stdout.columns || 80))
+  .wrap(null)
   .fail((message, error) => {
     // A bad flag or missing argument is tsrun's error (125), like docker's.
     process.stderr.write(error ? formatError(error) + '\n' : `tsrun: ${message} — see 'tsrun --help'\n`);

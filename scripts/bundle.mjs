@@ -1,0 +1,18 @@
+// Bundles the CLI into dist/bundle/ with esbuild. One file per lazily imported
+// command (splitting), so `tsrun run` loads only what `run` needs.
+import { build } from 'esbuild';
+
+await build({
+  entryPoints: ['src/cli/main.ts'],
+  outdir: 'dist/bundle',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  external: ['*.node'],
+  sourcemap: true,
+  logLevel: 'warning',
+  // Some dependencies (tar-stream's streamx) are CommonJS and call require(): give the ESM bundle one.
+  banner: { js: "import { createRequire as __tsrunCreateRequire } from 'node:module'; const require = __tsrunCreateRequire(import.meta.url);" },
+});
