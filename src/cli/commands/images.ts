@@ -8,8 +8,7 @@ interface ImagesArgs { root?: string; quiet: boolean; digests: boolean; 'no-trun
 export const imagesCommand: CommandModule<object, ImagesArgs> = {
   command: 'images',
   describe: 'List images',
-  // "--no-trunc" is a flag of its own here, not yargs' negation of a "--trunc".
-  builder: (yargs) => yargs.parserConfiguration({ 'boolean-negation': false }).options({
+  builder: (yargs) => yargs.options({
     quiet: { alias: 'q', type: 'boolean', default: false, describe: 'Only show image IDs' },
     digests: { type: 'boolean', default: false, describe: 'Show digests' },
     'no-trunc': { type: 'boolean', default: false, describe: 'Don\'t truncate output' },

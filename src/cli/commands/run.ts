@@ -61,10 +61,12 @@ export const runCommand: CommandModule<object, RunArgs> = {
     .options(containerOptions)
     .positional('image', { type: 'string', describe: 'Image reference or id' })
     .positional('command', { type: 'string', array: true, default: [], describe: 'Command and arguments' }) as never,
-  handler: async (argv) => {
-    const { runtimeFor } = await import('../runtime.js');
-    const { run } = await import('../../run.js');
-    const exit = await run(runtimeFor(argv), runRequest(argv));
-    process.exitCode = exit.exitCode;
-  },
+  handler: (argv) => runHandler(argv),
 };
+
+export async function runHandler(argv: RunArgs): Promise<void> {
+  const { runtimeFor } = await import('../runtime.js');
+  const { run } = await import('../../run.js');
+  const exit = await run(runtimeFor(argv), runRequest(argv));
+  process.exitCode = exit.exitCode;
+}

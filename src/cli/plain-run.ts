@@ -1,0 +1,33 @@
+// `tsrun run` is the command a class types hundreds of times, and loading all
+// of yargs costs more than starting the container. So a well-formed
+// `tsrun run …` is parsed by yargs-parser — the parser inside yargs — from
+// the very same option table, and yargs itself is loaded only for everything
+// else: other commands, --help, and any mistake, which yargs then explains.
+import parse from 'yargs-parser';
+import { containerOptions, type RunArgs } from './commands/run.js';
+import { fail } from '../errors.js';
+
+const GLOBAL_STRING_OPTIONS = ['root'];
+
+/** The parsed arguments of a plain `tsrun run`, or undefined when yargs should handle them. */
+export function parsePlainRun(args: string[]): RunArgs | undefined {
+  const options = Object.entries(containerOptions);
+  const parsed = parse(args, {
+    boolean: options.filter(([, o]) => o.type === 'boolean').map(([name]) => name),
+    string: [...GLOBAL_STRING_OPTIONS, ...options.filter(([, o]) => o.type === 'string').map(([name]) => name)],
+    array: options.filter(([, o]) => 'array' in o && o.array).map(([name]) => name),
+    alias: Object.fromEntries(options.filter(([, o]) => 'alias' in o).map(([name, o]) => [name, (o as { alias: string }).alias])),
+    // -e takes one value each time, as in docker: `-e A=1 IMAGE` must leave IMAGE alone.
+    configuration: { 'greedy-arrays': false, 'boolean-negation': false, 'camel-case-expansion': false, 'parse-positional-numbers': false, 'dot-notation': false },
+  });
+  const known = new Set(['_', ...GLOBAL_STRING_OPTIONS, ...options.flatMap(([name, o]) => [name, ...('alias' in o ? [o.alias] : [])])]);
+  const [command, image] = parsed._.map(String);
+  if (command !== 'run' || 'help' in parsed) return undefined;
+  const unknown = Object.keys(parsed).find((key) => !known.has(key));
+  if (unknown) throw fail(`unknown flag: ${unknown.length === 1 ? '-' : '--'}${unknown}`, "see 'tsrun run --help'");
+  if (!image) return undefined;
+  if (typeof parsed.name === 'string' && parsed.name === '') return undefined; // `--name` without a value: let yargs say so
+
+  const withDefaults = Object.fromEntries(options.map(([name, o]) => [name, parsed[name] ?? ('default' in o ? o.default : undefined)]));
+  return { ...withDefaults, root: parsed.root, image, _: parsed._.map(String).filter((_, i) => i !== 1) } as unknown as RunArgs;
+}

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { markCommandTail } from '../../../src/cli/command-tail.js';
+import { parsePlainRun } from '../../../src/cli/plain-run.js';
+
+const shapes = [{ name: 'run', valueOptions: new Set(['env', 'e', 'name', 'workdir', 'w', 'user', 'u', 'hostname', 'h', 'entrypoint', 'env-file']) }];
+const mark = (args: string[]) => markCommandTail(args, shapes, new Set(['root']));
+
+describe('markCommandTail', () => {
+  it('puts -- right after the image, so the command keeps its own flags', () => {
+    expect(mark(['run', '--rm', '-e', 'A=1', 'demo', 'ls', '-l'])).toEqual(['run', '--rm', '-e', 'A=1', 'demo', '--', 'ls', '-l']);
+    expect(mark(['--root', '/x', 'run', '-it', '--name=web', 'demo'])).toEqual(['--root', '/x', 'run', '-it', '--name=web', 'demo', '--']);
+    expect(mark(['run', '-u', 'student', 'demo', 'id', '-u'])).toEqual(['run', '-u', 'student', 'demo', '--', 'id', '-u']);
+  });
+
+  it('leaves other commands and already-marked lines alone', () => {
+    expect(mark(['ps', '-a'])).toEqual(['ps', '-a']);
+    expect(mark(['run', 'demo', '--', 'x'])).toEqual(['run', 'demo', '--', 'x']);
+    expect(mark(['run', '--rm'])).toEqual(['run', '--rm']);
+  });
+});
+
+describe('parsePlainRun', () => {
+  it('parses a plain run with the same options yargs would', () => {
+    const argv = parsePlainRun(mark(['run', '--rm', '-it', '-e', 'A=1', '--env', 'B=2', '-w', '/tmp', '--name', 'web', 'demo', 'sh', '-c', 'echo hi']))!;
+    expect(argv).toMatchObject({
+      rm: true, interactive: true, tty: true, env: ['A=1', 'B=2'], workdir: '/tmp', name: 'web', image: 'demo',
+      _: ['run', 'sh', '-c', 'echo hi'], 'env-file': [],
+    });
+  });
+
+  it('keeps numbers in the command as strings', () => {
+    expect(parsePlainRun(mark(['run', 'demo', 'sleep', '10']))!._).toEqual(['run', 'sleep', '10']);
+  });
+
+  it('names an unknown flag, as docker does', () => {
+    expect(() => parsePlainRun(mark(['run', '--bogus', 'demo']))).toThrow(/unknown flag: --bogus/);
+    expect(() => parsePlainRun(mark(['run', '-x', 'demo']))).toThrow(/unknown flag: -x/);
+  });
+
+  it('hands help, other commands and incomplete lines to yargs', () => {
+    expect(parsePlainRun(mark(['run', '--help']))).toBeUndefined();
+    expect(parsePlainRun(mark(['ps', '-a']))).toBeUndefined();
+    expect(parsePlainRun(mark(['run', '--rm']))).toBeUndefined();
+  });
+});
