@@ -35,21 +35,26 @@ export async function exec(
     const steps = [...ns.steps, ...proc.steps];
     const { tty, interactive } = container.config;
 
-    const child = runtime.sys.spawn({
-      cloneFlags: ns.cloneFlags,
-      steps,
-      // Without -i the container reads /dev/null (-1); with -t the pty replaces all three.
-      stdio: tty ? [-1, -1, -1] : [interactive ? io.stdin : -1, io.stdout, io.stderr],
-    });
-    const exited = runtime.sys.waitpid(child.pid); // watch from now on, so no exit is missed
-    const startedAt = new Date().toISOString();
-    span.setAttribute('process.pid', child.pid);
-    saveState(runtime.paths, container.id, { ...container.state, status: 'running', pid: child.pid, pidStartTime: processStartTime(child.pid), startedAt, error: '' });
-
-    // Signals sent to tsrun are meant for the container.
-    const forward = (signal: NodeJS.Signals) => { try { process.kill(child.pid, signal); } catch { /* already gone */ } };
+    // Signals sent to tsrun are meant for the container. The handlers are in place before
+    // the child exists: a signal handled by Node can only arrive once spawn has returned.
+    let pid = 0;
+    const forward = (signal: NodeJS.Signals) => { try { if (pid) process.kill(pid, signal); } catch { /* already gone */ } };
     for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
+    const openFds: number[] = [];
     try {
+      const child = runtime.sys.spawn({
+        cloneFlags: ns.cloneFlags,
+        steps,
+        // Without -i the container reads /dev/null (-1); with -t the pty replaces all three.
+        stdio: tty ? [-1, -1, -1] : [interactive ? io.stdin : -1, io.stdout, io.stderr],
+      });
+      pid = child.pid;
+      openFds.push(child.errorFd, child.releaseFd, child.consoleFd);
+      const exited = runtime.sys.waitpid(child.pid); // watch from now on, so no exit is missed
+      const startedAt = new Date().toISOString();
+      span.setAttribute('process.pid', child.pid);
+      saveState(runtime.paths, container.id, { ...container.state, status: 'running', pid: child.pid, pidStartTime: processStartTime(child.pid), startedAt, error: '' });
+
       const failure = await readStepFailure(child.errorFd); // returns once execve succeeded or a step failed
       if (failure) {
         await exited;
@@ -63,7 +68,7 @@ export async function exec(
       return { pid: child.pid, exitCode, signal: status.signal, startedAt, finishedAt: new Date().toISOString() };
     } finally {
       for (const signal of FORWARDED_SIGNALS) process.off(signal, forward);
-      for (const fd of [child.errorFd, child.releaseFd, child.consoleFd]) if (fd >= 0) fs.closeSync(fd);
+      for (const fd of openFds) if (fd >= 0) fs.closeSync(fd);
     }
   });
 }

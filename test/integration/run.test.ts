@@ -7,6 +7,24 @@ import { spawn, spawnSync } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildDemoImage } from '../../src/image/demo.js';
 import { TSRUN, hostSnapshot, tsrun } from '../helpers/cli.js';
+import { dockerArchiveFromLayout, umociLayout } from '../helpers/images.js';
+
+/** Start tsrun in the background and resolve once its output contains `marker` (within 10 s). */
+function startUntil(root: string, args: string[], marker: string, stdio: 'pipe' | 'script' = 'pipe') {
+  const command = stdio === 'script'
+    ? spawn('script', ['-qec', [process.execPath, TSRUN, ...args].map((a) => `'${a}'`).join(' '), '/dev/null'], { env: { ...process.env, TSRUN_ROOT: root } })
+    : spawn(process.execPath, [TSRUN, ...args], { env: { ...process.env, TSRUN_ROOT: root } });
+  let output = '';
+  const exited = new Promise<number | null>((resolve) => command.on('exit', (code) => resolve(code)));
+  const ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "${marker}" within 10 s; output so far: ${output}`)), 10_000);
+    command.stdout!.on('data', (chunk) => {
+      output += chunk;
+      if (output.includes(marker)) { clearTimeout(timer); resolve(); }
+    });
+  });
+  return { command, ready, exited, output: () => output };
+}
 
 const asRoot = process.getuid?.() === 0;
 
@@ -160,5 +178,44 @@ describe.skipIf(!asRoot)('tsrun run (as root)', () => {
     expect(result.stderr).toBe('');
     expect(result.stdout).toMatch(/^\/dev\/pts\/0\r\n\d+ \d+\r\n$/);
     expect(result.status).toBe(0);
+  });
+
+  it('runs images made by umoci and converted by skopeo, with their whiteouts applied', () => {
+    const layout = umociLayout(path.join(root, 'umoci-layout'), 'v1');
+    expect(run(['load', '-i', layout, '--name', 'umoci-made']).status).toBe(0);
+    const archive = dockerArchiveFromLayout(layout, 'v1', path.join(root, 'skopeo.tar'), 'skopeo-made:v1');
+    expect(run(['load', '-i', archive]).status).toBe(0);
+    for (const image of ['umoci-made:v1', 'skopeo-made:v1']) {
+      const result = run(['run', '--rm', image, 'sh', '-c', 'cat /etc/motd; ls /etc/doomed 2>&1; ls /locked']);
+      expect(result.stdout).toBe('hello from umoci\nls: /etc/doomed: No such file or directory\ninside\n');
+      expect(result.status).toBe(0);
+    }
+  });
+
+  it('forwards SIGTERM sent to tsrun to the container', async () => {
+    const running = startUntil(root, ['run', '--rm', 'tsrun-demo', 'sh', '-c', 'trap "echo got TERM; exit 42" TERM; echo ready; while true; do sleep 0.1; done'], 'ready');
+    await running.ready;
+    running.command.kill('SIGTERM');
+    expect(await running.exited).toBe(42);
+    expect(running.output()).toBe('ready\ngot TERM\n');
+  });
+
+  it('delivers Ctrl-C typed into a -it terminal to the container', async () => {
+    const running = startUntil(root, ['run', '--rm', '-it', 'tsrun-demo', 'sh', '-c', 'trap "echo got INT; exit 5" INT; echo ready; while true; do sleep 0.1; done'], 'ready', 'script');
+    await running.ready;
+    running.command.stdin!.write('\x03');
+    expect(await running.exited).toBe(5);
+    expect(running.output()).toMatch(/got INT/);
+  });
+
+  it('lets exactly one of several concurrent runs take a name', async () => {
+    const attempts = Array.from({ length: 4 }, () => new Promise<number | null>((resolve) => {
+      spawn(process.execPath, [TSRUN, 'run', '--name', 'contested', 'tsrun-demo', 'true'], { env: { ...process.env, TSRUN_ROOT: root }, stdio: 'ignore' })
+        .on('exit', resolve);
+    }));
+    const codes = await Promise.all(attempts);
+    expect(codes.filter((code) => code === 0)).toHaveLength(1);
+    expect(codes.filter((code) => code === 125)).toHaveLength(3);
+    expect(run(['rm', 'contested']).status).toBe(0);
   });
 });
