@@ -11,4 +11,4 @@ trap 'rm -rf "$image_dir"' EXIT
 
 ./bin/tsrun.js make-demo-image "$image_dir"
 ./bin/tsrun.js load -i "$image_dir"
-./bin/tsrun.js run --rm tsrun-demo sh -c 'echo "Hello from a tsrun container: I am PID $$ on host $(hostname)"; ls /'
+./bin/tsrun.js run --rm --explain tsrun-demo sh -c 'echo "Hello from a tsrun container: I am PID $$ on host $(hostname)"; ls /'

@@ -84,6 +84,8 @@ export interface NetworkPlan {
 /** What the namespaces stage decided: which namespaces, and the mounts that build the container's root. */
 export interface NamespacesPlan {
   cloneFlags: string[];
+  /** Where the child builds the container's root before pivot_root (the overlay's mount point). */
+  root: string;
   steps: ChildStep[];
 }
 
@@ -113,4 +115,18 @@ export interface ExitRecord {
 export interface Runtime {
   sys: import('./kernel/syscalls.js').Syscalls;
   paths: import('./store/paths.js').StorePaths;
+}
+
+/** The stages of `tsrun run`, in order. */
+export const STAGES = ['pull', 'create', 'rwlayer', 'network', 'namespaces', 'exec'] as const;
+export type StageName = (typeof STAGES)[number];
+
+/** Watches a run without steering it: --explain and --step are observers. */
+export interface RunObserver {
+  /** Before a stage runs; may wait (--step waits for Enter). */
+  stageStarting?(stage: StageName): Promise<void> | void;
+  /** After a stage, with what it returned. */
+  stageFinished?(stage: StageName, result: unknown, milliseconds: number): void;
+  /** The container's process has called execve and runs now. */
+  processStarted?(pid: number, process: ProcessPlan): void;
 }

@@ -2,7 +2,7 @@
 // namespaces → exec. Each stage is one function in src/stages/, inside its own
 // span; this file only puts them in order and records how the container ended.
 import fs from 'node:fs';
-import type { ContainerRecord, ExitRecord, RunRequest, Runtime } from './container.js';
+import type { ContainerRecord, ExitRecord, RunObserver, RunRequest, Runtime, StageName } from './container.js';
 import { pull } from './stages/pull.js';
 import { create } from './stages/create.js';
 import { rwlayer } from './stages/rwlayer.js';
@@ -13,20 +13,27 @@ import { deleteContainer, saveState } from './store/containers.js';
 import { containerRunDir } from './store/paths.js';
 import { TsrunError, exitCodeOf } from './errors.js';
 
+export interface RunOptions {
+  io?: ExecIO;
+  observer?: RunObserver;
+}
+
 // #region pipeline
-export async function run(runtime: Runtime, request: RunRequest, io?: ExecIO): Promise<ExitRecord> {
-  const image = await pull(runtime, request.image);
-  const container = await create(runtime, image, request);
-  return start(runtime, container, io);
+export async function run(runtime: Runtime, request: RunRequest, options: RunOptions = {}): Promise<ExitRecord> {
+  const stage = observed(options.observer);
+  const image = await stage('pull', () => pull(runtime, request.image));
+  const container = await stage('create', () => create(runtime, image, request));
+  return start(runtime, container, options);
 }
 
 /** Start a created or stopped container: everything after `create`. */
-export async function start(runtime: Runtime, container: ContainerRecord, io?: ExecIO): Promise<ExitRecord> {
+export async function start(runtime: Runtime, container: ContainerRecord, options: RunOptions = {}): Promise<ExitRecord> {
+  const stage = observed(options.observer);
   try {
-    const rootfs = await rwlayer(runtime, container);
-    const net = await network(runtime, container);
-    const ns = await namespaces(runtime, container, rootfs, net);
-    const exit = await exec(runtime, container, rootfs, ns, io);
+    const rootfs = await stage('rwlayer', () => rwlayer(runtime, container));
+    const net = await stage('network', () => network(runtime, container));
+    const ns = await stage('namespaces', () => namespaces(runtime, container, rootfs, net));
+    const exit = await stage('exec', () => exec(runtime, container, rootfs, ns, options.io, options.observer));
     // Stopped, not removed: the rw layer stays for `tsrun start`, until `tsrun rm`.
     saveState(runtime.paths, container.id, {
       ...container.state, status: 'exited', pid: null, pidStartTime: null,
@@ -43,6 +50,17 @@ export async function start(runtime: Runtime, container: ContainerRecord, io?: E
   }
 }
 // #endregion
+
+/** Runs a stage between the observer's two calls (a no-op without an observer). */
+function observed(observer: RunObserver | undefined) {
+  return async <T>(name: StageName, work: () => Promise<T>): Promise<T> => {
+    await observer?.stageStarting?.(name);
+    const started = performance.now();
+    const result = await work();
+    observer?.stageFinished?.(name, result, performance.now() - started);
+    return result;
+  };
+}
 
 /** A start that failed leaves the container as it was, with the reason, as `docker ps -a` shows it. */
 function recordFailedStart(runtime: Runtime, container: ContainerRecord, error: unknown): void {

@@ -6,7 +6,7 @@ import { markCommandTail } from './command-tail.js';
 import { containerOptions, runHandler } from './commands/run.js';
 import { parsePlainRun } from './plain-run.js';
 
-const args = markCommandTail(process.argv.slice(2), [{ name: 'run', valueOptions: valueOptionNames(containerOptions) }], new Set(['root']));
+const args = bareExplainAsText(markCommandTail(process.argv.slice(2), [{ name: 'run', valueOptions: valueOptionNames(containerOptions) }], new Set(['root'])));
 
 try {
   const plainRun = parsePlainRun(args);
@@ -40,6 +40,12 @@ async function parseWithYargs(args: string[]): Promise<void> {
       process.exit(error ? exitCodeOf(error) : 125);
     })
     .parseAsync();
+}
+
+/** `--explain` alone means `--explain=text`; written out, it can't swallow the image name as its value. */
+function bareExplainAsText(args: string[]): string[] {
+  const end = args.includes('--') ? args.indexOf('--') : args.length;
+  return args.map((word, i) => (i < end && word === '--explain' ? '--explain=text' : word));
 }
 
 function valueOptionNames(options: Record<string, { type: string; alias?: string }>): Set<string> {

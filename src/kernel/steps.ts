@@ -45,7 +45,13 @@ export function describeStep(step: ChildStep): string {
 function describe(step: Step): string {
   switch (step.op) {
     case 'wait_for_parent': return 'wait for tsrun';
-    case 'mount': return `mount ${step.fstype || step.source} on ${step.target}` + (step.flags.length ? ` (${step.flags.join('|')})` : '');
+    case 'mount': {
+      const flags = step.flags.length ? ` (${step.flags.join('|')})` : '';
+      if (step.flags.includes('MS_REMOUNT')) return `remount ${step.target}${flags}`;
+      if (!step.source && !step.fstype) return `change propagation of ${step.target}${flags}`;
+      if (step.flags.includes('MS_BIND')) return `bind ${step.source} on ${step.target}${flags}`;
+      return `mount ${step.fstype} on ${step.target}${flags}${step.data ? ` -o ${step.data}` : ''}`;
+    }
     case 'umount2': return `umount2 ${step.target}` + (step.flags.length ? ` (${step.flags.join('|')})` : '');
     case 'pivot_root': return `pivot_root ${step.new_root} ${step.put_old}`;
     case 'chdir': return `chdir ${step.path}`;

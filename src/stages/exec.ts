@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import util from 'node:util';
-import type { ContainerRecord, ExitRecord, NamespacesPlan, ProcessPlan, RootfsPlan, Runtime } from '../container.js';
+import type { ContainerRecord, ExitRecord, NamespacesPlan, ProcessPlan, RootfsPlan, RunObserver, Runtime } from '../container.js';
 import type { ChildStep } from '../kernel/steps.js';
 import { describeStep } from '../kernel/steps.js';
 import { relayConsole } from '../kernel/console.js';
@@ -28,7 +28,7 @@ const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIG
 // #region exec
 export async function exec(
   runtime: Runtime, container: ContainerRecord, rootfs: RootfsPlan, ns: NamespacesPlan,
-  io: ExecIO = { stdin: 0, stdout: 1, stderr: 2 },
+  io: ExecIO = { stdin: 0, stdout: 1, stderr: 2 }, observer?: RunObserver,
 ): Promise<ExitRecord> {
   return inSpan('tsrun.exec', { 'container.id': container.id, 'process.command_args': container.config.argv }, async (span) => {
     const proc = planProcess(runtime, container, rootfs);
@@ -60,6 +60,7 @@ export async function exec(
         await exited;
         throw stepError(failure, steps, container.config.argv[0]!);
       }
+      observer?.processStarted?.(child.pid, proc);
       const console = tty ? relayConsole(runtime.sys, runtime.sys.recvfd(child.consoleFd), interactive) : undefined;
       const status = await exited;
       await console?.closed;

@@ -91,7 +91,7 @@ export async function namespaces(
       { op: 'chdir', path: '/' },
       // #endregion
     ];
-    return { cloneFlags: CLONE_FLAGS, steps };
+    return { cloneFlags: CLONE_FLAGS, root, steps };
   });
 }
 

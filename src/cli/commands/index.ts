@@ -8,6 +8,7 @@ import { loadCommand } from './load.js';
 import { imagesCommand } from './images.js';
 import { rmiCommand } from './rmi.js';
 import { makeDemoImageCommand } from './make-demo-image.js';
+import { lessonCommand } from './lesson.js';
 
 export const commands: CommandModule<any, any>[] = [
   runCommand,
@@ -18,4 +19,5 @@ export const commands: CommandModule<any, any>[] = [
   imagesCommand,
   rmiCommand,
   makeDemoImageCommand,
+  lessonCommand,
 ];

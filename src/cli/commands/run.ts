@@ -18,6 +18,8 @@ export interface RunArgs {
   name?: string;
   hostname?: string;
   entrypoint?: string;
+  explain?: string;
+  step: boolean;
 }
 
 /** Flags shared by `run` and (later) `create`. */
@@ -32,6 +34,8 @@ export const containerOptions = {
   name: { type: 'string', describe: 'Assign a name to the container' },
   hostname: { alias: 'h', type: 'string', describe: 'Container host name' },
   entrypoint: { type: 'string', describe: 'Overwrite the default ENTRYPOINT of the image' },
+  explain: { type: 'string', describe: 'Say what each stage does and show its real values on stderr (--explain=json: JSON lines)' },
+  step: { type: 'boolean', default: false, describe: 'Pause before each stage until Enter is pressed' },
 } as const;
 
 export function runRequest(argv: RunArgs): RunRequest {
@@ -67,6 +71,21 @@ export const runCommand: CommandModule<object, RunArgs> = {
 export async function runHandler(argv: RunArgs): Promise<void> {
   const { runtimeFor } = await import('../runtime.js');
   const { run } = await import('../../run.js');
-  const exit = await run(runtimeFor(argv), runRequest(argv));
+  const runtime = runtimeFor(argv);
+  const request = runRequest(argv);
+  const exit = await run(runtime, request, { observer: await teachingObserver(argv) });
   process.exitCode = exit.exitCode;
+}
+
+/** --explain and --step watch the run; without them, nothing of src/teach/ is loaded. */
+async function teachingObserver(argv: { explain?: string; step: boolean }) {
+  if (argv.explain === undefined && !argv.step) return undefined;
+  if (argv.explain !== undefined && argv.explain !== 'text' && argv.explain !== 'json') {
+    throw fail(`--explain=${argv.explain} is not a format tsrun knows`, 'use --explain or --explain=json');
+  }
+  const { explainObserver } = await import('../../teach/explain.js');
+  const explaining = explainObserver((argv.explain ?? 'text') as 'text' | 'json');
+  if (!argv.step) return explaining;
+  const { stepObserver } = await import('../../teach/step.js');
+  return stepObserver(explaining);
 }

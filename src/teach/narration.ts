@@ -1,0 +1,108 @@
+// What `tsrun run --explain` says about each stage: in one place per stage,
+// next to nothing else, so a teacher can read (and fix) it all here. Every
+// value shown is taken from what the stage really returned, and every
+// command suggested is one a student can type as it is.
+import type { ContainerRecord, NamespacesPlan, NetworkPlan, ProcessPlan, RootfsPlan, StageName } from '../container.js';
+import type { ImageRecord } from '../store/images.js';
+import { describeStep } from '../kernel/steps.js';
+
+export interface StageNarration {
+  title: string;
+  /** The lesson that explains the stage (`tsrun lesson NAME`). */
+  lesson: string;
+  /** Two or three plain sentences: what the stage is about to do. */
+  intro: string;
+  /** The real values of this run, from what the stage returned. */
+  values(result: unknown): Array<[string, string | string[]]>;
+  /** Commands to look at the result from another terminal, once the container runs. */
+  look(result: unknown, pid: number): string[];
+}
+
+const shortDigest = (digest: string) => digest.replace(/^sha256:/, '').slice(0, 12);
+
+export const NARRATION: Record<StageName, StageNarration> = {
+  pull: {
+    title: 'pull',
+    lesson: 'introduction',
+    intro: 'First, tsrun needs the image: a stack of filesystem layers plus a config saying what to run. '
+      + 'It looks the reference up in its store, where each layer is unpacked once, named by the digest of its content.',
+    values: (result) => {
+      const image = result as ImageRecord;
+      return [
+        ['image id', image.id],
+        ['tags', image.repoTags],
+        ['layers', image.layers.map((layer) => `${shortDigest(layer.diffId)}  ${layer.mediaType}  ${layer.size} bytes`)],
+      ];
+    },
+    look: () => ['tsrun images --digests'],
+  },
+  create: {
+    title: 'create',
+    lesson: 'create',
+    intro: 'Next, tsrun turns the image and your flags into a container record: an id, a name, and the exact process to run. '
+      + 'Nothing runs yet — a created container is only a few files on disk.',
+    values: (result) => {
+      const container = result as ContainerRecord;
+      return [
+        ['container id', container.id],
+        ['name', container.name],
+        ['command', container.config.argv.join(' ')],
+        ['working dir', container.config.workingDir],
+        ['user', container.config.user || '(root)'],
+        ['environment', container.config.env],
+      ];
+    },
+    look: () => ['tsrun ps -a'],
+  },
+  rwlayer: {
+    title: 'rw layer',
+    lesson: 'rwlayer',
+    intro: 'The container\'s root filesystem will be an overlay: the image\'s layers below, read-only, and an empty '
+      + '"upper" directory on top that takes every write. The child process mounts it inside its own mount namespace.',
+    values: (result) => {
+      const rootfs = result as RootfsPlan;
+      return [['lowerdir (top first)', rootfs.lowerdirs], ['upperdir', rootfs.upperdir], ['workdir', rootfs.workdir], ['mount point', rootfs.mountpoint]];
+    },
+    look: (result, pid) => [`findmnt -N ${pid} /`, `ls -la ${(result as RootfsPlan).upperdir}`],
+  },
+  network: {
+    title: 'network',
+    lesson: 'namespaces',
+    intro: 'The container gets a network namespace of its own, with only a loopback interface for now. '
+      + 'tsrun also writes the container\'s /etc/hostname, /etc/hosts and /etc/resolv.conf, to be bind-mounted in.',
+    values: (result) => {
+      const net = result as NetworkPlan;
+      return [['interfaces', net.interfaces], ['hosts file', net.files.hosts], ['resolv.conf', net.files.resolvConf]];
+    },
+    look: (_result, pid) => [`nsenter -t ${pid} -n ip address`],
+  },
+  namespaces: {
+    title: 'namespaces',
+    lesson: 'namespaces',
+    intro: 'Now the plan for the child: which new namespaces clone() gives it, and the list of steps it performs before '
+      + 'running your command — private mounts, the overlay, /proc, /sys, /dev, then pivot_root into the new root.',
+    values: (result) => {
+      const ns = result as NamespacesPlan;
+      // Host paths under the new root are long; $ROOT reads better and is said once.
+      const steps = ns.steps.map((step, i) => `${String(i + 1).padStart(2)}. ${describeStep(step).split(ns.root).join('$ROOT')}`);
+      return [['clone flags', ns.cloneFlags.join(' | ')], ['$ROOT', ns.root], ['child steps', steps]];
+    },
+    look: (_result, pid) => [`ls -l /proc/${pid}/ns`, `findmnt -N ${pid} -R`],
+  },
+  exec: {
+    title: 'exec',
+    lesson: 'exec',
+    intro: 'Last, tsrun clones the child into its new namespaces. The child performs the steps, takes on the container\'s '
+      + 'user and calls execve; tsrun waits for it and hands back its exit code.',
+    values: (result) => {
+      const proc = result as ProcessPlan;
+      return [
+        ['argv', JSON.stringify(proc.argv)],
+        ['cwd', proc.cwd],
+        ['uid / gid / groups', `${proc.uid} / ${proc.gid} / ${proc.groups.join(',')}`],
+        ['PATH searched', proc.search.join(':')],
+      ];
+    },
+    look: (_result, pid) => [`ps -o pid,user,args -p ${pid}`, `nsenter -t ${pid} -a ps`],
+  },
+};

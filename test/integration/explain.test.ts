@@ -1,0 +1,84 @@
+// `tsrun run --explain` tells the truth: every value it prints is the real one,
+// every command it suggests exists, and the container's stdout stays clean.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildDemoImage } from '../../src/image/demo.js';
+import { commands } from '../../src/cli/commands/index.js';
+import { STAGES } from '../../src/container.js';
+import { findLesson } from '../../src/teach/terminal-lesson.js';
+import type { ExplainEvent } from '../../src/teach/explain.js';
+import { tsrun } from '../helpers/cli.js';
+
+const asRoot = process.getuid?.() === 0;
+const registered = new Set(commands.map((c) => String(c.command).split(' ')[0]));
+
+/** A suggested command exists: a program on PATH, or a tsrun subcommand tsrun has. */
+function expectCommandExists(command: string): void {
+  const [program, subcommand] = command.split(' ');
+  if (program === 'tsrun') {
+    expect(registered, command).toContain(subcommand);
+  } else {
+    expect(() => execFileSync('sh', ['-c', `command -v ${program}`]), command).not.toThrow();
+  }
+}
+
+describe.skipIf(!asRoot)('tsrun run --explain (as root)', () => {
+  let root: string;
+  beforeAll(async () => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-explain-'));
+    await buildDemoImage(path.join(root, 'image'));
+    expect(tsrun(root, ['load', '-i', path.join(root, 'image')]).status).toBe(0);
+  });
+  afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  it('narrates every stage in order with the real values, in JSON lines', () => {
+    const result = tsrun(root, ['run', '--explain=json', '--name', 'told', 'tsrun-demo', 'sh', '-c', 'echo container-output; readlink /proc/self/ns/pid']);
+    expect(result.status).toBe(0);
+    const [firstLine, pidNamespace] = result.stdout.trim().split('\n');
+    expect(firstLine).toBe('container-output'); // stdout holds only the container's output
+    const events = result.stderr.trim().split('\n').map((line) => JSON.parse(line) as ExplainEvent);
+
+    const stages = events.filter((e) => e.event === 'stage');
+    expect(stages.map((e) => e.stage)).toEqual([...STAGES]);
+    for (const stage of stages) expect(() => findLesson(stage.lesson)).not.toThrow();
+
+    const results = Object.fromEntries(events.flatMap((e) => (e.event === 'result' ? [[e.stage, e.values]] : [])));
+    const images = tsrun(root, ['images', '--no-trunc', '-q']).stdout.trim();
+    expect(results.pull!['image id']).toBe(images);
+    const id = results.create!['container id'] as string;
+    expect(tsrun(root, ['ps', '-a', '--no-trunc']).stdout).toMatch(new RegExp(`^${id} .* told\\n`, 'm'));
+    expect(results.rwlayer!.upperdir).toBe(path.join(root, 'containers', id, 'upper'));
+    expect(fs.readFileSync(path.join(root, 'containers', id, 'upper', '..', 'hostname'), 'utf8')).toBe(`${id.slice(0, 12)}\n`);
+    expect(results.namespaces!['clone flags']).toMatch(/CLONE_NEWPID/);
+
+    const started = events.find((e) => e.event === 'started')!;
+    expect(started.event === 'started' && started.namespaces.pid).toBe(pidNamespace);
+    if (started.event === 'started') {
+      expect(started.process.argv).toEqual(['sh', '-c', 'echo container-output; readlink /proc/self/ns/pid']);
+      for (const command of started.look) expectCommandExists(command);
+    }
+    expect(events.at(-1)).toMatchObject({ event: 'exited', exitCode: 0 });
+    expect(tsrun(root, ['rm', 'told']).status).toBe(0);
+  });
+
+  it('writes words to stderr and leaves stdout to the container', () => {
+    const result = tsrun(root, ['run', '--rm', '--explain', 'tsrun-demo', 'echo', 'only this']);
+    expect(result.stdout).toBe('only this\n');
+    expect(result.stderr).toMatch(/── 1\/6 pull/);
+    expect(result.stderr).toMatch(/── 6\/6 exec/);
+    expect(result.stderr).toMatch(/exited with code 0/);
+    expect(result.stderr).not.toMatch(/\x1b\[/); // NO_COLOR is set by the helper, and stderr is not a terminal
+  });
+
+  it('refuses --step without a terminal, and an unknown --explain format', () => {
+    const step = tsrun(root, ['run', '--rm', '--step', 'tsrun-demo', 'true'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    expect(step.status).toBe(125);
+    expect(step.stderr).toMatch(/--step needs a terminal/);
+    const format = tsrun(root, ['run', '--rm', '--explain=xml', 'tsrun-demo', 'true']);
+    expect(format.status).toBe(125);
+    expect(format.stderr).toMatch(/--explain=xml is not a format/);
+  });
+});
