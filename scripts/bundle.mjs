@@ -1,10 +1,12 @@
-// Bundles the CLI into dist/bundle/ with esbuild. One file per lazily imported
-// command (splitting), so `tsrun run` loads only what `run` needs.
+// Bundles the CLI (and the lessons' site builder) into dist/bundle/ with esbuild.
+// One file per lazily imported command (splitting), so `tsrun run` loads only
+// what `run` needs.
 import { build } from 'esbuild';
 
 await build({
-  entryPoints: ['src/cli/main.ts'],
+  entryPoints: ['src/cli/main.ts', 'src/teach/build-site.ts'],
   outdir: 'dist/bundle',
+  entryNames: '[name]', // dist/bundle/main.js, not dist/bundle/cli/main.js
   bundle: true,
   splitting: true,
   format: 'esm',

@@ -10,7 +10,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # Debian packages: a compiler for the native module, tools that make test images, and the system's own.
-packages=(g++ make python3 busybox-static umoci skopeo zstd iproute2 util-linux procps)
+# chromium: the lessons site is checked in a real browser.
+packages=(g++ make python3 busybox-static umoci skopeo zstd iproute2 util-linux procps chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
