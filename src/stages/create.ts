@@ -63,6 +63,7 @@ function commandLine(image: ImageRecord, request: RunRequest): string[] {
 }
 // #endregion
 
+// #region environment
 /** The image's Env, then --env-file lines, then -e flags; later wins. HOSTNAME and a
  *  default PATH are set the way docker sets them. */
 function environment(image: ImageRecord, request: RunRequest, hostname: string): string[] {
@@ -86,6 +87,7 @@ function environment(image: ImageRecord, request: RunRequest, hostname: string):
   if (request.tty && !env.has('TERM')) env.set('TERM', 'xterm');
   return [...env].map(([key, value]) => `${key}=${value}`);
 }
+// #endregion
 
 function readEnvFile(file: string): string[] {
   let text: string;

@@ -48,7 +48,9 @@ export async function namespaces(
       { op: 'mount', source: '', target: '/', fstype: '', flags: ['MS_REC', 'MS_PRIVATE'], data: '' },
       // #endregion
       ...net.steps,
-      { op: 'sethostname', name: container.config.hostname },
+      // #region hostname
+      { op: 'sethostname', name: container.config.hostname }, // in the new UTS namespace: the host keeps its name
+      // #endregion
       // #region overlay-mount
       ...rootfs.steps,
       // #endregion

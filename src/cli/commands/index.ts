@@ -9,6 +9,7 @@ import { imagesCommand } from './images.js';
 import { rmiCommand } from './rmi.js';
 import { makeDemoImageCommand } from './make-demo-image.js';
 import { lessonCommand } from './lesson.js';
+import { labCommand } from './lab.js';
 
 export const commands: CommandModule<any, any>[] = [
   runCommand,
@@ -20,4 +21,5 @@ export const commands: CommandModule<any, any>[] = [
   rmiCommand,
   makeDemoImageCommand,
   lessonCommand,
+  labCommand,
 ];

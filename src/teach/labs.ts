@@ -1,0 +1,230 @@
+// The labs: each one breaks one stage of tsrun in a working copy, on purpose,
+// and checks from the outside — by starting containers and looking at the
+// host — whether the student has mended it. A lab names the region of the
+// real source it changes and the exact text it takes out, so a lab can never
+// silently drift from the code (a test checks every one).
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fail } from '../errors.js';
+
+/** What a check is given: the student's tsrun, with a store that holds the demo image. */
+export interface LabContext {
+  /** Run the student's tsrun (synchronously) with the lab's store. */
+  tsrun(args: string[], env?: NodeJS.ProcessEnv): { status: number | null; stdout: string; stderr: string };
+  /** Start the student's tsrun in the background; `stop()` kills it and waits. */
+  tsrunInBackground(args: string[], env?: NodeJS.ProcessEnv): { stop(): Promise<void> };
+  /** The lab's store (TSRUN_ROOT) and a scratch directory. */
+  root: string;
+  scratch: string;
+}
+
+export interface LabCheck {
+  name: string;
+  /** Resolves to an empty string when the check passes, else what was seen. */
+  run(context: LabContext): Promise<string>;
+  hint: string;
+}
+
+export interface Lab {
+  id: number;
+  name: string;
+  stage: string;
+  title: string;
+  /** What the student is asked to do, in two or three sentences. */
+  task: string;
+  /** The change that makes the starting point: inside `region` of `file`, `remove` becomes `insert`. */
+  file: string;
+  region: string;
+  remove: string;
+  insert: string;
+  checks: LabCheck[];
+}
+
+const DEMO = 'tsrun-demo';
+
+export const LABS: Lab[] = [
+  {
+    id: 1,
+    name: 'environment',
+    stage: 'create',
+    title: 'The -e flag is ignored',
+    task: 'tsrun run -e GREETING=hello does not give the container GREETING. Find where create builds the environment and make -e flags count, after the image\'s Env, so that they win.',
+    file: 'src/stages/create.ts',
+    region: 'environment',
+    remove: '  for (const entry of request.env) add(entry);\n',
+    insert: '  // TODO(lab 1): the -e flags (request.env) never reach the container. Add them last, so they win.\n',
+    checks: [
+      {
+        name: '-e sets a variable',
+        hint: 'request.env holds the -e flags; `add` takes one KEY=VALUE entry.',
+        run: async ({ tsrun }) => expectOutput(tsrun(['run', '--rm', '-e', 'GREETING=hello', DEMO, 'sh', '-c', 'echo $GREETING']), 'hello\n'),
+      },
+      {
+        name: '-e wins over the image\'s own value',
+        hint: 'Later entries replace earlier ones: add the -e flags after the image\'s Env.',
+        run: async ({ tsrun }) => expectOutput(tsrun(['run', '--rm', '-e', 'PATH=/bin', DEMO, 'sh', '-c', 'echo $PATH']), '/bin\n'),
+      },
+    ],
+  },
+  {
+    id: 2,
+    name: 'rwlayer',
+    stage: 'rwlayer',
+    title: 'Writes go into the image',
+    task: 'The container\'s root is the image\'s top layer itself, bind-mounted: whatever a container writes changes the image for every later container. Give the container an overlay with an upper directory of its own.',
+    file: 'src/stages/rwlayer.ts',
+    region: 'rwlayer',
+    remove: "      steps: [{ op: 'mount', source: 'overlay', target: mountpoint, fstype: 'overlay', flags: [], data }],\n",
+    insert: "      // TODO(lab 2): this mounts the image's top layer itself as the root, so writes land in the image.\n"
+      + "      // Mount an overlay instead: `data` already says which lower, upper and work directories to use.\n"
+      + "      steps: [{ op: 'mount', source: lowerdirs[0]!, target: mountpoint, fstype: '', flags: ['MS_BIND'], data: '' }],\n",
+    checks: [
+      {
+        name: 'a file written in one container is not in the next one',
+        hint: 'A bind mount of a layer writes into that layer. overlayfs (fstype "overlay") sends writes to upperdir.',
+        run: async ({ tsrun }) => {
+          const write = tsrun(['run', '--rm', DEMO, 'sh', '-c', 'echo leaked > /lab-proof']);
+          if (write.status !== 0) return `writing /lab-proof failed: ${write.stderr.trim()}`;
+          const read = tsrun(['run', '--rm', DEMO, 'sh', '-c', 'cat /lab-proof 2>/dev/null || echo clean']);
+          return expectOutput(read, 'clean\n');
+        },
+      },
+      {
+        name: 'a stopped container keeps its own changes',
+        hint: 'The upper directory belongs to the container and stays until `tsrun rm`.',
+        run: async ({ tsrun }) => {
+          tsrun(['run', '--name', 'lab-keeper', DEMO, 'sh', '-c', 'echo mine > /kept']);
+          const again = tsrun(['start', '-a', 'lab-keeper']);
+          tsrun(['rm', 'lab-keeper']);
+          return again.status === 0 ? '' : `start -a failed: ${again.stderr.trim()}`;
+        },
+      },
+    ],
+  },
+  {
+    id: 3,
+    name: 'propagation',
+    stage: 'namespaces',
+    title: 'The container\'s mounts leak to the host',
+    task: 'On a host whose mounts are shared (as systemd makes them), the overlay and /proc the child mounts show up in the host\'s own mount table. The child has its own mount namespace, but it forgot something before mounting. Find it and fix it.',
+    file: 'src/stages/namespaces.ts',
+    region: 'propagation',
+    remove: "      { op: 'mount', source: '', target: '/', fstype: '', flags: ['MS_REC', 'MS_PRIVATE'], data: '' },\n",
+    insert: '      // TODO(lab 3): a new mount namespace starts as a copy of the host\'s, with the same propagation.\n'
+      + '      // Before mounting anything, make sure nothing mounted here propagates back (mount_namespaces(7)).\n',
+    checks: [
+      {
+        name: 'while a container runs, the host does not see its mounts',
+        hint: 'mount("", "/", NULL, MS_REC | MS_PRIVATE, NULL) — as a step: { op: \'mount\', … flags: [\'MS_REC\', \'MS_PRIVATE\'] }.',
+        run: async ({ tsrunInBackground, scratch }) => {
+          // The run root on a shared mount, as / is on a systemd host: a missing MS_PRIVATE shows.
+          const runRoot = path.join(scratch, 'shared-run');
+          fs.mkdirSync(runRoot, { recursive: true });
+          const sh = (command: string) => spawnSync('sh', ['-c', command], { encoding: 'utf8' });
+          sh(`mount -t tmpfs lab-shared ${runRoot} && mount --make-shared ${runRoot}`);
+          try {
+            const container = tsrunInBackground(['run', '--rm', DEMO, 'sleep', '5'], { TSRUN_RUN_ROOT: runRoot });
+            await sleep(1500);
+            const leaked = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((line) => line.includes(`${runRoot}/`));
+            await container.stop();
+            return leaked.length === 0 ? '' : `the host sees ${leaked.length} mount(s) of the container, e.g. ${leaked[0]!.split(' ')[4]}`;
+          } finally {
+            sh(`umount -R ${runRoot}`);
+          }
+        },
+      },
+    ],
+  },
+  {
+    id: 4,
+    name: 'hostname',
+    stage: 'namespaces',
+    title: 'Every container is called like the host',
+    task: 'The container has a UTS namespace of its own, but nobody names it: `hostname` inside prints the host\'s name. Give the container its hostname (--hostname, or the first 12 characters of its id).',
+    file: 'src/stages/namespaces.ts',
+    region: 'hostname',
+    remove: "      { op: 'sethostname', name: container.config.hostname }, // in the new UTS namespace: the host keeps its name\n",
+    insert: '      // TODO(lab 4): the child has its own UTS namespace; name it with sethostname(2) — there is a step for that.\n',
+    checks: [
+      {
+        name: '--hostname names the container',
+        hint: 'The steps the child can perform are listed in src/kernel/steps.ts.',
+        run: async ({ tsrun }) => expectOutput(tsrun(['run', '--rm', '--hostname', 'labbox', DEMO, 'hostname']), 'labbox\n'),
+      },
+      {
+        name: 'the host keeps its own name',
+        hint: 'sethostname must run in the child, inside its UTS namespace, never in tsrun itself.',
+        run: async () => {
+          const name = fs.readFileSync('/proc/sys/kernel/hostname', 'utf8').trim();
+          return name === 'labbox' ? 'the host is now called labbox!' : '';
+        },
+      },
+    ],
+  },
+  {
+    id: 5,
+    name: 'exit-codes',
+    stage: 'exec',
+    title: 'A missing command is tsrun\'s fault',
+    task: 'When the command does not exist, tsrun exits 125, as if tsrun itself had failed. Docker exits 127 for "not found" and 126 for "cannot execute". Tell a failed execve apart from the other steps.',
+    file: 'src/stages/exec.ts',
+    region: 'exit-codes',
+    remove: `  if (step?.op === 'execve') {
+    if (code === 'ENOENT') {
+      const where = command.includes('/') ? 'no such file or directory' : 'executable file not found in $PATH';
+      return new TsrunError(\`exec: "\${command}": \${where}\`, { kind: 'not-found', hint: 'check the command and the image\\'s PATH' });
+    }
+    const why = code === 'EACCES' ? 'permission denied' : code === 'ENOEXEC' ? 'exec format error' : code;
+    return new TsrunError(\`exec: "\${command}": \${why}\`, { kind: 'cannot-exec', hint: 'the file must be an executable for this machine, with x permission' });
+  }
+`,
+    insert: '  // TODO(lab 5): when the failed step is the execve, the command is at fault, not tsrun:\n'
+      + '  // ENOENT means not found (127), EACCES or ENOEXEC cannot execute (126). See the kinds in src/errors.ts.\n',
+    checks: [
+      {
+        name: 'a missing command exits 127',
+        hint: 'steps[failure.step].op tells which step failed; TsrunError takes a kind.',
+        run: async ({ tsrun }) => expectStatus(tsrun(['run', '--rm', DEMO, 'no-such-command']), 127),
+      },
+      {
+        name: 'a file that is not executable exits 126',
+        hint: 'execve fails with EACCES for a file without x permission.',
+        run: async ({ tsrun }) => expectStatus(tsrun(['run', '--rm', DEMO, '/etc/passwd']), 126),
+      },
+      {
+        name: 'other failures stay tsrun\'s own (125)',
+        hint: 'Only the execve step changes the exit code.',
+        run: async ({ tsrun }) => expectStatus(tsrun(['run', '--rm', '-w', '/etc/passwd', DEMO, 'true']), 125),
+      },
+    ],
+  },
+];
+
+function expectOutput(result: { status: number | null; stdout: string; stderr: string }, expected: string): string {
+  if (result.stdout === expected && result.status === 0) return '';
+  return `expected output ${JSON.stringify(expected)}, got ${JSON.stringify(result.stdout)} (exit ${result.status})${result.stderr ? `: ${result.stderr.trim()}` : ''}`;
+}
+
+function expectStatus(result: { status: number | null; stderr: string }, expected: number): string {
+  return result.status === expected ? '' : `expected exit code ${expected}, got ${result.status}: ${result.stderr.trim()}`;
+}
+
+/** Run `node BIN args` in the background; used for checks that look while a container runs. */
+export function backgroundProcess(command: string, args: string[], env: NodeJS.ProcessEnv): { stop(): Promise<void> } {
+  const child = spawn(command, args, { env, stdio: 'ignore' });
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  return {
+    async stop() {
+      child.kill('SIGKILL'); // the container dies with it (PR_SET_PDEATHSIG)
+      await exited;
+    },
+  };
+}
+
+export function findLab(idOrName: string): Lab {
+  const lab = LABS.find((l) => String(l.id) === idOrName || l.name === idOrName);
+  if (!lab) throw fail(`there is no lab "${idOrName}"`, 'see `tsrun lab list`');
+  return lab;
+}

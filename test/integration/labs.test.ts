@@ -1,0 +1,40 @@
+// Every lab fails its checks on the broken starting point and passes them on
+// the reference solution (tsrun's own source): a lab that cannot fail, or
+// cannot be passed, is a bug.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LABS } from '../../src/teach/labs.js';
+import { checkLab, prepareLab } from '../../src/teach/lab-workspace.js';
+import { REPO_ROOT } from '../../src/teach/regions.js';
+import { hostSnapshot } from '../helpers/cli.js';
+
+const asRoot = process.getuid?.() === 0;
+
+describe.skipIf(!asRoot)('labs (as root)', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  for (const lab of LABS) {
+    it(`lab ${lab.id} (${lab.name}): fails as started, passes with the reference code`, async () => {
+      const before = hostSnapshot();
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), `tsrun-lab-test-${lab.id}-`));
+      dirs.push(dir);
+      const file = prepareLab(lab, dir);
+      expect(fs.readFileSync(file, 'utf8')).toContain(`TODO(lab ${lab.id})`);
+
+      const broken = await checkLab(lab, dir);
+      expect(broken.some((check) => !check.passed), JSON.stringify(broken, null, 2)).toBe(true);
+
+      fs.copyFileSync(path.join(REPO_ROOT, lab.file), file); // the student's fix: the reference code
+      const mended = await checkLab(lab, dir);
+      expect(mended.filter((check) => !check.passed), JSON.stringify(mended, null, 2)).toEqual([]);
+
+      const after = hostSnapshot();
+      expect(after.mounts.filter((m) => !before.mounts.includes(m))).toEqual([]);
+    });
+  }
+});
