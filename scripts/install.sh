@@ -9,9 +9,10 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
-# Debian packages: a compiler for the native module, tools that make test images, and the system's own.
+# Debian packages: a compiler for the native module, tools that make test images, a registry for
+# the pull tests (docker-registry, and apache2-utils for htpasswd), and the system's own.
 # chromium: the lessons site is checked in a real browser.
-packages=(g++ make python3 busybox-static umoci skopeo zstd iproute2 util-linux procps chromium)
+packages=(g++ make python3 busybox-static umoci skopeo zstd docker-registry apache2-utils iproute2 util-linux procps nftables chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -20,6 +21,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq "${missing[@]}" >/dev/null
+  # tsrun's tests start their own registries on loopback; the package's system service is not wanted.
+  if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+    systemctl disable --now docker-registry >/dev/null 2>&1 || true
+  fi
 fi
 
 if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' 2>/dev/null; then

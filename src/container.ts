@@ -18,7 +18,15 @@ export interface RunRequest {
   interactive: boolean;
   tty: boolean;
   autoRemove: boolean;
+  /** --pull: fetch the image from its registry when it is missing (default), always, or never. */
+  pull: PullPolicy;
+  /** --network: bridge (the default), none (loopback only) or host (the host's own stack). */
+  network?: string;
 }
+
+export type PullPolicy = 'missing' | 'always' | 'never';
+
+export type NetworkMode = 'bridge' | 'none' | 'host';
 
 export type ContainerStatus = 'created' | 'running' | 'exited';
 
@@ -57,6 +65,8 @@ export interface ContainerRecord {
     tty: boolean;
     interactive: boolean;
     autoRemove: boolean;
+    /** Absent in records made before networks existed: those get the default, 'bridge'. */
+    network?: NetworkMode;
   };
   state: ContainerState;
 }
@@ -74,11 +84,28 @@ export interface RootfsPlan {
 
 /** What the network stage decided. */
 export interface NetworkPlan {
-  mode: 'none';
+  mode: NetworkMode;
+  /** The container's interfaces as `ip -brief address` would list them: "eth0 10.88.0.2/16". */
   interfaces: string[];
+  /** bridge: the network namespace tsrun made and configured, kept as a file the child joins. */
+  namespaceFile?: string;
+  /** bridge: how the container is wired to the host. */
+  bridge?: BridgeAttachment;
   /** Files bind-mounted over the container's /etc/hostname, /etc/hosts and /etc/resolv.conf. */
   files: { hostname: string; hosts: string; resolvConf: string };
   steps: ChildStep[];
+}
+
+export interface BridgeAttachment {
+  /** The host's bridge, e.g. tsrun0. */
+  name: string;
+  subnet: string;
+  gateway: string;
+  /** The container's address, with the subnet's prefix length: 10.88.0.2/16. */
+  address: string;
+  /** The host's end of the veth pair, a port of the bridge; the other end is eth0 inside. */
+  hostInterface: string;
+  mtu: number;
 }
 
 /** What the namespaces stage decided: which namespaces, and the mounts that build the container's root. */

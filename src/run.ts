@@ -6,7 +6,7 @@ import type { ContainerRecord, ExitRecord, RunObserver, RunRequest, Runtime, Sta
 import { pull } from './stages/pull.js';
 import { create } from './stages/create.js';
 import { rwlayer } from './stages/rwlayer.js';
-import { network } from './stages/network.js';
+import { network, releaseNetwork } from './stages/network.js';
 import { namespaces } from './stages/namespaces.js';
 import { exec, type ExecIO } from './stages/exec.js';
 import { deleteContainer, saveState } from './store/containers.js';
@@ -21,7 +21,7 @@ export interface RunOptions {
 // #region pipeline
 export async function run(runtime: Runtime, request: RunRequest, options: RunOptions = {}): Promise<ExitRecord> {
   const stage = observed(options.observer);
-  const image = await stage('pull', () => pull(runtime, request.image));
+  const image = await stage('pull', () => pull(runtime, request.image, { policy: request.pull }));
   const container = await stage('create', () => create(runtime, image, request));
   return start(runtime, container, options);
 }
@@ -44,7 +44,9 @@ export async function start(runtime: Runtime, container: ContainerRecord, option
     recordFailedStart(runtime, container, error);
     throw error;
   } finally {
-    // The overlay's mount point is only needed while the container runs.
+    // The veth, the address and the network namespace are only needed while the container runs,
+    await releaseNetwork(runtime, container);
+    // and so is the overlay's mount point.
     fs.rmSync(containerRunDir(runtime.paths, container.id), { recursive: true, force: true });
     if (container.config.autoRemove) deleteContainer(runtime.paths, container.id);
   }

@@ -34,7 +34,7 @@ namespace {
 
 enum class Op {
   WaitForParent, Mount, Umount2, PivotRoot, Chdir, Mkdir, CreateFile, Mknod, Symlink,
-  Sethostname, Umask, LinkUp, Setsid, Setgroups, Setgid, Setuid, OpenPty, Execve,
+  Sethostname, Umask, LinkUp, Setns, Setsid, Setgroups, Setgid, Setuid, OpenPty, Execve,
 };
 
 // One step with every string and number it needs, owned by the parent's heap
@@ -68,9 +68,10 @@ const struct {
     {"wait_for_parent", Op::WaitForParent}, {"mount", Op::Mount},       {"umount2", Op::Umount2},
     {"pivot_root", Op::PivotRoot},          {"chdir", Op::Chdir},       {"mkdir", Op::Mkdir},
     {"create_file", Op::CreateFile},        {"mknod", Op::Mknod},       {"symlink", Op::Symlink},
-    {"sethostname", Op::Sethostname},       {"umask", Op::Umask},       {"link_up", Op::LinkUp},    {"setsid", Op::Setsid},
-    {"setgroups", Op::Setgroups},           {"setgid", Op::Setgid},     {"setuid", Op::Setuid},
-    {"open_pty", Op::OpenPty},              {"execve", Op::Execve},
+    {"sethostname", Op::Sethostname},       {"umask", Op::Umask},       {"link_up", Op::LinkUp},
+    {"setns", Op::Setns},                   {"setsid", Op::Setsid},     {"setgroups", Op::Setgroups},
+    {"setgid", Op::Setgid},                 {"setuid", Op::Setuid},     {"open_pty", Op::OpenPty},
+    {"execve", Op::Execve},
 };
 
 long NumberProp(const Napi::Object& obj, const char* key) {
@@ -134,6 +135,13 @@ Step ParseStep(Napi::Env env, const Napi::Object& obj) {
       step.s1 = StringProp(obj, "name");
       if (step.s1.size() >= IFNAMSIZ) throw Napi::TypeError::New(env, "interface name too long: " + step.s1);
       break;
+    case Op::Setns: {
+      step.s1 = StringProp(obj, "path");
+      Napi::Array nstype = Napi::Array::New(env, 1);
+      nstype.Set(0u, obj.Get("nstype"));
+      step.n1 = (long)CloneFlags(env, nstype);
+      break;
+    }
     case Op::Setgroups: {
       Napi::Array gids = obj.Get("gids").As<Napi::Array>();
       for (uint32_t i = 0; i < gids.Length(); i++) step.gids.push_back(gids.Get(i).As<Napi::Number>().Uint32Value());
@@ -171,6 +179,17 @@ Step ParseStep(Napi::Env env, const Napi::Object& obj) {
   ssize_t ignored = write(ctx.error_write, message, sizeof(message));
   (void)ignored;
   _exit(127);
+}
+
+// Join the namespace a file refers to (a /proc/PID/ns/* link, or a bind mount of one).
+int Setns(const Step& step) {
+  int fd = open(step.s1.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  int rc = setns(fd, (int)step.n1);
+  int saved = errno;
+  close(fd);
+  errno = saved;
+  return rc;
 }
 
 int LinkUp(const char* name) {
@@ -279,6 +298,7 @@ int RunStep(const ChildContext& ctx, const Step& step) {
     case Op::Sethostname: return sethostname(step.s1.c_str(), step.s1.size());
     case Op::Umask: umask((mode_t)step.n1); return 0;
     case Op::LinkUp: return LinkUp(step.s1.c_str());
+    case Op::Setns: return Setns(step);
     case Op::Setsid: return setsid() < 0 ? -1 : 0;
     case Op::Setgroups: return setgroups(step.gids.size(), step.gids.data());
     case Op::Setgid: return setgid((gid_t)step.n1);

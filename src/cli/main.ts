@@ -5,18 +5,29 @@ import { formatError, exitCodeOf } from '../errors.js';
 import { markCommandTail } from './command-tail.js';
 import { containerOptions, runHandler } from './commands/run.js';
 import { parsePlainRun } from './plain-run.js';
+import { commandName, takeTraceFlag, tracingRequest } from '../trace/request.js';
+import type { Tracing } from '../trace/setup.js';
 
-const args = bareExplainAsText(markCommandTail(process.argv.slice(2), [{ name: 'run', valueOptions: valueOptionNames(containerOptions) }], new Set(['root'])));
+const { args, traceFlag } = takeTraceFlag(bareExplainAsText(markCommandTail(process.argv.slice(2), [{ name: 'run', valueOptions: valueOptionNames(containerOptions) }], new Set(['root']))));
 
+let tracing: Tracing | undefined;
 try {
-  const plainRun = parsePlainRun(args);
-  if (plainRun) await runHandler(plainRun);
-  else await parseWithYargs(args);
+  // The OpenTelemetry SDK is loaded only when --trace or OTEL_TRACES_EXPORTER asks for it.
+  const tracingAsked = tracingRequest(process.env, traceFlag);
+  if (tracingAsked) tracing = await (await import('../trace/setup.js')).startTracing(tracingAsked, commandName(args));
+  const command = async () => {
+    const plainRun = parsePlainRun(args);
+    if (plainRun) await runHandler(plainRun);
+    else await parseWithYargs(args);
+  };
+  await (tracing ? tracing.root(command) : command());
 } catch (error) {
   if (process.env.TSRUN_DEBUG) console.error(error);
   process.stderr.write(formatError(error) + '\n');
   process.exitCode = exitCodeOf(error);
 }
+// A collector that accepts and never answers must not keep tsrun alive: exit with the container's code.
+if (tracing && !(await tracing.finish())) process.exit();
 
 async function parseWithYargs(args: string[]): Promise<void> {
   const { default: yargs } = await import('yargs');
@@ -25,6 +36,8 @@ async function parseWithYargs(args: string[]): Promise<void> {
     .scriptName('tsrun')
     .usage('$0 <command> [options]\n\nA container runtime written in TypeScript, built to be read.')
     .option('root', { type: 'string', describe: 'Store directory (default $TSRUN_ROOT or /var/lib/tsrun)', global: true })
+    // Taken out of the arguments by takeTraceFlag before yargs sees them; declared here for --help.
+    .option('trace', { type: 'string', describe: 'Save the trace in ./traces/, or --trace=DIR, --trace=FILE.json (OTLP JSON lines and Jaeger JSON)', global: true })
     .command(commands)
     .demandCommand(1, 'Say which command to run: see `tsrun --help`.')
     .strictCommands()

@@ -10,21 +10,19 @@
 // Nothing read is trusted: every blob is hashed and compared with the digest
 // that names it, and every layer is unpacked and its diff id compared with
 // the one the config lists. All of it happens in a staging directory under
-// <root>/tmp; only when every image checked out is it renamed into the store,
-// under the store lock. A load that fails leaves the store as it was.
+// <root>/tmp (staging.ts, shared with `tsrun pull`); only when every image
+// checked out is it renamed into the store, under the store lock. A load that
+// fails leaves the store as it was.
 import fs from 'node:fs';
 import path from 'node:path';
-import crypto from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import type { Syscalls } from '../kernel/syscalls.js';
 import { fail, withContext } from '../errors.js';
-import { blobPath, layerDir, lockPath, tmpDir, type StorePaths } from '../store/paths.js';
-import { makeStagingDir } from '../store/atomic.js';
-import { withLock } from '../store/lock.js';
-import { listImages, saveImageLocked, type ImageRecord, type LayerRecord } from '../store/images.js';
+import type { StorePaths } from '../store/paths.js';
+import type { ImageRecord, LayerRecord } from '../store/images.js';
 import { decompress, detectCompression, type Compression } from './compression.js';
-import { unpackLayer } from './unpack.js';
+import { Staging, imageRecord, readImageConfig, readJsonFile, withStaging, type Expected, type StagedBlob } from './staging.js';
 import { parseReference, parseRepository, type ImageReference } from './reference.js';
 import {
   ANNOTATION_CONTAINERD_NAME, ANNOTATION_REF_NAME, CONFIG_MEDIA_TYPES, INDEX_MEDIA_TYPES, LAYER_MEDIA_TYPES,
@@ -33,8 +31,6 @@ import {
 } from './oci.js';
 
 const CORRUPT = 'the image is damaged or was changed after it was exported; export it again';
-/** Manifests and configs are small; anything bigger than this is not one. */
-const MAX_JSON_BYTES = 8 * 1024 * 1024;
 /** An index may point at another index; real images nest one level, we allow a few. */
 const MAX_INDEX_DEPTH = 4;
 
@@ -44,39 +40,29 @@ export async function loadImages(sys: Syscalls, paths: StorePaths, input: string
   if (!fs.existsSync(input)) {
     throw fail(`${input}: no such file or directory`, 'give the path of a docker-archive tar or an OCI image layout');
   }
-  const stagingDir = makeStagingDir(tmpDir(paths), 'load');
-  try {
-    const fromArchive = !fs.statSync(input).isDirectory();
-    const source = fromArchive ? await extractArchive(input, path.join(stagingDir, 'archive')) : input;
-    const staging = new Staging(sys, paths, stagingDir, source, fromArchive);
-
-    let images: ImageRecord[];
-    if (fs.existsSync(path.join(source, 'manifest.json'))) images = await readDockerArchive(staging);
-    else if (fs.existsSync(path.join(source, 'oci-layout'))) images = await readOciLayout(staging, repository);
-    else throw notAnImage(input);
-
-    await withLock(sys, lockPath(paths), () => {
-      staging.moveIntoStore(images);
-      for (const image of images) saveImageLocked(paths, image);
-    });
-    return mergeById(images);
-  } finally {
-    fs.rmSync(stagingDir, { recursive: true, force: true });
-  }
+  const fromArchive = !fs.statSync(input).isDirectory();
+  const images = await withStaging(sys, paths, 'load', CORRUPT, async (staging) => {
+    const source = fromArchive ? await extractArchive(input, path.join(staging.dir, 'archive')) : input;
+    const loading = new LoadStaging(staging, source, fromArchive);
+    if (fs.existsSync(path.join(source, 'manifest.json'))) return readDockerArchive(loading);
+    if (fs.existsSync(path.join(source, 'oci-layout'))) return readOciLayout(loading, repository);
+    throw notAnImage(input);
+  });
+  return mergeById(images);
 }
 
 // #region docker-archive
 /** manifest.json: [{ "Config": "<hex>.json", "RepoTags": ["busybox:latest"], "Layers": ["<id>/layer.tar", …] }].
  *  The image id is the digest of the config file; file names are not digests, except in newer
  *  archives (blobs/sha256/<hex>, <hex>.tar), where they are checked. */
-async function readDockerArchive(staging: Staging): Promise<ImageRecord[]> {
-  const entries = readJsonFile<DockerArchiveEntry[]>(staging.inputFile('manifest.json'), 'manifest.json');
+async function readDockerArchive(staging: LoadStaging): Promise<ImageRecord[]> {
+  const entries = readJsonFile<DockerArchiveEntry[]>(staging.inputFile('manifest.json'), 'manifest.json', CORRUPT);
   check(Array.isArray(entries) && entries.length > 0, 'manifest.json lists no images');
   const images: ImageRecord[] = [];
   for (const entry of entries) {
     check(typeof entry.Config === 'string' && Array.isArray(entry.Layers), 'manifest.json has an entry without Config or Layers');
     const config = await staging.blob(entry.Config, 'config', digestInName(entry.Config));
-    const imageConfig = readImageConfig(config.path, entry.Layers.length);
+    const imageConfig = readImageConfig(config.path, entry.Layers.length, CORRUPT);
     const layers = await stageLayers(staging, imageConfig, entry.Layers.map((file) => ({ file, expected: digestInName(file) })));
     const repoTags = (entry.RepoTags ?? []).map((tag) => parseReference(tag).canonical);
     images.push(imageRecord(config.digest, imageConfig, layers, { repoTags, repoDigests: [] }));
@@ -95,7 +81,7 @@ function digestInName(file: string): Expected | undefined {
 
 /** Stage an image's layers, bottom to top, each checked against the diff id its config lists.
  *  A layer without a media type (docker-archives have none) is named after its first bytes. */
-async function stageLayers(staging: Staging, config: ImageConfig, layers: { file: string; expected?: Expected; mediaType?: string }[]): Promise<LayerRecord[]> {
+async function stageLayers(staging: LoadStaging, config: ImageConfig, layers: { file: string; expected?: Expected; mediaType?: string }[]): Promise<LayerRecord[]> {
   const records: LayerRecord[] = [];
   for (const [i, layer] of layers.entries()) {
     const blob = await staging.blob(layer.file, 'layer', layer.expected);
@@ -116,10 +102,10 @@ const DOCKER_ARCHIVE_LAYER_TYPES: Record<Compression, string> = {
 // #region OCI image layout
 /** index.json lists images by descriptor; each leads to a manifest, perhaps through
  *  a nested index with one manifest per platform (we take the host's). */
-async function readOciLayout(staging: Staging, repository: ImageReference | undefined): Promise<ImageRecord[]> {
-  const layout = readJsonFile<{ imageLayoutVersion?: string }>(staging.inputFile('oci-layout'), 'oci-layout');
+async function readOciLayout(staging: LoadStaging, repository: ImageReference | undefined): Promise<ImageRecord[]> {
+  const layout = readJsonFile<{ imageLayoutVersion?: string }>(staging.inputFile('oci-layout'), 'oci-layout', CORRUPT);
   check(typeof layout.imageLayoutVersion === 'string', 'oci-layout has no imageLayoutVersion');
-  const index = readJsonFile<ImageIndex>(staging.inputFile('index.json'), 'index.json');
+  const index = readJsonFile<ImageIndex>(staging.inputFile('index.json'), 'index.json', CORRUPT);
   check(Array.isArray(index.manifests), 'index.json has no manifests list');
 
   const forHost = index.manifests.filter((descriptor) => !descriptor.platform || isHostPlatform(descriptor));
@@ -136,7 +122,7 @@ async function readOciLayout(staging: Staging, repository: ImageReference | unde
       }
     }
     const config = await staging.blob(blobFile(manifest.config), 'config', manifest.config);
-    const imageConfig = readImageConfig(config.path, manifest.layers.length);
+    const imageConfig = readImageConfig(config.path, manifest.layers.length, CORRUPT);
     const layers = await stageLayers(staging, imageConfig, manifest.layers.map((layer) => ({ file: blobFile(layer), expected: layer, mediaType: layer.mediaType })));
     // A name pins what the user pulled or exported: the top descriptor (for a multi-platform image, its index).
     const names = imageNames(descriptor.annotations ?? {}, repository);
@@ -146,15 +132,15 @@ async function readOciLayout(staging: Staging, repository: ImageReference | unde
   return images;
 }
 
-async function resolveManifest(staging: Staging, descriptor: Descriptor, depth: number): Promise<{ manifest: ImageManifest; manifestDigest: string }> {
+async function resolveManifest(staging: LoadStaging, descriptor: Descriptor, depth: number): Promise<{ manifest: ImageManifest; manifestDigest: string }> {
   if (MANIFEST_MEDIA_TYPES.includes(descriptor.mediaType)) {
     const blob = await staging.blob(blobFile(descriptor), 'manifest', descriptor);
-    return { manifest: readJsonFile<ImageManifest>(blob.path, `manifest ${descriptor.digest}`), manifestDigest: descriptor.digest };
+    return { manifest: readJsonFile<ImageManifest>(blob.path, `manifest ${descriptor.digest}`, CORRUPT), manifestDigest: descriptor.digest };
   }
   if (INDEX_MEDIA_TYPES.includes(descriptor.mediaType)) {
     check(depth < MAX_INDEX_DEPTH, `indexes are nested more than ${MAX_INDEX_DEPTH} deep`);
     const blob = await staging.blob(blobFile(descriptor), 'index', descriptor);
-    const index = readJsonFile<ImageIndex>(blob.path, `index ${descriptor.digest}`);
+    const index = readJsonFile<ImageIndex>(blob.path, `index ${descriptor.digest}`, CORRUPT);
     check(Array.isArray(index.manifests), `index ${descriptor.digest} has no manifests list`);
     const forHost = index.manifests.find(isHostPlatform);
     if (!forHost) throw noImageForHost(`index ${descriptor.digest}`, index.manifests);
@@ -198,37 +184,16 @@ function blobFile(descriptor: Descriptor): string {
 // #endregion
 
 // #region staging
-/** What a blob must hash to (and measure, when its descriptor says). */
-interface Expected {
-  digest: string;
-  size?: number;
-}
-
-/** The blobs and layers of a load, checked and kept under <root>/tmp/load-…/ until the move into the store. */
-class Staging {
-  /** digest -> checked blob file in the staging directory. */
-  private readonly blobs = new Map<string, string>();
-  /** diff id -> checked unpacked layer directory in the staging directory. */
-  private readonly layers = new Map<string, string>();
-  /** blob digest -> what it unpacked to, in this load or (from the image records) an earlier one. */
-  private readonly unpacked = new Map<string, { diffId: string; unpackedSize: number }>();
-  private counter = 0;
-
+/** A load's staging: the input's files are read into a Staging, files are copied in (or hard-linked, when the
+ *  input is an archive we extracted ourselves) and checked there. */
+class LoadStaging {
   constructor(
-    private readonly sys: Syscalls,
-    private readonly paths: StorePaths,
-    private readonly dir: string,
-    /** The input's root: the layout directory, or the archive extracted under `dir`. */
+    readonly staging: Staging,
+    /** The input's root: the layout directory, or the archive extracted under the staging directory. */
     private readonly source: string,
     /** The input was extracted by us: its files can be hard-linked instead of copied. */
     private readonly sourceIsOurs: boolean,
-  ) {
-    fs.mkdirSync(path.join(dir, 'blobs'));
-    fs.mkdirSync(path.join(dir, 'layers'));
-    for (const image of listImages(paths)) {
-      for (const layer of image.layers) this.unpacked.set(layer.digest, layer);
-    }
-  }
+  ) {}
 
   /** A path inside the input, refused if it would lead outside. */
   inputFile(relative: string): string {
@@ -237,81 +202,23 @@ class Staging {
 
   /** Copy the input's `relative` file into staging and check its digest (and size) against
    *  `expected`, when there is one. Returns where it is staged and what it hashed to. */
-  async blob(relative: string, kind: string, expected: Expected | undefined): Promise<{ path: string; digest: string; size: number }> {
-    const staged = expected && this.blobs.get(expected.digest);
-    if (staged) return { path: staged, digest: expected.digest, size: fs.statSync(staged).size };
+  async blob(relative: string, kind: string, expected: Expected | undefined): Promise<StagedBlob> {
+    const staged = expected && this.staging.stagedBlob(expected.digest);
+    if (staged) return staged;
 
     const file = this.inputFile(relative);
     if (!fs.existsSync(file)) {
       throw fail(`${kind} ${expected?.digest ?? relative} is missing: ${this.source} has no ${relative}`, CORRUPT);
     }
     // Copied first, then hashed: what is checked is exactly what will be stored.
-    const incoming = path.join(this.dir, 'blobs', `incoming-${this.counter++}`);
+    const incoming = this.staging.incomingFile();
     if (this.sourceIsOurs) fs.linkSync(file, incoming);
     else fs.copyFileSync(file, incoming);
-    const { digest, size } = await hashFile(incoming);
-    if (expected && digest !== expected.digest) {
-      throw fail(`${kind} ${expected.digest} does not match its digest: got ${digest}`, CORRUPT);
-    }
-    if (expected?.size !== undefined && size !== expected.size) {
-      throw fail(`${kind} ${expected.digest} is ${size} bytes, but its descriptor says ${expected.size}`, CORRUPT);
-    }
-    const target = path.join(this.dir, 'blobs', digest.slice('sha256:'.length));
-    if (this.blobs.has(digest)) fs.rmSync(incoming);
-    else fs.renameSync(incoming, target);
-    fs.chmodSync(target, 0o444); // content-addressed: its name says what it holds, so it never changes
-    this.blobs.set(digest, target);
-    return { path: target, digest, size };
+    return this.staging.keepBlob(incoming, kind, expected);
   }
 
-  /** Make sure the layer in blob `digest` is unpacked and has diff id `diffId`; returns its unpacked size.
-   *  A blob already unpacked to that diff id (in the store, or earlier in this load) is not unpacked again. */
-  async layer(blob: string, digest: string, diffId: string): Promise<number> {
-    const known = this.unpacked.get(digest);
-    if (known?.diffId === diffId && (this.layers.has(diffId) || fs.existsSync(layerDir(this.paths, diffId)))) {
-      return known.unpackedSize;
-    }
-
-    const dest = path.join(this.dir, 'layers', `${this.counter++}`);
-    fs.mkdirSync(dest, { mode: 0o755 });
-    let unpacked;
-    try {
-      unpacked = await unpackLayer(this.sys, fs.createReadStream(blob), dest);
-    } catch (error) {
-      throw withContext(`layer ${digest}`, error);
-    }
-    if (unpacked.diffId !== diffId) {
-      throw fail(`layer ${digest} unpacks to diff id ${unpacked.diffId}, but the image config says ${diffId}`, CORRUPT);
-    }
-    if (this.layers.has(diffId)) fs.rmSync(dest, { recursive: true, force: true });
-    else this.layers.set(diffId, dest);
-    this.unpacked.set(digest, { diffId, unpackedSize: unpacked.size });
-    return unpacked.size;
-  }
-
-  /** Rename every blob and layer `images` need into the store (the caller holds the store lock).
-   *  What the store already has stays; if a rename fails, what was moved is taken out again. */
-  moveIntoStore(images: ImageRecord[]): void {
-    const moved: string[] = [];
-    const move = (staged: string | undefined, target: string, what: string) => {
-      if (fs.existsSync(target)) return;
-      // Checked outside the lock, present then, gone now: another tsrun removed it meanwhile.
-      if (!staged) throw fail(`${what} was removed from the store while loading`, 'run `tsrun load` again');
-      fs.mkdirSync(path.dirname(target), { recursive: true });
-      fs.renameSync(staged, target);
-      moved.push(target);
-    };
-    try {
-      for (const image of images) {
-        for (const digest of [image.id, image.manifestDigest, ...image.layers.map((layer) => layer.digest)]) {
-          if (digest) move(this.blobs.get(digest), blobPath(this.paths, digest), `blob ${digest}`);
-        }
-        for (const { diffId } of image.layers) move(this.layers.get(diffId), layerDir(this.paths, diffId), `layer ${diffId}`);
-      }
-    } catch (error) {
-      for (const target of moved.reverse()) fs.rmSync(target, { recursive: true, force: true });
-      throw error;
-    }
+  layer(blob: string, digest: string, diffId: string): Promise<number> {
+    return this.staging.layer(blob, digest, diffId);
   }
 }
 // #endregion
@@ -389,34 +296,6 @@ function insideDir(dir: string, relative: string): string {
   return path.join(dir, normal);
 }
 
-function readImageConfig(file: string, layerCount: number): ImageConfig {
-  const config = readJsonFile<ImageConfig>(file, 'the image config');
-  const diffIds = config.rootfs?.diff_ids;
-  check(Array.isArray(diffIds) && diffIds.every((id) => /^sha256:[a-f0-9]{64}$/.test(id)), 'the image config has no valid rootfs.diff_ids');
-  check(diffIds.length === layerCount, `the image config lists ${diffIds.length} layers but the manifest ${layerCount}`);
-  return config;
-}
-
-function readJsonFile<T>(file: string, what: string): T {
-  if (!fs.existsSync(file)) throw fail(`${what} is missing`, CORRUPT);
-  if (fs.statSync(file).size > MAX_JSON_BYTES) throw fail(`${what} is larger than ${MAX_JSON_BYTES} bytes: not an image document`, CORRUPT);
-  try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
-  } catch (error) {
-    throw fail(`${what} is not valid JSON`, CORRUPT, error);
-  }
-}
-
-async function hashFile(file: string): Promise<{ digest: string; size: number }> {
-  const hash = crypto.createHash('sha256');
-  let size = 0;
-  for await (const chunk of fs.createReadStream(file) as AsyncIterable<Buffer>) {
-    hash.update(chunk);
-    size += chunk.length;
-  }
-  return { digest: `sha256:${hash.digest('hex')}`, size };
-}
-
 function firstBytes(file: string): Buffer {
   const fd = fs.openSync(file, 'r');
   try {
@@ -427,17 +306,6 @@ function firstBytes(file: string): Buffer {
   }
 }
 // #endregion
-
-function imageRecord(id: string, config: ImageConfig, layers: LayerRecord[], names: { repoTags: string[]; repoDigests: string[] }): ImageRecord {
-  return {
-    id,
-    ...names,
-    created: config.created ?? new Date(0).toISOString(),
-    config,
-    layers,
-    size: layers.reduce((total, layer) => total + layer.unpackedSize, 0),
-  };
-}
 
 /** One record per image, with the names every mention of it in the input gave it. */
 function mergeById(images: ImageRecord[]): ImageRecord[] {

@@ -26,6 +26,8 @@ type Step =
   | { op: 'umask'; mask: number }
   /** Bring a network interface up (ioctl SIOCSIFFLAGS with IFF_UP). */
   | { op: 'link_up'; name: string }
+  /** Join an existing namespace through a file that refers to it (open, then setns(2)). */
+  | { op: 'setns'; path: string; nstype: 'CLONE_NEWNET' }
   /** A new session, so the container's processes are not in tsrun's process group. */
   | { op: 'setsid' }
   | { op: 'setgroups'; gids: number[] }
@@ -62,6 +64,7 @@ function describe(step: Step): string {
     case 'sethostname': return `sethostname ${step.name}`;
     case 'umask': return `umask ${step.mask.toString(8).padStart(4, '0')}`;
     case 'link_up': return `ip link set ${step.name} up`;
+    case 'setns': return `setns ${step.path} (${step.nstype})`;
     case 'setsid': return 'setsid';
     case 'setgroups': return `setgroups [${step.gids.join(',')}]`;
     case 'setgid': return `setgid ${step.gid}`;

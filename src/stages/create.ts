@@ -3,7 +3,7 @@
 // Nothing runs yet: a created container is only data on disk.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import type { ContainerRecord, RunRequest, Runtime } from '../container.js';
+import type { ContainerRecord, NetworkMode, RunRequest, Runtime } from '../container.js';
 import type { ImageRecord } from '../store/images.js';
 import { addContainer, listContainers } from '../store/containers.js';
 import { generateName } from '../store/names.js';
@@ -36,6 +36,7 @@ export async function create(runtime: Runtime, image: ImageRecord, request: RunR
         tty: request.tty,
         interactive: request.interactive,
         autoRemove: request.autoRemove,
+        network: networkMode(request),
       },
       state: { status: 'created', pid: null, pidStartTime: null, exitCode: null, startedAt: null, finishedAt: null, error: '' },
     };
@@ -97,6 +98,14 @@ function readEnvFile(file: string): string[] {
     throw fail(`cannot read env file ${file}: ${(error as NodeJS.ErrnoException).code}`, 'check the path given to --env-file', error);
   }
   return text.split('\n').map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#'));
+}
+
+function networkMode(request: RunRequest): NetworkMode {
+  const mode = request.network ?? 'bridge';
+  if (mode !== 'bridge' && mode !== 'none' && mode !== 'host') {
+    throw fail(`network ${mode} not found`, 'use --network bridge, none or host');
+  }
+  return mode;
 }
 
 function workingDirectory(image: ImageRecord, request: RunRequest): string {

@@ -14,7 +14,7 @@ import { resolveUser } from '../image/passwd.js';
 import { saveState } from '../store/containers.js';
 import { processStartTime } from '../kernel/proc.js';
 import { TsrunError, fail } from '../errors.js';
-import { inSpan } from '../trace/span.js';
+import { inSpan, traceContextEnv } from '../trace/span.js';
 
 /** The file descriptors the container's stdio comes from (tsrun's own by default). */
 export interface ExecIO {
@@ -88,6 +88,8 @@ function planProcess(runtime: Runtime, container: ContainerRecord, rootfs: Rootf
 
   const env = [...container.config.env];
   if (!env.some((entry) => entry.startsWith('HOME='))) env.push(`HOME=${user.home}`);
+  // Tracing: TRACEPARENT names the tsrun.exec span, so a traced program continues the run's trace.
+  env.push(...traceContextEnv(env));
   const pathVar = env.find((entry) => entry.startsWith('PATH='))?.slice('PATH='.length) ?? '';
   const search = pathVar.split(':').filter(Boolean);
   const cwd = container.config.workingDir;

@@ -15,6 +15,13 @@ import { inSpan } from '../trace/span.js';
  *  hostname (NEWUTS), System V IPC (NEWIPC), process ids (NEWPID: its command is
  *  PID 1), network stack (NEWNET) and cgroup root (NEWCGROUP). */
 const CLONE_FLAGS = ['CLONE_NEWNS', 'CLONE_NEWUTS', 'CLONE_NEWIPC', 'CLONE_NEWPID', 'CLONE_NEWNET', 'CLONE_NEWCGROUP'];
+
+/** Only `--network none` needs a new, empty network stack from clone: on the bridge, the
+ *  child joins the namespace the network stage made (its setns step); with `--network host`
+ *  it keeps the host's. */
+function cloneFlagsFor(net: NetworkPlan): string[] {
+  return net.mode === 'none' ? CLONE_FLAGS : CLONE_FLAGS.filter((flag) => flag !== 'CLONE_NEWNET');
+}
 // #endregion
 
 const S_IFCHR = 0o020000;
@@ -38,7 +45,8 @@ const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/pro
 export async function namespaces(
   _runtime: Runtime, container: ContainerRecord, rootfs: RootfsPlan, net: NetworkPlan,
 ): Promise<NamespacesPlan> {
-  return inSpan('tsrun.namespaces', { 'container.id': container.id, 'tsrun.namespaces': CLONE_FLAGS }, () => {
+  const cloneFlags = cloneFlagsFor(net);
+  return inSpan('tsrun.namespaces', { 'container.id': container.id, 'tsrun.namespaces': cloneFlags }, () => {
     const root = rootfs.mountpoint;
     const inRoot = (p: string) => path.join(root, p);
     const steps: ChildStep[] = [
@@ -93,7 +101,7 @@ export async function namespaces(
       { op: 'chdir', path: '/' },
       // #endregion
     ];
-    return { cloneFlags: CLONE_FLAGS, root, steps };
+    return { cloneFlags, root, steps };
   });
 }
 

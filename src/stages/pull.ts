@@ -1,20 +1,46 @@
-// Stage 1, pull: find the image the user named. For now images enter the
-// store with `tsrun load`; fetching them from a registry arrives with the
-// registry client, behind this same function.
-import type { Runtime } from '../container.js';
+// Stage 1, pull: find the image the user named, and if the store does not
+// have it, fetch it from its registry (src/registry/), as `docker run` does.
+// --pull decides: "missing" (the default) pulls only what is not here,
+// "always" asks the registry every time, "never" uses the store alone.
+// The registry client is loaded only when a pull actually happens, so a run
+// from an image already here starts as fast as ever.
+import type { PullPolicy, Runtime } from '../container.js';
 import { findImage, type ImageRecord } from '../store/images.js';
+import { familiarString, parseReference } from '../image/reference.js';
 import { fail } from '../errors.js';
 import { inSpan } from '../trace/span.js';
 
+export interface PullStageOptions {
+  policy?: PullPolicy;
+  /** "os/arch[/variant]"; default the host's. */
+  platform?: string;
+  /** Where progress lines go; default stderr, as `docker run` prints them. */
+  progress?: (line: string) => void;
+}
+
 // #region pull
-export async function pull(runtime: Runtime, reference: string): Promise<ImageRecord> {
-  return inSpan('tsrun.pull', { 'container.image.name': reference }, (span) => {
-    const image = findImage(runtime.paths, reference);
-    if (!image) {
-      throw fail(`unable to find image '${reference}' locally`, 'load it with `tsrun load -i FILE` and check `tsrun images`');
+export async function pull(runtime: Runtime, reference: string, options: PullStageOptions = {}): Promise<ImageRecord> {
+  const policy = options.policy ?? 'missing';
+  const progress = options.progress ?? ((line: string) => void process.stderr.write(line + '\n'));
+  return inSpan('tsrun.pull', { 'container.image.name': reference }, async (span) => {
+    const local = policy === 'always' ? undefined : findImage(runtime.paths, reference);
+    if (local) {
+      span.setAttribute('container.image.id', local.id);
+      return local;
     }
-    span.setAttribute('container.image.id', image.id);
-    return image;
+    if (policy === 'never') {
+      throw fail(`unable to find image '${reference}' locally`, 'pull it with `tsrun pull`, or load it with `tsrun load -i FILE`; check `tsrun images`');
+    }
+    const parsed = parseReference(reference); // a bad name fails here, before any network traffic
+    if (policy === 'missing') progress(`Unable to find image '${familiarString(parsed)}' locally`);
+
+    const { pullImage } = await import('../registry/pull.js');
+    const { parsePlatform } = await import('../registry/media.js');
+    const platform = options.platform === undefined ? undefined : parsePlatform(options.platform);
+    const pulled = await pullImage(runtime.sys, runtime.paths, parsed, { platform, progress });
+    span.setAttribute('oci.manifest.digest', pulled.digest);
+    span.setAttribute('container.image.id', pulled.image.id);
+    return pulled.image;
   });
 }
 // #endregion

@@ -125,7 +125,7 @@ export const LABS: Lab[] = [
           const sh = (command: string) => spawnSync('sh', ['-c', command], { encoding: 'utf8' });
           sh(`mount -t tmpfs lab-shared ${runRoot} && mount --make-shared ${runRoot}`);
           try {
-            const container = tsrunInBackground(['run', '--rm', DEMO, 'sleep', '5'], { TSRUN_RUN_ROOT: runRoot });
+            const container = tsrunInBackground(['run', '--rm', '--network', 'none', DEMO, 'sleep', '5'], { TSRUN_RUN_ROOT: runRoot }); // no netns file: only the leak counts
             await sleep(1500);
             const leaked = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((line) => line.includes(`${runRoot}/`));
             await container.stop();

@@ -23,9 +23,10 @@ const shortDigest = (digest: string) => digest.replace(/^sha256:/, '').slice(0, 
 export const NARRATION: Record<StageName, StageNarration> = {
   pull: {
     title: 'pull',
-    lesson: 'introduction',
+    lesson: 'pull',
     intro: 'First, tsrun needs the image: a stack of filesystem layers plus a config saying what to run. '
-      + 'It looks the reference up in its store, where each layer is unpacked once, named by the digest of its content.',
+      + 'It looks the reference up in its store, where each layer is unpacked once, named by the digest of its content; '
+      + 'a missing image is fetched from its registry, every byte checked against its digest.',
     values: (result) => {
       const image = result as ImageRecord;
       return [
@@ -67,14 +68,23 @@ export const NARRATION: Record<StageName, StageNarration> = {
   },
   network: {
     title: 'network',
-    lesson: 'namespaces',
-    intro: 'The container gets a network namespace of its own, with only a loopback interface for now. '
-      + 'tsrun also writes the container\'s /etc/hostname, /etc/hosts and /etc/resolv.conf, to be bind-mounted in.',
+    lesson: 'network',
+    intro: 'The container gets its place on a network before its process exists. On the default bridge, tsrun makes a '
+      + 'network namespace (kept as a file), plugs it into the bridge tsrun0 with a veth pair, gives eth0 an address and '
+      + 'a default route; the process joins that namespace later. It also writes /etc/hostname, /etc/hosts and /etc/resolv.conf.',
     values: (result) => {
       const net = result as NetworkPlan;
-      return [['interfaces', net.interfaces], ['hosts file', net.files.hosts], ['resolv.conf', net.files.resolvConf]];
+      const bridge = net.bridge
+        ? [['bridge', `${net.bridge.name} ${net.bridge.subnet}, gateway ${net.bridge.gateway}`], ['veth (host end)', net.bridge.hostInterface],
+          ['namespace file', net.namespaceFile ?? ''], ['mtu', String(net.bridge.mtu)]] as Array<[string, string]>
+        : [];
+      return [['mode', net.mode], ['interfaces', net.interfaces], ...bridge, ['hosts file', net.files.hosts], ['resolv.conf', net.files.resolvConf]];
     },
-    look: (_result, pid) => [`nsenter -t ${pid} -n ip address`],
+    look: (result, pid) => {
+      const net = result as NetworkPlan;
+      const inside = [`nsenter -t ${pid} -n ip address`, `nsenter -t ${pid} -n ip route`];
+      return net.bridge ? [...inside, `bridge link show master ${net.bridge.name}`, 'nft list table ip tsrun'] : inside;
+    },
   },
   namespaces: {
     title: 'namespaces',

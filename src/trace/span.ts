@@ -1,12 +1,15 @@
 // Every stage runs inside a span named `tsrun.<stage>`. Only the OpenTelemetry
-// API is loaded here: until an SDK is registered, spans are no-ops and cost
-// next to nothing.
-import { trace, SpanStatusCode, type Attributes, type Span } from '@opentelemetry/api';
+// API is loaded here: until an SDK is registered (src/trace/setup.ts, only when
+// tracing is asked for), spans are no-ops and cost next to nothing.
+import { trace, isSpanContextValid, SpanStatusCode, type Attributes, type Span } from '@opentelemetry/api';
 
-const tracer = trace.getTracer('tsrun');
+/** Wall-clock milliseconds with the fraction of the monotonic clock. The SDK's own default start
+ *  time is Date.now(), whole milliseconds: too coarse for stages that take a few hundred µs. */
+const preciseNow = () => performance.timeOrigin + performance.now();
 
 export async function inSpan<T>(name: string, attributes: Attributes, work: (span: Span) => Promise<T> | T): Promise<T> {
-  return tracer.startActiveSpan(name, { attributes }, async (span) => {
+  // Asked for on each span, not once: the provider registered by setup.ts may come and go (tests).
+  return trace.getTracer('tsrun').startActiveSpan(name, { attributes, startTime: preciseNow() }, async (span) => {
     try {
       return await work(span);
     } catch (error) {
@@ -14,7 +17,22 @@ export async function inSpan<T>(name: string, attributes: Attributes, work: (spa
       span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
       throw error;
     } finally {
-      span.end();
+      span.end(preciseNow());
     }
   });
 }
+
+// #region traceparent
+/** TRACEPARENT (and TRACESTATE) for a process tsrun starts, naming the active span in the W3C
+ *  trace-context format, so an instrumented program continues tsrun's trace — as BuildKit does
+ *  for its steps. Nothing when tracing is off, when `env` already sets TRACEPARENT, or with
+ *  TSRUN_NO_TRACEPARENT=1. */
+export function traceContextEnv(env: string[]): string[] {
+  const span = trace.getActiveSpan()?.spanContext();
+  if (!span || !isSpanContextValid(span) || process.env.TSRUN_NO_TRACEPARENT === '1') return [];
+  if (env.some((entry) => entry.startsWith('TRACEPARENT='))) return [];
+  const flags = span.traceFlags.toString(16).padStart(2, '0');
+  const state = span.traceState?.serialize();
+  return [`TRACEPARENT=00-${span.traceId}-${span.spanId}-${flags}`, ...(state ? [`TRACESTATE=${state}`] : [])];
+}
+// #endregion

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Start-up benchmark: `tsrun run --rm tsrun-demo true` against Node's own
-# start (`node -e 1`) and against runc running the same root filesystem,
-# all measured in the same hyperfine run. Prints medians and ratios.
+# Start-up benchmark: `tsrun run --rm --network none tsrun-demo true` against
+# Node's own start (`node -e 1`) and against runc running the same root
+# filesystem (runc's default spec has no network either), and the same run on
+# the default bridge, all measured in the same hyperfine run. Prints medians and ratios.
 # Needs root; installs hyperfine and runc from Debian if missing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -14,6 +15,7 @@ work=$(mktemp -d /tmp/tsrun-bench.XXXXXX)
 export TSRUN_ROOT="$work/store"
 cleanup() {
   runc delete -f tsrun-bench >/dev/null 2>&1 || true
+  ./bin/tsrun.js network prune >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -35,14 +37,16 @@ node -e '
 
 hyperfine --warmup 3 --runs "${RUNS:-30}" --export-json "$work/results.json" \
   -n 'node -e 1' 'node -e 1' \
-  -n 'tsrun run --rm' "./bin/tsrun.js run --rm tsrun-demo true" \
+  -n 'tsrun run --rm' "./bin/tsrun.js run --rm --network none tsrun-demo true" \
+  -n 'tsrun run --rm (bridge)' "./bin/tsrun.js run --rm tsrun-demo true" \
   -n 'runc run' "runc run --bundle $work/bundle tsrun-bench"
 
 node -e '
   const { results } = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
   const median = Object.fromEntries(results.map((r) => [r.command, r.median * 1000]));
-  const tsrun = median["tsrun run --rm"], node = median["node -e 1"], runc = median["runc run"];
+  const tsrun = median["tsrun run --rm"], bridged = median["tsrun run --rm (bridge)"], node = median["node -e 1"], runc = median["runc run"];
   console.log(`\nmedians: node -e 1 ${node.toFixed(1)} ms, tsrun ${tsrun.toFixed(1)} ms, runc ${runc.toFixed(1)} ms`);
   console.log(`tsrun / node -e 1 = ${(tsrun / node).toFixed(2)}x (tsrun - node = ${(tsrun - node).toFixed(1)} ms; target: within 70 ms)`);
-  console.log(`tsrun / runc run  = ${(tsrun / runc).toFixed(2)}x`);
+  console.log(`tsrun / runc run  = ${(tsrun / runc).toFixed(2)}x (both without a network of their own beyond loopback)`);
+  console.log(`the default bridge network (veth, address, route) adds ${(bridged - tsrun).toFixed(1)} ms: ${(bridged / node).toFixed(2)}x node -e 1`);
 ' "$work/results.json"

@@ -80,7 +80,7 @@ describe.skipIf(!asRoot)('tsrun run (as root)', () => {
     const seen = Object.fromEntries(result.stdout.trim().split('\n').map((line) => line.split('=') as [string, string]));
     expect(seen.pid).toBe('1');
     expect(seen.host).toBe('box');
-    expect(seen.links!.trim()).toBe('lo');
+    expect(seen.links!.trim()).toBe('eth0 lo'); // the default bridge network: its veth end, and loopback
     // Only the container's own few processes, numbered from 1 in its PID namespace.
     const pids = seen.procs!.trim().split(' ').map(Number);
     expect(pids).toContain(1);
@@ -137,7 +137,7 @@ describe.skipIf(!asRoot)('tsrun run (as root)', () => {
   });
 
   it('exits 125 for its own errors, each with one clear line', () => {
-    const unknownImage = run(['run', '--rm', 'no-such-image', 'true']);
+    const unknownImage = run(['run', '--rm', '--pull', 'never', 'no-such-image', 'true']);
     expect(unknownImage.status).toBe(125);
     expect(unknownImage.stderr).toMatch(/^tsrun: unable to find image 'no-such-image' locally — .+\n$/);
     const badFlag = run(['run', '--no-such-flag', 'tsrun-demo', 'true']);

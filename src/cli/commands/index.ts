@@ -4,22 +4,30 @@ import { runCommand } from './run.js';
 import { startCommand } from './start.js';
 import { psCommand } from './ps.js';
 import { rmCommand } from './rm.js';
+import { pullCommand } from './pull.js';
+import { loginCommand } from './login.js';
+import { tagCommand } from './tag.js';
 import { loadCommand } from './load.js';
 import { imagesCommand } from './images.js';
 import { rmiCommand } from './rmi.js';
 import { makeDemoImageCommand } from './make-demo-image.js';
 import { lessonCommand } from './lesson.js';
 import { labCommand } from './lab.js';
+import { networkCommand } from './network.js';
 
 export const commands: CommandModule<any, any>[] = [
   runCommand,
   startCommand,
   psCommand,
   rmCommand,
+  pullCommand,
+  loginCommand,
   loadCommand,
   imagesCommand,
+  tagCommand,
   rmiCommand,
   makeDemoImageCommand,
   lessonCommand,
   labCommand,
+  networkCommand,
 ];

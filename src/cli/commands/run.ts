@@ -18,6 +18,8 @@ export interface RunArgs {
   name?: string;
   hostname?: string;
   entrypoint?: string;
+  network: string;
+  pull: string;
   explain?: string;
   step: boolean;
 }
@@ -34,6 +36,8 @@ export const containerOptions = {
   name: { type: 'string', describe: 'Assign a name to the container' },
   hostname: { alias: 'h', type: 'string', describe: 'Container host name' },
   entrypoint: { type: 'string', describe: 'Overwrite the default ENTRYPOINT of the image' },
+  network: { type: 'string', default: 'bridge', describe: 'Connect the container to a network: bridge, none or host' },
+  pull: { type: 'string', default: 'missing', describe: 'Pull the image before running: missing, always or never' },
   explain: { type: 'string', describe: 'Say what each stage does and show its real values on stderr (--explain=json: JSON lines)' },
   step: { type: 'boolean', default: false, describe: 'Pause before each stage until Enter is pressed' },
 } as const;
@@ -55,7 +59,14 @@ export function runRequest(argv: RunArgs): RunRequest {
     interactive: argv.interactive,
     tty: argv.tty,
     autoRemove: argv.rm,
+    network: argv.network,
+    pull: pullPolicy(argv.pull),
   };
+}
+
+function pullPolicy(text: string): RunRequest['pull'] {
+  if (text === 'missing' || text === 'always' || text === 'never') return text;
+  throw fail(`invalid --pull "${text}"`, 'use --pull missing, --pull always or --pull never');
 }
 
 export const runCommand: CommandModule<object, RunArgs> = {

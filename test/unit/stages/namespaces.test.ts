@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { rwlayer } from '../../../src/stages/rwlayer.js';
 import { network } from '../../../src/stages/network.js';
 import { namespaces } from '../../../src/stages/namespaces.js';
-import type { ContainerRecord } from '../../../src/container.js';
+import type { ContainerRecord, NetworkPlan } from '../../../src/container.js';
 import { layerDir } from '../../../src/store/paths.js';
 import { fakeSyscalls } from '../../helpers/fake-syscalls.js';
 import { tempStore } from '../../helpers/temp-store.js';
@@ -16,7 +16,8 @@ function container(): ContainerRecord {
   return {
     id: 'f'.repeat(64), name: 'test', created: new Date().toISOString(),
     image: { id: 'sha256:' + 'a'.repeat(64), name: 'demo', layers: [bottom, top] },
-    config: { argv: ['sh'], env: [], workingDir: '/', user: '', hostname: 'box', tty: false, interactive: false, autoRemove: false },
+    // --network none: its plan needs no host commands (the bridge's are tested in test/unit/net).
+    config: { argv: ['sh'], env: [], workingDir: '/', user: '', hostname: 'box', tty: false, interactive: false, autoRemove: false, network: 'none' },
     state: { status: 'created', pid: null, pidStartTime: null, exitCode: null, startedAt: null, finishedAt: null, error: '' },
   };
 }
@@ -85,5 +86,19 @@ describe('rw layer, network and namespaces plans', () => {
     expect(steps.some((s) => s.op === 'mknod' && s.path.endsWith('/dev/null') && s.major === 1 && s.minor === 3)).toBe(true);
     expect(steps.some((s) => s.op === 'mount' && s.fstype === 'sysfs' && s.flags.includes('MS_RDONLY'))).toBe(true);
     expect(steps.some((s) => s.op === 'sethostname' && s.name === 'box')).toBe(true);
+  });
+
+  it('joins the network namespace the network stage made instead of cloning one, and keeps the host\'s with --network host', async () => {
+    const c = container();
+    const rootfs = await rwlayer(runtime, c);
+    const files = { hostname: '/h', hosts: '/hs', resolvConf: '/r' };
+    const setns = { op: 'setns', path: '/run/tsrun/netns/x', nstype: 'CLONE_NEWNET' } as const;
+    const onBridge: NetworkPlan = { mode: 'bridge', interfaces: [], namespaceFile: setns.path, files, steps: [setns] };
+    const bridged = await namespaces(runtime, c, rootfs, onBridge);
+    expect(bridged.cloneFlags).toEqual(['CLONE_NEWNS', 'CLONE_NEWUTS', 'CLONE_NEWIPC', 'CLONE_NEWPID', 'CLONE_NEWCGROUP']);
+    expect(bridged.steps.filter((s) => s.op === 'setns')).toEqual([setns]);
+    const onHost = await namespaces(runtime, c, rootfs, { mode: 'host', interfaces: [], files, steps: [] });
+    expect(onHost.cloneFlags).not.toContain('CLONE_NEWNET');
+    expect(onHost.steps.some((s) => s.op === 'setns' || s.op === 'link_up')).toBe(false);
   });
 });

@@ -1,0 +1,24 @@
+// tsrun pull [--platform os/arch[/variant]] [-q] NAME[:TAG|@DIGEST]: fetch an image from its registry.
+import type { CommandModule } from 'yargs';
+
+interface PullArgs { root?: string; reference: string; platform?: string; quiet: boolean }
+
+export const pullCommand: CommandModule<object, PullArgs> = {
+  command: 'pull <reference>',
+  describe: 'Download an image from a registry',
+  builder: (yargs) => yargs
+    .options({
+      platform: { type: 'string', describe: 'Pull the image for this platform (os/arch[/variant]) instead of the host\'s' },
+      quiet: { alias: 'q', type: 'boolean', default: false, describe: 'Suppress progress output' },
+    })
+    .positional('reference', { type: 'string', describe: 'NAME[:TAG] or NAME@DIGEST' }) as never,
+  handler: async (argv) => {
+    const { parseReference } = await import('../../image/reference.js');
+    const reference = parseReference(argv.reference); // refused before anything else happens
+    const { runtimeFor } = await import('../runtime.js');
+    const { pull } = await import('../../stages/pull.js');
+    const write = (line: string) => void process.stdout.write(line + '\n');
+    await pull(runtimeFor(argv), reference.canonical, { policy: 'always', platform: argv.platform, progress: argv.quiet ? () => {} : write });
+    write(reference.canonical);
+  },
+};

@@ -1,0 +1,35 @@
+// The three files in /etc that describe a container's place on the network,
+// written by tsrun and bind-mounted over the image's own.
+import type { NetworkMode } from '../container.js';
+
+/** Docker's choice when the host's resolvers cannot be reached from a container. */
+export const FALLBACK_NAMESERVERS = ['8.8.8.8', '8.8.4.4'];
+
+// #region hosts
+export function hostsFile(mode: NetworkMode, hostname: string, names: string[], address: string | undefined, hostHosts: string): string {
+  // With the host's network, the host's own hosts file is the right one.
+  if (mode === 'host') return hostHosts;
+  const own = [...new Set([hostname, ...names])].join(' ');
+  return [
+    '127.0.0.1\tlocalhost',
+    '::1\tlocalhost ip6-localhost ip6-loopback',
+    // Without an address of its own (--network none), the container's names must resolve somewhere.
+    `${address ?? '127.0.1.1'}\t${own}`,
+    '',
+  ].join('\n');
+}
+// #endregion
+
+// #region resolv-conf
+/** The host's resolver settings. In a network namespace of its own, a nameserver on the host's
+ *  loopback (systemd-resolved's 127.0.0.53) is the container's own loopback, where nothing
+ *  listens: such lines go, and if no nameserver is left, Docker's public fallback takes over. */
+export function resolvConf(mode: NetworkMode, hostResolvConf: string): string {
+  if (mode === 'host') return hostResolvConf;
+  const lines = hostResolvConf.trimEnd().split('\n').filter((line) => !/^\s*nameserver\s+(127\.|::1\b)/.test(line));
+  if (!lines.some((line) => /^\s*nameserver\s/.test(line))) {
+    lines.push(...FALLBACK_NAMESERVERS.map((server) => `nameserver ${server}`));
+  }
+  return lines.join('\n').trim() + '\n';
+}
+// #endregion

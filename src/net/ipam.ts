@@ -1,0 +1,69 @@
+// IP address management for a bridge: which container holds which address.
+// The leases live in one JSON file per bridge, changed only under a lock, so
+// two concurrent `tsrun run`s can never be handed the same address.
+//
+// The bridge belongs to the host, not to one tsrun store (tests run several
+// stores at once on one bridge), so its state lives in one place per host,
+// under /run: it is forgotten at reboot, exactly when the bridge goes too.
+import fs from 'node:fs';
+import path from 'node:path';
+import { formatAddress, nthAddress, parseSubnet, subnetSize } from './address.js';
+import { readJson, writeJsonAtomic } from '../store/atomic.js';
+import { fail } from '../errors.js';
+
+export const HOST_NETWORK_DIR = '/run/tsrun/network';
+
+export interface BridgeState {
+  subnet: string;
+  gateway: string;
+  /** net.ipv4.ip_forward before tsrun turned it on, so that pruning can put it back. */
+  ipForwardBefore: string;
+  /** address -> who holds it. */
+  leases: Record<string, Lease>;
+}
+
+export interface Lease {
+  container: string;
+  /** The store the container belongs to. */
+  store: string;
+  /** The tsrun process that set the container up: if it is gone, so is the container. */
+  holder: { pid: number; startTime: number | null };
+  /** The container's network namespace file. */
+  netns: string;
+}
+
+export const networkLockPath = (dir: string) => path.join(dir, 'lock');
+const statePath = (dir: string, bridge: string) => path.join(dir, `${bridge}.json`);
+
+export function readBridgeState(dir: string, bridge: string): BridgeState | undefined {
+  return fs.existsSync(statePath(dir, bridge)) ? readJson<BridgeState>(statePath(dir, bridge)) : undefined;
+}
+
+export function writeBridgeState(dir: string, bridge: string, state: BridgeState | undefined): void {
+  if (state) writeJsonAtomic(statePath(dir, bridge), state);
+  else fs.rmSync(statePath(dir, bridge), { force: true });
+}
+
+// #region lease
+/** The lowest address of the subnet that nobody holds: not the network address,
+ *  not the gateway, not the broadcast address, not another container's. */
+export function leaseAddress(state: BridgeState, lease: Lease): string {
+  const subnet = parseSubnet(state.subnet);
+  for (let n = 1; n < subnetSize(subnet) - 1; n++) {
+    const address = formatAddress(nthAddress(subnet, n));
+    if (address === state.gateway || address in state.leases) continue;
+    state.leases[address] = lease;
+    return address;
+  }
+  throw fail(`no address left in ${state.subnet}`, 'stop some containers, or give the bridge a bigger subnet');
+}
+// #endregion
+
+export function leaseOf(state: BridgeState, container: string): string | undefined {
+  return Object.keys(state.leases).find((address) => state.leases[address]!.container === container);
+}
+
+export function releaseAddress(state: BridgeState, container: string): void {
+  const address = leaseOf(state, container);
+  if (address) delete state.leases[address];
+}

@@ -1,0 +1,218 @@
+// Pulling an image from a registry into the store, the way `docker pull` does:
+//
+//   reference ──> manifest (or an index, and from it the manifest for our platform)
+//                   ├─> config: the image's settings, and the diff id of every layer
+//                   └─> layers: fetched a few at a time, each unpacked as soon as it is here
+//
+// Nothing from the network is trusted. Every document and blob is hashed as it
+// arrives and compared with the digest that named it; every layer, unpacked,
+// must hash to the diff id its config lists. It all happens in a staging
+// directory (src/image/staging.ts, shared with `tsrun load`) and moves into the
+// store only once everything checked out. A layer the store already has is not
+// fetched again.
+import fs from 'node:fs';
+import crypto from 'node:crypto';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Syscalls } from '../kernel/syscalls.js';
+import { fail } from '../errors.js';
+import { blobPath, type StorePaths } from '../store/paths.js';
+import { findImage, type ImageRecord, type LayerRecord } from '../store/images.js';
+import { familiarString, type ImageReference } from '../image/reference.js';
+import { CONFIG_MEDIA_TYPES, LAYER_MEDIA_TYPES, hostPlatform, type Descriptor, type ImageIndex, type ImageManifest, type Platform } from '../image/oci.js';
+import { imageRecord, readImageConfig, withStaging, type Staging, type StagedBlob } from '../image/staging.js';
+import { readRegistryConfig } from './config.js';
+import { endpointFor } from './endpoint.js';
+import { credentialsFor } from './auth.js';
+import { RegistryClient } from './client.js';
+import { manifestKind, pickPlatform } from './media.js';
+
+export interface PullOptions {
+  /** Default: the host's. */
+  platform?: Platform;
+  /** Docker-like progress lines ("a1b2c3d4e5f6: Pull complete"); none when absent. */
+  progress?: (line: string) => void;
+}
+
+export interface PullResult {
+  image: ImageRecord;
+  /** The digest of what the reference named (for a multi-platform image, its index). */
+  digest: string;
+  /** The store already had this image under this name: nothing new was downloaded. */
+  upToDate: boolean;
+}
+
+const CORRUPT = 'the registry sent something other than what the image names; try again, and if it persists tell the registry\'s administrator';
+
+// #region pull
+export async function pullImage(sys: Syscalls, paths: StorePaths, reference: ImageReference, options: PullOptions = {}): Promise<PullResult> {
+  const config = readRegistryConfig(paths);
+  const say = options.progress ?? (() => {});
+  // Ctrl-C stops the downloads; the staging directory is removed on the way out.
+  const interrupted = new AbortController();
+  const onSignal = () => interrupted.abort(fail('pull interrupted', 'nothing was stored; run it again'));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const client = new RegistryClient(endpointFor(reference.domain, config), reference.path, credentialsFor(reference.domain, config), interrupted.signal);
+  try {
+    say(`${reference.tag ?? reference.digest}: Pulling from ${reference.path}`);
+    const top = await fetchManifest(client, reference.digest ?? reference.tag!, reference.digest);
+    const { manifest, manifestBytes, manifestDigest } = await resolvePlatform(client, top, options.platform ?? hostPlatform(), reference);
+    checkManifest(manifest, manifestDigest);
+
+    const previous = findImage(paths, reference.canonical);
+    const [image] = await withStaging(sys, paths, 'pull', CORRUPT, async (staging) => {
+      await keepDocument(staging, manifestBytes, manifestDigest);
+      const configBlob = await fetchConfig(client, staging, paths, manifest.config);
+      const imageConfig = readImageConfig(configBlob, manifest.layers.length, CORRUPT);
+      const layers = await fetchLayers(client, staging, manifest.layers, imageConfig.rootfs.diff_ids, config.maxConcurrentDownloads, say, interrupted);
+      const names = {
+        repoTags: reference.tag === undefined ? [] : [`${reference.name}:${reference.tag}`],
+        repoDigests: [`${reference.name}@${top.digest}`],
+      };
+      return [{ ...imageRecord(manifest.config.digest, imageConfig, layers, names), manifestDigest }];
+    });
+    const upToDate = previous?.id === image!.id && previous.repoDigests.includes(`${reference.name}@${top.digest}`);
+    say(`Digest: ${top.digest}`);
+    say(`Status: ${upToDate ? 'Image is up to date' : 'Downloaded newer image'} for ${familiarString(reference)}`);
+    return { image: image!, digest: top.digest, upToDate };
+  } finally {
+    client.close();
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+}
+// #endregion
+
+interface Document {
+  bytes: Buffer;
+  digest: string;
+  kind: 'index' | 'manifest';
+  json: Record<string, unknown>;
+}
+
+// #region verify-manifest
+/** A manifest or index, checked: against the digest we asked for, else against the one the registry claims. */
+async function fetchManifest(client: RegistryClient, reference: string, expectedDigest: string | undefined): Promise<Document> {
+  const fetched = await client.manifest(reference);
+  const digest = sha256(fetched.bytes);
+  const promised = expectedDigest ?? fetched.claimedDigest;
+  if (promised !== undefined && promised !== digest) {
+    throw fail(`manifest ${promised} does not match its digest: got ${digest}`, CORRUPT);
+  }
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(fetched.bytes.toString('utf8'));
+  } catch (error) {
+    throw fail(`manifest ${digest} is not valid JSON`, CORRUPT, error);
+  }
+  if (typeof json !== 'object' || json === null) throw fail(`manifest ${digest} is not a JSON object`, CORRUPT);
+  return { bytes: fetched.bytes, digest, kind: manifestKind(fetched.contentType, json), json };
+}
+// #endregion
+
+/** The image manifest for `platform`: the document itself, or the one its index lists for it. */
+async function resolvePlatform(client: RegistryClient, top: Document, platform: Platform, reference: ImageReference): Promise<{ manifest: ImageManifest; manifestBytes: Buffer; manifestDigest: string }> {
+  let document = top;
+  if (top.kind === 'index') {
+    const index = top.json as unknown as ImageIndex;
+    if (!Array.isArray(index.manifests)) throw fail(`index ${top.digest} has no manifests list`, CORRUPT);
+    const chosen = pickPlatform(index.manifests, platform, familiarString(reference));
+    document = await fetchManifest(client, chosen.digest, chosen.digest);
+    if (document.bytes.length !== chosen.size) throw fail(`manifest ${chosen.digest} is ${document.bytes.length} bytes, but the index says ${chosen.size}`, CORRUPT);
+    if (document.kind !== 'manifest') throw fail(`index ${top.digest} points at another index for ${platform.os}/${platform.architecture}`, 'tsrun follows one level of index, as registries serve them');
+  }
+  return { manifest: document.json as unknown as ImageManifest, manifestBytes: document.bytes, manifestDigest: document.digest };
+}
+
+function checkManifest(manifest: ImageManifest, digest: string): void {
+  if (!CONFIG_MEDIA_TYPES.includes(manifest.config?.mediaType ?? '')) {
+    throw fail(`manifest ${digest} is not a container image (its config is ${manifest.config?.mediaType})`, 'tsrun pulls container images only');
+  }
+  if (!Array.isArray(manifest.layers)) throw fail(`manifest ${digest} has no layers list`, CORRUPT);
+  for (const layer of manifest.layers) {
+    if (!LAYER_MEDIA_TYPES.includes(layer.mediaType)) {
+      throw fail(`layer ${layer.digest} has unsupported media type ${layer.mediaType}`, `tsrun unpacks ${LAYER_MEDIA_TYPES.join(', ')}`);
+    }
+  }
+}
+
+async function keepDocument(staging: Staging, bytes: Buffer, digest: string): Promise<void> {
+  const incoming = staging.incomingFile();
+  fs.writeFileSync(incoming, bytes, { flag: 'wx', mode: 0o600 });
+  await staging.keepBlob(incoming, 'manifest', { digest, size: bytes.length });
+}
+
+/** The config's path: in the store if an earlier pull or load brought it, else fetched into staging. */
+async function fetchConfig(client: RegistryClient, staging: Staging, paths: StorePaths, descriptor: Descriptor): Promise<string> {
+  const stored = blobPath(paths, descriptor.digest);
+  if (fs.existsSync(stored)) return stored;
+  return (await download(client, staging, descriptor, 'config')).path;
+}
+
+// #region layers
+/** Every layer, `concurrency` at a time: fetched and unpacked unless the store has it already.
+ *  The first failure stops the others (their downloads are aborted), and all have settled before we return. */
+async function fetchLayers(
+  client: RegistryClient, staging: Staging, descriptors: Descriptor[], diffIds: string[], concurrency: number,
+  say: (line: string) => void, interrupted: AbortController,
+): Promise<LayerRecord[]> {
+  const records: LayerRecord[] = [];
+  const short = (descriptor: Descriptor) => descriptor.digest.slice('sha256:'.length, 'sha256:'.length + 12);
+  const present = descriptors.map((descriptor, i) => staging.alreadyUnpacked(descriptor.digest, diffIds[i]!));
+  descriptors.forEach((descriptor, i) => say(`${short(descriptor)}: ${present[i] ? 'Already exists' : 'Pulling fs layer'}`));
+
+  const pullOne = async (i: number) => {
+    const descriptor = descriptors[i]!;
+    const known = present[i];
+    let unpackedSize = known?.unpackedSize;
+    if (unpackedSize === undefined) {
+      say(`${short(descriptor)}: Downloading`);
+      const blob = await download(client, staging, descriptor, 'layer');
+      say(`${short(descriptor)}: Download complete`);
+      unpackedSize = await staging.layer(blob.path, blob.digest, diffIds[i]!);
+      say(`${short(descriptor)}: Pull complete`);
+    }
+    records[i] = { diffId: diffIds[i]!, digest: descriptor.digest, mediaType: descriptor.mediaType, size: descriptor.size, unpackedSize };
+  };
+
+  let next = 0;
+  const worker = async () => {
+    while (next < descriptors.length && !interrupted.signal.aborted) await pullOne(next++);
+  };
+  const results = await Promise.allSettled(Array.from({ length: Math.min(concurrency, descriptors.length) }, () => worker().catch((error) => {
+    interrupted.abort(error);
+    throw error;
+  })));
+  if (interrupted.signal.aborted) throw interrupted.signal.reason;
+  const failed = results.find((result) => result.status === 'rejected');
+  if (failed) throw failed.reason;
+  return records;
+}
+// #endregion
+
+// #region download
+/** Stream a blob into staging, hashing it on the way; more bytes than its descriptor says are refused
+ *  as they arrive, and a wrong digest once they have all arrived. */
+async function download(client: RegistryClient, staging: Staging, descriptor: Descriptor, kind: string): Promise<StagedBlob> {
+  const staged = staging.stagedBlob(descriptor.digest);
+  if (staged) return staged;
+  const incoming = staging.incomingFile();
+  const hash = crypto.createHash('sha256');
+  let size = 0;
+  const measure = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      size += chunk.length;
+      if (size > descriptor.size) return callback(fail(`${kind} ${descriptor.digest} is larger than the ${descriptor.size} bytes its descriptor says`, CORRUPT));
+      hash.update(chunk);
+      callback(null, chunk);
+    },
+  });
+  await client.blob(descriptor.digest, (body) => pipeline(body, measure, fs.createWriteStream(incoming, { flags: 'wx', mode: 0o600 })));
+  return staging.keepBlob(incoming, kind, descriptor, { digest: `sha256:${hash.digest('hex')}`, size });
+}
+// #endregion
+
+function sha256(bytes: Buffer): string {
+  return `sha256:${crypto.createHash('sha256').update(bytes).digest('hex')}`;
+}

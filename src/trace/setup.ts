@@ -1,0 +1,100 @@
+// Tracing switched on: the OpenTelemetry SDK behind the spans of src/trace/span.ts.
+// main.ts imports this file only when request.ts says a command is traced, so
+// everything here — SDK, exporters, serialisers — costs a plain run nothing.
+//
+// One root span per command (`tsrun run`), continuing the caller's trace when
+// TRACEPARENT is set; the stages' `tsrun.<stage>` spans nest under it. At the
+// end the spans go to the files `--trace` asked for, and to the exporters of
+// OTEL_TRACES_EXPORTER, waiting for a collector no longer than a bound.
+import { ROOT_CONTEXT, context, defaultTextMapGetter, trace, type Context } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  BasicTracerProvider, BatchSpanProcessor, ConsoleSpanExporter, InMemorySpanExporter, SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import { inSpan } from './span.js';
+import { traceFilePaths, writeTraceFiles } from './files.js';
+import type { OtlpTraceRequest } from './otlp-json.js';
+import type { TracingRequest } from './request.js';
+
+export interface Tracing {
+  /** Run the whole command inside its root span, `tsrun <command>`. */
+  root<T>(work: () => Promise<T>): Promise<T>;
+  /** Write the trace files and flush the exporters. False when a collector did not answer in time:
+   *  its request may still be open, and the caller should exit rather than wait for it. */
+  finish(): Promise<boolean>;
+}
+
+export async function startTracing(request: TracingRequest, command: string, env: NodeJS.ProcessEnv = process.env): Promise<Tracing> {
+  const warnings: string[] = [];
+  const startedAt = new Date();
+
+  // #region setup
+  const resource = resourceFromAttributes({ [ATTR_SERVICE_NAME]: 'tsrun' })
+    .merge(detectResources({ detectors: [envDetector] })); // OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES
+  const files = request.file !== undefined ? new InMemorySpanExporter() : undefined;
+  const filesProcessor = files && new SimpleSpanProcessor(files);
+  const otlp = request.exporters.includes('otlp') ? (await import('./otlp.js')).otlpExporter(env, warnings) : undefined;
+  const otlpProcessor = otlp && new BatchSpanProcessor(otlp.exporter);
+  const consoleProcessor = request.exporters.includes('console') ? new SimpleSpanProcessor(new ConsoleSpanExporter()) : undefined;
+  const provider = new BasicTracerProvider({
+    resource,
+    spanProcessors: [filesProcessor, otlpProcessor, consoleProcessor].filter((p) => p !== undefined),
+  });
+  trace.setGlobalTracerProvider(provider);
+  // Parent and child spans find each other across `await` through AsyncLocalStorage.
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  // A CI job or a lab checker that runs tsrun inside its own trace hands it over as TRACEPARENT.
+  const parent: Context = new W3CTraceContextPropagator().extract(
+    ROOT_CONTEXT, { traceparent: env.TRACEPARENT, tracestate: env.TRACESTATE }, defaultTextMapGetter);
+  // #endregion
+
+  let traceId = '';
+  return {
+    root: (work) => context.with(parent, () => inSpan(`tsrun ${command}`, {
+      'container.runtime.name': 'tsrun',
+      'process.command_args': ['tsrun', ...process.argv.slice(2)],
+    }, async (span) => {
+      traceId = span.spanContext().traceId;
+      const result = await work();
+      span.setAttribute('process.exit.code', Number(process.exitCode ?? 0));
+      return result;
+    })),
+
+    async finish() {
+      // Files first: they never depend on a collector being up.
+      if (files && filesProcessor) {
+        await filesProcessor.forceFlush();
+        const spans = files.getFinishedSpans();
+        const otlpJson = JSON.parse(new TextDecoder().decode(JsonTraceSerializer.serializeRequest(spans))) as OtlpTraceRequest;
+        const paths = traceFilePaths(request.file ?? '', command, traceId || spans[0]?.spanContext().traceId || '0', startedAt);
+        writeTraceFiles(paths, [otlpJson]);
+        process.stderr.write(`tsrun: trace written to ${paths.jaeger} (Jaeger UI: Upload JSON) and ${paths.otlp}\n`);
+      }
+      let settled = true;
+      if (otlp && otlpProcessor) {
+        settled = await withinTime(otlpProcessor.forceFlush().catch(() => undefined), otlp.timeoutMs);
+        if (!settled) otlp.failures.push(`no answer within ${otlp.timeoutMs} ms`);
+        if (otlp.failures.length) {
+          warnings.push(`could not export the trace to ${otlp.url}: ${otlp.failures[0]} — is a collector listening there? (OTEL_EXPORTER_OTLP_ENDPOINT)`);
+        }
+      }
+      for (const warning of warnings) process.stderr.write(`tsrun: tracing: ${warning}\n`);
+      if (settled) await provider.shutdown();
+      trace.disable();
+      context.disable();
+      return settled;
+    },
+  };
+}
+
+/** True if `work` settled within `ms`. */
+function withinTime(work: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    work.then(() => { clearTimeout(timer); resolve(true); });
+  });
+}

@@ -1,0 +1,151 @@
+// The network stage for real, as root: containers on the default bridge reach
+// each other and a server on the gateway address; --network none reaches
+// nothing; concurrent runs get distinct addresses; and when the containers
+// are gone, tsrun's links, rules, namespaces and leases are gone too.
+// Traffic goes only to addresses of the containers and the bridge made here.
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildDemoImage } from '../../src/image/demo.js';
+import { realSyscalls } from '../../src/kernel/native.js';
+import { runCommand } from '../../src/net/command.js';
+import { pruneDefaultBridge, withNetworkLock, type NetworkHost } from '../../src/net/default-bridge.js';
+import { HOST_NETWORK_DIR, readBridgeState } from '../../src/net/ipam.js';
+import { vethName } from '../../src/net/veth.js';
+import { TSRUN, tsrun } from '../helpers/cli.js';
+
+const asRoot = process.getuid?.() === 0;
+const HOST: NetworkHost = { run: runCommand, stateDir: HOST_NETWORK_DIR };
+const OWN_ADDRESS = "ip -4 -o address show eth0 | awk '{print $4}'";
+
+/** A `tsrun run -i` in the background: resolves `ready` with its first output line; closing stdin ends it. */
+function startContainer(root: string, args: string[]) {
+  const child = spawn(process.execPath, [TSRUN, 'run', '--rm', '-i', ...args], { env: { ...process.env, TSRUN_ROOT: root } });
+  let output = '';
+  let errors = '';
+  child.stderr.on('data', (chunk) => { errors += chunk; });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const ready = new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no output within 20 s; stderr: ${errors}`)), 20_000);
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+      if (output.includes('\n')) { clearTimeout(timer); resolve(output.split('\n')[0]!); }
+    });
+    child.on('exit', () => { clearTimeout(timer); reject(new Error(`exited before any output; stderr: ${errors}`)); });
+  });
+  ready.catch(() => {});
+  return { child, ready, exited, output: () => output, stop: () => { child.stdin.end(); return exited; } };
+}
+
+/** tsrun's traces on the host: links named tsrun*, its nft table, namespace files. */
+function tsrunOnHost(root: string) {
+  const links = execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).split('\n')
+    .map((line) => line.split(':')[1]?.trim().split('@')[0]).filter((name): name is string => !!name && name.startsWith('tsrun')).sort();
+  const tables = execFileSync('nft', ['list', 'tables'], { encoding: 'utf8' }).split('\n').filter((t) => t.includes('tsrun'));
+  const netnsDir = path.join(root, 'run', 'netns');
+  return { links, tables, netns: fs.existsSync(netnsDir) ? fs.readdirSync(netnsDir) : [] };
+}
+
+describe.skipIf(!asRoot)('networks (as root)', () => {
+  let root: string;
+  const run = (args: string[]) => tsrun(root, args);
+
+  beforeAll(async () => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-net-'));
+    const imageDir = path.join(root, 'demo-image');
+    await buildDemoImage(imageDir);
+    expect(run(['load', '-i', imageDir]).status).toBe(0);
+  });
+
+  afterAll(async () => {
+    run(['rm', '-f', ...run(['ps', '-aq']).stdout.split('\n').filter(Boolean)]);
+    // Everything tsrun put on the host goes once no container holds an address
+    // (other test files may still run containers on the same bridge).
+    const ipForwardBefore = readBridgeState(HOST.stateDir, 'tsrun0')?.ipForwardBefore;
+    const pruned = await pruneDefaultBridge(realSyscalls, HOST);
+    await withNetworkLock(realSyscalls, HOST, async () => {
+      const leases = Object.values(readBridgeState(HOST.stateDir, 'tsrun0')?.leases ?? {});
+      const left = tsrunOnHost(root);
+      expect(leases.filter((lease) => lease.store === root)).toEqual([]);
+      expect(left.netns).toEqual([]);
+      // What is left is exactly what the remaining leases explain.
+      expect(left.links).toEqual(pruned ? [] : ['tsrun0', ...leases.map((l) => vethName(l.container))].sort());
+      expect(left.tables).toEqual(pruned ? [] : ['table ip tsrun']);
+      if (pruned && ipForwardBefore) expect(fs.readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim()).toBe(ipForwardBefore);
+    });
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  it('connects two containers on the bridge to each other and to a server on the gateway address', async () => {
+    const first = startContainer(root, ['tsrun-demo', 'sh', '-c', `${OWN_ADDRESS}; read peer; ping -c 1 -W 2 $peer >/dev/null && echo pinged $peer`]);
+    let server: http.Server | undefined;
+    let third: ReturnType<typeof startContainer> | undefined;
+    try {
+      const firstAddress = await first.ready;
+      expect(firstAddress).toMatch(/^10\.88\.\d+\.\d+\/16$/);
+      // The bridge exists now: listen on its address, where only containers (and this host) can reach.
+      server = http.createServer((_request, response) => response.end('hello from the gateway\n'));
+      await new Promise<void>((resolve) => server!.listen(0, '10.88.0.1', resolve));
+      const port = (server.address() as { port: number }).port;
+      const peer = firstAddress.split('/')[0]!;
+      // Not spawnSync: this process's event loop must stay free to answer the container's request.
+      const second = await promisify(execFile)(process.execPath, [TSRUN, 'run', '--rm', 'tsrun-demo', 'sh', '-c',
+        `${OWN_ADDRESS}; ping -c 1 -W 2 ${peer} >/dev/null && echo pinged; wget -q -O - http://10.88.0.1:${port}/; ip route`],
+      { env: { ...process.env, TSRUN_ROOT: root }, timeout: 30_000 });
+      expect(second.stderr).toBe('');
+      const [secondAddress, ...rest] = second.stdout.split('\n');
+      expect(secondAddress).toMatch(/^10\.88\.\d+\.\d+\/16$/);
+      expect(secondAddress).not.toBe(firstAddress);
+      expect(rest.join('\n')).toMatch(/^pinged\nhello from the gateway\ndefault via 10\.88\.0\.1 dev eth0/);
+
+      // And back: the second has exited, so the first pings a third one that stays.
+      // (It may get the second one's address again: with a MAC made from it, the first's ARP cache stays right.)
+      third = startContainer(root, ['tsrun-demo', 'sh', '-c', `${OWN_ADDRESS}; read x || true`]);
+      const thirdAddress = (await third.ready).split('/')[0]!;
+      first.child.stdin.write(`${thirdAddress}\n`);
+      expect(await first.exited).toBe(0);
+      expect(first.output()).toContain(`pinged ${thirdAddress}\n`);
+      expect(await third.stop()).toBe(0);
+    } finally {
+      await Promise.all([first.stop(), third?.stop()]);
+      await new Promise((resolve) => server ? server.close(resolve) : resolve(undefined));
+    }
+    expect(tsrunOnHost(root).netns).toEqual([]);
+  });
+
+  it('gives --network none only a loopback interface, with no way out', () => {
+    const result = run(['run', '--rm', '--network', 'none', 'tsrun-demo', 'sh', '-c',
+      'ls /sys/class/net; ping -c 1 -W 1 10.88.0.1 >/dev/null 2>&1 || echo unreachable']);
+    expect(result).toEqual({ status: 0, stdout: 'lo\nunreachable\n', stderr: '' });
+  });
+
+  it('leaves the container in the host\'s network namespace with --network host', () => {
+    const result = run(['run', '--rm', '--network', 'host', 'tsrun-demo', 'readlink', '/proc/self/ns/net']);
+    expect(result.stdout).toBe(`${fs.readlinkSync('/proc/self/ns/net')}\n`);
+  });
+
+  it('hands 10 concurrent runs 10 distinct addresses, and takes them all back', async () => {
+    // Named: generated names are picked before the store's lock, and two concurrent runs can pick the same one.
+    const runs = Array.from({ length: 10 }, (_, i) => startContainer(root, ['--name', `concurrent-${i}`, 'tsrun-demo', 'sh', '-c', `${OWN_ADDRESS}; read x || true`]));
+    try {
+      const addresses = await Promise.all(runs.map((r) => r.ready));
+      expect(new Set(addresses).size).toBe(10);
+      const leased = Object.entries(readBridgeState(HOST.stateDir, 'tsrun0')!.leases).filter(([, lease]) => lease.store === root);
+      expect(leased.map(([address]) => `${address}/16`).sort()).toEqual([...addresses].sort());
+    } finally {
+      await Promise.all(runs.map((r) => r.stop()));
+    }
+    const leases = Object.values(readBridgeState(HOST.stateDir, 'tsrun0')?.leases ?? {});
+    expect(leases.filter((lease) => lease.store === root)).toEqual([]);
+    expect(tsrunOnHost(root).netns).toEqual([]);
+  });
+
+  it('refuses an unknown network before creating anything', () => {
+    const result = run(['run', '--rm', '--network', 'nowhere', 'tsrun-demo', 'true']);
+    expect(result).toEqual({ status: 125, stdout: '', stderr: 'tsrun: network nowhere not found — use --network bridge, none or host\n' });
+  });
+});

@@ -1,0 +1,194 @@
+// `tsrun --trace` and OTEL_TRACES_EXPORTER for real, as root: the trace of a
+// run of the demo image, in files and at a receiver on 127.0.0.1; a collector
+// that is down or never answers doesn't keep tsrun from exiting; TRACEPARENT in
+// and out; and with tracing off, the OpenTelemetry SDK is not even loaded.
+import fs from 'node:fs';
+import http from 'node:http';
+import net, { type AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { buildDemoImage } from '../../src/image/demo.js';
+import { STAGES } from '../../src/container.js';
+import { parseOtlpLines, plainValue, spansOf, type OtlpSpan } from '../../src/trace/otlp-json.js';
+import type { JaegerFile } from '../../src/trace/jaeger.js';
+import { TSRUN, tsrun } from '../helpers/cli.js';
+import { expectJaegerShape } from '../unit/trace/jaeger-shape.js';
+
+const asRoot = process.getuid?.() === 0;
+const CALLER = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' };
+
+/** tsrun without blocking this process, so a receiver in it can answer. */
+function tsrunAsync(root: string, args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string) {
+  return new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [TSRUN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', ...env, TSRUN_ROOT: root }, timeout: 30_000 });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => { stdout += chunk; });
+    child.stderr.on('data', (chunk) => { stderr += chunk; });
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+const attribute = (span: OtlpSpan, key: string) => {
+  const found = span.attributes?.find((kv) => kv.key === key);
+  return found && plainValue(found.value);
+};
+
+describe.skipIf(!asRoot)('tracing tsrun run (as root)', () => {
+  let root: string;
+  const servers: net.Server[] = [];
+  const sockets: net.Socket[] = [];
+  /** Listen on 127.0.0.1, and be closed with every connection after the test. */
+  async function listen(server: net.Server): Promise<number> {
+    servers.push(server);
+    server.on('connection', (socket: net.Socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return (server.address() as AddressInfo).port;
+  }
+
+  beforeAll(async () => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-trace-'));
+    await buildDemoImage(path.join(root, 'image'));
+    expect(tsrun(root, ['load', '-i', path.join(root, 'image')]).status).toBe(0);
+  });
+  afterEach(async () => {
+    for (const socket of sockets.splice(0)) socket.destroy();
+    await Promise.all(servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))));
+  });
+  afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  /** Run with --trace=FILE; the spans written, and the run's output. */
+  function tracedRun(name: string, args: string[], env: NodeJS.ProcessEnv = {}) {
+    const file = path.join(root, 'traces', `${name}.json`);
+    const result = tsrun(root, ['run', `--trace=${file}`, '--rm', ...args], { env });
+    const spans = spansOf(parseOtlpLines(fs.readFileSync(file.replace(/\.json$/, '.otlp.jsonl'), 'utf8'))).map((s) => s.span);
+    const byName = (spanName: string) => spans.find((s) => s.name === spanName)!;
+    return { result, spans, byName, jaeger: JSON.parse(fs.readFileSync(file.replace(/\.json$/, '.jaeger.json'), 'utf8')) as JaegerFile };
+  }
+
+  it('traces a run as a root span `tsrun run` with one child per stage, in order', () => {
+    const { result, spans, byName } = tracedRun('ok', ['tsrun-demo', 'sh', '-c', 'exit 3']);
+    expect(result.status).toBe(3);
+    expect(result.stderr).toMatch(/^tsrun: trace written to .*ok\.jaeger\.json .* and .*ok\.otlp\.jsonl\n$/);
+    const rootSpan = byName('tsrun run');
+    expect(rootSpan.parentSpanId ?? '').toBe('');
+    const stages = spans.filter((s) => s.parentSpanId === rootSpan.spanId)
+      .sort((a, b) => (BigInt(a.startTimeUnixNano) < BigInt(b.startTimeUnixNano) ? -1 : 1));
+    expect(stages.map((s) => s.name)).toEqual(STAGES.map((stage) => `tsrun.${stage}`));
+    expect(attribute(rootSpan, 'container.runtime.name')).toBe('tsrun');
+    expect(attribute(rootSpan, 'process.exit.code')).toBe(3);
+    expect(attribute(byName('tsrun.exec'), 'process.exit.code')).toBe(3);
+    expect(attribute(byName('tsrun.exec'), 'process.command_args')).toEqual(['sh', '-c', 'exit 3']);
+    expect(attribute(byName('tsrun.pull'), 'container.image.name')).toBe('tsrun-demo');
+    expect(spans.every((s) => s.status?.code !== 2)).toBe(true);
+  });
+
+  it('marks a failing run ERROR, with the exception, on tsrun.exec and the root', () => {
+    const { result, byName } = tracedRun('fail', ['tsrun-demo', 'no-such-command']);
+    expect(result.status).toBe(127);
+    for (const name of ['tsrun.exec', 'tsrun run']) {
+      const span = byName(name);
+      expect(span.status).toEqual({ code: 2, message: 'exec: "no-such-command": executable file not found in $PATH' });
+      expect(span.events?.map((e) => e.name)).toEqual(['exception']);
+    }
+  });
+
+  it('writes Jaeger JSON that Jaeger UI can load, the same spans as the OTLP file', () => {
+    const { spans, jaeger } = tracedRun('jaeger', ['tsrun-demo', 'true']);
+    expectJaegerShape(jaeger);
+    expect(jaeger.data).toHaveLength(1);
+    expect(jaeger.data[0]!.spans.map((s) => s.spanID).sort()).toEqual(spans.map((s) => s.spanId).sort());
+    expect(jaeger.data[0]!.processes.p1!.serviceName).toBe('tsrun');
+  });
+
+  it('writes a bare --trace to ./traces/ under the current directory', async () => {
+    const cwd = fs.mkdtempSync(path.join(root, 'cwd-'));
+    const result = await tsrunAsync(root, ['run', '--rm', '--trace', 'tsrun-demo', 'true'], {}, cwd);
+    expect(result.status).toBe(0);
+    const written = fs.readdirSync(path.join(cwd, 'traces')).sort();
+    expect(written).toEqual([expect.stringMatching(/^tsrun-run-\d{8}T\d{6}Z-[0-9a-f]{8}\.jaeger\.json$/), expect.stringMatching(/^tsrun-run-\d{8}T\d{6}Z-[0-9a-f]{8}\.otlp\.jsonl$/)]);
+  });
+
+  it('continues the trace of TRACEPARENT from the environment', () => {
+    const { byName } = tracedRun('parent', ['tsrun-demo', 'true'], { TRACEPARENT: `00-${CALLER.traceId}-${CALLER.spanId}-01` });
+    expect(byName('tsrun run').traceId).toBe(CALLER.traceId);
+    expect(byName('tsrun run').parentSpanId).toBe(CALLER.spanId);
+    expect(byName('tsrun.exec').traceId).toBe(CALLER.traceId);
+  });
+
+  it('gives the container TRACEPARENT naming the tsrun.exec span, unless told not to or not tracing', () => {
+    const { result, byName } = tracedRun('out', ['tsrun-demo', 'env'], { TRACESTATE: 'lab=1', TRACEPARENT: `00-${CALLER.traceId}-${CALLER.spanId}-01` });
+    const exec = byName('tsrun.exec');
+    expect(result.stdout).toContain(`TRACEPARENT=00-${exec.traceId}-${exec.spanId}-01\n`);
+    expect(result.stdout).toContain('TRACESTATE=lab=1\n');
+    expect(tracedRun('opt-out', ['tsrun-demo', 'env'], { TSRUN_NO_TRACEPARENT: '1' }).result.stdout).not.toContain('TRACEPARENT=');
+    expect(tsrun(root, ['run', '--rm', 'tsrun-demo', 'env']).stdout).not.toContain('TRACEPARENT=');
+  });
+
+  it('exports over OTLP/HTTP (json and protobuf) to a receiver, with service.name', async () => {
+    const received: { contentType: string; body: Buffer }[] = [];
+    const server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        received.push({ contentType: req.headers['content-type'] ?? '', body: Buffer.concat(chunks) });
+        res.writeHead(200, { 'content-type': req.headers['content-type'] ?? '' }).end(req.headers['content-type']?.includes('json') ? '{}' : '');
+      });
+    });
+    const endpoint = `http://127.0.0.1:${await listen(server)}`;
+    for (const protocol of ['http/json', 'http/protobuf']) {
+      const result = await tsrunAsync(root, ['run', '--rm', 'tsrun-demo', 'true'], { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: protocol, OTEL_SERVICE_NAME: 'lab' });
+      expect(result).toEqual({ status: 0, stdout: '', stderr: '' });
+    }
+    expect(received.map((r) => r.contentType)).toEqual(['application/json', 'application/x-protobuf']);
+    const spans = spansOf([JSON.parse(received[0]!.body.toString('utf8'))]);
+    expect(spans.map((s) => s.span.name).sort()).toEqual(['tsrun run', ...STAGES.map((stage) => `tsrun.${stage}`)].sort());
+    expect(spans[0]!.resource).toContainEqual({ key: 'service.name', value: { stringValue: 'lab' } });
+    for (const text of ['service.name', 'lab', 'tsrun run', 'tsrun.exec']) expect(received[1]!.body.includes(text)).toBe(true);
+  });
+
+  it('exits with the container\'s code and one warning when the collector is down or never answers', async () => {
+    // A port nobody listens on: take a free one and close it again.
+    const probe = net.createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const downPort = (probe.address() as AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+    // A blackhole: accepts connections and never answers.
+    const blackholePort = await listen(net.createServer(() => undefined));
+
+    for (const port of [downPort, blackholePort]) {
+      const endpoint = `http://127.0.0.1:${port}`;
+      const result = await tsrunAsync(root, ['run', '--rm', 'tsrun-demo', 'sh', '-c', 'exit 4'], { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: endpoint });
+      expect(result.status).toBe(4); // not killed by the 30 s timeout of tsrunAsync: it ended by itself
+      expect(result.stderr).toMatch(new RegExp(`^tsrun: tracing: could not export the trace to ${endpoint}/v1/traces: .* — is a collector listening there\\? \\(OTEL_EXPORTER_OTLP_ENDPOINT\\)\\n$`));
+    }
+  });
+
+  it('loads the OpenTelemetry SDK only when tracing is asked for', async () => {
+    // A module hook that writes down every module the CLI loads.
+    const hooks = path.join(root, 'record-hooks.mjs');
+    const register = path.join(root, 'record-register.mjs');
+    fs.writeFileSync(hooks, `import fs from 'node:fs';
+export async function resolve(specifier, context, next) {
+  const resolved = await next(specifier, context);
+  fs.appendFileSync(process.env.TSRUN_TEST_MODULE_LOG, resolved.url + '\\n');
+  return resolved;
+}
+`);
+    fs.writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify('file://' + hooks)});\n`);
+    const sdkChunksLoaded = async (args: string[], env: NodeJS.ProcessEnv = {}) => {
+      const log = path.join(root, `modules-${Math.random().toString(36).slice(2)}.log`);
+      const result = await tsrunAsync(root, args, { ...env, TSRUN_TEST_MODULE_LOG: log, NODE_OPTIONS: `--import=${register}` });
+      expect(result.status).toBe(0);
+      const files = [...new Set(fs.readFileSync(log, 'utf8').split('\n').filter((url) => url.includes('/dist/bundle/')))];
+      expect(files.length).toBeGreaterThan(0);
+      // The bundle keeps class names: the SDK's tracer provider is there in whichever chunk holds it.
+      return files.filter((url) => fs.readFileSync(new URL(url), 'utf8').includes('BasicTracerProvider'));
+    };
+    expect(await sdkChunksLoaded(['run', '--rm', 'tsrun-demo', 'true'])).toEqual([]);
+    expect(await sdkChunksLoaded(['run', '--rm', 'tsrun-demo', 'true'], { OTEL_TRACES_EXPORTER: 'none' })).toEqual([]);
+    expect(await sdkChunksLoaded(['run', '--rm', `--trace=${path.join(root, 'traces', 'loaded.json')}`, 'tsrun-demo', 'true'])).not.toEqual([]);
+  });
+});

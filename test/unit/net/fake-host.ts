@@ -1,0 +1,37 @@
+// A pretend host for the network modules: records every command instead of
+// running it, and answers the few questions they ask (links, routes, MTU,
+// ip_forward) from a small model that the commands it records keep up to date.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { CommandRunner } from '../../../src/net/command.js';
+
+export interface Ran { argv: string[]; input?: string }
+
+export function fakeHost(options: { routes?: Array<{ dst: string; dev: string }>; ipForward?: string } = {}) {
+  const ran: Ran[] = [];
+  const links = new Set(['lo', 'eth0']);
+  const routes = options.routes ?? [{ dst: 'default', dev: 'eth0' }, { dst: '192.0.2.0/24', dev: 'eth0' }];
+  const run: CommandRunner = async (argv, input) => {
+    ran.push(input === undefined ? { argv } : { argv, input });
+    const command = argv.join(' ');
+    if (command === 'ip -json link show') return JSON.stringify([...links].map((ifname) => ({ ifname })));
+    if (command === 'ip -json route show') return JSON.stringify(routes);
+    if (command === 'ip -json route show default') return JSON.stringify(routes.filter((r) => r.dst === 'default'));
+    if (command.startsWith('ip -json link show dev ')) return JSON.stringify([{ ifname: argv.at(-1), mtu: 1400 }]);
+    if (command === 'sysctl -n net.ipv4.ip_forward') return `${options.ipForward ?? '0'}\n`;
+    if (command === 'ip -batch -') for (const line of input!.split('\n')) {
+      const added = /^link add (\S+) /.exec(line);
+      if (added) links.add(added[1]!);
+    }
+    if (argv[0] === 'ip' && argv[1] === 'link' && argv[2] === 'delete') links.delete(argv[3]!);
+    return '';
+  };
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-net-state-'));
+  return {
+    run, ran, links, stateDir,
+    /** The commands as one would type them, stdin shown indented below its command. */
+    typed: () => ran.map((r) => r.argv.join(' ') + (r.input ? '\n' + r.input.trimEnd().replace(/^/gm, '  ') : '')),
+    remove: () => fs.rmSync(stateDir, { recursive: true, force: true }),
+  };
+}

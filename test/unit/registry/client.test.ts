@@ -1,0 +1,144 @@
+// The registry client against tiny registries served by this test on loopback:
+// the token dance, token reuse and refresh, Basic, redirects, and refusals.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { RegistryClient } from '../../../src/registry/client.js';
+import { endpointFor } from '../../../src/registry/endpoint.js';
+import type { Credentials } from '../../../src/registry/auth.js';
+
+type Handler = (request: http.IncomingMessage, response: http.ServerResponse) => void;
+
+const servers: http.Server[] = [];
+afterEach(async () => {
+  for (const server of servers.splice(0)) {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
+
+async function serve(handler: Handler): Promise<string> {
+  const server = http.createServer(handler);
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+function clientFor(host: string, credentials?: Credentials): RegistryClient {
+  return new RegistryClient(endpointFor(host, { insecureRegistries: [] }), 'team/app', credentials);
+}
+
+const readAll = async (body: AsyncIterable<Buffer>) => {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(chunk);
+  return Buffer.concat(chunks).toString();
+};
+
+describe('RegistryClient', () => {
+  it('fetches a token from the realm once, reuses it, and fetches a new one when it stops working', async () => {
+    const log: string[] = [];
+    let tokensIssued = 0;
+    let valid = '';
+    let usesLeft = 0;
+    const host = await serve((request, response) => {
+      const url = new URL(request.url!, 'http://x');
+      if (url.pathname === '/token') {
+        log.push(`token ${url.searchParams.get('service')} ${url.searchParams.get('scope')} ${request.headers.authorization ?? 'anonymous'}`);
+        valid = `t${++tokensIssued}`;
+        usesLeft = 3;
+        response.end(JSON.stringify({ token: valid }));
+        return;
+      }
+      if (request.headers.authorization !== `Bearer ${valid}` || usesLeft-- <= 0) {
+        log.push(`401 ${url.pathname}`);
+        response.writeHead(401, { 'www-authenticate': `Bearer realm="http://${request.headers.host}/token",service="test",scope="repository:team/app:pull"` }).end();
+        return;
+      }
+      log.push(`200 ${url.pathname} ${request.headers.authorization}${request.headers.accept ? ' accept' : ''}`);
+      response.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json; charset=utf-8', 'docker-content-digest': 'sha256:abc' }).end('{"schemaVersion":2}');
+    });
+    const client = clientFor(host, { username: 'student', password: 'pw' });
+    try {
+      const manifest = await client.manifest('latest');
+      expect(manifest).toEqual({ bytes: Buffer.from('{"schemaVersion":2}'), contentType: 'application/vnd.oci.image.manifest.v1+json', claimedDigest: 'sha256:abc' });
+      for (let i = 0; i < 4; i++) expect(await client.blob(`sha256:${i}`, readAll)).toBe('{"schemaVersion":2}');
+    } finally {
+      client.close();
+    }
+    const basic = `Basic ${Buffer.from('student:pw').toString('base64')}`;
+    expect(log).toEqual([
+      '401 /v2/team/app/manifests/latest',
+      `token test repository:team/app:pull ${basic}`,
+      '200 /v2/team/app/manifests/latest Bearer t1 accept',
+      '200 /v2/team/app/blobs/sha256:0 Bearer t1',
+      '200 /v2/team/app/blobs/sha256:1 Bearer t1',
+      '401 /v2/team/app/blobs/sha256:2',
+      `token test repository:team/app:pull ${basic}`,
+      '200 /v2/team/app/blobs/sha256:2 Bearer t2',
+      '200 /v2/team/app/blobs/sha256:3 Bearer t2',
+    ]);
+  });
+
+  it('answers a Basic challenge with the credentials, and stops after one retry when they are refused', async () => {
+    let requests = 0;
+    const good = `Basic ${Buffer.from('a:right').toString('base64')}`;
+    const host = await serve((request, response) => {
+      requests++;
+      if (request.headers.authorization === good) response.end('blob');
+      else response.writeHead(401, { 'www-authenticate': 'Basic realm="test"' }).end();
+    });
+    const right = clientFor(host, { username: 'a', password: 'right' });
+    const wrong = clientFor(host, { username: 'a', password: 'wrong' });
+    const anonymous = clientFor(host);
+    try {
+      expect(await right.blob('sha256:1', readAll)).toBe('blob');
+      await expect(wrong.blob('sha256:1', readAll)).rejects.toThrow(`unauthorized: ${host} refused the credentials of a for team/app`);
+      await expect(anonymous.blob('sha256:1', readAll)).rejects.toThrow(`unauthorized: ${host} wants credentials to pull team/app`);
+    } finally {
+      for (const client of [right, wrong, anonymous]) client.close();
+    }
+    expect(requests).toBe(2 + 2 + 1);
+  });
+
+  it('follows a blob\'s redirect to another host without taking the credentials along', async () => {
+    const seen: (string | undefined)[] = [];
+    const storage = await serve((request, response) => {
+      seen.push(request.headers.authorization);
+      response.end(`stored ${request.url}`);
+    });
+    const host = await serve((request, response) => {
+      if (!request.headers.authorization) response.writeHead(401, { 'www-authenticate': 'Basic realm="x"' }).end();
+      else response.writeHead(307, { location: `http://${storage}/bucket/1` }).end();
+    });
+    const client = clientFor(host, { username: 'a', password: 'b' });
+    try {
+      expect(await client.blob('sha256:1', readAll)).toBe('stored /bucket/1');
+    } finally {
+      client.close();
+    }
+    expect(seen).toEqual([undefined]);
+  });
+
+  it('says what the registry does not have, from its error codes', async () => {
+    const host = await serve((request, response) => {
+      const code = request.url!.includes('/manifests/') ? 'MANIFEST_UNKNOWN' : 'NAME_UNKNOWN';
+      response.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ code, message: 'nope' }] }));
+    });
+    const client = clientFor(host);
+    try {
+      await expect(client.manifest('v9')).rejects.toThrow(`manifest unknown: ${host}/team/app has no v9`);
+      await expect(client.blob('sha256:1', readAll)).rejects.toThrow(`repository ${host}/team/app not found`);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('names a registry that is not there', async () => {
+    const client = clientFor('127.0.0.1:1');
+    try {
+      await expect(client.manifest('latest')).rejects.toThrow('cannot reach registry 127.0.0.1:1: connection refused');
+    } finally {
+      client.close();
+    }
+  });
+});
