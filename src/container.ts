@@ -2,6 +2,8 @@
 // is JSON-serialisable: --explain prints it, tests compare it, the store
 // keeps it, and a daemon could hand it over the wire.
 import type { ChildStep } from './kernel/steps.js';
+import type { ResourceLimits } from './cgroups/limits.js';
+import type { CgroupPlan } from './cgroups/cgroup.js';
 
 /** What the user asked for on the command line (or a daemon received). */
 export interface RunRequest {
@@ -22,6 +24,8 @@ export interface RunRequest {
   pull: PullPolicy;
   /** --network: bridge (the default), none (loopback only) or host (the host's own stack). */
   network?: string;
+  /** --memory, --cpus, --pids-limit, …: the container's cgroup limits. */
+  resources?: ResourceLimits;
 }
 
 export type PullPolicy = 'missing' | 'always' | 'never';
@@ -67,6 +71,7 @@ export interface ContainerRecord {
     autoRemove: boolean;
     /** Absent in records made before networks existed: those get the default, 'bridge'. */
     network?: NetworkMode;
+    resources?: ResourceLimits;
   };
   state: ContainerState;
 }
@@ -111,6 +116,8 @@ export interface BridgeAttachment {
 /** What the namespaces stage decided: which namespaces, and the mounts that build the container's root. */
 export interface NamespacesPlan {
   cloneFlags: string[];
+  /** The container's cgroup: made by exec before the child exists, joined by the child's first steps. */
+  cgroup: CgroupPlan;
   /** Where the child builds the container's root before pivot_root (the overlay's mount point). */
   root: string;
   steps: ChildStep[];

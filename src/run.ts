@@ -3,6 +3,7 @@
 // span; this file only puts them in order and records how the container ended.
 import fs from 'node:fs';
 import type { ContainerRecord, ExitRecord, RunObserver, RunRequest, Runtime, StageName } from './container.js';
+import { removeCgroup, type CgroupPlan } from './cgroups/cgroup.js';
 import { pull } from './stages/pull.js';
 import { create } from './stages/create.js';
 import { rwlayer } from './stages/rwlayer.js';
@@ -29,10 +30,12 @@ export async function run(runtime: Runtime, request: RunRequest, options: RunOpt
 /** Start a created or stopped container: everything after `create`. */
 export async function start(runtime: Runtime, container: ContainerRecord, options: RunOptions = {}): Promise<ExitRecord> {
   const stage = observed(options.observer);
+  let cgroup: CgroupPlan | undefined; // removed in `finally`, once there is one
   try {
     const rootfs = await stage('rwlayer', () => rwlayer(runtime, container));
     const net = await stage('network', () => network(runtime, container));
     const ns = await stage('namespaces', () => namespaces(runtime, container, rootfs, net));
+    cgroup = ns.cgroup;
     const exit = await stage('exec', () => exec(runtime, container, rootfs, ns, options.io, options.observer));
     // Stopped, not removed: the rw layer stays for `tsrun start`, until `tsrun rm`.
     saveState(runtime.paths, container.id, {
@@ -44,8 +47,9 @@ export async function start(runtime: Runtime, container: ContainerRecord, option
     recordFailedStart(runtime, container, error);
     throw error;
   } finally {
-    // The veth, the address and the network namespace are only needed while the container runs,
+    // The veth, the address, the network namespace and the cgroup are only needed while the container runs,
     await releaseNetwork(runtime, container);
+    if (cgroup) await removeCgroup(cgroup);
     // and so is the overlay's mount point.
     fs.rmSync(containerRunDir(runtime.paths, container.id), { recursive: true, force: true });
     if (container.config.autoRemove) deleteContainer(runtime.paths, container.id);

@@ -34,7 +34,7 @@ namespace {
 
 enum class Op {
   WaitForParent, Mount, Umount2, PivotRoot, Chdir, Mkdir, CreateFile, Mknod, Symlink,
-  Sethostname, Umask, LinkUp, Setns, Setsid, Setgroups, Setgid, Setuid, OpenPty, Execve,
+  Sethostname, Umask, LinkUp, WriteFile, Unshare, Setns, Setsid, Setgroups, Setgid, Setuid, OpenPty, Execve,
 };
 
 // One step with every string and number it needs, owned by the parent's heap
@@ -69,6 +69,7 @@ const struct {
     {"pivot_root", Op::PivotRoot},          {"chdir", Op::Chdir},       {"mkdir", Op::Mkdir},
     {"create_file", Op::CreateFile},        {"mknod", Op::Mknod},       {"symlink", Op::Symlink},
     {"sethostname", Op::Sethostname},       {"umask", Op::Umask},       {"link_up", Op::LinkUp},
+    {"write_file", Op::WriteFile},          {"unshare", Op::Unshare},
     {"setns", Op::Setns},                   {"setsid", Op::Setsid},     {"setgroups", Op::Setgroups},
     {"setgid", Op::Setgid},                 {"setuid", Op::Setuid},     {"open_pty", Op::OpenPty},
     {"execve", Op::Execve},
@@ -135,6 +136,11 @@ Step ParseStep(Napi::Env env, const Napi::Object& obj) {
       step.s1 = StringProp(obj, "name");
       if (step.s1.size() >= IFNAMSIZ) throw Napi::TypeError::New(env, "interface name too long: " + step.s1);
       break;
+    case Op::WriteFile:
+      step.s1 = StringProp(obj, "path");
+      step.s2 = StringProp(obj, "data");
+      break;
+    case Op::Unshare: step.flags = CloneFlags(env, obj.Get("flags")); break;
     case Op::Setns: {
       step.s1 = StringProp(obj, "path");
       Napi::Array nstype = Napi::Array::New(env, 1);
@@ -179,6 +185,18 @@ Step ParseStep(Napi::Env env, const Napi::Object& obj) {
   ssize_t ignored = write(ctx.error_write, message, sizeof(message));
   (void)ignored;
   _exit(127);
+}
+
+// open, write, close: for files the kernel reads on write, like cgroup.procs.
+int WriteFile(const Step& step) {
+  int fd = open(step.s1.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t written = write(fd, step.s2.data(), step.s2.size());
+  int saved = errno;
+  close(fd);
+  if (written == (ssize_t)step.s2.size()) return 0;
+  errno = written < 0 ? saved : EIO;
+  return -1;
 }
 
 // Join the namespace a file refers to (a /proc/PID/ns/* link, or a bind mount of one).
@@ -298,6 +316,8 @@ int RunStep(const ChildContext& ctx, const Step& step) {
     case Op::Sethostname: return sethostname(step.s1.c_str(), step.s1.size());
     case Op::Umask: umask((mode_t)step.n1); return 0;
     case Op::LinkUp: return LinkUp(step.s1.c_str());
+    case Op::WriteFile: return WriteFile(step);
+    case Op::Unshare: return unshare((int)step.flags);
     case Op::Setns: return Setns(step);
     case Op::Setsid: return setsid() < 0 ? -1 : 0;
     case Op::Setgroups: return setgroups(step.gids.size(), step.gids.data());

@@ -26,6 +26,10 @@ type Step =
   | { op: 'umask'; mask: number }
   /** Bring a network interface up (ioctl SIOCSIFFLAGS with IFF_UP). */
   | { op: 'link_up'; name: string }
+  /** Write `data` to a file that exists (e.g. "0" to a cgroup.procs: "move me into this cgroup"). */
+  | { op: 'write_file'; path: string; data: string }
+  /** Leave the namespaces named for new ones of our own (unshare(2)). */
+  | { op: 'unshare'; flags: string[] }
   /** Join an existing namespace through a file that refers to it (open, then setns(2)). */
   | { op: 'setns'; path: string; nstype: 'CLONE_NEWNET' }
   /** A new session, so the container's processes are not in tsrun's process group. */
@@ -65,6 +69,8 @@ function describe(step: Step): string {
     case 'umask': return `umask ${step.mask.toString(8).padStart(4, '0')}`;
     case 'link_up': return `ip link set ${step.name} up`;
     case 'setns': return `setns ${step.path} (${step.nstype})`;
+    case 'write_file': return `echo ${step.data} > ${step.path}`;
+    case 'unshare': return `unshare ${step.flags.join('|')}`;
     case 'setsid': return 'setsid';
     case 'setgroups': return `setgroups [${step.gids.join(',')}]`;
     case 'setgid': return `setgid ${step.gid}`;

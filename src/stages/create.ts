@@ -37,6 +37,7 @@ export async function create(runtime: Runtime, image: ImageRecord, request: RunR
         interactive: request.interactive,
         autoRemove: request.autoRemove,
         network: networkMode(request),
+        resources: request.resources ?? {},
       },
       state: { status: 'created', pid: null, pidStartTime: null, exitCode: null, startedAt: null, finishedAt: null, error: '' },
     };

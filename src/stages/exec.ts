@@ -15,6 +15,7 @@ import { saveState } from '../store/containers.js';
 import { processStartTime } from '../kernel/proc.js';
 import { TsrunError, fail } from '../errors.js';
 import { inSpan, traceContextEnv } from '../trace/span.js';
+import { createCgroup } from '../cgroups/cgroup.js';
 
 /** The file descriptors the container's stdio comes from (tsrun's own by default). */
 export interface ExecIO {
@@ -42,6 +43,7 @@ export async function exec(
     for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
     const openFds: number[] = [];
     try {
+      createCgroup(ns.cgroup); // before the child exists: its first steps join it
       const child = runtime.sys.spawn({
         cloneFlags: ns.cloneFlags,
         steps,

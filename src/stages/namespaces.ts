@@ -5,16 +5,20 @@
 //
 // The steps are plain data. The child (native/src/spawn.cc) performs them in
 // order right after clone(), and reports the first one that fails.
+import fs from 'node:fs';
 import path from 'node:path';
 import type { ContainerRecord, NamespacesPlan, NetworkPlan, RootfsPlan, Runtime } from '../container.js';
 import type { ChildStep } from '../kernel/steps.js';
 import { inSpan } from '../trace/span.js';
+import { cgroupLayout } from '../cgroups/layout.js';
+import { planCgroup } from '../cgroups/cgroup.js';
 
 // #region clone-flags
 /** One new namespace of each kind: the container sees its own mounts (NEWNS),
  *  hostname (NEWUTS), System V IPC (NEWIPC), process ids (NEWPID: its command is
- *  PID 1), network stack (NEWNET) and cgroup root (NEWCGROUP). */
-const CLONE_FLAGS = ['CLONE_NEWNS', 'CLONE_NEWUTS', 'CLONE_NEWIPC', 'CLONE_NEWPID', 'CLONE_NEWNET', 'CLONE_NEWCGROUP'];
+ *  PID 1) and network stack (NEWNET). Its cgroup namespace comes a moment later,
+ *  from unshare, once the child is in its own cgroup: that cgroup is then its "/". */
+const CLONE_FLAGS = ['CLONE_NEWNS', 'CLONE_NEWUTS', 'CLONE_NEWIPC', 'CLONE_NEWPID', 'CLONE_NEWNET'];
 
 /** Only `--network none` needs a new, empty network stack from clone: on the bridge, the
  *  child joins the namespace the network stage made (its setns step); with `--network host`
@@ -48,12 +52,19 @@ export async function namespaces(
   const cloneFlags = cloneFlagsFor(net);
   return inSpan('tsrun.namespaces', { 'container.id': container.id, 'tsrun.namespaces': cloneFlags }, () => {
     const root = rootfs.mountpoint;
+    const cgroup = planCgroup(cgroupLayout(fs.readFileSync('/proc/self/mountinfo', 'utf8')), container.id, container.config.resources ?? {});
     const inRoot = (p: string) => path.join(root, p);
     const steps: ChildStep[] = [
       // #region propagation
       // The child starts with a copy of the host's mounts. Make them private first,
       // so that nothing mounted from here on propagates back to the host.
       { op: 'mount', source: '', target: '/', fstype: '', flags: ['MS_REC', 'MS_PRIVATE'], data: '' },
+      // #endregion
+      // #region cgroup-join
+      // Into the container's cgroup ("0" means "me"), then a cgroup namespace rooted there,
+      // so inside, /proc/self/cgroup says "/" and the host's hierarchy stays out of sight.
+      ...cgroup.procs.map((procs): ChildStep => ({ op: 'write_file', path: procs, data: '0' })),
+      { op: 'unshare', flags: ['CLONE_NEWCGROUP'] },
       // #endregion
       ...net.steps,
       // #region hostname
@@ -101,7 +112,7 @@ export async function namespaces(
       { op: 'chdir', path: '/' },
       // #endregion
     ];
-    return { cloneFlags, root, steps };
+    return { cloneFlags, cgroup, root, steps };
   });
 }
 

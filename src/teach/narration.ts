@@ -89,15 +89,16 @@ export const NARRATION: Record<StageName, StageNarration> = {
   namespaces: {
     title: 'namespaces',
     lesson: 'namespaces',
-    intro: 'Now the plan for the child: which new namespaces clone() gives it, and the list of steps it performs before '
-      + 'running your command — private mounts, the overlay, /proc, /sys, /dev, then pivot_root into the new root.',
+    intro: 'Now the plan for the child: which new namespaces clone() gives it, the cgroup that will hold it and its limits, '
+      + 'and the list of steps it performs before running your command — private mounts, joining the cgroup, the overlay, '
+      + '/proc, /sys, /dev, then pivot_root into the new root.',
     values: (result) => {
       const ns = result as NamespacesPlan;
       // Host paths under the new root are long; $ROOT reads better and is said once.
       const steps = ns.steps.map((step, i) => `${String(i + 1).padStart(2)}. ${describeStep(step).split(ns.root).join('$ROOT')}`);
-      return [['clone flags', ns.cloneFlags.join(' | ')], ['$ROOT', ns.root], ['child steps', steps]];
+      return [['clone flags', ns.cloneFlags.join(' | ')], ['cgroup', ns.cgroup.dirs], ['limits', ns.cgroup.writes.map((w) => `${w.file} = ${w.value}`)], ['$ROOT', ns.root], ['child steps', steps]];
     },
-    look: (_result, pid) => [`ls -l /proc/${pid}/ns`, `findmnt -N ${pid} -R`],
+    look: (_result, pid) => [`ls -l /proc/${pid}/ns`, `findmnt -N ${pid} -R`, `cat /proc/${pid}/cgroup`],
   },
   exec: {
     title: 'exec',

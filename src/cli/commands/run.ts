@@ -2,6 +2,7 @@
 import type { CommandModule } from 'yargs';
 import type { RunRequest } from '../../container.js';
 import { fail } from '../../errors.js';
+import { parseBytes, type ResourceLimits } from '../../cgroups/limits.js';
 
 export interface RunArgs {
   root?: string;
@@ -20,6 +21,12 @@ export interface RunArgs {
   entrypoint?: string;
   network: string;
   pull: string;
+  memory?: string;
+  'memory-swap'?: string;
+  cpus?: string;
+  'cpu-shares'?: string;
+  'pids-limit'?: string;
+  'cpuset-cpus'?: string;
   explain?: string;
   step: boolean;
 }
@@ -38,6 +45,12 @@ export const containerOptions = {
   entrypoint: { type: 'string', describe: 'Overwrite the default ENTRYPOINT of the image' },
   network: { type: 'string', default: 'bridge', describe: 'Connect the container to a network: bridge, none or host' },
   pull: { type: 'string', default: 'missing', describe: 'Pull the image before running: missing, always or never' },
+  memory: { alias: 'm', type: 'string', describe: 'Memory limit (e.g. 64m, 1g)' },
+  'memory-swap': { type: 'string', describe: 'Memory plus swap limit; -1 for unlimited swap' },
+  cpus: { type: 'string', describe: 'Number of CPUs (e.g. 1.5)' },
+  'cpu-shares': { alias: 'c', type: 'string', describe: 'CPU shares (relative weight; default 1024)' },
+  'pids-limit': { type: 'string', describe: 'Most processes the container may have (-1 for unlimited)' },
+  'cpuset-cpus': { type: 'string', describe: 'CPUs in which to allow execution (0-3, 0,1)' },
   explain: { type: 'string', describe: 'Say what each stage does and show its real values on stderr (--explain=json: JSON lines)' },
   step: { type: 'boolean', default: false, describe: 'Pause before each stage until Enter is pressed' },
 } as const;
@@ -61,7 +74,29 @@ export function runRequest(argv: RunArgs): RunRequest {
     autoRemove: argv.rm,
     network: argv.network,
     pull: pullPolicy(argv.pull),
+    resources: resourceLimits(argv),
   };
+}
+
+/** --memory, --cpus, … as numbers, each checked the way docker checks it. */
+function resourceLimits(argv: RunArgs): ResourceLimits {
+  const number = (flag: string, text: string, valid: (n: number) => boolean, what: string) => {
+    const value = Number(text);
+    if (text.trim() === '' || !valid(value)) throw fail(`invalid value "${text}" for --${flag}`, `give ${what}`);
+    return value;
+  };
+  const limits: ResourceLimits = {};
+  if (argv.memory !== undefined) limits.memory = parseBytes('--memory', argv.memory);
+  if (argv['memory-swap'] !== undefined) limits.memorySwap = argv['memory-swap'] === '-1' ? -1 : parseBytes('--memory-swap', argv['memory-swap']);
+  if (limits.memorySwap !== undefined && limits.memory === undefined) throw fail('--memory-swap needs --memory', 'give --memory as well');
+  if (argv.cpus !== undefined) limits.cpus = number('cpus', argv.cpus, (n) => n > 0, 'a positive number of CPUs, like 0.5 or 2');
+  if (argv['cpu-shares'] !== undefined) limits.cpuShares = number('cpu-shares', argv['cpu-shares'], (n) => Number.isInteger(n) && n >= 2, 'a whole number of at least 2');
+  if (argv['pids-limit'] !== undefined) limits.pidsLimit = number('pids-limit', argv['pids-limit'], Number.isInteger, 'a whole number, or -1 for no limit');
+  if (argv['cpuset-cpus'] !== undefined) {
+    if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(argv['cpuset-cpus'])) throw fail(`invalid value "${argv['cpuset-cpus']}" for --cpuset-cpus`, 'give CPUs like 0-3 or 0,1');
+    limits.cpusetCpus = argv['cpuset-cpus'];
+  }
+  return limits;
 }
 
 function pullPolicy(text: string): RunRequest['pull'] {

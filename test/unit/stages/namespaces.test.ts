@@ -60,7 +60,11 @@ describe('rw layer, network and namespaces plans', () => {
     const c = container();
     const rootfs = await rwlayer(runtime, c);
     const plan = await namespaces(runtime, c, rootfs, await network(runtime, c));
-    expect(plan.cloneFlags).toEqual(['CLONE_NEWNS', 'CLONE_NEWUTS', 'CLONE_NEWIPC', 'CLONE_NEWPID', 'CLONE_NEWNET', 'CLONE_NEWCGROUP']);
+    expect(plan.cloneFlags).toEqual(['CLONE_NEWNS', 'CLONE_NEWUTS', 'CLONE_NEWIPC', 'CLONE_NEWPID', 'CLONE_NEWNET']);
+    // Right after the propagation step: into the container's cgroup, then a cgroup namespace rooted there.
+    const joins = plan.cgroup.procs.map((procs) => ({ op: 'write_file', path: procs, data: '0' }));
+    expect(plan.steps.slice(1, 2 + joins.length)).toEqual([...joins, { op: 'unshare', flags: ['CLONE_NEWCGROUP'] }]);
+    for (const procs of plan.cgroup.procs) expect(procs).toMatch(new RegExp(`/tsrun/${c.id}/cgroup\\.procs$`));
 
     const steps = plan.steps;
     expect(steps[0]).toEqual({ op: 'mount', source: '', target: '/', fstype: '', flags: ['MS_REC', 'MS_PRIVATE'], data: '' });
@@ -79,7 +83,7 @@ describe('rw layer, network and namespaces plans', () => {
     expect(steps[pivot - 1]).toEqual({ op: 'chdir', path: rootfs.mountpoint });
 
     // Before the pivot, everything the child creates or mounts is inside the container's root.
-    for (const step of steps.slice(1, pivot)) {
+    for (const step of steps.slice(1, pivot).filter((s) => s.op !== 'write_file')) {
       const target = step.op === 'symlink' ? step.linkpath : 'target' in step ? step.target : 'path' in step ? step.path : undefined;
       if (target !== undefined) expect(target.startsWith(rootfs.mountpoint + path.sep) || target === rootfs.mountpoint, target).toBe(true);
     }
@@ -95,7 +99,7 @@ describe('rw layer, network and namespaces plans', () => {
     const setns = { op: 'setns', path: '/run/tsrun/netns/x', nstype: 'CLONE_NEWNET' } as const;
     const onBridge: NetworkPlan = { mode: 'bridge', interfaces: [], namespaceFile: setns.path, files, steps: [setns] };
     const bridged = await namespaces(runtime, c, rootfs, onBridge);
-    expect(bridged.cloneFlags).toEqual(['CLONE_NEWNS', 'CLONE_NEWUTS', 'CLONE_NEWIPC', 'CLONE_NEWPID', 'CLONE_NEWCGROUP']);
+    expect(bridged.cloneFlags).toEqual(['CLONE_NEWNS', 'CLONE_NEWUTS', 'CLONE_NEWIPC', 'CLONE_NEWPID']);
     expect(bridged.steps.filter((s) => s.op === 'setns')).toEqual([setns]);
     const onHost = await namespaces(runtime, c, rootfs, { mode: 'host', interfaces: [], files, steps: [] });
     expect(onHost.cloneFlags).not.toContain('CLONE_NEWNET');

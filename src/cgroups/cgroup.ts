@@ -1,0 +1,99 @@
+// Every container gets a cgroup of its own: a directory in the cgroup
+// filesystem (one per controller on v1) whose files hold its limits and whose
+// cgroup.procs lists its processes. The child joins it before execve, so even
+// its first instruction is accounted and limited.
+import fs from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CONTROLLERS, type CgroupLayout, type Controller } from './layout.js';
+import { settingsV1, settingsV2, type ResourceLimits } from './limits.js';
+
+const PARENT = 'tsrun';
+
+export interface CgroupPlan {
+  version: 1 | 2;
+  /** The container's cgroup directories: one on v2, one per controller on v1. */
+  dirs: string[];
+  /** Files to write, with their values, in order. */
+  writes: Array<{ file: string; value: string }>;
+  /** The cgroup.procs files the child writes itself into. */
+  procs: string[];
+}
+
+// #region cgroup-plan
+export function planCgroup(layout: CgroupLayout, containerId: string, limits: ResourceLimits): CgroupPlan {
+  if (layout.version === 2) {
+    const dir = path.join(layout.root, PARENT, containerId);
+    return {
+      version: 2,
+      dirs: [dir],
+      writes: settingsV2(limits).map((s) => ({ file: path.join(dir, s.file), value: s.value })),
+      procs: [path.join(dir, 'cgroup.procs')],
+    };
+  }
+  const dirOf = (controller: Controller) => path.join(layout.roots[controller]!, PARENT, containerId);
+  const controllers = CONTROLLERS.filter((c) => layout.roots[c] !== undefined);
+  return {
+    version: 1,
+    dirs: controllers.map(dirOf),
+    writes: settingsV1(limits).filter((s) => layout.roots[s.controller]).map((s) => ({ file: path.join(dirOf(s.controller), s.file), value: s.value })),
+    procs: controllers.map((c) => path.join(dirOf(c), 'cgroup.procs')),
+  };
+}
+// #endregion
+
+export function createCgroup(plan: CgroupPlan): void {
+  for (const dir of plan.dirs) {
+    const parent = path.dirname(dir);
+    for (const level of [parent, dir]) {
+      if (plan.version === 2) enableControllers(path.dirname(level));
+      if (fs.existsSync(level)) continue;
+      fs.mkdirSync(level);
+      if (plan.version === 1) inheritCpuset(level);
+    }
+  }
+  for (const { file, value } of plan.writes) fs.writeFileSync(file, value);
+}
+
+/** A new v1 cpuset cgroup has no CPUs and no memory nodes, so nothing could run in it: copy its parent's. */
+function inheritCpuset(dir: string): void {
+  for (const file of ['cpuset.cpus', 'cpuset.mems']) {
+    const own = path.join(dir, file);
+    if (fs.existsSync(own) && fs.readFileSync(own, 'utf8').trim() === '') {
+      fs.writeFileSync(own, fs.readFileSync(path.join(path.dirname(dir), file), 'utf8'));
+    }
+  }
+}
+
+/** v2 only hands a controller down to children where the parent's cgroup.subtree_control says so. */
+function enableControllers(parent: string): void {
+  const available = new Set(fs.readFileSync(path.join(parent, 'cgroup.controllers'), 'utf8').trim().split(/\s+/));
+  const wanted = CONTROLLERS.filter((c) => available.has(c)).map((c) => `+${c}`).join(' ');
+  if (wanted) fs.writeFileSync(path.join(parent, 'cgroup.subtree_control'), wanted);
+}
+
+const EMPTY_WAIT_MS = 2_000;
+
+/** Remove the container's cgroup once its processes are gone, and tsrun's parent if nothing else is in it. */
+export async function removeCgroup(plan: CgroupPlan): Promise<void> {
+  for (const dir of plan.dirs) {
+    const deadline = Date.now() + EMPTY_WAIT_MS;
+    for (;;) {
+      try {
+        fs.rmdirSync(dir);
+        break;
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') break;
+        // EBUSY: the kernel has not finished reaping the last process yet.
+        if (code !== 'EBUSY' || Date.now() > deadline) throw error;
+        await sleep(10);
+      }
+    }
+    try {
+      fs.rmdirSync(path.dirname(dir));
+    } catch {
+      // other containers still have cgroups there
+    }
+  }
+}

@@ -1,0 +1,114 @@
+// cgroups without root: the layout read from mount tables, docker's flags
+// mapped to v1 and v2 files, and the directories made in a fake cgroupfs.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { cgroupLayout } from '../../../src/cgroups/layout.js';
+import { parseBytes, settingsV1, settingsV2 } from '../../../src/cgroups/limits.js';
+import { createCgroup, planCgroup, removeCgroup } from '../../../src/cgroups/cgroup.js';
+
+const V1_MOUNTINFO = `31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
+32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw,relatime - cgroup cgroup rw,cpu,cpuacct
+34 31 0:31 / /sys/fs/cgroup/cpuset rw,relatime - cgroup cgroup rw,cpuset
+35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+39 31 0:36 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids
+40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd
+41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
+`;
+const V2_MOUNTINFO = `25 23 0:23 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 cgroup2 rw,nsdelegate,memory_recursiveprot
+`;
+
+describe('cgroupLayout', () => {
+  it('reads a v1 machine (with a hybrid unified mount) as one tree per controller', () => {
+    expect(cgroupLayout(V1_MOUNTINFO)).toEqual({
+      version: 1,
+      roots: { cpu: '/sys/fs/cgroup/cpu,cpuacct', cpuset: '/sys/fs/cgroup/cpuset', memory: '/sys/fs/cgroup/memory', pids: '/sys/fs/cgroup/pids' },
+    });
+  });
+
+  it('reads a v2 machine as one unified tree', () => {
+    expect(cgroupLayout(V2_MOUNTINFO)).toEqual({ version: 2, root: '/sys/fs/cgroup' });
+  });
+
+  it('reads this machine without failing', () => {
+    const layout = cgroupLayout(fs.readFileSync('/proc/self/mountinfo', 'utf8'));
+    expect([1, 2]).toContain(layout.version);
+  });
+});
+
+describe('docker flags as cgroup files', () => {
+  it('parses sizes as docker does', () => {
+    expect(parseBytes('--memory', '64m')).toBe(64 * 1024 * 1024);
+    expect(parseBytes('--memory', '1G')).toBe(1024 ** 3);
+    expect(parseBytes('--memory', '512')).toBe(512);
+    expect(() => parseBytes('--memory', 'lots')).toThrow(/invalid value "lots" for --memory/);
+  });
+
+  it('maps to v1 files', () => {
+    expect(settingsV1({ memory: 64 << 20, cpus: 1.5, cpuShares: 512, pidsLimit: 20, cpusetCpus: '0' })).toEqual([
+      { controller: 'memory', file: 'memory.limit_in_bytes', value: String(64 << 20) },
+      { controller: 'memory', file: 'memory.memsw.limit_in_bytes', value: String(128 << 20) },
+      { controller: 'cpu', file: 'cpu.cfs_period_us', value: '100000' },
+      { controller: 'cpu', file: 'cpu.cfs_quota_us', value: '150000' },
+      { controller: 'cpu', file: 'cpu.shares', value: '512' },
+      { controller: 'pids', file: 'pids.max', value: '20' },
+      { controller: 'cpuset', file: 'cpuset.cpus', value: '0' },
+    ]);
+  });
+
+  it('maps to v2 files, where swap is counted on its own and shares become weights', () => {
+    expect(settingsV2({ memory: 64 << 20, memorySwap: 96 << 20, cpus: 0.5, cpuShares: 1024, pidsLimit: 0 })).toEqual([
+      { controller: 'memory', file: 'memory.max', value: String(64 << 20) },
+      { controller: 'memory', file: 'memory.swap.max', value: String(32 << 20) },
+      { controller: 'cpu', file: 'cpu.max', value: '50000 100000' },
+      { controller: 'cpu', file: 'cpu.weight', value: '39' },
+      { controller: 'pids', file: 'pids.max', value: 'max' },
+    ]);
+    expect(settingsV2({ memory: 1024, memorySwap: -1 })[1]).toEqual({ controller: 'memory', file: 'memory.swap.max', value: 'max' });
+  });
+
+  it('refuses --memory-swap below --memory', () => {
+    expect(() => settingsV1({ memory: 100, memorySwap: 50 })).toThrow(/--memory-swap must be at least --memory/);
+  });
+});
+
+describe('a container cgroup in a fake cgroupfs', () => {
+  let root: string;
+  beforeEach(() => { root = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-cgroupfs-')); });
+  afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  it('v2: enables the controllers for tsrun\'s subtree, writes the limits, and removes it again', async () => {
+    fs.writeFileSync(path.join(root, 'cgroup.controllers'), 'cpuset cpu io memory hugetlb pids rdma misc\n');
+    const plan = planCgroup({ version: 2, root }, 'abc', { memory: 1 << 20, pidsLimit: 5 });
+    expect(plan.procs).toEqual([path.join(root, 'tsrun/abc/cgroup.procs')]);
+    // A real cgroupfs makes cgroup.controllers in every new directory; our fake tree needs it for the second level.
+    fs.mkdirSync(path.join(root, 'tsrun'));
+    fs.writeFileSync(path.join(root, 'tsrun', 'cgroup.controllers'), 'cpuset cpu memory pids\n');
+    createCgroup(plan);
+    expect(fs.readFileSync(path.join(root, 'cgroup.subtree_control'), 'utf8')).toBe('+memory +cpu +cpuset +pids');
+    expect(fs.readFileSync(path.join(root, 'tsrun/cgroup.subtree_control'), 'utf8')).toBe('+memory +cpu +cpuset +pids');
+    expect(fs.readFileSync(path.join(root, 'tsrun/abc/memory.max'), 'utf8')).toBe(String(1 << 20));
+    expect(fs.readFileSync(path.join(root, 'tsrun/abc/pids.max'), 'utf8')).toBe('5');
+    for (const file of fs.readdirSync(path.join(root, 'tsrun/abc'))) fs.rmSync(path.join(root, 'tsrun/abc', file)); // cgroupfs files vanish with the dir
+    fs.rmSync(path.join(root, 'tsrun', 'cgroup.controllers'));
+    fs.rmSync(path.join(root, 'tsrun', 'cgroup.subtree_control'));
+    await removeCgroup(plan);
+    expect(fs.existsSync(path.join(root, 'tsrun'))).toBe(false);
+  });
+
+  it('v1: one directory per controller, and a cpuset that inherits its parent\'s CPUs', () => {
+    const roots = { memory: path.join(root, 'memory'), cpuset: path.join(root, 'cpuset'), pids: path.join(root, 'pids') };
+    for (const dir of Object.values(roots)) fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(roots.cpuset, 'cpuset.cpus'), '0-1\n');
+    fs.writeFileSync(path.join(roots.cpuset, 'cpuset.mems'), '0\n');
+    const plan = planCgroup({ version: 1, roots }, 'abc', { pidsLimit: 7 });
+    expect(plan.dirs).toEqual([path.join(roots.memory, 'tsrun/abc'), path.join(roots.cpuset, 'tsrun/abc'), path.join(roots.pids, 'tsrun/abc')]);
+    // In a real cpuset tree the kernel makes these files empty; the fake tree needs them made.
+    const makeEmptyCpuset = (dir: string) => { fs.mkdirSync(dir, { recursive: true }); fs.writeFileSync(path.join(dir, 'cpuset.cpus'), ''); fs.writeFileSync(path.join(dir, 'cpuset.mems'), ''); };
+    makeEmptyCpuset(path.join(roots.cpuset, 'tsrun'));
+    fs.rmdirSync(path.join(roots.cpuset, 'tsrun'), { recursive: true } as never);
+    expect(() => createCgroup(plan)).not.toThrow();
+    expect(fs.readFileSync(path.join(roots.pids, 'tsrun/abc/pids.max'), 'utf8')).toBe('7');
+  });
+});
