@@ -16,10 +16,10 @@
 // inside the container's root, layer by layer. tsrun only needs /etc/passwd
 // and /etc/group, which are regular files in practice, so a symlink there
 // reads as "not found".
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Syscalls } from '../kernel/syscalls.js';
 import { OVERLAY_OPAQUE_XATTR, OVERLAY_OPAQUE_VALUE } from './whiteouts.js';
+import { lstatOrNull } from './lstat.js';
 
 /** The host path of `filePath` (absolute, as the container sees it, e.g. "/etc/passwd")
  *  in the overlay of `layerDirsTopFirst`, or null if it is absent, deleted, or not a regular file. */
@@ -67,11 +67,3 @@ function isOpaque(dir: string, sys: Syscalls): boolean {
   return sys.lgetxattr(dir, OVERLAY_OPAQUE_XATTR)?.toString() === OVERLAY_OPAQUE_VALUE;
 }
 
-function lstatOrNull(at: string): fs.Stats | null {
-  try {
-    return fs.lstatSync(at);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
-  }
-}

@@ -18,6 +18,7 @@ import type { Syscalls } from '../kernel/syscalls.js';
 import { fail, withContext, type TsrunError } from '../errors.js';
 import { decompress } from './compression.js';
 import { classifyEntryName, OVERLAY_OPAQUE_XATTR, OVERLAY_OPAQUE_VALUE } from './whiteouts.js';
+import { lstatOrNull } from './lstat.js';
 
 export interface UnpackedLayer {
   /** "sha256:<hex>" of the uncompressed tar: what the image config lists in rootfs.diff_ids. */
@@ -274,11 +275,3 @@ function unsafe(reason: string): TsrunError {
 }
 // #endregion
 
-function lstatOrNull(at: string): fs.Stats | null {
-  try {
-    return fs.lstatSync(at);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
-  }
-}
