@@ -218,4 +218,17 @@ describe.skipIf(!asRoot)('tsrun run (as root)', () => {
     expect(codes.filter((code) => code === 125)).toHaveLength(3);
     expect(run(['rm', 'contested']).status).toBe(0);
   });
+
+  it('shows a container and its image as docker-shaped JSON with inspect', () => {
+    run(['run', '--network', 'none', '--name', 'inspected', '--memory', '32m', 'tsrun-demo', 'sh', '-c', 'exit 4']);
+    const [container] = JSON.parse(run(['inspect', 'inspected']).stdout) as Array<Record<string, any>>;
+    expect(container).toMatchObject({ Name: '/inspected', Path: 'sh', Args: ['-c', 'exit 4'], State: { Status: 'exited', Running: false, ExitCode: 4 } });
+    expect(container!.HostConfig.Memory).toBe(32 * 1024 * 1024);
+    expect(fs.existsSync(container!.GraphDriver.Data.UpperDir)).toBe(true);
+    expect(run(['inspect', '-f', '{{.State.ExitCode}} {{.Config.Hostname}}', 'inspected']).stdout).toBe(`4 ${container!.Id.slice(0, 12)}\n`);
+    const [image] = JSON.parse(run(['inspect', 'tsrun-demo']).stdout) as Array<Record<string, any>>;
+    expect(image).toMatchObject({ Id: container!.Image, RepoTags: ['tsrun-demo:latest'], RootFS: { Type: 'layers' } });
+    expect(run(['inspect', 'nothing-by-that-name']).status).toBe(125);
+    run(['rm', 'inspected']);
+  });
 });

@@ -14,12 +14,14 @@ import { makeDemoImageCommand } from './make-demo-image.js';
 import { lessonCommand } from './lesson.js';
 import { labCommand } from './lab.js';
 import { networkCommand } from './network.js';
+import { inspectCommand } from './inspect.js';
 
 export const commands: CommandModule<any, any>[] = [
   runCommand,
   startCommand,
   psCommand,
   rmCommand,
+  inspectCommand,
   pullCommand,
   loginCommand,
   loadCommand,

@@ -1,0 +1,17 @@
+// `--format '{{.State.Pid}}'`: the common cases of docker's Go templates —
+// a path of fields, or `json` of one — over plain JSON data.
+import { fail } from '../errors.js';
+
+export function formatTemplate(template: string, data: unknown): string {
+  return template.replace(/\{\{\s*(json\s+)?(\.[\w.]*)\s*\}\}/g, (_, json: string | undefined, fieldPath: string) => {
+    let value: unknown = data;
+    for (const field of fieldPath.split('.').filter(Boolean)) {
+      if (value === null || typeof value !== 'object' || !(field in value)) {
+        throw fail(`template: can't evaluate field ${field} in ${fieldPath}`, 'check the field names with `tsrun inspect` without --format');
+      }
+      value = (value as Record<string, unknown>)[field];
+    }
+    if (json) return JSON.stringify(value);
+    return value !== null && typeof value === 'object' ? JSON.stringify(value) : String(value);
+  }).replace(/\\n/g, '\n');
+}

@@ -1,0 +1,89 @@
+// `tsrun inspect`: a container or an image as JSON shaped like docker's, so
+// what students learn to read in `docker inspect` reads the same here.
+import path from 'node:path';
+import type { ContainerRecord, Runtime } from './container.js';
+import { findContainer } from './store/containers.js';
+import { reconcile } from './store/reconcile.js';
+import { findImage, type ImageRecord } from './store/images.js';
+import { containerDir, containerRunDir, layerDir } from './store/paths.js';
+import { familiarString, parseReference } from './image/reference.js';
+import { fail } from './errors.js';
+
+export function inspect(runtime: Runtime, nameOrId: string): object {
+  const container = findContainer(runtime.paths, nameOrId);
+  if (container) return containerDocument(runtime, reconcile(runtime.paths, container));
+  const image = findImage(runtime.paths, nameOrId);
+  if (image) return imageDocument(runtime, image);
+  throw fail(`no such object: ${nameOrId}`, 'give a container name or id (`tsrun ps -a`) or an image (`tsrun images`)');
+}
+
+function containerDocument(runtime: Runtime, container: ContainerRecord): object {
+  const { config, state } = container;
+  const limits = config.resources ?? {};
+  const dir = containerDir(runtime.paths, container.id);
+  return {
+    Id: container.id,
+    Created: container.created,
+    Path: config.argv[0],
+    Args: config.argv.slice(1),
+    State: {
+      Status: state.status,
+      Running: state.status === 'running',
+      Paused: false,
+      Dead: false,
+      Pid: state.pid ?? 0,
+      ExitCode: state.exitCode ?? 0,
+      Error: state.error,
+      StartedAt: state.startedAt ?? '0001-01-01T00:00:00Z',
+      FinishedAt: state.finishedAt ?? '0001-01-01T00:00:00Z',
+    },
+    Image: container.image.id,
+    Name: `/${container.name}`,
+    Driver: 'overlay',
+    HostConfig: {
+      AutoRemove: config.autoRemove,
+      NetworkMode: config.network ?? 'bridge',
+      Memory: limits.memory ?? 0,
+      MemorySwap: limits.memorySwap ?? 0,
+      NanoCpus: Math.round((limits.cpus ?? 0) * 1e9),
+      CpuShares: limits.cpuShares ?? 0,
+      PidsLimit: limits.pidsLimit ?? null,
+      CpusetCpus: limits.cpusetCpus ?? '',
+    },
+    GraphDriver: {
+      Name: 'overlay',
+      Data: {
+        LowerDir: [...container.image.layers].reverse().map((diffId) => layerDir(runtime.paths, diffId)).join(':'),
+        UpperDir: path.join(dir, 'upper'),
+        WorkDir: path.join(dir, 'work'),
+        MergedDir: path.join(containerRunDir(runtime.paths, container.id), 'rootfs'),
+      },
+    },
+    Config: {
+      Hostname: config.hostname,
+      User: config.user,
+      Tty: config.tty,
+      OpenStdin: config.interactive,
+      Env: config.env,
+      Cmd: config.argv,
+      Image: container.image.name,
+      WorkingDir: config.workingDir,
+    },
+  };
+}
+
+function imageDocument(runtime: Runtime, image: ImageRecord): object {
+  const familiar = (canonical: string) => familiarString(parseReference(canonical));
+  return {
+    Id: image.id,
+    RepoTags: image.repoTags.map(familiar),
+    RepoDigests: image.repoDigests.map(familiar),
+    Created: image.created,
+    Architecture: image.config.architecture,
+    Os: image.config.os,
+    Size: image.size,
+    Config: image.config.config ?? {},
+    RootFS: { Type: 'layers', Layers: image.layers.map((layer) => layer.diffId) },
+    GraphDriver: { Name: 'overlay', Data: { LowerDir: [...image.layers].reverse().map((l) => layerDir(runtime.paths, l.diffId)).join(':') } },
+  };
+}

@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import { formatTemplate } from '../../../src/cli/go-template.js';
+
+const data = { State: { Pid: 42, Running: true }, Name: '/web', Config: { Env: ['A=1'] }, Nothing: null };
+
+describe('formatTemplate', () => {
+  it('follows field paths, as docker --format does', () => {
+    expect(formatTemplate('{{.State.Pid}} {{ .Name }} {{.State.Running}}', data)).toBe('42 /web true');
+  });
+
+  it('prints json of a value on request, and objects as json anyway', () => {
+    expect(formatTemplate('{{json .Config.Env}}', data)).toBe('["A=1"]');
+    expect(formatTemplate('{{.Config}}', data)).toBe('{"Env":["A=1"]}');
+    expect(formatTemplate('{{.Nothing}}', data)).toBe('null');
+  });
+
+  it('names a field that does not exist', () => {
+    expect(() => formatTemplate('{{.State.Nope}}', data)).toThrow(/can't evaluate field Nope in .State.Nope/);
+  });
+});
