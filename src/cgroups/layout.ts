@@ -12,6 +12,7 @@ export type CgroupLayout =
 export const CONTROLLERS = ['memory', 'cpu', 'cpuset', 'pids'] as const;
 export type Controller = (typeof CONTROLLERS)[number];
 
+// #region cgroup-layout
 /** The layout from /proc/self/mountinfo's text: v2 if /sys/fs/cgroup itself is cgroup2, else the v1 trees. */
 export function cgroupLayout(mountinfo: string): CgroupLayout {
   const mounts = mountinfo.split('\n').filter(Boolean).map((line) => {
@@ -32,3 +33,4 @@ export function cgroupLayout(mountinfo: string): CgroupLayout {
   }
   return { version: 1, roots };
 }
+// #endregion

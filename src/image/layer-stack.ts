@@ -21,6 +21,7 @@ import type { Syscalls } from '../kernel/syscalls.js';
 import { OVERLAY_OPAQUE_XATTR, OVERLAY_OPAQUE_VALUE } from './whiteouts.js';
 import { lstatOrNull } from './lstat.js';
 
+// #region find-in-layers
 /** The host path of `filePath` (absolute, as the container sees it, e.g. "/etc/passwd")
  *  in the overlay of `layerDirsTopFirst`, or null if it is absent, deleted, or not a regular file. */
 export function findInLayers(layerDirsTopFirst: string[], filePath: string, sys: Syscalls): string | null {
@@ -34,6 +35,7 @@ export function findInLayers(layerDirsTopFirst: string[], filePath: string, sys:
   }
   return null;
 }
+// #endregion
 
 type LookUp =
   /** A regular file at the end of the path. */

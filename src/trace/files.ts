@@ -1,6 +1,6 @@
 // `--trace[=PATH]` writes the command's trace twice, side by side:
 //   NAME.otlp.jsonl   OTLP/JSON, one ExportTraceServiceRequest per line (the
-//                     OpenTelemetry file exporter's format; `tsrun trace show` reads it)
+//                     OpenTelemetry file exporter's format, what a collector receives)
 //   NAME.jaeger.json  Jaeger's JSON, for Jaeger UI's "Upload JSON"
 // `--trace` alone writes to ./traces/; `--trace=DIR` to DIR; `--trace=FILE.json`
 // (or .jsonl) uses FILE as NAME.

@@ -16,6 +16,7 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { inSpan } from './span.js';
+import { exitCodeOf } from '../errors.js';
 import { traceFilePaths, writeTraceFiles } from './files.js';
 import type { OtlpTraceRequest } from './otlp-json.js';
 import type { TracingRequest } from './request.js';
@@ -59,9 +60,14 @@ export async function startTracing(request: TracingRequest, command: string, env
       'process.command_args': ['tsrun', ...process.argv.slice(2)],
     }, async (span) => {
       traceId = span.spanContext().traceId;
-      const result = await work();
-      span.setAttribute('process.exit.code', Number(process.exitCode ?? 0));
-      return result;
+      try {
+        const result = await work();
+        span.setAttribute('process.exit.code', Number(process.exitCode ?? 0));
+        return result;
+      } catch (error) {
+        span.setAttribute('process.exit.code', exitCodeOf(error)); // what tsrun is about to exit with
+        throw error;
+      }
     })),
 
     async finish() {

@@ -7,6 +7,7 @@ import { trace, isSpanContextValid, SpanStatusCode, type Attributes, type Span }
  *  time is Date.now(), whole milliseconds: too coarse for stages that take a few hundred µs. */
 const preciseNow = () => performance.timeOrigin + performance.now();
 
+// #region in-span
 export async function inSpan<T>(name: string, attributes: Attributes, work: (span: Span) => Promise<T> | T): Promise<T> {
   // Asked for on each span, not once: the provider registered by setup.ts may come and go (tests).
   return trace.getTracer('tsrun').startActiveSpan(name, { attributes, startTime: preciseNow() }, async (span) => {
@@ -21,6 +22,7 @@ export async function inSpan<T>(name: string, attributes: Attributes, work: (spa
     }
   });
 }
+// #endregion
 
 // #region traceparent
 /** TRACEPARENT (and TRACESTATE) for a process tsrun starts, naming the active span in the W3C

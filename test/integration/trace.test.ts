@@ -93,6 +93,7 @@ describe.skipIf(!asRoot)('tracing tsrun run (as root)', () => {
       expect(span.status).toEqual({ code: 2, message: 'exec: "no-such-command": executable file not found in $PATH' });
       expect(span.events?.map((e) => e.name)).toEqual(['exception']);
     }
+    expect(attribute(byName('tsrun run'), 'process.exit.code')).toBe(127); // the code tsrun exits with
   });
 
   it('writes Jaeger JSON that Jaeger UI can load, the same spans as the OTLP file', () => {
