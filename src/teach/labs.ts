@@ -201,6 +201,32 @@ export const LABS: Lab[] = [
       },
     ],
   },
+  {
+    id: 6,
+    name: 'default-route',
+    stage: 'network',
+    title: 'The container cannot find its way out',
+    task: 'A container on the bridge has eth0 and an address, so it can talk to its neighbours on 10.88.0.0/16, but it has no idea where to send anything else. Give it a default route through the bridge\'s address, the gateway.',
+    file: 'src/net/veth.ts',
+    region: 'connect',
+    remove: "    `route add default via ${c.gateway}`,\n",
+    insert: "    // TODO(lab 6): packets for other networks need a way out: a default route through the gateway (c.gateway).\n",
+    checks: [
+      {
+        name: 'the container has a default route through the gateway',
+        hint: '`ip route add default via ADDRESS` — these lines are `ip -batch` commands, run inside the container\'s namespace.',
+        run: async ({ tsrun }) => {
+          const result = tsrun(['run', '--rm', DEMO, 'sh', '-c', 'ip route | grep "^default"']);
+          return /^default via 10\.88\.0\.1 dev eth0/.test(result.stdout) ? '' : `ip route inside shows no default route via 10.88.0.1 (got ${JSON.stringify(result.stdout)}, exit ${result.status})`;
+        },
+      },
+      {
+        name: 'neighbours on the bridge are still reachable',
+        hint: 'The route for the subnet itself comes with the address; only the default one is yours to add.',
+        run: async ({ tsrun }) => expectOutput(tsrun(['run', '--rm', DEMO, 'sh', '-c', 'ping -c 1 -W 2 10.88.0.1 >/dev/null && echo reached']), 'reached\n'),
+      },
+    ],
+  },
 ];
 
 function expectOutput(result: { status: number | null; stdout: string; stderr: string }, expected: string): string {
