@@ -10,6 +10,8 @@ npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$
 status=$?
 node -e '
   const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""));
+  // A file whose hooks failed counts too, even when none of its tests did.
+  const failed = Math.max(r.numFailedTests, r.numFailedTestSuites);
+  console.log(`${r.numPassedTests} passed, ${failed} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""));
 ' "$report" || exit 1
 exit $status

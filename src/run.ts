@@ -14,6 +14,8 @@ import { deleteContainer, saveState } from './store/containers.js';
 import { containerRunDir } from './store/paths.js';
 import { TsrunError, exitCodeOf } from './errors.js';
 
+const CLEANUP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
 export interface RunOptions {
   io?: ExecIO;
   observer?: RunObserver;
@@ -47,12 +49,19 @@ export async function start(runtime: Runtime, container: ContainerRecord, option
     recordFailedStart(runtime, container, error);
     throw error;
   } finally {
-    // The veth, the address, the network namespace and the cgroup are only needed while the container runs,
-    await releaseNetwork(runtime, container);
-    if (cgroup) await removeCgroup(cgroup);
-    // and so is the overlay's mount point.
-    fs.rmSync(containerRunDir(runtime.paths, container.id), { recursive: true, force: true });
-    if (container.config.autoRemove) deleteContainer(runtime.paths, container.id);
+    // A late Ctrl-C, or the terminal closing, must not stop tsrun half-way through cleaning up.
+    const holdOn = () => {};
+    for (const signal of CLEANUP_SIGNALS) process.on(signal, holdOn);
+    try {
+      // The veth, the address, the network namespace and the cgroup are only needed while the container runs,
+      await releaseNetwork(runtime, container);
+      if (cgroup) await removeCgroup(cgroup);
+      // and so is the overlay's mount point.
+      fs.rmSync(containerRunDir(runtime.paths, container.id), { recursive: true, force: true });
+      if (container.config.autoRemove) deleteContainer(runtime.paths, container.id);
+    } finally {
+      for (const signal of CLEANUP_SIGNALS) process.off(signal, holdOn);
+    }
   }
 }
 // #endregion

@@ -14,7 +14,11 @@ import { TSRUN, tsrun } from '../helpers/cli.js';
 const asRoot = process.getuid?.() === 0;
 const tsrunCgroups = () => fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')
   .map((line) => line.split(' ')[4]).filter((mountPoint) => mountPoint?.startsWith('/sys/fs/cgroup'))
-  .flatMap((mountPoint) => (fs.existsSync(path.join(mountPoint!, 'tsrun')) ? fs.readdirSync(path.join(mountPoint!, 'tsrun')) : []));
+  .flatMap((mountPoint) => {
+    const parent = path.join(mountPoint!, 'tsrun');
+    // Only directories are cgroups; the files beside them are the parent's own settings.
+    return fs.existsSync(parent) ? fs.readdirSync(parent, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name) : [];
+  });
 
 describe.skipIf(!asRoot)('cgroups (as root)', () => {
   let root: string;
