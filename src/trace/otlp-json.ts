@@ -64,3 +64,19 @@ export function spansOf(requests: OtlpTraceRequest[]): { span: OtlpSpan; resourc
 export function parseOtlpLines(text: string): OtlpTraceRequest[] {
   return text.split('\n').filter((line) => line.trim()).map((line) => JSON.parse(line) as OtlpTraceRequest);
 }
+
+/** A trace's shape: span names, indented under their parents, siblings in start order.
+ *  What an example trace and a fresh one must share, whatever their timings. */
+export function spanTreeLines(spans: OtlpSpan[]): string[] {
+  const byStart = [...spans].sort((a, b) => (BigInt(a.startTimeUnixNano) < BigInt(b.startTimeUnixNano) ? -1 : 1));
+  const ids = new Set(spans.map((s) => s.spanId));
+  const lines: string[] = [];
+  const walk = (parent: string | undefined, depth: number) => {
+    for (const span of byStart.filter((s) => (s.parentSpanId && ids.has(s.parentSpanId) ? s.parentSpanId : undefined) === parent)) {
+      lines.push(`${'  '.repeat(depth)}${span.name}${span.status?.code === STATUS_ERROR ? ' (error)' : ''}`);
+      walk(span.spanId, depth + 1);
+    }
+  };
+  walk(undefined, 0);
+  return lines;
+}

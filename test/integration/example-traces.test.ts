@@ -1,0 +1,40 @@
+// The example traces in traces/examples/ still have the shape of a real run
+// today: the same span names, nested the same way (timings and ids differ).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildDemoImage } from '../../src/image/demo.js';
+import { parseOtlpLines, spanTreeLines, spansOf } from '../../src/trace/otlp-json.js';
+import { REPO_ROOT } from '../../src/teach/regions.js';
+import { tsrun } from '../helpers/cli.js';
+
+const asRoot = process.getuid?.() === 0;
+const EXAMPLES = path.join(REPO_ROOT, 'traces', 'examples');
+const treeOf = (otlpFile: string) => spanTreeLines(spansOf(parseOtlpLines(fs.readFileSync(otlpFile, 'utf8'))).map((s) => s.span));
+
+describe.skipIf(!asRoot)('example traces (as root)', () => {
+  let root: string;
+  beforeAll(async () => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-examples-'));
+    await buildDemoImage(path.join(root, 'image'));
+    expect(tsrun(root, ['load', '-i', path.join(root, 'image')]).status).toBe(0);
+  });
+  afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  // The same commands as scripts/example-traces.sh.
+  const examples: Array<[string, string[]]> = [
+    ['demo-run', ['tsrun-demo', 'sh', '-c', 'echo hello from the demo']],
+    ['command-not-found', ['tsrun-demo', 'no-such-command']],
+  ];
+  for (const [name, command] of examples) {
+    it(`${name}: a fresh run has the example's span tree (regenerate with scripts/example-traces.sh)`, () => {
+      const fresh = path.join(root, `${name}.json`);
+      tsrun(root, ['run', '--rm', `--trace=${fresh}`, ...command]);
+      const example = treeOf(path.join(EXAMPLES, `${name}.otlp.jsonl`));
+      expect(example[0]).toMatch(/^tsrun run/);
+      expect(treeOf(fresh.replace(/\.json$/, '.otlp.jsonl'))).toEqual(example);
+      expect(fs.existsSync(path.join(EXAMPLES, `${name}.jaeger.json`))).toBe(true);
+    });
+  }
+});
