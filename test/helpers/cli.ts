@@ -1,7 +1,9 @@
 // Run the real CLI (bin/tsrun.js, compiled) as a child process, as a user would.
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { buildDemoImage } from '../../src/image/demo.js';
 
 export const TSRUN = path.resolve(import.meta.dirname, '../../bin/tsrun.js');
 
@@ -34,4 +36,14 @@ export function hostSnapshot(): { mounts: string[]; processes: string[] } {
     }
   });
   return { mounts, processes: processes.sort() };
+}
+
+/** A fresh store under the temp dir with the demo image loaded: what most integration tests start from. */
+export async function storeWithDemoImage(label: string): Promise<string> {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), `tsrun-${label}-`));
+  const imageDir = path.join(root, 'demo-image');
+  await buildDemoImage(imageDir);
+  const loaded = tsrun(root, ['load', '-i', imageDir]);
+  if (loaded.status !== 0 || loaded.stderr !== '') throw new Error(`loading the demo image failed (exit ${loaded.status}): ${loaded.stderr}`);
+  return root;
 }

@@ -2,14 +2,12 @@
 // most others): each container in a cgroup of its own, joined before execve,
 // removed after exit.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildDemoImage } from '../../src/image/demo.js';
 import { cgroupLayout } from '../../src/cgroups/layout.js';
 import { planCgroup } from '../../src/cgroups/cgroup.js';
-import { TSRUN, tsrun } from '../helpers/cli.js';
+import { storeWithDemoImage, tsrun, TSRUN } from '../helpers/cli.js';
 
 const asRoot = process.getuid?.() === 0;
 const tsrunCgroups = () => fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')
@@ -25,9 +23,7 @@ describe.skipIf(!asRoot)('cgroups (as root)', () => {
   const run = (args: string[]) => tsrun(root, ['run', '--rm', '--network', 'none', ...args]);
 
   beforeAll(async () => {
-    root = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-cgroups-'));
-    await buildDemoImage(path.join(root, 'image'));
-    expect(tsrun(root, ['load', '-i', path.join(root, 'image')]).status).toBe(0);
+    root = await storeWithDemoImage('cgroups');
   });
   afterAll(() => {
     expect(tsrunCgroups()).toEqual([]); // every container's cgroup is gone again

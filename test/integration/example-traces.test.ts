@@ -1,13 +1,11 @@
 // The example traces in traces/examples/ still have the shape of a real run
 // today: the same span names, nested the same way (timings and ids differ).
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildDemoImage } from '../../src/image/demo.js';
 import { parseOtlpLines, spanTreeLines, spansOf } from '../../src/trace/otlp-json.js';
 import { REPO_ROOT } from '../../src/teach/regions.js';
-import { tsrun } from '../helpers/cli.js';
+import { storeWithDemoImage, tsrun } from '../helpers/cli.js';
 
 const asRoot = process.getuid?.() === 0;
 const EXAMPLES = path.join(REPO_ROOT, 'traces', 'examples');
@@ -16,9 +14,7 @@ const treeOf = (otlpFile: string) => spanTreeLines(spansOf(parseOtlpLines(fs.rea
 describe.skipIf(!asRoot)('example traces (as root)', () => {
   let root: string;
   beforeAll(async () => {
-    root = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-examples-'));
-    await buildDemoImage(path.join(root, 'image'));
-    expect(tsrun(root, ['load', '-i', path.join(root, 'image')]).status).toBe(0);
+    root = await storeWithDemoImage('examples');
   });
   afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 

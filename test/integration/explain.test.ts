@@ -1,16 +1,14 @@
 // `tsrun run --explain` tells the truth: every value it prints is the real one,
 // every command it suggests exists, and the container's stdout stays clean.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildDemoImage } from '../../src/image/demo.js';
 import { commands } from '../../src/cli/commands/index.js';
 import { STAGES } from '../../src/container.js';
 import { findLesson } from '../../src/teach/terminal-lesson.js';
 import type { ExplainEvent } from '../../src/teach/explain.js';
-import { tsrun } from '../helpers/cli.js';
+import { storeWithDemoImage, tsrun } from '../helpers/cli.js';
 
 const asRoot = process.getuid?.() === 0;
 const registered = new Set(commands.map((c) => String(c.command).split(' ')[0]));
@@ -28,9 +26,7 @@ function expectCommandExists(command: string): void {
 describe.skipIf(!asRoot)('tsrun run --explain (as root)', () => {
   let root: string;
   beforeAll(async () => {
-    root = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-explain-'));
-    await buildDemoImage(path.join(root, 'image'));
-    expect(tsrun(root, ['load', '-i', path.join(root, 'image')]).status).toBe(0);
+    root = await storeWithDemoImage('explain');
   });
   afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 

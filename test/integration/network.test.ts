@@ -5,18 +5,16 @@
 // Traffic goes only to addresses of the containers and the bridge made here.
 import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildDemoImage } from '../../src/image/demo.js';
 import { realSyscalls } from '../../src/kernel/native.js';
 import { runCommand } from '../../src/net/command.js';
 import { pruneDefaultBridge, withNetworkLock, type NetworkHost } from '../../src/net/default-bridge.js';
 import { HOST_NETWORK_DIR, readBridgeState } from '../../src/net/ipam.js';
 import { vethName } from '../../src/net/veth.js';
-import { TSRUN, tsrun } from '../helpers/cli.js';
+import { storeWithDemoImage, tsrun, TSRUN } from '../helpers/cli.js';
 
 const asRoot = process.getuid?.() === 0;
 const HOST: NetworkHost = { run: runCommand, stateDir: HOST_NETWORK_DIR };
@@ -55,10 +53,7 @@ describe.skipIf(!asRoot)('networks (as root)', () => {
   const run = (args: string[]) => tsrun(root, args);
 
   beforeAll(async () => {
-    root = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-net-'));
-    const imageDir = path.join(root, 'demo-image');
-    await buildDemoImage(imageDir);
-    expect(run(['load', '-i', imageDir]).status).toBe(0);
+    root = await storeWithDemoImage('net');
   });
 
   afterAll(async () => {

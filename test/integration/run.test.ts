@@ -5,8 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { buildDemoImage } from '../../src/image/demo.js';
-import { TSRUN, hostSnapshot, tsrun } from '../helpers/cli.js';
+import { hostSnapshot, storeWithDemoImage, tsrun, TSRUN } from '../helpers/cli.js';
 import { dockerArchiveFromLayout, umociLayout } from '../helpers/images.js';
 
 /** Start tsrun in the background and resolve once its output contains `marker` (within 10 s). */
@@ -34,12 +33,7 @@ describe.skipIf(!asRoot)('tsrun run (as root)', () => {
   const run = (args: string[], options = {}) => tsrun(root, args, options);
 
   beforeAll(async () => {
-    root = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-run-'));
-    const imageDir = path.join(root, 'demo-image');
-    await buildDemoImage(imageDir);
-    const loaded = run(['load', '-i', imageDir]);
-    expect(loaded.stderr).toBe('');
-    expect(loaded.status).toBe(0);
+    root = await storeWithDemoImage('run');
   });
   afterAll(() => {
     run(['rm', '-f', ...run(['ps', '-aq']).stdout.split('\n').filter(Boolean)]);

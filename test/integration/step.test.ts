@@ -1,13 +1,10 @@
 // `--step` in a real terminal (tmux): tsrun waits before each stage until
 // Enter, and after the last pause the terminal is the container's again.
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildDemoImage } from '../../src/image/demo.js';
-import { TSRUN, tsrun } from '../helpers/cli.js';
+import { storeWithDemoImage, TSRUN } from '../helpers/cli.js';
 
 const asRoot = process.getuid?.() === 0;
 const hasTmux = (() => { try { execFileSync('tmux', ['-V']); return true; } catch { return false; } })();
@@ -28,9 +25,7 @@ async function waitFor(text: string, count = 1): Promise<string> {
 describe.skipIf(!asRoot || !hasTmux)('tsrun run --step in a terminal (as root)', () => {
   let root: string;
   beforeAll(async () => {
-    root = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-step-'));
-    await buildDemoImage(path.join(root, 'image'));
-    expect(tsrun(root, ['load', '-i', path.join(root, 'image')]).status).toBe(0);
+    root = await storeWithDemoImage('step');
   });
   afterAll(() => {
     try { tmux('kill-server'); } catch { /* already gone */ }

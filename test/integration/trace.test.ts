@@ -5,15 +5,13 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildDemoImage } from '../../src/image/demo.js';
 import { STAGES } from '../../src/container.js';
 import { parseOtlpLines, plainValue, spansOf, type OtlpSpan } from '../../src/trace/otlp-json.js';
 import type { JaegerFile } from '../../src/trace/jaeger.js';
-import { TSRUN, tsrun } from '../helpers/cli.js';
+import { storeWithDemoImage, tsrun, TSRUN } from '../helpers/cli.js';
 import { expectJaegerShape } from '../unit/trace/jaeger-shape.js';
 
 const asRoot = process.getuid?.() === 0;
@@ -49,9 +47,7 @@ describe.skipIf(!asRoot)('tracing tsrun run (as root)', () => {
   }
 
   beforeAll(async () => {
-    root = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-trace-'));
-    await buildDemoImage(path.join(root, 'image'));
-    expect(tsrun(root, ['load', '-i', path.join(root, 'image')]).status).toBe(0);
+    root = await storeWithDemoImage('trace');
   });
   afterEach(async () => {
     for (const socket of sockets.splice(0)) socket.destroy();
