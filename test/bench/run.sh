@@ -6,22 +6,15 @@
 # Needs root; installs hyperfine and runc from Debian if missing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-for p in hyperfine runc; do
-  command -v "$p" >/dev/null || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine runc >/dev/null; }
-done
-npm run build --silent
-
+source test/bench/common.sh
 work=$(mktemp -d /tmp/tsrun-bench.XXXXXX)
-export TSRUN_ROOT="$work/store"
 cleanup() {
   runc delete -f tsrun-bench >/dev/null 2>&1 || true
   ./bin/tsrun.js network prune >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
-
-./bin/tsrun.js make-demo-image "$work/image" >/dev/null
-./bin/tsrun.js load -i "$work/image" >/dev/null
+bench_prepare hyperfine runc
 
 # runc gets the very same files: the demo image's single layer, copied.
 layer=$(ls -d "$TSRUN_ROOT"/layers/sha256/* | head -n 1)

@@ -1,24 +1,19 @@
 #!/usr/bin/env bash
-# Tracing overhead: `tsrun run --rm tsrun-demo true` with tracing off, with the
+# Tracing overhead: `tsrun run --rm --network none tsrun-demo true` with tracing off, with the
 # file exporter (--trace), and with OTLP/HTTP to a receiver on 127.0.0.1, all
 # in the same hyperfine run. Prints medians and ratios (target: file ≤ 5 % over off).
 # Needs root; installs hyperfine from Debian if missing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-command -v hyperfine >/dev/null || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine >/dev/null; }
-npm run build --silent
-
+source test/bench/common.sh
 work=$(mktemp -d /tmp/tsrun-bench-trace.XXXXXX)
-export TSRUN_ROOT="$work/store"
 receiver=''
 cleanup() {
   [ -n "$receiver" ] && kill "$receiver" 2>/dev/null
   rm -rf "$work"
 }
 trap cleanup EXIT
-
-./bin/tsrun.js make-demo-image "$work/image" >/dev/null
-./bin/tsrun.js load -i "$work/image" >/dev/null
+bench_prepare hyperfine
 
 # A collector stand-in on loopback: accepts OTLP/HTTP and answers 200, nothing more.
 node -e '
@@ -30,9 +25,9 @@ for _ in $(seq 50); do [ -s "$work/port" ] && break; sleep 0.1; done
 endpoint="http://127.0.0.1:$(cat "$work/port")"
 
 hyperfine --warmup 3 --runs "${RUNS:-30}" --export-json "$work/results.json" \
-  -n 'off' "./bin/tsrun.js run --rm tsrun-demo true" \
-  -n 'file' "./bin/tsrun.js run --rm --trace=$work/traces tsrun-demo true" \
-  -n 'otlp' "env OTEL_TRACES_EXPORTER=otlp OTEL_EXPORTER_OTLP_ENDPOINT=$endpoint ./bin/tsrun.js run --rm tsrun-demo true"
+  -n 'off' "./bin/tsrun.js run --rm --network none tsrun-demo true" \
+  -n 'file' "./bin/tsrun.js run --rm --network none --trace=$work/traces tsrun-demo true" \
+  -n 'otlp' "env OTEL_TRACES_EXPORTER=otlp OTEL_EXPORTER_OTLP_ENDPOINT=$endpoint ./bin/tsrun.js run --rm --network none tsrun-demo true"
 
 node -e '
   const { results } = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
