@@ -106,6 +106,18 @@ describe.skipIf(!asRoot)('tsrun pull (as root)', () => {
     expect(manifest.mediaType).toBe(MEDIA_TYPES.dockerManifest);
   });
 
+  it('pulls a docker.io image from the first registry mirror that answers', () => {
+    registry.push(path.join(images, 'demo'), 'latest', 'mirrored/demo:latest');
+    fs.mkdirSync(paths.root, { recursive: true });
+    // Both mirrors are on loopback and the second has the image, so Docker Hub itself is never asked.
+    fs.writeFileSync(path.join(paths.root, 'config.json'), JSON.stringify({ 'registry-mirrors': ['http://127.0.0.1:1', `http://${registry.host}`] }));
+    const result = cli('pull', 'mirrored/demo');
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toContain(`mirror http://127.0.0.1:1 failed (cannot reach registry 127.0.0.1:1: connection refused); trying http://${registry.host}`);
+    expect(result.stdout).toContain('Status: Downloaded newer image for mirrored/demo:latest');
+    expect(listImages(paths)[0]!.repoTags).toEqual(['docker.io/mirrored/demo:latest']);
+  });
+
   it('pulls zstd layers and umoci\'s two layers with a whiteout', () => {
     expect(cli('pull', '-q', `${registry.host}/zstd`).status).toBe(0);
     expect(listImages(paths)[0]!.layers[0]!.mediaType).toBe(MEDIA_TYPES.ociLayerZstd);
