@@ -42,9 +42,10 @@ export interface RegistryStatus {
   dataDir: string;
 }
 
-/** The images a classroom gets: each built by tsrun, under one or more names. */
+/** The images a classroom gets: each built by tsrun, under one or more names. library/busybox is where
+ *  a pull of plain `busybox` looks when this registry is listed under "registry-mirrors". */
 const SEEDS = [
-  { build: buildDemoImage, repository: DEMO_REPOSITORY, names: [`${DEMO_REPOSITORY}:latest`, 'busybox:latest'] },
+  { build: buildDemoImage, repository: DEMO_REPOSITORY, names: [`${DEMO_REPOSITORY}:latest`, 'busybox:latest', 'library/busybox:latest'] },
   { build: buildLayersImage, repository: LAYERS_REPOSITORY, names: [`${LAYERS_REPOSITORY}:latest`] },
 ];
 

@@ -39,6 +39,7 @@ describe.skipIf(!asRoot)('tsrun lab registry (as root)', () => {
     expect(status.status).toBe(0);
     expect(status.stdout.split('\n').slice(1)).toEqual([
       `  ${address}/busybox:latest`,
+      `  ${address}/library/busybox:latest`,
       `  ${address}/tsrun-demo:latest`,
       `  ${address}/tsrun-layers:latest`,
       '',
@@ -59,6 +60,11 @@ describe.skipIf(!asRoot)('tsrun lab registry (as root)', () => {
     ].join('\n'));
     const busybox = cli('run', '--rm', '--network', 'none', `${address}/busybox`, 'echo', 'hello from the registry');
     expect(busybox).toMatchObject({ status: 0, stdout: 'hello from the registry\n' });
+    // As a mirror of Docker Hub, it answers for plain `busybox`, and Docker Hub is never asked.
+    fs.writeFileSync(path.join(root, 'config.json'), JSON.stringify({ 'registry-mirrors': [`http://${address}`] }));
+    const mirrored = cli('pull', 'busybox');
+    expect(mirrored).toMatchObject({ status: 0, stderr: '' });
+    expect(mirrored.stdout).toContain('Status: Downloaded newer image for busybox:latest');
   });
 
   it('refuses a port another registry holds, leaving nothing running', () => {
