@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { listImages } from '../../src/store/images.js';
 import { blobPath, layerDir, storePaths, type StorePaths } from '../../src/store/paths.js';
 import { MEDIA_TYPES, type ImageIndex } from '../../src/image/oci.js';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { TSRUN, tsrun, hostSnapshot } from '../helpers/cli.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { blobFile, demoLayout, readLayout, recompressWithZstd, tempDir, treeOf, umociLayout, writeBlob } from '../helpers/images.js';
@@ -116,6 +116,22 @@ describe.skipIf(!asRoot)('tsrun pull (as root)', () => {
     expect(result.stdout).toContain(`mirror http://127.0.0.1:1 failed (cannot reach registry 127.0.0.1:1: connection refused); trying http://${registry.host}`);
     expect(result.stdout).toContain('Status: Downloaded newer image for mirrored/demo:latest');
     expect(listImages(paths)[0]!.repoTags).toEqual(['docker.io/mirrored/demo:latest']);
+  });
+
+  it('says the disk is full when it fills mid-pull, and stores nothing', () => {
+    // A store on a tmpfs smaller than the demo layer unpacked (about 2 MB).
+    const small = path.join(work, 'small');
+    fs.mkdirSync(small);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1200k', 'tmpfs', small]);
+    try {
+      const result = tsrun(small, ['pull', '-q', `${registry.host}/demo`]);
+      expect(result.status).toBe(125);
+      expect(result.stderr).toContain(`no space left on the device that holds ${small}`);
+      expect(result.stderr).toContain('nothing was stored');
+      expect(storeTree(storePaths(small))).toEqual([]);
+    } finally {
+      execFileSync('umount', [small]);
+    }
   });
 
   it('pulls zstd layers and umoci\'s two layers with a whiteout', () => {

@@ -181,4 +181,20 @@ describe('RegistryClient', () => {
       client.close();
     }
   });
+
+  it('gives up on a registry that answers 401 whatever token it is given, after one token', async () => {
+    const log: string[] = [];
+    const host = await serve((request, response) => {
+      log.push(new URL(request.url!, 'http://x').pathname);
+      if (request.url!.startsWith('/token')) response.end(JSON.stringify({ token: 'never-good-enough' }));
+      else response.writeHead(401, { 'www-authenticate': `Bearer realm="http://${request.headers.host}/token",service="test"` }).end();
+    });
+    const client = clientFor(host);
+    try {
+      await expect(client.manifest('latest')).rejects.toThrow(`unauthorized: ${host} wants credentials to pull team/app`);
+      expect(log).toEqual(['/v2/team/app/manifests/latest', '/token', '/v2/team/app/manifests/latest']);
+    } finally {
+      client.close();
+    }
+  });
 });
