@@ -4,6 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../../src/registry/client.js';
+import { Transport } from '../../../src/registry/http.js';
 import { endpointFor } from '../../../src/registry/endpoint.js';
 import type { Credentials } from '../../../src/registry/auth.js';
 
@@ -130,6 +131,17 @@ describe('RegistryClient', () => {
       await expect(client.blob('sha256:1', readAll)).rejects.toThrow(`repository ${host}/team/app not found`);
     } finally {
       client.close();
+    }
+  });
+
+  it('names a TLS failure and says what to do about a plain-HTTP registry', async () => {
+    const host = await serve((_request, response) => response.end('plain http'));
+    const transport = new Transport();
+    try {
+      await expect(transport.send({ method: 'GET', url: new URL(`https://${host}/v2/`), headers: {} }))
+        .rejects.toMatchObject({ message: expect.stringMatching(new RegExp(`^cannot reach registry ${host}: TLS failed \\(`)), hint: expect.stringContaining('insecure-registries') });
+    } finally {
+      transport.close();
     }
   });
 
