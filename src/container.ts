@@ -23,7 +23,7 @@ export interface RunRequest {
   autoRemove: boolean;
   /** --pull: fetch the image from its registry when it is missing (default), always, or never. */
   pull: PullPolicy;
-  /** --network: bridge (the default), none (loopback only) or host (the host's own stack). */
+  /** --network: bridge (the default), none (loopback only), host (the host's own stack), or a user network's name. */
   network?: string;
   /** -p: "[HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL]", as docker writes them. */
   publish?: string[];
@@ -35,7 +35,8 @@ export interface RunRequest {
 
 export type PullPolicy = 'missing' | 'always' | 'never';
 
-export type NetworkMode = 'bridge' | 'none' | 'host';
+/** bridge (the default network), none, host, or the name of a user network (`tsrun network create`). */
+export type NetworkMode = string;
 
 export type ContainerStatus = 'created' | 'running' | 'exited';
 

@@ -8,8 +8,7 @@ import { findImage, type ImageRecord } from './store/images.js';
 import { containerDir, containerRunDir, layerDir } from './store/paths.js';
 import { familiarString, parseReference } from './image/reference.js';
 import { fail } from './errors.js';
-import { leaseOnBridge } from './net/ipam.js';
-import { BRIDGE } from './net/bridge.js';
+import { findLease } from './net/ipam.js';
 
 export function inspect(runtime: Runtime, nameOrId: string): object {
   const container = findContainer(runtime.paths, nameOrId);
@@ -21,7 +20,7 @@ export function inspect(runtime: Runtime, nameOrId: string): object {
 
 function containerDocument(runtime: Runtime, container: ContainerRecord): object {
   const { config, state } = container;
-  const onBridge = state.status === 'running' ? leaseOnBridge(BRIDGE, container.id) : undefined;
+  const onBridge = state.status === 'running' ? findLease(container.id) : undefined;
   const limits = config.resources ?? {};
   const dir = containerDir(runtime.paths, container.id);
   return {

@@ -3,7 +3,7 @@
 // them belongs here, once no container holds an address any more.
 import { realSyscalls } from '../src/kernel/native.js';
 import { runCommand } from '../src/net/command.js';
-import { pruneDefaultBridge } from '../src/net/default-bridge.js';
+import { pruneDefaultBridge } from '../src/net/bridges.js';
 import { HOST_NETWORK_DIR } from '../src/net/ipam.js';
 
 export async function teardown(): Promise<void> {

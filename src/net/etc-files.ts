@@ -1,5 +1,6 @@
 // The three files in /etc that describe a container's place on the network,
 // written by tsrun and bind-mounted over the image's own.
+import fs from 'node:fs';
 import type { NetworkMode } from '../container.js';
 
 /** Docker's choice when the host's resolvers cannot be reached from a container. */
@@ -17,6 +18,20 @@ export function hostsFile(mode: NetworkMode, hostname: string, names: string[], 
     `${address ?? '127.0.1.1'}\t${own}`,
     '',
   ].join('\n');
+}
+// #endregion
+
+// #region peers
+/** The line after which tsrun lists the other containers of a user network. */
+const PEERS_MARKER = '# Other containers on this network (tsrun keeps this list current)';
+
+/** Rewrite the list of peers at the end of a container's hosts file. In place, not by rename: the file is
+ *  bind-mounted over the container's /etc/hosts, and a bind mount holds on to the file it was made with. */
+export function writePeers(hostsPath: string, peers: Array<{ address: string; name: string }>): void {
+  const current = fs.readFileSync(hostsPath, 'utf8');
+  const own = current.includes(PEERS_MARKER) ? current.slice(0, current.indexOf(PEERS_MARKER)) : current;
+  const listed = peers.map((peer) => `${peer.address}\t${peer.name}\n`).join('');
+  fs.writeFileSync(hostsPath, peers.length > 0 ? `${own}${PEERS_MARKER}\n${listed}` : own);
 }
 // #endregion
 

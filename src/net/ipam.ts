@@ -33,6 +33,9 @@ export interface Lease {
   netns: string;
   /** Host ports published to this container (-p, -P), each with its host port picked. */
   ports?: PortMapping[];
+  /** On a user network: the name the other containers there know it by, and its hosts file, which lists them. */
+  name?: string;
+  hostsFile?: string;
 }
 
 export const networkLockPath = (dir: string) => path.join(dir, 'lock');
@@ -40,6 +43,13 @@ const statePath = (dir: string, bridge: string) => path.join(dir, `${bridge}.jso
 
 export function readBridgeState(dir: string, bridge: string): BridgeState | undefined {
   return fs.existsSync(statePath(dir, bridge)) ? readJson<BridgeState>(statePath(dir, bridge)) : undefined;
+}
+
+/** Every bridge tsrun has state for on this host, by bridge name. */
+export function listBridgeStates(dir: string): Array<{ bridge: string; state: BridgeState }> {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir).filter((file) => file.endsWith('.json')).sort()
+    .map((file) => ({ bridge: file.slice(0, -'.json'.length), state: readJson<BridgeState>(path.join(dir, file)) }));
 }
 
 export function writeBridgeState(dir: string, bridge: string, state: BridgeState | undefined): void {
@@ -66,11 +76,13 @@ export function leaseOf(state: BridgeState, container: string): string | undefin
   return Object.keys(state.leases).find((address) => state.leases[address]!.container === container);
 }
 
-/** What a running container holds on the bridge: its address and published ports (for ps and inspect). */
-export function leaseOnBridge(bridge: string, container: string, dir = HOST_NETWORK_DIR): { address: string; gateway: string; lease: Lease } | undefined {
-  const state = readBridgeState(dir, bridge);
-  const address = state && leaseOf(state, container);
-  return state && address ? { address, gateway: state.gateway, lease: state.leases[address]! } : undefined;
+/** What a running container holds, on whichever bridge: its address and published ports (for ps and inspect). */
+export function findLease(container: string, dir = HOST_NETWORK_DIR): { bridge: string; address: string; gateway: string; lease: Lease } | undefined {
+  for (const { bridge, state } of listBridgeStates(dir)) {
+    const address = leaseOf(state, container);
+    if (address) return { bridge, address, gateway: state.gateway, lease: state.leases[address]! };
+  }
+  return undefined;
 }
 
 /** Every port published on this bridge, and where it leads. */

@@ -2,7 +2,8 @@
 // their packets and rewrites the source to its own address on the way out
 // (masquerade), as a home router does. Inbound, for published ports: the
 // destination of a new connection to the host's port is rewritten to the
-// container's address and port (DNAT), the way a home router forwards a port. The rules live in a table of tsrun's
+// container's address and port (DNAT), the way a home router forwards a port.
+// And between networks: nothing is forwarded from one of tsrun's bridges to another. The rules live in a table of tsrun's
 // own, `ip tsrun`, so `nft list table ip tsrun` shows all of them and
 // deleting that one table removes them, leaving everyone else's rules alone.
 import type { CommandRunner } from './command.js';
@@ -17,12 +18,20 @@ export interface PublishedRule {
   address: string;
 }
 
-export function natRuleset(subnet: string, bridge: string, published: PublishedRule[] = []): string {
-  const dnat = published.map(({ mapping, address }) => {
+/** One bridge's share of the table. */
+export interface NatNetwork {
+  bridge: string;
+  subnet: string;
+  published: PublishedRule[];
+}
+
+export function natRuleset(networks: NatNetwork[]): string {
+  const dnat = networks.flatMap((network) => network.published).map(({ mapping, address }) => {
     // Addressed to this host: one of its own addresses (fib ... type local), or the one address it was published on.
     const toHost = mapping.hostIp === '' ? 'fib daddr type local' : `ip daddr ${mapping.hostIp}`;
     return `    ${toHost} ${mapping.protocol} dport ${mapping.hostPort} dnat to ${address}:${mapping.containerPort}`;
   });
+  const bridges = networks.map((network) => network.bridge);
   return [
     // Declaring the table, then deleting it, makes "replace the whole table" one atomic transaction.
     `table ${NAT_TABLE}`,
@@ -40,19 +49,28 @@ export function natRuleset(subnet: string, bridge: string, published: PublishedR
     '  }',
     '  chain postrouting {',
     '    type nat hook postrouting priority srcnat; policy accept;',
-    // Leaving by any interface but the bridge itself: container-to-container traffic keeps its addresses.
-    `    ip saddr ${subnet} oifname != "${bridge}" masquerade`,
-    // A connection to 127.0.0.1 that DNAT sent to a container: the container could not answer 127.0.0.1,
-    // so it gets the bridge's address as its source (the bridge has route_localnet on to let it through).
-    `    ip saddr 127.0.0.0/8 oifname "${bridge}" masquerade`,
+    ...networks.flatMap(({ bridge, subnet }) => [
+      // Leaving by any interface but its own bridge: container-to-container traffic keeps its addresses.
+      `    ip saddr ${subnet} oifname != "${bridge}" masquerade`,
+      // A connection to 127.0.0.1 that DNAT sent to a container: the container could not answer 127.0.0.1,
+      // so it gets the bridge's address as its source (the bridge has route_localnet on to let it through).
+      `    ip saddr 127.0.0.0/8 oifname "${bridge}" masquerade`,
+    ]),
+    '  }',
+    // Networks are apart: the host forwards nothing from one of tsrun's bridges to another.
+    '  chain forward {',
+    '    type filter hook forward priority filter; policy accept;',
+    ...(bridges.length > 1 ? bridges.map((bridge) => `    iifname "${bridge}" oifname { ${bridges.filter((other) => other !== bridge).map((other) => `"${other}"`).join(', ')} } drop`) : []),
     '  }',
     '}',
     '',
   ].join('\n');
 }
 
-export async function installNat(run: CommandRunner, subnet: string, bridge: string, published: PublishedRule[] = []): Promise<void> {
-  await run(['nft', '-f', '-'], natRuleset(subnet, bridge, published));
+/** Make tsrun's table say exactly this: the rules of these networks, or no table at all when there are none. */
+export async function installNat(run: CommandRunner, networks: NatNetwork[]): Promise<void> {
+  if (networks.length === 0) await removeNat(run);
+  else await run(['nft', '-f', '-'], natRuleset(networks));
 }
 // #endregion
 

@@ -9,6 +9,7 @@ import { addContainer, listContainers } from '../store/containers.js';
 import { generateName } from '../store/names.js';
 import { fail } from '../errors.js';
 import { exposedPorts, parsePublish, type PortMapping } from '../net/ports.js';
+import { findNetwork } from '../net/networks.js';
 import { inSpan } from '../trace/span.js';
 
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -37,7 +38,7 @@ export async function create(runtime: Runtime, image: ImageRecord, request: RunR
         tty: request.tty,
         interactive: request.interactive,
         autoRemove: request.autoRemove,
-        network: networkMode(request),
+        network: networkMode(runtime, request),
         ports: portsToPublish(image, request),
         resources: request.resources ?? {},
       },
@@ -117,12 +118,13 @@ function portsToPublish(image: ImageRecord, request: RunRequest): PortMapping[] 
 }
 // #endregion
 
-function networkMode(request: RunRequest): NetworkMode {
+/** bridge, none, host, or a user network: by its name, as it is recorded even when given by id. */
+function networkMode(runtime: Runtime, request: RunRequest): NetworkMode {
   const mode = request.network ?? 'bridge';
-  if (mode !== 'bridge' && mode !== 'none' && mode !== 'host') {
-    throw fail(`network ${mode} not found`, 'use --network bridge, none or host');
-  }
-  return mode;
+  if (mode === 'bridge' || mode === 'none' || mode === 'host') return mode;
+  const network = findNetwork(runtime.paths, mode);
+  if (!network) throw fail(`network ${mode} not found`, 'use --network bridge, none, host, or a network from `tsrun network ls`');
+  return network.name;
 }
 
 function workingDirectory(image: ImageRecord, request: RunRequest): string {

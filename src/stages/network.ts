@@ -5,6 +5,8 @@
 //     and wires it to the host's bridge tsrun0 with a veth pair: eth0 inside,
 //     an address of its own, a default route through the bridge's address.
 //     The container's process joins that namespace (setns) when it starts.
+//   NAME, a user network (`tsrun network create NAME`): the same, on that
+//     network's own bridge; and the containers there know each other by name.
 //   none: a new, empty network namespace; the child brings up loopback.
 //   host: no network namespace of its own; the host's interfaces.
 //
@@ -12,18 +14,19 @@
 // /etc/resolv.conf, written here and bind-mounted into its root.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { BridgeAttachment, ContainerRecord, NetworkMode, NetworkPlan, Runtime } from '../container.js';
+import type { BridgeAttachment, ContainerRecord, NetworkPlan, Runtime } from '../container.js';
 import type { StorePaths } from '../store/paths.js';
 import { containerDir } from '../store/paths.js';
 import { writeFileAtomic } from '../store/atomic.js';
 import { runCommand } from '../net/command.js';
-import { BRIDGE, uplinkMtu } from '../net/bridge.js';
-import { applyNat, configuredSubnet, defaultBridge, reclaimStaleLeases, withNetworkLock, type NetworkHost } from '../net/default-bridge.js';
+import { uplinkMtu } from '../net/bridge.js';
+import { applyNat, ensureBridge, reclaimStaleLeases, withNetworkLock, type BridgeNetwork, type NetworkHost } from '../net/bridges.js';
+import { bridgeNetworkFor } from '../net/networks.js';
 import { processStartTime } from '../kernel/proc.js';
-import { HOST_NETWORK_DIR, leaseAddress, leaseOf, publishedPorts, readBridgeState, releaseAddress, writeBridgeState } from '../net/ipam.js';
+import { HOST_NETWORK_DIR, leaseAddress, leaseOf, listBridgeStates, publishedPorts, releaseAddress, writeBridgeState, type BridgeState } from '../net/ipam.js';
 import { formatMapping, pickHostPorts } from '../net/ports.js';
 import { connectContainer, createNetns, disconnectContainer, removeNetns, vethName } from '../net/veth.js';
-import { hostsFile, resolvConf } from '../net/etc-files.js';
+import { hostsFile, resolvConf, writePeers } from '../net/etc-files.js';
 import { parseSubnet } from '../net/address.js';
 import { inSpan } from '../trace/span.js';
 
@@ -34,7 +37,7 @@ export const netnsFile = (paths: StorePaths, id: string) => path.join(paths.runR
 
 // #region network
 export async function network(runtime: Runtime, container: ContainerRecord, host = HOST): Promise<NetworkPlan> {
-  const mode: NetworkMode = container.config.network ?? 'bridge';
+  const mode = container.config.network ?? 'bridge';
   return inSpan('tsrun.network', { 'container.id': container.id, 'tsrun.network.mode': mode }, async (span) => {
     if (mode === 'host') {
       span.setAttribute('network.interface.name', 'host');
@@ -44,11 +47,14 @@ export async function network(runtime: Runtime, container: ContainerRecord, host
       span.setAttribute('network.interface.name', 'lo');
       return { mode, interfaces: ['lo 127.0.0.1/8'], files: writeEtcFiles(runtime, container, mode), steps: [{ op: 'link_up', name: 'lo' }] };
     }
+    const net = bridgeNetworkFor(runtime.paths, mode);
     const file = netnsFile(runtime.paths, container.id);
-    const bridge = await attach(runtime, container, host, file);
+    const address = await leaseFor(runtime, container, host, net, file);
+    const files = writeEtcFiles(runtime, container, mode, address);
+    const bridge = await attach(runtime, container, host, net, file, files.hosts);
     span.setAttributes({
       'network.interface.name': 'eth0',
-      'network.local.address': bridge.address.split('/')[0],
+      'network.local.address': address,
       'tsrun.network.bridge': bridge.name,
       'tsrun.network.veth': bridge.hostInterface,
       'tsrun.network.ports': bridge.ports.map(formatMapping),
@@ -58,63 +64,104 @@ export async function network(runtime: Runtime, container: ContainerRecord, host
       interfaces: ['lo 127.0.0.1/8', `eth0 ${bridge.address}`],
       namespaceFile: file,
       bridge,
-      files: writeEtcFiles(runtime, container, mode, bridge.address.split('/')[0]),
+      files,
       steps: [{ op: 'setns', path: file, nstype: 'CLONE_NEWNET' }],
     };
   });
 }
 // #endregion
 
-// #region attach
-/** Under the network lock: the bridge (first use), an address, the namespace, the veth pair. */
-async function attach(runtime: Runtime, container: ContainerRecord, host: NetworkHost, file: string): Promise<BridgeAttachment> {
-  const subnet = configuredSubnet(runtime.paths);
-  const mtu = await uplinkMtu(host.run);
+/** Under the network lock: the bridge (first use), an address and the host ports, recorded before anything else,
+ *  so that releasing always finds them. */
+async function leaseFor(runtime: Runtime, container: ContainerRecord, host: NetworkHost, net: BridgeNetwork, file: string): Promise<string> {
   return withNetworkLock(runtime.sys, host, async () => {
-    const state = await defaultBridge(host, subnet);
-    await reclaimStaleLeases(runtime.sys, host, state); // left by a tsrun killed before it could release them
-    const ports = await pickHostPorts(container.config.ports ?? [], publishedPorts(state).map((published) => published.mapping), host.isPortFree);
+    const state = await ensureBridge(host, net);
+    await reclaimStaleLeases(runtime.sys, host, net.bridge, state); // left by a tsrun killed before it could release them
+    const everyPublished = listBridgeStates(host.stateDir).flatMap((other) => publishedPorts(other.state).map((published) => published.mapping));
+    const ports = await pickHostPorts(container.config.ports ?? [], everyPublished, host.isPortFree);
     const address = leaseAddress(state, {
       container: container.id, store: runtime.paths.root, netns: file,
       holder: { pid: process.pid, startTime: processStartTime(process.pid) },
       ports,
+      name: net.name === 'bridge' ? undefined : container.name,
     });
-    writeBridgeState(host.stateDir, BRIDGE, state); // leased before anything else, so releasing always finds it
+    writeBridgeState(host.stateDir, net.bridge, state);
+    return address;
+  });
+}
+
+// #region attach
+/** Under the network lock: the namespace, the veth pair, the published ports, and on a user network the names. */
+async function attach(runtime: Runtime, container: ContainerRecord, host: NetworkHost, net: BridgeNetwork, file: string, hostsPath: string): Promise<BridgeAttachment> {
+  const mtu = await uplinkMtu(host.run);
+  return withNetworkLock(runtime.sys, host, async () => {
+    const state = readState(host, net.bridge);
+    const address = leaseOf(state, container.id)!;
+    const lease = state.leases[address]!;
     const attachment: BridgeAttachment = {
-      name: BRIDGE, subnet, gateway: state.gateway,
-      address: `${address}/${parseSubnet(subnet).prefix}`,
+      name: net.bridge, subnet: net.subnet, gateway: state.gateway,
+      address: `${address}/${parseSubnet(net.subnet).prefix}`,
       hostInterface: vethName(container.id),
       mtu,
-      ports,
+      ports: lease.ports ?? [],
     };
     await createNetns(host.run, file);
-    await connectContainer(host.run, { netnsFile: file, bridge: BRIDGE, ...attachment });
-    if (ports.length > 0) await applyNat(host, state); // the DNAT rules, once the container's address answers
+    await connectContainer(host.run, { netnsFile: file, bridge: net.bridge, ...attachment });
+    if (attachment.ports.length > 0) await applyNat(host); // the DNAT rules, once the container's address answers
+    if (lease.name !== undefined) {
+      lease.hostsFile = hostsPath;
+      writeBridgeState(host.stateDir, net.bridge, state);
+      updatePeers(state);
+    }
     return attachment;
   });
 }
 // #endregion
 
+// #region peers
+/** On a user network, every container's hosts file lists all the others, by name: how they find each other. */
+function updatePeers(state: BridgeState): void {
+  const named = Object.entries(state.leases).filter(([, lease]) => lease.name !== undefined && lease.hostsFile !== undefined);
+  for (const [address, lease] of named) {
+    const others = named.filter(([other]) => other !== address).map(([other, peer]) => ({ address: other, name: peer.name! }));
+    try {
+      writePeers(lease.hostsFile!, others);
+    } catch (error) {
+      // A container whose files are gone (removed while its tsrun was killed) needs no list.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+}
+// #endregion
+
 // #region release
-/** When the container has stopped (or failed to start): the veth pair, the address and the
- *  namespace file go. The bridge stays for the next container. */
+/** When the container has stopped (or failed to start): the veth pair, the address, its published ports and the
+ *  namespace file go, and on a user network its name leaves the others' hosts files. The bridge stays. */
 export async function releaseNetwork(runtime: Runtime, container: ContainerRecord, host = HOST): Promise<void> {
-  if ((container.config.network ?? 'bridge') !== 'bridge') return;
+  const mode = container.config.network ?? 'bridge';
+  if (mode === 'none' || mode === 'host') return;
   await withNetworkLock(runtime.sys, host, async () => {
-    const state = readBridgeState(host.stateDir, BRIDGE);
-    const address = state && leaseOf(state, container.id);
-    if (!state || !address) return;
-    const hadPorts = (state.leases[address]!.ports ?? []).length > 0;
+    const held = listBridgeStates(host.stateDir).find(({ state }) => leaseOf(state, container.id) !== undefined);
+    if (!held) return;
+    const { bridge, state } = held;
+    const lease = state.leases[leaseOf(state, container.id)!]!;
     await disconnectContainer(host.run, vethName(container.id));
     releaseAddress(state, container.id);
-    if (hadPorts) await applyNat(host, state);
-    writeBridgeState(host.stateDir, BRIDGE, state);
+    writeBridgeState(host.stateDir, bridge, state);
+    if ((lease.ports ?? []).length > 0) await applyNat(host);
+    if (lease.name !== undefined) updatePeers(state);
   });
   removeNetns(runtime.sys, netnsFile(runtime.paths, container.id));
 }
 // #endregion
 
-function writeEtcFiles(runtime: Runtime, container: ContainerRecord, mode: NetworkMode, address?: string): NetworkPlan['files'] {
+function readState(host: NetworkHost, bridge: string): BridgeState {
+  const found = listBridgeStates(host.stateDir).find((entry) => entry.bridge === bridge);
+  if (!found) throw new Error(`no state for bridge ${bridge}`); // leaseFor made it under the same lock
+  return found.state;
+}
+
+function writeEtcFiles(runtime: Runtime, container: ContainerRecord, mode: string, address?: string): NetworkPlan['files'] {
   const dir = containerDir(runtime.paths, container.id);
   const files = { hostname: path.join(dir, 'hostname'), hosts: path.join(dir, 'hosts'), resolvConf: path.join(dir, 'resolv.conf') };
   const { hostname } = container.config;

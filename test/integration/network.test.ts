@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { realSyscalls } from '../../src/kernel/native.js';
 import { runCommand } from '../../src/net/command.js';
-import { pruneDefaultBridge, withNetworkLock, type NetworkHost } from '../../src/net/default-bridge.js';
+import { pruneDefaultBridge, withNetworkLock, type NetworkHost } from '../../src/net/bridges.js';
 import { HOST_NETWORK_DIR, readBridgeState } from '../../src/net/ipam.js';
 import { vethName } from '../../src/net/veth.js';
 import { storeWithDemoImage, tsrun, TSRUN } from '../helpers/cli.js';
@@ -193,8 +193,30 @@ describe.skipIf(!asRoot)('networks (as root)', () => {
     expect(tsrunOnHost(root).netns).toEqual([]);
   });
 
+  it('lets containers on a user network find each other by name, keeps other networks out, and removes the network', async () => {
+    const created = run(['network', 'create', 'lab-net']);
+    expect(created).toMatchObject({ status: 0, stderr: '' });
+    const alpha = startContainer(root, ['--name', 'alpha', '--network', 'lab-net', 'tsrun-demo', 'sh', '-c', `${OWN_ADDRESS}; read x || true`]);
+    try {
+      const alphaAddress = (await alpha.ready).split('/')[0]!;
+      const subnet = JSON.parse(run(['network', 'inspect', 'lab-net']).stdout)[0].IPAM.Config[0].Subnet as string;
+      expect(alphaAddress.split('.').slice(0, 2)).toEqual(subnet.split('.').slice(0, 2));
+      const byName = run(['run', '--rm', '--network', 'lab-net', 'tsrun-demo', 'sh', '-c', 'ping -c 1 -W 2 alpha >/dev/null && echo found alpha']);
+      expect(byName).toEqual({ status: 0, stdout: 'found alpha\n', stderr: '' });
+      // From the default bridge, the address is there but the way is shut.
+      const fromDefault = run(['run', '--rm', 'tsrun-demo', 'sh', '-c', `ping -c 1 -W 1 ${alphaAddress} >/dev/null 2>&1 && echo reached || echo kept out`]);
+      expect(fromDefault.stdout).toBe('kept out\n');
+      expect(run(['network', 'rm', 'lab-net'])).toMatchObject({ status: 125, stderr: expect.stringContaining('has active endpoints') });
+    } finally {
+      await alpha.stop();
+    }
+    expect(run(['network', 'rm', 'lab-net'])).toEqual({ status: 0, stdout: 'lab-net\n', stderr: '' });
+    expect(run(['network', 'ls']).stdout).not.toContain('lab-net');
+    expect(tsrunOnHost(root).links.filter((link) => link.startsWith('tsrun-'))).toEqual([]);
+  });
+
   it('refuses an unknown network before creating anything', () => {
     const result = run(['run', '--rm', '--network', 'nowhere', 'tsrun-demo', 'true']);
-    expect(result).toEqual({ status: 125, stdout: '', stderr: 'tsrun: network nowhere not found — use --network bridge, none or host\n' });
+    expect(result).toEqual({ status: 125, stdout: '', stderr: 'tsrun: network nowhere not found — use --network bridge, none, host, or a network from `tsrun network ls`\n' });
   });
 });

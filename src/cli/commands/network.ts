@@ -1,19 +1,49 @@
-// tsrun network prune: remove the default bridge, its NAT table and its state when no container uses them.
+// tsrun network create|ls|inspect|rm|prune: user networks, as `docker network` manages them.
 import type { CommandModule } from 'yargs';
 
-interface NetworkArgs { root?: string; action: string }
+interface NetworkArgs { root?: string; action: string; names: string[]; subnet?: string; quiet: boolean }
 
 export const networkCommand: CommandModule<object, NetworkArgs> = {
-  command: 'network <action>',
-  describe: 'Manage networks (prune: remove the default bridge when no container uses it)',
-  builder: (yargs) => yargs.positional('action', { choices: ['prune'] as const, describe: 'What to do' }) as never,
+  command: 'network <action> [names..]',
+  describe: 'Manage networks: create [--subnet CIDR] NAME, ls, inspect NAME…, rm NAME…, prune',
+  builder: (yargs) => yargs
+    .positional('action', { choices: ['create', 'ls', 'inspect', 'rm', 'prune'] as const, describe: 'What to do' })
+    .positional('names', { type: 'string', array: true, default: [], describe: 'Network names (or ids)' })
+    .option('subnet', { type: 'string', describe: 'create: the network\'s subnet in CIDR form (default: a free 10.x.0.0/16)' })
+    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'ls: only the ids' }) as never,
   handler: async (argv) => {
+    const { fail } = await import('../../errors.js');
     const { runtimeFor } = await import('../runtime.js');
     const { runCommand } = await import('../../net/command.js');
-    const { pruneDefaultBridge } = await import('../../net/default-bridge.js');
     const { HOST_NETWORK_DIR } = await import('../../net/ipam.js');
-    const runtime = runtimeFor(argv);
-    const pruned = await pruneDefaultBridge(runtime.sys, { run: runCommand, stateDir: HOST_NETWORK_DIR });
-    process.stdout.write(pruned ? 'Removed the default bridge tsrun0 and its NAT rules\n' : 'tsrun0 stays: containers still use it\n');
+    const networks = await import('../../net/networks.js');
+    const { sys, paths } = runtimeFor(argv);
+    const host = { run: runCommand, stateDir: HOST_NETWORK_DIR };
+    const write = (line: string) => void process.stdout.write(line + '\n');
+    const needsNames = (what: string) => {
+      if (argv.names.length === 0) throw fail(`tsrun network ${argv.action} needs ${what}`, `e.g. tsrun network ${argv.action} lab-net`);
+    };
+
+    if (argv.action === 'create') {
+      needsNames('a name');
+      if (argv.names.length > 1) throw fail('tsrun network create takes one name', 'create networks one at a time');
+      write((await networks.createNetwork(sys, paths, host, argv.names[0]!, argv.subnet)).id);
+    } else if (argv.action === 'ls') {
+      const { formatTable } = await import('../format.js');
+      const rows = networks.networkSummaries(paths);
+      if (argv.quiet) for (const row of rows) write(row.id.slice(0, 12));
+      else process.stdout.write(formatTable(['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE'], rows.map((row) => [row.id.slice(0, 12), row.name, row.driver, 'local'])));
+    } else if (argv.action === 'inspect') {
+      needsNames('a network');
+      write(JSON.stringify(argv.names.map((name) => networks.inspectNetwork(paths, host, name)), null, 4));
+    } else if (argv.action === 'rm') {
+      needsNames('a network');
+      for (const name of argv.names) write((await networks.removeNetwork(sys, paths, host, name)).name);
+    } else {
+      const { pruneDefaultBridge } = await import('../../net/bridges.js');
+      const removed = await networks.pruneNetworks(sys, paths, host);
+      if (removed.length > 0) write(`Deleted Networks:\n${removed.map((network) => network.name).join('\n')}\n`);
+      write(await pruneDefaultBridge(sys, host) ? 'Removed the default bridge tsrun0' : 'tsrun0 stays: containers still use it');
+    }
   },
 };

@@ -16,8 +16,7 @@ export const psCommand: CommandModule<object, PsArgs> = {
     const { listContainers } = await import('../../store/containers.js');
     const { reconcile } = await import('../../store/reconcile.js');
     const { formatTable, timeAgo, humanDuration } = await import('../format.js');
-    const { leaseOnBridge } = await import('../../net/ipam.js');
-    const { BRIDGE } = await import('../../net/bridge.js');
+    const { findLease } = await import('../../net/ipam.js');
     const { formatMapping } = await import('../../net/ports.js');
     const paths = storePaths(argv.root);
     const containers = listContainers(paths).map((c) => reconcile(paths, c))
@@ -36,7 +35,7 @@ export const psCommand: CommandModule<object, PsArgs> = {
     };
     // A running container's published ports are in its lease on the bridge, as the network stage recorded them.
     const ports = (c: (typeof containers)[number]) => (c.state.status === 'running'
-      ? (leaseOnBridge(BRIDGE, c.id)?.lease.ports ?? []).map(formatMapping).join(', ')
+      ? (findLease(c.id)?.lease.ports ?? []).map(formatMapping).join(', ')
       : '');
     const command = (argvOf: string[]) => {
       const text = argvOf.join(' ');

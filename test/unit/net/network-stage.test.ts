@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { network, netnsFile, releaseNetwork } from '../../../src/stages/network.js';
-import { pruneDefaultBridge } from '../../../src/net/default-bridge.js';
+import { pruneDefaultBridge } from '../../../src/net/bridges.js';
 import { readBridgeState, writeBridgeState } from '../../../src/net/ipam.js';
 import { spawnSync } from 'node:child_process';
 import type { ContainerRecord, NetworkMode } from '../../../src/container.js';
@@ -41,8 +41,6 @@ describe('network stage', () => {
     const file = netnsFile(store, c.id);
     const plan = await network(runtime, c, host);
     expect(host.typed()).toEqual([
-      'ip -json route show default',
-      'ip -json link show dev eth0',
       'ip -json link show',
       'ip -json route show',
       'ip -batch -\n  link add tsrun0 type bridge\n  address add 10.88.0.1/16 dev tsrun0\n  link set tsrun0 up',
@@ -50,11 +48,13 @@ describe('network stage', () => {
       'sysctl -n net.ipv4.ip_forward',
       'sysctl -q -w net.ipv4.ip_forward=1',
       expect.stringMatching(/^nft -f -\n  table ip tsrun\n  delete table ip tsrun\n  table ip tsrun \{\n/),
+      'ip -json route show default',
+      'ip -json link show dev eth0',
       `unshare --net=${file} true`,
       `ip -batch -\n  link add tsrun11111111 mtu 1400 type veth peer name eth0 address 02:42:0a:58:00:02 mtu 1400 netns ${file}\n  link set tsrun11111111 master tsrun0 up`,
       `nsenter --net=${file} ip -batch -\n  link set lo up\n  address add 10.88.0.2/16 dev eth0\n  link set eth0 up\n  route add default via 10.88.0.1`,
     ]);
-    expect(host.ran[8]!.input).toContain('ip saddr 10.88.0.0/16 oifname != "tsrun0" masquerade');
+    expect(host.ran[6]!.input).toContain('ip saddr 10.88.0.0/16 oifname != "tsrun0" masquerade');
     expect(plan).toMatchObject({
       mode: 'bridge', namespaceFile: file, interfaces: ['lo 127.0.0.1/8', 'eth0 10.88.0.2/16'],
       bridge: { name: 'tsrun0', subnet: '10.88.0.0/16', gateway: '10.88.0.1', address: '10.88.0.2/16', hostInterface: 'tsrun11111111', mtu: 1400 },

@@ -1,0 +1,112 @@
+// The bridges' life on the host: the default one (tsrun0) and one per user
+// network. Each is made on first use (bridge, gateway address, forwarding,
+// NAT), kept while containers hold addresses on it, and removed by a prune
+// (or `tsrun network rm`) once none does. Every change happens under the
+// network lock, so a prune can never pull a bridge from under a starting
+// container, and tsrun's one nft table is rewritten from all bridges' state.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Syscalls } from '../kernel/syscalls.js';
+import type { StorePaths } from '../store/paths.js';
+import { withLock } from '../store/lock.js';
+import { linkExists, type CommandRunner } from './command.js';
+import { formatAddress, nthAddress, parseSubnet } from './address.js';
+import { BRIDGE, DEFAULT_SUBNET, checkSubnetIsFree, createBridge, deleteBridge, normaliseSubnet } from './bridge.js';
+import { enableForwarding, installNat, restoreForwarding } from './nat.js';
+import { listBridgeStates, networkLockPath, publishedPorts, readBridgeState, writeBridgeState, type BridgeState } from './ipam.js';
+import { disconnectContainer, removeNetns, vethName } from './veth.js';
+import { isSameProcess } from '../kernel/proc.js';
+import { fail } from '../errors.js';
+import type { PortMapping } from './ports.js';
+
+/** How the network stage reaches the host: a command runner and where the bridges' state is kept. */
+export interface NetworkHost {
+  run: CommandRunner;
+  stateDir: string;
+  /** Whether nothing on the host listens on a port to be published (default: try to bind it). */
+  isPortFree?: (mapping: PortMapping) => Promise<boolean>;
+}
+
+/** A network of bridge type: the default one, or a user network. */
+export interface BridgeNetwork {
+  /** As users name it: "bridge" for the default, else the name given to `tsrun network create`. */
+  name: string;
+  /** The Linux bridge: tsrun0, or tsrun-<8 hex of the network's id>. */
+  bridge: string;
+  subnet: string;
+}
+
+export function withNetworkLock<T>(sys: Syscalls, host: NetworkHost, work: () => Promise<T>): Promise<T> {
+  return withLock(sys, networkLockPath(host.stateDir), work);
+}
+
+/** The default network: tsrun0, on "bridge-subnet" from <root>/config.json or the default subnet. */
+export function defaultNetwork(paths: StorePaths): BridgeNetwork {
+  const file = path.join(paths.root, 'config.json');
+  const config = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) as { 'bridge-subnet'?: string } : {};
+  return { name: 'bridge', bridge: BRIDGE, subnet: normaliseSubnet(config['bridge-subnet'] ?? DEFAULT_SUBNET) };
+}
+
+// #region first-use
+/** The bridge's state, making the bridge first if the host does not have it. Call under the network lock. */
+export async function ensureBridge(host: NetworkHost, network: BridgeNetwork): Promise<BridgeState> {
+  const { bridge, subnet } = network;
+  const known = readBridgeState(host.stateDir, bridge);
+  if (known && known.subnet !== subnet) {
+    throw fail(`the bridge ${bridge} serves ${known.subnet}, not the configured ${subnet}`,
+      'stop tsrun\'s containers on it and remove it first, or keep "bridge-subnet" as it was');
+  }
+  const bridgeExists = await linkExists(host.run, bridge);
+  if (known && bridgeExists) return known;
+
+  await checkSubnetIsFree(host.run, subnet, bridge);
+  const gateway = formatAddress(nthAddress(parseSubnet(subnet), 1));
+  if (!bridgeExists) await createBridge(host.run, bridge, subnet, gateway);
+  // ip_forward as it was before any of tsrun's bridges, so the last prune can put it back.
+  const before = known?.ipForwardBefore ?? listBridgeStates(host.stateDir)[0]?.state.ipForwardBefore;
+  const ipForwardBefore = before ?? await enableForwarding(host.run);
+  const state: BridgeState = { subnet, gateway, ipForwardBefore, leases: known?.leases ?? {} };
+  writeBridgeState(host.stateDir, bridge, state);
+  await applyNat(host);
+  return state;
+}
+// #endregion
+
+/** tsrun's nft table, rewritten whole from every bridge's state: masquerade, isolation, and the published ports. */
+export async function applyNat(host: NetworkHost): Promise<void> {
+  await installNat(host.run, listBridgeStates(host.stateDir).map(({ bridge, state }) => ({ bridge, subnet: state.subnet, published: publishedPorts(state) })));
+}
+
+/** Leases whose tsrun is gone (killed before it could clean up, its container with it):
+ *  their veth, namespace file and address are freed. Call under the network lock. */
+export async function reclaimStaleLeases(sys: Syscalls, host: NetworkHost, bridge: string, state: BridgeState): Promise<void> {
+  let portsFreed = false;
+  for (const [address, lease] of Object.entries(state.leases)) {
+    if (isSameProcess(lease.holder.pid, lease.holder.startTime)) continue;
+    await disconnectContainer(host.run, vethName(lease.container));
+    removeNetns(sys, lease.netns);
+    portsFreed ||= (lease.ports ?? []).length > 0;
+    delete state.leases[address];
+  }
+  writeBridgeState(host.stateDir, bridge, state);
+  if (portsFreed) await applyNat(host);
+}
+
+/** Remove the bridge and its state (and, with the last bridge, the nft table and ip_forward's change)
+ *  when no container holds an address on it. Returns false (and changes nothing) while one does. */
+export async function pruneBridge(sys: Syscalls, host: NetworkHost, bridge: string): Promise<boolean> {
+  return withNetworkLock(sys, host, async () => {
+    const state = readBridgeState(host.stateDir, bridge);
+    if (state) await reclaimStaleLeases(sys, host, bridge, state);
+    if (state && Object.keys(state.leases).length > 0) return false;
+    if (await linkExists(host.run, bridge)) await deleteBridge(host.run, bridge);
+    writeBridgeState(host.stateDir, bridge, undefined);
+    await applyNat(host);
+    if (state && listBridgeStates(host.stateDir).length === 0) await restoreForwarding(host.run, state.ipForwardBefore);
+    return true;
+  });
+}
+
+export function pruneDefaultBridge(sys: Syscalls, host: NetworkHost): Promise<boolean> {
+  return pruneBridge(sys, host, BRIDGE);
+}
