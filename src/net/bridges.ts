@@ -9,11 +9,11 @@ import path from 'node:path';
 import type { Syscalls } from '../kernel/syscalls.js';
 import type { StorePaths } from '../store/paths.js';
 import { withLock } from '../store/lock.js';
-import { linkExists, type CommandRunner } from './command.js';
+import { linkExists, runCommand, type CommandRunner } from './command.js';
 import { formatAddress, nthAddress, parseSubnet } from './address.js';
 import { BRIDGE, DEFAULT_SUBNET, checkSubnetIsFree, createBridge, deleteBridge, normaliseSubnet } from './bridge.js';
-import { enableForwarding, installNat, restoreForwarding } from './nat.js';
-import { listBridgeStates, networkLockPath, publishedPorts, readBridgeState, writeBridgeState, type BridgeState } from './ipam.js';
+import { enableForwarding, installNat, restoreForwarding, type FirewallBackend } from './nat.js';
+import { HOST_NETWORK_DIR, listBridgeStates, networkLockPath, publishedPorts, readBridgeState, writeBridgeState, type BridgeState } from './ipam.js';
 import { disconnectContainer, removeNetns, vethName } from './veth.js';
 import { isSameProcess } from '../kernel/proc.js';
 import { fail } from '../errors.js';
@@ -23,6 +23,8 @@ import type { PortMapping } from './ports.js';
 export interface NetworkHost {
   run: CommandRunner;
   stateDir: string;
+  /** Which tool writes tsrun's rules (default nftables). */
+  firewall?: FirewallBackend;
   /** Whether nothing on the host listens on a port to be published (default: try to bind it). */
   isPortFree?: (mapping: PortMapping) => Promise<boolean>;
 }
@@ -40,11 +42,29 @@ export function withNetworkLock<T>(sys: Syscalls, host: NetworkHost, work: () =>
   return withLock(sys, networkLockPath(host.stateDir), work);
 }
 
+/** How tsrun reaches this host's network: real commands, the state under /run, and the firewall tool that works here:
+ *  "firewall-backend" from <root>/config.json, else nftables when the nft command exists, else iptables. */
+export function networkHost(paths: StorePaths): NetworkHost {
+  const configured = readConfig(paths)['firewall-backend'];
+  if (configured !== undefined && configured !== 'nftables' && configured !== 'iptables') {
+    throw fail(`"firewall-backend" in ${path.join(paths.root, 'config.json')} must be "nftables" or "iptables"`, 'fix or remove it');
+  }
+  const firewall = configured ?? (onPath('nft') || !onPath('iptables') ? 'nftables' : 'iptables');
+  return { run: runCommand, stateDir: HOST_NETWORK_DIR, firewall };
+}
+
+function onPath(command: string): boolean {
+  return (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':').some((dir) => dir !== '' && fs.existsSync(path.join(dir, command)));
+}
+
+function readConfig(paths: StorePaths): { 'bridge-subnet'?: string; 'firewall-backend'?: string } {
+  const file = path.join(paths.root, 'config.json');
+  return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : {};
+}
+
 /** The default network: tsrun0, on "bridge-subnet" from <root>/config.json or the default subnet. */
 export function defaultNetwork(paths: StorePaths): BridgeNetwork {
-  const file = path.join(paths.root, 'config.json');
-  const config = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) as { 'bridge-subnet'?: string } : {};
-  return { name: 'bridge', bridge: BRIDGE, subnet: normaliseSubnet(config['bridge-subnet'] ?? DEFAULT_SUBNET) };
+  return { name: 'bridge', bridge: BRIDGE, subnet: normaliseSubnet(readConfig(paths)['bridge-subnet'] ?? DEFAULT_SUBNET) };
 }
 
 // #region first-use
@@ -74,7 +94,8 @@ export async function ensureBridge(host: NetworkHost, network: BridgeNetwork): P
 
 /** tsrun's nft table, rewritten whole from every bridge's state: masquerade, isolation, and the published ports. */
 export async function applyNat(host: NetworkHost): Promise<void> {
-  await installNat(host.run, listBridgeStates(host.stateDir).map(({ bridge, state }) => ({ bridge, subnet: state.subnet, published: publishedPorts(state) })));
+  const networks = listBridgeStates(host.stateDir).map(({ bridge, state }) => ({ bridge, subnet: state.subnet, published: publishedPorts(state) }));
+  await installNat(host.run, networks, host.firewall);
 }
 
 /** Leases whose tsrun is gone (killed before it could clean up, its container with it):

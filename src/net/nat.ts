@@ -8,6 +8,10 @@
 // deleting that one table removes them, leaving everyone else's rules alone.
 import type { CommandRunner } from './command.js';
 import type { PortMapping } from './ports.js';
+import { installIptables, removeIptables } from './iptables.js';
+
+/** nftables, unless the host has only iptables (or config.json's "firewall-backend" says iptables). */
+export type FirewallBackend = 'nftables' | 'iptables';
 
 export const NAT_TABLE = 'ip tsrun';
 
@@ -67,15 +71,17 @@ export function natRuleset(networks: NatNetwork[]): string {
   ].join('\n');
 }
 
-/** Make tsrun's table say exactly this: the rules of these networks, or no table at all when there are none. */
-export async function installNat(run: CommandRunner, networks: NatNetwork[]): Promise<void> {
-  if (networks.length === 0) await removeNat(run);
+/** Make tsrun's rules say exactly this: the rules of these networks, or none at all when there are none. */
+export async function installNat(run: CommandRunner, networks: NatNetwork[], backend: FirewallBackend = 'nftables'): Promise<void> {
+  if (networks.length === 0) await removeNat(run, backend);
+  else if (backend === 'iptables') await installIptables(run, networks);
   else await run(['nft', '-f', '-'], natRuleset(networks));
 }
 // #endregion
 
-export async function removeNat(run: CommandRunner): Promise<void> {
-  await run(['nft', '-f', '-'], `table ${NAT_TABLE}\ndelete table ${NAT_TABLE}\n`);
+export async function removeNat(run: CommandRunner, backend: FirewallBackend = 'nftables'): Promise<void> {
+  if (backend === 'iptables') await removeIptables(run);
+  else await run(['nft', '-f', '-'], `table ${NAT_TABLE}\ndelete table ${NAT_TABLE}\n`);
 }
 
 /** Turn on IPv4 forwarding; returns the value it had before. */

@@ -18,25 +18,22 @@ import type { BridgeAttachment, ContainerRecord, NetworkPlan, Runtime } from '..
 import type { StorePaths } from '../store/paths.js';
 import { containerDir } from '../store/paths.js';
 import { writeFileAtomic } from '../store/atomic.js';
-import { runCommand } from '../net/command.js';
 import { uplinkMtu } from '../net/bridge.js';
-import { applyNat, ensureBridge, reclaimStaleLeases, withNetworkLock, type BridgeNetwork, type NetworkHost } from '../net/bridges.js';
+import { applyNat, ensureBridge, networkHost, reclaimStaleLeases, withNetworkLock, type BridgeNetwork, type NetworkHost } from '../net/bridges.js';
 import { bridgeNetworkFor } from '../net/networks.js';
 import { processStartTime } from '../kernel/proc.js';
-import { HOST_NETWORK_DIR, leaseAddress, leaseOf, listBridgeStates, publishedPorts, releaseAddress, writeBridgeState, type BridgeState } from '../net/ipam.js';
+import { leaseAddress, leaseOf, listBridgeStates, publishedPorts, releaseAddress, writeBridgeState, type BridgeState } from '../net/ipam.js';
 import { formatMapping, pickHostPorts } from '../net/ports.js';
 import { connectContainer, createNetns, disconnectContainer, removeNetns, vethName } from '../net/veth.js';
 import { hostsFile, resolvConf, writePeers } from '../net/etc-files.js';
 import { parseSubnet } from '../net/address.js';
 import { inSpan } from '../trace/span.js';
 
-const HOST: NetworkHost = { run: runCommand, stateDir: HOST_NETWORK_DIR };
-
 /** Where a container's network namespace is kept while it runs. */
 export const netnsFile = (paths: StorePaths, id: string) => path.join(paths.runRoot, 'netns', id);
 
 // #region network
-export async function network(runtime: Runtime, container: ContainerRecord, host = HOST): Promise<NetworkPlan> {
+export async function network(runtime: Runtime, container: ContainerRecord, host = networkHost(runtime.paths)): Promise<NetworkPlan> {
   const mode = container.config.network ?? 'bridge';
   return inSpan('tsrun.network', { 'container.id': container.id, 'tsrun.network.mode': mode }, async (span) => {
     if (mode === 'host') {
@@ -137,7 +134,7 @@ function updatePeers(state: BridgeState): void {
 // #region release
 /** When the container has stopped (or failed to start): the veth pair, the address, its published ports and the
  *  namespace file go, and on a user network its name leaves the others' hosts files. The bridge stays. */
-export async function releaseNetwork(runtime: Runtime, container: ContainerRecord, host = HOST): Promise<void> {
+export async function releaseNetwork(runtime: Runtime, container: ContainerRecord, host = networkHost(runtime.paths)): Promise<void> {
   const mode = container.config.network ?? 'bridge';
   if (mode === 'none' || mode === 'host') return;
   await withNetworkLock(runtime.sys, host, async () => {

@@ -11,7 +11,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { realSyscalls } from '../../src/kernel/native.js';
 import { runCommand } from '../../src/net/command.js';
-import { pruneDefaultBridge, withNetworkLock, type NetworkHost } from '../../src/net/bridges.js';
+import { applyNat, pruneDefaultBridge, withNetworkLock, type NetworkHost } from '../../src/net/bridges.js';
+import { removeIptables } from '../../src/net/iptables.js';
 import { HOST_NETWORK_DIR, readBridgeState } from '../../src/net/ipam.js';
 import { vethName } from '../../src/net/veth.js';
 import { storeWithDemoImage, tsrun, TSRUN } from '../helpers/cli.js';
@@ -213,6 +214,31 @@ describe.skipIf(!asRoot)('networks (as root)', () => {
     expect(run(['network', 'rm', 'lab-net'])).toEqual({ status: 0, stdout: 'lab-net\n', stderr: '' });
     expect(run(['network', 'ls']).stdout).not.toContain('lab-net');
     expect(tsrunOnHost(root).links.filter((link) => link.startsWith('tsrun-'))).toEqual([]);
+  });
+
+  it('does the same with iptables where config.json says "firewall-backend": "iptables", and takes its chains away', async () => {
+    const tablesBefore = execFileSync('nft', ['list', 'tables'], { encoding: 'utf8' });
+    const ipRoot = await storeWithDemoImage('net-iptables');
+    fs.writeFileSync(path.join(ipRoot, 'config.json'), JSON.stringify({ 'firewall-backend': 'iptables' }));
+    const host: NetworkHost = { ...HOST, firewall: 'iptables' };
+    const hostPort = await freePort();
+    const web = startContainer(ipRoot, ['-p', `${hostPort}:80`, 'tsrun-demo', 'sh', '-c', 'mkdir /www && echo via-iptables > /www/index.html && httpd -p 80 -h /www && echo ready && read x']);
+    try {
+      await web.ready;
+      expect(execFileSync('iptables', ['-t', 'nat', '-S', 'TSRUN-OUTPUT'], { encoding: 'utf8' })).toContain(`--dport ${hostPort} -j DNAT`);
+      expect(await httpGet(`http://127.0.0.1:${hostPort}/`)).toBe('via-iptables\n');
+    } finally {
+      await web.stop();
+      // Back to nftables for the rest of this file: rewrite tsrun's rules with nft, then drop the TSRUN chains,
+      // and the tables iptables-nft made to hold them if the host had none before.
+      await withNetworkLock(realSyscalls, HOST, () => applyNat(HOST));
+      await removeIptables(host.run);
+      for (const table of ['ip nat', 'ip filter']) {
+        if (!tablesBefore.includes(`table ${table}\n`)) execFileSync('nft', ['delete', 'table', ...table.split(' ')], { stdio: 'ignore' });
+      }
+      fs.rmSync(ipRoot, { recursive: true, force: true });
+    }
+    expect(execFileSync('iptables-save', { encoding: 'utf8' })).not.toContain('TSRUN');
   });
 
   it('refuses an unknown network before creating anything', () => {

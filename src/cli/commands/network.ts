@@ -14,11 +14,10 @@ export const networkCommand: CommandModule<object, NetworkArgs> = {
   handler: async (argv) => {
     const { fail } = await import('../../errors.js');
     const { runtimeFor } = await import('../runtime.js');
-    const { runCommand } = await import('../../net/command.js');
-    const { HOST_NETWORK_DIR } = await import('../../net/ipam.js');
+    const { networkHost } = await import('../../net/bridges.js');
     const networks = await import('../../net/networks.js');
     const { sys, paths } = runtimeFor(argv);
-    const host = { run: runCommand, stateDir: HOST_NETWORK_DIR };
+    const host = networkHost(paths);
     const write = (line: string) => void process.stdout.write(line + '\n');
     const needsNames = (what: string) => {
       if (argv.names.length === 0) throw fail(`tsrun network ${argv.action} needs ${what}`, `e.g. tsrun network ${argv.action} lab-net`);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { exposedPorts, formatMapping, parsePublish, pickHostPorts, type PortMapping } from '../../../src/net/ports.js';
+import { iptablesRules } from '../../../src/net/iptables.js';
 
 describe('parsePublish', () => {
   it('reads docker\'s forms of -p', () => {
@@ -45,5 +46,33 @@ describe('pickHostPorts', () => {
     await expect(pickHostPorts([tcp(8080, '127.0.0.1')], [tcp(8080, '127.0.0.2')], free)).resolves.toHaveLength(1);
     await expect(pickHostPorts([{ ...tcp(8080), protocol: 'udp' }], [tcp(8080)], free)).resolves.toHaveLength(1);
     await expect(pickHostPorts([tcp(8080), tcp(8080)], [], free)).rejects.toThrow('port is already allocated');
+  });
+});
+
+describe('iptablesRules', () => {
+  it('says in iptables-restore form what the nft table says: DNAT twice, masquerade per bridge, networks apart', () => {
+    const rules = iptablesRules([
+      { bridge: 'tsrun0', subnet: '10.88.0.0/16', published: [{ mapping: { hostIp: '', hostPort: 8080, containerPort: 80, protocol: 'tcp' }, address: '10.88.0.2' }] },
+      { bridge: 'tsrun-ab', subnet: '10.89.0.0/16', published: [] },
+    ]);
+    expect(rules.split('\n')).toEqual([
+      '*nat',
+      ':TSRUN-PREROUTING - [0:0]', '-F TSRUN-PREROUTING',
+      ':TSRUN-OUTPUT - [0:0]', '-F TSRUN-OUTPUT',
+      ':TSRUN-POSTROUTING - [0:0]', '-F TSRUN-POSTROUTING',
+      '-A TSRUN-PREROUTING -m addrtype --dst-type LOCAL -p tcp --dport 8080 -j DNAT --to-destination 10.88.0.2:80',
+      '-A TSRUN-OUTPUT -m addrtype --dst-type LOCAL -p tcp --dport 8080 -j DNAT --to-destination 10.88.0.2:80',
+      '-A TSRUN-POSTROUTING -s 10.88.0.0/16 ! -o tsrun0 -j MASQUERADE',
+      '-A TSRUN-POSTROUTING -s 127.0.0.0/8 -o tsrun0 -j MASQUERADE',
+      '-A TSRUN-POSTROUTING -s 10.89.0.0/16 ! -o tsrun-ab -j MASQUERADE',
+      '-A TSRUN-POSTROUTING -s 127.0.0.0/8 -o tsrun-ab -j MASQUERADE',
+      'COMMIT',
+      '*filter',
+      ':TSRUN-FORWARD - [0:0]', '-F TSRUN-FORWARD',
+      '-A TSRUN-FORWARD -i tsrun0 -o tsrun-ab -j DROP',
+      '-A TSRUN-FORWARD -i tsrun-ab -o tsrun0 -j DROP',
+      'COMMIT',
+      '',
+    ]);
   });
 });
