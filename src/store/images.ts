@@ -228,7 +228,7 @@ function discardDirectory(paths: StorePaths, dir: string): void {
 
 /** The containers whose config.json names this image (any state: a stopped
  *  container still needs its image's layers to start again). */
-function containersUsing(paths: StorePaths, imageId: string): { id: string; name: string }[] {
+export function containersUsing(paths: StorePaths, imageId: string): { id: string; name: string }[] {
   const dir = path.join(paths.root, 'containers');
   if (!fs.existsSync(dir)) return [];
   const users: { id: string; name: string }[] = [];

@@ -15,6 +15,7 @@ import { makeDemoImageCommand } from './make-demo-image.js';
 import { lessonCommand } from './lesson.js';
 import { labCommand } from './lab.js';
 import { networkCommand } from './network.js';
+import { systemCommand } from './system.js';
 import { inspectCommand } from './inspect.js';
 
 export const commands: CommandModule<any, any>[] = [
@@ -34,4 +35,5 @@ export const commands: CommandModule<any, any>[] = [
   lessonCommand,
   labCommand,
   networkCommand,
+  systemCommand,
 ];

@@ -1,0 +1,36 @@
+// `tsrun system prune`: what Docker's does, for what tsrun has. Stopped
+// containers (and their rw layers), user networks no container is on,
+// dangling images (no name left, no container using them), and, once none of
+// its containers runs, the default bridge with tsrun's firewall rules: then
+// the host's network is as it was before tsrun first ran.
+import type { Runtime } from './container.js';
+import { deleteContainer, listContainers } from './store/containers.js';
+import { reconcile } from './store/reconcile.js';
+import { containersUsing, listImages, removeImage, type RemovedImage } from './store/images.js';
+import { pruneDefaultBridge, type NetworkHost } from './net/bridges.js';
+import { pruneNetworks } from './net/networks.js';
+
+export interface PruneReport {
+  containers: string[];
+  networks: string[];
+  images: RemovedImage[];
+  /** Whether the default bridge and tsrun's rules went (they stay while a container runs). */
+  bridgeRemoved: boolean;
+}
+
+export async function systemPrune(runtime: Runtime, host: NetworkHost): Promise<PruneReport> {
+  const containers = listContainers(runtime.paths).map((container) => reconcile(runtime.paths, container))
+    .filter((container) => container.state.status !== 'running');
+  for (const container of containers) deleteContainer(runtime.paths, container.id);
+
+  const networks = await pruneNetworks(runtime.sys, runtime.paths, host);
+
+  const images: RemovedImage[] = [];
+  for (const image of listImages(runtime.paths)) {
+    if (image.repoTags.length > 0 || containersUsing(runtime.paths, image.id).length > 0) continue;
+    images.push(await removeImage(runtime.sys, runtime.paths, image.id, { force: false }));
+  }
+
+  const bridgeRemoved = await pruneDefaultBridge(runtime.sys, host);
+  return { containers: containers.map((container) => container.id), networks: networks.map((network) => network.name), images, bridgeRemoved };
+}
