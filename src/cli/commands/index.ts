@@ -11,6 +11,8 @@ import { tagCommand } from './tag.js';
 import { loadCommand } from './load.js';
 import { imagesCommand } from './images.js';
 import { rmiCommand } from './rmi.js';
+import { commitCommand } from './commit.js';
+import { saveCommand } from './save.js';
 import { makeDemoImageCommand } from './make-demo-image.js';
 import { lessonCommand } from './lesson.js';
 import { labCommand } from './lab.js';
@@ -31,6 +33,8 @@ export const commands: CommandModule<any, any>[] = [
   imagesCommand,
   tagCommand,
   rmiCommand,
+  commitCommand,
+  saveCommand,
   makeDemoImageCommand,
   lessonCommand,
   labCommand,

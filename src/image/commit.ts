@@ -1,0 +1,178 @@
+// `tsrun commit CONTAINER REPO[:TAG]`: a new image made of the container's
+// image plus one more layer, the container's changes. Those changes are
+// exactly the overlay's upper directory (lesson 2), so the new layer is that
+// directory as a tar, with overlayfs's markers turned back into the image
+// format's, the reverse of what unpacking does (lesson 7):
+//
+//   a character device 0:0 named NAME        ->  an empty file .wh.NAME
+//   a directory with trusted.overlay.opaque  ->  the directory, and DIR/.wh..wh..opq in it
+//
+// The new layer then goes through the same staging as a pulled one: it is
+// unpacked and its diff id checked before anything appears in the store.
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import crypto from 'node:crypto';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { pack as tarPack, type Header, type Pack } from 'tar-stream';
+import type { ContainerRecord, Runtime } from '../container.js';
+import type { Syscalls } from '../kernel/syscalls.js';
+import { fail } from '../errors.js';
+import { containerDir } from '../store/paths.js';
+import { findImage, type ImageRecord } from '../store/images.js';
+import { parseReference } from './reference.js';
+import { MEDIA_TYPES, type ContainerConfig, type Descriptor, type ImageConfig, type ImageManifest } from './oci.js';
+import { imageRecord, withStaging } from './staging.js';
+import { applyChanges } from './changes.js';
+import { OPAQUE_MARKER, OVERLAY_OPAQUE_VALUE, OVERLAY_OPAQUE_XATTR, WHITEOUT_PREFIX } from './whiteouts.js';
+
+export interface CommitOptions {
+  /** REPO[:TAG] for the new image; without it the image has no name, as with docker. */
+  reference?: string;
+  /** Dockerfile instructions for the settings: 'CMD ["sh"]', 'ENV A=1', … */
+  changes?: string[];
+  message?: string;
+  author?: string;
+}
+
+/** The files tsrun bind-mounts over the container's own: their mount points in the upper dir are not the container's work. */
+const MOUNT_POINTS = new Set(['etc/hostname', 'etc/hosts', 'etc/resolv.conf']);
+const HINT = 'the container\'s files changed while they were read; stop the container and commit again';
+
+// #region commit
+export async function commitContainer(runtime: Runtime, container: ContainerRecord, options: CommitOptions = {}): Promise<ImageRecord> {
+  const reference = options.reference === undefined ? undefined : parseReference(options.reference);
+  if (reference?.digest !== undefined) throw fail(`refusing to create a tag with a digest reference: ${options.reference}`, 'give the new name as REPO[:TAG]');
+  const base = findImage(runtime.paths, container.image.id);
+  if (!base) throw fail(`the image of container ${container.name} (${container.image.id}) is no longer in the store`, 'pull or load it again');
+  const upper = path.join(containerDir(runtime.paths, container.id), 'upper');
+  const now = new Date().toISOString();
+
+  const [image] = await withStaging(runtime.sys, runtime.paths, 'commit', HINT, async (staging) => {
+    // The changes as a gzipped tar, hashed twice on the way: the diff id (tar) and the digest (gzip).
+    const incoming = staging.incomingFile();
+    const tarHash = crypto.createHash('sha256');
+    const pack = tarPack();
+    const written = pipeline(pack, hashing(tarHash), zlib.createGzip(), fs.createWriteStream(incoming, { flags: 'wx', mode: 0o600 }));
+    await addDirectory(runtime.sys, pack, upper, '', new Map());
+    pack.finalize();
+    await written;
+    const diffId = `sha256:${tarHash.digest('hex')}`;
+    const blob = await staging.keepBlob(incoming, 'layer', undefined);
+    const unpackedSize = await staging.layer(blob.path, blob.digest, diffId); // unpacked as any layer is, diff id checked
+
+    const config: ImageConfig = {
+      ...base.config,
+      created: now,
+      ...(options.author ? { author: options.author } : {}),
+      config: applyChanges(containerSettings(base.config.config ?? {}, container), options.changes ?? []),
+      rootfs: { type: 'layers', diff_ids: [...base.config.rootfs.diff_ids, diffId] },
+      history: [...(base.config.history ?? []), { created: now, created_by: container.config.argv.join(' '), ...(options.message ? { comment: options.message } : {}) }],
+    };
+    const configBlob = await keepJson(staging, 'config', config);
+    const layers = [...base.layers, { diffId, digest: blob.digest, mediaType: MEDIA_TYPES.ociLayerGzip, size: blob.size, unpackedSize }];
+    const manifest: ImageManifest = {
+      schemaVersion: 2,
+      mediaType: MEDIA_TYPES.ociManifest,
+      config: { mediaType: MEDIA_TYPES.ociConfig, digest: configBlob.digest, size: configBlob.size },
+      layers: layers.map((layer): Descriptor => ({ mediaType: layer.mediaType, digest: layer.digest, size: layer.size })),
+    };
+    const manifestBlob = await keepJson(staging, 'manifest', manifest);
+    const names = { repoTags: reference ? [reference.canonical] : [], repoDigests: [] };
+    return [{ ...imageRecord(configBlob.digest, config, layers, names), manifestDigest: manifestBlob.digest }];
+  });
+  return image!;
+}
+// #endregion
+
+// #region upper-to-tar
+/** Every entry under `dir` (the upper dir, or one inside it), parents before children, in a stable order. */
+async function addDirectory(sys: Syscalls, pack: Pack, root: string, relative: string, hardlinks: Map<number, string>): Promise<void> {
+  for (const name of fs.readdirSync(path.join(root, relative)).sort()) {
+    const entry = relative === '' ? name : `${relative}/${name}`;
+    const full = path.join(root, entry);
+    const stat = fs.lstatSync(full);
+    if (MOUNT_POINTS.has(entry) && stat.isFile() && stat.size === 0) continue;
+    const common = { mode: stat.mode & 0o7777, uid: stat.uid, gid: stat.gid, mtime: stat.mtime, pax: xattrsOf(sys, full) };
+
+    if (stat.isCharacterDevice() && stat.rdev === 0) {
+      // overlayfs's whiteout: the file was deleted. In a layer that is an empty file named .wh.NAME.
+      await add(pack, { ...common, name: path.posix.join(relative, WHITEOUT_PREFIX + name), type: 'file', size: 0, mode: 0o600 });
+    } else if (stat.isDirectory()) {
+      await add(pack, { ...common, name: `${entry}/`, type: 'directory' });
+      if (sys.lgetxattr(full, OVERLAY_OPAQUE_XATTR)?.toString() === OVERLAY_OPAQUE_VALUE) {
+        // Made again after being deleted: what lower layers had in it stays hidden.
+        await add(pack, { ...common, name: `${entry}/${OPAQUE_MARKER}`, type: 'file', size: 0, mode: 0o600 });
+      }
+      await addDirectory(sys, pack, root, entry, hardlinks);
+    } else if (stat.isFile() && stat.nlink > 1 && hardlinks.has(stat.ino)) {
+      await add(pack, { ...common, name: entry, type: 'link', linkname: hardlinks.get(stat.ino)! });
+    } else if (stat.isFile()) {
+      if (stat.nlink > 1) hardlinks.set(stat.ino, entry);
+      await add(pack, { ...common, name: entry, type: 'file', size: stat.size }, full);
+    } else if (stat.isSymbolicLink()) {
+      await add(pack, { ...common, name: entry, type: 'symlink', linkname: fs.readlinkSync(full) });
+    } else if (stat.isCharacterDevice() || stat.isBlockDevice()) {
+      const type = stat.isCharacterDevice() ? 'character-device' : 'block-device';
+      await add(pack, { ...common, name: entry, type, devmajor: Math.floor(stat.rdev / 256), devminor: stat.rdev % 256 });
+    } else if (stat.isFIFO()) {
+      await add(pack, { ...common, name: entry, type: 'fifo' });
+    }
+    // Sockets are left out, as tar leaves them out: they only mean something to a running program.
+  }
+}
+// #endregion
+
+/** One tar entry; a regular file's content is streamed from `file`. */
+function add(pack: Pack, header: Partial<Header> & { name: string }, file?: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (error?: Error | null) => (error ? reject(error) : resolve());
+    if (file) pipeline(fs.createReadStream(file), pack.entry(header, done)).catch(reject);
+    else pack.entry(header, Buffer.alloc(0), done); // no content: directories, links, markers
+  });
+}
+
+/** The file's extended attributes as PAX records, but overlayfs's own bookkeeping, and values that are
+ *  not text (tar-stream carries PAX values as UTF-8: a binary one would come back changed). */
+function xattrsOf(sys: Syscalls, file: string): Record<string, string> | undefined {
+  const records: Record<string, string> = {};
+  for (const name of sys.llistxattr(file)) {
+    if (name.startsWith('trusted.overlay.')) continue;
+    const value = sys.lgetxattr(file, name);
+    const text = value?.toString('utf8');
+    if (text !== undefined && Buffer.from(text, 'utf8').equals(value!)) records[`SCHILY.xattr.${name}`] = text;
+  }
+  return Object.keys(records).length > 0 ? records : undefined;
+}
+
+/** As docker commit: the image takes the container's settings (its command, environment, working dir and user),
+ *  so the new image starts what the container started. HOSTNAME was the container's alone. */
+function containerSettings(image: ContainerConfig, container: ContainerRecord): ContainerConfig {
+  const entrypoint = image.Entrypoint ?? [];
+  const { argv } = container.config;
+  const keepsEntrypoint = entrypoint.every((word, i) => argv[i] === word);
+  return {
+    ...image,
+    Env: container.config.env.filter((entry) => !entry.startsWith('HOSTNAME=')),
+    Entrypoint: keepsEntrypoint ? image.Entrypoint : null,
+    Cmd: keepsEntrypoint ? argv.slice(entrypoint.length) : argv,
+    WorkingDir: container.config.workingDir,
+    User: container.config.user,
+  };
+}
+
+async function keepJson(staging: Parameters<Parameters<typeof withStaging>[4]>[0], kind: string, value: object) {
+  const incoming = staging.incomingFile();
+  fs.writeFileSync(incoming, JSON.stringify(value), { flag: 'wx', mode: 0o600 });
+  return staging.keepBlob(incoming, kind, undefined);
+}
+
+function hashing(hash: crypto.Hash): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      hash.update(chunk);
+      callback(null, chunk);
+    },
+  });
+}
