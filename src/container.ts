@@ -5,6 +5,7 @@ import type { ChildStep } from './kernel/steps.js';
 import type { ResourceLimits } from './cgroups/limits.js';
 import type { CgroupPlan } from './cgroups/cgroup.js';
 import type { PortMapping } from './net/ports.js';
+import type { MountSpec } from './volumes/spec.js';
 
 /** What the user asked for on the command line (or a daemon received). */
 export interface RunRequest {
@@ -29,6 +30,12 @@ export interface RunRequest {
   publish?: string[];
   /** -P: publish every port the image exposes. */
   publishAll?: boolean;
+  /** -v, --mount and --tmpfs, as the user wrote them. */
+  volumes?: string[];
+  mounts?: string[];
+  tmpfs?: string[];
+  /** --read-only: the container's root filesystem cannot be written. */
+  readOnly?: boolean;
   /** --memory, --cpus, --pids-limit, …: the container's cgroup limits. */
   resources?: ResourceLimits;
 }
@@ -79,6 +86,9 @@ export interface ContainerRecord {
     network?: NetworkMode;
     /** Ports to publish on the bridge; a host port of 0 is picked when the container starts. */
     ports?: PortMapping[];
+    /** Volumes, bind mounts and tmpfs mounts (anonymous volumes already named). */
+    mounts?: MountSpec[];
+    readOnly?: boolean;
     resources?: ResourceLimits;
   };
   state: ContainerState;

@@ -9,6 +9,7 @@ import { containerDir, containerRunDir, layerDir } from './store/paths.js';
 import { familiarString, parseReference } from './image/reference.js';
 import { fail } from './errors.js';
 import { findLease } from './net/ipam.js';
+import { volumeDataDir } from './volumes/store.js';
 
 export function inspect(runtime: Runtime, nameOrId: string): object {
   const container = findContainer(runtime.paths, nameOrId);
@@ -61,6 +62,13 @@ function containerDocument(runtime: Runtime, container: ContainerRecord): object
         MergedDir: path.join(containerRunDir(runtime.paths, container.id), 'rootfs'),
       },
     },
+    Mounts: (config.mounts ?? []).map((mount) => ({
+      Type: mount.type,
+      ...(mount.type === 'volume' ? { Name: mount.source, Driver: 'local' } : {}),
+      Source: mount.type === 'volume' ? volumeDataDir(runtime.paths, mount.source) : mount.source,
+      Destination: mount.target,
+      RW: !mount.readOnly,
+    })),
     NetworkSettings: {
       IPAddress: onBridge?.address ?? '',
       Gateway: onBridge?.gateway ?? '',

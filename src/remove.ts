@@ -6,14 +6,15 @@ import { deleteContainer, getContainer } from './store/containers.js';
 import { reconcile } from './store/reconcile.js';
 import { isSameProcess } from './kernel/proc.js';
 import { fail, formatError } from './errors.js';
+import { removeAnonymousVolumes } from './volumes/store.js';
 
 const KILL_WAIT_MS = 10_000;
 
-export async function removeContainers(runtime: Runtime, names: string[], force: boolean): Promise<void> {
+export async function removeContainers(runtime: Runtime, names: string[], force: boolean, volumes = false): Promise<void> {
   let failures = 0;
   for (const name of names) {
     try {
-      await removeContainer(runtime, name, force);
+      await removeContainer(runtime, name, force, volumes);
       process.stdout.write(`${name}\n`);
     } catch (error) {
       failures++;
@@ -23,7 +24,7 @@ export async function removeContainers(runtime: Runtime, names: string[], force:
   if (failures > 0) process.exitCode = 1;
 }
 
-async function removeContainer(runtime: Runtime, name: string, force: boolean): Promise<void> {
+async function removeContainer(runtime: Runtime, name: string, force: boolean, volumes: boolean): Promise<void> {
   const container = reconcile(runtime.paths, getContainer(runtime.paths, name));
   const { pid, pidStartTime, status } = container.state;
   if (status === 'running' && pid !== null) {
@@ -39,4 +40,5 @@ async function removeContainer(runtime: Runtime, name: string, force: boolean): 
     }
   }
   deleteContainer(runtime.paths, container.id);
+  if (volumes) await removeAnonymousVolumes(runtime.sys, runtime.paths, container.config.mounts ?? []);
 }

@@ -12,6 +12,7 @@ import { namespaces } from './stages/namespaces.js';
 import { exec, type ExecIO } from './stages/exec.js';
 import { deleteContainer, saveState } from './store/containers.js';
 import { containerRunDir } from './store/paths.js';
+import { removeAnonymousVolumes } from './volumes/store.js';
 import { TsrunError, exitCodeOf } from './errors.js';
 
 const CLEANUP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
@@ -58,7 +59,10 @@ export async function start(runtime: Runtime, container: ContainerRecord, option
       if (cgroup) await removeCgroup(cgroup);
       // and so is the overlay's mount point.
       fs.rmSync(containerRunDir(runtime.paths, container.id), { recursive: true, force: true });
-      if (container.config.autoRemove) deleteContainer(runtime.paths, container.id);
+      if (container.config.autoRemove) {
+        deleteContainer(runtime.paths, container.id);
+        await removeAnonymousVolumes(runtime.sys, runtime.paths, container.config.mounts ?? []); // as docker run --rm does
+      }
     } finally {
       for (const signal of CLEANUP_SIGNALS) process.off(signal, holdOn);
     }

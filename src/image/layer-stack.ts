@@ -16,6 +16,7 @@
 // inside the container's root, layer by layer. tsrun only needs /etc/passwd
 // and /etc/group, which are regular files in practice, so a symlink there
 // reads as "not found".
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Syscalls } from '../kernel/syscalls.js';
 import { OVERLAY_OPAQUE_XATTR, OVERLAY_OPAQUE_VALUE } from './whiteouts.js';
@@ -25,21 +26,28 @@ import { lstatOrNull } from './lstat.js';
 /** The host path of `filePath` (absolute, as the container sees it, e.g. "/etc/passwd")
  *  in the overlay of `layerDirsTopFirst`, or null if it is absent, deleted, or not a regular file. */
 export function findInLayers(layerDirsTopFirst: string[], filePath: string, sys: Syscalls): string | null {
+  const found = statInLayers(layerDirsTopFirst, filePath, sys);
+  return found?.stat.isFile() ? found.hostPath : null;
+}
+// #endregion
+
+/** What the overlay of these layers shows at `filePath`, without following symlinks: the entry's
+ *  host path and lstat, or null when nothing is there (absent, or deleted by a whiteout). */
+export function statInLayers(layerDirsTopFirst: string[], filePath: string, sys: Syscalls): { hostPath: string; stat: fs.Stats } | null {
   const parts = filePath.split('/').filter((part) => part !== '' && part !== '.');
   if (parts.length === 0 || parts.includes('..')) return null;
 
   for (const layerDir of layerDirsTopFirst) {
     const found = lookUp(layerDir, parts, sys);
-    if (found.kind === 'file') return found.hostPath;
+    if (found.kind === 'found') return found.stat.isCharacterDevice() && found.stat.rdev === 0 ? null : found;
     if (found.kind === 'hidden') return null;
   }
   return null;
 }
-// #endregion
 
 type LookUp =
-  /** A regular file at the end of the path. */
-  | { kind: 'file'; hostPath: string }
+  /** Something at the end of the path (a whiteout too: it is this layer's last word). */
+  | { kind: 'found'; hostPath: string; stat: fs.Stats }
   /** Deleted or shadowed in this layer: the layers below must not be asked. */
   | { kind: 'hidden' }
   /** This layer has nothing there: ask the next one down. */
@@ -61,8 +69,7 @@ function lookUp(layerDir: string, parts: string[], sys: Syscalls): LookUp {
   hostPath = path.join(hostPath, parts[parts.length - 1]!);
   const stat = lstatOrNull(hostPath);
   if (stat === null) return underOpaque ? { kind: 'hidden' } : { kind: 'absent' };
-  // Anything else there hides the lower layers' file: a whiteout (char device 0:0) above all.
-  return stat.isFile() ? { kind: 'file', hostPath } : { kind: 'hidden' };
+  return { kind: 'found', hostPath, stat };
 }
 
 function isOpaque(dir: string, sys: Syscalls): boolean {

@@ -10,6 +10,10 @@ import { generateName } from '../store/names.js';
 import { fail } from '../errors.js';
 import { exposedPorts, parsePublish, type PortMapping } from '../net/ports.js';
 import { findNetwork } from '../net/networks.js';
+import { parseMountFlag, parseTmpfsFlag, parseVolumeFlag, type MountSpec } from '../volumes/spec.js';
+import { ensureVolume, volumeDataDir } from '../volumes/store.js';
+import { checkMountTarget, copyImageContent } from '../volumes/mounts.js';
+import { layerDir } from '../store/paths.js';
 import { inSpan } from '../trace/span.js';
 
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -40,6 +44,8 @@ export async function create(runtime: Runtime, image: ImageRecord, request: RunR
         autoRemove: request.autoRemove,
         network: networkMode(runtime, request),
         ports: portsToPublish(image, request),
+        mounts: await volumesFor(runtime, image, request),
+        readOnly: request.readOnly ?? false,
         resources: request.resources ?? {},
       },
       state: { status: 'created', pid: null, pidStartTime: null, exitCode: null, startedAt: null, finishedAt: null, error: '' },
@@ -119,6 +125,30 @@ function portsToPublish(image: ImageRecord, request: RunRequest): PortMapping[] 
 // #endregion
 
 /** bridge, none, host, or a user network: by its name, as it is recorded even when given by id. */
+// #region volumes
+/** -v, --mount and --tmpfs as mounts. Volumes are made now, as docker makes them: an anonymous one gets its
+ *  name, and a new one starts with what the image has at its path. */
+async function volumesFor(runtime: Runtime, image: ImageRecord, request: RunRequest): Promise<MountSpec[]> {
+  const specs = [
+    ...(request.volumes ?? []).map(parseVolumeFlag),
+    ...(request.mounts ?? []).map(parseMountFlag),
+    ...(request.tmpfs ?? []).map(parseTmpfsFlag),
+  ];
+  const targets = specs.map((spec) => spec.target);
+  const twice = targets.find((target, i) => targets.indexOf(target) !== i);
+  if (twice) throw fail(`duplicate mount point: ${twice}`, 'mount one thing on each path');
+  const layers = image.layers.map((layer) => layerDir(runtime.paths, layer.diffId));
+  for (const spec of specs) checkMountTarget(spec.target, [...layers].reverse(), runtime.sys); // before any volume exists
+  for (const spec of specs) {
+    if (spec.type !== 'volume') continue;
+    const { volume, created } = await ensureVolume(runtime.sys, runtime.paths, spec.source);
+    spec.source = volume.Name;
+    if (created) copyImageContent(layers, spec.target, volumeDataDir(runtime.paths, volume.Name), runtime.sys);
+  }
+  return specs;
+}
+// #endregion
+
 function networkMode(runtime: Runtime, request: RunRequest): NetworkMode {
   const mode = request.network ?? 'bridge';
   if (mode === 'bridge' || mode === 'none' || mode === 'host') return mode;

@@ -12,6 +12,7 @@ import type { ChildStep } from '../kernel/steps.js';
 import { inSpan } from '../trace/span.js';
 import { cgroupLayout } from '../cgroups/layout.js';
 import { planCgroup } from '../cgroups/cgroup.js';
+import { mountSteps, prepareMounts } from '../volumes/mounts.js';
 
 // #region clone-flags
 /** One new namespace of each kind: the container sees its own mounts (NEWNS),
@@ -47,13 +48,14 @@ const MASKED_DIRS = ['/proc/acpi', '/proc/scsi', '/sys/firmware'];
 const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
 export async function namespaces(
-  _runtime: Runtime, container: ContainerRecord, rootfs: RootfsPlan, net: NetworkPlan,
+  runtime: Runtime, container: ContainerRecord, rootfs: RootfsPlan, net: NetworkPlan,
 ): Promise<NamespacesPlan> {
   const cloneFlags = cloneFlagsFor(net);
   return inSpan('tsrun.namespaces', { 'container.id': container.id, 'tsrun.namespaces': cloneFlags }, () => {
     const root = rootfs.mountpoint;
     const cgroup = planCgroup(cgroupLayout(fs.readFileSync('/proc/self/mountinfo', 'utf8')), container.id, container.config.resources ?? {});
     const inRoot = (p: string) => path.join(root, p);
+    const mounts = prepareMounts(runtime.paths, container.config.mounts ?? [], [rootfs.upperdir, ...rootfs.lowerdirs], runtime.sys);
     const steps: ChildStep[] = [
       // #region propagation
       // The child starts with a copy of the host's mounts. Make them private first,
@@ -101,6 +103,11 @@ export async function namespaces(
       ...bindFile(net.files.hostname, inRoot('/etc/hostname')),
       ...bindFile(net.files.hosts, inRoot('/etc/hosts')),
       ...bindFile(net.files.resolvConf, inRoot('/etc/resolv.conf')),
+      // #endregion
+      ...mountSteps(mounts, inRoot), // volumes, bind mounts, tmpfs: see src/volumes/mounts.ts
+      // #region read-only
+      // --read-only: the root, not what is mounted on it, can no longer be written.
+      ...(container.config.readOnly ? [{ op: 'mount', source: '', target: root, fstype: '', flags: ['MS_BIND', 'MS_REMOUNT', 'MS_RDONLY'], data: '' } as ChildStep] : []),
       // #endregion
       ...masks(inRoot),
       // #region pivot-root

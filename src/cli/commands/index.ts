@@ -18,6 +18,7 @@ import { lessonCommand } from './lesson.js';
 import { labCommand } from './lab.js';
 import { networkCommand } from './network.js';
 import { systemCommand } from './system.js';
+import { volumeCommand } from './volume.js';
 import { inspectCommand } from './inspect.js';
 
 export const commands: CommandModule<any, any>[] = [
@@ -40,4 +41,5 @@ export const commands: CommandModule<any, any>[] = [
   labCommand,
   networkCommand,
   systemCommand,
+  volumeCommand,
 ];

@@ -22,6 +22,10 @@ export interface RunArgs {
   network: string;
   publish: string[];
   'publish-all': boolean;
+  volume: string[];
+  mount: string[];
+  tmpfs: string[];
+  'read-only': boolean;
   pull: string;
   memory?: string;
   'memory-swap'?: string;
@@ -48,6 +52,10 @@ export const containerOptions = {
   network: { type: 'string', default: 'bridge', describe: 'Connect the container to a network: bridge, none or host' },
   publish: { alias: 'p', type: 'string', array: true, default: [], describe: 'Publish a container\'s port on the host ([HOST_IP:][HOST_PORT:]CONTAINER_PORT[/udp])' },
   'publish-all': { alias: 'P', type: 'boolean', default: false, describe: 'Publish every port the image exposes, each on a free host port' },
+  volume: { alias: 'v', type: 'string', array: true, default: [], describe: 'Bind mount a host path or a named volume (SOURCE:TARGET[:ro], or TARGET for an anonymous volume)' },
+  mount: { type: 'string', array: true, default: [], describe: 'Attach a mount (type=bind|volume|tmpfs,source=…,target=…[,readonly])' },
+  tmpfs: { type: 'string', array: true, default: [], describe: 'Mount a tmpfs (TARGET[:size=…,mode=…])' },
+  'read-only': { type: 'boolean', default: false, describe: 'Mount the container\'s root filesystem as read only' },
   pull: { type: 'string', default: 'missing', describe: 'Pull the image before running: missing, always or never' },
   memory: { alias: 'm', type: 'string', describe: 'Memory limit (e.g. 64m, 1g)' },
   'memory-swap': { type: 'string', describe: 'Memory plus swap limit; -1 for unlimited swap' },
@@ -79,6 +87,10 @@ export function runRequest(argv: RunArgs): RunRequest {
     network: argv.network,
     publish: argv.publish,
     publishAll: argv['publish-all'],
+    volumes: argv.volume,
+    mounts: argv.mount,
+    tmpfs: argv.tmpfs,
+    readOnly: argv['read-only'],
     pull: pullPolicy(argv.pull),
     resources: resourceLimits(argv),
   };

@@ -1,0 +1,85 @@
+// What `-v`, `--mount` and `--tmpfs` ask for, read as docker reads them:
+//
+//   -v /host/dir:/data[:ro]        bind: a host directory (or file) at /data
+//   -v cache:/data[:ro]            volume: tsrun's named volume "cache", made on first use
+//   -v /data                       volume: an anonymous one, removed with a --rm container
+//   --mount type=bind,source=/host/dir,target=/data,readonly
+//   --mount type=volume,source=cache,target=/data
+//   --mount type=tmpfs,target=/scratch,tmpfs-size=64m
+//   --tmpfs /scratch[:size=64m,mode=1777]
+import { fail } from '../errors.js';
+import { parseBytes } from '../cgroups/limits.js';
+
+export interface MountSpec {
+  type: 'bind' | 'volume' | 'tmpfs';
+  /** bind: the host path; volume: the volume's name ('' until an anonymous one is named); tmpfs: ''. */
+  source: string;
+  /** Where it appears inside the container: an absolute path. */
+  target: string;
+  readOnly: boolean;
+  /** tmpfs: the mount's options (size=…,mode=…). */
+  options?: string;
+}
+
+const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+
+// #region parse-volume
+/** One -v: SOURCE:TARGET[:OPTIONS] or just TARGET. A source with a "/" is a host path, anything else a volume's name. */
+export function parseVolumeFlag(text: string): MountSpec {
+  const parts = text.split(':');
+  if (parts.length === 1) return { type: 'volume', source: '', target: containerPath(parts[0]!, text), readOnly: false };
+  if (parts.length > 3) throw fail(`invalid volume specification "${text}"`, 'write it as SOURCE:TARGET[:ro]');
+  const [source, target, options = ''] = parts as [string, string, string?];
+  const readOnly = accessMode(options, text);
+  if (source.startsWith('/')) return { type: 'bind', source, target: containerPath(target, text), readOnly };
+  if (source.includes('/') || !VOLUME_NAME.test(source)) {
+    throw fail(`invalid volume specification "${text}": "${source}" is neither an absolute host path nor a volume name`, 'give a host path starting with / or a name of letters, digits, "_", "." and "-"');
+  }
+  return { type: 'volume', source, target: containerPath(target, text), readOnly };
+}
+// #endregion
+
+/** One --mount: comma-separated key=value pairs. */
+export function parseMountFlag(text: string): MountSpec {
+  const fields = new Map<string, string>();
+  for (const field of text.split(',')) {
+    const eq = field.indexOf('=');
+    fields.set(eq < 0 ? field : field.slice(0, eq), eq < 0 ? 'true' : field.slice(eq + 1));
+  }
+  const type = fields.get('type') ?? 'volume';
+  if (type !== 'bind' && type !== 'volume' && type !== 'tmpfs') throw fail(`invalid --mount "${text}": type must be bind, volume or tmpfs`);
+  const target = fields.get('target') ?? fields.get('destination') ?? fields.get('dst');
+  if (!target) throw fail(`invalid --mount "${text}": target is missing`, 'add target=/path/in/container');
+  const readOnly = ['readonly', 'ro'].some((key) => fields.has(key) && fields.get(key) !== 'false');
+  const source = fields.get('source') ?? fields.get('src') ?? '';
+  if (type === 'bind' && !source.startsWith('/')) throw fail(`invalid --mount "${text}": a bind mount needs an absolute source path`);
+  if (type === 'tmpfs') return tmpfsSpec(containerPath(target, text), fields.get('tmpfs-size'), fields.get('tmpfs-mode'), readOnly);
+  return { type, source, target: containerPath(target, text), readOnly };
+}
+
+/** One --tmpfs: TARGET[:size=…,mode=…]. */
+export function parseTmpfsFlag(text: string): MountSpec {
+  const [target, options = ''] = text.split(/:(.*)/s) as [string, string?];
+  const fields = new Map(options.split(',').filter(Boolean).map((field) => field.split('=') as [string, string]));
+  return tmpfsSpec(containerPath(target, text), fields.get('size'), fields.get('mode'), false);
+}
+
+function tmpfsSpec(target: string, size: string | undefined, mode: string | undefined, readOnly: boolean): MountSpec {
+  if (mode !== undefined && !/^[0-7]{3,4}$/.test(mode)) throw fail(`invalid tmpfs mode "${mode}"`, 'give it in octal, e.g. 1777');
+  const options = [`mode=${mode ?? '1777'}`, ...(size === undefined ? [] : [`size=${parseBytes('tmpfs size', size)}`])].join(',');
+  return { type: 'tmpfs', source: '', target, readOnly, options };
+}
+
+function containerPath(target: string, text: string): string {
+  if (!target.startsWith('/')) throw fail(`invalid mount "${text}": the path in the container must be absolute`, 'start it with /');
+  const parts = target.split('/').filter(Boolean);
+  if (parts.includes('..')) throw fail(`invalid mount "${text}": the path in the container may not contain ".."`);
+  if (parts.length === 0) throw fail(`invalid mount "${text}": cannot mount over the container's root`, 'choose a directory inside it');
+  return '/' + parts.join('/');
+}
+
+function accessMode(options: string, text: string): boolean {
+  const modes = options.split(',').filter(Boolean);
+  for (const mode of modes) if (mode !== 'ro' && mode !== 'rw') throw fail(`invalid volume specification "${text}": unknown option "${mode}"`, 'use ro or rw');
+  return modes.includes('ro');
+}
