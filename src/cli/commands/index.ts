@@ -15,6 +15,7 @@ import { lessonCommand } from './lesson.js';
 import { labCommand } from './lab.js';
 import { networkCommand } from './network.js';
 import { inspectCommand } from './inspect.js';
+import { traceCommand } from './trace.js';
 
 export const commands: CommandModule<any, any>[] = [
   runCommand,
@@ -32,4 +33,5 @@ export const commands: CommandModule<any, any>[] = [
   lessonCommand,
   labCommand,
   networkCommand,
+  traceCommand,
 ];
