@@ -15,6 +15,7 @@ import { networkLockPath, readBridgeState, writeBridgeState, type BridgeState } 
 import { disconnectContainer, removeNetns, vethName } from './veth.js';
 import { isSameProcess } from '../kernel/proc.js';
 import { fail } from '../errors.js';
+import { inSpan } from '../trace/span.js';
 
 /** How the network stage reaches the host: a command runner and where the bridge's state is kept. */
 export interface NetworkHost {
@@ -48,7 +49,7 @@ export async function defaultBridge(host: NetworkHost, subnet: string): Promise<
   const gateway = formatAddress(nthAddress(parseSubnet(subnet), 1));
   if (!bridgeExists) await createBridge(host.run, BRIDGE, subnet, gateway);
   const ipForwardBefore = known?.ipForwardBefore ?? await enableForwarding(host.run);
-  await installNat(host.run, subnet, BRIDGE);
+  await inSpan('tsrun.network.nat', { 'tsrun.network.subnet': subnet }, () => installNat(host.run, subnet, BRIDGE));
   const state: BridgeState = { subnet, gateway, ipForwardBefore, leases: known?.leases ?? {} };
   writeBridgeState(host.stateDir, BRIDGE, state);
   return state;

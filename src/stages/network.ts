@@ -69,7 +69,7 @@ async function attach(runtime: Runtime, container: ContainerRecord, host: Networ
   const subnet = configuredSubnet(runtime.paths);
   const mtu = await uplinkMtu(host.run);
   return withNetworkLock(runtime.sys, host, async () => {
-    const state = await defaultBridge(host, subnet);
+    const state = await inSpan('tsrun.network.bridge', { 'network.interface.name': BRIDGE }, () => defaultBridge(host, subnet));
     await reclaimStaleLeases(runtime.sys, host, state); // left by a tsrun killed before it could release them
     const address = leaseAddress(state, {
       container: container.id, store: runtime.paths.root, netns: file,
@@ -82,7 +82,7 @@ async function attach(runtime: Runtime, container: ContainerRecord, host: Networ
       hostInterface: vethName(container.id),
       mtu,
     };
-    await createNetns(host.run, file);
+    await inSpan('tsrun.network.netns', {}, () => createNetns(host.run, file));
     await connectContainer(host.run, { netnsFile: file, bridge: BRIDGE, ...attachment });
     return attachment;
   });

@@ -25,6 +25,9 @@ const DURATION_WIDTH = 8;
 /** Room a terminal row keeps for the attributes before the bar gets narrower. */
 const ATTRIBUTES_ROOM = 30;
 
+/** An attribute's value is cut after this many characters (a child's list of steps can fill a screen). */
+const MAX_VALUE_WIDTH = 60;
+
 /** Attributes every span of a run repeats (shown once, in the heading) or too long for a row. */
 const NOT_SHOWN_PER_SPAN = ['container.id', 'container.runtime.name', 'container.image.id'];
 
@@ -96,7 +99,7 @@ function heading(trace: SavedTrace, chalk: ChalkInstance, total: number): string
 function attributeTexts(attributes: Record<string, unknown>): string[] {
   return Object.entries(attributes)
     .filter(([key]) => !NOT_SHOWN_PER_SPAN.includes(key))
-    .map(([key, value]) => `${key}=${Array.isArray(value) ? `[${value.join(' ')}]` : String(value)}`);
+    .map(([key, value]) => `${key}=${cut(Array.isArray(value) ? `[${value.join(', ')}]` : String(value), MAX_VALUE_WIDTH)}`);
 }
 
 function cut(text: string, room: number): string {

@@ -49,7 +49,7 @@ describe('waterfallLines', () => {
     expect(lines.slice(1)).toEqual([
       '',
       `tsrun run     │${'█'.repeat(40)}│  1.00 ms`,
-      `├─ tsrun.pull │${'█'.repeat(10)}${' '.repeat(30)}│   250 µs  process.command_args=[sh -c true]`,
+      `├─ tsrun.pull │${'█'.repeat(10)}${' '.repeat(30)}│   250 µs  process.command_args=[sh, -c, true]`,
       `└─ tsrun.exec │${' '.repeat(20)}${'█'.repeat(20)}│   500 µs  process.pid=42  ERROR exec: "x": not found`,
       `   ├─ execve  │${' '.repeat(20)}${'█'.repeat(4)}${' '.repeat(16)}│   100 µs`,
       `   └─ wait    │${' '.repeat(24)}${'█'.repeat(16)}│   400 µs`,
