@@ -26,6 +26,7 @@ describe.skipIf(!asRoot)('example traces (as root)', () => {
   for (const [name, command] of examples) {
     it(`${name}: a fresh run has the example's span tree (regenerate with scripts/example-traces.sh)`, () => {
       const fresh = path.join(root, `${name}.json`);
+      tsrun(root, ['run', '--rm', 'tsrun-demo', 'true']); // the bridge exists, as in the examples (its first use adds spans)
       tsrun(root, ['run', '--rm', `--trace=${fresh}`, ...command]);
       const example = treeOf(path.join(EXAMPLES, `${name}.otlp.jsonl`));
       expect(example[0]).toMatch(/^tsrun run/);
