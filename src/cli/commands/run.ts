@@ -115,12 +115,17 @@ export const runCommand: CommandModule<object, RunArgs> = {
 };
 
 export async function runHandler(argv: RunArgs): Promise<void> {
-  const { runtimeFor } = await import('../runtime.js');
-  const { run } = await import('../../run.js');
+  const { runtimeFor, run } = await loadRun();
   const runtime = runtimeFor(argv);
   const request = runRequest(argv);
   const exit = await run(runtime, request, { observer: await teachingObserver(argv) });
   process.exitCode = exit.exitCode;
+}
+
+/** The code behind `tsrun run`, loaded on first use. */
+export async function loadRun() {
+  const [{ runtimeFor }, { run }] = await Promise.all([import('../runtime.js'), import('../../run.js')]);
+  return { runtimeFor, run };
 }
 
 /** --explain and --step watch the run; without them, nothing of src/teach/ is loaded. */
