@@ -156,6 +156,9 @@ describe.skipIf(!asRoot)('tracing tsrun run (as root)', () => {
     expect(result.stdout).toContain(`TRACEPARENT=00-${exec.traceId}-${exec.spanId}-01\n`);
     expect(result.stdout).toContain('TRACESTATE=lab=1\n');
     expect(tracedRun('opt-out', ['tsrun-demo', 'env'], { TSRUN_NO_TRACEPARENT: '1' }).result.stdout).not.toContain('TRACEPARENT=');
+    const flagged = tracedRun('opt-out-flag', ['--no-traceparent', 'tsrun-demo', 'env']);
+    expect(flagged.result.status).toBe(0);
+    expect(flagged.result.stdout).not.toContain('TRACEPARENT=');
     expect(tsrun(root, ['run', '--rm', 'tsrun-demo', 'env']).stdout).not.toContain('TRACEPARENT=');
   });
 
