@@ -4,6 +4,7 @@
 import type { ChildStep, StepSpan } from './kernel/steps.js';
 import type { ResourceLimits } from './cgroups/limits.js';
 import type { CgroupPlan } from './cgroups/cgroup.js';
+import type { PortMapping } from './net/ports.js';
 
 /** What the user asked for on the command line (or a daemon received). */
 export interface RunRequest {
@@ -24,6 +25,10 @@ export interface RunRequest {
   pull: PullPolicy;
   /** --network: bridge (the default), none (loopback only) or host (the host's own stack). */
   network?: string;
+  /** -p: "[HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL]", as docker writes them. */
+  publish?: string[];
+  /** -P: publish every port the image exposes. */
+  publishAll?: boolean;
   /** --memory, --cpus, --pids-limit, …: the container's cgroup limits. */
   resources?: ResourceLimits;
 }
@@ -71,6 +76,8 @@ export interface ContainerRecord {
     autoRemove: boolean;
     /** Absent in records made before networks existed: those get the default, 'bridge'. */
     network?: NetworkMode;
+    /** Ports to publish on the bridge; a host port of 0 is picked when the container starts. */
+    ports?: PortMapping[];
     resources?: ResourceLimits;
   };
   state: ContainerState;
@@ -111,6 +118,8 @@ export interface BridgeAttachment {
   /** The host's end of the veth pair, a port of the bridge; the other end is eth0 inside. */
   hostInterface: string;
   mtu: number;
+  /** Published ports, each with the host port it got. */
+  ports: PortMapping[];
 }
 
 /** What the namespaces stage decided: which namespaces, and the mounts that build the container's root. */

@@ -46,6 +46,14 @@ export function withContext(context: string, error: unknown): TsrunError {
   return new TsrunError(`${context}: ${errorText(error)}`, { cause: error });
 }
 
+/** Does this error, or any error it was caused by, carry the system error code `code` (ENOSPC, …)? */
+export function hasErrorCode(error: unknown, code: string): boolean {
+  for (let at = error; at instanceof Error; at = at.cause) {
+    if ((at as NodeJS.ErrnoException).code === code) return true;
+  }
+  return false;
+}
+
 /** The short text of any error: Node-shaped system errors become "syscall path: CODE". */
 export function errorText(error: unknown): string {
   if (error instanceof Error) {

@@ -8,6 +8,8 @@ import { findImage, type ImageRecord } from './store/images.js';
 import { containerDir, containerRunDir, layerDir } from './store/paths.js';
 import { familiarString, parseReference } from './image/reference.js';
 import { fail } from './errors.js';
+import { leaseOnBridge } from './net/ipam.js';
+import { BRIDGE } from './net/bridge.js';
 
 export function inspect(runtime: Runtime, nameOrId: string): object {
   const container = findContainer(runtime.paths, nameOrId);
@@ -19,6 +21,7 @@ export function inspect(runtime: Runtime, nameOrId: string): object {
 
 function containerDocument(runtime: Runtime, container: ContainerRecord): object {
   const { config, state } = container;
+  const onBridge = state.status === 'running' ? leaseOnBridge(BRIDGE, container.id) : undefined;
   const limits = config.resources ?? {};
   const dir = containerDir(runtime.paths, container.id);
   return {
@@ -58,6 +61,16 @@ function containerDocument(runtime: Runtime, container: ContainerRecord): object
         WorkDir: path.join(dir, 'work'),
         MergedDir: path.join(containerRunDir(runtime.paths, container.id), 'rootfs'),
       },
+    },
+    NetworkSettings: {
+      IPAddress: onBridge?.address ?? '',
+      Gateway: onBridge?.gateway ?? '',
+      // docker's shape: { "80/tcp": [{ "HostIp": "0.0.0.0", "HostPort": "8080" }] }, null for a port not published now
+      Ports: Object.fromEntries((config.ports ?? []).map((wanted) => {
+        const key = `${wanted.containerPort}/${wanted.protocol}`;
+        const bound = (onBridge?.lease.ports ?? []).filter((port) => `${port.containerPort}/${port.protocol}` === key);
+        return [key, bound.length > 0 ? bound.map((port) => ({ HostIp: port.hostIp || '0.0.0.0', HostPort: String(port.hostPort) })) : null];
+      })),
     },
     Config: {
       Hostname: config.hostname,

@@ -8,6 +8,10 @@ import { parsePlainRun } from './plain-run.js';
 import { commandName, takeTraceFlag, tracingRequest } from '../trace/request.js';
 import type { Tracing } from '../trace/setup.js';
 
+// A reader that goes away (`tsrun run --explain … 2>&1 | head`) must not kill tsrun half-way through a run:
+// its container still has to be waited for and cleaned up. What can no longer be written is dropped.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
+
 const { args, traceFlag } = takeTraceFlag(bareExplainAsText(markCommandTail(process.argv.slice(2), [{ name: 'run', valueOptions: valueOptionNames(containerOptions) }], new Set(['root']))));
 
 let tracing: Tracing | undefined;

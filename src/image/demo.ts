@@ -5,6 +5,10 @@
 // layer by the digest of its tar, a manifest naming both by digest, and an
 // index naming the manifest. Every timestamp is fixed, so the same busybox
 // always gives the same bytes, and so the same image id.
+//
+// A second image, tsrun-layers, stacks two more layers on the demo's: one adds
+// files, the next changes one, deletes one (a whiteout) and empties a
+// directory (an opaque directory), so lesson 7 has real deletions to look at.
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
@@ -20,6 +24,7 @@ import {
 } from './oci.js';
 
 export const DEMO_REPOSITORY = 'tsrun-demo';
+export const LAYERS_REPOSITORY = 'tsrun-layers';
 const BUSYBOX = '/bin/busybox';
 const BUILT_AT = new Date('2024-01-01T00:00:00Z');
 const PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -34,38 +39,67 @@ const GROUP = ['root:x:0:', 'nogroup:x:65534:', 'student:x:1000:'].join('\n') + 
 
 /** Write the demo image's OCI layout into `outDir` (which must not exist, or be empty). */
 export async function buildDemoImage(outDir: string, options: { tag?: string } = {}): Promise<void> {
-  const tag = options.tag ?? 'latest';
-  const name = parseReference(`${DEMO_REPOSITORY}:${tag}`).canonical; // also checks the tag's grammar
+  const base = await busyboxLayer();
+  await writeImageLayout(outDir, DEMO_REPOSITORY, options.tag ?? 'latest', [base], { Cmd: ['sh'] });
+}
+
+/** Write tsrun-layers: the demo's layer, then one that adds files, then one that changes, deletes and empties. */
+export async function buildLayersImage(outDir: string, options: { tag?: string } = {}): Promise<void> {
+  const base = await busyboxLayer();
+  const added: Layer = {
+    tar: await tarOf((entry) => {
+      entry.directory('srv');
+      entry.directory('srv/notes');
+      entry.file('srv/notes/welcome.txt', 'Layer 2 added this file.\n');
+      entry.file('srv/notes/draft.txt', 'Layer 2 added this file, and layer 3 deletes it.\n');
+      entry.directory('srv/scratch');
+      entry.file('srv/scratch/a.txt', 'Layer 2 put this in srv/scratch; layer 3 makes the directory opaque.\n');
+      entry.file('srv/scratch/b.txt', 'So you will not see this file either.\n');
+      entry.file('etc/motd', 'version 1, from layer 2\n');
+    }),
+    createdBy: 'add /srv/notes, /srv/scratch and /etc/motd',
+  };
+  const changed: Layer = {
+    tar: await tarOf((entry) => {
+      entry.file('etc/motd', 'version 2, from layer 3: the upper copy hides the lower one\n');
+      entry.file('srv/notes/.wh.draft.txt', ''); // a whiteout: draft.txt is deleted
+      entry.directory('srv/scratch');
+      entry.file('srv/scratch/.wh..wh..opq', ''); // opaque: nothing from below shows through
+      entry.file('srv/scratch/fresh.txt', 'Only this file is in srv/scratch now.\n');
+    }),
+    createdBy: 'change /etc/motd, delete /srv/notes/draft.txt, replace /srv/scratch',
+  };
+  await writeImageLayout(outDir, LAYERS_REPOSITORY, options.tag ?? 'latest', [base, added, changed], { Cmd: ['sh'] });
+}
+
+interface Layer {
+  tar: Buffer;
+  createdBy: string;
+}
+
+/** Write an OCI layout holding one image of these layers (bottom first), named `repository:tag`. */
+async function writeImageLayout(outDir: string, repository: string, tag: string, layers: Layer[], settings: { Cmd: string[] }): Promise<void> {
+  const name = parseReference(`${repository}:${tag}`).canonical; // also checks the tag's grammar
   if (fs.existsSync(outDir) && fs.readdirSync(outDir).length > 0) {
     throw fail(`${outDir} is not empty`, 'give a new directory for the image layout');
   }
-  const busybox = readStaticBusybox();
-  const applets = execFileSync(BUSYBOX, ['--list'], { encoding: 'utf8' })
-    .split('\n').filter((applet) => /^[\w.[-]+$/.test(applet) && applet !== 'busybox');
-  const version = execFileSync(BUSYBOX, { encoding: 'utf8' }).split('\n')[0]!.split(' multi-call')[0]!;
-
-  const layerTar = await buildLayerTar(busybox, applets);
   // zlib writes no file name and a zero mtime in the gzip header: same input, same bytes.
-  const layer = zlib.gzipSync(layerTar, { level: 9 });
+  const blobs = layers.map((layer) => zlib.gzipSync(layer.tar, { level: 9 }));
 
   const config: ImageConfig = {
     created: BUILT_AT.toISOString(),
     architecture: hostPlatform().architecture,
     os: 'linux',
-    config: { Env: [PATH], Cmd: ['sh'], WorkingDir: '/' },
-    rootfs: { type: 'layers', diff_ids: [digestOf(layerTar)] },
-    history: [{
-      created: BUILT_AT.toISOString(),
-      created_by: `tsrun make-demo-image: ${version} and ${applets.length} applet links`,
-      comment: 'built by tsrun from the host\'s /bin/busybox, without docker',
-    }],
+    config: { Env: [PATH], Cmd: settings.Cmd, WorkingDir: '/' },
+    rootfs: { type: 'layers', diff_ids: layers.map((layer) => digestOf(layer.tar)) },
+    history: layers.map((layer) => ({ created: BUILT_AT.toISOString(), created_by: layer.createdBy, comment: 'built by tsrun, without docker' })),
   };
   const configJson = Buffer.from(JSON.stringify(config));
   const manifest: ImageManifest = {
     schemaVersion: 2,
     mediaType: MEDIA_TYPES.ociManifest,
     config: describe(MEDIA_TYPES.ociConfig, configJson),
-    layers: [describe(MEDIA_TYPES.ociLayerGzip, layer)],
+    layers: blobs.map((blob) => describe(MEDIA_TYPES.ociLayerGzip, blob)),
   };
   const manifestJson = Buffer.from(JSON.stringify(manifest));
   const index: ImageIndex = {
@@ -85,7 +119,7 @@ export async function buildDemoImage(outDir: string, options: { tag?: string } =
   const staging = fs.mkdtempSync(path.join(parent, `.${path.basename(outDir)}.tmp-`));
   try {
     fs.mkdirSync(path.join(staging, 'blobs', 'sha256'), { recursive: true });
-    for (const blob of [layer, configJson, manifestJson]) {
+    for (const blob of [...blobs, configJson, manifestJson]) {
       fs.writeFileSync(path.join(staging, 'blobs', 'sha256', digestOf(blob).slice('sha256:'.length)), blob);
     }
     fs.writeFileSync(path.join(staging, 'index.json'), JSON.stringify(index));
@@ -99,33 +133,48 @@ export async function buildDemoImage(outDir: string, options: { tag?: string } =
   }
 }
 
-/** The layer: busybox, one symlink per applet, the files a shell session expects. */
-async function buildLayerTar(busybox: Buffer, applets: string[]): Promise<Buffer> {
+interface TarWriter {
+  directory(name: string, mode?: number, owner?: number): void;
+  file(name: string, content: Buffer | string, mode?: number): void;
+  symlink(name: string, target: string): void;
+}
+
+/** A tar whose entries `fill` adds, all owned by root (unless said) and dated BUILT_AT. */
+async function tarOf(fill: (entry: TarWriter) => void): Promise<Buffer> {
   const pack = tar.pack();
   const bytes = buffer(pack);
   const common = { mtime: BUILT_AT, uid: 0, gid: 0 };
-  const directory = (name: string, mode = 0o755, owner = 0) =>
-    pack.entry({ ...common, name: `${name}/`, type: 'directory', mode, uid: owner, gid: owner });
-  const file = (name: string, content: Buffer | string, mode = 0o644) =>
-    pack.entry({ ...common, name, type: 'file', mode }, content);
-
-  directory('bin');
-  file('bin/busybox', busybox, 0o755);
-  for (const applet of applets) {
-    pack.entry({ ...common, name: `bin/${applet}`, type: 'symlink', linkname: 'busybox', mode: 0o777 });
-  }
-  directory('dev');
-  directory('etc');
-  file('etc/group', GROUP);
-  file('etc/passwd', PASSWD);
-  directory('home');
-  directory('home/student', 0o755, 1000);
-  directory('proc');
-  directory('root', 0o700);
-  directory('sys');
-  directory('tmp', 0o1777);
+  fill({
+    directory: (name, mode = 0o755, owner = 0) => pack.entry({ ...common, name: `${name}/`, type: 'directory', mode, uid: owner, gid: owner }),
+    file: (name, content, mode = 0o644) => pack.entry({ ...common, name, type: 'file', mode }, content),
+    symlink: (name, target) => pack.entry({ ...common, name, type: 'symlink', linkname: target, mode: 0o777 }),
+  });
   pack.finalize();
   return bytes;
+}
+
+/** The base layer: busybox, one symlink per applet, the files a shell session expects. */
+async function busyboxLayer(): Promise<Layer> {
+  const busybox = readStaticBusybox();
+  const applets = execFileSync(BUSYBOX, ['--list'], { encoding: 'utf8' })
+    .split('\n').filter((applet) => /^[\w.[-]+$/.test(applet) && applet !== 'busybox');
+  const version = execFileSync(BUSYBOX, { encoding: 'utf8' }).split('\n')[0]!.split(' multi-call')[0]!;
+  const layerTar = await tarOf((entry) => {
+    entry.directory('bin');
+    entry.file('bin/busybox', busybox, 0o755);
+    for (const applet of applets) entry.symlink(`bin/${applet}`, 'busybox');
+    entry.directory('dev');
+    entry.directory('etc');
+    entry.file('etc/group', GROUP);
+    entry.file('etc/passwd', PASSWD);
+    entry.directory('home');
+    entry.directory('home/student', 0o755, 1000);
+    entry.directory('proc');
+    entry.directory('root', 0o700);
+    entry.directory('sys');
+    entry.directory('tmp', 0o1777);
+  });
+  return { tar: layerTar, createdBy: `tsrun make-demo-image: ${version} and ${applets.length} applet links` };
 }
 
 /** Only a statically linked busybox runs in an image with no C library in it. */

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import type { Syscalls } from '../kernel/syscalls.js';
-import { fail, withContext } from '../errors.js';
+import { errorText, fail, hasErrorCode, withContext } from '../errors.js';
 import { blobPath, layerDir, lockPath, tmpDir, type StorePaths } from '../store/paths.js';
 import { makeStagingDir } from '../store/atomic.js';
 import { withLock } from '../store/lock.js';
@@ -47,6 +47,12 @@ export async function withStaging(
       for (const image of images) saveImageLocked(paths, image);
     });
     return images;
+  } catch (error) {
+    if (hasErrorCode(error, 'ENOSPC')) {
+      throw fail(`no space left on the device that holds ${paths.root} (${errorText(error)})`,
+        'nothing was stored; free some space, or keep tsrun\'s store on a larger disk (--root), and try again', error);
+    }
+    throw error;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -39,6 +39,9 @@ export async function createBridge(run: CommandRunner, name: string, subnet: str
     `address add ${gateway}/${prefix} dev ${name}`,
     `link set ${name} up`,
   ]);
+  // Let packets from 127.0.0.1 be routed to the bridge: how the host's own connections to a published
+  // port on 127.0.0.1 reach a container once DNAT has rewritten their destination (see nat.ts).
+  await run(['sysctl', '-q', '-w', `net.ipv4.conf.${name}.route_localnet=1`]);
 }
 // #endregion
 

@@ -11,16 +11,19 @@ import { linkExists, type CommandRunner } from './command.js';
 import { formatAddress, nthAddress, parseSubnet } from './address.js';
 import { BRIDGE, DEFAULT_SUBNET, checkSubnetIsFree, createBridge, deleteBridge, normaliseSubnet } from './bridge.js';
 import { enableForwarding, installNat, removeNat, restoreForwarding } from './nat.js';
-import { networkLockPath, readBridgeState, writeBridgeState, type BridgeState } from './ipam.js';
+import { networkLockPath, publishedPorts, readBridgeState, writeBridgeState, type BridgeState } from './ipam.js';
 import { disconnectContainer, removeNetns, vethName } from './veth.js';
 import { isSameProcess } from '../kernel/proc.js';
 import { fail } from '../errors.js';
 import { inSpan } from '../trace/span.js';
+import type { PortMapping } from './ports.js';
 
 /** How the network stage reaches the host: a command runner and where the bridge's state is kept. */
 export interface NetworkHost {
   run: CommandRunner;
   stateDir: string;
+  /** Whether nothing on the host listens on a port to be published (default: try to bind it). */
+  isPortFree?: (mapping: PortMapping) => Promise<boolean>;
 }
 
 export function withNetworkLock<T>(sys: Syscalls, host: NetworkHost, work: () => Promise<T>): Promise<T> {
@@ -49,22 +52,32 @@ export async function defaultBridge(host: NetworkHost, subnet: string): Promise<
   const gateway = formatAddress(nthAddress(parseSubnet(subnet), 1));
   if (!bridgeExists) await createBridge(host.run, BRIDGE, subnet, gateway);
   const ipForwardBefore = known?.ipForwardBefore ?? await enableForwarding(host.run);
-  await inSpan('tsrun.network.nat', { 'tsrun.network.subnet': subnet }, () => installNat(host.run, subnet, BRIDGE));
   const state: BridgeState = { subnet, gateway, ipForwardBefore, leases: known?.leases ?? {} };
+  await applyNat(host, state);
   writeBridgeState(host.stateDir, BRIDGE, state);
   return state;
 }
 // #endregion
 
+/** tsrun's nft table, rewritten whole from the bridge's state: masquerade, and the ports its containers publish. */
+export async function applyNat(host: NetworkHost, state: BridgeState): Promise<void> {
+  const ports = publishedPorts(state);
+  await inSpan('tsrun.network.nat', { 'tsrun.network.subnet': state.subnet, 'tsrun.network.published_ports': ports.length },
+    () => installNat(host.run, state.subnet, BRIDGE, ports));
+}
+
 /** Leases whose tsrun is gone (killed before it could clean up, its container with it):
  *  their veth, namespace file and address are freed. Call under the network lock. */
 export async function reclaimStaleLeases(sys: Syscalls, host: NetworkHost, state: BridgeState): Promise<void> {
+  let portsFreed = false;
   for (const [address, lease] of Object.entries(state.leases)) {
     if (isSameProcess(lease.holder.pid, lease.holder.startTime)) continue;
     await disconnectContainer(host.run, vethName(lease.container));
     removeNetns(sys, lease.netns);
+    portsFreed ||= (lease.ports ?? []).length > 0;
     delete state.leases[address];
   }
+  if (portsFreed) await applyNat(host, state);
   writeBridgeState(host.stateDir, BRIDGE, state);
 }
 

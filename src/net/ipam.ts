@@ -10,6 +10,7 @@ import path from 'node:path';
 import { formatAddress, nthAddress, parseSubnet, subnetSize } from './address.js';
 import { readJson, writeJsonAtomic } from '../store/atomic.js';
 import { fail } from '../errors.js';
+import type { PortMapping } from './ports.js';
 
 export const HOST_NETWORK_DIR = '/run/tsrun/network';
 
@@ -30,6 +31,8 @@ export interface Lease {
   holder: { pid: number; startTime: number | null };
   /** The container's network namespace file. */
   netns: string;
+  /** Host ports published to this container (-p, -P), each with its host port picked. */
+  ports?: PortMapping[];
 }
 
 export const networkLockPath = (dir: string) => path.join(dir, 'lock');
@@ -61,6 +64,18 @@ export function leaseAddress(state: BridgeState, lease: Lease): string {
 
 export function leaseOf(state: BridgeState, container: string): string | undefined {
   return Object.keys(state.leases).find((address) => state.leases[address]!.container === container);
+}
+
+/** What a running container holds on the bridge: its address and published ports (for ps and inspect). */
+export function leaseOnBridge(bridge: string, container: string, dir = HOST_NETWORK_DIR): { address: string; gateway: string; lease: Lease } | undefined {
+  const state = readBridgeState(dir, bridge);
+  const address = state && leaseOf(state, container);
+  return state && address ? { address, gateway: state.gateway, lease: state.leases[address]! } : undefined;
+}
+
+/** Every port published on this bridge, and where it leads. */
+export function publishedPorts(state: BridgeState): { mapping: PortMapping; address: string }[] {
+  return Object.entries(state.leases).flatMap(([address, lease]) => (lease.ports ?? []).map((mapping) => ({ mapping, address })));
 }
 
 export function releaseAddress(state: BridgeState, container: string): void {

@@ -1,31 +1,58 @@
 // Outbound traffic: containers have private addresses, so the host forwards
 // their packets and rewrites the source to its own address on the way out
-// (masquerade), as a home router does. The rules live in a table of tsrun's
+// (masquerade), as a home router does. Inbound, for published ports: the
+// destination of a new connection to the host's port is rewritten to the
+// container's address and port (DNAT), the way a home router forwards a port. The rules live in a table of tsrun's
 // own, `ip tsrun`, so `nft list table ip tsrun` shows all of them and
 // deleting that one table removes them, leaving everyone else's rules alone.
 import type { CommandRunner } from './command.js';
+import type { PortMapping } from './ports.js';
 
 export const NAT_TABLE = 'ip tsrun';
 
 // #region masquerade
-export function natRuleset(subnet: string, bridge: string): string {
+/** A published port, where it leads: the container's address and port. */
+export interface PublishedRule {
+  mapping: PortMapping;
+  address: string;
+}
+
+export function natRuleset(subnet: string, bridge: string, published: PublishedRule[] = []): string {
+  const dnat = published.map(({ mapping, address }) => {
+    // Addressed to this host: one of its own addresses (fib ... type local), or the one address it was published on.
+    const toHost = mapping.hostIp === '' ? 'fib daddr type local' : `ip daddr ${mapping.hostIp}`;
+    return `    ${toHost} ${mapping.protocol} dport ${mapping.hostPort} dnat to ${address}:${mapping.containerPort}`;
+  });
   return [
     // Declaring the table, then deleting it, makes "replace the whole table" one atomic transaction.
     `table ${NAT_TABLE}`,
     `delete table ${NAT_TABLE}`,
     `table ${NAT_TABLE} {`,
+    // Connections from other machines arrive here…
+    '  chain prerouting {',
+    '    type nat hook prerouting priority dstnat; policy accept;',
+    ...dnat,
+    '  }',
+    // …and the host's own (curl http://127.0.0.1:8080) here: locally made packets skip prerouting.
+    '  chain output {',
+    '    type nat hook output priority -100; policy accept;', // dstnat's number: older nft names it for prerouting only
+    ...dnat,
+    '  }',
     '  chain postrouting {',
     '    type nat hook postrouting priority srcnat; policy accept;',
     // Leaving by any interface but the bridge itself: container-to-container traffic keeps its addresses.
     `    ip saddr ${subnet} oifname != "${bridge}" masquerade`,
+    // A connection to 127.0.0.1 that DNAT sent to a container: the container could not answer 127.0.0.1,
+    // so it gets the bridge's address as its source (the bridge has route_localnet on to let it through).
+    `    ip saddr 127.0.0.0/8 oifname "${bridge}" masquerade`,
     '  }',
     '}',
     '',
   ].join('\n');
 }
 
-export async function installNat(run: CommandRunner, subnet: string, bridge: string): Promise<void> {
-  await run(['nft', '-f', '-'], natRuleset(subnet, bridge));
+export async function installNat(run: CommandRunner, subnet: string, bridge: string, published: PublishedRule[] = []): Promise<void> {
+  await run(['nft', '-f', '-'], natRuleset(subnet, bridge, published));
 }
 // #endregion
 

@@ -5,6 +5,15 @@
 //   GET /v2/<repository>/manifests/<tag|digest> a manifest or an index, as JSON
 //   GET /v2/<repository>/blobs/<digest>         a config or a layer, often by redirect
 //
+// and, to push (push.ts puts them in order):
+//
+//   HEAD  /v2/<repository>/blobs/<digest>                 has the registry this blob already?
+//   POST  /v2/<repository>/blobs/uploads/?mount=…&from=…  take it from another repository, or
+//   POST  /v2/<repository>/blobs/uploads/                 start an upload: 202 and a Location
+//   PATCH <location>                                      a chunk of the blob (Content-Range)
+//   PUT   <location>?digest=<digest>                      the rest, and "that was all of it"
+//   PUT   /v2/<repository>/manifests/<tag>                the manifest, last: now the tag exists
+//
 // One client talks to one repository of one registry. It authenticates as the
 // registry asks (see auth.ts) and keeps the token for all later requests,
 // fetching a new one when the registry stops accepting it.
@@ -17,6 +26,18 @@ import { Transport, readBody } from './http.js';
 import { basicAuthorization, parseWwwAuthenticate, type Credentials } from './auth.js';
 import { MANIFEST_ACCEPT } from './media.js';
 import type { Endpoint } from './endpoint.js';
+
+type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH';
+
+interface ApiCall {
+  method: Method;
+  /** A path under the registry's origin, or an upload's URL as the registry gave it. */
+  url: string;
+  headers?: Record<string, string>;
+  body?: Buffer;
+  /** The statuses that mean success; anything else is turned into an error. */
+  expect: number[];
+}
 
 export interface FetchedManifest {
   bytes: Buffer;
@@ -38,6 +59,8 @@ export class RegistryClient {
     readonly repository: string,
     private readonly credentials: Credentials | undefined,
     signal?: AbortSignal,
+    /** What the token is asked for when the registry names no scope itself. */
+    private readonly access: 'pull' | 'pull,push' = 'pull',
   ) {
     this.transport = new Transport(signal);
   }
@@ -45,7 +68,8 @@ export class RegistryClient {
   // #region client
   /** The manifest or index that `reference` (a tag or a digest) names, asking for the kinds we understand. */
   async manifest(reference: string): Promise<FetchedManifest> {
-    return this.call('tsrun.registry.manifest', `/v2/${this.repository}/manifests/${reference}`, { accept: MANIFEST_ACCEPT }, async (response) => ({
+    const path = `/v2/${this.repository}/manifests/${reference}`;
+    return this.call('tsrun.registry.manifest', { method: 'GET', url: path, headers: { accept: MANIFEST_ACCEPT }, expect: [200] }, async (response) => ({
       bytes: await readBody(response, MAX_JSON_BYTES, `manifest ${reference}`),
       contentType: response.headers['content-type']?.split(';')[0]?.trim(),
       claimedDigest: header(response, 'docker-content-digest'),
@@ -54,15 +78,62 @@ export class RegistryClient {
 
   /** GET /v2/: is this a registry, and does it accept us? (`tsrun login` checks credentials with it.) */
   async ping(): Promise<void> {
-    await this.call('tsrun.registry.ping', '/v2/', {}, async (response) => void response.resume());
+    await this.call('tsrun.registry.ping', { method: 'GET', url: '/v2/', expect: [200] }, async (response) => void response.resume());
   }
 
   /** The blob `digest`, streamed to `consume` (which must read it to the end or destroy it). */
   async blob<T>(digest: string, consume: (body: Readable, length: number | undefined) => Promise<T>): Promise<T> {
-    return this.call('tsrun.registry.blob', `/v2/${this.repository}/blobs/${digest}`, {}, (response) => {
+    return this.call('tsrun.registry.blob', { method: 'GET', url: `/v2/${this.repository}/blobs/${digest}`, expect: [200] }, (response) => {
       const length = response.headers['content-length'];
       return consume(response, length === undefined ? undefined : Number(length));
     });
+  }
+  // #endregion
+
+  // #region push-calls
+  /** HEAD the blob: does this repository have it already? */
+  async hasBlob(digest: string): Promise<boolean> {
+    return this.call('tsrun.registry.blob.check', { method: 'HEAD', url: `/v2/${this.repository}/blobs/${digest}`, expect: [200, 404] },
+      async (response) => response.statusCode === 200);
+  }
+
+  /** Ask the registry to link the blob from repository `from` into this one, without uploading it.
+   *  Mounted: undefined. Not possible there: the registry starts an ordinary upload instead, whose URL is returned. */
+  async mountBlob(digest: string, from: string): Promise<string | undefined> {
+    const query = new URLSearchParams({ mount: digest, from });
+    return this.call('tsrun.registry.blob.mount', { method: 'POST', url: `/v2/${this.repository}/blobs/uploads/?${query}`, body: Buffer.alloc(0), expect: [201, 202] },
+      async (response) => (response.statusCode === 201 ? undefined : this.uploadLocation(response)));
+  }
+
+  /** Start an upload; returns the URL its chunks go to. */
+  async startUpload(): Promise<string> {
+    return this.call('tsrun.registry.upload.start', { method: 'POST', url: `/v2/${this.repository}/blobs/uploads/`, body: Buffer.alloc(0), expect: [202] },
+      async (response) => this.uploadLocation(response));
+  }
+
+  /** Send the bytes from `offset` on; returns the URL the next chunk goes to. */
+  async uploadChunk(location: string, offset: number, chunk: Buffer): Promise<string> {
+    const headers = { 'content-type': 'application/octet-stream', 'content-range': `${offset}-${offset + chunk.length - 1}` };
+    return this.call('tsrun.registry.upload.chunk', { method: 'PATCH', url: location, headers, body: chunk, expect: [202] },
+      async (response) => this.uploadLocation(response));
+  }
+
+  /** Close the upload with its last bytes (all of them, for a monolithic upload; none after chunks): the registry
+   *  checks them against `digest` and keeps the blob under it. */
+  async finishUpload(location: string, digest: string, last: Buffer): Promise<void> {
+    const url = new URL(location, this.endpoint.origin);
+    url.searchParams.set('digest', digest);
+    await this.call('tsrun.registry.upload.finish', { method: 'PUT', url: url.href, headers: { 'content-type': 'application/octet-stream' }, body: last, expect: [201, 204] },
+      async (response) => void response.resume());
+  }
+
+  /** PUT the manifest under `reference` (a tag); returns the digest the registry computed. */
+  async putManifest(reference: string, mediaType: string, bytes: Buffer): Promise<string | undefined> {
+    return this.call('tsrun.registry.manifest.put', { method: 'PUT', url: `/v2/${this.repository}/manifests/${reference}`, headers: { 'content-type': mediaType }, body: bytes, expect: [201] },
+      async (response) => {
+        response.resume();
+        return header(response, 'docker-content-digest');
+      });
   }
   // #endregion
 
@@ -71,20 +142,29 @@ export class RegistryClient {
   }
 
   /** One API call in its span: the request, authentication if the registry asks for it, the status checked. */
-  private call<T>(spanName: string, path: string, headers: Record<string, string>, read: (response: http.IncomingMessage) => Promise<T>): Promise<T> {
+  private call<T>(spanName: string, apiCall: ApiCall, read: (response: http.IncomingMessage) => Promise<T>): Promise<T> {
+    const url = new URL(apiCall.url, this.endpoint.origin);
     const { host, port } = this.endpoint;
-    return inSpan(spanName, { 'http.request.method': 'GET', 'server.address': host, 'server.port': port, 'url.path': path }, async (span) => {
-      const response = await this.authorized(new URL(path, this.endpoint.origin), headers);
+    return inSpan(spanName, { 'http.request.method': apiCall.method, 'server.address': host, 'server.port': port, 'url.path': url.pathname }, async (span) => {
+      const response = await this.authorized(apiCall.method, url, apiCall.headers ?? {}, apiCall.body);
       span.setAttribute('http.response.status_code', response.statusCode ?? 0);
-      if (response.statusCode !== 200) throw await this.refusal(response, path);
+      if (!apiCall.expect.includes(response.statusCode ?? 0)) throw await this.refusal(response, apiCall.method, url.pathname);
       return read(response);
     });
   }
 
+  /** The Location of an upload (relative or absolute) as an absolute URL. */
+  private uploadLocation(response: http.IncomingMessage): string {
+    response.resume();
+    const location = header(response, 'location');
+    if (!location) throw fail(`${this.endpoint.domain} started an upload but sent no Location for it`, 'the registry is not following the distribution API; tell its administrator');
+    return new URL(location, this.endpoint.origin).href;
+  }
+
   // #region authenticate
-  /** GET `url`; on 401, authenticate as the challenge says and try once more. */
-  private async authorized(url: URL, headers: Record<string, string>): Promise<http.IncomingMessage> {
-    const send = () => this.transport.send({ method: 'GET', url, headers: { ...headers, ...(this.authorization ? { authorization: this.authorization } : {}) } });
+  /** Send the request; on 401, authenticate as the challenge says and try once more. */
+  private async authorized(method: Method, url: URL, headers: Record<string, string>, body: Buffer | undefined): Promise<http.IncomingMessage> {
+    const send = () => this.transport.send({ method, url, body, headers: { ...headers, ...(this.authorization ? { authorization: this.authorization } : {}) } });
     const first = await send();
     if (first.statusCode !== 401) return first;
     first.resume();
@@ -109,12 +189,12 @@ export class RegistryClient {
     throw this.unauthorized();
   }
 
-  /** Ask the token server for a token that lets us pull from this repository. */
+  /** Ask the token server for a token that lets us pull from (or push to) this repository. */
   private async fetchToken(realm: string, service: string | undefined, scope: string | undefined): Promise<string> {
     const url = new URL(realm);
     if (service) url.searchParams.set('service', service);
     // A login asks for no repository in particular: then there is no scope to ask for.
-    const wanted = scope ?? (this.repository ? `repository:${this.repository}:pull` : undefined);
+    const wanted = scope ?? (this.repository ? `repository:${this.repository}:${this.access}` : undefined);
     if (wanted) url.searchParams.set('scope', wanted);
     return inSpan('tsrun.registry.token', { 'http.request.method': 'GET', 'server.address': url.hostname, 'server.port': Number(url.port || (url.protocol === 'https:' ? 443 : 80)) }, async (span) => {
       const headers: Record<string, string> = this.credentials ? { authorization: basicAuthorization(this.credentials) } : {};
@@ -141,12 +221,12 @@ export class RegistryClient {
     const what = this.repository ? ` for ${this.repository}` : '';
     return this.credentials
       ? fail(`unauthorized: ${domain} refused the credentials of ${this.credentials.username}${what}`, `check the username and password; ${LOGIN_HINT}`)
-      : fail(`unauthorized: ${domain} wants credentials${this.repository ? ` to pull ${this.repository}` : ''}`, LOGIN_HINT);
+      : fail(`unauthorized: ${domain} wants credentials${this.repository ? ` to ${this.access === 'pull' ? 'pull' : 'push to'} ${this.repository}` : ''}`, LOGIN_HINT);
   }
 
   /** A non-200 answer as an error: the registry's own error code when it sent one (the spec's
    *  { "errors": [{ "code": "MANIFEST_UNKNOWN", "message": … }] }). */
-  private async refusal(response: http.IncomingMessage, path: string): Promise<Error> {
+  private async refusal(response: http.IncomingMessage, method: Method, path: string): Promise<Error> {
     const status = response.statusCode ?? 0;
     let code = '';
     let message = '';
@@ -159,15 +239,16 @@ export class RegistryClient {
     }
     const { domain } = this.endpoint;
     const name = `${domain}/${this.repository}`;
+    const reading = method === 'GET' || method === 'HEAD';
     if (code === 'NAME_UNKNOWN') return fail(`repository ${name} not found`, 'check the name; `tsrun pull` takes the repository as the registry lists it');
-    if (code === 'MANIFEST_UNKNOWN' || (status === 404 && path.includes('/manifests/'))) {
+    if (code === 'MANIFEST_UNKNOWN' || (reading && status === 404 && path.includes('/manifests/'))) {
       return fail(`manifest unknown: ${name} has no ${path.slice(path.lastIndexOf('/') + 1)}`, 'check the tag or digest');
     }
-    if (code === 'BLOB_UNKNOWN' || (status === 404 && path.includes('/blobs/'))) {
+    if (code === 'BLOB_UNKNOWN' || (reading && status === 404 && path.includes('/blobs/'))) {
       return fail(`blob unknown: ${name} has no ${path.slice(path.lastIndexOf('/') + 1)}`, 'the image in the registry is incomplete; push it again');
     }
-    if (status === 403 || code === 'DENIED') return fail(`denied: ${domain} does not let you pull ${this.repository}`, LOGIN_HINT);
-    return fail(`${domain} answered GET ${path} with ${status}${code ? ` ${code}` : ''}${message ? `: ${message}` : ''}`, 'try again later, or tell the registry\'s administrator');
+    if (status === 403 || code === 'DENIED') return fail(`denied: ${domain} does not let you ${reading ? 'pull' : 'push to'} ${this.repository}`, LOGIN_HINT);
+    return fail(`${domain} answered ${method} ${path} with ${status}${code ? ` ${code}` : ''}${message ? `: ${message}` : ''}`, 'try again later, or tell the registry\'s administrator');
   }
 }
 

@@ -3,6 +3,7 @@
 //
 //   {
 //     "insecure-registries": ["registry.lab:5000"],   plain HTTP instead of HTTPS
+//     "registry-mirrors": ["http://mirror.lab:5000"],  asked first for docker.io images
 //     "max-concurrent-downloads": 3,                   layers fetched at once
 //     "auths": { "registry.lab:5000": { "auth": "<base64 of user:password>" } }
 //   }
@@ -22,6 +23,8 @@ export interface AuthEntry {
 
 export interface RegistryConfig {
   insecureRegistries: string[];
+  /** Origins ("https://mirror.lab", "http://127.0.0.1:5000") tried in order before Docker Hub itself. */
+  registryMirrors: string[];
   maxConcurrentDownloads: number;
   auths: Record<string, AuthEntry>;
 }
@@ -36,10 +39,14 @@ export function readRegistryConfig(paths: StorePaths): RegistryConfig {
   const file = configFile(paths);
   const raw = readJsonObject(file);
   const insecure = raw['insecure-registries'] ?? [];
+  const mirrors = raw['registry-mirrors'] ?? [];
   const concurrent = raw['max-concurrent-downloads'] ?? DEFAULT_CONCURRENT_DOWNLOADS;
   const auths = raw.auths ?? {};
   if (!Array.isArray(insecure) || !insecure.every((entry) => typeof entry === 'string')) {
     throw badConfig(file, '"insecure-registries" must be a list of host[:port] strings');
+  }
+  if (!Array.isArray(mirrors) || !mirrors.every(isHttpUrl)) {
+    throw badConfig(file, '"registry-mirrors" must be a list of URLs such as "https://mirror.example.com" or "http://127.0.0.1:5000"');
   }
   if (!Number.isInteger(concurrent) || (concurrent as number) < 1) {
     throw badConfig(file, '"max-concurrent-downloads" must be a whole number of at least 1');
@@ -47,7 +54,17 @@ export function readRegistryConfig(paths: StorePaths): RegistryConfig {
   if (typeof auths !== 'object' || auths === null || Array.isArray(auths)) {
     throw badConfig(file, '"auths" must be an object of registry -> { "auth": … }');
   }
-  return { insecureRegistries: insecure as string[], maxConcurrentDownloads: concurrent as number, auths: auths as Record<string, AuthEntry> };
+  return { insecureRegistries: insecure as string[], registryMirrors: (mirrors as string[]).map((url) => new URL(url).origin), maxConcurrentDownloads: concurrent as number, auths: auths as Record<string, AuthEntry> };
+}
+
+function isHttpUrl(value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && (url.pathname === '/' || url.pathname === '');
+  } catch {
+    return false;
+  }
 }
 
 /** A JSON file holding an object, or {} when there is no file. */

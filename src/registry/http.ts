@@ -7,9 +7,11 @@ import https from 'node:https';
 import { fail } from '../errors.js';
 
 export interface HttpRequest {
-  method: 'GET' | 'HEAD';
+  method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH';
   url: URL;
   headers: Record<string, string>;
+  /** Uploads send bytes held in memory (a chunk at most), so a request can be sent again after a 401. */
+  body?: Buffer;
 }
 
 const MAX_REDIRECTS = 5;
@@ -25,14 +27,17 @@ export class Transport {
 
   constructor(private readonly signal?: AbortSignal) {}
 
-  /** Send `request`, following redirects (blobs often live on another host: a CDN, a bucket).
+  /** Send `request`, following redirects of reads (blobs often live on another host: a CDN, a bucket).
    *  Credentials go only to the origin they were meant for. The caller consumes or resumes the body. */
   async send(request: HttpRequest): Promise<http.IncomingMessage> {
     let { url, headers } = request;
+    const { method, body } = request;
     for (let hop = 0; ; hop++) {
-      const response = await this.once(request.method, url, headers);
+      const response = await this.once(method, url, headers, body);
       const location = response.headers.location;
-      if (!REDIRECTS.has(response.statusCode ?? 0) || location === undefined) return response;
+      // A write answered with a Location (an upload's next URL) is not a redirect: the caller reads it.
+      const isRead = method === 'GET' || method === 'HEAD';
+      if (!isRead || !REDIRECTS.has(response.statusCode ?? 0) || location === undefined) return response;
       response.resume();
       if (hop === MAX_REDIRECTS) throw fail(`${request.url.host} redirected more than ${MAX_REDIRECTS} times`, 'the registry is misconfigured; tell its administrator');
       const next = new URL(location, url);
@@ -49,7 +54,7 @@ export class Transport {
     this.agents['https:'].destroy();
   }
 
-  private once(method: string, url: URL, headers: Record<string, string>): Promise<http.IncomingMessage> {
+  private once(method: string, url: URL, headers: Record<string, string>, body: Buffer | undefined): Promise<http.IncomingMessage> {
     const protocol = url.protocol === 'https:' ? https : url.protocol === 'http:' ? http : undefined;
     if (!protocol) return Promise.reject(fail(`cannot follow ${url.href}: only http and https are spoken`));
     return new Promise((resolve, reject) => {
@@ -58,7 +63,8 @@ export class Transport {
       }, resolve);
       request.on('timeout', () => request.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
       request.on('error', (error) => reject(this.signal?.aborted ? this.signal.reason : unreachable(url, error)));
-      request.end();
+      if (body !== undefined) request.setHeader('content-length', body.length);
+      request.end(body);
     });
   }
 }

@@ -21,8 +21,8 @@ import { findImage, type ImageRecord, type LayerRecord } from '../store/images.j
 import { familiarString, type ImageReference } from '../image/reference.js';
 import { CONFIG_MEDIA_TYPES, LAYER_MEDIA_TYPES, hostPlatform, type Descriptor, type ImageIndex, type ImageManifest, type Platform } from '../image/oci.js';
 import { imageRecord, readImageConfig, withStaging, type Staging, type StagedBlob } from '../image/staging.js';
-import { readRegistryConfig } from './config.js';
-import { endpointFor } from './endpoint.js';
+import { readRegistryConfig, type RegistryConfig } from './config.js';
+import { endpointsFor, type Endpoint } from './endpoint.js';
 import { credentialsFor } from './auth.js';
 import { RegistryClient } from './client.js';
 import { manifestKind, pickPlatform } from './media.js';
@@ -54,10 +54,11 @@ export async function pullImage(sys: Syscalls, paths: StorePaths, reference: Ima
   const onSignal = () => interrupted.abort(fail('pull interrupted', 'nothing was stored; run it again'));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const client = new RegistryClient(endpointFor(reference.domain, config), reference.path, credentialsFor(reference.domain, config), interrupted.signal);
+  let opened: RegistryClient | undefined;
   try {
     say(`${reference.tag ?? reference.digest}: Pulling from ${reference.path}`);
-    const top = await fetchManifest(client, reference.digest ?? reference.tag!, reference.digest);
+    const { client, top } = await findManifest(endpointsFor(reference.domain, config), reference, config, interrupted.signal, say);
+    opened = client;
     const { manifest, manifestBytes, manifestDigest } = await resolvePlatform(client, top, options.platform ?? hostPlatform(), reference);
     checkManifest(manifest, manifestDigest);
 
@@ -79,7 +80,7 @@ export async function pullImage(sys: Syscalls, paths: StorePaths, reference: Ima
     say(`Status: ${upToDate ? 'Image is up to date' : 'Downloaded newer image'} for ${familiarString(reference)}`);
     return { image: image!, digest: top.digest, upToDate };
   } finally {
-    client.close();
+    opened?.close();
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
   }
@@ -91,6 +92,22 @@ interface Document {
   digest: string;
   kind: 'index' | 'manifest';
   json: Record<string, unknown>;
+}
+
+/** The reference's manifest from the first endpoint that has it: a docker.io image is asked of each mirror
+ *  in turn, then of Docker Hub. The client that found it fetches the rest of the image too. */
+async function findManifest(endpoints: Endpoint[], reference: ImageReference, config: RegistryConfig, signal: AbortSignal, say: (line: string) => void): Promise<{ client: RegistryClient; top: Document }> {
+  for (const [i, endpoint] of endpoints.entries()) {
+    const client = new RegistryClient(endpoint, reference.path, credentialsFor(endpoint.domain, config), signal);
+    try {
+      return { client, top: await fetchManifest(client, reference.digest ?? reference.tag!, reference.digest) };
+    } catch (error) {
+      client.close();
+      if (i === endpoints.length - 1 || signal.aborted) throw error;
+      say(`mirror ${endpoint.origin} failed (${error instanceof Error ? error.message : String(error)}); trying ${endpoints[i + 1]!.origin}`);
+    }
+  }
+  throw new Error('no endpoint to pull from'); // endpointsFor always gives the registry itself
 }
 
 // #region verify-manifest

@@ -8,6 +8,7 @@ import type { ImageRecord } from '../store/images.js';
 import { addContainer, listContainers } from '../store/containers.js';
 import { generateName } from '../store/names.js';
 import { fail } from '../errors.js';
+import { exposedPorts, parsePublish, type PortMapping } from '../net/ports.js';
 import { inSpan } from '../trace/span.js';
 
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -37,6 +38,7 @@ export async function create(runtime: Runtime, image: ImageRecord, request: RunR
         interactive: request.interactive,
         autoRemove: request.autoRemove,
         network: networkMode(request),
+        ports: portsToPublish(image, request),
         resources: request.resources ?? {},
       },
       state: { status: 'created', pid: null, pidStartTime: null, exitCode: null, startedAt: null, finishedAt: null, error: '' },
@@ -100,6 +102,20 @@ function readEnvFile(file: string): string[] {
   }
   return text.split('\n').map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#'));
 }
+
+// #region ports
+/** -p flags, and with -P every port the image EXPOSEs that no -p names. Their host ports are picked at start. */
+function portsToPublish(image: ImageRecord, request: RunRequest): PortMapping[] {
+  const explicit = (request.publish ?? []).map(parsePublish);
+  const named = new Set(explicit.map((port) => `${port.containerPort}/${port.protocol}`));
+  const exposed = request.publishAll ? exposedPorts(image.config.config?.ExposedPorts).filter((port) => !named.has(`${port.containerPort}/${port.protocol}`)) : [];
+  const ports = [...explicit, ...exposed];
+  if (ports.length > 0 && (request.network === 'none' || request.network === 'host')) {
+    throw fail(`--network ${request.network} has no ports to publish`, request.network === 'host' ? 'the container uses the host\'s ports directly: drop -p' : 'drop -p, or use --network bridge');
+  }
+  return ports;
+}
+// #endregion
 
 function networkMode(request: RunRequest): NetworkMode {
   const mode = request.network ?? 'bridge';

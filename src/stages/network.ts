@@ -18,9 +18,10 @@ import { containerDir } from '../store/paths.js';
 import { writeFileAtomic } from '../store/atomic.js';
 import { runCommand } from '../net/command.js';
 import { BRIDGE, uplinkMtu } from '../net/bridge.js';
-import { configuredSubnet, defaultBridge, reclaimStaleLeases, withNetworkLock, type NetworkHost } from '../net/default-bridge.js';
+import { applyNat, configuredSubnet, defaultBridge, reclaimStaleLeases, withNetworkLock, type NetworkHost } from '../net/default-bridge.js';
 import { processStartTime } from '../kernel/proc.js';
-import { HOST_NETWORK_DIR, leaseAddress, leaseOf, readBridgeState, releaseAddress, writeBridgeState } from '../net/ipam.js';
+import { HOST_NETWORK_DIR, leaseAddress, leaseOf, publishedPorts, readBridgeState, releaseAddress, writeBridgeState } from '../net/ipam.js';
+import { formatMapping, pickHostPorts } from '../net/ports.js';
 import { connectContainer, createNetns, disconnectContainer, removeNetns, vethName } from '../net/veth.js';
 import { hostsFile, resolvConf } from '../net/etc-files.js';
 import { parseSubnet } from '../net/address.js';
@@ -50,6 +51,7 @@ export async function network(runtime: Runtime, container: ContainerRecord, host
       'network.local.address': bridge.address.split('/')[0],
       'tsrun.network.bridge': bridge.name,
       'tsrun.network.veth': bridge.hostInterface,
+      'tsrun.network.ports': bridge.ports.map(formatMapping),
     });
     return {
       mode,
@@ -71,9 +73,11 @@ async function attach(runtime: Runtime, container: ContainerRecord, host: Networ
   return withNetworkLock(runtime.sys, host, async () => {
     const state = await inSpan('tsrun.network.bridge', { 'network.interface.name': BRIDGE }, () => defaultBridge(host, subnet));
     await reclaimStaleLeases(runtime.sys, host, state); // left by a tsrun killed before it could release them
+    const ports = await pickHostPorts(container.config.ports ?? [], publishedPorts(state).map((published) => published.mapping), host.isPortFree);
     const address = leaseAddress(state, {
       container: container.id, store: runtime.paths.root, netns: file,
       holder: { pid: process.pid, startTime: processStartTime(process.pid) },
+      ports,
     });
     writeBridgeState(host.stateDir, BRIDGE, state); // leased before anything else, so releasing always finds it
     const attachment: BridgeAttachment = {
@@ -81,9 +85,11 @@ async function attach(runtime: Runtime, container: ContainerRecord, host: Networ
       address: `${address}/${parseSubnet(subnet).prefix}`,
       hostInterface: vethName(container.id),
       mtu,
+      ports,
     };
     await inSpan('tsrun.network.netns', {}, () => createNetns(host.run, file));
     await connectContainer(host.run, { netnsFile: file, bridge: BRIDGE, ...attachment });
+    if (ports.length > 0) await applyNat(host, state); // the DNAT rules, once the container's address answers
     return attachment;
   });
 }
@@ -96,9 +102,12 @@ export async function releaseNetwork(runtime: Runtime, container: ContainerRecor
   if ((container.config.network ?? 'bridge') !== 'bridge') return;
   await withNetworkLock(runtime.sys, host, async () => {
     const state = readBridgeState(host.stateDir, BRIDGE);
-    if (!state || !leaseOf(state, container.id)) return;
+    const address = state && leaseOf(state, container.id);
+    if (!state || !address) return;
+    const hadPorts = (state.leases[address]!.ports ?? []).length > 0;
     await disconnectContainer(host.run, vethName(container.id));
     releaseAddress(state, container.id);
+    if (hadPorts) await applyNat(host, state);
     writeBridgeState(host.stateDir, BRIDGE, state);
   });
   removeNetns(runtime.sys, netnsFile(runtime.paths, container.id));

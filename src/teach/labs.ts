@@ -7,17 +7,26 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fail } from '../errors.js';
+import { buildDemoImage, buildLayersImage } from '../image/demo.js';
 
 /** What a check is given: the student's tsrun, with a store that holds the demo image. */
 export interface LabContext {
   /** Run the student's tsrun (synchronously) with the lab's store. */
   tsrun(args: string[], env?: NodeJS.ProcessEnv): { status: number | null; stdout: string; stderr: string };
-  /** Start the student's tsrun in the background; `exited` resolves when it has ended by itself. */
-  tsrunInBackground(args: string[], env?: NodeJS.ProcessEnv): { exited: Promise<void> };
+  /** Start the student's tsrun in the background; `exited` resolves, with what it printed, when it has ended by itself. */
+  tsrunInBackground(args: string[], env?: NodeJS.ProcessEnv): { exited: Promise<ProcessResult> };
   /** The lab's store (TSRUN_ROOT) and a scratch directory. */
   root: string;
   scratch: string;
+}
+
+export interface ProcessResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
 }
 
 export interface LabCheck {
@@ -43,6 +52,7 @@ export interface Lab {
 }
 
 const DEMO = 'tsrun-demo';
+const LAYERS = 'tsrun-layers';
 
 export const LABS: Lab[] = [
   {
@@ -226,6 +236,69 @@ export const LABS: Lab[] = [
         run: async ({ tsrun }) => expectOutput(tsrun(['run', '--rm', DEMO, 'sh', '-c', 'ping -c 1 -W 2 10.88.0.1 >/dev/null && echo reached']), 'reached\n'),
       },
     ],
+  },  {
+    id: 7,
+    name: 'digest',
+    stage: 'pull',
+    title: 'The pull believes whatever the registry sends',
+    task: 'tsrun pull NAME@sha256:… asks for one exact manifest, but takes whatever bytes come back. A registry that is broken, or an attacker between you and it, can hand you another image. Check a manifest against the digest it was asked by (or that the registry claims) before using it.',
+    file: 'src/registry/pull.ts',
+    region: 'verify-manifest',
+    remove: `  if (promised !== undefined && promised !== digest) {
+    throw fail(\`manifest \${promised} does not match its digest: got \${digest}\`, CORRUPT);
+  }
+`,
+    insert: '  // TODO(lab 7): `digest` is what the bytes hash to, `promised` what they should hash to.\n'
+      + '  // When the two differ, refuse the manifest (fail(…, CORRUPT)) before anything uses it.\n',
+    checks: [
+      {
+        name: 'a manifest that is not the one asked for is refused',
+        hint: 'Compare the sha256 of the bytes with the digest in the reference; a tsrun error exits 125.',
+        run: async ({ tsrunInBackground, scratch }) => withLabRegistry(scratch, { tamper: true }, async (name) => {
+          const pulled = await tsrunInBackground(['pull', name]).exited;
+          if (pulled.status === 125 && pulled.stderr.includes('does not match its digest')) return '';
+          return `expected exit 125 and "does not match its digest", got exit ${pulled.status}: ${pulled.stderr.trim() || pulled.stdout.trim().split('\n').at(-1)}`;
+        }),
+      },
+      {
+        name: 'an honest registry\'s image still pulls',
+        hint: 'Only a mismatch is an error: the digest of the bytes must equal the digest they were asked by.',
+        run: async ({ tsrunInBackground, scratch }) => withLabRegistry(scratch, { tamper: false }, async (name) => {
+          const pulled = await tsrunInBackground(['pull', '-q', name]).exited;
+          return pulled.status === 0 ? '' : `the pull failed (exit ${pulled.status}): ${pulled.stderr.trim()}`;
+        }),
+      },
+    ],
+  },
+  {
+    id: 8,
+    name: 'opaque',
+    stage: 'layers',
+    title: 'A replaced directory still shows its old files',
+    task: 'The image tsrun-layers replaces /srv/scratch in its top layer: the tar holds srv/scratch/.wh..wh..opq, which means "hide what the layers below had here". tsrun unpacks the marker but never tells overlayfs, so old files show through. Mark the directory opaque the way overlayfs understands.',
+    file: 'src/image/unpack.ts',
+    region: 'whiteouts',
+    remove: '  layer.sys.lsetxattr(at, OVERLAY_OPAQUE_XATTR, Buffer.from(OVERLAY_OPAQUE_VALUE));\n',
+    insert: '  // TODO(lab 8): overlayfs hides the lower layers\' contents of a directory that carries an extended attribute.\n'
+      + '  // Set it here (see src/image/whiteouts.ts for its name and value; there is a syscall for xattrs).\n',
+    checks: [
+      {
+        name: 'an opaque directory shows only its own files',
+        hint: 'lsetxattr(2) on the directory: trusted.overlay.opaque = "y".',
+        run: async ({ tsrun, scratch }) => {
+          const loaded = await loadLayersImage(tsrun, scratch);
+          return loaded || expectOutput(tsrun(['run', '--rm', '--network', 'none', LAYERS, 'ls', '/srv/scratch']), 'fresh.txt\n');
+        },
+      },
+      {
+        name: 'deleted files stay deleted, and the rest stays',
+        hint: 'Whiteouts (.wh.NAME) are a different marker: a character device 0:0. Do not change them.',
+        run: async ({ tsrun, scratch }) => {
+          const loaded = await loadLayersImage(tsrun, scratch);
+          return loaded || expectOutput(tsrun(['run', '--rm', '--network', 'none', LAYERS, 'ls', '/srv/notes']), 'welcome.txt\n');
+        },
+      },
+    ],
   },
 ];
 
@@ -238,10 +311,59 @@ function expectStatus(result: { status: number | null; stderr: string }, expecte
   return result.status === expected ? '' : `expected exit code ${expected}, got ${result.status}: ${result.stderr.trim()}`;
 }
 
-/** Run a command in the background; a check looks at the host while it runs, then waits for its end. */
-export function backgroundProcess(command: string, args: string[], env: NodeJS.ProcessEnv): { exited: Promise<void> } {
-  const child = spawn(command, args, { env, stdio: 'ignore' });
-  return { exited: new Promise<void>((resolve) => child.on('exit', () => resolve())) };
+/** Run a command in the background; a check looks at the host (or serves it) while it runs, then waits for its end. */
+export function backgroundProcess(command: string, args: string[], env: NodeJS.ProcessEnv): { exited: Promise<ProcessResult> } {
+  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk; });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  return {
+    exited: new Promise((resolve) => child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    })),
+  };
+}
+
+/** Load tsrun-layers into the lab's store with the student's tsrun (their unpacking is what is checked). */
+async function loadLayersImage(tsrun: LabContext['tsrun'], scratch: string): Promise<string> {
+  const layout = path.join(scratch, 'layers-image');
+  if (!fs.existsSync(layout)) await buildLayersImage(layout);
+  const loaded = tsrun(['load', '-i', layout]);
+  return loaded.status === 0 ? '' : `tsrun load of the tsrun-layers image failed: ${loaded.stderr.trim()}`;
+}
+
+/** A registry for one check, on a loopback port: it serves the demo image by the digest of its manifest,
+ *  and with `tamper`, sends a changed manifest (still valid JSON, another image) in its place. */
+async function withLabRegistry(scratch: string, options: { tamper: boolean }, check: (name: string) => Promise<string>): Promise<string> {
+  const layout = path.join(scratch, `registry-image-${options.tamper ? 'tampered' : 'honest'}`);
+  await buildDemoImage(layout);
+  const index = JSON.parse(fs.readFileSync(path.join(layout, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+  const manifestDigest = index.manifests[0]!.digest;
+  const blob = (digest: string) => path.join(layout, 'blobs', 'sha256', digest.slice('sha256:'.length));
+  const manifest = fs.readFileSync(blob(manifestDigest));
+  const served = options.tamper
+    ? Buffer.from(JSON.stringify({ ...JSON.parse(manifest.toString('utf8')), annotations: { 'lab.tsrun': 'not the image you asked for' } }))
+    : manifest;
+  const server = http.createServer((request, response) => {
+    const url = request.url ?? '';
+    if (url === '/v2/') return void response.writeHead(200).end('{}');
+    if (url === `/v2/lab/demo/manifests/${manifestDigest}`) {
+      return void response.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }).end(served);
+    }
+    const digest = /^\/v2\/lab\/demo\/blobs\/(sha256:[a-f0-9]{64})$/.exec(url)?.[1];
+    if (digest && fs.existsSync(blob(digest))) return void response.writeHead(200).end(fs.readFileSync(blob(digest)));
+    response.writeHead(404, { 'content-type': 'application/json' }).end('{"errors":[{"code":"NOT_FOUND"}]}');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    return await check(`127.0.0.1:${(server.address() as AddressInfo).port}/lab/demo@${manifestDigest}`);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
 }
 
 export function findLab(idOrName: string): Lab {

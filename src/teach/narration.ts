@@ -2,6 +2,7 @@
 // next to nothing else, so a teacher can read (and fix) it all here. Every
 // value shown is taken from what the stage really returned, and every
 // command suggested is one a student can type as it is.
+import { formatMapping } from '../net/ports.js';
 import type { ContainerRecord, NamespacesPlan, NetworkPlan, ProcessPlan, RootfsPlan, StageName } from '../container.js';
 import type { ImageRecord } from '../store/images.js';
 import { describeStep } from '../kernel/steps.js';
@@ -76,7 +77,8 @@ export const NARRATION: Record<StageName, StageNarration> = {
       const net = result as NetworkPlan;
       const bridge = net.bridge
         ? [['bridge', `${net.bridge.name} ${net.bridge.subnet}, gateway ${net.bridge.gateway}`], ['veth (host end)', net.bridge.hostInterface],
-          ['namespace file', net.namespaceFile ?? ''], ['mtu', String(net.bridge.mtu)]] as Array<[string, string]>
+          ['namespace file', net.namespaceFile ?? ''], ['mtu', String(net.bridge.mtu)],
+          ...(net.bridge.ports.length > 0 ? [['published', net.bridge.ports.map(formatMapping)]] : [])] as Array<[string, string | string[]]>
         : [];
       return [['mode', net.mode], ['interfaces', net.interfaces], ...bridge, ['hosts file', net.files.hosts], ['resolv.conf', net.files.resolvConf]];
     },

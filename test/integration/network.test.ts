@@ -15,6 +15,8 @@ import { pruneDefaultBridge, withNetworkLock, type NetworkHost } from '../../src
 import { HOST_NETWORK_DIR, readBridgeState } from '../../src/net/ipam.js';
 import { vethName } from '../../src/net/veth.js';
 import { storeWithDemoImage, tsrun, TSRUN } from '../helpers/cli.js';
+import { freePort } from '../helpers/registry.js';
+import { demoLayout, editLayout } from '../helpers/images.js';
 
 const asRoot = process.getuid?.() === 0;
 const HOST: NetworkHost = { run: runCommand, stateDir: HOST_NETWORK_DIR };
@@ -39,6 +41,16 @@ function startContainer(root: string, args: string[]) {
   return { child, ready, exited, output: () => output, stop: () => { child.stdin.end(); return exited; } };
 }
 
+/** GET a URL on loopback (the test's only traffic besides its containers), with a bounded wait. */
+function httpGet(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http.get(url, { timeout: 5_000 }, (response) => {
+      let body = '';
+      response.setEncoding('utf8').on('data', (chunk: string) => { body += chunk; }).on('end', () => resolve(body));
+    }).on('error', reject).on('timeout', function (this: http.ClientRequest) { this.destroy(new Error(`no answer from ${url} within 5 s`)); });
+  });
+}
+
 /** tsrun's traces on the host: links named tsrun*, its nft table, namespace files. */
 function tsrunOnHost(root: string) {
   const links = execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).split('\n')
@@ -54,6 +66,11 @@ describe.skipIf(!asRoot)('networks (as root)', () => {
 
   beforeAll(async () => {
     root = await storeWithDemoImage('net');
+    // The demo image saying EXPOSE 80, for -P.
+    const layout = path.join(root, 'exposed-image');
+    await demoLayout(layout, 'exposed');
+    editLayout(layout, ({ config }) => { config.config = { ...config.config, ExposedPorts: { '80/tcp': {} } }; });
+    expect(tsrun(root, ['load', '-i', layout])).toMatchObject({ status: 0, stderr: '' });
   });
 
   afterAll(async () => {
@@ -136,6 +153,43 @@ describe.skipIf(!asRoot)('networks (as root)', () => {
     }
     const leases = Object.values(readBridgeState(HOST.stateDir, 'tsrun0')?.leases ?? {});
     expect(leases.filter((lease) => lease.store === root)).toEqual([]);
+    expect(tsrunOnHost(root).netns).toEqual([]);
+  });
+
+  it('publishes a port: -p answers on the host\'s 127.0.0.1, -P the image\'s EXPOSEd port; a taken port is refused', async () => {
+    const hostPort = await freePort();
+    // httpd without -f listens, then goes to the background: "ready" comes once it answers; closing stdin ends the container.
+    const httpd = 'mkdir -p /www && echo served-by-$HOSTNAME > /www/index.html && httpd -p 80 -h /www && echo ready && read x';
+    const web = startContainer(root, ['--name', 'published', '-h', 'web', '-p', `${hostPort}:80`, 'tsrun-demo', 'sh', '-c', httpd]);
+    let exposed: ReturnType<typeof startContainer> | undefined;
+    try {
+      await web.ready;
+      expect(await httpGet(`http://127.0.0.1:${hostPort}/`)).toBe('served-by-web\n');
+      expect(run(['ps']).stdout).toContain(`0.0.0.0:${hostPort}->80/tcp`);
+      const clash = run(['run', '--rm', '-p', `${hostPort}:80`, 'tsrun-demo', 'true']);
+      expect(clash).toMatchObject({ status: 125, stderr: `tsrun: Bind for 0.0.0.0:${hostPort} failed: port is already allocated — another container publishes it; choose another host port\n` });
+
+      // -P: the image says EXPOSE 80, and the host port is one tsrun picks.
+      exposed = startContainer(root, ['--name', 'exposed', '-h', 'exposed', '--pull', 'never', '-P', 'tsrun-demo:exposed', 'sh', '-c', httpd]);
+      await exposed.ready;
+      const ports = JSON.parse(run(['inspect', '-f', '{{json .NetworkSettings.Ports}}', 'exposed']).stdout) as Record<string, Array<{ HostPort: string }>>;
+      expect(Object.keys(ports)).toEqual(['80/tcp']);
+      expect(await httpGet(`http://127.0.0.1:${ports['80/tcp']![0]!.HostPort}/`)).toBe('served-by-exposed\n');
+    } finally {
+      await Promise.all([web.stop(), exposed?.stop()]);
+    }
+    expect(execFileSync('nft', ['list', 'table', 'ip', 'tsrun'], { encoding: 'utf8' })).not.toContain(`dport ${hostPort} `);
+
+    // A program of the host's holding the port: refused too, and nothing is left behind.
+    const holder = http.createServer();
+    await new Promise<void>((resolve) => holder.listen(hostPort, '127.0.0.1', resolve));
+    try {
+      const busy = await promisify(execFile)(process.execPath, [TSRUN, 'run', '--rm', '-p', `${hostPort}:80`, 'tsrun-demo', 'true'], { env: { ...process.env, TSRUN_ROOT: root } })
+        .catch((error: { code: number; stderr: string }) => error);
+      expect(busy).toMatchObject({ code: 125, stderr: expect.stringContaining(`Bind for 0.0.0.0:${hostPort} failed: address already in use`) });
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
     expect(tsrunOnHost(root).netns).toEqual([]);
   });
 

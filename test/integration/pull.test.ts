@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { listImages } from '../../src/store/images.js';
 import { blobPath, layerDir, storePaths, type StorePaths } from '../../src/store/paths.js';
 import { MEDIA_TYPES, type ImageIndex } from '../../src/image/oci.js';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { TSRUN, tsrun, hostSnapshot } from '../helpers/cli.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { parseOtlpLines, plainValue, spanTreeLines, spansOf } from '../../src/trace/otlp-json.js';
@@ -134,6 +134,34 @@ describe.skipIf(!asRoot)('tsrun pull (as root)', () => {
     expect(image!.layers[0]!.mediaType).toBe(MEDIA_TYPES.dockerLayerGzip);
     const manifest = JSON.parse(fs.readFileSync(blobPath(paths, image!.manifestDigest!), 'utf8'));
     expect(manifest.mediaType).toBe(MEDIA_TYPES.dockerManifest);
+  });
+
+  it('pulls a docker.io image from the first registry mirror that answers', () => {
+    registry.push(path.join(images, 'demo'), 'latest', 'mirrored/demo:latest');
+    fs.mkdirSync(paths.root, { recursive: true });
+    // Both mirrors are on loopback and the second has the image, so Docker Hub itself is never asked.
+    fs.writeFileSync(path.join(paths.root, 'config.json'), JSON.stringify({ 'registry-mirrors': ['http://127.0.0.1:1', `http://${registry.host}`] }));
+    const result = cli('pull', 'mirrored/demo');
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toContain(`mirror http://127.0.0.1:1 failed (cannot reach registry 127.0.0.1:1: connection refused); trying http://${registry.host}`);
+    expect(result.stdout).toContain('Status: Downloaded newer image for mirrored/demo:latest');
+    expect(listImages(paths)[0]!.repoTags).toEqual(['docker.io/mirrored/demo:latest']);
+  });
+
+  it('says the disk is full when it fills mid-pull, and stores nothing', () => {
+    // A store on a tmpfs smaller than the demo layer unpacked (about 2 MB).
+    const small = path.join(work, 'small');
+    fs.mkdirSync(small);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1200k', 'tmpfs', small]);
+    try {
+      const result = tsrun(small, ['pull', '-q', `${registry.host}/demo`]);
+      expect(result.status).toBe(125);
+      expect(result.stderr).toContain(`no space left on the device that holds ${small}`);
+      expect(result.stderr).toContain('nothing was stored');
+      expect(storeTree(storePaths(small))).toEqual([]);
+    } finally {
+      execFileSync('umount', [small]);
+    }
   });
 
   it('pulls zstd layers and umoci\'s two layers with a whiteout', () => {

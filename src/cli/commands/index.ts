@@ -5,6 +5,7 @@ import { startCommand } from './start.js';
 import { psCommand } from './ps.js';
 import { rmCommand } from './rm.js';
 import { pullCommand } from './pull.js';
+import { pushCommand } from './push.js';
 import { loginCommand } from './login.js';
 import { tagCommand } from './tag.js';
 import { loadCommand } from './load.js';
@@ -24,6 +25,7 @@ export const commands: CommandModule<any, any>[] = [
   rmCommand,
   inspectCommand,
   pullCommand,
+  pushCommand,
   loginCommand,
   loadCommand,
   imagesCommand,

@@ -16,6 +16,9 @@ export const psCommand: CommandModule<object, PsArgs> = {
     const { listContainers } = await import('../../store/containers.js');
     const { reconcile } = await import('../../store/reconcile.js');
     const { formatTable, timeAgo, humanDuration } = await import('../format.js');
+    const { leaseOnBridge } = await import('../../net/ipam.js');
+    const { BRIDGE } = await import('../../net/bridge.js');
+    const { formatMapping } = await import('../../net/ports.js');
     const paths = storePaths(argv.root);
     const containers = listContainers(paths).map((c) => reconcile(paths, c))
       .filter((c) => argv.all || c.state.status === 'running');
@@ -31,13 +34,17 @@ export const psCommand: CommandModule<object, PsArgs> = {
       if (state.status === 'exited') return `Exited (${state.exitCode}) ${timeAgo(new Date(state.finishedAt!), now)}`;
       return 'Created';
     };
+    // A running container's published ports are in its lease on the bridge, as the network stage recorded them.
+    const ports = (c: (typeof containers)[number]) => (c.state.status === 'running'
+      ? (leaseOnBridge(BRIDGE, c.id)?.lease.ports ?? []).map(formatMapping).join(', ')
+      : '');
     const command = (argvOf: string[]) => {
       const text = argvOf.join(' ');
       return JSON.stringify(argv['no-trunc'] || text.length <= 20 ? text : text.slice(0, 19) + '…');
     };
     process.stdout.write(formatTable(
       ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'],
-      containers.map((c) => [id(c.id), c.image.name, command(c.config.argv), timeAgo(new Date(c.created), now), status(c), '', c.name]),
+      containers.map((c) => [id(c.id), c.image.name, command(c.config.argv), timeAgo(new Date(c.created), now), status(c), ports(c), c.name]),
     ));
   },
 };

@@ -20,6 +20,8 @@ export interface RunArgs {
   hostname?: string;
   entrypoint?: string;
   network: string;
+  publish: string[];
+  'publish-all': boolean;
   pull: string;
   memory?: string;
   'memory-swap'?: string;
@@ -45,6 +47,8 @@ export const containerOptions = {
   hostname: { alias: 'h', type: 'string', describe: 'Container host name' },
   entrypoint: { type: 'string', describe: 'Overwrite the default ENTRYPOINT of the image' },
   network: { type: 'string', default: 'bridge', describe: 'Connect the container to a network: bridge, none or host' },
+  publish: { alias: 'p', type: 'string', array: true, default: [], describe: 'Publish a container\'s port on the host ([HOST_IP:][HOST_PORT:]CONTAINER_PORT[/udp])' },
+  'publish-all': { alias: 'P', type: 'boolean', default: false, describe: 'Publish every port the image exposes, each on a free host port' },
   pull: { type: 'string', default: 'missing', describe: 'Pull the image before running: missing, always or never' },
   memory: { alias: 'm', type: 'string', describe: 'Memory limit (e.g. 64m, 1g)' },
   'memory-swap': { type: 'string', describe: 'Memory plus swap limit; -1 for unlimited swap' },
@@ -75,6 +79,8 @@ export function runRequest(argv: RunArgs): RunRequest {
     tty: argv.tty,
     autoRemove: argv.rm,
     network: argv.network,
+    publish: argv.publish,
+    publishAll: argv['publish-all'],
     pull: pullPolicy(argv.pull),
     resources: resourceLimits(argv),
   };

@@ -11,12 +11,13 @@ import type { ContainerRecord, NetworkMode } from '../../../src/container.js';
 import { fakeSyscalls } from '../../helpers/fake-syscalls.js';
 import { tempStore } from '../../helpers/temp-store.js';
 import { fakeHost } from './fake-host.js';
+import type { PortMapping } from '../../../src/net/ports.js';
 
-function container(id: string, network?: NetworkMode): ContainerRecord {
+function container(id: string, network?: NetworkMode, ports: PortMapping[] = []): ContainerRecord {
   return {
     id: id.repeat(64 / id.length), name: `c${id}`, created: new Date().toISOString(),
     image: { id: 'sha256:' + 'a'.repeat(64), name: 'demo', layers: [] },
-    config: { argv: ['sh'], env: [], workingDir: '/', user: '', hostname: `h${id}`, tty: false, interactive: false, autoRemove: false, network },
+    config: { argv: ['sh'], env: [], workingDir: '/', user: '', hostname: `h${id}`, tty: false, interactive: false, autoRemove: false, network, ports },
     state: { status: 'created', pid: null, pidStartTime: null, exitCode: null, startedAt: null, finishedAt: null, error: '' },
   };
 }
@@ -45,6 +46,7 @@ describe('network stage', () => {
       'ip -json link show',
       'ip -json route show',
       'ip -batch -\n  link add tsrun0 type bridge\n  address add 10.88.0.1/16 dev tsrun0\n  link set tsrun0 up',
+      'sysctl -q -w net.ipv4.conf.tsrun0.route_localnet=1',
       'sysctl -n net.ipv4.ip_forward',
       'sysctl -q -w net.ipv4.ip_forward=1',
       expect.stringMatching(/^nft -f -\n  table ip tsrun\n  delete table ip tsrun\n  table ip tsrun \{\n/),
@@ -52,7 +54,7 @@ describe('network stage', () => {
       `ip -batch -\n  link add tsrun11111111 mtu 1400 type veth peer name eth0 address 02:42:0a:58:00:02 mtu 1400 netns ${file}\n  link set tsrun11111111 master tsrun0 up`,
       `nsenter --net=${file} ip -batch -\n  link set lo up\n  address add 10.88.0.2/16 dev eth0\n  link set eth0 up\n  route add default via 10.88.0.1`,
     ]);
-    expect(host.ran[7]!.input).toContain('ip saddr 10.88.0.0/16 oifname != "tsrun0" masquerade');
+    expect(host.ran[8]!.input).toContain('ip saddr 10.88.0.0/16 oifname != "tsrun0" masquerade');
     expect(plan).toMatchObject({
       mode: 'bridge', namespaceFile: file, interfaces: ['lo 127.0.0.1/8', 'eth0 10.88.0.2/16'],
       bridge: { name: 'tsrun0', subnet: '10.88.0.0/16', gateway: '10.88.0.1', address: '10.88.0.2/16', hostInterface: 'tsrun11111111', mtu: 1400 },
@@ -124,6 +126,37 @@ describe('network stage', () => {
     } finally {
       routed.remove();
     }
+  });
+
+  it('publishes ports with DNAT rules for the host\'s addresses and its own connections, and takes them away on release', async () => {
+    const busy = new Set([8080]);
+    const publishing = { ...host, isPortFree: async (mapping: PortMapping) => !busy.has(mapping.hostPort) };
+    const web = container('1', 'bridge', [
+      { hostIp: '', hostPort: 18080, containerPort: 80, protocol: 'tcp' },
+      { hostIp: '127.0.0.1', hostPort: 0, containerPort: 53, protocol: 'udp' },
+    ]);
+    const plan = await network(runtime, web, publishing);
+    const [picked] = plan.bridge!.ports.slice(1);
+    expect(picked!.hostPort).toBeGreaterThan(1023);
+    const rules = host.ran.filter((r) => r.argv[0] === 'nft').at(-1)!.input!;
+    for (const chain of ['prerouting', 'output']) {
+      expect(rules).toContain(`chain ${chain} {`);
+    }
+    expect(rules.match(/fib daddr type local tcp dport 18080 dnat to 10\.88\.0\.2:80/g)).toHaveLength(2);
+    expect(rules.match(new RegExp(`ip daddr 127\\.0\\.0\\.1 udp dport ${picked!.hostPort} dnat to 10\\.88\\.0\\.2:53`, 'g'))).toHaveLength(2);
+    expect(rules).toContain('ip saddr 127.0.0.0/8 oifname "tsrun0" masquerade');
+
+    // The same host port again is refused, as is one a host program holds; nothing is left leased.
+    await expect(network(runtime, container('2', 'bridge', [{ hostIp: '', hostPort: 18080, containerPort: 80, protocol: 'tcp' }]), publishing))
+      .rejects.toThrow('Bind for 0.0.0.0:18080 failed: port is already allocated');
+    await expect(network(runtime, container('3', 'bridge', [{ hostIp: '', hostPort: 8080, containerPort: 80, protocol: 'tcp' }]), publishing))
+      .rejects.toThrow('Bind for 0.0.0.0:8080 failed: address already in use');
+    expect(Object.keys(readBridgeState(host.stateDir, 'tsrun0')!.leases)).toEqual(['10.88.0.2']);
+
+    host.ran.length = 0;
+    await releaseNetwork(runtime, web, publishing);
+    const after = host.ran.filter((r) => r.argv[0] === 'nft').at(-1)!.input!;
+    expect(after).not.toContain('dnat');
   });
 
   it('runs no command for --network none and host', async () => {

@@ -4,6 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../../src/registry/client.js';
+import { Transport } from '../../../src/registry/http.js';
 import { endpointFor } from '../../../src/registry/endpoint.js';
 import type { Credentials } from '../../../src/registry/auth.js';
 
@@ -133,10 +134,77 @@ describe('RegistryClient', () => {
     }
   });
 
+  it('names a TLS failure and says what to do about a plain-HTTP registry', async () => {
+    const host = await serve((_request, response) => response.end('plain http'));
+    const transport = new Transport();
+    try {
+      await expect(transport.send({ method: 'GET', url: new URL(`https://${host}/v2/`), headers: {} }))
+        .rejects.toMatchObject({ message: expect.stringMatching(new RegExp(`^cannot reach registry ${host}: TLS failed \\(`)), hint: expect.stringContaining('insecure-registries') });
+    } finally {
+      transport.close();
+    }
+  });
+
   it('names a registry that is not there', async () => {
     const client = clientFor('127.0.0.1:1');
     try {
       await expect(client.manifest('latest')).rejects.toThrow('cannot reach registry 127.0.0.1:1: connection refused');
+    } finally {
+      client.close();
+    }
+  });
+
+  it('asks the token server for push access when pushing, resends the upload with the token, and names a refused push', async () => {
+    const log: string[] = [];
+    const host = await serve((request, response) => {
+      const url = new URL(request.url!, 'http://x');
+      if (url.pathname === '/token') {
+        log.push(`token ${url.searchParams.get('scope')}`);
+        response.end(JSON.stringify({ token: 'pusher' }));
+        return;
+      }
+      if (request.headers.authorization !== 'Bearer pusher') {
+        response.writeHead(401, { 'www-authenticate': `Bearer realm="http://${request.headers.host}/token",service="test"` }).end();
+        return;
+      }
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        log.push(`${request.method} ${url.pathname}${url.search} ${Buffer.concat(chunks).toString()}`);
+        if (request.method === 'POST') response.writeHead(202, { location: '/v2/team/app/blobs/uploads/u1?_state=s' }).end();
+        else if (url.pathname.includes('/manifests/')) response.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ code: 'DENIED', message: 'read only' }] }));
+        else response.writeHead(201).end();
+      });
+    });
+    const client = new RegistryClient(endpointFor(host, { insecureRegistries: [] }), 'team/app', undefined, undefined, 'pull,push');
+    try {
+      const location = await client.startUpload();
+      expect(location).toBe(`http://${host}/v2/team/app/blobs/uploads/u1?_state=s`);
+      await client.finishUpload(location, 'sha256:abc', Buffer.from('layer bytes'));
+      await expect(client.putManifest('v1', 'application/vnd.oci.image.manifest.v1+json', Buffer.from('{}')))
+        .rejects.toThrow(`denied: ${host} does not let you push to team/app`);
+      expect(log).toEqual([
+        'token repository:team/app:pull,push',
+        'POST /v2/team/app/blobs/uploads/ ',
+        'PUT /v2/team/app/blobs/uploads/u1?_state=s&digest=sha256%3Aabc layer bytes',
+        'PUT /v2/team/app/manifests/v1 {}',
+      ]);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('gives up on a registry that answers 401 whatever token it is given, after one token', async () => {
+    const log: string[] = [];
+    const host = await serve((request, response) => {
+      log.push(new URL(request.url!, 'http://x').pathname);
+      if (request.url!.startsWith('/token')) response.end(JSON.stringify({ token: 'never-good-enough' }));
+      else response.writeHead(401, { 'www-authenticate': `Bearer realm="http://${request.headers.host}/token",service="test"` }).end();
+    });
+    const client = clientFor(host);
+    try {
+      await expect(client.manifest('latest')).rejects.toThrow(`unauthorized: ${host} wants credentials to pull team/app`);
+      expect(log).toEqual(['/v2/team/app/manifests/latest', '/token', '/v2/team/app/manifests/latest']);
     } finally {
       client.close();
     }

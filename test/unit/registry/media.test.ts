@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MANIFEST_ACCEPT, manifestKind, parsePlatform, pickPlatform } from '../../../src/registry/media.js';
-import { endpointFor } from '../../../src/registry/endpoint.js';
+import { endpointFor, endpointsFor } from '../../../src/registry/endpoint.js';
 import { MEDIA_TYPES, type Descriptor } from '../../../src/image/oci.js';
 
 describe('MANIFEST_ACCEPT', () => {
@@ -67,5 +67,14 @@ describe('endpointFor', () => {
     expect(endpointFor('localhost:5000', none).origin).toBe('http://localhost:5000');
     expect(endpointFor('[::1]:5000', none)).toMatchObject({ origin: 'http://[::1]:5000', host: '::1', port: 5000 });
     expect(endpointFor('127.example.com', none).origin).toBe('https://127.example.com');
+  });
+});
+
+describe('endpointsFor', () => {
+  const mirrors = { insecureRegistries: [], registryMirrors: ['http://127.0.0.1:5000', 'https://mirror.lab'] };
+  it('asks Docker Hub\'s mirrors first, in order, each in its own scheme, and no mirror for other registries', () => {
+    expect(endpointsFor('docker.io', mirrors).map((endpoint) => endpoint.origin)).toEqual(['http://127.0.0.1:5000', 'https://mirror.lab', 'https://registry-1.docker.io']);
+    expect(endpointsFor('docker.io', mirrors)[1]).toEqual({ domain: 'mirror.lab', origin: 'https://mirror.lab', host: 'mirror.lab', port: 443 });
+    expect(endpointsFor('registry.lab:5000', mirrors).map((endpoint) => endpoint.origin)).toEqual(['https://registry.lab:5000']);
   });
 });

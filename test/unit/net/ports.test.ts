@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { exposedPorts, formatMapping, parsePublish, pickHostPorts, type PortMapping } from '../../../src/net/ports.js';
+
+describe('parsePublish', () => {
+  it('reads docker\'s forms of -p', () => {
+    expect(parsePublish('80')).toEqual({ hostIp: '', hostPort: 0, containerPort: 80, protocol: 'tcp' });
+    expect(parsePublish('8080:80')).toEqual({ hostIp: '', hostPort: 8080, containerPort: 80, protocol: 'tcp' });
+    expect(parsePublish('127.0.0.1:8080:80/udp')).toEqual({ hostIp: '127.0.0.1', hostPort: 8080, containerPort: 80, protocol: 'udp' });
+    expect(parsePublish('127.0.0.1::80')).toEqual({ hostIp: '127.0.0.1', hostPort: 0, containerPort: 80, protocol: 'tcp' });
+  });
+
+  it('refuses what it cannot publish, saying why', () => {
+    expect(() => parsePublish('80/sctp')).toThrow('the protocol must be tcp or udp');
+    expect(() => parsePublish('8080:99999')).toThrow('"99999" is not a port number');
+    expect(() => parsePublish('8000-8010:80')).toThrow('tsrun does not publish port ranges');
+    expect(() => parsePublish('[::1]:8080:80')).toThrow('IPv4 only');
+    expect(() => parsePublish('300.1.1.1:8080:80')).toThrow('"300.1.1.1" is not an IPv4 address');
+    expect(() => parsePublish('a:b:c:d')).toThrow('invalid publish "a:b:c:d"');
+  });
+
+  it('turns an image\'s ExposedPorts into ports to publish anywhere, and formats them as docker ps does', () => {
+    expect(exposedPorts({ '80/tcp': {}, '53/udp': {} }).map((port) => `${port.containerPort}/${port.protocol} ${port.hostPort}`)).toEqual(['80/tcp 0', '53/udp 0']);
+    expect(exposedPorts(undefined)).toEqual([]);
+    expect(formatMapping({ hostIp: '', hostPort: 8080, containerPort: 80, protocol: 'tcp' })).toBe('0.0.0.0:8080->80/tcp');
+  });
+});
+
+describe('pickHostPorts', () => {
+  const tcp = (hostPort: number, hostIp = ''): PortMapping => ({ hostIp, hostPort, containerPort: 80, protocol: 'tcp' });
+
+  it('gives each port nobody asked for by number a free one, unlike those taken or busy', async () => {
+    const busy = new Set<number>();
+    const picked = await pickHostPorts([tcp(0), tcp(0)], [], async (mapping) => {
+      if (busy.has(mapping.hostPort)) return false;
+      busy.add(mapping.hostPort); // what is picked is busy from now on
+      return true;
+    });
+    expect(picked[0]!.hostPort).not.toBe(picked[1]!.hostPort);
+    expect(picked.every((port) => port.hostPort >= 1024)).toBe(true);
+  });
+
+  it('treats "all addresses" as clashing with any one address, and different addresses as separate', async () => {
+    const free = async () => true;
+    await expect(pickHostPorts([tcp(8080, '127.0.0.1')], [tcp(8080)], free)).rejects.toThrow('port is already allocated');
+    await expect(pickHostPorts([tcp(8080, '127.0.0.1')], [tcp(8080, '127.0.0.2')], free)).resolves.toHaveLength(1);
+    await expect(pickHostPorts([{ ...tcp(8080), protocol: 'udp' }], [tcp(8080)], free)).resolves.toHaveLength(1);
+    await expect(pickHostPorts([tcp(8080), tcp(8080)], [], free)).rejects.toThrow('port is already allocated');
+  });
+});
