@@ -46,7 +46,7 @@ export function readTraceFile(file: string): SavedTrace[] {
 /** Jaeger JSON (`{"data": [...]}`) or OTLP JSON, one ExportTraceServiceRequest per line. */
 export function parseTraceText(text: string): SavedTrace[] {
   const whole = parseWhole(text);
-  if (whole && Array.isArray((whole as JaegerFile).data)) return tracesFromJaeger(whole as JaegerFile);
+  if (whole && Array.isArray((whole as JaegerFile).data)) return tracesFromJaeger(whole as JaegerFile).filter((trace) => trace.spans.length > 0);
   const requests = whole ? [whole as OtlpTraceRequest] : parseOtlpLines(text);
   if (!requests.every((request) => Array.isArray(request?.resourceSpans))) throw new Error('neither Jaeger JSON nor OTLP JSON lines');
   return tracesFromOtlp(requests);

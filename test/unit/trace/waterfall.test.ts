@@ -105,6 +105,10 @@ describe('reading saved traces', () => {
     expect(parseTraceText(`${JSON.stringify(request)}\n${JSON.stringify(other)}\n`).map((t) => t.traceId)).toEqual(['b'.repeat(32), 'c'.repeat(32)]);
   });
 
+  it('leaves out a Jaeger trace without spans: nothing to draw', () => {
+    expect(parseTraceText(JSON.stringify({ data: [{ traceID: 'c'.repeat(32), spans: [], processes: {} }] }))).toEqual([]);
+  });
+
   it('refuses a file that is neither format', () => {
     expect(() => parseTraceText('{"hello": 1}')).toThrow(/neither Jaeger JSON nor OTLP JSON lines/);
     expect(() => parseTraceText('not json')).toThrow();
