@@ -13,6 +13,10 @@ await build({
   platform: 'node',
   target: 'node20',
   external: ['*.node'],
+  // A package's ES module build before its CommonJS one (esbuild's default for node is the reverse):
+  // only ES modules can be tree-shaken, and OpenTelemetry's CommonJS builds pull in all of
+  // @opentelemetry/semantic-conventions, half a megabyte that `--trace` would load on every run.
+  mainFields: ['module', 'main'],
   sourcemap: true,
   logLevel: 'warning',
   // Some dependencies (tar-stream's streamx) are CommonJS and call require(): give the ESM bundle one.

@@ -12,5 +12,7 @@ export TSRUN_ROOT="$store/store"
 ./bin/tsrun.js make-demo-image "$store/image" >/dev/null
 ./bin/tsrun.js load -i "$store/image" >/dev/null
 rm -f traces/examples/*
+# The bridge made beforehand, as it is for every run but the first: no tsrun.network.nat in the examples.
+./bin/tsrun.js run --rm tsrun-demo true
 ./bin/tsrun.js run --rm --trace=traces/examples/demo-run.json tsrun-demo sh -c 'echo hello from the demo' || true
 ./bin/tsrun.js run --rm --trace=traces/examples/command-not-found.json tsrun-demo no-such-command || true

@@ -1,7 +1,7 @@
 // The plain data that flows through the stages of `tsrun run`. Everything here
 // is JSON-serialisable: --explain prints it, tests compare it, the store
 // keeps it, and a daemon could hand it over the wire.
-import type { ChildStep } from './kernel/steps.js';
+import type { ChildStep, StepSpan } from './kernel/steps.js';
 import type { ResourceLimits } from './cgroups/limits.js';
 import type { CgroupPlan } from './cgroups/cgroup.js';
 import type { PortMapping } from './net/ports.js';
@@ -141,6 +141,8 @@ export interface NamespacesPlan {
   /** Where the child builds the container's root before pivot_root (the overlay's mount point). */
   root: string;
   steps: ChildStep[];
+  /** How the trace groups the steps into spans. */
+  stepSpans: StepSpan[];
 }
 
 /** The process exec starts, as the kernel will see it. */
@@ -154,6 +156,8 @@ export interface ProcessPlan {
   /** Directories of the container's PATH searched for argv[0]. */
   search: string[];
   steps: ChildStep[];
+  /** How the trace groups the steps into spans (counted from the first of these steps). */
+  stepSpans: StepSpan[];
 }
 
 /** How the container's process ended. */

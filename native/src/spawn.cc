@@ -7,6 +7,15 @@
 // here, before clone, in the parent. If a step fails, the child writes
 // {step index, errno} to a close-on-exec pipe and exits; if execve succeeds,
 // the pipe closes with nothing written, and tsrun knows the command started.
+//
+// For the trace, the child also notes when each step begins (CLOCK_MONOTONIC:
+// clock_gettime is async-signal-safe) in memory it shares with tsrun, which
+// turns the times into spans once the command runs or a step has failed:
+//   times[0]      tsrun calls clone
+//   times[1]      the child begins
+//   times[2 + i]  step i begins (and step i - 1 has ended)
+// A step that fails gets its end written in the slot after its own. A slot
+// never reached stays 0; execve's end is when tsrun sees the pipe close.
 #include "common.h"
 
 #include <errno.h>
@@ -18,6 +27,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -25,6 +35,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <grp.h>
@@ -51,8 +62,12 @@ struct Step {
   std::vector<char*> argv, envp;  // NULL-terminated views of the stores
 };
 
+// Where the times of clone, of the child's start and of each step go (see the top of the file).
+constexpr size_t kCloneSlot = 0, kChildStartSlot = 1, kFirstStepSlot = 2;
+
 struct ChildContext {
   std::vector<Step>* steps;
+  int64_t* times;      // shared with tsrun: MAP_SHARED survives clone
   int stdio[3];
   int error_write;     // close-on-exec: closes at execve
   int release_read;    // wait_for_parent reads one byte from here
@@ -178,9 +193,16 @@ Step ParseStep(Napi::Env env, const Napi::Object& obj) {
   return step;
 }
 
+int64_t MonotonicNanoseconds() {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+}
+
 // ---- everything below runs in the child: async-signal-safe calls only ----
 
 [[noreturn]] void Report(const ChildContext& ctx, int step, int err) {
+  if (step >= 0) ctx.times[kFirstStepSlot + step + 1] = MonotonicNanoseconds();  // when the failed step ended
   int32_t message[2] = {step, err};
   ssize_t ignored = write(ctx.error_write, message, sizeof(message));
   (void)ignored;
@@ -331,6 +353,7 @@ int RunStep(const ChildContext& ctx, const Step& step) {
 }
 
 [[noreturn]] void RunChild(const ChildContext& ctx) {
+  ctx.times[kChildStartSlot] = MonotonicNanoseconds();
   for (int fd : ctx.parent_ends) close(fd);
   if (ctx.die_with_parent && prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) Report(ctx, -1, errno);
 
@@ -356,6 +379,7 @@ int RunStep(const ChildContext& ctx, const Step& step) {
 
   const std::vector<Step>& steps = *ctx.steps;
   for (size_t i = 0; i < steps.size(); i++) {
+    ctx.times[kFirstStepSlot + i] = MonotonicNanoseconds();
     if (RunStep(ctx, steps[i]) != 0 && !(steps[i].optional && errno == ENOENT)) Report(ctx, (int)i, errno);
   }
   Report(ctx, (int)steps.size(), ENOEXEC);  // the list did not end in a successful execve
@@ -369,7 +393,12 @@ void CloseAll(std::initializer_list<int> fds) {
   }
 }
 
-// spawn({cloneFlags, steps, stdio, dieWithParent}) -> {pid, errorFd, releaseFd, consoleFd}
+void UnmapTimes(Napi::Env, void* times, size_t* length) {
+  munmap(times, *length);
+  delete length;
+}
+
+// spawn({cloneFlags, steps, stdio, dieWithParent}) -> {pid, errorFd, releaseFd, consoleFd, times}
 Napi::Value Spawn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object request = info[0].As<Napi::Object>();
@@ -396,8 +425,18 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
     ThrowErrno(env, err, "socketpair");
   }
 
+  // One slot for clone, one for the child's start, one per step, one for the end of a failed last step.
+  size_t times_length = (kFirstStepSlot + steps.size() + 1) * sizeof(int64_t);
+  void* times = mmap(nullptr, times_length, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (times == MAP_FAILED) {
+    int err = errno;
+    CloseAll({error_pipe[0], error_pipe[1], release_pipe[0], release_pipe[1], console[0], console[1]});
+    ThrowErrno(env, err, "mmap");
+  }
+
   ChildContext ctx;
   ctx.steps = &steps;
+  ctx.times = static_cast<int64_t*>(times);
   for (int fd = 0; fd < 3; fd++) ctx.stdio[fd] = js_stdio.Get(fd).As<Napi::Number>().Int32Value();
   ctx.error_write = error_pipe[1];
   ctx.release_read = release_pipe[0];
@@ -411,6 +450,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   sigset_t all, previous;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &previous);
+  ctx.times[kCloneSlot] = MonotonicNanoseconds();
   long pid = syscall(SYS_clone, clone_flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
   if (pid == 0) RunChild(ctx);
   int clone_errno = errno;
@@ -419,6 +459,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   CloseAll({error_pipe[1], release_pipe[0], console[1]});
   if (pid < 0) {
     CloseAll({error_pipe[0], release_pipe[1], console[0]});
+    munmap(times, times_length);
     ThrowErrno(env, clone_errno, "clone");
   }
   Napi::Object result = Napi::Object::New(env);
@@ -426,6 +467,8 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   result.Set("errorFd", Napi::Number::New(env, error_pipe[0]));
   result.Set("releaseFd", Napi::Number::New(env, release_pipe[1]));
   result.Set("consoleFd", Napi::Number::New(env, console[0]));
+  // The mapping is unmapped when JavaScript no longer holds the buffer.
+  result.Set("times", Napi::ArrayBuffer::New(env, times, times_length, UnmapTimes, new size_t(times_length)));
   return result;
 }
 

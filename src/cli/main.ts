@@ -3,7 +3,7 @@
 // `tsrun run` never loads the code of `tsrun load`.
 import { formatError, exitCodeOf } from '../errors.js';
 import { markCommandTail } from './command-tail.js';
-import { containerOptions, runHandler } from './commands/run.js';
+import { containerOptions, loadRun, runHandler } from './commands/run.js';
 import { parsePlainRun } from './plain-run.js';
 import { commandName, takeTraceFlag, tracingRequest } from '../trace/request.js';
 import type { Tracing } from '../trace/setup.js';
@@ -18,7 +18,14 @@ let tracing: Tracing | undefined;
 try {
   // The OpenTelemetry SDK is loaded only when --trace or OTEL_TRACES_EXPORTER asks for it.
   const tracingAsked = tracingRequest(process.env, traceFlag);
-  if (tracingAsked) tracing = await (await import('../trace/setup.js')).startTracing(tracingAsked, commandName(args));
+  if (tracingAsked) {
+    // Tracing carries the active span across `await` with AsyncLocalStorage, whose hooks make every
+    // promise slower (on Node 20), and loading modules takes hundreds of promises. So the code of
+    // `tsrun run`, the command traced most, is loaded first, before those hooks are on.
+    const name = commandName(args);
+    const [setup] = await Promise.all([import('../trace/setup.js'), name === 'run' ? loadRun() : undefined]);
+    tracing = await setup.startTracing(tracingAsked, name);
+  }
   const command = async () => {
     const plainRun = parsePlainRun(args);
     if (plainRun) await runHandler(plainRun);

@@ -11,7 +11,7 @@ interface NativeModule {
   lgetxattr(path: string, name: string): Buffer | null;
   llistxattr(path: string): string[];
   flock(fd: number, operation: string, nonBlocking: boolean): boolean;
-  spawn(request: SpawnRequest & { dieWithParent: boolean }): SpawnedChild;
+  spawn(request: SpawnRequest & { dieWithParent: boolean }): Omit<SpawnedChild, 'times'> & { times: ArrayBuffer };
   waitpid(pid: number, callback: (error: Error | null, status: WaitStatus | null) => void): void;
   recvfd(socketFd: number): number;
   ioctl_TIOCSWINSZ(fd: number, rows: number, cols: number): void;
@@ -42,7 +42,10 @@ export const realSyscalls: Syscalls = {
   lgetxattr: (path, name) => native().lgetxattr(path, name),
   llistxattr: (path) => native().llistxattr(path),
   flock: (fd, operation, nonBlocking) => native().flock(fd, operation, nonBlocking),
-  spawn: (request) => native().spawn({ ...request, dieWithParent: request.dieWithParent ?? true }),
+  spawn: (request) => {
+    const child = native().spawn({ ...request, dieWithParent: request.dieWithParent ?? true });
+    return { ...child, times: new BigInt64Array(child.times) };
+  },
   waitpid: (pid) => new Promise((resolve, reject) => {
     native().waitpid(pid, (error, status) => (error ? reject(error) : resolve(status!)));
   }),

@@ -79,3 +79,32 @@ function describe(step: Step): string {
     case 'execve': return `execve ${step.file} [${step.argv.join(' ')}]`;
   }
 }
+
+// #region step-spans
+/** In a list of steps, `{ span: NAME }` names the steps after it, up to the next name: the trace
+ *  shows them as one span, timed by the child itself (src/trace/child-spans.ts). */
+export interface SpanName {
+  span: string;
+}
+
+/** The steps `first` to `first + count - 1` of a list, shown in the trace as the span `name`. */
+export interface StepSpan {
+  name: string;
+  first: number;
+  count: number;
+}
+
+/** The steps of a list with span names in it, and the spans the names make. */
+export function stepsAndSpans(list: Array<ChildStep | SpanName>): { steps: ChildStep[]; spans: StepSpan[] } {
+  const steps: ChildStep[] = [];
+  const spans: StepSpan[] = [];
+  for (const entry of list) {
+    if ('span' in entry) spans.push({ name: entry.span, first: steps.length, count: 0 });
+    else {
+      steps.push(entry);
+      if (spans.length > 0) spans[spans.length - 1]!.count++;
+    }
+  }
+  return { steps, spans: spans.filter((span) => span.count > 0) };
+}
+// #endregion

@@ -24,6 +24,10 @@ export interface SpawnedChild {
   releaseFd: number;
   /** Our end of the socket a child's `open_pty` step sends the pty master on (-1 if none). */
   consoleFd: number;
+  /** CLOCK_MONOTONIC nanoseconds, written by the child as it goes (0: not reached):
+   *  [0] tsrun called clone, [1] the child began, [2 + i] step i began (and step i - 1 ended);
+   *  after a step that failed, the slot after its own holds when it ended. */
+  times: BigInt64Array;
 }
 
 export interface WaitStatus {

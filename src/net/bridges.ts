@@ -17,6 +17,7 @@ import { HOST_NETWORK_DIR, listBridgeStates, networkLockPath, publishedPorts, re
 import { disconnectContainer, removeNetns, vethName } from './veth.js';
 import { isSameProcess } from '../kernel/proc.js';
 import { fail } from '../errors.js';
+import { inSpan } from '../trace/span.js';
 import type { PortMapping } from './ports.js';
 
 /** How the network stage reaches the host: a command runner and where the bridges' state is kept. */
@@ -95,7 +96,9 @@ export async function ensureBridge(host: NetworkHost, network: BridgeNetwork): P
 /** tsrun's nft table, rewritten whole from every bridge's state: masquerade, isolation, and the published ports. */
 export async function applyNat(host: NetworkHost): Promise<void> {
   const networks = listBridgeStates(host.stateDir).map(({ bridge, state }) => ({ bridge, subnet: state.subnet, published: publishedPorts(state) }));
-  await installNat(host.run, networks, host.firewall);
+  const ports = networks.reduce((count, network) => count + network.published.length, 0);
+  await inSpan('tsrun.network.nat', { 'tsrun.network.bridges': networks.map((network) => network.bridge), 'tsrun.network.published_ports': ports },
+    () => installNat(host.run, networks, host.firewall));
 }
 
 /** Leases whose tsrun is gone (killed before it could clean up, its container with it):

@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Syscalls } from '../kernel/syscalls.js';
 import { ipBatch, linkExists, type CommandRunner } from './command.js';
+import { inSpan } from '../trace/span.js';
 
 /** The host's end, named after the container: tsrun + the first 8 hex digits of its id (15 characters at most). */
 export const vethName = (containerId: string) => `tsrun${containerId.slice(0, 8)}`;
@@ -36,17 +37,17 @@ export async function createNetns(run: CommandRunner, file: string): Promise<voi
 // #region connect
 export async function connectContainer(run: CommandRunner, c: Connection): Promise<void> {
   // On the host: the pair, its far end born straight inside the container's namespace as eth0.
-  await ipBatch(run, [
+  await inSpan('tsrun.network.veth', { 'network.interface.name': c.hostInterface }, () => ipBatch(run, [
     `link add ${c.hostInterface} mtu ${c.mtu} type veth peer name eth0 address ${macFor(c.address)} mtu ${c.mtu} netns ${c.netnsFile}`,
     `link set ${c.hostInterface} master ${c.bridge} up`,
-  ]);
+  ]));
   // Inside the container's namespace: loopback, the address, and the way out through the gateway.
-  await ipBatch(run, [
+  await inSpan('tsrun.network.address', { 'network.local.address': c.address }, () => ipBatch(run, [
     'link set lo up',
     `address add ${c.address} dev eth0`,
     'link set eth0 up',
     `route add default via ${c.gateway}`,
-  ], c.netnsFile);
+  ], c.netnsFile));
 }
 // #endregion
 

@@ -26,6 +26,7 @@ import { endpointsFor, type Endpoint } from './endpoint.js';
 import { credentialsFor } from './auth.js';
 import { RegistryClient } from './client.js';
 import { manifestKind, pickPlatform } from './media.js';
+import { inSpan } from '../trace/span.js';
 
 export interface PullOptions {
   /** Default: the host's. */
@@ -64,7 +65,8 @@ export async function pullImage(sys: Syscalls, paths: StorePaths, reference: Ima
     const previous = findImage(paths, reference.canonical);
     const [image] = await withStaging(sys, paths, 'pull', CORRUPT, async (staging) => {
       await keepDocument(staging, manifestBytes, manifestDigest);
-      const configBlob = await fetchConfig(client, staging, paths, manifest.config);
+      const configBlob = await inSpan('tsrun.pull.config', { 'tsrun.blob.digest': manifest.config.digest, 'tsrun.blob.size': manifest.config.size },
+        () => fetchConfig(client, staging, paths, manifest.config));
       const imageConfig = readImageConfig(configBlob, manifest.layers.length, CORRUPT);
       const layers = await fetchLayers(client, staging, manifest.layers, imageConfig.rootfs.diff_ids, config.maxConcurrentDownloads, say, interrupted);
       const names = {
@@ -179,7 +181,10 @@ async function fetchLayers(
   const present = descriptors.map((descriptor, i) => staging.alreadyUnpacked(descriptor.digest, diffIds[i]!));
   descriptors.forEach((descriptor, i) => say(`${short(descriptor)}: ${present[i] ? 'Already exists' : 'Pulling fs layer'}`));
 
-  const pullOne = async (i: number) => {
+  const pullOne = (i: number) => inSpan('tsrun.pull.layer', {
+    'tsrun.blob.digest': descriptors[i]!.digest, 'tsrun.blob.size': descriptors[i]!.size, 'tsrun.blob.media_type': descriptors[i]!.mediaType,
+    'tsrun.layer.already_exists': present[i] !== undefined,
+  }, async (span) => {
     const descriptor = descriptors[i]!;
     const known = present[i];
     let unpackedSize = known?.unpackedSize;
@@ -187,11 +192,12 @@ async function fetchLayers(
       say(`${short(descriptor)}: Downloading`);
       const blob = await download(client, staging, descriptor, 'layer');
       say(`${short(descriptor)}: Download complete`);
-      unpackedSize = await staging.layer(blob.path, blob.digest, diffIds[i]!);
+      unpackedSize = await inSpan('tsrun.pull.unpack', { 'tsrun.layer.diff_id': diffIds[i]! }, () => staging.layer(blob.path, blob.digest, diffIds[i]!));
       say(`${short(descriptor)}: Pull complete`);
     }
+    span.setAttribute('tsrun.layer.unpacked_size', unpackedSize);
     records[i] = { diffId: diffIds[i]!, digest: descriptor.digest, mediaType: descriptor.mediaType, size: descriptor.size, unpackedSize };
-  };
+  });
 
   let next = 0;
   const worker = async () => {

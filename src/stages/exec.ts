@@ -7,14 +7,15 @@ import os from 'node:os';
 import util from 'node:util';
 import type { ContainerRecord, ExitRecord, NamespacesPlan, ProcessPlan, RootfsPlan, RunObserver, Runtime } from '../container.js';
 import type { ChildStep } from '../kernel/steps.js';
-import { describeStep } from '../kernel/steps.js';
+import { describeStep, stepsAndSpans } from '../kernel/steps.js';
 import { relayConsole } from '../kernel/console.js';
 import { findInLayers } from '../image/layer-stack.js';
 import { resolveUser } from '../image/passwd.js';
 import { saveState } from '../store/containers.js';
 import { processStartTime } from '../kernel/proc.js';
 import { TsrunError, fail } from '../errors.js';
-import { inSpan, traceContextEnv } from '../trace/span.js';
+import { inSpan, monotonicToWallClock, recordSpan, traceContextEnv } from '../trace/span.js';
+import { childSpans } from '../trace/child-spans.js';
 import { createCgroup } from '../cgroups/cgroup.js';
 
 /** The file descriptors the container's stdio comes from (tsrun's own by default). */
@@ -34,6 +35,7 @@ export async function exec(
   return inSpan('tsrun.exec', { 'container.id': container.id, 'process.command_args': container.config.argv }, async (span) => {
     const proc = planProcess(runtime, container, rootfs);
     const steps = [...ns.steps, ...proc.steps];
+    const stepSpans = [...ns.stepSpans, ...proc.stepSpans.map((s) => ({ ...s, first: s.first + ns.steps.length }))];
     const { tty, interactive } = container.config;
 
     // Signals sent to tsrun are meant for the container. The handlers are in place before
@@ -58,14 +60,23 @@ export async function exec(
       saveState(runtime.paths, container.id, { ...container.state, status: 'running', pid: child.pid, pidStartTime: processStartTime(child.pid), startedAt, error: '' });
 
       const failure = await readStepFailure(child.errorFd); // returns once execve succeeded or a step failed
+      const reportedAt = process.hrtime.bigint();
+      const timeline = { times: child.times, steps, spans: stepSpans, cloneFlags: ns.cloneFlags, reportedAt };
       if (failure) {
         await exited;
-        throw stepError(failure, steps, container.config.argv[0]!);
+        const error = stepError(failure, steps, container.config.argv[0]!);
+        if (span.isRecording()) recordChildSpans(childSpans({ ...timeline, failedStep: failure.step }), error.message);
+        throw error;
       }
+      if (span.isRecording()) recordChildSpans(childSpans(timeline));
       observer?.processStarted?.(child.pid, proc);
       const console = tty ? relayConsole(runtime.sys, runtime.sys.recvfd(child.consoleFd), interactive) : undefined;
-      const status = await exited;
-      await console?.closed;
+      // The container's whole life, from the command's start to its exit.
+      const status = await inSpan('tsrun.exec.wait', { 'process.pid': child.pid }, async () => {
+        const exit = await exited;
+        await console?.closed;
+        return exit;
+      });
       const exitCode = status.code ?? 128 + os.constants.signals[status.signal!];
       span.setAttribute('process.exit.code', exitCode);
       return { pid: child.pid, exitCode, signal: status.signal, startedAt, finishedAt: new Date().toISOString() };
@@ -76,6 +87,12 @@ export async function exec(
   });
 }
 // #endregion
+
+/** The child's steps as spans under tsrun.exec, with the times the child noted (src/trace/child-spans.ts). */
+function recordChildSpans(spans: ReturnType<typeof childSpans>, error?: string): void {
+  const wallClock = monotonicToWallClock();
+  for (const s of spans) recordSpan(s.name, s.attributes, wallClock(s.start), wallClock(s.end), s.failed ? error : undefined);
+}
 
 // #region process
 /** The process as the kernel will start it: whose it is, where, with what. */
@@ -97,7 +114,8 @@ function planProcess(runtime: Runtime, container: ContainerRecord, rootfs: Rootf
   const cwd = container.config.workingDir;
   const [file, ...args] = container.config.argv;
 
-  const steps: ChildStep[] = [
+  const { steps, spans } = stepsAndSpans([
+    { span: 'tsrun.child.process' },
     { op: 'setsid' },
     ...(container.config.tty ? [{ op: 'open_pty', rows: process.stdout.rows || 24, cols: process.stdout.columns || 80 } as ChildStep] : []),
     // Docker creates a missing working directory.
@@ -106,9 +124,10 @@ function planProcess(runtime: Runtime, container: ContainerRecord, rootfs: Rootf
     { op: 'setgid', gid: user.gid },
     { op: 'setuid', uid: user.uid }, // last: after it, we may no longer be allowed to change the others
     { op: 'chdir', path: cwd },
+    { span: 'tsrun.child.execve' },
     { op: 'execve', file: file!, search, argv: [file!, ...args], envp: env },
-  ];
-  return { argv: container.config.argv, env, cwd, uid: user.uid, gid: user.gid, groups: user.groups, search, steps };
+  ]);
+  return { argv: container.config.argv, env, cwd, uid: user.uid, gid: user.gid, groups: user.groups, search, steps, stepSpans: spans };
 }
 // #endregion
 

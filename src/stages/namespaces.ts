@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ContainerRecord, NamespacesPlan, NetworkPlan, RootfsPlan, Runtime } from '../container.js';
-import type { ChildStep } from '../kernel/steps.js';
+import { stepsAndSpans, type ChildStep } from '../kernel/steps.js';
 import { inSpan } from '../trace/span.js';
 import { cgroupLayout } from '../cgroups/layout.js';
 import { planCgroup } from '../cgroups/cgroup.js';
@@ -56,25 +56,32 @@ export async function namespaces(
     const cgroup = planCgroup(cgroupLayout(fs.readFileSync('/proc/self/mountinfo', 'utf8')), container.id, container.config.resources ?? {});
     const inRoot = (p: string) => path.join(root, p);
     const mounts = prepareMounts(runtime.paths, container.config.mounts ?? [], [rootfs.upperdir, ...rootfs.lowerdirs], runtime.sys);
-    const steps: ChildStep[] = [
+    // Each { span } names the steps after it for the trace: the child times them itself.
+    const { steps, spans } = stepsAndSpans([
+      { span: 'tsrun.child.propagation' },
       // #region propagation
       // The child starts with a copy of the host's mounts. Make them private first,
       // so that nothing mounted from here on propagates back to the host.
       { op: 'mount', source: '', target: '/', fstype: '', flags: ['MS_REC', 'MS_PRIVATE'], data: '' },
       // #endregion
+      { span: 'tsrun.child.cgroup' },
       // #region cgroup-join
       // Into the container's cgroup ("0" means "me"), then a cgroup namespace rooted there,
       // so inside, /proc/self/cgroup says "/" and the host's hierarchy stays out of sight.
       ...cgroup.procs.map((procs): ChildStep => ({ op: 'write_file', path: procs, data: '0' })),
       { op: 'unshare', flags: ['CLONE_NEWCGROUP'] },
       // #endregion
+      { span: 'tsrun.child.network' },
       ...net.steps,
+      { span: 'tsrun.child.hostname' },
       // #region hostname
       { op: 'sethostname', name: container.config.hostname }, // in the new UTS namespace: the host keeps its name
       // #endregion
+      { span: 'tsrun.child.overlay-mount' },
       // #region overlay-mount
       ...rootfs.steps,
       // #endregion
+      { span: 'tsrun.child.pseudo-filesystems' },
       // #region pseudo-filesystems
       { op: 'umask', mask: 0 },
       { op: 'mkdir', path: inRoot('/proc'), mode: 0o555 },
@@ -98,18 +105,22 @@ export async function namespaces(
       { op: 'mount', source: 'mqueue', target: inRoot('/dev/mqueue'), fstype: 'mqueue', flags: ['MS_NOSUID', 'MS_NODEV', 'MS_NOEXEC'], data: '' },
       { op: 'umask', mask: 0o022 },
       // #endregion
+      { span: 'tsrun.child.etc-files' },
       // #region etc-files
       { op: 'mkdir', path: inRoot('/etc'), mode: 0o755 },
       ...bindFile(net.files.hostname, inRoot('/etc/hostname')),
       ...bindFile(net.files.hosts, inRoot('/etc/hosts')),
       ...bindFile(net.files.resolvConf, inRoot('/etc/resolv.conf')),
       // #endregion
+      { span: 'tsrun.child.mounts' },
       ...mountSteps(mounts, inRoot), // volumes, bind mounts, tmpfs: see src/volumes/mounts.ts
       // #region read-only
       // --read-only: the root, not what is mounted on it, can no longer be written.
       ...(container.config.readOnly ? [{ op: 'mount', source: '', target: root, fstype: '', flags: ['MS_BIND', 'MS_REMOUNT', 'MS_RDONLY'], data: '' } as ChildStep] : []),
       // #endregion
+      { span: 'tsrun.child.masks' },
       ...masks(inRoot),
+      { span: 'tsrun.child.pivot_root' },
       // #region pivot-root
       // Make the overlay the root. pivot_root(".", ".") stacks the old root under
       // the new one; detaching it leaves the host's filesystem unreachable.
@@ -118,8 +129,8 @@ export async function namespaces(
       { op: 'umount2', target: '.', flags: ['MNT_DETACH'] },
       { op: 'chdir', path: '/' },
       // #endregion
-    ];
-    return { cloneFlags, cgroup, root, steps };
+    ]);
+    return { cloneFlags, cgroup, root, steps, stepSpans: spans };
   });
 }
 

@@ -72,7 +72,7 @@ export async function network(runtime: Runtime, container: ContainerRecord, host
  *  so that releasing always finds them. */
 async function leaseFor(runtime: Runtime, container: ContainerRecord, host: NetworkHost, net: BridgeNetwork, file: string): Promise<string> {
   return withNetworkLock(runtime.sys, host, async () => {
-    const state = await ensureBridge(host, net);
+    const state = await inSpan('tsrun.network.bridge', { 'network.interface.name': net.bridge }, () => ensureBridge(host, net));
     await reclaimStaleLeases(runtime.sys, host, net.bridge, state); // left by a tsrun killed before it could release them
     const everyPublished = listBridgeStates(host.stateDir).flatMap((other) => publishedPorts(other.state).map((published) => published.mapping));
     const ports = await pickHostPorts(container.config.ports ?? [], everyPublished, host.isPortFree);
@@ -102,7 +102,7 @@ async function attach(runtime: Runtime, container: ContainerRecord, host: Networ
       mtu,
       ports: lease.ports ?? [],
     };
-    await createNetns(host.run, file);
+    await inSpan('tsrun.network.netns', {}, () => createNetns(host.run, file));
     await connectContainer(host.run, { netnsFile: file, bridge: net.bridge, ...attachment });
     if (attachment.ports.length > 0) await applyNat(host); // the DNAT rules, once the container's address answers
     if (lease.name !== undefined) {

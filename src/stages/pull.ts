@@ -25,7 +25,7 @@ export async function pull(runtime: Runtime, reference: string, options: PullSta
   return inSpan('tsrun.pull', { 'container.image.name': reference }, async (span) => {
     const local = policy === 'always' ? undefined : findImage(runtime.paths, reference);
     if (local) {
-      span.setAttribute('container.image.id', local.id);
+      span.setAttributes(imageAttributes(local));
       return local;
     }
     if (policy === 'never') {
@@ -39,8 +39,13 @@ export async function pull(runtime: Runtime, reference: string, options: PullSta
     const platform = options.platform === undefined ? undefined : parsePlatform(options.platform);
     const pulled = await pullImage(runtime.sys, runtime.paths, parsed, { platform, progress });
     span.setAttribute('oci.manifest.digest', pulled.digest);
-    span.setAttribute('container.image.id', pulled.image.id);
+    span.setAttributes(imageAttributes(pulled.image));
     return pulled.image;
   });
 }
 // #endregion
+
+/** The image as OpenTelemetry's container.image.* attributes name it. */
+function imageAttributes(image: ImageRecord) {
+  return { 'container.image.id': image.id, 'container.image.tags': image.repoTags, 'container.image.repo_digests': image.repoDigests };
+}

@@ -24,6 +24,24 @@ export async function inSpan<T>(name: string, attributes: Attributes, work: (spa
 }
 // #endregion
 
+// #region recorded-span
+/** A span for work tsrun could not watch as it ran (the child's steps, see child-spans.ts),
+ *  made afterwards from its times: a child of the active span. */
+export function recordSpan(name: string, attributes: Attributes, start: number, end: number, error?: string): void {
+  const span = trace.getTracer('tsrun').startSpan(name, { attributes, startTime: start });
+  if (error !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: error });
+  span.end(end);
+}
+// #endregion
+
+/** Turns CLOCK_MONOTONIC nanoseconds (process.hrtime, clock_gettime in the child) into the wall-clock
+ *  milliseconds spans take, by reading both clocks once, now. */
+export function monotonicToWallClock(): (nanoseconds: bigint) => number {
+  const monotonicNow = process.hrtime.bigint();
+  const wallClockNow = preciseNow();
+  return (nanoseconds) => wallClockNow - Number(monotonicNow - nanoseconds) / 1e6;
+}
+
 // #region traceparent
 /** TRACEPARENT (and TRACESTATE) for a process tsrun starts, naming the active span in the W3C
  *  trace-context format, so an instrumented program continues tsrun's trace — as BuildKit does

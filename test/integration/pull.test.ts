@@ -14,6 +14,7 @@ import { MEDIA_TYPES, type ImageIndex } from '../../src/image/oci.js';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { TSRUN, tsrun, hostSnapshot } from '../helpers/cli.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { parseOtlpLines, plainValue, spanTreeLines, spansOf } from '../../src/trace/otlp-json.js';
 import { blobFile, demoLayout, readLayout, recompressWithZstd, tempDir, treeOf, umociLayout, writeBlob } from '../helpers/images.js';
 
 const asRoot = process.getuid?.() === 0;
@@ -81,6 +82,35 @@ describe.skipIf(!asRoot)('tsrun pull (as root)', () => {
 
     const digests = cli('images', '--digests');
     expect(digests.stdout).toContain(image!.repoDigests[0]!.split('@')[1]);
+  });
+
+  it('traces a pull: manifest, config and each layer (download and unpack) as spans, with digests, sizes and media types', () => {
+    const { manifest } = readLayout(path.join(images, 'demo'));
+    const file = path.join(work, 'pull.json');
+    expect(cli('--trace=' + file, 'pull', '-q', `${registry.host}/demo`).status).toBe(0);
+    const spans = spansOf(parseOtlpLines(fs.readFileSync(file.replace(/\.json$/, '.otlp.jsonl'), 'utf8'))).map((s) => s.span);
+    expect(spanTreeLines(spans)).toEqual([
+      'tsrun pull',
+      '  tsrun.pull',
+      '    tsrun.registry.manifest',
+      '    tsrun.pull.config',
+      '      tsrun.registry.blob',
+      '    tsrun.pull.layer',
+      '      tsrun.registry.blob',
+      '      tsrun.pull.unpack',
+    ]);
+    const attributes = (name: string) => Object.fromEntries(spans.find((s) => s.name === name)!.attributes!.map((kv) => [kv.key, plainValue(kv.value)]));
+    expect(attributes('tsrun.pull')).toMatchObject({
+      'oci.manifest.digest': expect.stringMatching(/^sha256:/),
+      'container.image.tags': [`${registry.host}/demo:latest`],
+      'container.image.repo_digests': [expect.stringMatching(new RegExp(`^${registry.host}/demo@sha256:`))],
+    });
+    expect(attributes('tsrun.pull.layer')).toMatchObject({
+      'tsrun.blob.digest': manifest.layers[0]!.digest, 'tsrun.blob.size': manifest.layers[0]!.size,
+      'tsrun.blob.media_type': MEDIA_TYPES.ociLayerGzip, 'tsrun.layer.already_exists': false,
+      'tsrun.layer.unpacked_size': expect.any(Number),
+    });
+    expect(attributes('tsrun.registry.manifest')).toMatchObject({ 'http.request.method': 'GET', 'http.response.status_code': 200, 'server.address': '127.0.0.1' });
   });
 
   it('pulls again without fetching a layer: Already exists, Image is up to date', () => {

@@ -81,6 +81,38 @@ describe.skipIf(!asRoot)('tracing tsrun run (as root)', () => {
     expect(spans.every((s) => s.status?.code !== 2)).toBe(true);
   });
 
+  it('shows the child\'s steps, timed by the child itself, and the wait, as spans under tsrun.exec', () => {
+    const { spans, byName } = tracedRun('child', ['--network', 'none', 'tsrun-demo', 'true']);
+    const exec = byName('tsrun.exec');
+    const under = spans.filter((s) => s.parentSpanId === exec.spanId).sort((a, b) => (BigInt(a.startTimeUnixNano) < BigInt(b.startTimeUnixNano) ? -1 : 1));
+    expect(under.map((s) => s.name)).toEqual([
+      'tsrun.child.clone', 'tsrun.child.propagation', 'tsrun.child.cgroup', 'tsrun.child.network', 'tsrun.child.hostname',
+      'tsrun.child.overlay-mount', 'tsrun.child.pseudo-filesystems', 'tsrun.child.etc-files', 'tsrun.child.masks',
+      'tsrun.child.pivot_root', 'tsrun.child.process', 'tsrun.child.execve', 'tsrun.exec.wait',
+    ]);
+    // One after the other, inside tsrun.exec: the child's clock and tsrun's agree.
+    const times = (s: OtlpSpan) => [BigInt(s.startTimeUnixNano), BigInt(s.endTimeUnixNano)] as const;
+    const [execStart, execEnd] = times(exec);
+    under.forEach((span, i) => {
+      const [start, end] = times(span);
+      expect(start, span.name).toBeGreaterThanOrEqual(execStart);
+      expect(end, span.name).toBeLessThanOrEqual(execEnd);
+      expect(end, span.name).toBeGreaterThanOrEqual(start);
+      if (i > 0) expect(start, span.name).toBeGreaterThanOrEqual(times(under[i - 1]!)[1]);
+    });
+    expect(attribute(byName('tsrun.child.overlay-mount'), 'tsrun.child.steps')).toEqual([expect.stringMatching(/^mount overlay on .*\/rootfs -o lowerdir=/)]);
+    expect(attribute(byName('tsrun.child.pivot_root'), 'tsrun.child.steps')).toContain('pivot_root . .');
+    expect(attribute(byName('tsrun.child.clone'), 'tsrun.namespaces')).toContain('CLONE_NEWPID');
+  });
+
+  it('shows the network stage\'s steps on the bridge', () => {
+    const { spans, byName } = tracedRun('bridge', ['tsrun-demo', 'true']);
+    const network = byName('tsrun.network');
+    expect(spans.filter((s) => s.parentSpanId === network.spanId).map((s) => s.name).sort())
+      .toEqual(['tsrun.network.address', 'tsrun.network.bridge', 'tsrun.network.netns', 'tsrun.network.veth']);
+    expect(attribute(byName('tsrun.network.veth'), 'network.interface.name')).toMatch(/^tsrun[0-9a-f]{8}$/);
+  });
+
   it('marks a failing run ERROR, with the exception, on tsrun.exec and the root', () => {
     const { result, byName } = tracedRun('fail', ['tsrun-demo', 'no-such-command']);
     expect(result.status).toBe(127);
@@ -89,6 +121,9 @@ describe.skipIf(!asRoot)('tracing tsrun run (as root)', () => {
       expect(span.status).toEqual({ code: 2, message: 'exec: "no-such-command": executable file not found in $PATH' });
       expect(span.events?.map((e) => e.name)).toEqual(['exception']);
     }
+    // The step that failed, and nothing after it: the container never ran.
+    expect(byName('tsrun.child.execve').status).toEqual({ code: 2, message: 'exec: "no-such-command": executable file not found in $PATH' });
+    expect(byName('tsrun.exec.wait')).toBeUndefined();
     expect(attribute(byName('tsrun run'), 'process.exit.code')).toBe(127); // the code tsrun exits with
   });
 
@@ -121,6 +156,9 @@ describe.skipIf(!asRoot)('tracing tsrun run (as root)', () => {
     expect(result.stdout).toContain(`TRACEPARENT=00-${exec.traceId}-${exec.spanId}-01\n`);
     expect(result.stdout).toContain('TRACESTATE=lab=1\n');
     expect(tracedRun('opt-out', ['tsrun-demo', 'env'], { TSRUN_NO_TRACEPARENT: '1' }).result.stdout).not.toContain('TRACEPARENT=');
+    const flagged = tracedRun('opt-out-flag', ['--no-traceparent', 'tsrun-demo', 'env']);
+    expect(flagged.result.status).toBe(0);
+    expect(flagged.result.stdout).not.toContain('TRACEPARENT=');
     expect(tsrun(root, ['run', '--rm', 'tsrun-demo', 'env']).stdout).not.toContain('TRACEPARENT=');
   });
 
@@ -141,7 +179,7 @@ describe.skipIf(!asRoot)('tracing tsrun run (as root)', () => {
     }
     expect(received.map((r) => r.contentType)).toEqual(['application/json', 'application/x-protobuf']);
     const spans = spansOf([JSON.parse(received[0]!.body.toString('utf8'))]);
-    expect(spans.map((s) => s.span.name).sort()).toEqual(['tsrun run', ...STAGES.map((stage) => `tsrun.${stage}`)].sort());
+    expect(spans.map((s) => s.span.name)).toEqual(expect.arrayContaining(['tsrun run', ...STAGES.map((stage) => `tsrun.${stage}`)]));
     expect(spans[0]!.resource).toContainEqual({ key: 'service.name', value: { stringValue: 'lab' } });
     for (const text of ['service.name', 'lab', 'tsrun run', 'tsrun.exec']) expect(received[1]!.body.includes(text)).toBe(true);
   });

@@ -20,6 +20,7 @@ import { networkCommand } from './network.js';
 import { systemCommand } from './system.js';
 import { volumeCommand } from './volume.js';
 import { inspectCommand } from './inspect.js';
+import { traceCommand } from './trace.js';
 
 export const commands: CommandModule<any, any>[] = [
   runCommand,
@@ -42,4 +43,5 @@ export const commands: CommandModule<any, any>[] = [
   networkCommand,
   systemCommand,
   volumeCommand,
+  traceCommand,
 ];

@@ -35,6 +35,7 @@ export interface RunArgs {
   'cpuset-cpus'?: string;
   explain?: string;
   step: boolean;
+  'no-traceparent': boolean;
 }
 
 /** Flags shared by `run` and (later) `create`. */
@@ -65,6 +66,7 @@ export const containerOptions = {
   'cpuset-cpus': { type: 'string', describe: 'CPUs in which to allow execution (0-3, 0,1)' },
   explain: { type: 'string', describe: 'Say what each stage does and show its real values on stderr (--explain=json: JSON lines)' },
   step: { type: 'boolean', default: false, describe: 'Pause before each stage until Enter is pressed' },
+  'no-traceparent': { type: 'boolean', default: false, describe: 'When tracing, don\'t give the container TRACEPARENT (as TSRUN_NO_TRACEPARENT=1)' },
 } as const;
 
 export function runRequest(argv: RunArgs): RunRequest {
@@ -133,12 +135,19 @@ export const runCommand: CommandModule<object, RunArgs> = {
 };
 
 export async function runHandler(argv: RunArgs): Promise<void> {
-  const { runtimeFor } = await import('../runtime.js');
-  const { run } = await import('../../run.js');
+  const { runtimeFor, run } = await loadRun();
+  // The flag asks for one run what the variable asks for a whole session; traceContextEnv reads the variable.
+  if (argv['no-traceparent']) process.env.TSRUN_NO_TRACEPARENT = '1';
   const runtime = runtimeFor(argv);
   const request = runRequest(argv);
   const exit = await run(runtime, request, { observer: await teachingObserver(argv) });
   process.exitCode = exit.exitCode;
+}
+
+/** The code behind `tsrun run`, loaded on first use. */
+export async function loadRun() {
+  const [{ runtimeFor }, { run }] = await Promise.all([import('../runtime.js'), import('../../run.js')]);
+  return { runtimeFor, run };
 }
 
 /** --explain and --step watch the run; without them, nothing of src/teach/ is loaded. */
