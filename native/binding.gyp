@@ -2,11 +2,18 @@
   "targets": [
     {
       "target_name": "tsrun_native",
-      "sources": ["src/addon.cc", "src/syscalls.cc", "src/spawn.cc"],
+      "sources": ["src/addon.cc", "src/syscalls.cc", "src/spawn.cc", "src/child.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-fexceptions"],
       "cflags_cc!": ["-fno-exceptions"]
+    },
+    {
+      "target_name": "tsrun-monitor",
+      "type": "executable",
+      "sources": ["src/monitor.cc", "src/child.cc"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Os"],
+      "ldflags": ["-static-libstdc++", "-static-libgcc"]
     }
   ]
 }

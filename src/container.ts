@@ -57,6 +57,8 @@ export interface ContainerState {
   finishedAt: string | null;
   /** Why the last start failed, if it did. */
   error: string;
+  /** A detached container's tsrun-monitor, its parent: while it lives, it will record the container's exit. */
+  monitor?: { pid: number; startTime: number | null } | null;
 }
 
 /** A container as the store keeps it: made by `create`, changed by every start. */

@@ -2,14 +2,17 @@
 // namespaces → exec. Each stage is one function in src/stages/, inside its own
 // span; this file only puts them in order and records how the container ended.
 import fs from 'node:fs';
+import path from 'node:path';
 import type { ContainerRecord, ExitRecord, RunObserver, RunRequest, Runtime, StageName } from './container.js';
-import { removeCgroup, type CgroupPlan } from './cgroups/cgroup.js';
+import { planCgroup, removeCgroup, type CgroupPlan } from './cgroups/cgroup.js';
+import { cgroupLayout } from './cgroups/layout.js';
+import { processStartTime } from './kernel/proc.js';
 import { pull } from './stages/pull.js';
 import { create } from './stages/create.js';
 import { rwlayer } from './stages/rwlayer.js';
-import { network, releaseNetwork } from './stages/network.js';
+import { handOverNetwork, network, releaseNetwork } from './stages/network.js';
 import { namespaces } from './stages/namespaces.js';
-import { exec, type ExecIO } from './stages/exec.js';
+import { exec, execDetached, type DetachedStart, type ExecIO } from './stages/exec.js';
 import { deleteContainer, saveState } from './store/containers.js';
 import { containerRunDir } from './store/paths.js';
 import { removeAnonymousVolumes } from './volumes/store.js';
@@ -30,7 +33,7 @@ export async function run(runtime: Runtime, request: RunRequest, options: RunOpt
   return start(runtime, container, options);
 }
 
-/** Start a created or stopped container: everything after `create`. */
+/** Start a created or stopped container and wait for it: everything after `create`. */
 export async function start(runtime: Runtime, container: ContainerRecord, options: RunOptions = {}): Promise<ExitRecord> {
   const stage = observed(options.observer);
   let cgroup: CgroupPlan | undefined; // removed in `finally`, once there is one
@@ -50,25 +53,71 @@ export async function start(runtime: Runtime, container: ContainerRecord, option
     recordFailedStart(runtime, container, error);
     throw error;
   } finally {
-    // A late Ctrl-C, or the terminal closing, must not stop tsrun half-way through cleaning up.
-    const holdOn = () => {};
-    for (const signal of CLEANUP_SIGNALS) process.on(signal, holdOn);
-    try {
-      // The veth, the address, the network namespace and the cgroup are only needed while the container runs,
-      await releaseNetwork(runtime, container);
-      if (cgroup) await removeCgroup(cgroup);
-      // and so is the overlay's mount point.
-      fs.rmSync(containerRunDir(runtime.paths, container.id), { recursive: true, force: true });
-      if (container.config.autoRemove) {
-        deleteContainer(runtime.paths, container.id);
-        await removeAnonymousVolumes(runtime.sys, runtime.paths, container.config.mounts ?? []); // as docker run --rm does
-      }
-    } finally {
-      for (const signal of CLEANUP_SIGNALS) process.off(signal, holdOn);
-    }
+    await releaseContainer(runtime, container, cgroup);
   }
 }
 // #endregion
+
+// #region detached
+/** `tsrun run -d`: pull and create as always, then start the container in the background. */
+export async function runDetached(runtime: Runtime, request: RunRequest, options: RunOptions = {}): Promise<{ container: ContainerRecord; started: DetachedStart }> {
+  const stage = observed(options.observer);
+  const image = await stage('pull', () => pull(runtime, request.image, { policy: request.pull }));
+  const container = await stage('create', () => create(runtime, image, request));
+  return { container, started: await startDetached(runtime, container, options) };
+}
+
+/** `run -d`, `start`: the same stages, but tsrun-monitor becomes the container's parent and tsrun returns
+ *  once the command runs. What the container holds is released by `tsrun container-exited` when it exits. */
+export async function startDetached(runtime: Runtime, container: ContainerRecord, options: RunOptions = {}): Promise<DetachedStart> {
+  const stage = observed(options.observer);
+  let cgroup: CgroupPlan | undefined;
+  try {
+    const rootfs = await stage('rwlayer', () => rwlayer(runtime, container));
+    const net = await stage('network', () => network(runtime, container));
+    const ns = await stage('namespaces', () => namespaces(runtime, container, rootfs, net));
+    cgroup = ns.cgroup;
+    const started = await stage('exec', () => execDetached(runtime, container, rootfs, ns));
+    // The address is the container's now, not this tsrun's: it stays while the container runs.
+    await handOverNetwork(runtime, container, { pid: started.pid, startTime: processStartTime(started.pid) });
+    return started;
+  } catch (error) {
+    recordFailedStart(runtime, container, error);
+    await releaseContainer(runtime, container, cgroup);
+    throw error;
+  }
+}
+
+/** The exit command of a detached container's monitor: record how it ended, then release what it held. */
+export async function recordDetachedExit(runtime: Runtime, container: ContainerRecord): Promise<void> {
+  const exitFile = path.join(containerRunDir(runtime.paths, container.id), 'exit');
+  const [code, , finishedAt] = fs.readFileSync(exitFile, 'utf8').trim().split(' ');
+  saveState(runtime.paths, container.id, {
+    ...container.state, status: 'exited', pid: null, pidStartTime: null, exitCode: Number(code), finishedAt: finishedAt ?? new Date().toISOString(), error: '',
+  });
+  const cgroup = planCgroup(cgroupLayout(fs.readFileSync('/proc/self/mountinfo', 'utf8')), container.id, container.config.resources ?? {});
+  await releaseContainer(runtime, container, cgroup);
+}
+// #endregion
+
+/** What a container holds only while it runs: its network, its cgroup, its overlay's mount point; and, with --rm,
+ *  the container itself. Safe to call twice. */
+async function releaseContainer(runtime: Runtime, container: ContainerRecord, cgroup: CgroupPlan | undefined): Promise<void> {
+  // A late Ctrl-C, or the terminal closing, must not stop tsrun half-way through cleaning up.
+  const holdOn = () => {};
+  for (const signal of CLEANUP_SIGNALS) process.on(signal, holdOn);
+  try {
+    await releaseNetwork(runtime, container);
+    if (cgroup) await removeCgroup(cgroup);
+    fs.rmSync(containerRunDir(runtime.paths, container.id), { recursive: true, force: true });
+    if (container.config.autoRemove) {
+      deleteContainer(runtime.paths, container.id);
+      await removeAnonymousVolumes(runtime.sys, runtime.paths, container.config.mounts ?? []); // as docker run --rm does
+    }
+  } finally {
+    for (const signal of CLEANUP_SIGNALS) process.off(signal, holdOn);
+  }
+}
 
 /** Runs a stage between the observer's two calls (a no-op without an observer). */
 function observed(observer: RunObserver | undefined) {

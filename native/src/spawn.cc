@@ -17,64 +17,21 @@
 // A step that fails gets its end written in the slot after its own. A slot
 // never reached stays 0; execve's end is when tsrun sees the pipe close.
 #include "common.h"
+#include "child.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/close_range.h>
 #include <net/if.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
-#include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/mount.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
-#include <termios.h>
-#include <time.h>
 #include <unistd.h>
-
-#include <grp.h>
 
 namespace tsrun {
 namespace {
-
-enum class Op {
-  WaitForParent, Mount, Umount2, PivotRoot, Chdir, Mkdir, CreateFile, Mknod, Symlink,
-  Sethostname, Umask, LinkUp, WriteFile, Unshare, Setns, Setsid, Setgroups, Setgid, Setuid, OpenPty, Execve,
-};
-
-// One step with every string and number it needs, owned by the parent's heap
-// and copied into the child by clone (which has fork's copy-on-write memory).
-struct Step {
-  Op op;
-  bool optional = false;  // ENOENT means "nothing to do", not failure
-  std::string s1, s2, s3, s4;  // paths, names, data: meaning depends on op
-  unsigned long flags = 0;
-  long n1 = 0, n2 = 0, n3 = 0;
-  std::vector<gid_t> gids;
-  std::vector<std::string> candidates;  // execve: full paths to try in order
-  std::vector<std::string> argv_store, envp_store;
-  std::vector<char*> argv, envp;  // NULL-terminated views of the stores
-};
-
-// Where the times of clone, of the child's start and of each step go (see the top of the file).
-constexpr size_t kCloneSlot = 0, kChildStartSlot = 1, kFirstStepSlot = 2;
-
-struct ChildContext {
-  std::vector<Step>* steps;
-  int64_t* times;      // shared with tsrun: MAP_SHARED survives clone
-  int stdio[3];
-  int error_write;     // close-on-exec: closes at execve
-  int release_read;    // wait_for_parent reads one byte from here
-  int console_child;   // open_pty sends the master through here
-  int parent_ends[3];  // the parent's ends of the pipes, closed in the child
-  bool die_with_parent;
-};
 
 const struct {
   const char* name;
@@ -94,11 +51,6 @@ long NumberProp(const Napi::Object& obj, const char* key) {
   Napi::Value value = obj.Get(key);
   if (!value.IsNumber()) throw Napi::TypeError::New(obj.Env(), std::string(key) + " must be a number");
   return value.As<Napi::Number>().Int64Value();
-}
-
-void TerminateArray(std::vector<std::string>& store, std::vector<char*>& view) {
-  for (std::string& s : store) view.push_back(&s[0]);
-  view.push_back(nullptr);
 }
 
 Step ParseStep(Napi::Env env, const Napi::Object& obj) {
@@ -193,198 +145,6 @@ Step ParseStep(Napi::Env env, const Napi::Object& obj) {
   return step;
 }
 
-int64_t MonotonicNanoseconds() {
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
-}
-
-// ---- everything below runs in the child: async-signal-safe calls only ----
-
-[[noreturn]] void Report(const ChildContext& ctx, int step, int err) {
-  if (step >= 0) ctx.times[kFirstStepSlot + step + 1] = MonotonicNanoseconds();  // when the failed step ended
-  int32_t message[2] = {step, err};
-  ssize_t ignored = write(ctx.error_write, message, sizeof(message));
-  (void)ignored;
-  _exit(127);
-}
-
-// open, write, close: for files the kernel reads on write, like cgroup.procs.
-int WriteFile(const Step& step) {
-  int fd = open(step.s1.c_str(), O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  ssize_t written = write(fd, step.s2.data(), step.s2.size());
-  int saved = errno;
-  close(fd);
-  if (written == (ssize_t)step.s2.size()) return 0;
-  errno = written < 0 ? saved : EIO;
-  return -1;
-}
-
-// Join the namespace a file refers to (a /proc/PID/ns/* link, or a bind mount of one).
-int Setns(const Step& step) {
-  int fd = open(step.s1.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  int rc = setns(fd, (int)step.n1);
-  int saved = errno;
-  close(fd);
-  errno = saved;
-  return rc;
-}
-
-int LinkUp(const char* name) {
-  int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (sock < 0) return -1;
-  struct ifreq request;
-  memset(&request, 0, sizeof(request));
-  strncpy(request.ifr_name, name, IFNAMSIZ - 1);
-  int rc = ioctl(sock, SIOCGIFFLAGS, &request);
-  if (rc == 0) {
-    request.ifr_flags |= IFF_UP | IFF_RUNNING;
-    rc = ioctl(sock, SIOCSIFFLAGS, &request);
-  }
-  int saved = errno;
-  close(sock);
-  errno = saved;
-  return rc;
-}
-
-// A pty from the container's own devpts becomes the controlling terminal on
-// 0, 1 and 2; its master goes back to tsrun over the console socket.
-int OpenPty(const ChildContext& ctx, const Step& step) {
-  int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (master < 0) return -1;
-  int unlock = 0;
-  if (ioctl(master, TIOCSPTLCK, &unlock) != 0) return -1;
-  int slave = ioctl(master, TIOCGPTPEER, O_RDWR);
-  if (slave < 0) return -1;
-  if (ioctl(slave, TIOCSCTTY, 0) != 0) return -1;
-  struct winsize size;
-  memset(&size, 0, sizeof(size));
-  size.ws_row = (unsigned short)step.n1;
-  size.ws_col = (unsigned short)step.n2;
-  if (ioctl(slave, TIOCSWINSZ, &size) != 0) return -1;
-  for (int fd = 0; fd < 3; fd++) {
-    if (dup2(slave, fd) < 0) return -1;
-  }
-  if (slave > 2) close(slave);
-
-  char byte = 0;
-  struct iovec iov = {&byte, 1};
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } control;
-  memset(&control, 0, sizeof(control));
-  struct msghdr msg;
-  memset(&msg, 0, sizeof(msg));
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control.buf;
-  msg.msg_controllen = sizeof(control.buf);
-  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(cmsg), &master, sizeof(int));
-  if (sendmsg(ctx.console_child, &msg, MSG_NOSIGNAL) < 0) return -1;
-  close(master);
-  close(ctx.console_child);
-  return 0;
-}
-
-// Like execvp: try each candidate; remember EACCES, so "exists but cannot run"
-// (126) is told apart from "not found anywhere" (127).
-int Execve(const Step& step) {
-  bool denied = false;
-  for (const std::string& path : step.candidates) {
-    execve(path.c_str(), step.argv.data(), step.envp.data());
-    if (errno == EACCES) denied = true;
-    else if (errno != ENOENT && errno != ENOTDIR) return -1;
-  }
-  errno = denied ? EACCES : ENOENT;
-  return -1;
-}
-
-int RunStep(const ChildContext& ctx, const Step& step) {
-  switch (step.op) {
-    case Op::WaitForParent: {
-      char byte;
-      ssize_t got;
-      do got = read(ctx.release_read, &byte, 1);
-      while (got < 0 && errno == EINTR);
-      if (got != 1) {
-        if (got == 0) errno = EPIPE;  // tsrun went away before saying go
-        return -1;
-      }
-      close(ctx.release_read);
-      return 0;
-    }
-    case Op::Mount:
-      return mount(step.s1.c_str(), step.s2.c_str(), step.s3.empty() ? nullptr : step.s3.c_str(), step.flags,
-                   step.s4.empty() ? nullptr : step.s4.c_str());
-    case Op::Umount2: return umount2(step.s1.c_str(), (int)step.flags);
-    case Op::PivotRoot: return (int)syscall(SYS_pivot_root, step.s1.c_str(), step.s2.c_str());
-    case Op::Chdir: return chdir(step.s1.c_str());
-    case Op::Mkdir: return (mkdir(step.s1.c_str(), (mode_t)step.n1) == 0 || errno == EEXIST) ? 0 : -1;
-    case Op::CreateFile: {
-      int fd = open(step.s1.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, (mode_t)step.n1);
-      if (fd < 0) return -1;
-      close(fd);
-      return 0;
-    }
-    case Op::Mknod: return mknod(step.s1.c_str(), (mode_t)step.n1, makedev(step.n2, step.n3));
-    case Op::Symlink: return (symlink(step.s1.c_str(), step.s2.c_str()) == 0 || errno == EEXIST) ? 0 : -1;
-    case Op::Sethostname: return sethostname(step.s1.c_str(), step.s1.size());
-    case Op::Umask: umask((mode_t)step.n1); return 0;
-    case Op::LinkUp: return LinkUp(step.s1.c_str());
-    case Op::WriteFile: return WriteFile(step);
-    case Op::Unshare: return unshare((int)step.flags);
-    case Op::Setns: return Setns(step);
-    case Op::Setsid: return setsid() < 0 ? -1 : 0;
-    case Op::Setgroups: return setgroups(step.gids.size(), step.gids.data());
-    case Op::Setgid: return setgid((gid_t)step.n1);
-    case Op::Setuid: return setuid((uid_t)step.n1);
-    case Op::OpenPty: return OpenPty(ctx, step);
-    case Op::Execve: return Execve(step);
-  }
-  errno = EINVAL;
-  return -1;
-}
-
-[[noreturn]] void RunChild(const ChildContext& ctx) {
-  ctx.times[kChildStartSlot] = MonotonicNanoseconds();
-  for (int fd : ctx.parent_ends) close(fd);
-  if (ctx.die_with_parent && prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) Report(ctx, -1, errno);
-
-  // Node ignores SIGPIPE and has handlers of its own: give the container defaults.
-  struct sigaction dfl;
-  memset(&dfl, 0, sizeof(dfl));
-  dfl.sa_handler = SIG_DFL;
-  for (int sig = 1; sig < NSIG; sig++) sigaction(sig, &dfl, nullptr);  // fails harmlessly for KILL/STOP
-  sigset_t empty;
-  sigemptyset(&empty);
-  sigprocmask(SIG_SETMASK, &empty, nullptr);
-
-  for (int fd = 0; fd < 3; fd++) {
-    int source = ctx.stdio[fd];
-    if (source < 0) source = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (source < 0) Report(ctx, -1, errno);
-    // dup2 onto itself keeps FD_CLOEXEC, and our own 0-2 may well have it set.
-    int rc = source == fd ? fcntl(fd, F_SETFD, 0) : dup2(source, fd);
-    if (rc < 0) Report(ctx, -1, errno);
-  }
-  // No descriptor of tsrun's may reach the container's program.
-  if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) Report(ctx, -1, errno);
-
-  const std::vector<Step>& steps = *ctx.steps;
-  for (size_t i = 0; i < steps.size(); i++) {
-    ctx.times[kFirstStepSlot + i] = MonotonicNanoseconds();
-    if (RunStep(ctx, steps[i]) != 0 && !(steps[i].optional && errno == ENOENT)) Report(ctx, (int)i, errno);
-  }
-  Report(ctx, (int)steps.size(), ENOEXEC);  // the list did not end in a successful execve
-}
-
 // ---- back in the parent ----
 
 void CloseAll(std::initializer_list<int> fds) {
@@ -472,10 +232,23 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// encodeSpawn({cloneFlags, steps}) -> Buffer: the same request, as tsrun-monitor reads it on its standard input.
+Napi::Value EncodeSpawnRequest(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object request = info[0].As<Napi::Object>();
+  unsigned long clone_flags = CloneFlags(env, request.Get("cloneFlags"));
+  Napi::Array js_steps = request.Get("steps").As<Napi::Array>();
+  std::vector<Step> steps;
+  for (uint32_t i = 0; i < js_steps.Length(); i++) steps.push_back(ParseStep(env, js_steps.Get(i).As<Napi::Object>()));
+  std::string bytes = EncodeSpawn(clone_flags, steps);
+  return Napi::Buffer<char>::Copy(env, bytes.data(), bytes.size());
+}
+
 }  // namespace
 
 Napi::Object InitSpawn(Napi::Env env, Napi::Object exports) {
   exports.Set("spawn", Napi::Function::New(env, Spawn, "spawn"));
+  exports.Set("encodeSpawn", Napi::Function::New(env, EncodeSpawnRequest, "encodeSpawn"));
   return exports;
 }
 

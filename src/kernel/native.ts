@@ -1,6 +1,7 @@
 // The real system calls: native/ loaded once, on first use, and wrapped so that
 // it satisfies the `Syscalls` interface the rest of tsrun is written against.
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import type { Syscalls, SpawnRequest, SpawnedChild, WaitStatus } from './syscalls.js';
 
 interface NativeModule {
@@ -12,6 +13,7 @@ interface NativeModule {
   llistxattr(path: string): string[];
   flock(fd: number, operation: string, nonBlocking: boolean): boolean;
   spawn(request: SpawnRequest & { dieWithParent: boolean }): Omit<SpawnedChild, 'times'> & { times: ArrayBuffer };
+  encodeSpawn(request: Pick<SpawnRequest, 'cloneFlags' | 'steps'>): Buffer;
   waitpid(pid: number, callback: (error: Error | null, status: WaitStatus | null) => void): void;
   recvfd(socketFd: number): number;
   ioctl_TIOCSWINSZ(fd: number, rows: number, cols: number): void;
@@ -21,6 +23,9 @@ interface NativeModule {
 }
 
 let loaded: NativeModule | undefined;
+
+/** The monitor of detached containers (native/src/monitor.cc), built next to the addon. */
+export const MONITOR_PATH = fileURLToPath(new URL('../../native/build/Release/tsrun-monitor', import.meta.url));
 
 function native(): NativeModule {
   if (!loaded) {
@@ -46,6 +51,7 @@ export const realSyscalls: Syscalls = {
     const child = native().spawn({ ...request, dieWithParent: request.dieWithParent ?? true });
     return { ...child, times: new BigInt64Array(child.times) };
   },
+  encodeSpawn: (request) => native().encodeSpawn(request),
   waitpid: (pid) => new Promise((resolve, reject) => {
     native().waitpid(pid, (error, status) => (error ? reject(error) : resolve(status!)));
   }),

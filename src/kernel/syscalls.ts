@@ -48,6 +48,8 @@ export interface Syscalls {
   flock(fd: number, operation: 'LOCK_EX' | 'LOCK_SH' | 'LOCK_UN', nonBlocking: boolean): boolean;
   /** Clone a child into new namespaces and run `steps` in it (see native/src/spawn.cc). */
   spawn(request: SpawnRequest): SpawnedChild;
+  /** The clone flags and steps of a spawn, encoded for tsrun-monitor, which clones a detached container itself. */
+  encodeSpawn(request: Pick<SpawnRequest, 'cloneFlags' | 'steps'>): Buffer;
   /** waitpid(pid, 0) on a helper thread; resolves without blocking the event loop. */
   waitpid(pid: number): Promise<WaitStatus>;
   /** recvmsg(SCM_RIGHTS): one file descriptor passed over a unix socket. */

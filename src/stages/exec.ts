@@ -4,7 +4,12 @@
 // and hands its exit code back, as `docker run` does.
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import util from 'node:util';
+import { spawn as spawnProcess } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import { MONITOR_PATH } from '../kernel/native.js';
+import { containerDir, containerRunDir } from '../store/paths.js';
 import type { ContainerRecord, ExitRecord, NamespacesPlan, ProcessPlan, RootfsPlan, RunObserver, Runtime } from '../container.js';
 import type { ChildStep } from '../kernel/steps.js';
 import { describeStep, stepsAndSpans } from '../kernel/steps.js';
@@ -87,6 +92,66 @@ export async function exec(
   });
 }
 // #endregion
+
+/** A detached container's start: who runs it and where its output goes. */
+export interface DetachedStart {
+  pid: number;
+  startedAt: string;
+  /** The monitor that is the container's parent, logs its output, and records its exit. */
+  monitorPid: number;
+  logPath: string;
+}
+
+/** Docker's json-file driver has no cap by default; a classroom disk deserves one. */
+const MAX_LOG_BYTES = 10 * 1024 * 1024;
+
+// #region exec-detached
+/** `run -d`, `start`: the same child, cloned by tsrun-monitor (native/src/monitor.cc) instead of by tsrun,
+ *  so that it has a parent when tsrun exits. tsrun waits only until the command has started (or a step failed). */
+export async function execDetached(runtime: Runtime, container: ContainerRecord, rootfs: RootfsPlan, ns: NamespacesPlan): Promise<DetachedStart> {
+  return inSpan('tsrun.exec', { 'container.id': container.id, 'process.command_args': container.config.argv, 'tsrun.detached': true }, async (span) => {
+    if (container.config.tty) throw fail('tsrun cannot give a detached container a terminal yet', 'drop -t, or run it in the foreground');
+    const proc = planProcess(runtime, container, rootfs);
+    const steps = [...ns.steps, ...proc.steps];
+    const runDir = containerRunDir(runtime.paths, container.id);
+    const logPath = path.join(containerDir(runtime.paths, container.id), `${container.id}-json.log`);
+    createCgroup(ns.cgroup);
+    // When the container exits, the monitor becomes this command: tsrun again, to record the exit and clean up.
+    const exitCommand = [process.execPath, process.argv[1]!, '--root', runtime.paths.root, 'container-exited', container.id];
+    const monitorLog = fs.openSync(path.join(runDir, 'monitor.log'), 'a');
+    const monitor = spawnProcess(MONITOR_PATH, [logPath, String(MAX_LOG_BYTES), path.join(runDir, 'exit'), '3', '--', ...exitCommand], {
+      detached: true,
+      stdio: ['pipe', monitorLog, monitorLog, 'pipe'],
+      env: { ...process.env, TSRUN_RUN_ROOT: runtime.paths.runRoot },
+    });
+    fs.closeSync(monitorLog);
+    monitor.stdin!.end(runtime.sys.encodeSpawn({ cloneFlags: ns.cloneFlags, steps }));
+    const said = await linesUntilStarted(monitor.stdio[3] as Readable);
+    monitor.unref();
+    const pid = Number(said.find((line) => line.startsWith('pid '))?.slice(4));
+    const failure = said.find((line) => line.startsWith('failed '))?.split(' ').slice(1).map(Number);
+    if (failure) throw stepError({ step: failure[0]!, errno: failure[1]! }, steps, container.config.argv[0]!);
+    if (!pid || !said.includes('started')) {
+      throw fail(`tsrun-monitor did not start the container: ${fs.readFileSync(path.join(runDir, 'monitor.log'), 'utf8').trim() || 'it said nothing'}`, 'run `npm run build` to build native/');
+    }
+    const startedAt = new Date().toISOString();
+    const monitorRecord = { pid: monitor.pid!, startTime: processStartTime(monitor.pid!) };
+    saveState(runtime.paths, container.id, { ...container.state, status: 'running', pid, pidStartTime: processStartTime(pid), startedAt, error: '', monitor: monitorRecord });
+    span.setAttributes({ 'process.pid': pid, 'tsrun.monitor.pid': monitor.pid! });
+    return { pid, startedAt, monitorPid: monitor.pid!, logPath };
+  });
+}
+// #endregion
+
+/** The monitor's lines on its sync pipe, until it has said whether the command started; the pipe closes then. */
+function linesUntilStarted(sync: Readable): Promise<string[]> {
+  return new Promise((resolve) => {
+    let text = '';
+    sync.setEncoding('utf8');
+    sync.on('data', (chunk: string) => { text += chunk; });
+    sync.on('close', () => resolve(text.split('\n').filter(Boolean)));
+  });
+}
 
 /** The child's steps as spans under tsrun.exec, with the times the child noted (src/trace/child-spans.ts). */
 function recordChildSpans(spans: ReturnType<typeof childSpans>, error?: string): void {

@@ -22,7 +22,7 @@ import { uplinkMtu } from '../net/bridge.js';
 import { applyNat, ensureBridge, networkHost, reclaimStaleLeases, withNetworkLock, type BridgeNetwork, type NetworkHost } from '../net/bridges.js';
 import { bridgeNetworkFor } from '../net/networks.js';
 import { processStartTime } from '../kernel/proc.js';
-import { leaseAddress, leaseOf, listBridgeStates, publishedPorts, releaseAddress, writeBridgeState, type BridgeState } from '../net/ipam.js';
+import { leaseAddress, leaseOf, listBridgeStates, publishedPorts, releaseAddress, writeBridgeState, type BridgeState, type Lease } from '../net/ipam.js';
 import { formatMapping, pickHostPorts } from '../net/ports.js';
 import { connectContainer, createNetns, disconnectContainer, removeNetns, vethName } from '../net/veth.js';
 import { hostsFile, resolvConf, writePeers } from '../net/etc-files.js';
@@ -151,6 +151,17 @@ export async function releaseNetwork(runtime: Runtime, container: ContainerRecor
   removeNetns(runtime.sys, netnsFile(runtime.paths, container.id));
 }
 // #endregion
+
+/** A detached container's lease passes from the tsrun that started it to the container's own process:
+ *  while that runs, the address is taken, whatever became of tsrun. */
+export async function handOverNetwork(runtime: Runtime, container: ContainerRecord, holder: Lease['holder'], host = networkHost(runtime.paths)): Promise<void> {
+  await withNetworkLock(runtime.sys, host, async () => {
+    const held = listBridgeStates(host.stateDir).find(({ state }) => leaseOf(state, container.id) !== undefined);
+    if (!held) return; // --network none or host: no lease
+    held.state.leases[leaseOf(held.state, container.id)!]!.holder = holder;
+    writeBridgeState(host.stateDir, held.bridge, held.state);
+  });
+}
 
 function readState(host: NetworkHost, bridge: string): BridgeState {
   const found = listBridgeStates(host.stateDir).find((entry) => entry.bridge === bridge);

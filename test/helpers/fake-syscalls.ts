@@ -17,6 +17,7 @@ export function fakeSyscalls(overrides: Partial<Syscalls> = {}): Syscalls & { ca
     llistxattr: record('llistxattr', () => []),
     flock: record('flock', () => true),
     spawn: record('spawn', () => { throw new Error('fakeSyscalls: spawn is not faked'); }),
+    encodeSpawn: record('encodeSpawn', () => Buffer.alloc(0)),
     waitpid: record('waitpid', () => Promise.resolve({ code: 0, signal: null })),
     recvfd: record('recvfd', () => -1),
     ioctl_TIOCSWINSZ: record('ioctl_TIOCSWINSZ', () => undefined),

@@ -2,6 +2,7 @@
 import type { CommandModule } from 'yargs';
 import { runCommand } from './run.js';
 import { startCommand } from './start.js';
+import { containerExitedCommand, killCommand, logsCommand, stopCommand, waitCommand } from './lifecycle.js';
 import { psCommand } from './ps.js';
 import { rmCommand } from './rm.js';
 import { pullCommand } from './pull.js';
@@ -25,6 +26,10 @@ import { traceCommand } from './trace.js';
 export const commands: CommandModule<any, any>[] = [
   runCommand,
   startCommand,
+  stopCommand,
+  killCommand,
+  waitCommand,
+  logsCommand,
   psCommand,
   rmCommand,
   inspectCommand,
@@ -44,4 +49,5 @@ export const commands: CommandModule<any, any>[] = [
   systemCommand,
   volumeCommand,
   traceCommand,
+  containerExitedCommand,
 ];

@@ -10,6 +10,7 @@ export interface RunArgs {
   /** The words after `--` that main.ts put after the image: the container's command. */
   _: (string | number)[];
   rm: boolean;
+  detach: boolean;
   interactive: boolean;
   tty: boolean;
   env: string[];
@@ -41,6 +42,7 @@ export interface RunArgs {
 /** Flags shared by `run` and (later) `create`. */
 export const containerOptions = {
   rm: { type: 'boolean', default: false, describe: 'Remove the container when it exits' },
+  detach: { alias: 'd', type: 'boolean', default: false, describe: 'Run the container in the background and print its id' },
   interactive: { alias: 'i', type: 'boolean', default: false, describe: 'Keep STDIN open and forward it to the container' },
   tty: { alias: 't', type: 'boolean', default: false, describe: 'Allocate a pseudo-TTY' },
   env: { alias: 'e', type: 'string', array: true, default: [], describe: 'Set environment variables (KEY=VALUE, or KEY to copy it)' },
@@ -70,6 +72,7 @@ export const containerOptions = {
 } as const;
 
 export function runRequest(argv: RunArgs): RunRequest {
+  if (argv.detach && argv.tty) throw fail('tsrun cannot give a detached container a terminal yet', 'drop -t, or run it without -d');
   if (argv.interactive && argv.tty && !process.stdin.isTTY) {
     throw fail('the input device is not a TTY', 'drop -t, or run tsrun from a terminal');
   }
@@ -140,6 +143,12 @@ export async function runHandler(argv: RunArgs): Promise<void> {
   if (argv['no-traceparent']) process.env.TSRUN_NO_TRACEPARENT = '1';
   const runtime = runtimeFor(argv);
   const request = runRequest(argv);
+  if (argv.detach) {
+    const { runDetached } = await import('../../run.js');
+    const { container } = await runDetached(runtime, request, { observer: await teachingObserver(argv) });
+    process.stdout.write(`${container.id}\n`);
+    return;
+  }
   const exit = await run(runtime, request, { observer: await teachingObserver(argv) });
   process.exitCode = exit.exitCode;
 }

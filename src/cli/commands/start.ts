@@ -1,4 +1,5 @@
-// tsrun start -a [-i] CONTAINER: run a stopped container again, with its rw layer.
+// tsrun start [-a [-i]] CONTAINER: run a stopped container again, with its rw layer: in the background
+// (its monitor the parent, as `run -d`), or attached with -a.
 import type { CommandModule } from 'yargs';
 import { fail } from '../../errors.js';
 
@@ -12,18 +13,19 @@ export const startCommand: CommandModule<object, StartArgs> = {
     interactive: { alias: 'i', type: 'boolean', default: false, describe: 'Attach the container\'s STDIN' },
   }).positional('container', { type: 'string', describe: 'Container name or id' }) as never,
   handler: async (argv) => {
-    if (!argv.attach) {
-      // A container that outlives tsrun needs a monitor process to parent it; until then, stay attached.
-      throw fail('starting a container in the background is not supported yet', 'use `tsrun start -a CONTAINER`');
-    }
     const { runtimeFor } = await import('../runtime.js');
     const { getContainer } = await import('../../store/containers.js');
     const { reconcile } = await import('../../store/reconcile.js');
-    const { start } = await import('../../run.js');
+    const { start, startDetached } = await import('../../run.js');
     const runtime = runtimeFor(argv);
     const container = reconcile(runtime.paths, getContainer(runtime.paths, argv.container));
     if (container.state.status === 'running') {
       throw fail(`container ${container.name} is already running`, 'wait for it to exit, or `tsrun rm -f` it');
+    }
+    if (!argv.attach) {
+      await startDetached(runtime, container);
+      process.stdout.write(`${argv.container}\n`);
+      return;
     }
     const exit = await start(runtime, { ...container, config: { ...container.config, interactive: argv.interactive } });
     process.exitCode = exit.exitCode;

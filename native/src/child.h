@@ -1,0 +1,61 @@
+// The container's child: the steps it runs between clone() and execve(), and
+// the code that runs them. Shared by the addon (spawn.cc, for `tsrun run` in
+// the foreground) and by tsrun-monitor (monitor.cc, the parent of a detached
+// container), so it uses nothing of Node's.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tsrun {
+
+enum class Op {
+  WaitForParent, Mount, Umount2, PivotRoot, Chdir, Mkdir, CreateFile, Mknod, Symlink,
+  Sethostname, Umask, LinkUp, WriteFile, Unshare, Setns, Setsid, Setgroups, Setgid, Setuid, OpenPty, Execve,
+};
+
+// One step with every string and number it needs, owned by the parent's heap
+// and copied into the child by clone (which has fork's copy-on-write memory).
+struct Step {
+  Op op;
+  bool optional = false;  // ENOENT means "nothing to do", not failure
+  std::string s1, s2, s3, s4;  // paths, names, data: meaning depends on op
+  unsigned long flags = 0;
+  long n1 = 0, n2 = 0, n3 = 0;
+  std::vector<gid_t> gids;
+  std::vector<std::string> candidates;  // execve: full paths to try in order
+  std::vector<std::string> argv_store, envp_store;
+  std::vector<char*> argv, envp;  // NULL-terminated views of the stores
+};
+
+// Where the times of clone, of the child's start and of each step go (see the top of the file).
+constexpr size_t kCloneSlot = 0, kChildStartSlot = 1, kFirstStepSlot = 2;
+
+struct ChildContext {
+  std::vector<Step>* steps;
+  int64_t* times;      // shared with tsrun: MAP_SHARED survives clone
+  int stdio[3];
+  int error_write;     // close-on-exec: closes at execve
+  int release_read;    // wait_for_parent reads one byte from here
+  int console_child;   // open_pty sends the master through here
+  int parent_ends[3];  // the parent's ends of the pipes, closed in the child
+  bool die_with_parent;
+};
+
+
+int64_t MonotonicNanoseconds();
+
+// Run the steps in the freshly cloned child; never returns (execve, or _exit after reporting a failure).
+[[noreturn]] void RunChild(const ChildContext& ctx);
+
+// argv and envp as NULL-terminated arrays of pointers into their stores.
+void TerminateArray(std::vector<std::string>& store, std::vector<char*>& view);
+
+// The steps and clone flags as bytes, for tsrun-monitor's standard input, and back.
+std::string EncodeSpawn(unsigned long clone_flags, const std::vector<Step>& steps);
+bool DecodeSpawn(const std::string& bytes, unsigned long* clone_flags, std::vector<Step>* steps);
+
+}  // namespace tsrun

@@ -1,0 +1,115 @@
+// tsrun logs, wait, stop, kill, and the monitor's exit command: a container's life after `run -d`.
+import type { CommandModule } from 'yargs';
+
+interface LogsArgs { root?: string; container: string; follow: boolean; tail?: string; timestamps: boolean; since?: string }
+interface ContainersArgs { root?: string; containers: string[]; time: number; signal?: string }
+
+export const logsCommand: CommandModule<object, LogsArgs> = {
+  command: 'logs <container>',
+  describe: 'Fetch the logs of a container',
+  builder: (yargs) => yargs.options({
+    follow: { alias: 'f', type: 'boolean', default: false, describe: 'Follow log output until the container exits' },
+    tail: { alias: 'n', type: 'string', describe: 'Number of lines to show from the end of the logs ("all" for every line)' },
+    timestamps: { alias: 't', type: 'boolean', default: false, describe: 'Show timestamps' },
+    since: { type: 'string', describe: 'Show logs since a time (2026-11-23T12:00:00Z) or a duration ago (10m, 2h)' },
+  }).positional('container', { type: 'string', describe: 'Container name or id' }) as never,
+  handler: async (argv) => {
+    const { setTimeout: sleep } = await import('node:timers/promises');
+    const { fail } = await import('../../errors.js');
+    const { storePaths } = await import('../../store/paths.js');
+    const { getContainer } = await import('../../store/containers.js');
+    const { reconcile } = await import('../../store/reconcile.js');
+    const { formatEntry, readLogs } = await import('../../logs.js');
+    const paths = storePaths(argv.root);
+    const container = getContainer(paths, argv.container);
+    const since = argv.since === undefined ? undefined : sinceTime(argv.since, fail);
+    const tail = argv.tail === undefined || argv.tail === 'all' ? Infinity : Number(argv.tail);
+    if (Number.isNaN(tail) || tail < 0) throw fail(`invalid --tail "${argv.tail}"`, 'give a number of lines, or all');
+    const print = (entries: ReturnType<typeof readLogs>) => {
+      for (const entry of entries) (entry.stream === 'stderr' ? process.stderr : process.stdout).write(formatEntry(entry, argv.timestamps));
+    };
+    const first = readLogs(paths, container, since);
+    print(tail === Infinity ? first : first.slice(Math.max(0, first.length - tail)));
+    if (!argv.follow) return;
+    // Follow until the container has exited: new entries are those past the count already printed.
+    let shown = first.length;
+    for (;;) {
+      const running = reconcile(paths, getContainer(paths, container.id)).state.status === 'running';
+      const entries = readLogs(paths, container, since);
+      print(entries.slice(shown));
+      shown = entries.length;
+      if (!running) return;
+      await sleep(100);
+    }
+  },
+};
+
+export const waitCommand: CommandModule<object, ContainersArgs> = {
+  command: 'wait <containers..>',
+  describe: 'Block until containers stop, then print their exit codes',
+  builder: (yargs) => yargs.positional('containers', { type: 'string', array: true, describe: 'Container names or ids' }) as never,
+  handler: async (argv) => {
+    const { runtimeFor } = await import('../runtime.js');
+    const { waitForExit } = await import('../../lifecycle.js');
+    const runtime = runtimeFor(argv);
+    for (const name of argv.containers.map(String)) process.stdout.write(`${(await waitForExit(runtime, name)).state.exitCode}\n`);
+  },
+};
+
+export const stopCommand: CommandModule<object, ContainersArgs> = {
+  command: 'stop <containers..>',
+  describe: 'Stop running containers: SIGTERM, then SIGKILL after a grace period',
+  builder: (yargs) => yargs.options({
+    time: { alias: 't', type: 'number', default: 10, describe: 'Seconds to wait before killing the container' },
+    signal: { alias: 's', type: 'string', describe: 'Signal to send first (default SIGTERM)' },
+  }).positional('containers', { type: 'string', array: true, describe: 'Container names or ids' }) as never,
+  handler: async (argv) => {
+    const { runtimeFor } = await import('../runtime.js');
+    const { stopContainer } = await import('../../lifecycle.js');
+    const runtime = runtimeFor(argv);
+    const signal = argv.signal === undefined ? undefined : (argv.signal.startsWith('SIG') ? argv.signal : `SIG${argv.signal}`).toUpperCase() as NodeJS.Signals;
+    for (const name of argv.containers.map(String)) {
+      await stopContainer(runtime, name, argv.time, signal);
+      process.stdout.write(`${name}\n`);
+    }
+  },
+};
+
+export const killCommand: CommandModule<object, ContainersArgs> = {
+  command: 'kill <containers..>',
+  describe: 'Send a signal (default SIGKILL) to running containers',
+  builder: (yargs) => yargs.options({
+    signal: { alias: 's', type: 'string', default: 'SIGKILL', describe: 'Signal to send' },
+  }).positional('containers', { type: 'string', array: true, describe: 'Container names or ids' }) as never,
+  handler: async (argv) => {
+    const { runtimeFor } = await import('../runtime.js');
+    const { killContainer } = await import('../../lifecycle.js');
+    const runtime = runtimeFor(argv);
+    for (const name of argv.containers.map(String)) {
+      killContainer(runtime, name, argv.signal!);
+      process.stdout.write(`${name}\n`);
+    }
+  },
+};
+
+/** Not for people: what tsrun-monitor becomes when its container exits (see native/src/monitor.cc). */
+export const containerExitedCommand: CommandModule<object, { root?: string; id: string }> = {
+  command: 'container-exited <id>',
+  describe: false,
+  builder: (yargs) => yargs.positional('id', { type: 'string' }) as never,
+  handler: async (argv) => {
+    const { runtimeFor } = await import('../runtime.js');
+    const { getContainer } = await import('../../store/containers.js');
+    const { recordDetachedExit } = await import('../../run.js');
+    const runtime = runtimeFor(argv);
+    await recordDetachedExit(runtime, getContainer(runtime.paths, argv.id));
+  },
+};
+
+/** "2026-11-23T12:00:00Z" as it is; "10m", "2h", "30s" as that long ago. */
+function sinceTime(text: string, fail: (message: string, hint?: string) => Error): string {
+  const ago = /^(\d+)(s|m|h)$/.exec(text);
+  if (ago) return new Date(Date.now() - Number(ago[1]) * { s: 1e3, m: 60e3, h: 3600e3 }[ago[2] as 's' | 'm' | 'h']).toISOString();
+  if (Number.isNaN(Date.parse(text))) throw fail(`invalid --since "${text}"`, 'give a time like 2026-11-23T12:00:00Z or a duration like 10m');
+  return new Date(text).toISOString();
+}

@@ -1,0 +1,69 @@
+// A running container's life from outside: `tsrun stop`, `kill` and `wait`.
+// The container's process is signalled directly (its pid is in the record);
+// its parent, tsrun in the foreground or tsrun-monitor in the background,
+// sees it exit and records the exit, so these commands only wait for that.
+import os from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ContainerRecord, Runtime } from './container.js';
+import { getContainer } from './store/containers.js';
+import { reconcile } from './store/reconcile.js';
+import { isSameProcess } from './kernel/proc.js';
+import { fail } from './errors.js';
+
+const POLL_MS = 50;
+/** After the process is gone, how long its parent may take to write the exit down. */
+const RECORD_WAIT_MS = 10_000;
+
+// #region stop
+/** SIGTERM (or the signal asked for), then SIGKILL after `timeoutSeconds`, as `docker stop` does. */
+export async function stopContainer(runtime: Runtime, nameOrId: string, timeoutSeconds: number, signal: NodeJS.Signals = 'SIGTERM'): Promise<ContainerRecord> {
+  const container = current(runtime, nameOrId);
+  if (container.state.status !== 'running') return container; // stopping a stopped container is not an error
+  const { pid, pidStartTime } = container.state;
+  sendSignal(pid!, signal);
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  while (isSameProcess(pid!, pidStartTime) && Date.now() < deadline) await sleep(POLL_MS);
+  // PID 1 of a PID namespace ignores signals it has no handler for: SIGKILL it is.
+  if (isSameProcess(pid!, pidStartTime)) sendSignal(pid!, 'SIGKILL');
+  return waitForExit(runtime, container.id);
+}
+// #endregion
+
+/** `docker kill`: one signal, no waiting. */
+export function killContainer(runtime: Runtime, nameOrId: string, signal: string): ContainerRecord {
+  const container = current(runtime, nameOrId);
+  if (container.state.status !== 'running') throw fail(`cannot kill container ${container.name}: it is not running`, 'see `tsrun ps`');
+  const name = (signal.startsWith('SIG') ? signal : `SIG${signal}`).toUpperCase() as NodeJS.Signals;
+  const number = /^\d+$/.test(signal) ? Number(signal) : os.constants.signals[name];
+  if (number === undefined) throw fail(`invalid signal: ${signal}`, 'give a name like SIGTERM, TERM or a number like 15');
+  sendSignal(container.state.pid!, number);
+  return container;
+}
+
+/** Until the container has exited and its exit is recorded; its record then. */
+export async function waitForExit(runtime: Runtime, nameOrId: string): Promise<ContainerRecord> {
+  let container = current(runtime, nameOrId);
+  while (container.state.status === 'running') {
+    await sleep(POLL_MS);
+    container = current(runtime, container.id);
+  }
+  // Gone from the process table, but its parent may still be writing the exit code down.
+  const deadline = Date.now() + RECORD_WAIT_MS;
+  while (container.state.finishedAt === null && Date.now() < deadline) {
+    await sleep(POLL_MS);
+    container = current(runtime, container.id);
+  }
+  return container;
+}
+
+function current(runtime: Runtime, nameOrId: string): ContainerRecord {
+  return reconcile(runtime.paths, getContainer(runtime.paths, nameOrId));
+}
+
+function sendSignal(pid: number, signal: NodeJS.Signals | number): void {
+  try {
+    process.kill(pid, signal);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error; // it exited meanwhile
+  }
+}

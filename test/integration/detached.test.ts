@@ -1,0 +1,100 @@
+// Detached containers, as root: `run -d` returns at once and the container
+// lives on under tsrun-monitor, which logs its output (Docker's json-file) and
+// records its exit; logs, wait, stop (SIGTERM, then SIGKILL), kill and start;
+// and what happens when the monitor or a foreground tsrun is killed -9.
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { storeWithDemoImage, tsrun, TSRUN } from '../helpers/cli.js';
+import { isSameProcess } from '../../src/kernel/proc.js';
+
+const asRoot = process.getuid?.() === 0;
+
+/** Until `check` holds, at most `ms`. */
+async function eventually(check: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${check}`);
+    await sleep(50);
+  }
+}
+
+describe.skipIf(!asRoot)('detached containers (as root)', () => {
+  let root: string;
+  const run = (...args: string[]) => tsrun(root, args);
+  const state = (name: string) => JSON.parse(run('inspect', '-f', '{{json .State}}', name).stdout) as { Status: string; Pid: number; ExitCode: number };
+  const stateFile = (name: string) => JSON.parse(fs.readFileSync(path.join(root, 'containers', run('inspect', '-f', '{{.Id}}', name).stdout.trim(), 'state.json'), 'utf8'));
+  const cgroupDirs = (id: string) => ['memory', 'pids', 'cpu'].map((c) => `/sys/fs/cgroup/${c}/tsrun/${id}`).filter((dir) => fs.existsSync(dir));
+
+  beforeAll(async () => {
+    root = await storeWithDemoImage('detached');
+  });
+  afterAll(() => {
+    run('rm', '-f', ...run('ps', '-aq').stdout.split('\n').filter(Boolean));
+    // The orphan's lease (and its namespace file) is freed by the next network change, as after a crash: this one.
+    run('network', 'prune');
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  it('runs in the background after tsrun exits, logs stdout and stderr as json-file lines, and records the exit', async () => {
+    const started = run('run', '-d', '--name', 'talker', 'tsrun-demo', 'sh', '-c', 'echo to stdout; echo to stderr >&2; read x < /dev/zero & sleep 1; echo done; exit 3');
+    expect(started.stderr).toBe('');
+    expect(started.stdout).toMatch(/^[a-f0-9]{64}\n$/);
+    expect(state('talker').Status).toBe('running');
+    expect(run('wait', 'talker')).toEqual({ status: 0, stdout: '3\n', stderr: '' });
+    expect(state('talker')).toMatchObject({ Status: 'exited', ExitCode: 3 });
+    const logs = run('logs', 'talker');
+    expect(logs.stdout).toBe('to stdout\ndone\n');
+    expect(logs.stderr).toBe('to stderr\n');
+    const id = started.stdout.trim();
+    const lines = fs.readFileSync(path.join(root, 'containers', id, `${id}-json.log`), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    expect(lines[0]).toEqual({ log: 'to stdout\n', stream: 'stdout', time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/) });
+    expect(run('logs', '--tail', '1', '-t', 'talker').stdout).toMatch(/^\S+Z done\n$/);
+    // What it held while running is gone: its run directory and its cgroup.
+    expect(fs.existsSync(path.join(root, 'run', 'containers', id))).toBe(false);
+    expect(cgroupDirs(id)).toEqual([]);
+  });
+
+  it('stops a container that ignores SIGTERM with SIGKILL after the timeout, starts it again, and kills it', async () => {
+    run('run', '-d', '--name', 'stubborn', 'tsrun-demo', 'sleep', '60');
+    const before = Date.now();
+    expect(run('stop', '-t', '1', 'stubborn')).toEqual({ status: 0, stdout: 'stubborn\n', stderr: '' });
+    expect(Date.now() - before).toBeGreaterThanOrEqual(1000); // sleep is PID 1: SIGTERM does nothing to it
+    expect(state('stubborn')).toMatchObject({ Status: 'exited', ExitCode: 137 });
+    expect(run('start', 'stubborn')).toEqual({ status: 0, stdout: 'stubborn\n', stderr: '' });
+    expect(state('stubborn').Status).toBe('running');
+    expect(run('kill', '-s', 'TERM', 'stubborn').status).toBe(0); // ignored, as above
+    await sleep(200);
+    expect(state('stubborn').Status).toBe('running');
+    expect(run('kill', 'stubborn').status).toBe(0);
+    expect(run('wait', 'stubborn').stdout).toBe('137\n');
+    expect(run('kill', 'stubborn')).toMatchObject({ status: 125, stderr: expect.stringContaining('it is not running') });
+  });
+
+  it('keeps the container when its monitor is killed -9, and reconciles once the container is gone too', async () => {
+    const id = run('run', '-d', '--name', 'orphan', 'tsrun-demo', 'sleep', '60').stdout.trim();
+    const { monitor, pid } = stateFile('orphan');
+    process.kill(monitor.pid, 'SIGKILL');
+    await eventually(() => !isSameProcess(monitor.pid, monitor.startTime));
+    expect(state('orphan').Status).toBe('running'); // the container outlives its monitor
+    process.kill(pid, 'SIGKILL');
+    await eventually(() => !fs.existsSync(`/proc/${pid}`) || fs.readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z'));
+    await eventually(() => state('orphan').Status === 'exited');
+    expect(state('orphan').ExitCode).toBe(137);
+    expect(cgroupDirs(id)).toEqual([]);
+    expect(fs.existsSync(path.join(root, 'run', 'containers', id))).toBe(false);
+  });
+
+  it('reconciles a foreground container whose tsrun was killed -9: exited 137, its cgroup removed', async () => {
+    const child = spawn(process.execPath, [TSRUN, 'run', '--name', 'abandoned', '--network', 'none', 'tsrun-demo', 'sh', '-c', 'echo up; sleep 60'], { env: { ...process.env, TSRUN_ROOT: root } });
+    await new Promise((resolve) => child.stdout.once('data', resolve));
+    const id = run('inspect', '-f', '{{.Id}}', 'abandoned').stdout.trim();
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+    await eventually(() => state('abandoned').Status === 'exited'); // the kernel killed the container with its tsrun
+    expect(state('abandoned').ExitCode).toBe(137);
+    expect(cgroupDirs(id)).toEqual([]);
+  });
+});
