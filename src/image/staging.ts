@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
+import type { Readable } from 'node:stream';
 import type { Syscalls } from '../kernel/syscalls.js';
 import { errorText, fail, hasErrorCode, withContext } from '../errors.js';
 import { blobPath, layerDir, lockPath, tmpDir, type StorePaths } from '../store/paths.js';
@@ -124,12 +125,17 @@ export class Staging {
   async layer(blob: string, digest: string, diffId: string): Promise<number> {
     const known = this.alreadyUnpacked(digest, diffId);
     if (known) return known.unpackedSize;
+    return this.unpack(fs.createReadStream(blob), digest, diffId);
+  }
 
+  /** Unpack the layer `compressed` streams (the bytes of blob `digest`) and check that it has diff id
+   *  `diffId`; returns its unpacked size. `tsrun pull` feeds it from the network as the bytes arrive. */
+  async unpack(compressed: Readable, digest: string, diffId: string): Promise<number> {
     const dest = path.join(this.dir, 'layers', `${this.counter++}`);
-    fs.mkdirSync(dest, { mode: 0o755 });
     let unpacked;
     try {
-      unpacked = await unpackLayer(this.sys, fs.createReadStream(blob), dest);
+      fs.mkdirSync(dest, { mode: 0o755 });
+      unpacked = await unpackLayer(this.sys, compressed, dest);
     } catch (error) {
       throw withContext(`layer ${digest}`, error);
     }

@@ -17,8 +17,9 @@ export const pullCommand: CommandModule<object, PullArgs> = {
     const reference = parseReference(argv.reference); // refused before anything else happens
     const { runtimeFor } = await import('../runtime.js');
     const { pull } = await import('../../stages/pull.js');
+    const { pullProgressLines } = await import('../../registry/progress.js');
     const write = (line: string) => void process.stdout.write(line + '\n');
-    await pull(runtimeFor(argv), reference.canonical, { policy: 'always', platform: argv.platform, progress: argv.quiet ? () => {} : write });
+    await pull(runtimeFor(argv), reference.canonical, { policy: 'always', platform: argv.platform, progress: argv.quiet ? () => {} : pullProgressLines(write) });
     write(reference.canonical);
   },
 };
