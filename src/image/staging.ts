@@ -14,7 +14,6 @@ import { blobPath, layerDir, lockPath, tmpDir, type StorePaths } from '../store/
 import { makeStagingDir } from '../store/atomic.js';
 import { withLock } from '../store/lock.js';
 import { listImages, saveImageLocked, type ImageRecord, type LayerRecord } from '../store/images.js';
-import { unpackLayer } from './unpack.js';
 import type { ImageConfig } from './oci.js';
 
 /** Manifests and configs are small; anything bigger than this is not one. */
@@ -135,6 +134,8 @@ export class Staging {
     let unpacked;
     try {
       fs.mkdirSync(dest, { mode: 0o755 });
+      // Loaded when there is something to unpack: a pull of layers the store has starts sooner without it.
+      const { unpackLayer } = await import('./unpack.js');
       unpacked = await unpackLayer(this.sys, compressed, dest);
     } catch (error) {
       throw withContext(`layer ${digest}`, error);
