@@ -45,9 +45,13 @@ async function decompressInto(input: Readable, output: PassThrough): Promise<voi
   await pipeline([input, ...decoderFor(detectCompression(head)), output]);
 }
 
+/** zlib hands back 16 KiB at a time by default; every hand-back is a trip through Node's thread
+ *  pool, and a layer is often hundreds of megabytes. */
+const GUNZIP_CHUNK = 256 * 1024;
+
 function decoderFor(kind: Compression): Transform[] {
   switch (kind) {
-    case 'gzip': return [zlib.createGunzip()];
+    case 'gzip': return [zlib.createGunzip({ chunkSize: GUNZIP_CHUNK })];
     case 'zstd': return [new ZstdDecompress()];
     case 'none': return [];
   }

@@ -7,13 +7,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
+import type { Readable } from 'node:stream';
 import type { Syscalls } from '../kernel/syscalls.js';
 import { errorText, fail, hasErrorCode, withContext } from '../errors.js';
 import { blobPath, layerDir, lockPath, tmpDir, type StorePaths } from '../store/paths.js';
 import { makeStagingDir } from '../store/atomic.js';
 import { withLock } from '../store/lock.js';
 import { listImages, saveImageLocked, type ImageRecord, type LayerRecord } from '../store/images.js';
-import { unpackLayer } from './unpack.js';
 import type { ImageConfig } from './oci.js';
 
 /** Manifests and configs are small; anything bigger than this is not one. */
@@ -124,12 +124,19 @@ export class Staging {
   async layer(blob: string, digest: string, diffId: string): Promise<number> {
     const known = this.alreadyUnpacked(digest, diffId);
     if (known) return known.unpackedSize;
+    return this.unpack(fs.createReadStream(blob), digest, diffId);
+  }
 
+  /** Unpack the layer `compressed` streams (the bytes of blob `digest`) and check that it has diff id
+   *  `diffId`; returns its unpacked size. `tsrun pull` feeds it from the network as the bytes arrive. */
+  async unpack(compressed: Readable, digest: string, diffId: string): Promise<number> {
     const dest = path.join(this.dir, 'layers', `${this.counter++}`);
-    fs.mkdirSync(dest, { mode: 0o755 });
     let unpacked;
     try {
-      unpacked = await unpackLayer(this.sys, fs.createReadStream(blob), dest);
+      fs.mkdirSync(dest, { mode: 0o755 });
+      // Loaded when there is something to unpack: a pull of layers the store has starts sooner without it.
+      const { unpackLayer } = await import('./unpack.js');
+      unpacked = await unpackLayer(this.sys, compressed, dest);
     } catch (error) {
       throw withContext(`layer ${digest}`, error);
     }

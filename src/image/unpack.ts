@@ -37,6 +37,9 @@ interface LayerInProgress {
   size: number;
   /** Directories get their mtime last: creating anything inside a directory changes it. */
   directoryMtimes: Map<string, Date>;
+  /** Paths in `dest` known to be real directories (not symlinks), which need no checking again:
+   *  nothing else writes in `dest`, and clearTheWay forgets whatever it removes. */
+  directories: Set<string>;
 }
 
 /** Unpack the layer in `compressed` (gzip, zstd or plain tar) into `dest`, an
@@ -44,7 +47,7 @@ interface LayerInProgress {
  *  written: the caller removes it (it unpacks into a staging directory under
  *  <root>/tmp and renames it into place only on success). */
 export async function unpackLayer(sys: Syscalls, compressed: Readable, dest: string): Promise<UnpackedLayer> {
-  const layer: LayerInProgress = { sys, dest, size: 0, directoryMtimes: new Map() };
+  const layer: LayerInProgress = { sys, dest, size: 0, directoryMtimes: new Map(), directories: new Set([dest]) };
   const hash = crypto.createHash('sha256');
   const parser = tarExtract();
 
@@ -96,12 +99,11 @@ async function writeEntry(layer: LayerInProgress, entry: TarEntry): Promise<void
     case 'normal': break;
   }
 
-  const at = resolveInside(layer.dest, header.name);
+  const at = resolveInside(layer, header.name);
   // A "./" entry describes the layer's root: it may set its owner and mode, never replace it.
   if (at === layer.dest && header.type !== 'directory') throw unsafe('only a directory can stand for the layer root');
 
-  // Parents missing from the tar are made as `tar -x` makes them: mode 0755.
-  fs.mkdirSync(path.dirname(at), { recursive: true, mode: 0o755 });
+  makeParents(layer, at);
 
   clearTheWay(layer, at, header);
   switch (header.type) {
@@ -129,19 +131,29 @@ function clearTheWay(layer: LayerInProgress, at: string, header: Header): void {
   const existing = lstatOrNull(at);
   if (existing === null) return;
   if (existing.isDirectory() && header.type === 'directory') return;
-  for (const dir of layer.directoryMtimes.keys()) {
-    if (dir === at || dir.startsWith(at + '/')) layer.directoryMtimes.delete(dir);
-  }
+  const isRemoved = (dir: string) => dir === at || dir.startsWith(at + '/');
+  for (const dir of layer.directoryMtimes.keys()) if (isRemoved(dir)) layer.directoryMtimes.delete(dir);
+  for (const dir of layer.directories) if (isRemoved(dir)) layer.directories.delete(dir);
   fs.rmSync(at, { recursive: true, force: true }); // rm never follows symlinks
+}
+
+/** Parents missing from the tar are made as `tar -x` makes them: mode 0755. */
+function makeParents(layer: LayerInProgress, at: string): void {
+  const parent = path.dirname(at);
+  if (layer.directories.has(parent)) return;
+  fs.mkdirSync(parent, { recursive: true, mode: 0o755 });
+  layer.directories.add(parent);
 }
 
 async function writeRegularFile(layer: LayerInProgress, at: string, entry: TarEntry): Promise<void> {
   // 'wx' is O_CREAT|O_EXCL: it creates a new file or fails, and never follows a symlink.
-  const file = await fs.promises.open(at, 'wx', 0o600);
+  // The calls are synchronous on purpose: a layer has thousands of small files, and handing each
+  // open, write and close to Node's thread pool costs more than the call itself.
+  const fd = fs.openSync(at, 'wx', 0o600);
   try {
-    await fs.promises.writeFile(file, entry as AsyncIterable<Buffer>); // the parser streams Buffers
+    for await (const chunk of entry as AsyncIterable<Buffer>) fs.writeSync(fd, chunk); // the parser streams Buffers
   } finally {
-    await file.close();
+    fs.closeSync(fd);
   }
   layer.size += entry.header.size;
   applyMetadata(layer, at, entry.header);
@@ -149,6 +161,7 @@ async function writeRegularFile(layer: LayerInProgress, at: string, entry: TarEn
 
 function makeDirectory(layer: LayerInProgress, at: string, header: Header): void {
   if (lstatOrNull(at) === null) fs.mkdirSync(at, 0o700);
+  layer.directories.add(at);
   applyMetadata(layer, at, header);
 }
 
@@ -211,18 +224,18 @@ function applyXattrs(layer: LayerInProgress, at: string, header: Header): void {
 // #region whiteouts
 /** ".wh.NAME" becomes what overlayfs calls a whiteout: a character device 0:0 named NAME. */
 function writeWhiteout(layer: LayerInProgress, target: string): void {
-  const at = resolveInside(layer.dest, target);
+  const at = resolveInside(layer, target);
   // The whiteout hides NAME in lower layers only. If this layer has NAME too,
   // that already hides the lower ones, and it stays.
   if (lstatOrNull(at) !== null) return;
-  fs.mkdirSync(path.dirname(at), { recursive: true, mode: 0o755 });
+  makeParents(layer, at);
   layer.sys.mknod(at, fs.constants.S_IFCHR | 0o000, 0, 0);
 }
 
 /** "DIR/.wh..wh..opq" becomes the xattr trusted.overlay.opaque=y on DIR: overlayfs
  *  then shows DIR's contents from this layer (and those above) only. */
 function markOpaque(layer: LayerInProgress, dir: string): void {
-  const at = resolveInside(layer.dest, dir);
+  const at = resolveInside(layer, dir);
   const existing = lstatOrNull(at);
   if (existing === null) fs.mkdirSync(at, { recursive: true, mode: 0o755 });
   else if (!existing.isDirectory()) throw fail(`cannot make ${JSON.stringify(dir)} opaque: it is not a directory`);
@@ -239,8 +252,10 @@ function markOpaque(layer: LayerInProgress, dir: string): void {
  *                          parents would carry the write through it
  *  The last component may be anything: callers replace it, never write through it.
  *  Checking first and writing afterwards is safe because nothing else writes
- *  in `dest` while the layer is unpacked: what we checked stays as it was. */
-function resolveInside(dest: string, name: string): string {
+ *  in `dest` while the layer is unpacked: what we checked stays as it was
+ *  (and so a directory checked once need not be checked again). */
+function resolveInside(layer: LayerInProgress, name: string): string {
+  const { dest } = layer;
   if (name.startsWith('/')) throw unsafe('absolute path');
   const parts = name.split('/').filter((part) => part !== '' && part !== '.');
   if (parts.includes('..')) throw unsafe('path contains ".."');
@@ -248,11 +263,13 @@ function resolveInside(dest: string, name: string): string {
   let parent = dest;
   for (const part of parts.slice(0, -1)) {
     parent = path.join(parent, part);
+    if (layer.directories.has(parent)) continue; // a directory we made or checked already
     const stat = lstatOrNull(parent);
     if (stat === null) break; // nothing exists below a missing directory: it will be created, as a directory
     const shown = JSON.stringify(path.relative(dest, parent));
     if (stat.isSymbolicLink()) throw unsafe(`path goes through the symlink ${shown}`);
     if (!stat.isDirectory()) throw unsafe(`path goes through ${shown}, which is not a directory`);
+    layer.directories.add(parent);
   }
   return path.join(dest, ...parts);
 }
@@ -262,7 +279,7 @@ function resolveHardlinkTarget(layer: LayerInProgress, linkname: string): string
   const described = `hard link target ${JSON.stringify(linkname)}`;
   let target: string;
   try {
-    target = resolveInside(layer.dest, linkname);
+    target = resolveInside(layer, linkname);
   } catch (error) {
     throw withContext(described, error);
   }

@@ -2,17 +2,18 @@
 //
 //   reference ──> manifest (or an index, and from it the manifest for our platform)
 //                   ├─> config: the image's settings, and the diff id of every layer
-//                   └─> layers: fetched a few at a time, each unpacked as soon as it is here
+//                   └─> layers: fetched a few at a time, each unpacked while it arrives
 //
 // Nothing from the network is trusted. Every document and blob is hashed as it
 // arrives and compared with the digest that named it; every layer, unpacked,
-// must hash to the diff id its config lists. It all happens in a staging
+// must hash to the diff id its config lists. A layer goes through it all in one
+// pass: download → hash → decompress → hash → untar, chunk by chunk. It all happens in a staging
 // directory (src/image/staging.ts, shared with `tsrun load`) and moves into the
 // store only once everything checked out. A layer the store already has is not
 // fetched again.
 import fs from 'node:fs';
 import crypto from 'node:crypto';
-import { Transform } from 'node:stream';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Syscalls } from '../kernel/syscalls.js';
 import { fail } from '../errors.js';
@@ -27,12 +28,13 @@ import { credentialsFor } from './auth.js';
 import { RegistryClient } from './client.js';
 import { manifestKind, pickPlatform } from './media.js';
 import { inSpan } from '../trace/span.js';
+import type { PullProgress } from './progress.js';
 
 export interface PullOptions {
   /** Default: the host's. */
   platform?: Platform;
-  /** Docker-like progress lines ("a1b2c3d4e5f6: Pull complete"); none when absent. */
-  progress?: (line: string) => void;
+  /** Told how the pull goes (see progress.ts); nothing is told when absent. */
+  progress?: PullProgress;
 }
 
 export interface PullResult {
@@ -48,7 +50,7 @@ const CORRUPT = 'the registry sent something other than what the image names; tr
 // #region pull
 export async function pullImage(sys: Syscalls, paths: StorePaths, reference: ImageReference, options: PullOptions = {}): Promise<PullResult> {
   const config = readRegistryConfig(paths);
-  const say = options.progress ?? (() => {});
+  const tell = options.progress ?? (() => {});
   // Ctrl-C stops the downloads; the staging directory is removed on the way out.
   const interrupted = new AbortController();
   const onSignal = () => interrupted.abort(fail('pull interrupted', 'nothing was stored; run it again'));
@@ -56,8 +58,8 @@ export async function pullImage(sys: Syscalls, paths: StorePaths, reference: Ima
   process.once('SIGTERM', onSignal);
   let opened: RegistryClient | undefined;
   try {
-    say(`${reference.tag ?? reference.digest}: Pulling from ${reference.path}`);
-    const { client, top } = await findManifest(endpointsFor(reference.domain, config), reference, config, interrupted.signal, say);
+    tell({ type: 'start', tagOrDigest: reference.tag ?? reference.digest!, repository: reference.path });
+    const { client, top } = await findManifest(endpointsFor(reference.domain, config), reference, config, interrupted.signal, tell);
     opened = client;
     const { manifest, manifestBytes, manifestDigest } = await resolvePlatform(client, top, options.platform ?? hostPlatform(), reference);
     checkManifest(manifest, manifestDigest);
@@ -68,7 +70,7 @@ export async function pullImage(sys: Syscalls, paths: StorePaths, reference: Ima
       const configBlob = await inSpan('tsrun.pull.config', { 'tsrun.blob.digest': manifest.config.digest, 'tsrun.blob.size': manifest.config.size },
         () => fetchConfig(client, staging, paths, manifest.config));
       const imageConfig = readImageConfig(configBlob, manifest.layers.length, CORRUPT);
-      const layers = await fetchLayers(client, staging, manifest.layers, imageConfig.rootfs.diff_ids, config.maxConcurrentDownloads, say, interrupted);
+      const layers = await fetchLayers(client, staging, manifest.layers, imageConfig.rootfs.diff_ids, config.maxConcurrentDownloads, tell, interrupted);
       const names = {
         repoTags: reference.tag === undefined ? [] : [`${reference.name}:${reference.tag}`],
         repoDigests: [`${reference.name}@${top.digest}`],
@@ -76,8 +78,7 @@ export async function pullImage(sys: Syscalls, paths: StorePaths, reference: Ima
       return [{ ...imageRecord(manifest.config.digest, imageConfig, layers, names), manifestDigest }];
     });
     const upToDate = previous?.id === image!.id && previous.repoDigests.includes(`${reference.name}@${top.digest}`);
-    say(`Digest: ${top.digest}`);
-    say(`Status: ${upToDate ? 'Image is up to date' : 'Downloaded newer image'} for ${familiarString(reference)}`);
+    tell({ type: 'done', digest: top.digest, upToDate, reference: familiarString(reference) });
     return { image: image!, digest: top.digest, upToDate };
   } finally {
     opened?.close();
@@ -96,7 +97,7 @@ interface Document {
 
 /** The reference's manifest from the first endpoint that has it: a docker.io image is asked of each mirror
  *  in turn, then of Docker Hub. The client that found it fetches the rest of the image too. */
-async function findManifest(endpoints: Endpoint[], reference: ImageReference, config: RegistryConfig, signal: AbortSignal, say: (line: string) => void): Promise<{ client: RegistryClient; top: Document }> {
+async function findManifest(endpoints: Endpoint[], reference: ImageReference, config: RegistryConfig, signal: AbortSignal, tell: PullProgress): Promise<{ client: RegistryClient; top: Document }> {
   for (const [i, endpoint] of endpoints.entries()) {
     const client = new RegistryClient(endpoint, reference.path, credentialsFor(endpoint.domain, config), signal);
     try {
@@ -104,7 +105,7 @@ async function findManifest(endpoints: Endpoint[], reference: ImageReference, co
     } catch (error) {
       client.close();
       if (i === endpoints.length - 1 || signal.aborted) throw error;
-      say(`mirror ${endpoint.origin} failed (${error instanceof Error ? error.message : String(error)}); trying ${endpoints[i + 1]!.origin}`);
+      tell({ type: 'mirror-failed', mirror: endpoint.origin, reason: error instanceof Error ? error.message : String(error), next: endpoints[i + 1]!.origin });
     }
   }
   throw new Error('no endpoint to pull from'); // endpointsFor always gives the registry itself
@@ -174,26 +175,27 @@ async function fetchConfig(client: RegistryClient, staging: Staging, paths: Stor
  *  The first failure stops the others (their downloads are aborted), and all have settled before we return. */
 async function fetchLayers(
   client: RegistryClient, staging: Staging, descriptors: Descriptor[], diffIds: string[], concurrency: number,
-  say: (line: string) => void, interrupted: AbortController,
+  tell: PullProgress, interrupted: AbortController,
 ): Promise<LayerRecord[]> {
   const records: LayerRecord[] = [];
   const short = (descriptor: Descriptor) => descriptor.digest.slice('sha256:'.length, 'sha256:'.length + 12);
   const present = descriptors.map((descriptor, i) => staging.alreadyUnpacked(descriptor.digest, diffIds[i]!));
-  descriptors.forEach((descriptor, i) => say(`${short(descriptor)}: ${present[i] ? 'Already exists' : 'Pulling fs layer'}`));
+  descriptors.forEach((descriptor, i) => tell({ type: 'layer', layer: short(descriptor), status: present[i] ? 'exists' : 'waiting' }));
 
   const pullOne = (i: number) => inSpan('tsrun.pull.layer', {
     'tsrun.blob.digest': descriptors[i]!.digest, 'tsrun.blob.size': descriptors[i]!.size, 'tsrun.blob.media_type': descriptors[i]!.mediaType,
     'tsrun.layer.already_exists': present[i] !== undefined,
   }, async (span) => {
     const descriptor = descriptors[i]!;
-    const known = present[i];
-    let unpackedSize = known?.unpackedSize;
+    const layer = short(descriptor);
+    let unpackedSize = present[i]?.unpackedSize;
     if (unpackedSize === undefined) {
-      say(`${short(descriptor)}: Downloading`);
-      const blob = await download(client, staging, descriptor, 'layer');
-      say(`${short(descriptor)}: Download complete`);
-      unpackedSize = await inSpan('tsrun.pull.unpack', { 'tsrun.layer.diff_id': diffIds[i]! }, () => staging.layer(blob.path, blob.digest, diffIds[i]!));
-      say(`${short(descriptor)}: Pull complete`);
+      tell({ type: 'layer', layer, status: 'downloading' });
+      unpackedSize = await fetchLayer(client, staging, descriptor, diffIds[i]!, {
+        received: (received) => tell({ type: 'bytes', layer, received, total: descriptor.size }),
+        arrived: () => tell({ type: 'layer', layer, status: 'downloaded' }),
+      });
+      tell({ type: 'layer', layer, status: 'complete' });
     }
     span.setAttribute('tsrun.layer.unpacked_size', unpackedSize);
     records[i] = { diffId: diffIds[i]!, digest: descriptor.digest, mediaType: descriptor.mediaType, size: descriptor.size, unpackedSize };
@@ -215,24 +217,93 @@ async function fetchLayers(
 // #endregion
 
 // #region download
-/** Stream a blob into staging, hashing it on the way; more bytes than its descriptor says are refused
- *  as they arrive, and a wrong digest once they have all arrived. */
+/** Counts and hashes a blob's bytes as they arrive. More bytes than its descriptor
+ *  says are refused at once; whether they are the right ones, once all have arrived. */
+class BlobCheck {
+  private readonly hash = crypto.createHash('sha256');
+  size = 0;
+
+  constructor(private readonly descriptor: Descriptor, private readonly kind: string) {}
+
+  add(chunk: Buffer): void {
+    this.size += chunk.length;
+    if (this.size > this.descriptor.size) {
+      throw fail(`${this.kind} ${this.descriptor.digest} is larger than the ${this.descriptor.size} bytes its descriptor says`, CORRUPT);
+    }
+    this.hash.update(chunk);
+  }
+
+  /** What arrived; staging.keepBlob compares it with the descriptor. */
+  measured(): { digest: string; size: number } {
+    return { digest: `sha256:${this.hash.digest('hex')}`, size: this.size };
+  }
+}
+
+/** Stream a blob into a file in staging, checking it on the way. */
 async function download(client: RegistryClient, staging: Staging, descriptor: Descriptor, kind: string): Promise<StagedBlob> {
   const staged = staging.stagedBlob(descriptor.digest);
   if (staged) return staged;
   const incoming = staging.incomingFile();
-  const hash = crypto.createHash('sha256');
-  let size = 0;
-  const measure = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      size += chunk.length;
-      if (size > descriptor.size) return callback(fail(`${kind} ${descriptor.digest} is larger than the ${descriptor.size} bytes its descriptor says`, CORRUPT));
-      hash.update(chunk);
-      callback(null, chunk);
-    },
+  const check = new BlobCheck(descriptor, kind);
+  await client.blob(descriptor.digest, (body) => pipeline(body, async function* (chunks: AsyncIterable<Buffer>) {
+    for await (const chunk of chunks) {
+      check.add(chunk);
+      yield chunk;
+    }
+  }, fs.createWriteStream(incoming, { flags: 'wx', mode: 0o600 })));
+  return staging.keepBlob(incoming, kind, descriptor, check.measured());
+}
+
+/** Fetch a layer and unpack it in the same pass: each chunk that arrives is checked, written to the
+ *  blob's file (the store keeps the compressed layer too), and handed to staging.unpack, which
+ *  decompresses, hashes and untars it. Returns the layer's unpacked size.
+ *  The blob's digest is judged first: if the bytes are not the ones the manifest names, that is the
+ *  error, whatever the unpacking made of them. So once unpacking fails, the rest is only checked. */
+async function fetchLayer(
+  client: RegistryClient, staging: Staging, descriptor: Descriptor, diffId: string,
+  progress: { received: (bytes: number) => void; arrived: () => void },
+): Promise<number> {
+  const incoming = staging.incomingFile();
+  const check = new BlobCheck(descriptor, 'layer');
+  const tar = new PassThrough();
+  const feed = async (body: Readable) => {
+    const file = fs.openSync(incoming, 'wx', 0o600);
+    try {
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        check.add(chunk);
+        fs.writeSync(file, chunk); // as unpack.ts writes files: synchronously, cheaper than the thread pool
+        if (!tar.destroyed && !tar.write(chunk)) await ready(tar);
+        progress.received(check.size);
+      }
+    } finally {
+      fs.closeSync(file);
+    }
+  };
+  const [fetched, unpacked] = await Promise.allSettled([
+    client.blob(descriptor.digest, feed).then(
+      () => { tar.end(); progress.arrived(); },
+      (error: Error) => { tar.destroy(error); throw error; },
+    ),
+    inSpan('tsrun.pull.unpack', { 'tsrun.layer.diff_id': diffId }, () => staging.unpack(tar, descriptor.digest, diffId)).catch((error: unknown) => {
+      tar.destroy(); // nobody reads it any more: feed must not wait for it
+      throw error;
+    }),
+  ]);
+  if (fetched.status === 'rejected') throw fetched.reason;
+  await staging.keepBlob(incoming, 'layer', descriptor, check.measured());
+  if (unpacked.status === 'rejected') throw unpacked.reason;
+  return unpacked.value;
+}
+
+/** Until `stream` takes more writes, or is gone. */
+function ready(stream: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off('drain', done).off('close', done);
+      resolve();
+    };
+    stream.on('drain', done).on('close', done);
   });
-  await client.blob(descriptor.digest, (body) => pipeline(body, measure, fs.createWriteStream(incoming, { flags: 'wx', mode: 0o600 })));
-  return staging.keepBlob(incoming, kind, descriptor, { digest: `sha256:${hash.digest('hex')}`, size });
 }
 // #endregion
 

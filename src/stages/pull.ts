@@ -9,19 +9,20 @@ import { findImage, type ImageRecord } from '../store/images.js';
 import { familiarString, parseReference } from '../image/reference.js';
 import { fail } from '../errors.js';
 import { inSpan } from '../trace/span.js';
+import { pullProgressLines, type PullProgress } from '../registry/progress.js';
 
 export interface PullStageOptions {
   policy?: PullPolicy;
   /** "os/arch[/variant]"; default the host's. */
   platform?: string;
-  /** Where progress lines go; default stderr, as `docker run` prints them. */
-  progress?: (line: string) => void;
+  /** Told how the pull goes; default: Docker-like lines on stderr, as `docker run` prints them. */
+  progress?: PullProgress;
 }
 
 // #region pull
 export async function pull(runtime: Runtime, reference: string, options: PullStageOptions = {}): Promise<ImageRecord> {
   const policy = options.policy ?? 'missing';
-  const progress = options.progress ?? ((line: string) => void process.stderr.write(line + '\n'));
+  const progress = options.progress ?? pullProgressLines((line) => void process.stderr.write(line + '\n'));
   return inSpan('tsrun.pull', { 'container.image.name': reference }, async (span) => {
     const local = policy === 'always' ? undefined : findImage(runtime.paths, reference);
     if (local) {
@@ -32,7 +33,7 @@ export async function pull(runtime: Runtime, reference: string, options: PullSta
       throw fail(`unable to find image '${reference}' locally`, 'pull it with `tsrun pull`, or load it with `tsrun load -i FILE`; check `tsrun images`');
     }
     const parsed = parseReference(reference); // a bad name fails here, before any network traffic
-    if (policy === 'missing') progress(`Unable to find image '${familiarString(parsed)}' locally`);
+    if (policy === 'missing') progress({ type: 'missing', reference: familiarString(parsed) });
 
     const { pullImage } = await import('../registry/pull.js');
     const { parsePlatform } = await import('../registry/media.js');

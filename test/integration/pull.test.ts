@@ -12,12 +12,15 @@ import { listImages } from '../../src/store/images.js';
 import { blobPath, layerDir, storePaths, type StorePaths } from '../../src/store/paths.js';
 import { MEDIA_TYPES, type ImageIndex } from '../../src/image/oci.js';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { TSRUN, tsrun, hostSnapshot } from '../helpers/cli.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { parseOtlpLines, plainValue, spanTreeLines, spansOf } from '../../src/trace/otlp-json.js';
 import { blobFile, demoLayout, readLayout, recompressWithZstd, tempDir, treeOf, umociLayout, writeBlob } from '../helpers/images.js';
+import { humanSize } from '../../src/cli/pull-progress.js';
 
 const asRoot = process.getuid?.() === 0;
+const hasTmux = (() => { try { execFileSync('tmux', ['-V']); return true; } catch { return false; } })();
 
 describe.skipIf(!asRoot)('tsrun pull (as root)', () => {
   let registry: TestRegistry;
@@ -401,6 +404,69 @@ describe.skipIf(!asRoot)('tsrun pull from a registry that lies (as root)', () =>
     expect(result.status).toBe(125);
     expect(result.stderr).toBe('tsrun: pull interrupted — nothing was stored; run it again\n');
     expect(storeTree(paths)).toEqual(before);
+  });
+
+  describe.skipIf(!hasTmux)('on a terminal (tmux)', () => {
+    const SOCKET = `tsrun-pull-test-${process.pid}`;
+    const tmux = (...args: string[]) => execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
+    /** The terminal's lines (but for tmux's own "Pane is dead" once tsrun has exited). */
+    const screen = () => tmux('capture-pane', '-p', '-S', '-50', '-t', 'pull').split('\n').filter((line) => line !== '' && !line.startsWith('Pane is dead'));
+    const paneDead = () => tmux('display-message', '-p', '-t', 'pull', '#{pane_dead}').trim() === '1';
+    /** Wait (up to 10 s, serving the CLI's requests meanwhile) until `done` says the screen is as wanted. */
+    const waitFor = async (done: (lines: string[]) => boolean): Promise<string[]> => {
+      for (let i = 0; i < 200; i++) {
+        if (done(screen())) return screen();
+        await sleep(50);
+      }
+      throw new Error(`the terminal never showed what the test waits for:\n${screen().join('\n')}`);
+    };
+    const pullInTmux = () => {
+      const env = `TSRUN_ROOT=${paths.root} DOCKER_CONFIG=${work} NO_COLOR=1`;
+      tmux('new-session', '-d', '-s', 'pull', '-x', '120', '-y', '30', `${env} ${process.execPath} ${TSRUN} pull ${host}/demo`);
+      tmux('set-option', '-t', 'pull', 'remain-on-exit', 'on'); // keep the screen to read after tsrun exits
+      tmux('pipe-pane', '-t', 'pull', '-o', `cat > ${path.join(work, 'terminal.log')}`); // what tsrun wrote, escapes and all
+    };
+    afterEach(() => {
+      try { tmux('kill-server'); } catch { /* already gone */ }
+    });
+
+    it('draws one line per layer, redrawn in place: what stays is Pull complete', async () => {
+      const { manifest } = readLayout(path.join(images, 'demo'));
+      pullInTmux();
+      await waitFor(paneDead);
+      expect(screen()).toEqual([
+        'latest: Pulling from demo',
+        `${manifest.layers[0]!.digest.slice(7, 19)}: Pull complete`,
+        expect.stringMatching(/^Digest: sha256:[a-f0-9]{64}$/),
+        `Status: Downloaded newer image for ${host}/demo:latest`,
+        `${host}/demo:latest`,
+      ]);
+    });
+
+    it('shows a bar while the layer arrives; Ctrl-C stops the pull and gives the cursor back', async () => {
+      const { manifest } = readLayout(path.join(images, 'demo'));
+      const layer = routes.get(`/v2/demo/blobs/${manifest.layers[0]!.digest}`)!;
+      layer.stall = true; // half the layer, then nothing
+      const before = storeTree(paths);
+      pullInTmux();
+      const shown = await waitFor((lines) => lines.some((line) => line.includes('[')));
+      const total = layer.body.length;
+      const half = total >> 1;
+      const done = Math.floor((half / total) * 50);
+      expect(shown).toEqual([
+        'latest: Pulling from demo',
+        `${manifest.layers[0]!.digest.slice(7, 19)}: Downloading [${'='.repeat(done - 1)}>${' '.repeat(50 - done)}] ${humanSize(half)}/${humanSize(total)}`,
+      ]);
+      tmux('send-keys', '-t', 'pull', 'C-c');
+      await waitFor(paneDead);
+      expect(screen()).toContain('tsrun: pull interrupted — nothing was stored; run it again');
+      expect(storeTree(paths)).toEqual(before);
+      // The cursor, hidden while the bars were drawn, is shown again.
+      const written = fs.readFileSync(path.join(work, 'terminal.log'), 'utf8');
+      const [hide, show] = ['\x1b[?25l', '\x1b[?25h'];
+      expect(written).toContain(hide);
+      expect(written.lastIndexOf(show)).toBeGreaterThan(written.lastIndexOf(hide));
+    });
   });
 
   it('refuses a manifest of a media type it does not understand', async () => {

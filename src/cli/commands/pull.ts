@@ -17,8 +17,13 @@ export const pullCommand: CommandModule<object, PullArgs> = {
     const reference = parseReference(argv.reference); // refused before anything else happens
     const { runtimeFor } = await import('../runtime.js');
     const { pull } = await import('../../stages/pull.js');
-    const write = (line: string) => void process.stdout.write(line + '\n');
-    await pull(runtimeFor(argv), reference.canonical, { policy: 'always', platform: argv.platform, progress: argv.quiet ? () => {} : write });
-    write(reference.canonical);
+    const { pullReporter } = await import('../pull-progress.js');
+    const reporter = await pullReporter(process.stdout, argv.quiet);
+    try {
+      await pull(runtimeFor(argv), reference.canonical, { policy: 'always', platform: argv.platform, progress: reporter.tell });
+    } finally {
+      reporter.stop();
+    }
+    process.stdout.write(reference.canonical + '\n');
   },
 };

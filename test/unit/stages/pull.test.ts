@@ -2,6 +2,7 @@
 // "never" never asks the network, and a bad name fails before any request.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pull } from '../../../src/stages/pull.js';
+import { pullProgressLines } from '../../../src/registry/progress.js';
 import { saveImageLocked, type ImageRecord } from '../../../src/store/images.js';
 import { TsrunError } from '../../../src/errors.js';
 import { fakeSyscalls } from '../../helpers/fake-syscalls.js';
@@ -21,7 +22,7 @@ describe('pull stage', () => {
   let store: ReturnType<typeof tempStore>;
   let runtime: { sys: ReturnType<typeof fakeSyscalls>; paths: typeof store };
   const lines: string[] = [];
-  const progress = (line: string) => void lines.push(line);
+  const progress = pullProgressLines((line) => void lines.push(line));
   beforeEach(() => {
     store = tempStore();
     runtime = { sys: fakeSyscalls(), paths: store };
