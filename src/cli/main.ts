@@ -4,7 +4,8 @@
 import { formatError, exitCodeOf } from '../errors.js';
 import { markCommandTail } from './command-tail.js';
 import { containerOptions, loadRun, runHandler } from './commands/run.js';
-import { parsePlainRun } from './plain-run.js';
+import { parsePlainPull, parsePlainRun } from './plain-run.js';
+import { pullHandler } from './commands/pull.js';
 import { commandName, takeTraceFlag, tracingRequest } from '../trace/request.js';
 import type { Tracing } from '../trace/setup.js';
 
@@ -28,7 +29,9 @@ try {
   }
   const command = async () => {
     const plainRun = parsePlainRun(args);
+    const plainPull = plainRun ? undefined : parsePlainPull(args);
     if (plainRun) await runHandler(plainRun);
+    else if (plainPull) await pullHandler(plainPull);
     else await parseWithYargs(args);
   };
   await (tracing ? tracing.root(command) : command());

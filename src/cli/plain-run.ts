@@ -3,8 +3,10 @@
 // `tsrun run …` is parsed by yargs-parser — the parser inside yargs — from
 // the very same option table, and yargs itself is loaded only for everything
 // else: other commands, --help, and any mistake, which yargs then explains.
+// `tsrun pull` of an image that is already here is nearly as short: it gets the same fast path.
 import parse from 'yargs-parser';
 import { containerOptions, type RunArgs } from './commands/run.js';
+import { pullOptions, type PullArgs } from './commands/pull.js';
 import { fail } from '../errors.js';
 
 const GLOBAL_STRING_OPTIONS = ['root'];
@@ -30,4 +32,20 @@ export function parsePlainRun(args: string[]): RunArgs | undefined {
 
   const withDefaults = Object.fromEntries(options.map(([name, o]) => [name, parsed[name] ?? ('default' in o ? o.default : undefined)]));
   return { ...withDefaults, root: parsed.root, image, _: parsed._.map(String).filter((_, i) => i !== 1) } as unknown as RunArgs;
+}
+
+/** The parsed arguments of a plain `tsrun pull REFERENCE`, or undefined when yargs should handle them. */
+export function parsePlainPull(args: string[]): PullArgs | undefined {
+  const options = Object.entries(pullOptions);
+  const parsed = parse(args, {
+    boolean: options.filter(([, o]) => o.type === 'boolean').map(([name]) => name),
+    string: [...GLOBAL_STRING_OPTIONS, ...options.filter(([, o]) => o.type === 'string').map(([name]) => name)],
+    alias: Object.fromEntries(options.filter(([, o]) => 'alias' in o).map(([name, o]) => [name, (o as { alias: string }).alias])),
+    configuration: { 'boolean-negation': false, 'camel-case-expansion': false, 'parse-positional-numbers': false, 'dot-notation': false },
+  });
+  const known = new Set(['_', ...GLOBAL_STRING_OPTIONS, ...options.flatMap(([name, o]) => [name, ...('alias' in o ? [o.alias] : [])])]);
+  const [command, reference, ...extra] = parsed._.map(String);
+  // Anything unusual (help, unknown flags, a missing or extra reference) goes to yargs, which explains it.
+  if (command !== 'pull' || !reference || extra.length > 0 || Object.keys(parsed).some((key) => !known.has(key))) return undefined;
+  return { root: parsed.root, reference, platform: parsed.platform, quiet: parsed.quiet ?? false };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { markCommandTail } from '../../../src/cli/command-tail.js';
-import { parsePlainRun } from '../../../src/cli/plain-run.js';
+import { parsePlainPull, parsePlainRun } from '../../../src/cli/plain-run.js';
 
 const shapes = [{ name: 'run', valueOptions: new Set(['env', 'e', 'name', 'workdir', 'w', 'user', 'u', 'hostname', 'h', 'entrypoint', 'env-file']) }];
 const mark = (args: string[]) => markCommandTail(args, shapes, new Set(['root']));
@@ -41,5 +41,17 @@ describe('parsePlainRun', () => {
     expect(parsePlainRun(mark(['run', '--help']))).toBeUndefined();
     expect(parsePlainRun(mark(['ps', '-a']))).toBeUndefined();
     expect(parsePlainRun(mark(['run', '--rm']))).toBeUndefined();
+  });
+});
+
+describe('parsePlainPull', () => {
+  it('parses a plain pull with the pull command\'s own options, and leaves anything else to yargs', () => {
+    expect(parsePlainPull(['pull', '-q', '--platform', 'linux/arm64', 'busybox'])).toEqual({ root: undefined, reference: 'busybox', platform: 'linux/arm64', quiet: true });
+    expect(parsePlainPull(['pull', 'busybox'])).toEqual({ root: undefined, reference: 'busybox', platform: undefined, quiet: false });
+    expect(parsePlainPull(['pull', '--help'])).toBeUndefined();
+    expect(parsePlainPull(['pull', '--bogus', 'busybox'])).toBeUndefined();
+    expect(parsePlainPull(['pull'])).toBeUndefined();
+    expect(parsePlainPull(['pull', 'a', 'b'])).toBeUndefined();
+    expect(parsePlainPull(['push', 'busybox'])).toBeUndefined();
   });
 });
