@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -143,6 +144,33 @@ int Execve(const Step& step) {
   return -1;
 }
 
+// The process the intermediate child passes signals on to (see Fork).
+volatile pid_t g_forked = 0;
+
+void RelaySignal(int sig) {
+  if (g_forked > 0) kill(g_forked, sig);
+}
+
+// fork: the next steps run in a new child; this one stays behind as its parent, passes on the signals tsrun
+// forwards, and exits as it exits. Needed after joining a PID namespace, which only a process's children enter.
+int Fork(const ChildContext& ctx) {
+  pid_t child = fork();
+  if (child <= 0) return child;  // the new child goes on with the steps (or fork failed: -1)
+  g_forked = child;
+  struct sigaction relay;
+  memset(&relay, 0, sizeof(relay));
+  relay.sa_handler = RelaySignal;
+  for (int sig : {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH}) sigaction(sig, &relay, nullptr);
+  // Only the new child may tell tsrun how the steps went: its execve closes the pipe, or it reports a failure.
+  close(ctx.error_write);
+  if (ctx.console_child >= 0) close(ctx.console_child);
+  int status = 0;
+  while (waitpid(child, &status, 0) < 0) {
+    if (errno != EINTR) _exit(125);
+  }
+  _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+}
+
 int RunStep(const ChildContext& ctx, const Step& step) {
   switch (step.op) {
     case Op::WaitForParent: {
@@ -184,6 +212,7 @@ int RunStep(const ChildContext& ctx, const Step& step) {
     case Op::Setuid: return setuid((uid_t)step.n1);
     case Op::OpenPty: return OpenPty(ctx, step);
     case Op::Execve: return Execve(step);
+    case Op::Fork: return Fork(ctx);
   }
   errno = EINVAL;
   return -1;

@@ -15,6 +15,7 @@ namespace tsrun {
 enum class Op {
   WaitForParent, Mount, Umount2, PivotRoot, Chdir, Mkdir, CreateFile, Mknod, Symlink,
   Sethostname, Umask, LinkUp, WriteFile, Unshare, Setns, Setsid, Setgroups, Setgid, Setuid, OpenPty, Execve,
+  Fork,
 };
 
 // One step with every string and number it needs, owned by the parent's heap

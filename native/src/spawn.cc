@@ -44,7 +44,7 @@ const struct {
     {"write_file", Op::WriteFile},          {"unshare", Op::Unshare},
     {"setns", Op::Setns},                   {"setsid", Op::Setsid},     {"setgroups", Op::Setgroups},
     {"setgid", Op::Setgid},                 {"setuid", Op::Setuid},     {"open_pty", Op::OpenPty},
-    {"execve", Op::Execve},
+    {"execve", Op::Execve},                 {"fork", Op::Fork},
 };
 
 long NumberProp(const Napi::Object& obj, const char* key) {
@@ -66,7 +66,7 @@ Step ParseStep(Napi::Env env, const Napi::Object& obj) {
   if (!known) throw Napi::TypeError::New(env, "unknown step op " + name);
   step.optional = obj.Get("optional").ToBoolean();
   switch (step.op) {
-    case Op::WaitForParent: case Op::Setsid: break;
+    case Op::WaitForParent: case Op::Setsid: case Op::Fork: break;
     case Op::Mount:
       step.s1 = StringProp(obj, "source");
       step.s2 = StringProp(obj, "target");

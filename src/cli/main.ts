@@ -4,6 +4,7 @@
 import { formatError, exitCodeOf } from '../errors.js';
 import { markCommandTail } from './command-tail.js';
 import { containerOptions, loadRun, runHandler } from './commands/run.js';
+import { execOptions } from './commands/exec.js';
 import { parsePlainPull, parsePlainRun } from './plain-run.js';
 import { pullHandler } from './commands/pull.js';
 import { commandName, takeTraceFlag, tracingRequest } from '../trace/request.js';
@@ -13,7 +14,10 @@ import type { Tracing } from '../trace/setup.js';
 // its container still has to be waited for and cleaned up. What can no longer be written is dropped.
 for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
 
-const { args, traceFlag } = takeTraceFlag(bareExplainAsText(markCommandTail(process.argv.slice(2), [{ name: 'run', valueOptions: valueOptionNames(containerOptions) }], new Set(['root']))));
+const { args, traceFlag } = takeTraceFlag(bareExplainAsText(markCommandTail(process.argv.slice(2), [
+  { name: 'run', valueOptions: valueOptionNames(containerOptions) },
+  { name: 'exec', valueOptions: valueOptionNames(execOptions) },
+], new Set(['root']))));
 
 let tracing: Tracing | undefined;
 try {

@@ -161,7 +161,7 @@ function recordChildSpans(spans: ReturnType<typeof childSpans>, error?: string):
 
 // #region process
 /** The process as the kernel will start it: whose it is, where, with what. */
-function planProcess(runtime: Runtime, container: ContainerRecord, rootfs: RootfsPlan): ProcessPlan {
+export function planProcess(runtime: Runtime, container: ContainerRecord, rootfs: Pick<RootfsPlan, 'upperdir' | 'lowerdirs'>): ProcessPlan {
   // The container's own /etc/passwd, as its overlay will show it: upper dir first, then the layers.
   const layers = [rootfs.upperdir, ...rootfs.lowerdirs];
   const readEtc = (file: string) => {
@@ -202,10 +202,10 @@ function ancestors(dir: string): string[] {
   return parts.map((_, i) => '/' + parts.slice(0, i + 1).join('/'));
 }
 
-interface StepFailure { step: number; errno: number }
+export interface StepFailure { step: number; errno: number }
 
 /** The child writes {step, errno} to the pipe when a step fails; execve closes the pipe when it succeeds. */
-function readStepFailure(fd: number): Promise<StepFailure | null> {
+export function readStepFailure(fd: number): Promise<StepFailure | null> {
   return new Promise((resolve, reject) => {
     const buffer = Buffer.alloc(8);
     fs.read(fd, buffer, 0, 8, null, (error, bytesRead) => {
@@ -217,7 +217,7 @@ function readStepFailure(fd: number): Promise<StepFailure | null> {
 
 // #region exit-codes
 /** A failed execve is the user's command's problem (126/127, as docker); any other step is tsrun's (125). */
-function stepError(failure: StepFailure, steps: ChildStep[], command: string): TsrunError {
+export function stepError(failure: StepFailure, steps: ChildStep[], command: string): TsrunError {
   const code = util.getSystemErrorName(-failure.errno);
   const step = steps[failure.step];
   if (step?.op === 'execve') {

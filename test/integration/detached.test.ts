@@ -73,6 +73,23 @@ describe.skipIf(!asRoot)('detached containers (as root)', () => {
     expect(run('kill', 'stubborn')).toMatchObject({ status: 125, stderr: expect.stringContaining('it is not running') });
   });
 
+  it('execs a command inside: the same namespaces and files, the container\'s env and -e, -u and -w; 126/127 as docker', async () => {
+    run('run', '-d', '--name', 'host-of-exec', '-e', 'FROM_RUN=yes', 'tsrun-demo', 'sh', '-c', 'echo written-by-pid1 > /tmp/marker; sleep 60');
+    const pid = state('host-of-exec').Pid;
+    await eventually(() => run('exec', 'host-of-exec', 'cat', '/tmp/marker').stdout === 'written-by-pid1\n');
+    const kinds = ['pid', 'mnt', 'net', 'uts', 'ipc', 'cgroup'];
+    const inside = run('exec', 'host-of-exec', 'sh', '-c', `for ns in ${kinds.join(' ')}; do readlink /proc/self/ns/$ns; done; echo $FROM_RUN; echo $$`);
+    expect(inside.stdout.split('\n')).toEqual([...kinds.map((kind) => fs.readlinkSync(`/proc/${pid}/ns/${kind}`)), 'yes', expect.stringMatching(/^\d+$/), '']);
+    expect(Number(inside.stdout.split('\n')[kinds.length + 1])).toBeLessThan(100); // a pid of the container's own namespace
+    expect(run('exec', '-e', 'EXTRA=1', '-w', '/tmp', '-u', 'student', 'host-of-exec', 'sh', '-c', 'pwd; id -u; echo $EXTRA').stdout).toBe('/tmp\n1000\n1\n');
+    expect(run('exec', 'host-of-exec', 'ls', '-d', '/tmp').stdout).toBe('/tmp\n'); // words after the container are its command's, -d too
+    expect(run('exec', 'host-of-exec', 'no-such-command').status).toBe(127);
+    expect(run('exec', 'host-of-exec', '/etc/passwd').status).toBe(126);
+    expect(run('exec', 'host-of-exec', 'sh', '-c', 'exit 7').status).toBe(7);
+    run('rm', '-f', 'host-of-exec');
+    expect(run('exec', 'talker', 'true')).toMatchObject({ status: 125, stderr: expect.stringContaining('container talker is not running') });
+  });
+
   it('keeps the container when its monitor is killed -9, and reconciles once the container is gone too', async () => {
     const id = run('run', '-d', '--name', 'orphan', 'tsrun-demo', 'sleep', '60').stdout.trim();
     const { monitor, pid } = stateFile('orphan');

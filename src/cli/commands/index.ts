@@ -2,6 +2,7 @@
 import type { CommandModule } from 'yargs';
 import { runCommand } from './run.js';
 import { startCommand } from './start.js';
+import { execCommand } from './exec.js';
 import { containerExitedCommand, killCommand, logsCommand, stopCommand, waitCommand } from './lifecycle.js';
 import { psCommand } from './ps.js';
 import { rmCommand } from './rm.js';
@@ -26,6 +27,7 @@ import { traceCommand } from './trace.js';
 export const commands: CommandModule<any, any>[] = [
   runCommand,
   startCommand,
+  execCommand,
   stopCommand,
   killCommand,
   waitCommand,
