@@ -36,6 +36,8 @@ export interface RunRequest {
   tmpfs?: string[];
   /** --read-only: the container's root filesystem cannot be written. */
   readOnly?: boolean;
+  /** --restart: no, on-failure[:N], always or unless-stopped. */
+  restart?: string;
   /** --memory, --cpus, --pids-limit, …: the container's cgroup limits. */
   resources?: ResourceLimits;
 }
@@ -59,6 +61,17 @@ export interface ContainerState {
   error: string;
   /** A detached container's tsrun-monitor, its parent: while it lives, it will record the container's exit. */
   monitor?: { pid: number; startTime: number | null } | null;
+  /** How often the restart policy has started it again since it was last started by hand. */
+  restartCount?: number;
+  /** Stopped with `tsrun stop` or `kill`: the restart policy leaves it stopped. */
+  stoppedByUser?: boolean;
+}
+
+/** Docker's HostConfig.RestartPolicy. */
+export interface RestartPolicy {
+  name: 'no' | 'on-failure' | 'always' | 'unless-stopped';
+  /** on-failure: give up after this many restarts (0: never give up). */
+  maximumRetryCount: number;
 }
 
 /** A container as the store keeps it: made by `create`, changed by every start. */
@@ -91,6 +104,7 @@ export interface ContainerRecord {
     /** Volumes, bind mounts and tmpfs mounts (anonymous volumes already named). */
     mounts?: MountSpec[];
     readOnly?: boolean;
+    restart?: RestartPolicy;
     resources?: ResourceLimits;
   };
   state: ContainerState;

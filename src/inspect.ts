@@ -42,9 +42,11 @@ function containerDocument(runtime: Runtime, container: ContainerRecord): object
     },
     Image: container.image.id,
     Name: `/${container.name}`,
+    RestartCount: state.restartCount ?? 0,
     Driver: 'overlay',
     HostConfig: {
       AutoRemove: config.autoRemove,
+      RestartPolicy: { Name: config.restart?.name ?? 'no', MaximumRetryCount: config.restart?.maximumRetryCount ?? 0 },
       NetworkMode: config.network ?? 'bridge',
       Memory: limits.memory ?? 0,
       MemorySwap: limits.memorySwap ?? 0,

@@ -5,7 +5,7 @@
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContainerRecord, Runtime } from './container.js';
-import { getContainer } from './store/containers.js';
+import { getContainer, saveState } from './store/containers.js';
 import { reconcile } from './store/reconcile.js';
 import { isSameProcess } from './kernel/proc.js';
 import { fail } from './errors.js';
@@ -20,6 +20,7 @@ export async function stopContainer(runtime: Runtime, nameOrId: string, timeoutS
   const container = current(runtime, nameOrId);
   if (container.state.status !== 'running') return container; // stopping a stopped container is not an error
   const { pid, pidStartTime } = container.state;
+  saveState(runtime.paths, container.id, { ...container.state, stoppedByUser: true }); // no restart policy applies now
   sendSignal(pid!, signal);
   const deadline = Date.now() + timeoutSeconds * 1000;
   while (isSameProcess(pid!, pidStartTime) && Date.now() < deadline) await sleep(POLL_MS);
@@ -36,6 +37,8 @@ export function killContainer(runtime: Runtime, nameOrId: string, signal: string
   const name = (signal.startsWith('SIG') ? signal : `SIG${signal}`).toUpperCase() as NodeJS.Signals;
   const number = /^\d+$/.test(signal) ? Number(signal) : os.constants.signals[name];
   if (number === undefined) throw fail(`invalid signal: ${signal}`, 'give a name like SIGTERM, TERM or a number like 15');
+  // Killed for good by hand: the restart policy leaves it stopped (other signals may be meant to be survived).
+  if (number === os.constants.signals.SIGKILL) saveState(runtime.paths, container.id, { ...container.state, stoppedByUser: true });
   sendSignal(container.state.pid!, number);
   return container;
 }

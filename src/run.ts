@@ -3,7 +3,8 @@
 // span; this file only puts them in order and records how the container ended.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ContainerRecord, ExitRecord, RunObserver, RunRequest, Runtime, StageName } from './container.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ContainerRecord, ContainerState, ExitRecord, RestartPolicy, RunObserver, RunRequest, Runtime, StageName } from './container.js';
 import { planCgroup, removeCgroup, type CgroupPlan } from './cgroups/cgroup.js';
 import { cgroupLayout } from './cgroups/layout.js';
 import { processStartTime } from './kernel/proc.js';
@@ -59,6 +60,12 @@ export async function start(runtime: Runtime, container: ContainerRecord, option
 // #endregion
 
 // #region detached
+/** `tsrun create`: the first two stages only. */
+export async function createOnly(runtime: Runtime, request: RunRequest): Promise<ContainerRecord> {
+  const image = await pull(runtime, request.image, { policy: request.pull });
+  return create(runtime, image, request);
+}
+
 /** `tsrun run -d`: pull and create as always, then start the container in the background. */
 export async function runDetached(runtime: Runtime, request: RunRequest, options: RunOptions = {}): Promise<{ container: ContainerRecord; started: DetachedStart }> {
   const stage = observed(options.observer);
@@ -92,12 +99,34 @@ export async function startDetached(runtime: Runtime, container: ContainerRecord
 export async function recordDetachedExit(runtime: Runtime, container: ContainerRecord): Promise<void> {
   const exitFile = path.join(containerRunDir(runtime.paths, container.id), 'exit');
   const [code, , finishedAt] = fs.readFileSync(exitFile, 'utf8').trim().split(' ');
-  saveState(runtime.paths, container.id, {
-    ...container.state, status: 'exited', pid: null, pidStartTime: null, exitCode: Number(code), finishedAt: finishedAt ?? new Date().toISOString(), error: '',
-  });
+  const exited = {
+    ...container.state, status: 'exited' as const, pid: null, pidStartTime: null, monitor: null,
+    exitCode: Number(code), finishedAt: finishedAt ?? new Date().toISOString(), error: '',
+  };
+  // Released first, recorded after: whoever waits for the exit (stop, restart) finds everything free.
   const cgroup = planCgroup(cgroupLayout(fs.readFileSync('/proc/self/mountinfo', 'utf8')), container.id, container.config.resources ?? {});
   await releaseContainer(runtime, container, cgroup);
+  saveState(runtime.paths, container.id, exited);
+  if (restartWanted(container.config.restart, exited)) {
+    // Docker's back-off: 100 ms, doubling with every restart, at most a minute.
+    const restarts = exited.restartCount ?? 0;
+    await sleep(Math.min(100 * 2 ** restarts, 60_000));
+    const again = { ...container, state: { ...exited, restartCount: restarts + 1 } };
+    saveState(runtime.paths, container.id, again.state);
+    await startDetached(runtime, again);
+  }
 }
+
+// #region restart-policy
+/** Whether the restart policy starts the container again after this exit. */
+export function restartWanted(policy: RestartPolicy | undefined, state: ContainerState): boolean {
+  if (!policy || policy.name === 'no' || state.stoppedByUser) return false;
+  if (policy.name === 'on-failure') {
+    return state.exitCode !== 0 && (policy.maximumRetryCount === 0 || (state.restartCount ?? 0) < policy.maximumRetryCount);
+  }
+  return true; // always, unless-stopped: tsrun has no daemon restart for them to differ on
+}
+// #endregion
 // #endregion
 
 /** What a container holds only while it runs: its network, its cgroup, its overlay's mount point; and, with --rm,

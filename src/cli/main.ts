@@ -16,6 +16,7 @@ for (const stream of [process.stdout, process.stderr]) stream.on('error', () => 
 
 const { args, traceFlag } = takeTraceFlag(bareExplainAsText(markCommandTail(process.argv.slice(2), [
   { name: 'run', valueOptions: valueOptionNames(containerOptions) },
+  { name: 'create', valueOptions: valueOptionNames(containerOptions) },
   { name: 'exec', valueOptions: valueOptionNames(execOptions) },
 ], new Set(['root']))));
 

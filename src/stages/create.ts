@@ -3,9 +3,9 @@
 // Nothing runs yet: a created container is only data on disk.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import type { ContainerRecord, NetworkMode, RunRequest, Runtime } from '../container.js';
+import type { ContainerRecord, NetworkMode, RestartPolicy, RunRequest, Runtime } from '../container.js';
 import type { ImageRecord } from '../store/images.js';
-import { addContainer, listContainers } from '../store/containers.js';
+import { VALID_NAME, addContainer, listContainers } from '../store/containers.js';
 import { generateName } from '../store/names.js';
 import { fail } from '../errors.js';
 import { exposedPorts, parsePublish, type PortMapping } from '../net/ports.js';
@@ -17,7 +17,6 @@ import { layerDir } from '../store/paths.js';
 import { inSpan } from '../trace/span.js';
 
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-const VALID_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 
 // #region create
 export async function create(runtime: Runtime, image: ImageRecord, request: RunRequest): Promise<ContainerRecord> {
@@ -46,6 +45,7 @@ export async function create(runtime: Runtime, image: ImageRecord, request: RunR
         ports: portsToPublish(image, request),
         mounts: await volumesFor(runtime, image, request),
         readOnly: request.readOnly ?? false,
+        restart: restartPolicy(request),
         resources: request.resources ?? {},
       },
       state: { status: 'created', pid: null, pidStartTime: null, exitCode: null, startedAt: null, finishedAt: null, error: '' },
@@ -148,6 +148,17 @@ async function volumesFor(runtime: Runtime, image: ImageRecord, request: RunRequ
   return specs;
 }
 // #endregion
+
+/** --restart as docker reads it; with --rm it makes no sense, and docker refuses the pair. */
+function restartPolicy(request: RunRequest): RestartPolicy {
+  const [name, count, ...extra] = (request.restart ?? 'no').split(':');
+  const policies = ['no', 'on-failure', 'always', 'unless-stopped'];
+  if (!policies.includes(name!) || extra.length > 0 || (count !== undefined && (name !== 'on-failure' || !/^\d+$/.test(count)))) {
+    throw fail(`invalid restart policy "${request.restart}"`, 'use no, on-failure[:MAX-RETRIES], always or unless-stopped');
+  }
+  if (name !== 'no' && request.autoRemove) throw fail('conflicting options: --restart and --rm', 'a container that removes itself cannot be restarted: drop one');
+  return { name: name as RestartPolicy['name'], maximumRetryCount: Number(count ?? 0) };
+}
 
 function networkMode(runtime: Runtime, request: RunRequest): NetworkMode {
   const mode = request.network ?? 'bridge';

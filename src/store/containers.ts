@@ -11,6 +11,9 @@ import { withLock } from './lock.js';
 
 type StoredConfig = Omit<ContainerRecord, 'state'>;
 
+/** What a container may be called, as docker allows it. */
+export const VALID_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+
 const configFile = (paths: StorePaths, id: string) => path.join(containerDir(paths, id), 'config.json');
 const stateFile = (paths: StorePaths, id: string) => path.join(containerDir(paths, id), 'state.json');
 
@@ -28,6 +31,18 @@ export async function addContainer(sys: Syscalls, paths: StorePaths, record: Con
     fs.mkdirSync(containerDir(paths, record.id), { recursive: true, mode: 0o700 });
     writeJsonAtomic(stateFile(paths, record.id), state);
     writeJsonAtomic(configFile(paths, record.id), config); // written last: its presence means "the container exists"
+  });
+}
+
+/** `tsrun rename`: a new name, refused when taken or malformed (under the same lock as addContainer). */
+export async function renameContainer(sys: Syscalls, paths: StorePaths, nameOrId: string, newName: string): Promise<void> {
+  if (!VALID_NAME.test(newName)) throw fail(`invalid container name "${newName}"`, 'use letters, digits, "_", "." and "-", starting with a letter or digit');
+  await withLock(sys, lockPath(paths), () => {
+    const container = getContainer(paths, nameOrId);
+    const holder = listContainers(paths).find((other) => other.name === newName);
+    if (holder) throw fail(`the container name "/${newName}" is already in use by container "${holder.id}"`, 'choose another name');
+    const { state: _state, ...config } = container;
+    writeJsonAtomic(configFile(paths, container.id), { ...config, name: newName });
   });
 }
 

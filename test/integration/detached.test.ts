@@ -90,6 +90,31 @@ describe.skipIf(!asRoot)('detached containers (as root)', () => {
     expect(run('exec', 'talker', 'true')).toMatchObject({ status: 125, stderr: expect.stringContaining('container talker is not running') });
   });
 
+  it('creates without starting, starts, renames, restarts; and restarts on failure as often as the policy says', async () => {
+    const id = run('create', '--name', 'made', 'tsrun-demo', 'sh', '-c', 'echo started; sleep 60').stdout.trim();
+    expect(id).toMatch(/^[a-f0-9]{64}$/);
+    expect(state('made').Status).toBe('created');
+    expect(run('start', 'made')).toEqual({ status: 0, stdout: 'made\n', stderr: '' });
+    expect(run('rename', 'made', 'renamed').status).toBe(0);
+    expect(run('rename', 'renamed', 'talker')).toMatchObject({ status: 125, stderr: expect.stringContaining('already in use') });
+    const firstPid = state('renamed').Pid;
+    expect(run('restart', '-t', '1', 'renamed')).toEqual({ status: 0, stdout: 'renamed\n', stderr: '' });
+    expect(state('renamed')).toMatchObject({ Status: 'running' });
+    expect(state('renamed').Pid).not.toBe(firstPid);
+    run('rm', '-f', 'renamed');
+
+    run('run', '-d', '--name', 'flaky', '--restart', 'on-failure:2', 'tsrun-demo', 'sh', '-c', 'echo try; exit 1');
+    // Three runs in all (the first and two restarts, 100 and 200 ms apart), then it stays exited.
+    await eventually(() => run('inspect', '-f', '{{.RestartCount}} {{.State.Status}}', 'flaky').stdout === '2 exited\n');
+    expect(run('logs', 'flaky').stdout).toBe('try\ntry\ntry\n');
+    expect(JSON.parse(run('inspect', '-f', '{{json .HostConfig.RestartPolicy}}', 'flaky').stdout)).toEqual({ Name: 'on-failure', MaximumRetryCount: 2 });
+    run('run', '-d', '--name', 'always', '--restart', 'always', 'tsrun-demo', 'sleep', '60');
+    expect(run('stop', '-t', '0', 'always').status).toBe(0);
+    await sleep(500);
+    expect(state('always').Status).toBe('exited'); // stopped by hand: not restarted
+    expect(run('run', '--rm', '--restart', 'always', 'tsrun-demo', 'true')).toMatchObject({ status: 125, stderr: expect.stringContaining('conflicting options: --restart and --rm') });
+  });
+
   it('keeps the container when its monitor is killed -9, and reconciles once the container is gone too', async () => {
     const id = run('run', '-d', '--name', 'orphan', 'tsrun-demo', 'sleep', '60').stdout.trim();
     const { monitor, pid } = stateFile('orphan');

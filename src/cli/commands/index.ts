@@ -3,7 +3,8 @@ import type { CommandModule } from 'yargs';
 import { runCommand } from './run.js';
 import { startCommand } from './start.js';
 import { execCommand } from './exec.js';
-import { containerExitedCommand, killCommand, logsCommand, stopCommand, waitCommand } from './lifecycle.js';
+import { containerExitedCommand, killCommand, logsCommand, renameCommand, restartCommand, stopCommand, waitCommand } from './lifecycle.js';
+import { createCommand } from './create.js';
 import { psCommand } from './ps.js';
 import { rmCommand } from './rm.js';
 import { pullCommand } from './pull.js';
@@ -26,12 +27,15 @@ import { traceCommand } from './trace.js';
 
 export const commands: CommandModule<any, any>[] = [
   runCommand,
+  createCommand,
   startCommand,
   execCommand,
   stopCommand,
+  restartCommand,
   killCommand,
   waitCommand,
   logsCommand,
+  renameCommand,
   psCommand,
   rmCommand,
   inspectCommand,

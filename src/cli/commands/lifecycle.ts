@@ -113,3 +113,36 @@ function sinceTime(text: string, fail: (message: string, hint?: string) => Error
   if (Number.isNaN(Date.parse(text))) throw fail(`invalid --since "${text}"`, 'give a time like 2026-11-23T12:00:00Z or a duration like 10m');
   return new Date(text).toISOString();
 }
+
+export const restartCommand: CommandModule<object, ContainersArgs> = {
+  command: 'restart <containers..>',
+  describe: 'Stop (SIGTERM, then SIGKILL after the timeout) and start containers again, in the background',
+  builder: (yargs) => yargs.options({
+    time: { alias: 't', type: 'number', default: 10, describe: 'Seconds to wait before killing the container' },
+  }).positional('containers', { type: 'string', array: true, describe: 'Container names or ids' }) as never,
+  handler: async (argv) => {
+    const { runtimeFor } = await import('../runtime.js');
+    const { stopContainer } = await import('../../lifecycle.js');
+    const { startDetached } = await import('../../run.js');
+    const runtime = runtimeFor(argv);
+    for (const name of argv.containers.map(String)) {
+      const stopped = await stopContainer(runtime, name, argv.time);
+      await startDetached(runtime, { ...stopped, state: { ...stopped.state, restartCount: 0 } });
+      process.stdout.write(`${name}\n`);
+    }
+  },
+};
+
+export const renameCommand: CommandModule<object, { root?: string; container: string; name: string }> = {
+  command: 'rename <container> <name>',
+  describe: 'Rename a container',
+  builder: (yargs) => yargs
+    .positional('container', { type: 'string', describe: 'Container name or id' })
+    .positional('name', { type: 'string', describe: 'The new name' }) as never,
+  handler: async (argv) => {
+    const { runtimeFor } = await import('../runtime.js');
+    const { renameContainer } = await import('../../store/containers.js');
+    const runtime = runtimeFor(argv);
+    await renameContainer(runtime.sys, runtime.paths, argv.container, argv.name);
+  },
+};

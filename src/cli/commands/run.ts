@@ -27,6 +27,7 @@ export interface RunArgs {
   mount: string[];
   tmpfs: string[];
   'read-only': boolean;
+  restart: string;
   pull: string;
   memory?: string;
   'memory-swap'?: string;
@@ -59,6 +60,7 @@ export const containerOptions = {
   mount: { type: 'string', array: true, default: [], describe: 'Attach a mount (type=bind|volume|tmpfs,source=…,target=…[,readonly])' },
   tmpfs: { type: 'string', array: true, default: [], describe: 'Mount a tmpfs (TARGET[:size=…,mode=…])' },
   'read-only': { type: 'boolean', default: false, describe: 'Mount the container\'s root filesystem as read only' },
+  restart: { type: 'string', default: 'no', describe: 'Restart policy of a detached container: no, on-failure[:N], always, unless-stopped' },
   pull: { type: 'string', default: 'missing', describe: 'Pull the image before running: missing, always or never' },
   memory: { alias: 'm', type: 'string', describe: 'Memory limit (e.g. 64m, 1g)' },
   'memory-swap': { type: 'string', describe: 'Memory plus swap limit; -1 for unlimited swap' },
@@ -96,6 +98,7 @@ export function runRequest(argv: RunArgs): RunRequest {
     mounts: argv.mount,
     tmpfs: argv.tmpfs,
     readOnly: argv['read-only'],
+    restart: argv.restart,
     pull: pullPolicy(argv.pull),
     resources: resourceLimits(argv),
   };

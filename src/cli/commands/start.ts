@@ -23,7 +23,7 @@ export const startCommand: CommandModule<object, StartArgs> = {
       throw fail(`container ${container.name} is already running`, 'wait for it to exit, or `tsrun rm -f` it');
     }
     if (!argv.attach) {
-      await startDetached(runtime, container);
+      await startDetached(runtime, { ...container, state: { ...container.state, restartCount: 0 } }); // started by hand: the count begins anew
       process.stdout.write(`${argv.container}\n`);
       return;
     }
