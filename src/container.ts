@@ -47,7 +47,10 @@ export type PullPolicy = 'missing' | 'always' | 'never';
 /** bridge (the default network), none, host, or the name of a user network (`tsrun network create`). */
 export type NetworkMode = string;
 
-export type ContainerStatus = 'created' | 'running' | 'exited';
+export type ContainerStatus = 'created' | 'running' | 'paused' | 'exited';
+
+/** Its process exists: running, or paused (frozen, but there). */
+export const isUp = (state: { status: ContainerStatus }) => state.status === 'running' || state.status === 'paused';
 
 export interface ContainerState {
   status: ContainerStatus;
@@ -65,6 +68,8 @@ export interface ContainerState {
   restartCount?: number;
   /** Stopped with `tsrun stop` or `kill`: the restart policy leaves it stopped. */
   stoppedByUser?: boolean;
+  /** The kernel's OOM killer killed a process of it during its last run (docker's State.OOMKilled). */
+  oomKilled?: boolean;
 }
 
 /** Docker's HostConfig.RestartPolicy. */

@@ -48,6 +48,7 @@ const NAMESPACES = [
 export async function execIn(runtime: Runtime, containerRecord: ContainerRecord, request: ExecRequest): Promise<number> {
   const container = reconcile(runtime.paths, containerRecord);
   const pid = container.state.pid;
+  if (container.state.status === 'paused') throw fail(`container ${container.name} is paused`, `unpause it first: \`tsrun unpause ${container.name}\``);
   if (container.state.status !== 'running' || pid === null) {
     throw fail(`container ${container.name} is not running`, 'start it first: `tsrun start ' + container.name + '`');
   }

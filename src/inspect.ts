@@ -1,7 +1,7 @@
 // `tsrun inspect`: a container or an image as JSON shaped like docker's, so
 // what students learn to read in `docker inspect` reads the same here.
 import path from 'node:path';
-import type { ContainerRecord, Runtime } from './container.js';
+import { isUp, type ContainerRecord, type Runtime } from './container.js';
 import { findContainer } from './store/containers.js';
 import { reconcile } from './store/reconcile.js';
 import { findImage, type ImageRecord } from './store/images.js';
@@ -21,7 +21,7 @@ export function inspect(runtime: Runtime, nameOrId: string): object {
 
 function containerDocument(runtime: Runtime, container: ContainerRecord): object {
   const { config, state } = container;
-  const onBridge = state.status === 'running' ? findLease(container.id) : undefined;
+  const onBridge = isUp(state) ? findLease(container.id) : undefined;
   const limits = config.resources ?? {};
   const dir = containerDir(runtime.paths, container.id);
   return {
@@ -31,8 +31,9 @@ function containerDocument(runtime: Runtime, container: ContainerRecord): object
     Args: config.argv.slice(1),
     State: {
       Status: state.status,
-      Running: state.status === 'running',
-      Paused: false,
+      Running: state.status === 'running' || state.status === 'paused',
+      Paused: state.status === 'paused',
+      OOMKilled: state.oomKilled ?? false,
       Dead: false,
       Pid: state.pid ?? 0,
       ExitCode: state.exitCode ?? 0,

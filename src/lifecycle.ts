@@ -4,7 +4,10 @@
 // sees it exit and records the exit, so these commands only wait for that.
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ContainerRecord, Runtime } from './container.js';
+import fs from 'node:fs';
+import { isUp, type ContainerRecord, type Runtime } from './container.js';
+import { cgroupLayout } from './cgroups/layout.js';
+import { planCgroup, setFrozen } from './cgroups/cgroup.js';
 import { getContainer, saveState } from './store/containers.js';
 import { reconcile } from './store/reconcile.js';
 import { isSameProcess } from './kernel/proc.js';
@@ -18,10 +21,11 @@ const RECORD_WAIT_MS = 10_000;
 /** SIGTERM (or the signal asked for), then SIGKILL after `timeoutSeconds`, as `docker stop` does. */
 export async function stopContainer(runtime: Runtime, nameOrId: string, timeoutSeconds: number, signal: NodeJS.Signals = 'SIGTERM'): Promise<ContainerRecord> {
   const container = current(runtime, nameOrId);
-  if (container.state.status !== 'running') return container; // stopping a stopped container is not an error
+  if (!isUp(container.state)) return container; // stopping a stopped container is not an error
   const { pid, pidStartTime } = container.state;
   saveState(runtime.paths, container.id, { ...container.state, stoppedByUser: true }); // no restart policy applies now
   sendSignal(pid!, signal);
+  if (container.state.status === 'paused') await thaw(container); // so that it can act on the signal
   const deadline = Date.now() + timeoutSeconds * 1000;
   while (isSameProcess(pid!, pidStartTime) && Date.now() < deadline) await sleep(POLL_MS);
   // PID 1 of a PID namespace ignores signals it has no handler for: SIGKILL it is.
@@ -31,22 +35,49 @@ export async function stopContainer(runtime: Runtime, nameOrId: string, timeoutS
 // #endregion
 
 /** `docker kill`: one signal, no waiting. */
-export function killContainer(runtime: Runtime, nameOrId: string, signal: string): ContainerRecord {
+export async function killContainer(runtime: Runtime, nameOrId: string, signal: string): Promise<ContainerRecord> {
   const container = current(runtime, nameOrId);
-  if (container.state.status !== 'running') throw fail(`cannot kill container ${container.name}: it is not running`, 'see `tsrun ps`');
+  if (!isUp(container.state)) throw fail(`cannot kill container ${container.name}: it is not running`, 'see `tsrun ps`');
   const name = (signal.startsWith('SIG') ? signal : `SIG${signal}`).toUpperCase() as NodeJS.Signals;
   const number = /^\d+$/.test(signal) ? Number(signal) : os.constants.signals[name];
   if (number === undefined) throw fail(`invalid signal: ${signal}`, 'give a name like SIGTERM, TERM or a number like 15');
   // Killed for good by hand: the restart policy leaves it stopped (other signals may be meant to be survived).
   if (number === os.constants.signals.SIGKILL) saveState(runtime.paths, container.id, { ...container.state, stoppedByUser: true });
   sendSignal(container.state.pid!, number);
+  if (container.state.status === 'paused') await thaw(container);
   return container;
+}
+
+// #region pause
+/** `tsrun pause`: every process of the container frozen by its cgroup (they do not even notice). */
+export async function pauseContainer(runtime: Runtime, nameOrId: string): Promise<void> {
+  const container = current(runtime, nameOrId);
+  if (container.state.status === 'paused') throw fail(`container ${container.name} is already paused`, `\`tsrun unpause ${container.name}\``);
+  if (container.state.status !== 'running') throw fail(`container ${container.name} is not running`, 'see `tsrun ps`');
+  await setFrozen(cgroupOf(container), true);
+  saveState(runtime.paths, container.id, { ...container.state, status: 'paused' });
+}
+
+export async function unpauseContainer(runtime: Runtime, nameOrId: string): Promise<void> {
+  const container = current(runtime, nameOrId);
+  if (container.state.status !== 'paused') throw fail(`container ${container.name} is not paused`, 'see `tsrun ps`');
+  await thaw(container);
+  saveState(runtime.paths, container.id, { ...container.state, status: 'running' });
+}
+// #endregion
+
+export async function thaw(container: ContainerRecord): Promise<void> {
+  await setFrozen(cgroupOf(container), false);
+}
+
+function cgroupOf(container: ContainerRecord) {
+  return planCgroup(cgroupLayout(fs.readFileSync('/proc/self/mountinfo', 'utf8')), container.id, container.config.resources ?? {});
 }
 
 /** Until the container has exited and its exit is recorded; its record then. */
 export async function waitForExit(runtime: Runtime, nameOrId: string): Promise<ContainerRecord> {
   let container = current(runtime, nameOrId);
-  while (container.state.status === 'running') {
+  while (isUp(container.state)) {
     await sleep(POLL_MS);
     container = current(runtime, container.id);
   }

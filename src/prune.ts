@@ -3,7 +3,7 @@
 // dangling images (no name left, no container using them), and, once none of
 // its containers runs, the default bridge with tsrun's firewall rules: then
 // the host's network is as it was before tsrun first ran.
-import type { Runtime } from './container.js';
+import { isUp, type Runtime } from './container.js';
 import { deleteContainer, listContainers } from './store/containers.js';
 import { reconcile } from './store/reconcile.js';
 import { containersUsing, listImages, removeImage, type RemovedImage } from './store/images.js';
@@ -20,7 +20,7 @@ export interface PruneReport {
 
 export async function systemPrune(runtime: Runtime, host: NetworkHost): Promise<PruneReport> {
   const containers = listContainers(runtime.paths).map((container) => reconcile(runtime.paths, container))
-    .filter((container) => container.state.status !== 'running');
+    .filter((container) => !isUp(container.state));
   for (const container of containers) deleteContainer(runtime.paths, container.id);
 
   const networks = await pruneNetworks(runtime.sys, runtime.paths, host);

@@ -6,6 +6,7 @@ import { deleteContainer, getContainer } from './store/containers.js';
 import { reconcile } from './store/reconcile.js';
 import { isSameProcess } from './kernel/proc.js';
 import { fail, formatError } from './errors.js';
+import { thaw, waitForExit } from './lifecycle.js';
 import { removeAnonymousVolumes } from './volumes/store.js';
 
 const KILL_WAIT_MS = 10_000;
@@ -27,17 +28,20 @@ export async function removeContainers(runtime: Runtime, names: string[], force:
 async function removeContainer(runtime: Runtime, name: string, force: boolean, volumes: boolean): Promise<void> {
   const container = reconcile(runtime.paths, getContainer(runtime.paths, name));
   const { pid, pidStartTime, status } = container.state;
-  if (status === 'running' && pid !== null) {
+  if ((status === 'running' || status === 'paused') && pid !== null) {
     if (!force) {
       throw fail(`cannot remove container ${container.name}: it is running`, 'stop it first, or use `tsrun rm -f`');
     }
     // SIGKILL to the container's PID 1 ends its whole PID namespace.
     try { process.kill(pid, 'SIGKILL'); } catch { /* gone already */ }
+    if (status === 'paused') await thaw(container); // a frozen process dies only once it runs again
     const deadline = Date.now() + KILL_WAIT_MS;
     while (isSameProcess(pid, pidStartTime)) {
       if (Date.now() > deadline) throw fail(`container ${container.name} did not die within ${KILL_WAIT_MS / 1000}s of SIGKILL`, 'check `ps` for a stuck process (state D)');
       await sleep(20);
     }
+    // A detached container's monitor now frees what it held (network, cgroup): let it finish before the record goes.
+    if (container.state.monitor) await waitForExit(runtime, container.id);
   }
   deleteContainer(runtime.paths, container.id);
   if (volumes) await removeAnonymousVolumes(runtime.sys, runtime.paths, container.config.mounts ?? []);

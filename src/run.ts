@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContainerRecord, ContainerState, ExitRecord, RestartPolicy, RunObserver, RunRequest, Runtime, StageName } from './container.js';
-import { planCgroup, removeCgroup, type CgroupPlan } from './cgroups/cgroup.js';
+import { oomKills, planCgroup, removeCgroup, type CgroupPlan } from './cgroups/cgroup.js';
 import { cgroupLayout } from './cgroups/layout.js';
 import { processStartTime } from './kernel/proc.js';
 import { pull } from './stages/pull.js';
@@ -47,7 +47,7 @@ export async function start(runtime: Runtime, container: ContainerRecord, option
     // Stopped, not removed: the rw layer stays for `tsrun start`, until `tsrun rm`.
     saveState(runtime.paths, container.id, {
       ...container.state, status: 'exited', pid: null, pidStartTime: null,
-      exitCode: exit.exitCode, startedAt: exit.startedAt, finishedAt: exit.finishedAt, error: '',
+      exitCode: exit.exitCode, startedAt: exit.startedAt, finishedAt: exit.finishedAt, error: '', oomKilled: oomKills(ns.cgroup) > 0,
     });
     return exit;
   } catch (error) {
@@ -99,12 +99,12 @@ export async function startDetached(runtime: Runtime, container: ContainerRecord
 export async function recordDetachedExit(runtime: Runtime, container: ContainerRecord): Promise<void> {
   const exitFile = path.join(containerRunDir(runtime.paths, container.id), 'exit');
   const [code, , finishedAt] = fs.readFileSync(exitFile, 'utf8').trim().split(' ');
+  const cgroup = planCgroup(cgroupLayout(fs.readFileSync('/proc/self/mountinfo', 'utf8')), container.id, container.config.resources ?? {});
   const exited = {
     ...container.state, status: 'exited' as const, pid: null, pidStartTime: null, monitor: null,
-    exitCode: Number(code), finishedAt: finishedAt ?? new Date().toISOString(), error: '',
+    exitCode: Number(code), finishedAt: finishedAt ?? new Date().toISOString(), error: '', oomKilled: oomKills(cgroup) > 0,
   };
   // Released first, recorded after: whoever waits for the exit (stop, restart) finds everything free.
-  const cgroup = planCgroup(cgroupLayout(fs.readFileSync('/proc/self/mountinfo', 'utf8')), container.id, container.config.resources ?? {});
   await releaseContainer(runtime, container, cgroup);
   saveState(runtime.paths, container.id, exited);
   if (restartWanted(container.config.restart, exited)) {
@@ -128,6 +128,13 @@ export function restartWanted(policy: RestartPolicy | undefined, state: Containe
 }
 // #endregion
 // #endregion
+
+/** What a container whose record is gone still held: found by its id alone (its lease, its cgroup, its run dir). */
+export async function releaseRemoved(runtime: Runtime, id: string): Promise<void> {
+  const cgroup = planCgroup(cgroupLayout(fs.readFileSync('/proc/self/mountinfo', 'utf8')), id, {});
+  const stub = { id, config: { network: 'bridge', autoRemove: false } } as ContainerRecord;
+  await releaseContainer(runtime, stub, cgroup);
+}
 
 /** What a container holds only while it runs: its network, its cgroup, its overlay's mount point; and, with --rm,
  *  the container itself. Safe to call twice. */

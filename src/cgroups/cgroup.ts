@@ -18,6 +18,8 @@ export interface CgroupPlan {
   writes: Array<{ file: string; value: string }>;
   /** The cgroup.procs files the child writes itself into. */
   procs: string[];
+  /** Which directory holds each controller's files (on v2, the one directory holds them all). */
+  byController: Partial<Record<Controller, string>>;
 }
 
 // #region cgroup-plan
@@ -29,15 +31,19 @@ export function planCgroup(layout: CgroupLayout, containerId: string, limits: Re
       dirs: [dir],
       writes: settingsV2(limits).map((s) => ({ file: path.join(dir, s.file), value: s.value })),
       procs: [path.join(dir, 'cgroup.procs')],
+      byController: Object.fromEntries(CONTROLLERS.map((c) => [c, dir])),
     };
   }
   const dirOf = (controller: Controller) => path.join(layout.roots[controller]!, PARENT, containerId);
   const controllers = CONTROLLERS.filter((c) => layout.roots[c] !== undefined);
+  // Co-mounted controllers ("cpu,cpuacct") share one tree, and so one directory.
+  const dirs = [...new Set(controllers.map(dirOf))];
   return {
     version: 1,
-    dirs: controllers.map(dirOf),
+    dirs,
     writes: settingsV1(limits).filter((s) => layout.roots[s.controller]).map((s) => ({ file: path.join(dirOf(s.controller), s.file), value: s.value })),
-    procs: controllers.map((c) => path.join(dirOf(c), 'cgroup.procs')),
+    procs: dirs.map((dir) => path.join(dir, 'cgroup.procs')),
+    byController: Object.fromEntries(controllers.map((c) => [c, dirOf(c)])),
   };
 }
 // #endregion
@@ -97,3 +103,67 @@ export async function removeCgroup(plan: CgroupPlan): Promise<void> {
     }
   }
 }
+
+export interface CgroupUsage {
+  memoryBytes: number;
+  /** null: no limit. */
+  memoryLimit: number | null;
+  /** CPU time used by all the cgroup's processes so far. */
+  cpuNanoseconds: number;
+  pids: number;
+}
+
+// #region cgroup-usage
+/** What the container uses now, read from its cgroup's files (`tsrun stats`). */
+export function readUsage(plan: CgroupPlan): CgroupUsage {
+  const read = (controller: Controller, file: string) => fs.readFileSync(path.join(plan.byController[controller]!, file), 'utf8').trim();
+  const number = (text: string) => Number(text);
+  if (plan.version === 2) {
+    const cpuStat = read('cpu', 'cpu.stat');
+    const max = read('memory', 'memory.max');
+    return {
+      memoryBytes: number(read('memory', 'memory.current')),
+      memoryLimit: max === 'max' ? null : number(max),
+      cpuNanoseconds: number(/usage_usec (\d+)/.exec(cpuStat)?.[1] ?? '0') * 1000,
+      pids: number(read('pids', 'pids.current')),
+    };
+  }
+  const limit = number(read('memory', 'memory.limit_in_bytes'));
+  return {
+    memoryBytes: number(read('memory', 'memory.usage_in_bytes')),
+    // v1 says "no limit" with the largest multiple of the page size it can hold.
+    memoryLimit: limit >= 2 ** 62 ? null : limit,
+    cpuNanoseconds: plan.byController.cpuacct ? number(read('cpuacct', 'cpuacct.usage')) : 0,
+    pids: number(read('pids', 'pids.current')),
+  };
+}
+// #endregion
+
+/** How many processes the kernel's OOM killer has killed in the cgroup: docker's OOMKilled. */
+export function oomKills(plan: CgroupPlan): number {
+  const dir = plan.byController.memory;
+  if (!dir) return 0;
+  const file = path.join(dir, plan.version === 2 ? 'memory.events' : 'memory.oom_control');
+  try {
+    return Number(/^oom_kill (\d+)$/m.exec(fs.readFileSync(file, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0; // the cgroup is gone already
+  }
+}
+
+// #region freeze
+/** `tsrun pause`/`unpause`: the kernel stops (or resumes) scheduling every process of the cgroup. */
+export async function setFrozen(plan: CgroupPlan, frozen: boolean): Promise<void> {
+  if (plan.version === 2) {
+    fs.writeFileSync(path.join(plan.byController.memory!, 'cgroup.freeze'), frozen ? '1' : '0');
+    return;
+  }
+  const dir = plan.byController.freezer;
+  if (!dir) throw new Error('this machine has no freezer cgroup');
+  const state = path.join(dir, 'freezer.state');
+  fs.writeFileSync(state, frozen ? 'FROZEN' : 'THAWED');
+  // v1 freezes in the background: FREEZING until every task has stopped.
+  const deadline = Date.now() + EMPTY_WAIT_MS;
+  while (frozen && fs.readFileSync(state, 'utf8').trim() !== 'FROZEN' && Date.now() < deadline) await sleep(10);
+}
+// #endregion

@@ -8,8 +8,9 @@ export type CgroupLayout =
   | { version: 2; root: string }
   | { version: 1; roots: Partial<Record<Controller, string>> };
 
-/** The controllers tsrun sets limits with. */
-export const CONTROLLERS = ['memory', 'cpu', 'cpuset', 'pids'] as const;
+/** The controllers tsrun uses: limits (memory, cpu, cpuset, pids), CPU accounting for `stats` (cpuacct, v1 only),
+ *  and freezing for `pause` (freezer, v1 only: v2 has cgroup.freeze in every cgroup). */
+export const CONTROLLERS = ['memory', 'cpu', 'cpuacct', 'cpuset', 'pids', 'freezer'] as const;
 export type Controller = (typeof CONTROLLERS)[number];
 
 // #region cgroup-layout

@@ -5,7 +5,7 @@
 // finds its holder gone (see reclaimStaleLeases).
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ContainerRecord } from '../container.js';
+import { isUp, type ContainerRecord } from '../container.js';
 import { isSameProcess } from '../kernel/proc.js';
 import { cgroupLayout } from '../cgroups/layout.js';
 import { planCgroup } from '../cgroups/cgroup.js';
@@ -18,7 +18,7 @@ const KILLED_WITH_TSRUN = 137;
 // #region reconcile
 export function reconcile(paths: StorePaths, container: ContainerRecord): ContainerRecord {
   const { state } = container;
-  if (state.status !== 'running' || (state.pid !== null && isSameProcess(state.pid, state.pidStartTime))) return container;
+  if (!isUp(state) || (state.pid !== null && isSameProcess(state.pid, state.pidStartTime))) return container;
   // A detached container's monitor is about to write the exit down: let it.
   if (state.monitor && isSameProcess(state.monitor.pid, state.monitor.startTime)) return container;
   const runDir = containerRunDir(paths, container.id);

@@ -54,8 +54,13 @@ describe.skipIf(!asRoot)('cgroups (as root)', () => {
     for (const dir of plan.dirs) expect(fs.existsSync(dir)).toBe(false);
   });
 
-  it('reports a container killed for memory as docker does: exit 137', () => {
-    expect(run(['--memory', '16m', '--memory-swap', '16m', 'tsrun-demo', 'tail', '/dev/zero']).status).toBe(137);
+  it('reports a container killed for memory as docker does: exit 137, and OOMKilled in inspect', () => {
+    const kept = (args: string[]) => tsrun(root, ['run', '--network', 'none', ...args]); // no --rm: inspect it afterwards
+    expect(kept(['--name', 'hog', '--memory', '16m', '--memory-swap', '16m', 'tsrun-demo', 'tail', '/dev/zero']).status).toBe(137);
+    expect(tsrun(root, ['inspect', '-f', '{{.State.OOMKilled}} {{.State.ExitCode}}', 'hog']).stdout).toBe('true 137\n');
+    expect(kept(['--name', 'modest', '--memory', '16m', 'tsrun-demo', 'true']).status).toBe(0);
+    expect(tsrun(root, ['inspect', '-f', '{{.State.OOMKilled}}', 'modest']).stdout).toBe('false\n');
+    tsrun(root, ['rm', 'hog', 'modest']);
   });
 
   it('stops a fork loop at --pids-limit', () => {

@@ -115,6 +115,25 @@ describe.skipIf(!asRoot)('detached containers (as root)', () => {
     expect(run('run', '--rm', '--restart', 'always', 'tsrun-demo', 'true')).toMatchObject({ status: 125, stderr: expect.stringContaining('conflicting options: --restart and --rm') });
   });
 
+  it('pauses and unpauses with the cgroup freezer, and shows usage with stats', async () => {
+    run('run', '-d', '--name', 'spinner', '--memory', '64m', 'tsrun-demo', 'sh', '-c', 'while true; do :; done');
+    const busy = run('stats', '--no-stream', 'spinner').stdout.split('\n')[1]!.split(/\s{2,}/);
+    expect(busy[1]).toBe('spinner');
+    expect(Number(busy[2]!.replace('%', ''))).toBeGreaterThan(20); // a loop keeps a CPU busy
+    expect(busy[3]).toMatch(/ \/ 67\.1MB$/);
+    expect(run('pause', 'spinner').status).toBe(0);
+    expect(run('ps').stdout).toMatch(/Up .* \(Paused\)/);
+    expect(run('inspect', '-f', '{{.State.Paused}}', 'spinner').stdout).toBe('true\n');
+    const frozen = run('stats', '--no-stream', 'spinner').stdout.split('\n')[1]!.split(/\s{2,}/);
+    expect(frozen[2]).toBe('0.00%'); // frozen: no CPU at all
+    expect(run('exec', 'spinner', 'true')).toMatchObject({ status: 125, stderr: expect.stringContaining('is paused') });
+    expect(run('unpause', 'spinner').status).toBe(0);
+    expect(run('inspect', '-f', '{{.State.Status}}', 'spinner').stdout).toBe('running\n');
+    expect(run('pause', 'spinner').status).toBe(0);
+    expect(run('stop', '-t', '1', 'spinner').status).toBe(0); // a paused container stops too
+    expect(state('spinner').Status).toBe('exited');
+  });
+
   it('keeps the container when its monitor is killed -9, and reconciles once the container is gone too', async () => {
     const id = run('run', '-d', '--name', 'orphan', 'tsrun-demo', 'sleep', '60').stdout.trim();
     const { monitor, pid } = stateFile('orphan');

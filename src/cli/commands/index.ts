@@ -3,7 +3,7 @@ import type { CommandModule } from 'yargs';
 import { runCommand } from './run.js';
 import { startCommand } from './start.js';
 import { execCommand } from './exec.js';
-import { containerExitedCommand, killCommand, logsCommand, renameCommand, restartCommand, stopCommand, waitCommand } from './lifecycle.js';
+import { containerExitedCommand, killCommand, logsCommand, pauseCommand, renameCommand, restartCommand, statsCommand, stopCommand, unpauseCommand, waitCommand } from './lifecycle.js';
 import { createCommand } from './create.js';
 import { psCommand } from './ps.js';
 import { rmCommand } from './rm.js';
@@ -36,6 +36,9 @@ export const commands: CommandModule<any, any>[] = [
   waitCommand,
   logsCommand,
   renameCommand,
+  pauseCommand,
+  unpauseCommand,
+  statsCommand,
   psCommand,
   rmCommand,
   inspectCommand,

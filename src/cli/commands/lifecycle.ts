@@ -20,6 +20,7 @@ export const logsCommand: CommandModule<object, LogsArgs> = {
     const { getContainer } = await import('../../store/containers.js');
     const { reconcile } = await import('../../store/reconcile.js');
     const { formatEntry, readLogs } = await import('../../logs.js');
+    const { isUp } = await import('../../container.js');
     const paths = storePaths(argv.root);
     const container = getContainer(paths, argv.container);
     const since = argv.since === undefined ? undefined : sinceTime(argv.since, fail);
@@ -34,7 +35,7 @@ export const logsCommand: CommandModule<object, LogsArgs> = {
     // Follow until the container has exited: new entries are those past the count already printed.
     let shown = first.length;
     for (;;) {
-      const running = reconcile(paths, getContainer(paths, container.id)).state.status === 'running';
+      const running = isUp(reconcile(paths, getContainer(paths, container.id)).state);
       const entries = readLogs(paths, container, since);
       print(entries.slice(shown));
       shown = entries.length;
@@ -86,7 +87,7 @@ export const killCommand: CommandModule<object, ContainersArgs> = {
     const { killContainer } = await import('../../lifecycle.js');
     const runtime = runtimeFor(argv);
     for (const name of argv.containers.map(String)) {
-      killContainer(runtime, name, argv.signal!);
+      await killContainer(runtime, name, argv.signal!);
       process.stdout.write(`${name}\n`);
     }
   },
@@ -99,10 +100,12 @@ export const containerExitedCommand: CommandModule<object, { root?: string; id: 
   builder: (yargs) => yargs.positional('id', { type: 'string' }) as never,
   handler: async (argv) => {
     const { runtimeFor } = await import('../runtime.js');
-    const { getContainer } = await import('../../store/containers.js');
-    const { recordDetachedExit } = await import('../../run.js');
+    const { findContainer } = await import('../../store/containers.js');
+    const { recordDetachedExit, releaseRemoved } = await import('../../run.js');
     const runtime = runtimeFor(argv);
-    await recordDetachedExit(runtime, getContainer(runtime.paths, argv.id));
+    const container = findContainer(runtime.paths, argv.id);
+    // Removed meanwhile (rm -f of a monitor that was late): what it held must be freed all the same.
+    await (container ? recordDetachedExit(runtime, container) : releaseRemoved(runtime, argv.id));
   },
 };
 
@@ -144,5 +147,81 @@ export const renameCommand: CommandModule<object, { root?: string; container: st
     const { renameContainer } = await import('../../store/containers.js');
     const runtime = runtimeFor(argv);
     await renameContainer(runtime.sys, runtime.paths, argv.container, argv.name);
+  },
+};
+
+export const pauseCommand: CommandModule<object, ContainersArgs> = {
+  command: 'pause <containers..>',
+  describe: 'Freeze every process of containers (cgroup freezer)',
+  builder: (yargs) => yargs.positional('containers', { type: 'string', array: true, describe: 'Container names or ids' }) as never,
+  handler: async (argv) => {
+    const { runtimeFor } = await import('../runtime.js');
+    const { pauseContainer } = await import('../../lifecycle.js');
+    const runtime = runtimeFor(argv);
+    for (const name of argv.containers.map(String)) {
+      await pauseContainer(runtime, name);
+      process.stdout.write(`${name}\n`);
+    }
+  },
+};
+
+export const unpauseCommand: CommandModule<object, ContainersArgs> = {
+  command: 'unpause <containers..>',
+  describe: 'Let the processes of paused containers run again',
+  builder: (yargs) => yargs.positional('containers', { type: 'string', array: true, describe: 'Container names or ids' }) as never,
+  handler: async (argv) => {
+    const { runtimeFor } = await import('../runtime.js');
+    const { unpauseContainer } = await import('../../lifecycle.js');
+    const runtime = runtimeFor(argv);
+    for (const name of argv.containers.map(String)) {
+      await unpauseContainer(runtime, name);
+      process.stdout.write(`${name}\n`);
+    }
+  },
+};
+
+export const statsCommand: CommandModule<object, { root?: string; containers: string[]; 'no-stream': boolean }> = {
+  command: 'stats [containers..]',
+  describe: 'Show running containers\' CPU, memory and process counts, read from their cgroups',
+  builder: (yargs) => yargs
+    .option('no-stream', { type: 'boolean', default: false, describe: 'Print one sample and exit' })
+    .positional('containers', { type: 'string', array: true, default: [], describe: 'Container names or ids (default: all running)' }) as never,
+  handler: async (argv) => {
+    const fs = await import('node:fs');
+    const { totalmem } = await import('node:os');
+    const { setTimeout: sleep } = await import('node:timers/promises');
+    const { runtimeFor } = await import('../runtime.js');
+    const { getContainer, listContainers } = await import('../../store/containers.js');
+    const { reconcile } = await import('../../store/reconcile.js');
+    const { isUp } = await import('../../container.js');
+    const { cgroupLayout } = await import('../../cgroups/layout.js');
+    const { planCgroup, readUsage } = await import('../../cgroups/cgroup.js');
+    const { formatTable, humanSize } = await import('../format.js');
+    const runtime = runtimeFor(argv);
+    const layout = cgroupLayout(fs.readFileSync('/proc/self/mountinfo', 'utf8'));
+    const chosen = (argv.containers.length > 0 ? argv.containers.map((name) => getContainer(runtime.paths, String(name))) : listContainers(runtime.paths))
+      .map((container) => reconcile(runtime.paths, container)).filter((container) => isUp(container.state));
+    const plans = chosen.map((container) => ({ container, plan: planCgroup(layout, container.id, container.config.resources ?? {}) }));
+    const sample = () => ({ at: process.hrtime.bigint(), usage: plans.map(({ plan }) => readUsage(plan)) });
+    let before = sample();
+    for (;;) {
+      await sleep(1000);
+      const now = sample();
+      const rows = plans.map(({ container }, i) => {
+        const usage = now.usage[i]!;
+        // CPU time used over wall time passed: 100% is one CPU kept busy, as docker counts it.
+        const cpu = (usage.cpuNanoseconds - before.usage[i]!.cpuNanoseconds) / Number(now.at - before.at) * 100;
+        const limit = usage.memoryLimit ?? totalmem();
+        return [container.id.slice(0, 12), container.name, `${cpu.toFixed(2)}%`, `${humanSize(usage.memoryBytes)} / ${humanSize(limit)}`,
+          `${(usage.memoryBytes / limit * 100).toFixed(2)}%`, String(usage.pids)];
+      });
+      const table = formatTable(['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'MEM %', 'PIDS'], rows);
+      if (argv['no-stream']) {
+        process.stdout.write(table);
+        return;
+      }
+      process.stdout.write((process.stdout.isTTY ? '\x1b[2J\x1b[H' : '') + table);
+      before = now;
+    }
   },
 };

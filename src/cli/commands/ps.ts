@@ -20,7 +20,7 @@ export const psCommand: CommandModule<object, PsArgs> = {
     const { formatMapping } = await import('../../net/ports.js');
     const paths = storePaths(argv.root);
     const containers = listContainers(paths).map((c) => reconcile(paths, c))
-      .filter((c) => argv.all || c.state.status === 'running');
+      .filter((c) => argv.all || c.state.status === 'running' || c.state.status === 'paused');
     const id = (full: string) => (argv['no-trunc'] ? full : full.slice(0, 12));
     if (argv.quiet) {
       for (const c of containers) process.stdout.write(id(c.id) + '\n');
@@ -30,11 +30,12 @@ export const psCommand: CommandModule<object, PsArgs> = {
     const status = (c: (typeof containers)[number]) => {
       const { state } = c;
       if (state.status === 'running') return `Up ${humanDuration(now.getTime() - Date.parse(state.startedAt!))}`;
+      if (state.status === 'paused') return `Up ${humanDuration(now.getTime() - Date.parse(state.startedAt!))} (Paused)`;
       if (state.status === 'exited') return `Exited (${state.exitCode}) ${timeAgo(new Date(state.finishedAt!), now)}`;
       return 'Created';
     };
     // A running container's published ports are in its lease on the bridge, as the network stage recorded them.
-    const ports = (c: (typeof containers)[number]) => (c.state.status === 'running'
+    const ports = (c: (typeof containers)[number]) => (c.state.status === 'running' || c.state.status === 'paused'
       ? (findLease(c.id)?.lease.ports ?? []).map(formatMapping).join(', ')
       : '');
     const command = (argvOf: string[]) => {

@@ -19,7 +19,7 @@ export const startCommand: CommandModule<object, StartArgs> = {
     const { start, startDetached } = await import('../../run.js');
     const runtime = runtimeFor(argv);
     const container = reconcile(runtime.paths, getContainer(runtime.paths, argv.container));
-    if (container.state.status === 'running') {
+    if (container.state.status === 'running' || container.state.status === 'paused') {
       throw fail(`container ${container.name} is already running`, 'wait for it to exit, or `tsrun rm -f` it');
     }
     if (!argv.attach) {

@@ -23,7 +23,7 @@ describe('cgroupLayout', () => {
   it('reads a v1 machine (with a hybrid unified mount) as one tree per controller', () => {
     expect(cgroupLayout(V1_MOUNTINFO)).toEqual({
       version: 1,
-      roots: { cpu: '/sys/fs/cgroup/cpu,cpuacct', cpuset: '/sys/fs/cgroup/cpuset', memory: '/sys/fs/cgroup/memory', pids: '/sys/fs/cgroup/pids' },
+      roots: { cpu: '/sys/fs/cgroup/cpu,cpuacct', cpuacct: '/sys/fs/cgroup/cpu,cpuacct', cpuset: '/sys/fs/cgroup/cpuset', memory: '/sys/fs/cgroup/memory', pids: '/sys/fs/cgroup/pids' },
     });
   });
 
