@@ -134,6 +134,20 @@ describe.skipIf(!asRoot)('detached containers (as root)', () => {
     expect(state('spinner').Status).toBe('exited');
   });
 
+  it('filters and formats ps as docker does, and shows disk usage with system df', () => {
+    run('run', '--name', 'exited-7', 'tsrun-demo', 'sh', '-c', 'echo kept > /file; exit 7');
+    run('run', '-d', '--name', 'up-now', 'tsrun-demo', 'sleep', '60');
+    expect(run('ps', '--format', '{{.Names}} {{.State}}').stdout).toBe('up-now running\n');
+    expect(run('ps', '--filter', 'exited=7', '--format', '{{.Names}}').stdout).toBe('exited-7\n');
+    expect(run('ps', '--filter', 'status=running', '--filter', 'status=exited', '--filter', 'name=-', '--format', '{{.Names}}').stdout.split('\n').sort()).toEqual(['', 'exited-7', 'up-now']);
+    expect(run('ps', '--format', 'table {{.Names}}\\t{{.Status}}').stdout).toMatch(/^NAMES\tSTATUS\nup-now\tUp /);
+    expect(run('ps', '--filter', 'colour=red')).toMatchObject({ status: 125, stderr: expect.stringContaining('invalid filter "colour=red"') });
+    const df = run('system', 'df').stdout.split('\n');
+    expect(df[0]).toMatch(/^TYPE\s+TOTAL\s+ACTIVE\s+SIZE\s+RECLAIMABLE$/);
+    expect(df[2]).toMatch(/^Containers\s+\d+\s+1\s+/); // up-now is the one running
+    run('rm', '-f', 'exited-7', 'up-now');
+  });
+
   it('keeps the container when its monitor is killed -9, and reconciles once the container is gone too', async () => {
     const id = run('run', '-d', '--name', 'orphan', 'tsrun-demo', 'sleep', '60').stdout.trim();
     const { monitor, pid } = stateFile('orphan');

@@ -1,7 +1,20 @@
-// tsrun ps [-a] [-q] [--no-trunc]: the containers, as docker lists them.
+// tsrun ps [-a] [-q] [--no-trunc] [--filter KEY=VALUE]… [--format TEMPLATE]: the containers, as docker lists them.
 import type { CommandModule } from 'yargs';
 
-interface PsArgs { root?: string; all: boolean; quiet: boolean; 'no-trunc': boolean }
+interface PsArgs { root?: string; all: boolean; quiet: boolean; 'no-trunc': boolean; filter: string[]; format?: string }
+
+/** The columns, and the names `--format` knows them by ({{.ID}}, {{.Names}}, …), as docker's. */
+const COLUMNS = [
+  { header: 'CONTAINER ID', field: 'ID' },
+  { header: 'IMAGE', field: 'Image' },
+  { header: 'COMMAND', field: 'Command' },
+  { header: 'CREATED', field: 'RunningFor' },
+  { header: 'STATUS', field: 'Status' },
+  { header: 'PORTS', field: 'Ports' },
+  { header: 'NAMES', field: 'Names' },
+] as const;
+
+const FILTER_KEYS = ['status', 'name', 'id', 'exited'];
 
 export const psCommand: CommandModule<object, PsArgs> = {
   command: 'ps',
@@ -10,17 +23,39 @@ export const psCommand: CommandModule<object, PsArgs> = {
     all: { alias: 'a', type: 'boolean', default: false, describe: 'Show all containers (default shows just running)' },
     quiet: { alias: 'q', type: 'boolean', default: false, describe: 'Only display container IDs' },
     'no-trunc': { type: 'boolean', default: false, describe: 'Don\'t truncate output' },
+    filter: { alias: 'f', type: 'string', array: true, default: [], describe: 'Filter: status=running|paused|exited|created, name=…, id=…, exited=CODE' },
+    format: { type: 'string', describe: 'Go template: {{.ID}} {{.Image}} {{.Command}} {{.RunningFor}} {{.Status}} {{.State}} {{.Ports}} {{.Names}}; "table …" adds headers' },
   }),
   handler: async (argv) => {
+    const { fail } = await import('../../errors.js');
     const { storePaths } = await import('../../store/paths.js');
     const { listContainers } = await import('../../store/containers.js');
     const { reconcile } = await import('../../store/reconcile.js');
+    const { isUp } = await import('../../container.js');
     const { formatTable, timeAgo, humanDuration } = await import('../format.js');
+    const { formatTemplate } = await import('../go-template.js');
     const { findLease } = await import('../../net/ipam.js');
     const { formatMapping } = await import('../../net/ports.js');
     const paths = storePaths(argv.root);
-    const containers = listContainers(paths).map((c) => reconcile(paths, c))
-      .filter((c) => argv.all || c.state.status === 'running' || c.state.status === 'paused');
+
+    // Filters of one key are alternatives; filters of different keys must all hold (docker's rule).
+    const filters = new Map<string, string[]>();
+    for (const filter of argv.filter) {
+      const eq = filter.indexOf('=');
+      const key = filter.slice(0, eq);
+      if (eq < 1 || !FILTER_KEYS.includes(key)) throw fail(`invalid filter "${filter}"`, `use ${FILTER_KEYS.map((k) => `${k}=…`).join(', ')}`);
+      filters.set(key, [...(filters.get(key) ?? []), filter.slice(eq + 1)]);
+    }
+    const matches = (c: ReturnType<typeof reconcile>) => [...filters].every(([key, values]) => values.some((value) => {
+      if (key === 'status') return c.state.status === value;
+      if (key === 'name') return c.name.includes(value);
+      if (key === 'id') return c.id.startsWith(value);
+      return c.state.status === 'exited' && String(c.state.exitCode) === value;
+    }));
+    // A status filter asks about stopped containers too, as -a does.
+    const all = argv.all || filters.has('status') || filters.has('exited');
+    const containers = listContainers(paths).map((c) => reconcile(paths, c)).filter((c) => (all || isUp(c.state)) && matches(c));
+
     const id = (full: string) => (argv['no-trunc'] ? full : full.slice(0, 12));
     if (argv.quiet) {
       for (const c of containers) process.stdout.write(id(c.id) + '\n');
@@ -29,22 +64,34 @@ export const psCommand: CommandModule<object, PsArgs> = {
     const now = new Date();
     const status = (c: (typeof containers)[number]) => {
       const { state } = c;
-      if (state.status === 'running') return `Up ${humanDuration(now.getTime() - Date.parse(state.startedAt!))}`;
-      if (state.status === 'paused') return `Up ${humanDuration(now.getTime() - Date.parse(state.startedAt!))} (Paused)`;
+      const up = () => `Up ${humanDuration(now.getTime() - Date.parse(state.startedAt!))}`;
+      if (state.status === 'running') return up();
+      if (state.status === 'paused') return `${up()} (Paused)`;
       if (state.status === 'exited') return `Exited (${state.exitCode}) ${timeAgo(new Date(state.finishedAt!), now)}`;
       return 'Created';
     };
-    // A running container's published ports are in its lease on the bridge, as the network stage recorded them.
-    const ports = (c: (typeof containers)[number]) => (c.state.status === 'running' || c.state.status === 'paused'
-      ? (findLease(c.id)?.lease.ports ?? []).map(formatMapping).join(', ')
-      : '');
     const command = (argvOf: string[]) => {
       const text = argvOf.join(' ');
       return JSON.stringify(argv['no-trunc'] || text.length <= 20 ? text : text.slice(0, 19) + '…');
     };
-    process.stdout.write(formatTable(
-      ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'],
-      containers.map((c) => [id(c.id), c.image.name, command(c.config.argv), timeAgo(new Date(c.created), now), status(c), ports(c), c.name]),
-    ));
+    // A running container's published ports are in its lease on the bridge, as the network stage recorded them.
+    const ports = (c: (typeof containers)[number]) => (isUp(c.state) ? (findLease(c.id)?.lease.ports ?? []).map(formatMapping).join(', ') : '');
+    const rows = containers.map((c) => ({
+      ID: id(c.id), Image: c.image.name, Command: command(c.config.argv), RunningFor: timeAgo(new Date(c.created), now),
+      Status: status(c), State: c.state.status, Ports: ports(c), Names: c.name,
+    }));
+
+    if (argv.format === undefined) {
+      process.stdout.write(formatTable(COLUMNS.map((column) => column.header), rows.map((row) => COLUMNS.map((column) => row[column.field]))));
+      return;
+    }
+    const table = argv.format.startsWith('table ');
+    const template = (table ? argv.format.slice('table '.length) : argv.format).replace(/\\t/g, '\t');
+    if (table) {
+      // The header row: each {{.Field}} replaced by its column's title.
+      const headers = Object.fromEntries([...COLUMNS.map((column) => [column.field, column.header]), ['State', 'STATE']]);
+      process.stdout.write(formatTemplate(template, headers) + '\n');
+    }
+    for (const row of rows) process.stdout.write(formatTemplate(template, row) + '\n');
   },
 };

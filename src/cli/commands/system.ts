@@ -12,11 +12,12 @@ const WARNING = `WARNING! This will remove:
 
 export const systemCommand: CommandModule<object, SystemArgs> = {
   command: 'system <action>',
-  describe: 'Manage tsrun: prune removes stopped containers, unused networks, dangling images and, if idle, the default bridge',
+  describe: 'Manage tsrun: df shows disk usage; prune removes stopped containers, unused networks, dangling images and, if idle, the default bridge',
   builder: (yargs) => yargs
-    .positional('action', { choices: ['prune'] as const, describe: 'What to do' })
+    .positional('action', { choices: ['prune', 'df'] as const, describe: 'What to do' })
     .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'Do not prompt for confirmation' }) as never,
   handler: async (argv) => {
+    if (argv.action === 'df') return diskUsage(argv);
     const { runtimeFor } = await import('../runtime.js');
     const { networkHost } = await import('../../net/bridges.js');
     const { systemPrune } = await import('../../prune.js');
@@ -44,4 +45,50 @@ async function confirmed(): Promise<boolean> {
   });
   lines.close();
   return /^y(es)?$/i.test(answer.trim());
+}
+
+/** `tsrun system df`: what images, containers' rw layers and volumes take on disk, and what no container needs. */
+async function diskUsage(argv: SystemArgs): Promise<void> {
+  const fs = await import('node:fs');
+  const path = await import('node:path');
+  const { storePaths, containerDir } = await import('../../store/paths.js');
+  const { listImages } = await import('../../store/images.js');
+  const { listContainers } = await import('../../store/containers.js');
+  const { reconcile } = await import('../../store/reconcile.js');
+  const { isUp } = await import('../../container.js');
+  const { listVolumes, containersUsingVolume, volumeDataDir } = await import('../../volumes/store.js');
+  const { formatTable, humanSize } = await import('../format.js');
+  const paths = storePaths(argv.root);
+  // Bytes of the files under a directory, each hard-linked file counted once.
+  const sizeOf = (dir: string): number => {
+    const seen = new Set<number>();
+    const walk = (at: string): number => fs.readdirSync(at, { withFileTypes: true }).reduce((total, entry) => {
+      const full = path.join(at, entry.name);
+      const stat = fs.lstatSync(full);
+      if (entry.isDirectory()) return total + walk(full);
+      if (seen.has(stat.ino)) return total;
+      seen.add(stat.ino);
+      return total + stat.size;
+    }, 0);
+    return fs.existsSync(dir) ? walk(dir) : 0;
+  };
+
+  const containers = listContainers(paths).map((container) => reconcile(paths, container));
+  const images = listImages(paths);
+  const usedImages = new Set(containers.map((container) => container.image.id));
+  // Layers shared by several images are on disk once.
+  const layerSizes = new Map(images.flatMap((image) => image.layers.map((layer) => [layer.diffId, layer.unpackedSize] as const)));
+  const usedLayers = new Set(images.filter((image) => usedImages.has(image.id)).flatMap((image) => image.layers.map((layer) => layer.diffId)));
+  const imagesSize = [...layerSizes.values()].reduce((a, b) => a + b, 0);
+  const imagesReclaimable = [...layerSizes].filter(([diffId]) => !usedLayers.has(diffId)).reduce((a, [, size]) => a + size, 0);
+
+  const upper = containers.map((container) => ({ up: isUp(container.state), size: sizeOf(path.join(containerDir(paths, container.id), 'upper')) }));
+  const volumes = listVolumes(paths).map((volume) => ({ used: containersUsingVolume(paths, volume.Name).length > 0, size: sizeOf(volumeDataDir(paths, volume.Name)) }));
+  const sum = (items: Array<{ size: number }>) => items.reduce((a, item) => a + item.size, 0);
+  const percent = (part: number, whole: number) => (whole === 0 ? '' : ` (${Math.round(part / whole * 100)}%)`);
+  process.stdout.write(formatTable(['TYPE', 'TOTAL', 'ACTIVE', 'SIZE', 'RECLAIMABLE'], [
+    ['Images', String(images.length), String(images.filter((image) => usedImages.has(image.id)).length), humanSize(imagesSize), humanSize(imagesReclaimable) + percent(imagesReclaimable, imagesSize)],
+    ['Containers', String(containers.length), String(upper.filter((c) => c.up).length), humanSize(sum(upper)), humanSize(sum(upper.filter((c) => !c.up))) + percent(sum(upper.filter((c) => !c.up)), sum(upper))],
+    ['Local Volumes', String(volumes.length), String(volumes.filter((v) => v.used).length), humanSize(sum(volumes)), humanSize(sum(volumes.filter((v) => !v.used))) + percent(sum(volumes.filter((v) => !v.used)), sum(volumes))],
+  ]));
 }
