@@ -15,7 +15,8 @@
 //      becomes the exit command (execv), which is tsrun again: it records the
 //      exit and frees the network, the cgroup and the rest.
 //
-// Usage: tsrun-monitor LOG_FILE MAX_LOG_BYTES EXIT_FILE SYNC_FD -- EXIT_COMMAND...
+// Usage: tsrun-monitor LOG_FILE MAX_LOG_BYTES EXIT_FILE SYNC_FD STDIN -- EXIT_COMMAND...
+// STDIN is "-" (the container reads /dev/null) or a FIFO that `tsrun attach` writes into (`run -d -i`).
 #include "child.h"
 
 #include <errno.h>
@@ -166,15 +167,16 @@ struct Stream {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 7 || strcmp(argv[5], "--") != 0) {
-    fprintf(stderr, "usage: tsrun-monitor LOG_FILE MAX_LOG_BYTES EXIT_FILE SYNC_FD -- EXIT_COMMAND...\n");
+  if (argc < 8 || strcmp(argv[6], "--") != 0) {
+    fprintf(stderr, "usage: tsrun-monitor LOG_FILE MAX_LOG_BYTES EXIT_FILE SYNC_FD STDIN -- EXIT_COMMAND...\n");
     return 125;
   }
   const char* log_path = argv[1];
   long long max_log_bytes = atoll(argv[2]);
   std::string exit_file = argv[3];
   int sync = atoi(argv[4]);
-  char** exit_command = argv + 6;
+  const char* stdin_path = argv[5];
+  char** exit_command = argv + 7;
 
   unsigned long clone_flags = 0;
   std::vector<tsrun::Step> steps;
@@ -203,7 +205,9 @@ int main(int argc, char** argv) {
   tsrun::ChildContext ctx;
   ctx.steps = &steps;
   ctx.times = static_cast<int64_t*>(times);
-  ctx.stdio[0] = -1;  // /dev/null: a detached container has no input
+  // Opened for reading and writing: the container never sees end-of-file when an attach goes away.
+  ctx.stdio[0] = strcmp(stdin_path, "-") == 0 ? -1 : open(stdin_path, O_RDWR | O_CLOEXEC);
+  if (ctx.stdio[0] == -1 && strcmp(stdin_path, "-") != 0) Die("open the container's stdin");
   ctx.stdio[1] = out[1];
   ctx.stdio[2] = err[1];
   ctx.error_write = error_pipe[1];

@@ -119,7 +119,10 @@ export async function execDetached(runtime: Runtime, container: ContainerRecord,
     // When the container exits, the monitor becomes this command: tsrun again, to record the exit and clean up.
     const exitCommand = [process.execPath, process.argv[1]!, '--root', runtime.paths.root, 'container-exited', container.id];
     const monitorLog = fs.openSync(path.join(runDir, 'monitor.log'), 'a');
-    const monitor = spawnProcess(MONITOR_PATH, [logPath, String(MAX_LOG_BYTES), path.join(runDir, 'exit'), '3', '--', ...exitCommand], {
+    // With -i, the container reads a FIFO that `tsrun attach` writes into.
+    const stdinFifo = path.join(runDir, 'stdin');
+    if (container.config.interactive && !fs.existsSync(stdinFifo)) runtime.sys.mknod(stdinFifo, fs.constants.S_IFIFO | 0o600, 0, 0);
+    const monitor = spawnProcess(MONITOR_PATH, [logPath, String(MAX_LOG_BYTES), path.join(runDir, 'exit'), '3', container.config.interactive ? stdinFifo : '-', '--', ...exitCommand], {
       detached: true,
       stdio: ['pipe', monitorLog, monitorLog, 'pipe'],
       env: { ...process.env, TSRUN_RUN_ROOT: runtime.paths.runRoot },

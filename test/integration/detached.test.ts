@@ -148,6 +148,13 @@ describe.skipIf(!asRoot)('detached containers (as root)', () => {
     run('rm', '-f', 'exited-7', 'up-now');
   });
 
+  it('attaches to a detached container: its output from now on, stdin for -i, and its exit code', async () => {
+    run('run', '-d', '-i', '--name', 'listener', 'tsrun-demo', 'sh', '-c', 'echo ready; read line; echo got $line; exit 5');
+    await eventually(() => run('logs', 'listener').stdout === 'ready\n');
+    expect(tsrun(root, ['attach', 'listener'], { input: 'hello\n' })).toEqual({ status: 5, stdout: 'got hello\n', stderr: '' });
+    expect(run('attach', 'listener')).toMatchObject({ status: 125, stderr: expect.stringContaining('is not running') });
+  });
+
   it('keeps the container when its monitor is killed -9, and reconciles once the container is gone too', async () => {
     const id = run('run', '-d', '--name', 'orphan', 'tsrun-demo', 'sleep', '60').stdout.trim();
     const { monitor, pid } = stateFile('orphan');

@@ -3,7 +3,7 @@ import type { CommandModule } from 'yargs';
 import { runCommand } from './run.js';
 import { startCommand } from './start.js';
 import { execCommand } from './exec.js';
-import { containerExitedCommand, killCommand, logsCommand, pauseCommand, renameCommand, restartCommand, statsCommand, stopCommand, unpauseCommand, waitCommand } from './lifecycle.js';
+import { attachCommand, containerExitedCommand, killCommand, logsCommand, pauseCommand, renameCommand, restartCommand, statsCommand, stopCommand, unpauseCommand, waitCommand } from './lifecycle.js';
 import { createCommand } from './create.js';
 import { psCommand } from './ps.js';
 import { rmCommand } from './rm.js';
@@ -35,6 +35,7 @@ export const commands: CommandModule<any, any>[] = [
   killCommand,
   waitCommand,
   logsCommand,
+  attachCommand,
   renameCommand,
   pauseCommand,
   unpauseCommand,

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cgroupLayout } from '../../../src/cgroups/layout.js';
 import { parseBytes, settingsV1, settingsV2 } from '../../../src/cgroups/limits.js';
-import { createCgroup, planCgroup, removeCgroup } from '../../../src/cgroups/cgroup.js';
+import { createCgroup, oomKills, planCgroup, readUsage, removeCgroup, setFrozen } from '../../../src/cgroups/cgroup.js';
 
 const V1_MOUNTINFO = `31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
 32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw,relatime - cgroup cgroup rw,cpu,cpuacct
@@ -110,5 +110,39 @@ describe('a container cgroup in a fake cgroupfs', () => {
     fs.rmdirSync(path.join(roots.cpuset, 'tsrun'), { recursive: true } as never);
     expect(() => createCgroup(plan)).not.toThrow();
     expect(fs.readFileSync(path.join(roots.pids, 'tsrun/abc/pids.max'), 'utf8')).toBe('7');
+  });
+
+  it('v2: reads usage and OOM kills from the unified files, and freezes with cgroup.freeze', async () => {
+    const plan = planCgroup({ version: 2, root }, 'abc', {});
+    const dir = path.join(root, 'tsrun/abc');
+    fs.mkdirSync(dir, { recursive: true });
+    const files = {
+      'memory.current': '1048576\n', 'memory.max': 'max\n', 'pids.current': '3\n',
+      'cpu.stat': 'usage_usec 2500\nuser_usec 2000\nsystem_usec 500\n',
+      'memory.events': 'low 0\nhigh 0\nmax 4\noom 1\noom_kill 1\n',
+    };
+    for (const [file, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, file), text);
+    expect(readUsage(plan)).toEqual({ memoryBytes: 1048576, memoryLimit: null, cpuNanoseconds: 2_500_000, pids: 3 });
+    expect(oomKills(plan)).toBe(1);
+    await setFrozen(plan, true);
+    expect(fs.readFileSync(path.join(dir, 'cgroup.freeze'), 'utf8')).toBe('1');
+    await setFrozen(plan, false);
+    expect(fs.readFileSync(path.join(dir, 'cgroup.freeze'), 'utf8')).toBe('0');
+  });
+
+  it('v1: reads usage per controller (cpuacct for CPU time) and OOM kills from memory.oom_control', () => {
+    const roots = { memory: path.join(root, 'memory'), cpuacct: path.join(root, 'cpuacct'), pids: path.join(root, 'pids') };
+    const plan = planCgroup({ version: 1, roots }, 'abc', {});
+    const write = (controller: keyof typeof roots, file: string, text: string) => {
+      fs.mkdirSync(path.join(roots[controller], 'tsrun/abc'), { recursive: true });
+      fs.writeFileSync(path.join(roots[controller], 'tsrun/abc', file), text);
+    };
+    write('memory', 'memory.usage_in_bytes', '2097152\n');
+    write('memory', 'memory.limit_in_bytes', '9223372036854771712\n'); // v1's "no limit"
+    write('memory', 'memory.oom_control', 'oom_kill_disable 0\nunder_oom 0\noom_kill 2\n');
+    write('cpuacct', 'cpuacct.usage', '123456789\n');
+    write('pids', 'pids.current', '4\n');
+    expect(readUsage(plan)).toEqual({ memoryBytes: 2097152, memoryLimit: null, cpuNanoseconds: 123456789, pids: 4 });
+    expect(oomKills(plan)).toBe(2);
   });
 });

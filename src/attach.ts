@@ -1,0 +1,49 @@
+// `tsrun attach CONTAINER`: a terminal joins a detached container's streams.
+// Its output is the monitor's log, followed from now on; its input, for a
+// container run with -d -i, goes into the FIFO the container reads as stdin.
+// Signals go to the container (docker's --sig-proxy), and attach ends with
+// the container, returning its exit code.
+import fs from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isUp, type ContainerRecord, type Runtime } from './container.js';
+import { fail } from './errors.js';
+import { containerRunDir } from './store/paths.js';
+import { readLogs } from './logs.js';
+import { waitForExit } from './lifecycle.js';
+import { getContainer } from './store/containers.js';
+import { reconcile } from './store/reconcile.js';
+
+const PROXIED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
+
+// #region attach
+export async function attach(runtime: Runtime, record: ContainerRecord, options: { stdin: boolean }): Promise<number> {
+  const container = reconcile(runtime.paths, record);
+  if (!isUp(container.state)) throw fail(`container ${container.name} is not running`, 'start it first, or read what it wrote with `tsrun logs`');
+  const fifo = path.join(containerRunDir(runtime.paths, container.id), 'stdin');
+  const input = options.stdin && container.config.interactive && fs.existsSync(fifo) ? fs.createWriteStream(fifo, { flags: 'a' }) : undefined;
+  input?.on('error', () => {}); // the container may be gone before its last input is written
+  if (input) process.stdin.pipe(input);
+  const proxy = (signal: NodeJS.Signals) => { try { process.kill(container.state.pid!, signal); } catch { /* it has exited */ } };
+  for (const signal of PROXIED_SIGNALS) process.on(signal, proxy);
+  try {
+    let shown = readLogs(runtime.paths, container).length; // from now on: what was written before is `tsrun logs`
+    for (;;) {
+      const up = isUp(reconcile(runtime.paths, getContainer(runtime.paths, container.id)).state);
+      const entries = readLogs(runtime.paths, container);
+      for (const entry of entries.slice(shown)) (entry.stream === 'stderr' ? process.stderr : process.stdout).write(entry.log);
+      shown = entries.length;
+      if (!up) break;
+      await sleep(50);
+    }
+    return (await waitForExit(runtime, container.id)).state.exitCode ?? 0;
+  } finally {
+    for (const signal of PROXIED_SIGNALS) process.off(signal, proxy);
+    if (input) {
+      process.stdin.unpipe(input);
+      process.stdin.pause();
+      input.destroy();
+    }
+  }
+}
+// #endregion
