@@ -95,6 +95,9 @@ export interface ContainerRecord {
   /** The process to run, with the image's defaults and the user's flags already applied. */
   config: {
     argv: string[];
+    /** The two parts of argv, as docker inspect shows them (absent in records made before they were kept). */
+    entrypoint?: string[];
+    cmd?: string[];
     env: string[];
     workingDir: string;
     user: string;

@@ -149,14 +149,12 @@ function xattrsOf(sys: Syscalls, file: string): Record<string, string> | undefin
 /** As docker commit: the image takes the container's settings (its command, environment, working dir and user),
  *  so the new image starts what the container started. HOSTNAME was the container's alone. */
 function containerSettings(image: ContainerConfig, container: ContainerRecord): ContainerConfig {
-  const entrypoint = image.Entrypoint ?? [];
-  const { argv } = container.config;
-  const keepsEntrypoint = entrypoint.every((word, i) => argv[i] === word);
+  const { argv, entrypoint, cmd } = container.config;
   return {
     ...image,
     Env: container.config.env.filter((entry) => !entry.startsWith('HOSTNAME=')),
-    Entrypoint: keepsEntrypoint ? image.Entrypoint : null,
-    Cmd: keepsEntrypoint ? argv.slice(entrypoint.length) : argv,
+    Entrypoint: entrypoint === undefined ? image.Entrypoint : entrypoint.length > 0 ? entrypoint : null,
+    Cmd: cmd ?? argv,
     WorkingDir: container.config.workingDir,
     User: container.config.user,
   };

@@ -33,7 +33,7 @@ export async function create(runtime: Runtime, image: ImageRecord, request: RunR
       created: new Date().toISOString(),
       image: { id: image.id, name: request.image, layers: image.layers.map((layer) => layer.diffId) },
       config: {
-        argv: commandLine(image, request),
+        ...commandLine(image, request),
         env: environment(image, request, hostname),
         workingDir: workingDirectory(image, request),
         user: request.user ?? image.config.config?.User ?? '',
@@ -60,7 +60,7 @@ export async function create(runtime: Runtime, image: ImageRecord, request: RunR
 // #region command-line
 /** Docker's rule: ENTRYPOINT + CMD, where arguments after the image replace CMD,
  *  and --entrypoint replaces ENTRYPOINT and drops the image's CMD. */
-function commandLine(image: ImageRecord, request: RunRequest): string[] {
+function commandLine(image: ImageRecord, request: RunRequest): { argv: string[]; entrypoint: string[]; cmd: string[] } {
   const imageConfig = image.config.config ?? {};
   const entrypoint = request.entrypoint !== undefined
     ? (request.entrypoint === '' ? [] : [request.entrypoint])
@@ -70,7 +70,7 @@ function commandLine(image: ImageRecord, request: RunRequest): string[] {
     : request.entrypoint !== undefined ? [] : imageConfig.Cmd ?? [];
   const argv = [...entrypoint, ...cmd];
   if (argv.length === 0) throw fail('no command specified', 'give a command after the image name, or use an image with a CMD');
-  return argv;
+  return { argv, entrypoint, cmd };
 }
 // #endregion
 
