@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Runtime } from './container.js';
 import { deleteContainer, getContainer } from './store/containers.js';
 import { reconcile } from './store/reconcile.js';
-import { isSameProcess } from './kernel/proc.js';
+import { isRunningProcess, isSameProcess } from './kernel/proc.js';
 import { fail, formatError } from './errors.js';
 import { removeAnonymousVolumes } from './volumes/store.js';
 
@@ -33,8 +33,11 @@ async function removeContainer(runtime: Runtime, name: string, force: boolean, v
     }
     // SIGKILL to the container's PID 1 ends its whole PID namespace.
     try { process.kill(pid, 'SIGKILL'); } catch { /* gone already */ }
+    // A detached container's monitor then becomes `tsrun container-exited`, which reads the record to free
+    // the cgroup: deleting the record before it is done would leave the cgroup behind.
+    const { monitor } = container.state;
     const deadline = Date.now() + KILL_WAIT_MS;
-    while (isSameProcess(pid, pidStartTime)) {
+    while (isSameProcess(pid, pidStartTime) || (monitor && isRunningProcess(monitor.pid, monitor.startTime))) {
       if (Date.now() > deadline) throw fail(`container ${container.name} did not die within ${KILL_WAIT_MS / 1000}s of SIGKILL`, 'check `ps` for a stuck process (state D)');
       await sleep(20);
     }
