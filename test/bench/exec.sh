@@ -14,7 +14,7 @@ cleanup() {
   runc delete -f "$runc_name" >/dev/null 2>&1 || true
   local ids
   ids=$("${tsrun[@]}" ps -aq 2>/dev/null || true)
-  if [ -n "$ids" ]; then "${tsrun[@]}" rm -f $ids >/dev/null; fi
+  if [ -n "$ids" ]; then "${tsrun[@]}" rm -f $ids >/dev/null || true; fi
   rm -rf --one-file-system "$work"
 }
 trap cleanup EXIT

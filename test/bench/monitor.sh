@@ -30,17 +30,18 @@ wait_for_exit_commands() {
 cleanup() {
   local ids
   ids=$("${tsrun[@]}" ps -aq 2>/dev/null || true)
-  if [ -n "$ids" ]; then "${tsrun[@]}" rm -f $ids >/dev/null; fi
+  # Each step says what failed on its own, and the next ones still run.
+  if [ -n "$ids" ]; then "${tsrun[@]}" rm -f $ids >/dev/null || true; fi
   if [ -d "$work/podman" ]; then
     "${podman[@]}" rm -f -t 0 -a >/dev/null 2>&1 || true
     "${podman[@]}" rmi -a >/dev/null 2>&1 || true
   fi
   wait_for_exit_commands
-  if mountpoint -q "$work/podman/root/overlay" 2>/dev/null; then umount "$work/podman/root/overlay"; fi
+  if mountpoint -q "$work/podman/root/overlay" 2>/dev/null; then umount "$work/podman/root/overlay" || true; fi
   if [ -z "$had_libpod_parent" ]; then
     for group in /sys/fs/cgroup/*/libpod_parent; do
-      if [ -d "$group/conmon" ]; then rmdir "$group/conmon"; fi
-      if [ -d "$group" ]; then rmdir "$group"; fi
+      if [ -d "$group/conmon" ]; then rmdir "$group/conmon" || true; fi
+      if [ -d "$group" ]; then rmdir "$group" || true; fi
     done
   fi
   if [ -z "$had_run_containers" ]; then rm -rf /run/containers; fi
