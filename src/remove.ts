@@ -4,9 +4,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Runtime } from './container.js';
 import { deleteContainer, getContainer } from './store/containers.js';
 import { reconcile } from './store/reconcile.js';
-import { isSameProcess } from './kernel/proc.js';
+import { isRunningProcess, isSameProcess } from './kernel/proc.js';
 import { fail, formatError } from './errors.js';
-import { thaw, waitForExit } from './lifecycle.js';
+import { thaw } from './lifecycle.js';
 import { removeAnonymousVolumes } from './volumes/store.js';
 
 const KILL_WAIT_MS = 10_000;
@@ -35,13 +35,14 @@ async function removeContainer(runtime: Runtime, name: string, force: boolean, v
     // SIGKILL to the container's PID 1 ends its whole PID namespace.
     try { process.kill(pid, 'SIGKILL'); } catch { /* gone already */ }
     if (status === 'paused') await thaw(container); // a frozen process dies only once it runs again
+    // A detached container's monitor then becomes `tsrun container-exited`, which reads the record to free
+    // the cgroup: deleting the record before it is done would leave the cgroup behind.
+    const { monitor } = container.state;
     const deadline = Date.now() + KILL_WAIT_MS;
-    while (isSameProcess(pid, pidStartTime)) {
+    while (isSameProcess(pid, pidStartTime) || (monitor && isRunningProcess(monitor.pid, monitor.startTime))) {
       if (Date.now() > deadline) throw fail(`container ${container.name} did not die within ${KILL_WAIT_MS / 1000}s of SIGKILL`, 'check `ps` for a stuck process (state D)');
       await sleep(20);
     }
-    // A detached container's monitor now frees what it held (network, cgroup): let it finish before the record goes.
-    if (container.state.monitor) await waitForExit(runtime, container.id);
   }
   deleteContainer(runtime.paths, container.id);
   if (volumes) await removeAnonymousVolumes(runtime.sys, runtime.paths, container.config.mounts ?? []);

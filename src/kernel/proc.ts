@@ -17,3 +17,15 @@ export function isSameProcess(pid: number, startTime: number | null): boolean {
   const now = processStartTime(pid);
   return now !== null && (startTime === null || now === startTime);
 }
+
+/** Like isSameProcess, but false once the process has exited and only waits for its parent to reap it
+ *  (state Z, field 3 of /proc/PID/stat): an orphan's new parent, PID 1, may take a while to do so. */
+export function isRunningProcess(pid: number, startTime: number | null): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat[stat.lastIndexOf(')') + 2];
+    return state !== 'Z' && isSameProcess(pid, startTime);
+  } catch {
+    return false;
+  }
+}

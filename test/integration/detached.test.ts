@@ -155,6 +155,14 @@ describe.skipIf(!asRoot)('detached containers (as root)', () => {
     expect(run('attach', 'listener')).toMatchObject({ status: 125, stderr: expect.stringContaining('is not running') });
   });
 
+  it('rm -f of a running detached container removes its cgroup too (its monitor frees it before the record goes)', () => {
+    const id = run('run', '-d', '--name', 'forced', '--network', 'none', 'tsrun-demo', 'sleep', '60').stdout.trim();
+    expect(cgroupDirs(id)).not.toEqual([]);
+    expect(run('rm', '-f', 'forced')).toEqual({ status: 0, stdout: 'forced\n', stderr: '' });
+    expect(cgroupDirs(id)).toEqual([]);
+    expect(fs.existsSync(path.join(root, 'containers', id))).toBe(false);
+  });
+
   it('keeps the container when its monitor is killed -9, and reconciles once the container is gone too', async () => {
     const id = run('run', '-d', '--name', 'orphan', 'tsrun-demo', 'sleep', '60').stdout.trim();
     const { monitor, pid } = stateFile('orphan');
