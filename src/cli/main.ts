@@ -4,8 +4,8 @@
 import { formatError, exitCodeOf } from '../errors.js';
 import { markCommandTail } from './command-tail.js';
 import { containerOptions, loadRun, runHandler } from './commands/run.js';
-import { execOptions } from './commands/exec.js';
-import { parsePlainPull, parsePlainRun } from './plain-run.js';
+import { execHandler, execOptions } from './commands/exec.js';
+import { parsePlainExec, parsePlainPull, parsePlainRun } from './plain-run.js';
 import { pullHandler } from './commands/pull.js';
 import { commandName, takeTraceFlag, tracingRequest } from '../trace/request.js';
 import type { Tracing } from '../trace/setup.js';
@@ -35,8 +35,10 @@ try {
   const command = async () => {
     const plainRun = parsePlainRun(args);
     const plainPull = plainRun ? undefined : parsePlainPull(args);
+    const plainExec = plainRun || plainPull ? undefined : parsePlainExec(args);
     if (plainRun) await runHandler(plainRun);
     else if (plainPull) await pullHandler(plainPull);
+    else if (plainExec) await execHandler(plainExec);
     else await parseWithYargs(args);
   };
   await (tracing ? tracing.root(command) : command());

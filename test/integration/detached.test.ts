@@ -86,8 +86,10 @@ describe.skipIf(!asRoot)('detached containers (as root)', () => {
     expect(run('exec', 'host-of-exec', 'no-such-command').status).toBe(127);
     expect(run('exec', 'host-of-exec', '/etc/passwd').status).toBe(126);
     expect(run('exec', 'host-of-exec', 'sh', '-c', 'exit 7').status).toBe(7);
-    run('rm', '-f', 'host-of-exec');
-    expect(run('exec', 'talker', 'true')).toMatchObject({ status: 125, stderr: expect.stringContaining('container talker is not running') });
+    run('kill', 'host-of-exec');
+    run('wait', 'host-of-exec');
+    expect(run('exec', 'host-of-exec', 'true')).toMatchObject({ status: 125, stderr: expect.stringContaining('container host-of-exec is not running') });
+    run('rm', 'host-of-exec');
   });
 
   it('creates without starting, starts, renames, restarts; and restarts on failure as often as the policy says', async () => {

@@ -1,7 +1,7 @@
 // tsrun exec [-i] [-t] [-e K=V] [-w DIR] [-u USER] CONTAINER COMMAND [ARG...]: run a command in a running container.
 import type { CommandModule } from 'yargs';
 
-interface ExecArgs { root?: string; container: string; _: (string | number)[]; interactive: boolean; tty: boolean; env: string[]; workdir?: string; user?: string }
+export interface ExecArgs { root?: string; container: string; _: (string | number)[]; interactive: boolean; tty: boolean; env: string[]; workdir?: string; user?: string }
 
 export const execOptions = {
   interactive: { alias: 'i', type: 'boolean', default: false, describe: 'Keep STDIN open' },
@@ -18,18 +18,20 @@ export const execCommand: CommandModule<object, ExecArgs> = {
     .options(execOptions)
     .positional('container', { type: 'string', describe: 'Container name or id' })
     .positional('command', { type: 'string', array: true, default: [], describe: 'Command and arguments' }) as never,
-  handler: async (argv) => {
-    const { fail } = await import('../../errors.js');
-    const { runtimeFor } = await import('../runtime.js');
-    const { getContainer } = await import('../../store/containers.js');
-    const { execIn } = await import('../../exec-in.js');
-    // After `--` (put there by markCommandTail), the words are the command's, as with run.
-    const command = argv._.slice(1).map(String);
-    if (command.length === 0) throw fail('tsrun exec needs a command', 'e.g. tsrun exec CONTAINER sh');
-    if (argv.tty && argv.interactive && !process.stdin.isTTY) throw fail('the input device is not a TTY', 'drop -t, or run tsrun from a terminal');
-    const runtime = runtimeFor(argv);
-    process.exitCode = await execIn(runtime, getContainer(runtime.paths, argv.container), {
-      command, env: argv.env, user: argv.user, workdir: argv.workdir, interactive: argv.interactive, tty: argv.tty,
-    });
-  },
+  handler: (argv) => execHandler(argv),
 };
+
+export async function execHandler(argv: ExecArgs): Promise<void> {
+  const { fail } = await import('../../errors.js');
+  const { runtimeFor } = await import('../runtime.js');
+  const { getContainer } = await import('../../store/containers.js');
+  const { execIn } = await import('../../exec-in.js');
+  // After `--` (put there by markCommandTail), the words are the command's, as with run.
+  const command = argv._.slice(1).map(String);
+  if (command.length === 0) throw fail('tsrun exec needs a command', 'e.g. tsrun exec CONTAINER sh');
+  if (argv.tty && argv.interactive && !process.stdin.isTTY) throw fail('the input device is not a TTY', 'drop -t, or run tsrun from a terminal');
+  const runtime = runtimeFor(argv);
+  process.exitCode = await execIn(runtime, getContainer(runtime.paths, argv.container), {
+    command, env: argv.env, user: argv.user, workdir: argv.workdir, interactive: argv.interactive, tty: argv.tty,
+  });
+}

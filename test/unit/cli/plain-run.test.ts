@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { markCommandTail } from '../../../src/cli/command-tail.js';
-import { parsePlainPull, parsePlainRun } from '../../../src/cli/plain-run.js';
+import { parsePlainExec, parsePlainPull, parsePlainRun } from '../../../src/cli/plain-run.js';
 
-const shapes = [{ name: 'run', valueOptions: new Set(['env', 'e', 'name', 'workdir', 'w', 'user', 'u', 'hostname', 'h', 'entrypoint', 'env-file']) }];
+const shapes = [
+  { name: 'run', valueOptions: new Set(['env', 'e', 'name', 'workdir', 'w', 'user', 'u', 'hostname', 'h', 'entrypoint', 'env-file']) },
+  { name: 'exec', valueOptions: new Set(['env', 'e', 'workdir', 'w', 'user', 'u']) },
+];
 const mark = (args: string[]) => markCommandTail(args, shapes, new Set(['root']));
 
 describe('markCommandTail', () => {
@@ -53,5 +56,14 @@ describe('parsePlainPull', () => {
     expect(parsePlainPull(['pull'])).toBeUndefined();
     expect(parsePlainPull(['pull', 'a', 'b'])).toBeUndefined();
     expect(parsePlainPull(['push', 'busybox'])).toBeUndefined();
+  });
+});
+
+describe('parsePlainExec', () => {
+  it('parses a plain exec with its own options, the words after the container being the command\'s', () => {
+    expect(parsePlainExec(mark(['exec', '-e', 'A=1', '-u', 'student', 'box', 'ls', '-l']))).toMatchObject({ container: 'box', env: ['A=1'], user: 'student', _: ['exec', 'ls', '-l'] });
+    expect(parsePlainExec(mark(['exec', 'box']))).toBeUndefined(); // no command: yargs explains
+    expect(parsePlainExec(mark(['exec', '--help']))).toBeUndefined();
+    expect(parsePlainExec(mark(['exec', '--bogus', 'box', 'true']))).toBeUndefined();
   });
 });
