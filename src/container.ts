@@ -38,6 +38,10 @@ export interface RunRequest {
   readOnly?: boolean;
   /** --restart: no, on-failure[:N], always or unless-stopped. */
   restart?: string;
+  /** --log-opt KEY=VALUE: max-size of the json-file log before it is rotated. */
+  logOptions?: string[];
+  /** --stop-signal: what `tsrun stop` sends first (default: the image's STOPSIGNAL, else SIGTERM). */
+  stopSignal?: string;
   /** --memory, --cpus, --pids-limit, …: the container's cgroup limits. */
   resources?: ResourceLimits;
 }
@@ -113,6 +117,9 @@ export interface ContainerRecord {
     mounts?: MountSpec[];
     readOnly?: boolean;
     restart?: RestartPolicy;
+    /** Bytes the json-file log may grow to before it is rotated. */
+    logMaxSize?: number;
+    stopSignal?: string;
     resources?: ResourceLimits;
   };
   state: ContainerState;

@@ -19,8 +19,10 @@ const RECORD_WAIT_MS = 10_000;
 
 // #region stop
 /** SIGTERM (or the signal asked for), then SIGKILL after `timeoutSeconds`, as `docker stop` does. */
-export async function stopContainer(runtime: Runtime, nameOrId: string, timeoutSeconds: number, signal: NodeJS.Signals = 'SIGTERM'): Promise<ContainerRecord> {
+export async function stopContainer(runtime: Runtime, nameOrId: string, timeoutSeconds: number, asked?: NodeJS.Signals): Promise<ContainerRecord> {
   const container = current(runtime, nameOrId);
+  // The flag, else what the container was made with (--stop-signal, or the image's STOPSIGNAL), else SIGTERM.
+  const signal = asked ?? signalName(container.config.stopSignal ?? 'SIGTERM');
   if (!isUp(container.state)) return container; // stopping a stopped container is not an error
   const { pid, pidStartTime } = container.state;
   saveState(runtime.paths, container.id, { ...container.state, stoppedByUser: true }); // no restart policy applies now
@@ -88,6 +90,17 @@ export async function waitForExit(runtime: Runtime, nameOrId: string): Promise<C
     container = current(runtime, container.id);
   }
   return container;
+}
+
+/** "TERM", "SIGTERM" or "15" as Node's name for it. */
+function signalName(text: string): NodeJS.Signals {
+  if (/^\d+$/.test(text)) {
+    const name = Object.entries(os.constants.signals).find(([, number]) => number === Number(text))?.[0];
+    if (name) return name as NodeJS.Signals;
+  }
+  const name = (text.startsWith('SIG') ? text : `SIG${text}`).toUpperCase();
+  if (!(name in os.constants.signals)) throw fail(`invalid stop signal: ${text}`, 'give a name like SIGTERM or a number like 15');
+  return name as NodeJS.Signals;
 }
 
 function current(runtime: Runtime, nameOrId: string): ContainerRecord {

@@ -10,6 +10,7 @@ import { generateName } from '../store/names.js';
 import { fail } from '../errors.js';
 import { exposedPorts, parsePublish, type PortMapping } from '../net/ports.js';
 import { findNetwork } from '../net/networks.js';
+import { parseBytes } from '../cgroups/limits.js';
 import { parseMountFlag, parseTmpfsFlag, parseVolumeFlag, type MountSpec } from '../volumes/spec.js';
 import { ensureVolume, volumeDataDir } from '../volumes/store.js';
 import { checkMountTarget, copyImageContent } from '../volumes/mounts.js';
@@ -46,6 +47,8 @@ export async function create(runtime: Runtime, image: ImageRecord, request: RunR
         mounts: await volumesFor(runtime, image, request),
         readOnly: request.readOnly ?? false,
         restart: restartPolicy(request),
+        logMaxSize: logMaxSize(request),
+        stopSignal: request.stopSignal ?? image.config.config?.StopSignal,
         resources: request.resources ?? {},
       },
       state: { status: 'created', pid: null, pidStartTime: null, exitCode: null, startedAt: null, finishedAt: null, error: '' },
@@ -148,6 +151,17 @@ async function volumesFor(runtime: Runtime, image: ImageRecord, request: RunRequ
   return specs;
 }
 // #endregion
+
+/** --log-opt max-size=10m (json-file's only option tsrun has). */
+function logMaxSize(request: RunRequest): number | undefined {
+  let size: number | undefined;
+  for (const option of request.logOptions ?? []) {
+    const [key, value] = option.split('=');
+    if (key !== 'max-size' || !value) throw fail(`invalid --log-opt "${option}"`, 'tsrun\'s json-file log takes max-size=SIZE, e.g. --log-opt max-size=1m');
+    size = parseBytes('--log-opt max-size', value);
+  }
+  return size;
+}
 
 /** --restart as docker reads it; with --rm it makes no sense, and docker refuses the pair. */
 function restartPolicy(request: RunRequest): RestartPolicy {

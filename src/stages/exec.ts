@@ -122,7 +122,7 @@ export async function execDetached(runtime: Runtime, container: ContainerRecord,
     // With -i, the container reads a FIFO that `tsrun attach` writes into.
     const stdinFifo = path.join(runDir, 'stdin');
     if (container.config.interactive && !fs.existsSync(stdinFifo)) runtime.sys.mknod(stdinFifo, fs.constants.S_IFIFO | 0o600, 0, 0);
-    const monitor = spawnProcess(MONITOR_PATH, [logPath, String(MAX_LOG_BYTES), path.join(runDir, 'exit'), '3', container.config.interactive ? stdinFifo : '-', '--', ...exitCommand], {
+    const monitor = spawnProcess(MONITOR_PATH, [logPath, String(container.config.logMaxSize ?? MAX_LOG_BYTES), path.join(runDir, 'exit'), '3', container.config.interactive ? stdinFifo : '-', '--', ...exitCommand], {
       detached: true,
       stdio: ['pipe', monitorLog, monitorLog, 'pipe'],
       env: { ...process.env, TSRUN_RUN_ROOT: runtime.paths.runRoot },

@@ -165,6 +165,26 @@ describe.skipIf(!asRoot)('detached containers (as root)', () => {
     expect(fs.existsSync(path.join(root, 'containers', id))).toBe(false);
   });
 
+  it('rotates the log past --log-opt max-size, and stops with the container\'s own --stop-signal', async () => {
+    const id = run('run', '-d', '--name', 'chatty', '--log-opt', 'max-size=1k', 'tsrun-demo', 'sh', '-c', 'i=0; while [ $i -lt 100 ]; do i=$((i+1)); echo line $i; done').stdout.trim();
+    expect(run('wait', 'chatty').stdout).toBe('0\n');
+    const log = path.join(root, 'containers', id, `${id}-json.log`);
+    expect(fs.statSync(`${log}.1`).size).toBeLessThanOrEqual(1024);
+    expect(fs.statSync(log).size).toBeLessThanOrEqual(1024);
+    const kept = run('logs', 'chatty').stdout.split('\n').filter(Boolean);
+    expect(kept.at(-1)).toBe('line 100');
+    expect(kept.length).toBeLessThan(100); // older lines went with the rotation
+    expect(run('run', '--log-opt', 'max-file=3', 'tsrun-demo', 'true')).toMatchObject({ status: 125, stderr: expect.stringContaining('invalid --log-opt "max-file=3"') });
+
+    run('run', '-d', '--name', 'polite', '--stop-signal', 'USR1', 'tsrun-demo', 'sh', '-c', 'trap "echo got USR1; exit 0" USR1; echo ready; while true; do sleep 0.1; done');
+    await eventually(() => run('logs', 'polite').stdout === 'ready\n');
+    const before = Date.now();
+    expect(run('stop', '-t', '10', 'polite').status).toBe(0);
+    expect(Date.now() - before).toBeLessThan(5000); // it acted on the signal: no SIGKILL after the timeout
+    expect(state('polite').ExitCode).toBe(0);
+    expect(run('logs', 'polite').stdout).toBe('ready\ngot USR1\n');
+  });
+
   it('keeps the container when its monitor is killed -9, and reconciles once the container is gone too', async () => {
     const id = run('run', '-d', '--name', 'orphan', 'tsrun-demo', 'sleep', '60').stdout.trim();
     const { monitor, pid } = stateFile('orphan');

@@ -28,6 +28,8 @@ export interface RunArgs {
   tmpfs: string[];
   'read-only': boolean;
   restart: string;
+  'log-opt': string[];
+  'stop-signal'?: string;
   pull: string;
   memory?: string;
   'memory-swap'?: string;
@@ -61,6 +63,8 @@ export const containerOptions = {
   tmpfs: { type: 'string', array: true, default: [], describe: 'Mount a tmpfs (TARGET[:size=…,mode=…])' },
   'read-only': { type: 'boolean', default: false, describe: 'Mount the container\'s root filesystem as read only' },
   restart: { type: 'string', default: 'no', describe: 'Restart policy of a detached container: no, on-failure[:N], always, unless-stopped' },
+  'log-opt': { type: 'string', array: true, default: [], describe: 'Log driver option: max-size=SIZE (json-file, rotated past it; default 10m)' },
+  'stop-signal': { type: 'string', describe: 'Signal `tsrun stop` sends first (default: the image\'s STOPSIGNAL, else SIGTERM)' },
   pull: { type: 'string', default: 'missing', describe: 'Pull the image before running: missing, always or never' },
   memory: { alias: 'm', type: 'string', describe: 'Memory limit (e.g. 64m, 1g)' },
   'memory-swap': { type: 'string', describe: 'Memory plus swap limit; -1 for unlimited swap' },
@@ -99,6 +103,8 @@ export function runRequest(argv: RunArgs): RunRequest {
     tmpfs: argv.tmpfs,
     readOnly: argv['read-only'],
     restart: argv.restart,
+    logOptions: argv['log-opt'],
+    stopSignal: argv['stop-signal'],
     pull: pullPolicy(argv.pull),
     resources: resourceLimits(argv),
   };
