@@ -158,18 +158,22 @@ void UnmapTimes(Napi::Env, void* times, size_t* length) {
   delete length;
 }
 
+// The request's steps, each with every string and number it needs (see Step).
+std::vector<Step> ParseSteps(Napi::Env env, const Napi::Object& request) {
+  Napi::Array js_steps = request.Get("steps").As<Napi::Array>();
+  std::vector<Step> steps;
+  for (uint32_t i = 0; i < js_steps.Length(); i++) steps.push_back(ParseStep(env, js_steps.Get(i).As<Napi::Object>()));
+  return steps;
+}
+
 // spawn({cloneFlags, steps, stdio, dieWithParent}) -> {pid, errorFd, releaseFd, consoleFd, times}
 Napi::Value Spawn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object request = info[0].As<Napi::Object>();
   unsigned long clone_flags = CloneFlags(env, request.Get("cloneFlags"));
-  Napi::Array js_steps = request.Get("steps").As<Napi::Array>();
-  std::vector<Step> steps;
+  std::vector<Step> steps = ParseSteps(env, request);
   bool wants_pty = false;
-  for (uint32_t i = 0; i < js_steps.Length(); i++) {
-    steps.push_back(ParseStep(env, js_steps.Get(i).As<Napi::Object>()));
-    if (steps.back().op == Op::OpenPty) wants_pty = true;
-  }
+  for (const Step& step : steps) wants_pty = wants_pty || step.op == Op::OpenPty;
   Napi::Array js_stdio = request.Get("stdio").As<Napi::Array>();
 
   int error_pipe[2], release_pipe[2], console[2] = {-1, -1};
@@ -236,11 +240,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
 Napi::Value EncodeSpawnRequest(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object request = info[0].As<Napi::Object>();
-  unsigned long clone_flags = CloneFlags(env, request.Get("cloneFlags"));
-  Napi::Array js_steps = request.Get("steps").As<Napi::Array>();
-  std::vector<Step> steps;
-  for (uint32_t i = 0; i < js_steps.Length(); i++) steps.push_back(ParseStep(env, js_steps.Get(i).As<Napi::Object>()));
-  std::string bytes = EncodeSpawn(clone_flags, steps);
+  std::string bytes = EncodeSpawn(CloneFlags(env, request.Get("cloneFlags")), ParseSteps(env, request));
   return Napi::Buffer<char>::Copy(env, bytes.data(), bytes.size());
 }
 

@@ -5,6 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { CommandRunner } from '../../../src/net/command.js';
+import type { ContainerRecord } from '../../../src/container.js';
+import type { PortMapping } from '../../../src/net/ports.js';
 
 export interface Ran { argv: string[]; input?: string }
 
@@ -33,5 +35,18 @@ export function fakeHost(options: { routes?: Array<{ dst: string; dev: string }>
     /** The commands as one would type them, stdin shown indented below its command. */
     typed: () => ran.map((r) => r.argv.join(' ') + (r.input ? '\n' + r.input.trimEnd().replace(/^/gm, '  ') : '')),
     remove: () => fs.rmSync(stateDir, { recursive: true, force: true }),
+  };
+}
+
+/** A created container for the network stage: id "1" -> 64 ones, named c1 with hostname h1 unless a name is given. */
+export function containerOn(id: string, network?: string, options: { name?: string; ports?: PortMapping[] } = {}): ContainerRecord {
+  return {
+    id: id.repeat(64 / id.length), name: options.name ?? `c${id}`, created: new Date().toISOString(),
+    image: { id: 'sha256:' + 'a'.repeat(64), name: 'demo', layers: [] },
+    config: {
+      argv: ['sh'], env: [], workingDir: '/', user: '', hostname: options.name ?? `h${id}`,
+      tty: false, interactive: false, autoRemove: false, network, ports: options.ports ?? [],
+    },
+    state: { status: 'created', pid: null, pidStartTime: null, exitCode: null, startedAt: null, finishedAt: null, error: '' },
   };
 }
