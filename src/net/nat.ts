@@ -8,7 +8,6 @@
 // deleting that one table removes them, leaving everyone else's rules alone.
 import type { CommandRunner } from './command.js';
 import type { PortMapping } from './ports.js';
-import { installIptables, removeIptables } from './iptables.js';
 
 /** nftables, unless the host has only iptables (or config.json's "firewall-backend" says iptables). */
 export type FirewallBackend = 'nftables' | 'iptables';
@@ -74,13 +73,13 @@ export function natRuleset(networks: NatNetwork[]): string {
 /** Make tsrun's rules say exactly this: the rules of these networks, or none at all when there are none. */
 export async function installNat(run: CommandRunner, networks: NatNetwork[], backend: FirewallBackend = 'nftables'): Promise<void> {
   if (networks.length === 0) await removeNat(run, backend);
-  else if (backend === 'iptables') await installIptables(run, networks);
+  else if (backend === 'iptables') await (await import('./iptables.js')).installIptables(run, networks);
   else await run(['nft', '-f', '-'], natRuleset(networks));
 }
 // #endregion
 
 export async function removeNat(run: CommandRunner, backend: FirewallBackend = 'nftables'): Promise<void> {
-  if (backend === 'iptables') await removeIptables(run);
+  if (backend === 'iptables') await (await import('./iptables.js')).removeIptables(run);
   else await run(['nft', '-f', '-'], `table ${NAT_TABLE}\ndelete table ${NAT_TABLE}\n`);
 }
 

@@ -8,12 +8,9 @@ import type { ImageRecord } from '../store/images.js';
 import { VALID_NAME, addContainer, listContainers } from '../store/containers.js';
 import { generateName } from '../store/names.js';
 import { fail } from '../errors.js';
-import { exposedPorts, parsePublish, type PortMapping } from '../net/ports.js';
-import { findNetwork } from '../net/networks.js';
+import type { PortMapping } from '../net/ports.js';
 import { parseBytes } from '../cgroups/limits.js';
-import { parseMountFlag, parseTmpfsFlag, parseVolumeFlag, type MountSpec } from '../volumes/spec.js';
-import { ensureVolume, volumeDataDir } from '../volumes/store.js';
-import { checkMountTarget, copyImageContent } from '../volumes/mounts.js';
+import type { MountSpec } from '../volumes/spec.js';
 import { layerDir } from '../store/paths.js';
 import { inSpan } from '../trace/span.js';
 
@@ -42,8 +39,8 @@ export async function create(runtime: Runtime, image: ImageRecord, request: RunR
         tty: request.tty,
         interactive: request.interactive,
         autoRemove: request.autoRemove,
-        network: networkMode(runtime, request),
-        ports: portsToPublish(image, request),
+        network: await networkMode(runtime, request),
+        ports: await portsToPublish(image, request),
         mounts: await volumesFor(runtime, image, request),
         readOnly: request.readOnly ?? false,
         restart: restartPolicy(request),
@@ -115,7 +112,9 @@ function readEnvFile(file: string): string[] {
 
 // #region ports
 /** -p flags, and with -P every port the image EXPOSEs that no -p names. Their host ports are picked at start. */
-function portsToPublish(image: ImageRecord, request: RunRequest): PortMapping[] {
+async function portsToPublish(image: ImageRecord, request: RunRequest): Promise<PortMapping[]> {
+  if (!request.publish?.length && !request.publishAll) return [];
+  const { exposedPorts, parsePublish } = await import('../net/ports.js'); // loaded only when ports are published
   const explicit = (request.publish ?? []).map(parsePublish);
   const named = new Set(explicit.map((port) => `${port.containerPort}/${port.protocol}`));
   const exposed = request.publishAll ? exposedPorts(image.config.config?.ExposedPorts).filter((port) => !named.has(`${port.containerPort}/${port.protocol}`)) : [];
@@ -132,6 +131,11 @@ function portsToPublish(image: ImageRecord, request: RunRequest): PortMapping[] 
 /** -v, --mount and --tmpfs as mounts. Volumes are made now, as docker makes them: an anonymous one gets its
  *  name, and a new one starts with what the image has at its path. */
 async function volumesFor(runtime: Runtime, image: ImageRecord, request: RunRequest): Promise<MountSpec[]> {
+  if (!request.volumes?.length && !request.mounts?.length && !request.tmpfs?.length) return [];
+  // Loaded only when something is mounted: most runs mount nothing, and start faster without them.
+  const { parseMountFlag, parseTmpfsFlag, parseVolumeFlag } = await import('../volumes/spec.js');
+  const { ensureVolume, volumeDataDir } = await import('../volumes/store.js');
+  const { checkMountTarget, copyImageContent } = await import('../volumes/mounts.js');
   const specs = [
     ...(request.volumes ?? []).map(parseVolumeFlag),
     ...(request.mounts ?? []).map(parseMountFlag),
@@ -174,9 +178,10 @@ function restartPolicy(request: RunRequest): RestartPolicy {
   return { name: name as RestartPolicy['name'], maximumRetryCount: Number(count ?? 0) };
 }
 
-function networkMode(runtime: Runtime, request: RunRequest): NetworkMode {
+async function networkMode(runtime: Runtime, request: RunRequest): Promise<NetworkMode> {
   const mode = request.network ?? 'bridge';
   if (mode === 'bridge' || mode === 'none' || mode === 'host') return mode;
+  const { findNetwork } = await import('../net/networks.js'); // user networks' records, only when one is named
   const network = findNetwork(runtime.paths, mode);
   if (!network) throw fail(`network ${mode} not found`, 'use --network bridge, none, host, or a network from `tsrun network ls`');
   return network.name;

@@ -12,7 +12,6 @@ import { stepsAndSpans, type ChildStep } from '../kernel/steps.js';
 import { inSpan } from '../trace/span.js';
 import { cgroupLayout } from '../cgroups/layout.js';
 import { planCgroup } from '../cgroups/cgroup.js';
-import { mountSteps, prepareMounts } from '../volumes/mounts.js';
 
 // #region clone-flags
 /** One new namespace of each kind: the container sees its own mounts (NEWNS),
@@ -51,11 +50,11 @@ export async function namespaces(
   runtime: Runtime, container: ContainerRecord, rootfs: RootfsPlan, net: NetworkPlan,
 ): Promise<NamespacesPlan> {
   const cloneFlags = cloneFlagsFor(net);
-  return inSpan('tsrun.namespaces', { 'container.id': container.id, 'tsrun.namespaces': cloneFlags }, () => {
+  return inSpan('tsrun.namespaces', { 'container.id': container.id, 'tsrun.namespaces': cloneFlags }, async () => {
     const root = rootfs.mountpoint;
     const cgroup = planCgroup(cgroupLayout(fs.readFileSync('/proc/self/mountinfo', 'utf8')), container.id, container.config.resources ?? {});
     const inRoot = (p: string) => path.join(root, p);
-    const mounts = prepareMounts(runtime.paths, container.config.mounts ?? [], [rootfs.upperdir, ...rootfs.lowerdirs], runtime.sys);
+    const mounts = await volumeMountSteps(runtime, container, rootfs, inRoot);
     // Each { span } names the steps after it for the trace: the child times them itself.
     const { steps, spans } = stepsAndSpans([
       { span: 'tsrun.child.propagation' },
@@ -113,7 +112,7 @@ export async function namespaces(
       ...bindFile(net.files.resolvConf, inRoot('/etc/resolv.conf')),
       // #endregion
       { span: 'tsrun.child.mounts' },
-      ...mountSteps(mounts, inRoot), // volumes, bind mounts, tmpfs: see src/volumes/mounts.ts
+      ...mounts, // volumes, bind mounts, tmpfs: see src/volumes/mounts.ts
       // #region read-only
       // --read-only: the root, not what is mounted on it, can no longer be written.
       ...(container.config.readOnly ? [{ op: 'mount', source: '', target: root, fstype: '', flags: ['MS_BIND', 'MS_REMOUNT', 'MS_RDONLY'], data: '' } as ChildStep] : []),
@@ -132,6 +131,13 @@ export async function namespaces(
     ]);
     return { cloneFlags, cgroup, root, steps, stepSpans: spans };
   });
+}
+
+/** The child's steps for -v, --mount and --tmpfs; the code for them is loaded only when there are some. */
+async function volumeMountSteps(runtime: Runtime, container: ContainerRecord, rootfs: RootfsPlan, inRoot: (p: string) => string): Promise<ChildStep[]> {
+  if (!container.config.mounts?.length) return [];
+  const { mountSteps, prepareMounts } = await import('../volumes/mounts.js');
+  return mountSteps(prepareMounts(runtime.paths, container.config.mounts, [rootfs.upperdir, ...rootfs.lowerdirs], runtime.sys), inRoot);
 }
 
 function bindFile(source: string, target: string): ChildStep[] {

@@ -19,8 +19,7 @@ import type { StorePaths } from '../store/paths.js';
 import { containerDir } from '../store/paths.js';
 import { writeFileAtomic } from '../store/atomic.js';
 import { uplinkMtu } from '../net/bridge.js';
-import { applyNat, ensureBridge, networkHost, reclaimStaleLeases, withNetworkLock, type BridgeNetwork, type NetworkHost } from '../net/bridges.js';
-import { bridgeNetworkFor } from '../net/networks.js';
+import { applyNat, defaultNetwork, ensureBridge, networkHost, reclaimStaleLeases, withNetworkLock, type BridgeNetwork, type NetworkHost } from '../net/bridges.js';
 import { processStartTime } from '../kernel/proc.js';
 import { leaseAddress, leaseOf, listBridgeStates, publishedPorts, releaseAddress, writeBridgeState, type BridgeState, type Lease } from '../net/ipam.js';
 import { formatMapping, pickHostPorts } from '../net/ports.js';
@@ -44,7 +43,8 @@ export async function network(runtime: Runtime, container: ContainerRecord, host
       span.setAttribute('network.interface.name', 'lo');
       return { mode, interfaces: ['lo 127.0.0.1/8'], files: writeEtcFiles(runtime, container, mode), steps: [{ op: 'link_up', name: 'lo' }] };
     }
-    const net = bridgeNetworkFor(runtime.paths, mode);
+    // A user network's record is read only when one is named.
+    const net = mode === 'bridge' ? defaultNetwork(runtime.paths) : (await import('../net/networks.js')).bridgeNetworkFor(runtime.paths, mode);
     const file = netnsFile(runtime.paths, container.id);
     const address = await leaseFor(runtime, container, host, net, file);
     const files = writeEtcFiles(runtime, container, mode, address);
