@@ -1,5 +1,6 @@
 // tsrun logs, wait, stop, kill, and the monitor's exit command: a container's life after `run -d`.
 import type { CommandModule } from 'yargs';
+import type { Runtime } from '../../container.js';
 
 interface LogsArgs { root?: string; container: string; follow: boolean; tail?: string; timestamps: boolean; since?: string }
 interface ContainersArgs { root?: string; containers: string[]; time: number; signal?: string }
@@ -65,14 +66,9 @@ export const stopCommand: CommandModule<object, ContainersArgs> = {
     signal: { alias: 's', type: 'string', describe: 'Signal to send first (default SIGTERM)' },
   }).positional('containers', { type: 'string', array: true, describe: 'Container names or ids' }) as never,
   handler: async (argv) => {
-    const { runtimeFor } = await import('../runtime.js');
     const { stopContainer } = await import('../../lifecycle.js');
-    const runtime = runtimeFor(argv);
     const signal = argv.signal === undefined ? undefined : (argv.signal.startsWith('SIG') ? argv.signal : `SIG${argv.signal}`).toUpperCase() as NodeJS.Signals;
-    for (const name of argv.containers.map(String)) {
-      await stopContainer(runtime, name, argv.time, signal);
-      process.stdout.write(`${name}\n`);
-    }
+    await eachContainer(argv, (runtime, name) => stopContainer(runtime, name, argv.time, signal));
   },
 };
 
@@ -83,13 +79,8 @@ export const killCommand: CommandModule<object, ContainersArgs> = {
     signal: { alias: 's', type: 'string', default: 'SIGKILL', describe: 'Signal to send' },
   }).positional('containers', { type: 'string', array: true, describe: 'Container names or ids' }) as never,
   handler: async (argv) => {
-    const { runtimeFor } = await import('../runtime.js');
     const { killContainer } = await import('../../lifecycle.js');
-    const runtime = runtimeFor(argv);
-    for (const name of argv.containers.map(String)) {
-      await killContainer(runtime, name, argv.signal!);
-      process.stdout.write(`${name}\n`);
-    }
+    await eachContainer(argv, (runtime, name) => killContainer(runtime, name, argv.signal!));
   },
 };
 
@@ -109,6 +100,16 @@ export const containerExitedCommand: CommandModule<object, { root?: string; id: 
   },
 };
 
+/** Docker's way with several containers: one after the other, each name printed once it is done. */
+async function eachContainer(argv: ContainersArgs, act: (runtime: Runtime, name: string) => Promise<unknown>): Promise<void> {
+  const { runtimeFor } = await import('../runtime.js');
+  const runtime = runtimeFor(argv);
+  for (const name of argv.containers.map(String)) {
+    await act(runtime, name);
+    process.stdout.write(`${name}\n`);
+  }
+}
+
 /** "2026-11-23T12:00:00Z" as it is; "10m", "2h", "30s" as that long ago. */
 function sinceTime(text: string, fail: (message: string, hint?: string) => Error): string {
   const ago = /^(\d+)(s|m|h)$/.exec(text);
@@ -124,15 +125,12 @@ export const restartCommand: CommandModule<object, ContainersArgs> = {
     time: { alias: 't', type: 'number', default: 10, describe: 'Seconds to wait before killing the container' },
   }).positional('containers', { type: 'string', array: true, describe: 'Container names or ids' }) as never,
   handler: async (argv) => {
-    const { runtimeFor } = await import('../runtime.js');
     const { stopContainer } = await import('../../lifecycle.js');
     const { startDetached } = await import('../../run.js');
-    const runtime = runtimeFor(argv);
-    for (const name of argv.containers.map(String)) {
+    await eachContainer(argv, async (runtime, name) => {
       const stopped = await stopContainer(runtime, name, argv.time);
       await startDetached(runtime, { ...stopped, state: { ...stopped.state, restartCount: 0 } });
-      process.stdout.write(`${name}\n`);
-    }
+    });
   },
 };
 
@@ -155,13 +153,8 @@ export const pauseCommand: CommandModule<object, ContainersArgs> = {
   describe: 'Freeze every process of containers (cgroup freezer)',
   builder: (yargs) => yargs.positional('containers', { type: 'string', array: true, describe: 'Container names or ids' }) as never,
   handler: async (argv) => {
-    const { runtimeFor } = await import('../runtime.js');
     const { pauseContainer } = await import('../../lifecycle.js');
-    const runtime = runtimeFor(argv);
-    for (const name of argv.containers.map(String)) {
-      await pauseContainer(runtime, name);
-      process.stdout.write(`${name}\n`);
-    }
+    await eachContainer(argv, pauseContainer);
   },
 };
 
@@ -170,13 +163,8 @@ export const unpauseCommand: CommandModule<object, ContainersArgs> = {
   describe: 'Let the processes of paused containers run again',
   builder: (yargs) => yargs.positional('containers', { type: 'string', array: true, describe: 'Container names or ids' }) as never,
   handler: async (argv) => {
-    const { runtimeFor } = await import('../runtime.js');
     const { unpauseContainer } = await import('../../lifecycle.js');
-    const runtime = runtimeFor(argv);
-    for (const name of argv.containers.map(String)) {
-      await unpauseContainer(runtime, name);
-      process.stdout.write(`${name}\n`);
-    }
+    await eachContainer(argv, unpauseContainer);
   },
 };
 
