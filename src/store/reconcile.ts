@@ -53,6 +53,11 @@ function removeLeftovers(container: ContainerRecord, runDir: string): void {
       const code = (error as NodeJS.ErrnoException).code;
       if (code !== 'ENOENT' && code !== 'EBUSY') throw error; // EBUSY: a process of it lives on somewhere; leave it
     }
+    try {
+      fs.rmdirSync(path.dirname(dir)); // tsrun's own parent too, when it was the last container in it
+    } catch {
+      // other containers still have cgroups there
+    }
   }
   fs.rmSync(runDir, { recursive: true, force: true });
 }

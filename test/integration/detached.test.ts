@@ -36,6 +36,9 @@ describe.skipIf(!asRoot)('detached containers (as root)', () => {
     // The orphan's lease (and its namespace file) is freed by the next network change, as after a crash: this one.
     run('network', 'prune');
     fs.rmSync(root, { recursive: true, force: true });
+    // No cgroup of tsrun's is left, not even its parent: whichever way a container ended, it was the last one.
+    const controllers = fs.readdirSync('/sys/fs/cgroup');
+    expect(controllers.filter((controller) => fs.existsSync(`/sys/fs/cgroup/${controller}/tsrun`))).toEqual([]);
   });
 
   it('runs in the background after tsrun exits, logs stdout and stderr as json-file lines, and records the exit', async () => {
