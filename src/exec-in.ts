@@ -19,8 +19,7 @@ import { relayConsole } from './kernel/console.js';
 import { fail } from './errors.js';
 import { containerDir, layerDir } from './store/paths.js';
 import { reconcile } from './store/reconcile.js';
-import { cgroupLayout } from './cgroups/layout.js';
-import { planCgroup } from './cgroups/cgroup.js';
+import { containerCgroup } from './cgroups/cgroup.js';
 import { planProcess, readStepFailure, stepError } from './stages/exec.js';
 
 export interface ExecRequest {
@@ -52,7 +51,7 @@ export async function execIn(runtime: Runtime, containerRecord: ContainerRecord,
   if (container.state.status !== 'running' || pid === null) {
     throw fail(`container ${container.name} is not running`, 'start it first: `tsrun start ' + container.name + '`');
   }
-  const cgroup = planCgroup(cgroupLayout(fs.readFileSync('/proc/self/mountinfo', 'utf8')), container.id, container.config.resources ?? {});
+  const cgroup = containerCgroup(container.id, container.config.resources ?? {});
   const joins: ChildStep[] = [
     ...cgroup.procs.map((procs): ChildStep => ({ op: 'write_file', path: procs, data: '0' })),
     ...NAMESPACES.map(({ file, nstype }): ChildStep => ({ op: 'setns', path: `/proc/${pid}/ns/${file}`, nstype })),

@@ -4,10 +4,8 @@
 // sees it exit and records the exit, so these commands only wait for that.
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import fs from 'node:fs';
 import { isUp, type ContainerRecord, type Runtime } from './container.js';
-import { cgroupLayout } from './cgroups/layout.js';
-import { planCgroup, setFrozen } from './cgroups/cgroup.js';
+import { containerCgroup, setFrozen } from './cgroups/cgroup.js';
 import { getContainer, saveState } from './store/containers.js';
 import { reconcile } from './store/reconcile.js';
 import { isSameProcess } from './kernel/proc.js';
@@ -19,10 +17,10 @@ const RECORD_WAIT_MS = 10_000;
 
 // #region stop
 /** SIGTERM (or the signal asked for), then SIGKILL after `timeoutSeconds`, as `docker stop` does. */
-export async function stopContainer(runtime: Runtime, nameOrId: string, timeoutSeconds: number, asked?: NodeJS.Signals): Promise<ContainerRecord> {
+export async function stopContainer(runtime: Runtime, nameOrId: string, timeoutSeconds: number, asked?: string): Promise<ContainerRecord> {
   const container = current(runtime, nameOrId);
   // The flag, else what the container was made with (--stop-signal, or the image's STOPSIGNAL), else SIGTERM.
-  const signal = asked ?? signalName(container.config.stopSignal ?? 'SIGTERM');
+  const signal = signalName(asked ?? container.config.stopSignal ?? 'SIGTERM');
   if (!isUp(container.state)) return container; // stopping a stopped container is not an error
   const { pid, pidStartTime } = container.state;
   saveState(runtime.paths, container.id, { ...container.state, stoppedByUser: true }); // no restart policy applies now
@@ -40,9 +38,7 @@ export async function stopContainer(runtime: Runtime, nameOrId: string, timeoutS
 export async function killContainer(runtime: Runtime, nameOrId: string, signal: string): Promise<ContainerRecord> {
   const container = current(runtime, nameOrId);
   if (!isUp(container.state)) throw fail(`cannot kill container ${container.name}: it is not running`, 'see `tsrun ps`');
-  const name = (signal.startsWith('SIG') ? signal : `SIG${signal}`).toUpperCase() as NodeJS.Signals;
-  const number = /^\d+$/.test(signal) ? Number(signal) : os.constants.signals[name];
-  if (number === undefined) throw fail(`invalid signal: ${signal}`, 'give a name like SIGTERM, TERM or a number like 15');
+  const number = /^\d+$/.test(signal) ? Number(signal) : os.constants.signals[signalName(signal)];
   // Killed for good by hand: the restart policy leaves it stopped (other signals may be meant to be survived).
   if (number === os.constants.signals.SIGKILL) saveState(runtime.paths, container.id, { ...container.state, stoppedByUser: true });
   sendSignal(container.state.pid!, number);
@@ -56,7 +52,7 @@ export async function pauseContainer(runtime: Runtime, nameOrId: string): Promis
   const container = current(runtime, nameOrId);
   if (container.state.status === 'paused') throw fail(`container ${container.name} is already paused`, `\`tsrun unpause ${container.name}\``);
   if (container.state.status !== 'running') throw fail(`container ${container.name} is not running`, 'see `tsrun ps`');
-  await setFrozen(cgroupOf(container), true);
+  await setFrozen(containerCgroup(container.id, container.config.resources ?? {}), true);
   saveState(runtime.paths, container.id, { ...container.state, status: 'paused' });
 }
 
@@ -69,12 +65,9 @@ export async function unpauseContainer(runtime: Runtime, nameOrId: string): Prom
 // #endregion
 
 export async function thaw(container: ContainerRecord): Promise<void> {
-  await setFrozen(cgroupOf(container), false);
+  await setFrozen(containerCgroup(container.id, container.config.resources ?? {}), false);
 }
 
-function cgroupOf(container: ContainerRecord) {
-  return planCgroup(cgroupLayout(fs.readFileSync('/proc/self/mountinfo', 'utf8')), container.id, container.config.resources ?? {});
-}
 
 /** Until the container has exited and its exit is recorded; its record then. */
 export async function waitForExit(runtime: Runtime, nameOrId: string): Promise<ContainerRecord> {
@@ -99,7 +92,7 @@ function signalName(text: string): NodeJS.Signals {
     if (name) return name as NodeJS.Signals;
   }
   const name = (text.startsWith('SIG') ? text : `SIG${text}`).toUpperCase();
-  if (!(name in os.constants.signals)) throw fail(`invalid stop signal: ${text}`, 'give a name like SIGTERM or a number like 15');
+  if (!(name in os.constants.signals)) throw fail(`invalid signal: ${text}`, 'give a name like SIGTERM, TERM or a number like 15');
   return name as NodeJS.Signals;
 }
 

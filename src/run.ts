@@ -5,8 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContainerRecord, ContainerState, ExitRecord, RestartPolicy, RunObserver, RunRequest, Runtime, StageName } from './container.js';
-import { oomKills, planCgroup, removeCgroup, type CgroupPlan } from './cgroups/cgroup.js';
-import { cgroupLayout } from './cgroups/layout.js';
+import { containerCgroup, oomKills, removeCgroup, type CgroupPlan } from './cgroups/cgroup.js';
 import { processStartTime } from './kernel/proc.js';
 import { pull } from './stages/pull.js';
 import { create } from './stages/create.js';
@@ -99,7 +98,7 @@ export async function startDetached(runtime: Runtime, container: ContainerRecord
 export async function recordDetachedExit(runtime: Runtime, container: ContainerRecord): Promise<void> {
   const exitFile = path.join(containerRunDir(runtime.paths, container.id), 'exit');
   const [code, , finishedAt] = fs.readFileSync(exitFile, 'utf8').trim().split(' ');
-  const cgroup = planCgroup(cgroupLayout(fs.readFileSync('/proc/self/mountinfo', 'utf8')), container.id, container.config.resources ?? {});
+  const cgroup = containerCgroup(container.id, container.config.resources ?? {});
   const exited = {
     ...container.state, status: 'exited' as const, pid: null, pidStartTime: null, monitor: null,
     exitCode: Number(code), finishedAt: finishedAt ?? new Date().toISOString(), error: '', oomKilled: oomKills(cgroup) > 0,
@@ -131,7 +130,7 @@ export function restartWanted(policy: RestartPolicy | undefined, state: Containe
 
 /** What a container whose record is gone still held: found by its id alone (its lease, its cgroup, its run dir). */
 export async function releaseRemoved(runtime: Runtime, id: string): Promise<void> {
-  const cgroup = planCgroup(cgroupLayout(fs.readFileSync('/proc/self/mountinfo', 'utf8')), id, {});
+  const cgroup = containerCgroup(id, {});
   const stub = { id, config: { network: 'bridge', autoRemove: false } } as ContainerRecord;
   await releaseContainer(runtime, stub, cgroup);
 }

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CONTROLLERS, type CgroupLayout, type Controller } from './layout.js';
+import { CONTROLLERS, cgroupLayout, type CgroupLayout, type Controller } from './layout.js';
 import { settingsV1, settingsV2, type ResourceLimits } from './limits.js';
 
 const PARENT = 'tsrun';
@@ -20,6 +20,11 @@ export interface CgroupPlan {
   procs: string[];
   /** Which directory holds each controller's files (on v2, the one directory holds them all). */
   byController: Partial<Record<Controller, string>>;
+}
+
+/** The cgroup of a container on this machine: the plan for its id, in the layout /proc/self/mountinfo shows. */
+export function containerCgroup(containerId: string, limits: ResourceLimits): CgroupPlan {
+  return planCgroup(cgroupLayout(fs.readFileSync('/proc/self/mountinfo', 'utf8')), containerId, limits);
 }
 
 // #region cgroup-plan

@@ -77,10 +77,10 @@ export function leaseOf(state: BridgeState, container: string): string | undefin
 }
 
 /** What a running container holds, on whichever bridge: its address and published ports (for ps and inspect). */
-export function findLease(container: string, dir = HOST_NETWORK_DIR): { bridge: string; address: string; gateway: string; lease: Lease } | undefined {
+export function findLease(container: string, dir = HOST_NETWORK_DIR): { bridge: string; state: BridgeState; address: string; gateway: string; lease: Lease } | undefined {
   for (const { bridge, state } of listBridgeStates(dir)) {
     const address = leaseOf(state, container);
-    if (address) return { bridge, address, gateway: state.gateway, lease: state.leases[address]! };
+    if (address) return { bridge, state, address, gateway: state.gateway, lease: state.leases[address]! };
   }
   return undefined;
 }

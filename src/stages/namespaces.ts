@@ -5,13 +5,11 @@
 //
 // The steps are plain data. The child (native/src/spawn.cc) performs them in
 // order right after clone(), and reports the first one that fails.
-import fs from 'node:fs';
 import path from 'node:path';
 import type { ContainerRecord, NamespacesPlan, NetworkPlan, RootfsPlan, Runtime } from '../container.js';
 import { stepsAndSpans, type ChildStep } from '../kernel/steps.js';
 import { inSpan } from '../trace/span.js';
-import { cgroupLayout } from '../cgroups/layout.js';
-import { planCgroup } from '../cgroups/cgroup.js';
+import { containerCgroup } from '../cgroups/cgroup.js';
 
 // #region clone-flags
 /** One new namespace of each kind: the container sees its own mounts (NEWNS),
@@ -52,7 +50,7 @@ export async function namespaces(
   const cloneFlags = cloneFlagsFor(net);
   return inSpan('tsrun.namespaces', { 'container.id': container.id, 'tsrun.namespaces': cloneFlags }, async () => {
     const root = rootfs.mountpoint;
-    const cgroup = planCgroup(cgroupLayout(fs.readFileSync('/proc/self/mountinfo', 'utf8')), container.id, container.config.resources ?? {});
+    const cgroup = containerCgroup(container.id, container.config.resources ?? {});
     const inRoot = (p: string) => path.join(root, p);
     const mounts = await volumeMountSteps(runtime, container, rootfs, inRoot);
     // Each { span } names the steps after it for the trace: the child times them itself.

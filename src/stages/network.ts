@@ -21,7 +21,7 @@ import { writeFileAtomic } from '../store/atomic.js';
 import { uplinkMtu } from '../net/bridge.js';
 import { applyNat, defaultNetwork, ensureBridge, networkHost, reclaimStaleLeases, withNetworkLock, type BridgeNetwork, type NetworkHost } from '../net/bridges.js';
 import { processStartTime } from '../kernel/proc.js';
-import { leaseAddress, leaseOf, listBridgeStates, publishedPorts, releaseAddress, writeBridgeState, type BridgeState, type Lease } from '../net/ipam.js';
+import { findLease, leaseAddress, leaseOf, listBridgeStates, publishedPorts, readBridgeState, releaseAddress, writeBridgeState, type BridgeState, type Lease } from '../net/ipam.js';
 import { formatMapping, pickHostPorts } from '../net/ports.js';
 import { connectContainer, createNetns, disconnectContainer, removeNetns, vethName } from '../net/veth.js';
 import { hostsFile, resolvConf, writePeers } from '../net/etc-files.js';
@@ -92,7 +92,7 @@ async function leaseFor(runtime: Runtime, container: ContainerRecord, host: Netw
 async function attach(runtime: Runtime, container: ContainerRecord, host: NetworkHost, net: BridgeNetwork, file: string, hostsPath: string): Promise<BridgeAttachment> {
   const mtu = await uplinkMtu(host.run);
   return withNetworkLock(runtime.sys, host, async () => {
-    const state = readState(host, net.bridge);
+    const state = readBridgeState(host.stateDir, net.bridge)!; // leaseFor made it, under the same lock
     const address = leaseOf(state, container.id)!;
     const lease = state.leases[address]!;
     const attachment: BridgeAttachment = {
@@ -138,10 +138,9 @@ export async function releaseNetwork(runtime: Runtime, container: ContainerRecor
   const mode = container.config.network ?? 'bridge';
   if (mode === 'none' || mode === 'host') return;
   await withNetworkLock(runtime.sys, host, async () => {
-    const held = listBridgeStates(host.stateDir).find(({ state }) => leaseOf(state, container.id) !== undefined);
+    const held = findLease(container.id, host.stateDir);
     if (!held) return;
-    const { bridge, state } = held;
-    const lease = state.leases[leaseOf(state, container.id)!]!;
+    const { bridge, state, lease } = held;
     await disconnectContainer(host.run, vethName(container.id));
     releaseAddress(state, container.id);
     writeBridgeState(host.stateDir, bridge, state);
@@ -156,18 +155,13 @@ export async function releaseNetwork(runtime: Runtime, container: ContainerRecor
  *  while that runs, the address is taken, whatever became of tsrun. */
 export async function handOverNetwork(runtime: Runtime, container: ContainerRecord, holder: Lease['holder'], host = networkHost(runtime.paths)): Promise<void> {
   await withNetworkLock(runtime.sys, host, async () => {
-    const held = listBridgeStates(host.stateDir).find(({ state }) => leaseOf(state, container.id) !== undefined);
+    const held = findLease(container.id, host.stateDir);
     if (!held) return; // --network none or host: no lease
-    held.state.leases[leaseOf(held.state, container.id)!]!.holder = holder;
+    held.lease.holder = holder;
     writeBridgeState(host.stateDir, held.bridge, held.state);
   });
 }
 
-function readState(host: NetworkHost, bridge: string): BridgeState {
-  const found = listBridgeStates(host.stateDir).find((entry) => entry.bridge === bridge);
-  if (!found) throw new Error(`no state for bridge ${bridge}`); // leaseFor made it under the same lock
-  return found.state;
-}
 
 function writeEtcFiles(runtime: Runtime, container: ContainerRecord, mode: string, address?: string): NetworkPlan['files'] {
   const dir = containerDir(runtime.paths, container.id);

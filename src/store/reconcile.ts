@@ -7,8 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isUp, type ContainerRecord } from '../container.js';
 import { isSameProcess } from '../kernel/proc.js';
-import { cgroupLayout } from '../cgroups/layout.js';
-import { planCgroup } from '../cgroups/cgroup.js';
+import { containerCgroup } from '../cgroups/cgroup.js';
 import { saveState } from './containers.js';
 import { containerRunDir, type StorePaths } from './paths.js';
 
@@ -45,7 +44,7 @@ function readExitFile(file: string): { code: number; finishedAt: string } | unde
 
 /** The cgroup directories (empty now: their processes are gone) and the run directory. */
 function removeLeftovers(container: ContainerRecord, runDir: string): void {
-  const cgroup = planCgroup(cgroupLayout(fs.readFileSync('/proc/self/mountinfo', 'utf8')), container.id, container.config.resources ?? {});
+  const cgroup = containerCgroup(container.id, container.config.resources ?? {});
   for (const dir of cgroup.dirs) {
     try {
       fs.rmdirSync(dir);

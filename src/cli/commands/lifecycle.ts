@@ -67,8 +67,7 @@ export const stopCommand: CommandModule<object, ContainersArgs> = {
   }).positional('containers', { type: 'string', array: true, describe: 'Container names or ids' }) as never,
   handler: async (argv) => {
     const { stopContainer } = await import('../../lifecycle.js');
-    const signal = argv.signal === undefined ? undefined : (argv.signal.startsWith('SIG') ? argv.signal : `SIG${argv.signal}`).toUpperCase() as NodeJS.Signals;
-    await eachContainer(argv, (runtime, name) => stopContainer(runtime, name, argv.time, signal));
+    await eachContainer(argv, (runtime, name) => stopContainer(runtime, name, argv.time, argv.signal));
   },
 };
 
