@@ -101,11 +101,29 @@ export async function removeCgroup(plan: CgroupPlan): Promise<void> {
         await sleep(10);
       }
     }
+    removeParentIfEmpty(dir);
+  }
+}
+
+/** For a container found dead (reconcile): its cgroup goes if nothing is left in it, at once, without waiting. */
+export function removeCgroupIfEmpty(plan: CgroupPlan): void {
+  for (const dir of plan.dirs) {
     try {
-      fs.rmdirSync(path.dirname(dir));
-    } catch {
-      // other containers still have cgroups there
+      fs.rmdirSync(dir);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'EBUSY') throw error; // EBUSY: a process of it lives on somewhere; leave it
     }
+    removeParentIfEmpty(dir);
+  }
+}
+
+/** tsrun's own parent cgroup goes with the last container in it. */
+function removeParentIfEmpty(dir: string): void {
+  try {
+    fs.rmdirSync(path.dirname(dir));
+  } catch {
+    // other containers still have cgroups there
   }
 }
 

@@ -17,6 +17,7 @@ import { HOST_NETWORK_DIR, listBridgeStates, networkLockPath, publishedPorts, re
 import { disconnectContainer, removeNetns, vethName } from './veth.js';
 import { isSameProcess } from '../kernel/proc.js';
 import { fail } from '../errors.js';
+import { configFile, readJsonObject } from '../registry/config.js';
 import { inSpan } from '../trace/span.js';
 import type { PortMapping } from './ports.js';
 
@@ -59,8 +60,7 @@ function onPath(command: string): boolean {
 }
 
 function readConfig(paths: StorePaths): { 'bridge-subnet'?: string; 'firewall-backend'?: string } {
-  const file = path.join(paths.root, 'config.json');
-  return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : {};
+  return readJsonObject(configFile(paths)); // the store's config.json, as the registry settings read it
 }
 
 /** The default network: tsrun0, on "bridge-subnet" from <root>/config.json or the default subnet. */

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isUp, type ContainerRecord } from '../container.js';
 import { isSameProcess } from '../kernel/proc.js';
-import { containerCgroup } from '../cgroups/cgroup.js';
+import { containerCgroup, removeCgroupIfEmpty } from '../cgroups/cgroup.js';
 import { saveState } from './containers.js';
 import { containerRunDir, type StorePaths } from './paths.js';
 
@@ -44,19 +44,6 @@ function readExitFile(file: string): { code: number; finishedAt: string } | unde
 
 /** The cgroup directories (empty now: their processes are gone) and the run directory. */
 function removeLeftovers(container: ContainerRecord, runDir: string): void {
-  const cgroup = containerCgroup(container.id, container.config.resources ?? {});
-  for (const dir of cgroup.dirs) {
-    try {
-      fs.rmdirSync(dir);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT' && code !== 'EBUSY') throw error; // EBUSY: a process of it lives on somewhere; leave it
-    }
-    try {
-      fs.rmdirSync(path.dirname(dir)); // tsrun's own parent too, when it was the last container in it
-    } catch {
-      // other containers still have cgroups there
-    }
-  }
+  removeCgroupIfEmpty(containerCgroup(container.id, container.config.resources ?? {}));
   fs.rmSync(runDir, { recursive: true, force: true });
 }
