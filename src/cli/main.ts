@@ -9,6 +9,7 @@ import { parsePlainExec, parsePlainPull, parsePlainRun } from './plain-run.js';
 import { pullHandler } from './commands/pull.js';
 import { commandName, takeTraceFlag, tracingRequest } from '../trace/request.js';
 import type { Tracing } from '../trace/setup.js';
+import { loadStartTracing } from '../trace/load.js';
 
 // A reader that goes away (`tsrun run --explain … 2>&1 | head`) must not kill tsrun half-way through a run:
 // its container still has to be waited for and cleaned up. What can no longer be written is dropped.
@@ -29,8 +30,8 @@ try {
     // promise slower (on Node 20), and loading modules takes hundreds of promises. So the code of
     // `tsrun run`, the command traced most, is loaded first, before those hooks are on.
     const name = commandName(args);
-    const [setup] = await Promise.all([import('../trace/setup.js'), name === 'run' ? loadRun() : undefined]);
-    tracing = await setup.startTracing(tracingAsked, name);
+    const [startTracing] = await Promise.all([loadStartTracing(), name === 'run' ? loadRun() : undefined]);
+    tracing = await startTracing(tracingAsked, name);
   }
   const command = async () => {
     const plainRun = parsePlainRun(args);
@@ -41,14 +42,18 @@ try {
     else if (plainExec) await execHandler(plainExec);
     else await parseWithYargs(args);
   };
-  await (tracing ? tracing.root(command) : command());
+  await (tracing ? tracing.root(command, exitCodeOf) : command());
 } catch (error) {
   if (process.env.TSRUN_DEBUG) console.error(error);
   process.stderr.write(formatError(error) + '\n');
   process.exitCode = exitCodeOf(error);
 }
-// A collector that accepts and never answers must not keep tsrun alive: exit with the container's code.
-if (tracing && !(await tracing.finish())) process.exit();
+if (tracing) {
+  const { settled, written } = await tracing.finish();
+  if (written) process.stderr.write(`tsrun: trace written to ${written.jaeger} (Jaeger UI: Upload JSON) and ${written.otlp}\n`);
+  // A collector that accepts and never answers must not keep tsrun alive: exit with the container's code.
+  if (!settled) process.exit();
+}
 
 async function parseWithYargs(args: string[]): Promise<void> {
   const { default: yargs } = await import('yargs');

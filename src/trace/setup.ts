@@ -12,38 +12,41 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import {
-  BasicTracerProvider, BatchSpanProcessor, ConsoleSpanExporter, InMemorySpanExporter, SimpleSpanProcessor,
+  BasicTracerProvider, BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor, type ReadableSpan, type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { inSpan } from './span.js';
-import { exitCodeOf } from '../errors.js';
-import { traceFilePaths, writeTraceFiles } from './files.js';
+import { traceFilePaths, writeTraceFiles, type TraceFiles } from './files.js';
 import type { OtlpTraceRequest } from './otlp-json.js';
 import type { TracingRequest } from './request.js';
 
 export interface Tracing {
-  /** Run the whole command inside its root span, `tsrun <command>`. */
-  root<T>(work: () => Promise<T>): Promise<T>;
-  /** Write the trace files and flush the exporters. False when a collector did not answer in time:
-   *  its request may still be open, and the caller should exit rather than wait for it. */
-  finish(): Promise<boolean>;
+  /** Run the whole command inside its root span, `tsrun <command>`. `exitCodeOf` says what tsrun exits with
+   *  when `work` throws: the caller's, because this file may be bundled apart from it (see load.ts),
+   *  and then its own copy of errors.ts would not recognise the caller's errors. */
+  root<T>(work: () => Promise<T>, exitCodeOf: (error: unknown) => number): Promise<T>;
+  /** Write the trace files and flush the exporters. `settled` is false when a collector did not answer
+   *  in time: its request may still be open, and the caller should exit rather than wait for it. */
+  finish(): Promise<{ settled: boolean; written: TraceFiles | undefined }>;
 }
 
-export async function startTracing(request: TracingRequest, command: string, env: NodeJS.ProcessEnv = process.env): Promise<Tracing> {
+export async function startTracing(
+  request: TracingRequest, command: string, env: NodeJS.ProcessEnv = process.env,
+  loadOtlp: () => Promise<typeof import('./otlp.js')> = () => import('./otlp.js'),
+): Promise<Tracing> {
   const warnings: string[] = [];
   const startedAt = new Date();
 
   // #region setup
   const resource = resourceFromAttributes({ [ATTR_SERVICE_NAME]: 'tsrun' })
     .merge(detectResources({ detectors: [envDetector] })); // OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES
-  const files = request.file !== undefined ? new InMemorySpanExporter() : undefined;
-  const filesProcessor = files && new SimpleSpanProcessor(files);
-  const otlp = request.exporters.includes('otlp') ? (await import('./otlp.js')).otlpExporter(env, warnings) : undefined;
+  const files = request.file !== undefined ? new KeptSpans() : undefined;
+  const otlp = request.exporters.includes('otlp') ? (await loadOtlp()).otlpExporter(env, warnings) : undefined;
   const otlpProcessor = otlp && new BatchSpanProcessor(otlp.exporter);
   const consoleProcessor = request.exporters.includes('console') ? new SimpleSpanProcessor(new ConsoleSpanExporter()) : undefined;
   const provider = new BasicTracerProvider({
     resource,
-    spanProcessors: [filesProcessor, otlpProcessor, consoleProcessor].filter((p) => p !== undefined),
+    spanProcessors: [files, otlpProcessor, consoleProcessor].filter((p) => p !== undefined),
   });
   trace.setGlobalTracerProvider(provider);
   // Parent and child spans find each other across `await` through AsyncLocalStorage.
@@ -55,7 +58,7 @@ export async function startTracing(request: TracingRequest, command: string, env
 
   let traceId = '';
   return {
-    root: (work) => context.with(parent, () => inSpan(`tsrun ${command}`, {
+    root: (work, exitCodeOf) => context.with(parent, () => inSpan(`tsrun ${command}`, {
       'container.runtime.name': 'tsrun',
       'process.command_args': ['tsrun', ...process.argv.slice(2)],
     }, async (span) => {
@@ -71,14 +74,14 @@ export async function startTracing(request: TracingRequest, command: string, env
     })),
 
     async finish() {
+      let written: TraceFiles | undefined;
       // Files first: they never depend on a collector being up.
-      if (files && filesProcessor) {
-        await filesProcessor.forceFlush();
-        const spans = files.getFinishedSpans();
+      if (files) {
+        const { spans } = files;
         const otlpJson = JSON.parse(new TextDecoder().decode(JsonTraceSerializer.serializeRequest(spans))) as OtlpTraceRequest;
         const paths = traceFilePaths(request.file ?? '', command, traceId || spans[0]?.spanContext().traceId || '0', startedAt);
         writeTraceFiles(paths, [otlpJson]);
-        process.stderr.write(`tsrun: trace written to ${paths.jaeger} (Jaeger UI: Upload JSON) and ${paths.otlp}\n`);
+        written = paths;
       }
       let settled = true;
       if (otlp && otlpProcessor) {
@@ -92,9 +95,18 @@ export async function startTracing(request: TracingRequest, command: string, env
       if (settled) await provider.shutdown();
       trace.disable();
       context.disable();
-      return settled;
+      return { settled, written };
     },
   };
+}
+
+/** Every span that ends, kept for the trace files, which are written once the command is over. */
+class KeptSpans implements SpanProcessor {
+  readonly spans: ReadableSpan[] = [];
+  onStart(): void {}
+  onEnd(span: ReadableSpan): void { this.spans.push(span); }
+  forceFlush(): Promise<void> { return Promise.resolve(); }
+  shutdown(): Promise<void> { return Promise.resolve(); }
 }
 
 /** True if `work` settled within `ms`. */

@@ -13,6 +13,7 @@ import { parseOtlpLines, plainValue, spansOf, type OtlpSpan } from '../../src/tr
 import type { JaegerFile } from '../../src/trace/jaeger.js';
 import { storeWithDemoImage, tsrun, TSRUN } from '../helpers/cli.js';
 import { expectJaegerShape } from '../unit/trace/jaeger-shape.js';
+import { codeCacheOf, compileCommonJs, type TracingSetup } from '../../src/trace/load.js';
 
 const asRoot = process.getuid?.() === 0;
 const CALLER = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' };
@@ -202,7 +203,8 @@ describe.skipIf(!asRoot)('tracing tsrun run (as root)', () => {
   });
 
   it('loads the OpenTelemetry SDK only when tracing is asked for', async () => {
-    // A module hook that writes down every module the CLI loads.
+    // A module hook that writes down every module the CLI loads, and every file it reads: the SDK's
+    // CommonJS bundle, tracing.cjs, is read and compiled by src/trace/load.ts, not imported.
     const hooks = path.join(root, 'record-hooks.mjs');
     const register = path.join(root, 'record-register.mjs');
     fs.writeFileSync(hooks, `import fs from 'node:fs';
@@ -212,7 +214,16 @@ export async function resolve(specifier, context, next) {
   return resolved;
 }
 `);
-    fs.writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify('file://' + hooks)});\n`);
+    fs.writeFileSync(register, `import fs from 'node:fs';
+import { register } from 'node:module';
+import { pathToFileURL } from 'node:url';
+register(${JSON.stringify('file://' + hooks)});
+const readFileSync = fs.readFileSync;
+fs.readFileSync = function (file, ...rest) {
+  if (typeof file === 'string') fs.appendFileSync(process.env.TSRUN_TEST_MODULE_LOG, pathToFileURL(file).href + '\\n');
+  return readFileSync.call(this, file, ...rest);
+};
+`);
     const sdkChunksLoaded = async (args: string[], env: NodeJS.ProcessEnv = {}) => {
       const log = path.join(root, `modules-${Math.random().toString(36).slice(2)}.log`);
       const result = await tsrunAsync(root, args, { ...env, TSRUN_TEST_MODULE_LOG: log, NODE_OPTIONS: `--import=${register}` });
@@ -224,6 +235,14 @@ export async function resolve(specifier, context, next) {
     };
     expect(await sdkChunksLoaded(['run', '--rm', 'tsrun-demo', 'true'])).toEqual([]);
     expect(await sdkChunksLoaded(['run', '--rm', 'tsrun-demo', 'true'], { OTEL_TRACES_EXPORTER: 'none' })).toEqual([]);
-    expect(await sdkChunksLoaded(['run', '--rm', `--trace=${path.join(root, 'traces', 'loaded.json')}`, 'tsrun-demo', 'true'])).not.toEqual([]);
+    expect(await sdkChunksLoaded(['run', '--rm', `--trace=${path.join(root, 'traces', 'loaded.json')}`, 'tsrun-demo', 'true']))
+      .toContainEqual(expect.stringMatching(/\/dist\/bundle\/tracing\.cjs$/));
+  });
+
+  it('compiles the bundled SDK from the code cache the build made', () => {
+    const file = path.resolve('dist/bundle/tracing.cjs'); // where the CLI's load.ts finds it, beside the bundle
+    const { script, exports } = compileCommonJs(file, codeCacheOf(file));
+    expect(script.cachedDataRejected).toBe(false); // undefined would mean there was no cache at all
+    expect(typeof (exports as TracingSetup).startTracing).toBe('function');
   });
 });

@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startTracing } from '../../../src/trace/setup.js';
+import { exitCodeOf } from '../../../src/errors.js';
 import { inSpan, traceContextEnv } from '../../../src/trace/span.js';
 import { parseOtlpLines, plainValue, spansOf, type OtlpSpan } from '../../../src/trace/otlp-json.js';
 
@@ -17,8 +18,8 @@ afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 /** Trace `work` as the command `test`, to files in `dir`; the spans written, by name. */
 async function traced(work: () => Promise<unknown>, env: NodeJS.ProcessEnv = {}) {
   const tracing = await startTracing({ file: path.join(dir, 't.json'), exporters: []}, 'test', env);
-  await tracing.root(work).catch(() => undefined);
-  expect(await tracing.finish()).toBe(true);
+  await tracing.root(work, exitCodeOf).catch(() => undefined);
+  expect((await tracing.finish()).settled).toBe(true);
   const all = spansOf(parseOtlpLines(fs.readFileSync(path.join(dir, 't.otlp.jsonl'), 'utf8')));
   return { all, byName: (name: string) => all.find((s) => s.span.name === name)!.span };
 }
@@ -121,8 +122,8 @@ describe('OTLP/HTTP export', () => {
     process.env.OTEL_SERVICE_NAME = 'lab-tsrun';
     try {
       const tracing = await startTracing({ file: undefined, exporters: ['otlp']}, 'test', env);
-      await tracing.root(() => inSpan('tsrun.pull', {}, () => 1));
-      expect(await tracing.finish()).toBe(true);
+      await tracing.root(() => inSpan('tsrun.pull', {}, () => 1), exitCodeOf);
+      expect((await tracing.finish()).settled).toBe(true);
     } finally {
       delete process.env.OTEL_EXPORTER_OTLP_HEADERS;
       delete process.env.OTEL_SERVICE_NAME;
@@ -138,8 +139,8 @@ describe('OTLP/HTTP export', () => {
   it('sends http/protobuf by default, to OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as given', async () => {
     const { endpoint, received } = await receiver();
     const tracing = await startTracing({ file: undefined, exporters: ['otlp']}, 'test', { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${endpoint}/custom` });
-    await tracing.root(() => inSpan('tsrun.pull', {}, () => 1));
-    expect(await tracing.finish()).toBe(true);
+    await tracing.root(() => inSpan('tsrun.pull', {}, () => 1), exitCodeOf);
+    expect((await tracing.finish()).settled).toBe(true);
     expect(received.map((r) => [r.url, r.headers['content-type']])).toEqual([['/custom', 'application/x-protobuf']]);
     // Protobuf keeps strings as they are: the names are in the bytes (decoding them is the collector's job).
     for (const text of ['service.name', 'tsrun', 'tsrun.pull', 'tsrun test']) expect(received[0]!.body.includes(text)).toBe(true);
