@@ -105,7 +105,6 @@ async function writeEntry(layer: LayerInProgress, entry: TarEntry): Promise<void
 
   makeParents(layer, at);
 
-  clearTheWay(layer, at, header);
   switch (header.type) {
     case 'file':
     case 'contiguous-file':
@@ -125,12 +124,20 @@ async function writeEntry(layer: LayerInProgress, entry: TarEntry): Promise<void
   }
 }
 
-/** A tar may hold the same path twice: the later entry wins, so whatever is
- *  there goes, except that a directory over a directory just gets new metadata. */
-function clearTheWay(layer: LayerInProgress, at: string, header: Header): void {
-  const existing = lstatOrNull(at);
-  if (existing === null) return;
-  if (existing.isDirectory() && header.type === 'directory') return;
+/** Make something new at `at`. A tar may hold the same path twice, and the later entry wins: if
+ *  something is there already (EEXIST), it goes, and `make` runs again. Trying first costs nothing
+ *  in the usual case, where an lstat before every entry would cost a system call each. */
+function makeReplacing<T>(layer: LayerInProgress, at: string, make: () => T): T {
+  try {
+    return make();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    clearTheWay(layer, at);
+    return make();
+  }
+}
+
+function clearTheWay(layer: LayerInProgress, at: string): void {
   const isRemoved = (dir: string) => dir === at || dir.startsWith(at + '/');
   for (const dir of layer.directoryMtimes.keys()) if (isRemoved(dir)) layer.directoryMtimes.delete(dir);
   for (const dir of layer.directories) if (isRemoved(dir)) layer.directories.delete(dir);
@@ -146,21 +153,32 @@ function makeParents(layer: LayerInProgress, at: string): void {
 }
 
 async function writeRegularFile(layer: LayerInProgress, at: string, entry: TarEntry): Promise<void> {
+  const { header } = entry;
   // 'wx' is O_CREAT|O_EXCL: it creates a new file or fails, and never follows a symlink.
   // The calls are synchronous on purpose: a layer has thousands of small files, and handing each
-  // open, write and close to Node's thread pool costs more than the call itself.
-  const fd = fs.openSync(at, 'wx', 0o600);
+  // open, write and close to Node's thread pool costs more than the call itself. For the same
+  // reason the file's metadata is set through its descriptor: no path to look up again.
+  const fd = makeReplacing(layer, at, () => fs.openSync(at, 'wx', 0o600));
   try {
     for await (const chunk of entry as AsyncIterable<Buffer>) fs.writeSync(fd, chunk); // the parser streams Buffers
+    fs.fchownSync(fd, header.uid, header.gid); // first: chown clears setuid/setgid bits and file capabilities
+    applyXattrs(layer, at, header);
+    fs.fchmodSync(fd, header.mode & 0o7777);
+    fs.futimesSync(fd, header.mtime, header.mtime);
   } finally {
     fs.closeSync(fd);
   }
-  layer.size += entry.header.size;
-  applyMetadata(layer, at, entry.header);
+  layer.size += header.size;
 }
 
+/** A directory over a directory (a tar may name one twice) keeps its contents and gets new metadata. */
 function makeDirectory(layer: LayerInProgress, at: string, header: Header): void {
-  if (lstatOrNull(at) === null) fs.mkdirSync(at, 0o700);
+  try {
+    fs.mkdirSync(at, 0o700);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    if (!lstatOrNull(at)!.isDirectory()) makeReplacing(layer, at, () => fs.mkdirSync(at, 0o700));
+  }
   layer.directories.add(at);
   applyMetadata(layer, at, header);
 }
@@ -168,14 +186,16 @@ function makeDirectory(layer: LayerInProgress, at: string, header: Header): void
 /** The link text is stored as it is: "/bin/busybox" is resolved inside the
  *  container's root when the container uses it, and we never write through it. */
 function makeSymlink(layer: LayerInProgress, at: string, header: Header): void {
-  fs.symlinkSync(header.linkname, at);
+  makeReplacing(layer, at, () => fs.symlinkSync(header.linkname, at));
   applyMetadata(layer, at, header);
 }
 
 /** A hard link shares its target's inode, owner, mode and times, so there is no metadata to apply. */
 function makeHardlink(layer: LayerInProgress, at: string, header: Header): void {
   const target = resolveHardlinkTarget(layer, header.linkname);
-  fs.linkSync(target, at); // link(2) does not follow a symlink target: it links the symlink itself
+  // An entry that links to its own path replaces the very file it would link to.
+  if (target === at) throw unsafe(`hard link target ${JSON.stringify(header.linkname)} is not in this layer`);
+  makeReplacing(layer, at, () => fs.linkSync(target, at)); // link(2) does not follow a symlink target: it links the symlink itself
 }
 
 const FILE_TYPE_BITS: Partial<Record<Header['type'], number>> = {
@@ -185,12 +205,13 @@ const FILE_TYPE_BITS: Partial<Record<Header['type'], number>> = {
 };
 
 function makeSpecialFile(layer: LayerInProgress, at: string, header: Header): void {
-  layer.sys.mknod(at, FILE_TYPE_BITS[header.type]! | 0o600, header.devmajor, header.devminor);
+  makeReplacing(layer, at, () => layer.sys.mknod(at, FILE_TYPE_BITS[header.type]! | 0o600, header.devmajor, header.devminor));
   applyMetadata(layer, at, header);
 }
 
 /** Owner, extended attributes, mode, then times, in that order: chown clears
- *  setuid/setgid bits and file capabilities, so it has to come first. */
+ *  setuid/setgid bits and file capabilities, so it has to come first.
+ *  (Regular files get the same through their descriptor, in writeRegularFile.) */
 function applyMetadata(layer: LayerInProgress, at: string, header: Header): void {
   fs.lchownSync(at, header.uid, header.gid);
   applyXattrs(layer, at, header);
@@ -260,9 +281,12 @@ function resolveInside(layer: LayerInProgress, name: string): string {
   const parts = name.split('/').filter((part) => part !== '' && part !== '.');
   if (parts.includes('..')) throw unsafe('path contains ".."');
 
+  // No part is "", "." or "..": joining them with "/" is what path.join would do, only cheaper.
+  const parents = parts.slice(0, -1);
+  if (layer.directories.has(parents.length ? `${dest}/${parents.join('/')}` : dest)) return [dest, ...parts].join('/'); // the usual case: checked already
   let parent = dest;
-  for (const part of parts.slice(0, -1)) {
-    parent = path.join(parent, part);
+  for (const part of parents) {
+    parent = `${parent}/${part}`;
     if (layer.directories.has(parent)) continue; // a directory we made or checked already
     const stat = lstatOrNull(parent);
     if (stat === null) break; // nothing exists below a missing directory: it will be created, as a directory
@@ -271,7 +295,7 @@ function resolveInside(layer: LayerInProgress, name: string): string {
     if (!stat.isDirectory()) throw unsafe(`path goes through ${shown}, which is not a directory`);
     layer.directories.add(parent);
   }
-  return path.join(dest, ...parts);
+  return [dest, ...parts].join('/');
 }
 
 /** A hard link's target must be a file this layer already unpacked, reached the same safe way. */

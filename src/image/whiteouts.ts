@@ -40,7 +40,10 @@ export type EntryName =
   /** An ordinary file, directory, link or device. */
   | { kind: 'normal' };
 
+const NORMAL: EntryName = { kind: 'normal' };
+
 export function classifyEntryName(name: string): EntryName {
+  if (!name.includes(WHITEOUT_PREFIX)) return NORMAL; // nearly every entry: no marker anywhere in its name
   const trimmed = name.replace(/\/+$/, '');
   const slash = trimmed.lastIndexOf('/');
   const dir = trimmed.slice(0, slash + 1); // "" or ending in "/"
@@ -58,5 +61,5 @@ export function classifyEntryName(name: string): EntryName {
     return { kind: 'whiteout', target: dir + hidden };
   }
 
-  return { kind: 'normal' };
+  return NORMAL;
 }

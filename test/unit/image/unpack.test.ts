@@ -119,6 +119,8 @@ describe('unpackLayer: an honest layer', () => {
       { name: 'd', content: 'a file replaces the whole directory' },
       { name: 'e', type: 'symlink', linkname: '/etc/passwd' },
       { name: 'e', content: 'replaces the symlink, does not write through it' },
+      { name: 'f', content: 'a directory replaces the file' },
+      { name: 'f/', type: 'directory', mode: 0o750 },
     ]);
     expect(fs.readFileSync(inDest('a'), 'utf8')).toBe('second');
     expect(fs.readlinkSync(inDest('b'))).toBe('a');
@@ -126,6 +128,8 @@ describe('unpackLayer: an honest layer', () => {
     expect(fs.readFileSync(inDest('c/inside'), 'utf8')).toBe('x');
     expect(fs.readFileSync(inDest('d'), 'utf8')).toBe('a file replaces the whole directory');
     expect(fs.lstatSync(inDest('e')).isFile()).toBe(true);
+    expect(fs.lstatSync(inDest('f')).isDirectory()).toBe(true);
+    expect(modeOf('f')).toBe(0o750);
   });
 
   it('reads long names and link targets (PAX and GNU extensions)', async () => {
