@@ -1,5 +1,6 @@
-// The OTLP/HTTP exporter, as OTEL_EXPORTER_OTLP_* configure it. A file of its
-// own so that `--trace` alone (files only) doesn't load the HTTP exporters.
+// The OTLP exporter, as OTEL_EXPORTER_OTLP_* configure it: over HTTP (protobuf or JSON, port 4318)
+// or gRPC (port 4317). A file of its own so that `--trace` alone (files only) doesn't load the
+// exporters; the gRPC one, with its gRPC library, is loaded only when asked for.
 import { ExportResultCode } from '@opentelemetry/core';
 import { OTLPTraceExporter as OTLPJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OTLPProtobufExporter } from '@opentelemetry/exporter-trace-otlp-proto';
@@ -16,17 +17,21 @@ export interface OtlpExporter {
   failures: string[];
 }
 
-/** The OTLP/HTTP exporter for OTEL_EXPORTER_OTLP_PROTOCOL, watched so that a failure can be reported once. */
-export function otlpExporter(env: NodeJS.ProcessEnv, warnings: string[]): OtlpExporter | undefined {
-  const protocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf').trim();
-  if (protocol !== 'http/protobuf' && protocol !== 'http/json') {
-    warnings.push(`OTEL_EXPORTER_OTLP_PROTOCOL=${protocol} is not supported — use http/protobuf or http/json (port 4318)`);
+type Protocol = 'http/protobuf' | 'http/json' | 'grpc';
+const PROTOCOLS: Protocol[] = ['http/protobuf', 'http/json', 'grpc'];
+
+/** The OTLP exporter for OTEL_EXPORTER_OTLP_PROTOCOL, watched so that a failure can be reported once. */
+export async function otlpExporter(env: NodeJS.ProcessEnv, warnings: string[]): Promise<OtlpExporter | undefined> {
+  const protocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf').trim() as Protocol;
+  if (!PROTOCOLS.includes(protocol)) {
+    warnings.push(`OTEL_EXPORTER_OTLP_PROTOCOL=${protocol} is not supported — use http/protobuf, http/json (port 4318) or grpc (port 4317)`);
     return undefined;
   }
-  const url = otlpTracesUrl(env);
+  const url = otlpTracesUrl(env, protocol);
   const timeoutMs = exportTimeoutMs(env);
   // Headers (OTEL_EXPORTER_OTLP_HEADERS, …_TRACES_HEADERS) are read by the exporter itself.
-  const OTLPTraceExporter = protocol === 'http/json' ? OTLPJsonExporter : OTLPProtobufExporter;
+  const OTLPTraceExporter = protocol === 'grpc' ? (await import('./otlp-grpc.js')).OTLPTraceExporter
+    : protocol === 'http/json' ? OTLPJsonExporter : OTLPProtobufExporter;
   const inner = new OTLPTraceExporter({ url, timeoutMillis: timeoutMs });
   const failures: string[] = [];
   const exporter: SpanExporter = {
@@ -41,9 +46,10 @@ export function otlpExporter(env: NodeJS.ProcessEnv, warnings: string[]): OtlpEx
 }
 
 /** Where traces go, as the OTLP exporter specification says: the signal's own endpoint as given,
- *  or the general endpoint with /v1/traces appended, or a collector on this machine. */
-export function otlpTracesUrl(env: NodeJS.ProcessEnv): string {
+ *  or the general endpoint (over HTTP, with /v1/traces appended), or a collector on this machine. */
+export function otlpTracesUrl(env: NodeJS.ProcessEnv, protocol: Protocol): string {
   if (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  if (protocol === 'grpc') return env.OTEL_EXPORTER_OTLP_ENDPOINT || 'http://localhost:4317';
   const base = env.OTEL_EXPORTER_OTLP_ENDPOINT || 'http://localhost:4318';
   return `${base.replace(/\/+$/, '')}/v1/traces`;
 }
@@ -53,7 +59,10 @@ function exportTimeoutMs(env: NodeJS.ProcessEnv): number {
   return Number.isFinite(configured) && configured > 0 ? configured : DEFAULT_EXPORT_TIMEOUT_MS;
 }
 
+/** ECONNREFUSED and the like for HTTP. gRPC's errors carry a numeric status and say it in their message
+ *  ("14 UNAVAILABLE: No connection established. … Resolution note: "), whose empty last part goes. */
 function exportErrorText(error: Error | undefined): string {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return code ?? error?.message ?? 'export failed';
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string') return code;
+  return error?.message.replace(/\s*Resolution note:\s*$/, '') ?? 'export failed';
 }

@@ -41,7 +41,7 @@ export async function startTracing(
   const resource = resourceFromAttributes({ [ATTR_SERVICE_NAME]: 'tsrun' })
     .merge(detectResources({ detectors: [envDetector] })); // OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES
   const files = request.file !== undefined ? new KeptSpans() : undefined;
-  const otlp = request.exporters.includes('otlp') ? (await loadOtlp()).otlpExporter(env, warnings) : undefined;
+  const otlp = request.exporters.includes('otlp') ? await (await loadOtlp()).otlpExporter(env, warnings) : undefined;
   const otlpProcessor = otlp && new BatchSpanProcessor(otlp.exporter);
   const consoleProcessor = request.exporters.includes('console') ? new SimpleSpanProcessor(new ConsoleSpanExporter()) : undefined;
   const provider = new BasicTracerProvider({

@@ -7,6 +7,7 @@ import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
+import * as grpc from '@grpc/grpc-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { STAGES } from '../../src/container.js';
 import { parseOtlpLines, plainValue, spansOf, type OtlpSpan } from '../../src/trace/otlp-json.js';
@@ -183,6 +184,38 @@ describe.skipIf(!asRoot)('tracing tsrun run (as root)', () => {
     expect(spans.map((s) => s.span.name)).toEqual(expect.arrayContaining(['tsrun run', ...STAGES.map((stage) => `tsrun.${stage}`)]));
     expect(spans[0]!.resource).toContainEqual({ key: 'service.name', value: { stringValue: 'lab' } });
     for (const text of ['service.name', 'lab', 'tsrun run', 'tsrun.exec']) expect(received[1]!.body.includes(text)).toBe(true);
+  });
+
+  it('exports over OTLP/gRPC to a receiver, with headers and service.name, and warns once when there is none', async () => {
+    // A gRPC server with the OTLP trace service's one method, taking the request's protobuf bytes as they are.
+    const received: { body: Buffer; lab: grpc.MetadataValue[] }[] = [];
+    const raw = (bytes: Buffer) => bytes;
+    const exportMethod = {
+      path: '/opentelemetry.proto.collector.trace.v1.TraceService/Export', requestStream: false, responseStream: false,
+      requestSerialize: raw, requestDeserialize: raw, responseSerialize: () => Buffer.alloc(0), responseDeserialize: raw,
+    };
+    const server = new grpc.Server();
+    server.addService({ Export: exportMethod }, {
+      Export: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+        received.push({ body: call.request, lab: call.metadata.get('x-lab') });
+        callback(null, Buffer.alloc(0));
+      },
+    });
+    const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))));
+    const env = { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_HEADERS: 'x-lab=grpc', OTEL_SERVICE_NAME: 'lab' };
+    try {
+      const result = await tsrunAsync(root, ['run', '--rm', 'tsrun-demo', 'true'], { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}` });
+      expect(result).toEqual({ status: 0, stdout: '', stderr: '' });
+    } finally {
+      server.forceShutdown();
+    }
+    expect(received.map((r) => r.lab)).toEqual([['grpc']]);
+    for (const text of ['service.name', 'lab', 'tsrun run', 'tsrun.exec']) expect(received[0]!.body.includes(text)).toBe(true);
+
+    // The same port, now closed: one warning, and the container's exit code.
+    const result = await tsrunAsync(root, ['run', '--rm', 'tsrun-demo', 'sh', '-c', 'exit 4'], { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}` });
+    expect(result.status).toBe(4);
+    expect(result.stderr).toMatch(new RegExp(`^tsrun: tracing: could not export the trace to http://127.0.0.1:${port}: 14 UNAVAILABLE: .*ECONNREFUSED.* — is a collector listening there\\? \\(OTEL_EXPORTER_OTLP_ENDPOINT\\)\\n$`));
   });
 
   it('exits with the container\'s code and one warning when the collector is down or never answers', async () => {
