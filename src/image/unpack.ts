@@ -137,6 +137,7 @@ function makeReplacing<T>(layer: LayerInProgress, at: string, make: () => T): T 
   }
 }
 
+/** Remove whatever is at `at`, and forget what we knew of the directories it held. */
 function clearTheWay(layer: LayerInProgress, at: string): void {
   const isRemoved = (dir: string) => dir === at || dir.startsWith(at + '/');
   for (const dir of layer.directoryMtimes.keys()) if (isRemoved(dir)) layer.directoryMtimes.delete(dir);
@@ -177,7 +178,10 @@ function makeDirectory(layer: LayerInProgress, at: string, header: Header): void
     fs.mkdirSync(at, 0o700);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    if (!lstatOrNull(at)!.isDirectory()) makeReplacing(layer, at, () => fs.mkdirSync(at, 0o700));
+    if (!lstatOrNull(at)!.isDirectory()) {
+      clearTheWay(layer, at);
+      fs.mkdirSync(at, 0o700);
+    }
   }
   layer.directories.add(at);
   applyMetadata(layer, at, header);
