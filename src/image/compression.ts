@@ -48,12 +48,43 @@ async function decompressInto(input: Readable, output: PassThrough): Promise<voi
 /** zlib hands back 16 KiB at a time by default; every hand-back is a trip through Node's thread
  *  pool, and a layer is often hundreds of megabytes. */
 const GUNZIP_CHUNK = 256 * 1024;
+/** The same goes for what it is given: a socket delivers 16-64 KiB at a time, and zlib works through
+ *  a megabyte for about the cost of one such trip. */
+const GUNZIP_INPUT = 1024 * 1024;
 
 function decoderFor(kind: Compression): Transform[] {
   switch (kind) {
-    case 'gzip': return [zlib.createGunzip({ chunkSize: GUNZIP_CHUNK })];
+    case 'gzip': return [new Gather(GUNZIP_INPUT), zlib.createGunzip({ chunkSize: GUNZIP_CHUNK })];
     case 'zstd': return [new ZstdDecompress()];
     case 'none': return [];
+  }
+}
+
+/** Passes its input on in pieces of at least `size` bytes (the last may be smaller). */
+class Gather extends Transform {
+  private chunks: Buffer[] = [];
+  private length = 0;
+
+  constructor(private readonly size: number) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.chunks.push(chunk);
+    this.length += chunk.length;
+    if (this.length >= this.size) this.pushGathered();
+    callback();
+  }
+
+  override _flush(callback: TransformCallback): void {
+    if (this.length > 0) this.pushGathered();
+    callback();
+  }
+
+  private pushGathered(): void {
+    this.push(this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.length));
+    this.chunks = [];
+    this.length = 0;
   }
 }
 

@@ -124,7 +124,7 @@ export class Staging {
   async layer(blob: string, digest: string, diffId: string): Promise<number> {
     const known = this.alreadyUnpacked(digest, diffId);
     if (known) return known.unpackedSize;
-    return this.unpack(fs.createReadStream(blob, { highWaterMark: 1024 * 1024 }), digest, diffId); // big reads: see UNPACK_BATCH in pull.ts
+    return this.unpack(fs.createReadStream(blob), digest, diffId);
   }
 
   /** Unpack the layer `compressed` streams (the bytes of blob `digest`) and check that it has diff id

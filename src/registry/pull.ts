@@ -268,22 +268,13 @@ async function fetchLayer(
   const tar = new PassThrough();
   const feed = async (body: Readable) => {
     const file = fs.openSync(incoming, 'wx', 0o600);
-    // The socket hands over 16-64 KiB at a time; the decompressor works through a batch of a
-    // megabyte for about the cost of one such chunk (each write is a trip through the thread pool).
-    const batch = new Batch(UNPACK_BATCH);
-    const pass = async (bytes: Buffer) => {
-      fs.writeSync(file, bytes); // as unpack.ts writes files: synchronously, cheaper than the thread pool
-      if (!tar.destroyed && !tar.write(bytes)) await ready(tar);
-    };
     try {
       for await (const chunk of body as AsyncIterable<Buffer>) {
         check.add(chunk);
-        const full = batch.add(chunk);
-        if (full) await pass(full);
+        fs.writeSync(file, chunk); // as unpack.ts writes files: synchronously, cheaper than the thread pool
+        if (!tar.destroyed && !tar.write(chunk)) await ready(tar);
         progress.received(check.size);
       }
-      const rest = batch.take();
-      if (rest) await pass(rest);
     } finally {
       fs.closeSync(file);
     }
@@ -302,32 +293,6 @@ async function fetchLayer(
   await staging.keepBlob(incoming, 'layer', descriptor, check.measured());
   if (unpacked.status === 'rejected') throw unpacked.reason;
   return unpacked.value;
-}
-
-const UNPACK_BATCH = 1024 * 1024;
-
-/** Gathers small chunks into one buffer of at least `size` bytes. */
-class Batch {
-  private chunks: Buffer[] = [];
-  private length = 0;
-
-  constructor(private readonly size: number) {}
-
-  /** The batch, once `chunk` fills it. */
-  add(chunk: Buffer): Buffer | undefined {
-    this.chunks.push(chunk);
-    this.length += chunk.length;
-    return this.length >= this.size ? this.take() : undefined;
-  }
-
-  /** Whatever is gathered, if anything. */
-  take(): Buffer | undefined {
-    if (this.length === 0) return undefined;
-    const batch = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.length);
-    this.chunks = [];
-    this.length = 0;
-    return batch;
-  }
 }
 
 /** Until `stream` takes more writes, or is gone. */

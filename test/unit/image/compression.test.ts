@@ -31,6 +31,11 @@ describe('decompress', () => {
     expect((await readAll(decompress(streamOf(gzip(PAYLOAD))))).equals(PAYLOAD)).toBe(true);
   });
 
+  it('gunzips a layer that arrives in small chunks, gathered into megabytes on the way', async () => {
+    const big = crypto.randomBytes(3 * 1024 * 1024 + 12345); // random: its gzip is as large, over several gatherings
+    expect((await readAll(decompress(streamOf(gzip(big), 64 * 1024)))).equals(big)).toBe(true);
+  });
+
   it.skipIf(!HAVE_ZSTD)('decodes zstd, including several frames in a row', async () => {
     expect((await readAll(decompress(streamOf(zstd(PAYLOAD), 1000)))).equals(PAYLOAD)).toBe(true);
     const twoFrames = Buffer.concat([zstd(Buffer.from('first ')), zstd(Buffer.from('second'))]);
