@@ -153,8 +153,11 @@ void RelaySignal(int sig) {
 
 // fork: the next steps run in a new child; this one stays behind as its parent, passes on the signals tsrun
 // forwards, and exits as it exits. Needed after joining a PID namespace, which only a process's children enter.
+// The raw clone system call, not glibc's fork(): fork() takes glibc's own locks (malloc's among them) for its
+// atfork handlers, and this process is a copy of one thread of tsrun's, made while other threads may have
+// held those locks; it would wait for them for ever.
 int Fork(const ChildContext& ctx) {
-  pid_t child = fork();
+  pid_t child = (pid_t)syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, nullptr);
   if (child <= 0) return child;  // the new child goes on with the steps (or fork failed: -1)
   g_forked = child;
   struct sigaction relay;
