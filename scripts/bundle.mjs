@@ -1,42 +1,77 @@
 // Bundles the CLI (and the lessons' site builder) into dist/bundle/ with esbuild.
-// One file per lazily imported command (splitting), so `tsrun run` loads only
-// what `run` needs.
-import { execFileSync } from 'node:child_process';
+//
+// The CLI becomes a few CommonJS files, which bin/tsrun.js loads with src/cli/load-bundle.ts, each
+// with a V8 code cache (made afterwards by dist/bundle/train-code-cache.cjs; see package.json):
+//   tsrun.cjs       the CLI: every command, loaded whole (its commands are compiled only when used)
+//   tracing.cjs     the OpenTelemetry SDK and tsrun's trace files, loaded only when a command is traced
+//   otlp.cjs        the OTLP/HTTP exporters, loaded only when OTEL_TRACES_EXPORTER says otlp
+//   otlp-grpc.cjs   the OTLP/gRPC exporter and its gRPC library (a megabyte), only for that protocol
+//   otel-api.cjs    the OpenTelemetry API, one copy for all of them
+// A bundle's import of another becomes `require('./NAME.cjs')`, which load-bundle.ts answers.
+import fs from 'node:fs';
+import path from 'node:path';
 import { build } from 'esbuild';
 
+const outdir = 'dist/bundle';
+// Everything from an earlier build goes, its code caches first: a cache must never meet another build's file.
+fs.rmSync(outdir, { recursive: true, force: true });
+
+const bundles = {
+  tsrun: 'src/cli/main.ts',
+  tracing: 'src/trace/setup.ts',
+  otlp: 'src/trace/otlp.ts',
+  'otlp-grpc': 'src/trace/otlp-grpc.ts',
+  'otel-api': 'node_modules/@opentelemetry/api/build/esm/index.js',
+  'load-bundle': 'src/cli/load-bundle.ts',
+  'train-code-cache': 'src/cli/train-code-cache.ts',
+};
+const bundleOf = new Map(Object.entries(bundles).map(([name, source]) => [path.resolve(source), name]));
+
+/** An import of another bundle's entry point stays out of the importing bundle: `require('./NAME.cjs')`. */
+const apart = {
+  name: 'apart',
+  setup(build) {
+    build.onResolve({ filter: /.*/ }, async ({ path: specifier, kind, importer, resolveDir, pluginData }) => {
+      if (kind === 'entry-point' || pluginData === 'apart') return undefined;
+      const resolved = await build.resolve(specifier, { kind, importer, resolveDir, pluginData: 'apart' });
+      const name = bundleOf.get(resolved.path) ?? (specifier === '@opentelemetry/api' ? 'otel-api' : undefined);
+      return name ? { path: `./${name}.cjs`, external: true } : resolved;
+    });
+  },
+};
+
 await build({
-  entryPoints: ['src/cli/main.ts', 'src/teach/build-site.ts', 'src/trace/code-cache.ts', 'src/trace/otlp.ts'],
-  outdir: 'dist/bundle',
-  entryNames: '[name]', // dist/bundle/main.js, not dist/bundle/cli/main.js
+  entryPoints: bundles,
+  outdir,
+  outExtension: { '.js': '.cjs' },
   bundle: true,
-  splitting: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
+  // import() of another bundle becomes require(), which load-bundle.ts serves: a script compiled by
+  // node:vm has no module loader of Node's to import() with.
+  supported: { 'dynamic-import': false },
   external: ['*.node'],
   // A package's ES module build before its CommonJS one (esbuild's default for node is the reverse):
   // only ES modules can be tree-shaken, and OpenTelemetry's CommonJS builds pull in all of
   // @opentelemetry/semantic-conventions, half a megabyte that `--trace` would load on every run.
   mainFields: ['module', 'main'],
-  sourcemap: true,
+  // The sources are ES modules, which are always strict, and ask where they are with import.meta.url.
+  banner: { js: "'use strict';\nconst __tsrunImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  define: { 'import.meta.url': '__tsrunImportMetaUrl' },
+  plugins: [apart],
   logLevel: 'warning',
-  // Some dependencies (tar-stream's streamx) are CommonJS and call require(): give the ESM bundle one.
-  banner: { js: "import { createRequire as __tsrunCreateRequire } from 'node:module'; const require = __tsrunCreateRequire(import.meta.url);" },
 });
 
-// The code `--trace` loads, once more as a single CommonJS file, which V8 can compile from a code
-// cache (see src/trace/load.ts); then the cache itself, made by tracing something with that file.
-// The OTLP exporters stay out of it, in dist/bundle/otlp.js (load.ts hands them over): `--trace`
-// alone does not use them. So does the OpenTelemetry API, which tsrun has loaded already.
+// The lessons' site builder stays an ES module: MDX's compiler is published only as one.
 await build({
-  entryPoints: ['src/trace/setup.ts'],
-  external: ['./otlp.js', '@opentelemetry/api'],
-  outfile: 'dist/bundle/tracing.cjs',
+  entryPoints: ['src/teach/build-site.ts'],
+  outdir,
   bundle: true,
-  format: 'cjs',
+  format: 'esm',
   platform: 'node',
   target: 'node20',
-  mainFields: ['module', 'main'],
   logLevel: 'warning',
+  // Some dependencies are CommonJS and call require(): give the ES module bundle one.
+  banner: { js: "import { createRequire as __tsrunCreateRequire } from 'node:module'; const require = __tsrunCreateRequire(import.meta.url);" },
 });
-execFileSync(process.execPath, ['dist/bundle/code-cache.js'], { stdio: 'inherit' });

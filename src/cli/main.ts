@@ -9,50 +9,53 @@ import { parsePlainExec, parsePlainPull, parsePlainRun } from './plain-run.js';
 import { pullHandler } from './commands/pull.js';
 import { commandName, takeTraceFlag, tracingRequest } from '../trace/request.js';
 import type { Tracing } from '../trace/setup.js';
-import { loadStartTracing } from '../trace/load.js';
 
 // A reader that goes away (`tsrun run --explain … 2>&1 | head`) must not kill tsrun half-way through a run:
 // its container still has to be waited for and cleaned up. What can no longer be written is dropped.
 for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
 
-const { args, traceFlag } = takeTraceFlag(bareExplainAsText(markCommandTail(process.argv.slice(2), [
-  { name: 'run', valueOptions: valueOptionNames(containerOptions) },
-  { name: 'create', valueOptions: valueOptionNames(containerOptions) },
-  { name: 'exec', valueOptions: valueOptionNames(execOptions) },
-], new Set(['root']))));
+/** Run the command in process.argv; what tsrun exits with is left in process.exitCode. */
+export async function main(): Promise<void> {
+  const { args, traceFlag } = takeTraceFlag(bareExplainAsText(markCommandTail(process.argv.slice(2), [
+    { name: 'run', valueOptions: valueOptionNames(containerOptions) },
+    { name: 'create', valueOptions: valueOptionNames(containerOptions) },
+    { name: 'exec', valueOptions: valueOptionNames(execOptions) },
+  ], new Set(['root']))));
 
-let tracing: Tracing | undefined;
-try {
-  // The OpenTelemetry SDK is loaded only when --trace or OTEL_TRACES_EXPORTER asks for it.
-  const tracingAsked = tracingRequest(process.env, traceFlag);
-  if (tracingAsked) {
-    // Tracing carries the active span across `await` with AsyncLocalStorage, whose hooks make every
-    // promise slower (on Node 20), and loading modules takes hundreds of promises. So the code of
-    // `tsrun run`, the command traced most, is loaded first, before those hooks are on.
-    const name = commandName(args);
-    const [startTracing] = await Promise.all([loadStartTracing(), name === 'run' ? loadRun() : undefined]);
-    tracing = await startTracing(tracingAsked, name);
+  let tracing: Tracing | undefined;
+  try {
+    // The OpenTelemetry SDK is loaded only when --trace or OTEL_TRACES_EXPORTER asks for it.
+    const tracingAsked = tracingRequest(process.env, traceFlag);
+    if (tracingAsked) {
+      // Tracing carries the active span across `await` with AsyncLocalStorage, whose hooks make every
+      // promise slower (on Node 20), and loading modules takes hundreds of promises. So the code of
+      // `tsrun run`, the command traced most, is loaded first, before those hooks are on.
+      const name = commandName(args);
+      // In the build, setup.js is a bundle of its own, tracing.cjs: the SDK, loaded with its code cache.
+      const [{ startTracing }] = await Promise.all([import('../trace/setup.js'), name === 'run' ? loadRun() : undefined]);
+      tracing = await startTracing(tracingAsked, name);
+    }
+    const command = async () => {
+      const plainRun = parsePlainRun(args);
+      const plainPull = plainRun ? undefined : parsePlainPull(args);
+      const plainExec = plainRun || plainPull ? undefined : parsePlainExec(args);
+      if (plainRun) await runHandler(plainRun);
+      else if (plainPull) await pullHandler(plainPull);
+      else if (plainExec) await execHandler(plainExec);
+      else await parseWithYargs(args);
+    };
+    await (tracing ? tracing.root(command, exitCodeOf) : command());
+  } catch (error) {
+    if (process.env.TSRUN_DEBUG) console.error(error);
+    process.stderr.write(formatError(error) + '\n');
+    process.exitCode = exitCodeOf(error);
   }
-  const command = async () => {
-    const plainRun = parsePlainRun(args);
-    const plainPull = plainRun ? undefined : parsePlainPull(args);
-    const plainExec = plainRun || plainPull ? undefined : parsePlainExec(args);
-    if (plainRun) await runHandler(plainRun);
-    else if (plainPull) await pullHandler(plainPull);
-    else if (plainExec) await execHandler(plainExec);
-    else await parseWithYargs(args);
-  };
-  await (tracing ? tracing.root(command, exitCodeOf) : command());
-} catch (error) {
-  if (process.env.TSRUN_DEBUG) console.error(error);
-  process.stderr.write(formatError(error) + '\n');
-  process.exitCode = exitCodeOf(error);
-}
-if (tracing) {
-  const { settled, written } = await tracing.finish();
-  if (written) process.stderr.write(`tsrun: trace written to ${written.jaeger} (Jaeger UI: Upload JSON) and ${written.otlp}\n`);
-  // A collector that accepts and never answers must not keep tsrun alive: exit with the container's code.
-  if (!settled) process.exit();
+  if (tracing) {
+    const { settled, written } = await tracing.finish();
+    if (written) process.stderr.write(`tsrun: trace written to ${written.jaeger} (Jaeger UI: Upload JSON) and ${written.otlp}\n`);
+    // A collector that accepts and never answers must not keep tsrun alive: exit with the container's code.
+    if (!settled) process.exit();
+  }
 }
 
 async function parseWithYargs(args: string[]): Promise<void> {

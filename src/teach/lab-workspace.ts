@@ -34,7 +34,8 @@ export function prepareLab(lab: Lab, dir: string): string {
   return file;
 }
 
-/** The student's build: the same bundle `npm run build:ts` makes (type checking is left to their editor). */
+/** The student's build: the same bundles `npm run build:ts` makes, without their code caches (type checking
+ *  is left to their editor): a build of seconds, and a tsrun that starts a little more slowly. */
 export function buildLab(dir: string): void {
   const result = spawnSync(process.execPath, ['scripts/bundle.mjs'], { cwd: dir, encoding: 'utf8' });
   if (result.status !== 0) throw fail(`the working copy in ${dir} does not build:\n${result.stderr.trim()}`, 'fix the error it names, then check again');

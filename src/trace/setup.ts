@@ -22,18 +22,15 @@ import type { TracingRequest } from './request.js';
 
 export interface Tracing {
   /** Run the whole command inside its root span, `tsrun <command>`. `exitCodeOf` says what tsrun exits with
-   *  when `work` throws: the caller's, because this file may be bundled apart from it (see load.ts),
-   *  and then its own copy of errors.ts would not recognise the caller's errors. */
+   *  when `work` throws: the caller's, because this file is bundled apart from it (tracing.cjs), and
+   *  its own copy of errors.ts would not recognise the caller's errors. */
   root<T>(work: () => Promise<T>, exitCodeOf: (error: unknown) => number): Promise<T>;
   /** Write the trace files and flush the exporters. `settled` is false when a collector did not answer
    *  in time: its request may still be open, and the caller should exit rather than wait for it. */
   finish(): Promise<{ settled: boolean; written: TraceFiles | undefined }>;
 }
 
-export async function startTracing(
-  request: TracingRequest, command: string, env: NodeJS.ProcessEnv = process.env,
-  loadOtlp: () => Promise<typeof import('./otlp.js')> = () => import('./otlp.js'),
-): Promise<Tracing> {
+export async function startTracing(request: TracingRequest, command: string, env: NodeJS.ProcessEnv = process.env): Promise<Tracing> {
   const warnings: string[] = [];
   const startedAt = new Date();
 
@@ -41,7 +38,7 @@ export async function startTracing(
   const resource = resourceFromAttributes({ [ATTR_SERVICE_NAME]: 'tsrun' })
     .merge(detectResources({ detectors: [envDetector] })); // OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES
   const files = request.file !== undefined ? new KeptSpans() : undefined;
-  const otlp = request.exporters.includes('otlp') ? await (await loadOtlp()).otlpExporter(env, warnings) : undefined;
+  const otlp = request.exporters.includes('otlp') ? await (await import('./otlp.js')).otlpExporter(env, warnings) : undefined;
   const otlpProcessor = otlp && new BatchSpanProcessor(otlp.exporter);
   const consoleProcessor = request.exporters.includes('console') ? new SimpleSpanProcessor(new ConsoleSpanExporter()) : undefined;
   const provider = new BasicTracerProvider({

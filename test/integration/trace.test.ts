@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { STAGES } from '../../src/container.js';
@@ -14,7 +14,6 @@ import { parseOtlpLines, plainValue, spansOf, type OtlpSpan } from '../../src/tr
 import type { JaegerFile } from '../../src/trace/jaeger.js';
 import { storeWithDemoImage, tsrun, TSRUN } from '../helpers/cli.js';
 import { expectJaegerShape } from '../unit/trace/jaeger-shape.js';
-import { codeCacheOf, compileCommonJs, type TracingSetup } from '../../src/trace/load.js';
 
 const asRoot = process.getuid?.() === 0;
 const CALLER = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' };
@@ -236,8 +235,8 @@ describe.skipIf(!asRoot)('tracing tsrun run (as root)', () => {
   });
 
   it('loads the OpenTelemetry SDK only when tracing is asked for', async () => {
-    // A module hook that writes down every module the CLI loads, and every file it reads: the SDK's
-    // CommonJS bundle, tracing.cjs, is read and compiled by src/trace/load.ts, not imported.
+    // A module hook that writes down every module the CLI loads, and every file it reads: the CLI's
+    // bundles, tracing.cjs among them, are read and compiled by src/cli/load-bundle.ts, not imported.
     const hooks = path.join(root, 'record-hooks.mjs');
     const register = path.join(root, 'record-register.mjs');
     fs.writeFileSync(hooks, `import fs from 'node:fs';
@@ -272,10 +271,20 @@ fs.readFileSync = function (file, ...rest) {
       .toContainEqual(expect.stringMatching(/\/dist\/bundle\/tracing\.cjs$/));
   });
 
-  it('compiles the bundled SDK from the code cache the build made', () => {
-    const file = path.resolve('dist/bundle/tracing.cjs'); // where the CLI's load.ts finds it, beside the bundle
-    const { script, exports } = compileCommonJs(file, codeCacheOf(file));
-    expect(script.cachedDataRejected).toBe(false); // undefined would mean there was no cache at all
-    expect(typeof (exports as TracingSetup).startTracing).toBe('function');
+  it('compiles the bundles from the code caches the build made', () => {
+    // In a process of its own, as bin/tsrun.js does: where the CLI finds them, beside the bundles.
+    const loader = path.resolve('dist/bundle/load-bundle.cjs');
+    const files = ['tsrun.cjs', 'tracing.cjs', 'otel-api.cjs'].map((name) => path.resolve('dist/bundle', name));
+    const result = spawnSync(process.execPath, ['-e', `
+      const { loadBundle, codeCacheAccepted } = require(${JSON.stringify(loader)});
+      const files = ${JSON.stringify(files)};
+      const exported = files.map((file) => Object.keys(loadBundle(file)).sort().join(' '));
+      console.log(JSON.stringify({ exported, accepted: files.map(codeCacheAccepted) }));
+    `], { encoding: 'utf8' });
+    expect(result.stderr).toBe('');
+    const { exported, accepted } = JSON.parse(result.stdout) as { exported: string[]; accepted: boolean[] };
+    expect(exported.slice(0, 2)).toEqual(['main', 'startTracing']);
+    expect(exported[2]).toContain('trace');
+    expect(accepted).toEqual([true, true, true]); // false: no cache at all, or V8 refused it
   });
 });

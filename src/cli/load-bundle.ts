@@ -1,0 +1,73 @@
+// How the built CLI is loaded: bin/tsrun.js calls loadBundle('dist/bundle/tsrun.cjs').
+//
+// Starting up is a large part of a short `tsrun run`, and much of start-up is V8 compiling
+// JavaScript. Node 20 keeps nothing compiled between runs of a program, but V8 can: it writes what
+// it compiled as a *code cache*, and takes it back the next time instead of compiling again. So the
+// build bundles tsrun into a few CommonJS files (scripts/bundle.mjs), runs a container with them and
+// saves each file's code cache beside it (train-code-cache.ts). Here each file is compiled with its
+// cache. V8 checks a cache against its own version and flags and ignores one that does not fit, but of
+// the source it checks only the length: so a cache older than its file, made for an earlier build, is
+// not offered at all. Without a cache the file is compiled as usual, only more slowly.
+//
+// The bundles find each other through `require('./NAME.cjs')`, which comes back here: each is
+// compiled once, with its own cache. That is how `--trace` loads the OpenTelemetry SDK (tracing.cjs)
+// only when asked, and how all of them share one copy of the OpenTelemetry API (otel-api.cjs).
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import vm from 'node:vm';
+
+interface LoadedBundle {
+  module: { exports: unknown }; // a bundle sets module.exports: it is read when asked for
+  script: vm.Script;
+}
+
+const loaded = new Map<string, LoadedBundle>();
+
+// #region compile-with-cache
+/** What `require(file)` does for a CommonJS file, but compiled with V8's code cache when there is one. */
+export function loadBundle(file: string): unknown {
+  const known = loaded.get(file);
+  if (known) return known.module.exports;
+  const wrapper = `(function (exports, require, module, __filename, __dirname) {${fs.readFileSync(file, 'utf8')}\n})`;
+  const script = new vm.Script(wrapper, { filename: file, cachedData: codeCacheFor(file) });
+  const module = { exports: {} };
+  loaded.set(file, { module, script });
+  const dir = path.dirname(file);
+  const nodeRequire = createRequire(file);
+  const require = (id: string) => (isSiblingBundle(id) ? loadBundle(path.join(dir, id)) : nodeRequire(id));
+  (script.runInThisContext() as (...args: unknown[]) => void)(module.exports, require, module, file, dir);
+  return module.exports;
+}
+// #endregion
+
+/** The code cache for `file`, unless there is none or it is older than the file. */
+function codeCacheFor(file: string): Buffer | undefined {
+  const cacheFile = codeCacheOf(file);
+  const cacheTime = fs.statSync(cacheFile, { throwIfNoEntry: false })?.mtimeMs;
+  if (cacheTime === undefined || cacheTime < fs.statSync(file).mtimeMs) return undefined;
+  return fs.readFileSync(cacheFile);
+}
+
+export function codeCacheOf(file: string): string {
+  return `${file}.cache`;
+}
+
+/** `./tracing.cjs`: another bundle in the same directory (scripts/bundle.mjs names them so). */
+function isSiblingBundle(id: string): boolean {
+  return /^\.\/[\w-]+\.cjs$/.test(id);
+}
+
+/** Whether V8 took `file`'s code cache when it was loaded: false if it had none or refused it. */
+export function codeCacheAccepted(file: string): boolean {
+  const script = loaded.get(file)?.script;
+  return script !== undefined && script.cachedDataRejected === false;
+}
+
+/** Write the code cache of every bundle loaded so far: what V8 has compiled of it up to now. */
+export function saveCodeCaches(): string[] {
+  return [...loaded].map(([file, { script }]) => {
+    fs.writeFileSync(codeCacheOf(file), script.createCachedData());
+    return codeCacheOf(file);
+  });
+}
