@@ -1,6 +1,7 @@
 // tsrun's command line: yargs parses flags into plain options and each command
 // calls one function. Commands import their implementation lazily, so
 // `tsrun run` never loads the code of `tsrun load`.
+import fs from 'node:fs';
 import { formatError, exitCodeOf } from '../errors.js';
 import { markCommandTail } from './command-tail.js';
 import { containerOptions, loadRun, runHandler } from './commands/run.js';
@@ -12,7 +13,8 @@ import type { Tracing } from '../trace/setup.js';
 
 // A reader that goes away (`tsrun run --explain … 2>&1 | head`) must not kill tsrun half-way through a run:
 // its container still has to be waited for and cleaned up. What can no longer be written is dropped.
-for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
+dropWriteErrors('stdout');
+dropWriteErrors('stderr');
 
 /** Run the command in process.argv; what tsrun exits with is left in process.exitCode. */
 export async function main(): Promise<void> {
@@ -52,7 +54,7 @@ export async function main(): Promise<void> {
   }
   if (tracing) {
     const { settled, written } = await tracing.finish();
-    if (written) process.stderr.write(`tsrun: trace written to ${written.jaeger} (Jaeger UI: Upload JSON) and ${written.otlp}\n`);
+    if (written) sayOnStderr(`tsrun: trace written to ${written.jaeger} (Jaeger UI: Upload JSON) and ${written.otlp}\n`);
     // A collector that accepts and never answers must not keep tsrun alive: exit with the container's code.
     if (!settled) process.exit();
   }
@@ -93,4 +95,30 @@ function bareExplainAsText(args: string[]): string[] {
 function valueOptionNames(options: Record<string, { type: string; alias?: string }>): Set<string> {
   const names = Object.entries(options).filter(([, o]) => o.type === 'string').flatMap(([name, o]) => [name, ...(o.alias ? [o.alias] : [])]);
   return new Set(names);
+}
+
+/** Have process[name] drop its write errors. Node makes the stream when it is first used, which takes a few
+ *  milliseconds (a pipe's or terminal's modules are loaded then) that many runs never need: so, only then. */
+function dropWriteErrors(name: 'stdout' | 'stderr'): void {
+  const make = Object.getOwnPropertyDescriptor(process, name)?.get;
+  if (!make) {
+    process[name].on('error', () => {});
+    return;
+  }
+  let stream: NodeJS.WriteStream | undefined;
+  Object.defineProperty(process, name, {
+    configurable: true,
+    enumerable: true,
+    get: () => (stream ??= (make.call(process) as NodeJS.WriteStream).on('error', () => {})),
+  });
+}
+
+/** One last line, written to file descriptor 2 itself: making process.stderr for it would cost a traced run
+ *  the milliseconds dropWriteErrors saves. A reader that has gone away does not get it. */
+function sayOnStderr(line: string): void {
+  try {
+    fs.writeSync(2, line);
+  } catch {
+    // EPIPE: nobody reads it
+  }
 }

@@ -2,13 +2,13 @@
 // every command it suggests exists, and the container's stdout stays clean.
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commands } from '../../src/cli/commands/index.js';
 import { STAGES } from '../../src/container.js';
 import { findLesson } from '../../src/teach/terminal-lesson.js';
 import type { ExplainEvent } from '../../src/teach/explain.js';
-import { storeWithDemoImage, tsrun } from '../helpers/cli.js';
+import { storeWithDemoImage, tsrun, TSRUN } from '../helpers/cli.js';
 
 const asRoot = process.getuid?.() === 0;
 const registered = new Set(commands.map((c) => String(c.command).split(' ')[0]));
@@ -67,6 +67,14 @@ describe.skipIf(!asRoot)('tsrun run --explain (as root)', () => {
     expect(result.stderr).toMatch(/── 6\/6 exec/);
     expect(result.stderr).toMatch(/exited with code 0/);
     expect(result.stderr).not.toMatch(/\x1b\[/); // NO_COLOR is set by the helper, and stderr is not a terminal
+  });
+
+  it('runs to the end and cleans up when the reader of its words goes away (--explain 2>&1 | head)', () => {
+    // `head -c 1` reads one byte and leaves: every later write of tsrun's meets a closed pipe (EPIPE).
+    const pipeline = `${JSON.stringify(process.execPath)} ${JSON.stringify(TSRUN)} run --rm --network none --explain tsrun-demo sh -c 'sleep 0.3' 2>&1 | head -c 1; echo " status \${PIPESTATUS[0]}"`;
+    const result = spawnSync('bash', ['-c', pipeline], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, NO_COLOR: '1', TSRUN_ROOT: root } });
+    expect(result.stdout).toBe('\n status 0\n'); // the first byte of the words, then tsrun's own exit status
+    expect(tsrun(root, ['ps', '-aq']).stdout).toBe(''); // --rm did its work
   });
 
   it('refuses --step without a terminal, and an unknown --explain format', () => {
