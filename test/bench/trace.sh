@@ -27,7 +27,7 @@ endpoint="http://127.0.0.1:$(cat "$work/port")"
 # In rounds: hyperfine measures one command's runs, then the next's, so a load that comes and goes
 # (other builds and tests on the machine) would land on one of them. Within a round of a few seconds
 # the three see the same load; the ratio reported is the median of the rounds' ratios.
-for round in $(seq "${ROUNDS:-8}"); do
+for round in $(seq "${ROUNDS:-16}"); do
   hyperfine --style none --warmup 1 --runs "${RUNS:-5}" --export-json "$work/round-$round.json" \
     -n 'off' "./bin/tsrun.js run --rm --network none tsrun-demo true" \
     -n 'file' "./bin/tsrun.js run --rm --network none --trace=$work/traces tsrun-demo true" \
@@ -41,7 +41,9 @@ node -e '
   rounds.forEach((r, i) => console.log(`round ${i + 1}: off ${r.off.toFixed(1)} ms, file ${r.file.toFixed(1)} ms, otlp ${r.otlp.toFixed(1)} ms`));
   const off = median(rounds.map((r) => r.off)), file = median(rounds.map((r) => r.file)), otlp = median(rounds.map((r) => r.otlp));
   const fileRatio = median(rounds.map((r) => r.file / r.off)), otlpRatio = median(rounds.map((r) => r.otlp / r.off));
+  const fileAdds = median(rounds.map((r) => r.file - r.off));
   console.log(`\nmedians: off ${off.toFixed(1)} ms, file ${file.toFixed(1)} ms, otlp ${otlp.toFixed(1)} ms`);
   console.log(`file / off = ${fileRatio.toFixed(3)}x (${(100 * (fileRatio - 1)).toFixed(1)} %; target: at most 5 %), median of ${rounds.length} rounds`);
+  console.log(`file - off = ${fileAdds.toFixed(1)} ms, median of the rounds`);
   console.log(`otlp / off = ${otlpRatio.toFixed(3)}x`);
 ' "$work"/round-*.json
