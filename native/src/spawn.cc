@@ -166,6 +166,38 @@ std::vector<Step> ParseSteps(Napi::Env env, const Napi::Object& request) {
   return steps;
 }
 
+// A copy of tsrun's memory for the child costs milliseconds: the kernel copies the page tables of all
+// Node has touched (tens of megabytes), and each page either process writes before the child's execve
+// is copied again. So, as posix_spawn does, the child borrows tsrun's memory instead (CLONE_VM), on a
+// stack of its own, while the thread that cloned it waits (CLONE_VFORK) until its execve or its exit.
+// The child writes only to that stack and to the times it shares with tsrun anyway. Steps that keep the
+// child alive without an execve (a fork to enter a PID namespace, whose first child then waits for the
+// second, or waiting for tsrun) would keep that thread waiting too: with those, the child gets a copy.
+bool SharesMemory(const std::vector<Step>& steps) {
+  for (const Step& step : steps) {
+    if (step.op == Op::Fork || step.op == Op::WaitForParent) return false;
+  }
+  return true;
+}
+
+constexpr size_t kChildStackSize = 256 * 1024;
+
+int ChildOnItsStack(void* ctx) {
+  RunChild(*static_cast<const ChildContext*>(ctx));
+}
+
+// The child's pid, once it has called execve or exited (-1 and errno if clone failed); never 0.
+long CloneSharingMemory(unsigned long clone_flags, const ChildContext& ctx) {
+  void* stack = mmap(nullptr, kChildStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) return -1;
+  long pid = clone(ChildOnItsStack, static_cast<char*>(stack) + kChildStackSize,
+                   (int)(clone_flags | CLONE_VM | CLONE_VFORK | SIGCHLD), const_cast<ChildContext*>(&ctx));
+  int clone_errno = errno;
+  munmap(stack, kChildStackSize);
+  errno = clone_errno;
+  return pid;
+}
+
 // spawn({cloneFlags, steps, stdio, dieWithParent}) -> {pid, errorFd, releaseFd, consoleFd, times}
 Napi::Value Spawn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -215,7 +247,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &previous);
   ctx.times[kCloneSlot] = MonotonicNanoseconds();
-  long pid = syscall(SYS_clone, clone_flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
+  long pid = SharesMemory(steps) ? CloneSharingMemory(clone_flags, ctx) : syscall(SYS_clone, clone_flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
   if (pid == 0) RunChild(ctx);
   int clone_errno = errno;
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);

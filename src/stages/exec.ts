@@ -60,12 +60,14 @@ export async function exec(
       pid = child.pid;
       openFds.push(child.errorFd, child.releaseFd, child.consoleFd);
       const exited = runtime.sys.waitpid(child.pid); // watch from now on, so no exit is missed
+      const failure = await readStepFailure(child.errorFd); // returns once execve succeeded or a step failed
+      const reportedAt = process.hrtime.bigint();
+      // At once, before anything else: a short command may be gone a millisecond after its execve.
+      if (!failure) observer?.processStarted?.(child.pid, proc);
       const startedAt = new Date().toISOString();
       span.setAttribute('process.pid', child.pid);
       saveState(runtime.paths, container.id, { ...container.state, status: 'running', pid: child.pid, pidStartTime: processStartTime(child.pid), startedAt, error: '' });
 
-      const failure = await readStepFailure(child.errorFd); // returns once execve succeeded or a step failed
-      const reportedAt = process.hrtime.bigint();
       const timeline = { times: child.times, steps, spans: stepSpans, cloneFlags: ns.cloneFlags, reportedAt };
       if (failure) {
         await exited;
@@ -74,7 +76,6 @@ export async function exec(
         throw error;
       }
       if (span.isRecording()) recordChildSpans(childSpans(timeline));
-      observer?.processStarted?.(child.pid, proc);
       const console = tty ? relayConsole(runtime.sys, runtime.sys.recvfd(child.consoleFd), interactive) : undefined;
       // The container's whole life, from the command's start to its exit.
       const status = await inSpan('tsrun.exec.wait', { 'process.pid': child.pid }, async () => {
