@@ -50,7 +50,7 @@ function codeCacheFor(file: string): Buffer | undefined {
   return fs.readFileSync(cacheFile);
 }
 
-export function codeCacheOf(file: string): string {
+function codeCacheOf(file: string): string {
   return `${file}.cache`;
 }
 

@@ -30,8 +30,7 @@ export async function main(): Promise<void> {
     const tracingAsked = tracingRequest(process.env, traceFlag);
     if (tracingAsked) {
       // Tracing carries the active span across `await` with AsyncLocalStorage, whose hooks make every
-      // promise slower (on Node 20), and loading modules takes hundreds of promises. So the code of
-      // `tsrun run`, the command traced most, is loaded first, before those hooks are on.
+      // promise slower (on Node 20): the code of `tsrun run`, the command traced most, is set up first.
       const name = commandName(args);
       // In the build, setup.js is a bundle of its own, tracing.cjs: the SDK, loaded with its code cache.
       const [{ startTracing }] = await Promise.all([import('../trace/setup.js'), name === 'run' ? loadRun() : undefined]);
