@@ -8,12 +8,13 @@
 //   otlp-grpc.cjs   the OTLP/gRPC exporter and its gRPC library (a megabyte), only for that protocol
 //   otel-api.cjs    the OpenTelemetry API, one copy for all of them
 // A bundle's import of another becomes `require('./NAME.cjs')`, which load-bundle.ts answers.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
 
 const outdir = 'dist/bundle';
-// Everything from an earlier build goes, its code caches first: a cache must never meet another build's file.
+// Everything from an earlier build goes: bundles it no longer makes, and code caches made for it.
 fs.rmSync(outdir, { recursive: true, force: true });
 
 const bundles = {
@@ -58,7 +59,8 @@ const { outputFiles } = await build({
   // @opentelemetry/semantic-conventions, half a megabyte that `--trace` would load on every run.
   mainFields: ['module', 'main'],
   // The sources are ES modules, which are always strict, and ask where they are with import.meta.url.
-  banner: { js: "'use strict';\nconst __tsrunImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  // The first line names the build: load-bundle.ts offers a bundle only the code cache made for its build.
+  banner: { js: `// tsrun build ${crypto.randomUUID()}\n'use strict';\nconst __tsrunImportMetaUrl = require('node:url').pathToFileURL(__filename).href;` },
   define: { 'import.meta.url': '__tsrunImportMetaUrl' },
   plugins: [apart],
   logLevel: 'warning',

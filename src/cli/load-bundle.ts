@@ -6,8 +6,10 @@
 // build bundles tsrun into a few CommonJS files (scripts/bundle.mjs), runs a container with them and
 // saves each file's code cache beside it (train-code-cache.ts). Here each file is compiled with its
 // cache. V8 checks a cache against its own version and flags and ignores one that does not fit, but of
-// the source it checks only the length: so a cache older than its file, made for an earlier build, is
-// not offered at all. Without a cache the file is compiled as usual, only more slowly.
+// the source it checks only the length. So a cache starts with the first line of the file it was made
+// for, which for the bundles names their build (`// tsrun build <random id>`, see scripts/bundle.mjs),
+// and a cache made for another build is not offered at all. Without a cache the file is compiled as
+// usual, only more slowly.
 //
 // The bundles find each other through `require('./NAME.cjs')`, which comes back here: each is
 // compiled once, with its own cache. That is how `--trace` loads the OpenTelemetry SDK (tracing.cjs)
@@ -20,6 +22,7 @@ import vm from 'node:vm';
 interface LoadedBundle {
   module: { exports: unknown }; // a bundle sets module.exports: it is read when asked for
   script: vm.Script;
+  build: string;
 }
 
 const loaded = new Map<string, LoadedBundle>();
@@ -30,10 +33,12 @@ export function loadBundle(file: string): unknown {
   const known = loaded.get(file);
   if (known) return known.module.exports;
   // The bundles are ASCII alone (scripts/bundle.mjs makes them so), which latin1 reads as UTF-8 would, but faster.
-  const wrapper = `(function (exports, require, module, __filename, __dirname) {${fs.readFileSync(file, 'latin1')}\n})`;
-  const script = new vm.Script(wrapper, { filename: file, cachedData: codeCacheFor(file) });
+  const source = fs.readFileSync(file, 'latin1');
+  const build = source.slice(0, source.indexOf('\n') >>> 0);
+  const wrapper = `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
+  const script = new vm.Script(wrapper, { filename: file, cachedData: codeCacheFor(file, build) });
   const module = { exports: {} };
-  loaded.set(file, { module, script });
+  loaded.set(file, { module, script, build });
   const dir = path.dirname(file);
   const nodeRequire = createRequire(file);
   const require = (id: string) => (isSiblingBundle(id) ? loadBundle(path.join(dir, id)) : nodeRequire(id));
@@ -42,12 +47,16 @@ export function loadBundle(file: string): unknown {
 }
 // #endregion
 
-/** The code cache for `file`, unless there is none or it is older than the file. */
-function codeCacheFor(file: string): Buffer | undefined {
-  const cacheFile = codeCacheOf(file);
-  const cacheTime = fs.statSync(cacheFile, { throwIfNoEntry: false })?.mtimeMs;
-  if (cacheTime === undefined || cacheTime < fs.statSync(file).mtimeMs) return undefined;
-  return fs.readFileSync(cacheFile);
+/** The code cache for `file`, unless there is none or it was made for another build of it. */
+function codeCacheFor(file: string, build: string): Buffer | undefined {
+  let cache: Buffer;
+  try {
+    cache = fs.readFileSync(codeCacheOf(file));
+  } catch {
+    return undefined; // none made
+  }
+  const header = Buffer.from(`${build}\n`, 'latin1');
+  return cache.subarray(0, header.length).equals(header) ? cache.subarray(header.length) : undefined;
 }
 
 function codeCacheOf(file: string): string {
@@ -67,8 +76,8 @@ export function codeCacheAccepted(file: string): boolean {
 
 /** Write the code cache of every bundle loaded so far: what V8 has compiled of it up to now. */
 export function saveCodeCaches(): string[] {
-  return [...loaded].map(([file, { script }]) => {
-    fs.writeFileSync(codeCacheOf(file), script.createCachedData());
+  return [...loaded].map(([file, { script, build }]) => {
+    fs.writeFileSync(codeCacheOf(file), Buffer.concat([Buffer.from(`${build}\n`, 'latin1'), script.createCachedData()]));
     return codeCacheOf(file);
   });
 }

@@ -48,18 +48,25 @@ describe('loadBundle', () => {
     expect(next.codeCacheAccepted(file('shared.cjs'))).toBe(true);
   });
 
-  it('does not offer a cache older than its file, made for an earlier build', async () => {
+  it('does not offer a cache made for another build of the file, but one copied along with its file', async () => {
+    write('shared.cjs', `// build 1\nlet calls = 0; module.exports = { count: () => ++calls };`);
     const first = await freshLoader();
     first.loadBundle(file('shared.cjs'));
     first.saveCodeCaches();
     // Rebuilt with the same length, which is all V8 compares: its cache would be taken for the new code.
-    write('shared.cjs', `let calls = 5; module.exports = { count: () => ++calls };`);
-    const later = new Date(Date.now() + 60_000);
-    fs.utimesSync(file('shared.cjs'), later, later);
-
+    write('shared.cjs', `// build 2\nlet calls = 5; module.exports = { count: () => ++calls };`);
     const next = await freshLoader();
     expect((next.loadBundle(file('shared.cjs')) as { count(): number }).count()).toBe(6);
     expect(next.codeCacheAccepted(file('shared.cjs'))).toBe(false);
+
+    // A copy of the directory (cp -r gives every file a new time) keeps file and cache together.
+    next.saveCodeCaches();
+    const copy = path.join(dir, 'copy');
+    fs.mkdirSync(copy);
+    for (const name of ['shared.cjs.cache', 'shared.cjs']) fs.copyFileSync(file(name), path.join(copy, name));
+    const fromCopy = await freshLoader();
+    expect((fromCopy.loadBundle(path.join(copy, 'shared.cjs')) as { count(): number }).count()).toBe(6);
+    expect(fromCopy.codeCacheAccepted(path.join(copy, 'shared.cjs'))).toBe(true);
   });
 
   it('compiles as usual when V8 refuses a cache that does not fit', async () => {
