@@ -2,7 +2,7 @@
 //
 // V8 compiles a function the first time it runs, and a code cache holds what had been compiled when it
 // was taken. So the caches are taken after running what tsrun runs most: a container, with --trace so
-// that the SDK's bundle gets its cache too, and `ps`, a command parsed by yargs. The run needs root and
+// that the SDK's bundle gets its cache too, and with --explain; and `ps`, a command parsed by yargs. The run needs root and
 // the native module, and a store with the demo image, which is made here in a directory of its own and
 // removed after. If a command fails (not root, say), the caches cover less: tsrun starts more slowly,
 // and works the same.
@@ -31,7 +31,11 @@ if (process.argv[2] === TRAIN) {
 function train(): void {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-code-cache-'));
   const env = { ...process.env, TSRUN_ROOT: path.join(work, 'store') };
-  const commands = [['run', '--rm', '--network', 'none', `--trace=${path.join(work, 'traces')}`, 'tsrun-demo', 'true'], ['ps', '-a']];
+  const commands = [
+    ['run', '--rm', '--network', 'none', `--trace=${path.join(work, 'traces')}`, 'tsrun-demo', 'true'],
+    ['run', '--rm', '--network', 'none', '--explain', 'tsrun-demo', 'true'],
+    ['ps', '-a'],
+  ];
   try {
     for (const args of [['make-demo-image', path.join(work, 'image')], ['load', '-i', path.join(work, 'image')]]) {
       spawnSync(process.execPath, [bin, ...args], { env, stdio: 'ignore', timeout: 60_000 });
