@@ -7,7 +7,8 @@
 //                     the mount namespace last, since it also moves the process's root
 //                     into the container (and its /proc is the container's from then on)
 //   its PID namespace a process that joins one stays outside; only its children are in,
-//                     so the child forks, and the new child goes on
+//                     so the child forks, and the new process goes on: tsrun's own child
+//                     (CLONE_PARENT), the one spawn returns, while the first one exits
 //
 // then the same user, directory and execve steps as `run` (the exec stage's).
 import fs from 'node:fs';

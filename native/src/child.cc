@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -144,34 +145,37 @@ int Execve(const Step& step) {
   return -1;
 }
 
-// The process the intermediate child passes signals on to (see Fork).
-volatile pid_t g_forked = 0;
+// What the process a fork step makes goes on with: the steps after the fork.
+struct Continuation {
+  const ChildContext* ctx;
+  size_t next_step;
+};
 
-void RelaySignal(int sig) {
-  if (g_forked > 0) kill(g_forked, sig);
+[[noreturn]] void RunStepsFrom(const ChildContext& ctx, size_t first);
+
+int ContinueSteps(void* arg) {
+  const Continuation& go_on = *static_cast<const Continuation*>(arg);
+  // Its parent is tsrun now (CLONE_PARENT): the setting made for the first child is not inherited.
+  if (go_on.ctx->die_with_parent && prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) Report(*go_on.ctx, -1, errno);
+  RunStepsFrom(*go_on.ctx, go_on.next_step);
 }
 
-// fork: the next steps run in a new child; this one stays behind as its parent, passes on the signals tsrun
-// forwards, and exits as it exits. Needed after joining a PID namespace, which only a process's children enter.
-// The raw clone system call, not glibc's fork(): fork() takes glibc's own locks (malloc's among them) for its
-// atfork handlers, and this process is a copy of one thread of tsrun's, made while other threads may have
-// held those locks; it would wait for them for ever.
-int Fork(const ChildContext& ctx) {
-  pid_t child = (pid_t)syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, nullptr);
-  if (child <= 0) return child;  // the new child goes on with the steps (or fork failed: -1)
-  g_forked = child;
-  struct sigaction relay;
-  memset(&relay, 0, sizeof(relay));
-  relay.sa_handler = RelaySignal;
-  for (int sig : {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH}) sigaction(sig, &relay, nullptr);
-  // Only the new child may tell tsrun how the steps went: its execve closes the pipe, or it reports a failure.
-  close(ctx.error_write);
-  if (ctx.console_child >= 0) close(ctx.console_child);
-  int status = 0;
-  while (waitpid(child, &status, 0) < 0) {
-    if (errno != EINTR) _exit(125);
-  }
-  _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+constexpr size_t kForkStackSize = 256 * 1024;
+
+// fork: the steps after this one run in a new process. Needed after joining a PID namespace, which only a
+// process's children enter. The new process is made tsrun's own child (CLONE_PARENT), so that tsrun waits for
+// the command itself and sends it signals; like this child, it borrows tsrun's memory on a stack of its own
+// until its execve (CLONE_VM | CLONE_VFORK). Its pid goes to tsrun through that memory, and this child exits.
+[[noreturn]] void ForkAndLeave(const ChildContext& ctx, size_t step) {
+  if (ctx.forked == nullptr) Report(ctx, (int)step, EINVAL);  // a copy of tsrun's memory could not tell it the pid
+  void* stack = mmap(nullptr, kForkStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) Report(ctx, (int)step, errno);
+  Continuation go_on{&ctx, step + 1};
+  long pid = clone(ContinueSteps, static_cast<char*>(stack) + kForkStackSize, CLONE_VM | CLONE_VFORK | CLONE_PARENT | SIGCHLD, &go_on);
+  if (pid < 0) Report(ctx, (int)step, errno);
+  munmap(stack, kForkStackSize);
+  *ctx.forked = (pid_t)pid;
+  _exit(0);
 }
 
 int RunStep(const ChildContext& ctx, const Step& step) {
@@ -215,7 +219,7 @@ int RunStep(const ChildContext& ctx, const Step& step) {
     case Op::Setuid: return setuid((uid_t)step.n1);
     case Op::OpenPty: return OpenPty(ctx, step);
     case Op::Execve: return Execve(step);
-    case Op::Fork: return Fork(ctx);
+    case Op::Fork: break;  // see RunStepsFrom
   }
   errno = EINVAL;
   return -1;
@@ -248,13 +252,22 @@ int RunStep(const ChildContext& ctx, const Step& step) {
   // No descriptor of tsrun's may reach the container's program.
   if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) Report(ctx, -1, errno);
 
+  RunStepsFrom(ctx, 0);
+}
+
+namespace {
+
+[[noreturn]] void RunStepsFrom(const ChildContext& ctx, size_t first) {
   const std::vector<Step>& steps = *ctx.steps;
-  for (size_t i = 0; i < steps.size(); i++) {
+  for (size_t i = first; i < steps.size(); i++) {
     ctx.times[kFirstStepSlot + i] = MonotonicNanoseconds();
+    if (steps[i].op == Op::Fork) ForkAndLeave(ctx, i);
     if (RunStep(ctx, steps[i]) != 0 && !(steps[i].optional && errno == ENOENT)) Report(ctx, (int)i, errno);
   }
   Report(ctx, (int)steps.size(), ENOEXEC);  // the list did not end in a successful execve
 }
+
+}  // namespace
 
 
 // ---- the encoding: NUL-terminated fields, numbers in decimal ----

@@ -18,8 +18,8 @@ enum class Op {
   Fork,
 };
 
-// One step with every string and number it needs, owned by the parent's heap
-// and copied into the child by clone (which has fork's copy-on-write memory).
+// One step with every string and number it needs, owned by the parent's heap, which the child
+// shares (spawn.cc) or gets a copy of (tsrun-monitor).
 struct Step {
   Op op;
   bool optional = false;  // ENOENT means "nothing to do", not failure
@@ -44,6 +44,8 @@ struct ChildContext {
   int console_child;   // open_pty sends the master through here
   int parent_ends[3];  // the parent's ends of the pipes, closed in the child
   bool die_with_parent;
+  // In tsrun's memory, for a child that shares it: where a fork step puts the pid of the process it makes.
+  pid_t* forked = nullptr;
 };
 
 

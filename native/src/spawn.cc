@@ -28,6 +28,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace tsrun {
@@ -170,12 +171,12 @@ std::vector<Step> ParseSteps(Napi::Env env, const Napi::Object& request) {
 // Node has touched (tens of megabytes), and each page either process writes before the child's execve
 // is copied again. So, as posix_spawn does, the child borrows tsrun's memory instead (CLONE_VM), on a
 // stack of its own, while the thread that cloned it waits (CLONE_VFORK) until its execve or its exit.
-// The child writes only to that stack and to the times it shares with tsrun anyway. Steps that keep the
-// child alive without an execve (a fork to enter a PID namespace, whose first child then waits for the
-// second, or waiting for tsrun) would keep that thread waiting too: with those, the child gets a copy.
+// The child writes only to that stack, to the times it shares with tsrun anyway, and, after a fork step,
+// the pid of the process that goes on with the steps (child.cc). Waiting for tsrun would keep that thread
+// waiting too: a child with that step gets a copy.
 bool SharesMemory(const std::vector<Step>& steps) {
   for (const Step& step : steps) {
-    if (step.op == Op::Fork || step.op == Op::WaitForParent) return false;
+    if (step.op == Op::WaitForParent) return false;
   }
   return true;
 }
@@ -247,10 +248,18 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &previous);
   ctx.times[kCloneSlot] = MonotonicNanoseconds();
-  long pid = SharesMemory(steps) ? CloneSharingMemory(clone_flags, ctx) : syscall(SYS_clone, clone_flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
+  pid_t forked = 0;
+  bool shares_memory = SharesMemory(steps);
+  if (shares_memory) ctx.forked = &forked;
+  long pid = shares_memory ? CloneSharingMemory(clone_flags, ctx) : syscall(SYS_clone, clone_flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
   if (pid == 0) RunChild(ctx);
   int clone_errno = errno;
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  if (pid > 0 && forked > 0) {
+    // A fork step made the process that runs the command, tsrun's child too, and this one has left: reap it.
+    while (waitpid((pid_t)pid, nullptr, 0) < 0 && errno == EINTR) {}
+    pid = forked;
+  }
 
   CloseAll({error_pipe[1], release_pipe[0], console[1]});
   if (pid < 0) {

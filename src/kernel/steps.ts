@@ -32,8 +32,8 @@ type Step =
   | { op: 'unshare'; flags: string[] }
   /** Join an existing namespace through a file that refers to it (open, then setns(2)). */
   | { op: 'setns'; path: string; nstype: 'CLONE_NEWNET' | 'CLONE_NEWNS' | 'CLONE_NEWUTS' | 'CLONE_NEWIPC' | 'CLONE_NEWPID' | 'CLONE_NEWCGROUP' }
-  /** Go on in a new child, this one waiting for it and exiting as it exits: a PID namespace joined with
-   *  setns is entered by a process's children only. */
+  /** Go on in a new process, made tsrun's child, and leave: a PID namespace joined with setns is entered
+   *  by a process's children only. spawn returns the new process, the one that runs the command. */
   | { op: 'fork' }
   /** A new session, so the container's processes are not in tsrun's process group. */
   | { op: 'setsid' }
@@ -53,7 +53,7 @@ export function describeStep(step: ChildStep): string {
 
 function describe(step: Step): string {
   switch (step.op) {
-    case 'fork': return 'fork, and go on in the child (the parent waits for it)';
+    case 'fork': return 'fork, and go on in the new process (a child of tsrun\'s)';
     case 'wait_for_parent': return 'wait for tsrun';
     case 'mount': {
       const flags = step.flags.length ? ` (${step.flags.join('|')})` : '';
