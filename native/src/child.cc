@@ -166,14 +166,17 @@ constexpr size_t kForkStackSize = 256 * 1024;
 // process's children enter. The new process is made tsrun's own child (CLONE_PARENT), so that tsrun waits for
 // the command itself and sends it signals; like this child, it borrows tsrun's memory on a stack of its own
 // until its execve (CLONE_VM | CLONE_VFORK). Its pid goes to tsrun through that memory, and this child exits.
+// clone(), never fork(): fork() takes glibc's locks for its atfork handlers, which another thread of tsrun's
+// may have held when this child was made.
 [[noreturn]] void ForkAndLeave(const ChildContext& ctx, size_t step) {
   if (ctx.forked == nullptr) Report(ctx, (int)step, EINVAL);  // a copy of tsrun's memory could not tell it the pid
   void* stack = mmap(nullptr, kForkStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (stack == MAP_FAILED) Report(ctx, (int)step, errno);
   Continuation go_on{&ctx, step + 1};
   long pid = clone(ContinueSteps, static_cast<char*>(stack) + kForkStackSize, CLONE_VM | CLONE_VFORK | CLONE_PARENT | SIGCHLD, &go_on);
-  if (pid < 0) Report(ctx, (int)step, errno);
-  munmap(stack, kForkStackSize);
+  int clone_errno = errno;
+  munmap(stack, kForkStackSize);  // in tsrun's memory: it must not stay behind
+  if (pid < 0) Report(ctx, (int)step, clone_errno);
   *ctx.forked = (pid_t)pid;
   _exit(0);
 }
