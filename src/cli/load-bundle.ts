@@ -22,7 +22,7 @@ import vm from 'node:vm';
 interface LoadedBundle {
   module: { exports: unknown }; // a bundle sets module.exports: it is read when asked for
   script: vm.Script;
-  build: string;
+  header: Buffer; // what its code cache starts with (cacheHeader)
 }
 
 const loaded = new Map<string, LoadedBundle>();
@@ -34,11 +34,11 @@ export function loadBundle(file: string): unknown {
   if (known) return known.module.exports;
   // The bundles are ASCII alone (scripts/bundle.mjs makes them so), which latin1 reads as UTF-8 would, but faster.
   const source = fs.readFileSync(file, 'latin1');
-  const build = source.slice(0, source.indexOf('\n') >>> 0);
+  const header = cacheHeader(source);
   const wrapper = `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
-  const script = new vm.Script(wrapper, { filename: file, cachedData: codeCacheFor(file, build) });
+  const script = new vm.Script(wrapper, { filename: file, cachedData: codeCacheFor(file, header) });
   const module = { exports: {} };
-  loaded.set(file, { module, script, build });
+  loaded.set(file, { module, script, header });
   const dir = path.dirname(file);
   const nodeRequire = createRequire(file);
   const require = (id: string) => (isSiblingBundle(id) ? loadBundle(path.join(dir, id)) : nodeRequire(id));
@@ -47,15 +47,20 @@ export function loadBundle(file: string): unknown {
 }
 // #endregion
 
+/** What a code cache starts with: the first line of the source it was made for, which names the build. */
+function cacheHeader(source: string): Buffer {
+  const lineEnd = source.indexOf('\n');
+  return Buffer.from(`${lineEnd < 0 ? source : source.slice(0, lineEnd)}\n`, 'latin1');
+}
+
 /** The code cache for `file`, unless there is none or it was made for another build of it. */
-function codeCacheFor(file: string, build: string): Buffer | undefined {
+function codeCacheFor(file: string, header: Buffer): Buffer | undefined {
   let cache: Buffer;
   try {
     cache = fs.readFileSync(codeCacheOf(file));
   } catch {
     return undefined; // none made
   }
-  const header = Buffer.from(`${build}\n`, 'latin1');
   return cache.subarray(0, header.length).equals(header) ? cache.subarray(header.length) : undefined;
 }
 
@@ -76,8 +81,8 @@ export function codeCacheAccepted(file: string): boolean {
 
 /** Write the code cache of every bundle loaded so far: what V8 has compiled of it up to now. */
 export function saveCodeCaches(): string[] {
-  return [...loaded].map(([file, { script, build }]) => {
-    fs.writeFileSync(codeCacheOf(file), Buffer.concat([Buffer.from(`${build}\n`, 'latin1'), script.createCachedData()]));
+  return [...loaded].map(([file, { script, header }]) => {
+    fs.writeFileSync(codeCacheOf(file), Buffer.concat([header, script.createCachedData()]));
     return codeCacheOf(file);
   });
 }

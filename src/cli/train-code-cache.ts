@@ -1,11 +1,11 @@
 // Run by `npm run build` after scripts/bundle.mjs: makes the code caches that load-bundle.ts gives V8.
 //
 // V8 compiles a function the first time it runs, and a code cache holds what had been compiled when it
-// was taken. So the caches are taken after running what tsrun runs most: a container, with --trace so
-// that the SDK's bundle gets its cache too, and with --explain; and `ps`, a command parsed by yargs. The run needs root and
-// the native module, and a store with the demo image, which is made here in a directory of its own and
-// removed after. If a command fails (not root, say), the caches cover less: tsrun starts more slowly,
-// and works the same.
+// was taken. So the caches are taken after running what tsrun runs most: a container, with --trace (so
+// that the SDK's bundle gets its cache too) and with --explain; and `ps`, a command parsed by yargs.
+// The runs need root and the native module, and a store with the demo image, which is made here in a
+// directory of its own and removed after. If a command fails (not root, say), the caches cover less:
+// tsrun starts more slowly, and works the same.
 //
 // The commands run in a second process of this file's, whose stderr (tsrun's words) is shown only if one fails.
 import { spawnSync } from 'node:child_process';
