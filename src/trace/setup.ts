@@ -9,7 +9,6 @@
 import { ROOT_CONTEXT, context, defaultTextMapGetter, trace, type Context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import {
   BasicTracerProvider, BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor, type ReadableSpan, type SpanProcessor,
@@ -17,7 +16,7 @@ import {
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { inSpan } from './span.js';
 import { traceFilePaths, writeTraceFiles, type TraceFiles } from './files.js';
-import type { OtlpTraceRequest } from './otlp-json.js';
+import { otlpRequestFromSpans } from './otlp-json.js';
 import type { TracingRequest } from './request.js';
 
 export interface Tracing {
@@ -75,9 +74,9 @@ export async function startTracing(request: TracingRequest, command: string, env
       // Files first: they never depend on a collector being up.
       if (files) {
         const { spans } = files;
-        const otlpJson = JSON.parse(new TextDecoder().decode(JsonTraceSerializer.serializeRequest(spans))) as OtlpTraceRequest;
+        const otlpRequest = otlpRequestFromSpans(spans);
         const paths = traceFilePaths(request.file ?? '', command, traceId || spans[0]?.spanContext().traceId || '0', startedAt);
-        writeTraceFiles(paths, [otlpJson]);
+        writeTraceFiles(paths, [otlpRequest]);
         written = paths;
       }
       let settled = true;
