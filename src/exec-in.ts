@@ -80,7 +80,7 @@ export async function execIn(runtime: Runtime, containerRecord: ContainerRecord,
   try {
     const spawned = runtime.sys.spawn({ cloneFlags: [], steps, stdio: request.tty ? [-1, -1, -1] : [request.interactive ? 0 : -1, 1, 2] });
     child = spawned.pid;
-    openFds.push(spawned.errorFd, spawned.releaseFd, spawned.consoleFd);
+    openFds.push(spawned.errorFd, spawned.consoleFd);
     const exited = runtime.sys.waitpid(spawned.pid);
     const failure = await readStepFailure(spawned.errorFd);
     if (failure) {

@@ -183,18 +183,6 @@ constexpr size_t kForkStackSize = 256 * 1024;
 
 int RunStep(const ChildContext& ctx, const Step& step) {
   switch (step.op) {
-    case Op::WaitForParent: {
-      char byte;
-      ssize_t got;
-      do got = read(ctx.release_read, &byte, 1);
-      while (got < 0 && errno == EINTR);
-      if (got != 1) {
-        if (got == 0) errno = EPIPE;  // tsrun went away before saying go
-        return -1;
-      }
-      close(ctx.release_read);
-      return 0;
-    }
     case Op::Mount:
       return mount(step.s1.c_str(), step.s2.c_str(), step.s3.empty() ? nullptr : step.s3.c_str(), step.flags,
                    step.s4.empty() ? nullptr : step.s4.c_str());

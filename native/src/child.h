@@ -13,7 +13,7 @@
 namespace tsrun {
 
 enum class Op {
-  WaitForParent, Mount, Umount2, PivotRoot, Chdir, Mkdir, CreateFile, Mknod, Symlink,
+  Mount, Umount2, PivotRoot, Chdir, Mkdir, CreateFile, Mknod, Symlink,
   Sethostname, Umask, LinkUp, WriteFile, Unshare, Setns, Setsid, Setgroups, Setgid, Setuid, OpenPty, Execve,
   Fork,
 };
@@ -40,9 +40,8 @@ struct ChildContext {
   int64_t* times;      // shared with tsrun: MAP_SHARED survives clone
   int stdio[3];
   int error_write;     // close-on-exec: closes at execve
-  int release_read;    // wait_for_parent reads one byte from here
   int console_child;   // open_pty sends the master through here
-  int parent_ends[3];  // the parent's ends of the pipes, closed in the child
+  int parent_ends[2];  // the parent's ends of the pipes, closed in the child
   bool die_with_parent;
   // In tsrun's memory, for a child that shares it: where a fork step puts the pid of the process it makes.
   pid_t* forked = nullptr;

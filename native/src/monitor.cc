@@ -196,8 +196,8 @@ int main(int argc, char** argv) {
   int child_exits = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
   if (child_exits < 0) Die("signalfd");
 
-  int out[2], err[2], error_pipe[2], release_pipe[2];
-  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0 || pipe2(error_pipe, O_CLOEXEC) != 0 || pipe2(release_pipe, O_CLOEXEC) != 0) Die("pipe2");
+  int out[2], err[2], error_pipe[2];
+  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0 || pipe2(error_pipe, O_CLOEXEC) != 0) Die("pipe2");
   size_t times_length = (tsrun::kFirstStepSlot + steps.size() + 1) * sizeof(int64_t);
   void* times = mmap(nullptr, times_length, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (times == MAP_FAILED) Die("mmap");
@@ -211,11 +211,9 @@ int main(int argc, char** argv) {
   ctx.stdio[1] = out[1];
   ctx.stdio[2] = err[1];
   ctx.error_write = error_pipe[1];
-  ctx.release_read = release_pipe[0];
   ctx.console_child = -1;
   ctx.parent_ends[0] = error_pipe[0];
-  ctx.parent_ends[1] = release_pipe[1];
-  ctx.parent_ends[2] = out[0];
+  ctx.parent_ends[1] = out[0];
   ctx.die_with_parent = false;  // the container outlives its monitor if the monitor is killed
 
   // The child must not start with SIGCHLD blocked: RunChild resets the mask, but not before clone returns.
@@ -225,8 +223,7 @@ int main(int argc, char** argv) {
     tsrun::RunChild(ctx);
   }
   if (pid < 0) Die("clone");
-  for (int fd : {out[1], err[1], error_pipe[1], release_pipe[0]}) close(fd);
-  close(release_pipe[1]);  // nothing to wait for: the parent's work was done before the monitor started
+  for (int fd : {out[1], err[1], error_pipe[1]}) close(fd);
 
   WriteAll(sync, "pid " + std::to_string(pid) + "\n");
   int32_t failure[2];

@@ -27,7 +27,6 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -38,14 +37,13 @@ const struct {
   const char* name;
   Op op;
 } kOps[] = {
-    {"wait_for_parent", Op::WaitForParent}, {"mount", Op::Mount},       {"umount2", Op::Umount2},
-    {"pivot_root", Op::PivotRoot},          {"chdir", Op::Chdir},       {"mkdir", Op::Mkdir},
-    {"create_file", Op::CreateFile},        {"mknod", Op::Mknod},       {"symlink", Op::Symlink},
-    {"sethostname", Op::Sethostname},       {"umask", Op::Umask},       {"link_up", Op::LinkUp},
-    {"write_file", Op::WriteFile},          {"unshare", Op::Unshare},
-    {"setns", Op::Setns},                   {"setsid", Op::Setsid},     {"setgroups", Op::Setgroups},
-    {"setgid", Op::Setgid},                 {"setuid", Op::Setuid},     {"open_pty", Op::OpenPty},
-    {"execve", Op::Execve},                 {"fork", Op::Fork},
+    {"mount", Op::Mount},             {"umount2", Op::Umount2},     {"pivot_root", Op::PivotRoot},
+    {"chdir", Op::Chdir},             {"mkdir", Op::Mkdir},         {"create_file", Op::CreateFile},
+    {"mknod", Op::Mknod},             {"symlink", Op::Symlink},     {"sethostname", Op::Sethostname},
+    {"umask", Op::Umask},             {"link_up", Op::LinkUp},      {"write_file", Op::WriteFile},
+    {"unshare", Op::Unshare},         {"setns", Op::Setns},         {"setsid", Op::Setsid},
+    {"setgroups", Op::Setgroups},     {"setgid", Op::Setgid},       {"setuid", Op::Setuid},
+    {"open_pty", Op::OpenPty},        {"execve", Op::Execve},       {"fork", Op::Fork},
 };
 
 long NumberProp(const Napi::Object& obj, const char* key) {
@@ -67,7 +65,7 @@ Step ParseStep(Napi::Env env, const Napi::Object& obj) {
   if (!known) throw Napi::TypeError::New(env, "unknown step op " + name);
   step.optional = obj.Get("optional").ToBoolean();
   switch (step.op) {
-    case Op::WaitForParent: case Op::Setsid: case Op::Fork: break;
+    case Op::Setsid: case Op::Fork: break;
     case Op::Mount:
       step.s1 = StringProp(obj, "source");
       step.s2 = StringProp(obj, "target");
@@ -172,15 +170,7 @@ std::vector<Step> ParseSteps(Napi::Env env, const Napi::Object& request) {
 // is copied again. So, as posix_spawn does, the child borrows tsrun's memory instead (CLONE_VM), on a
 // stack of its own, while the thread that cloned it waits (CLONE_VFORK) until its execve or its exit.
 // The child writes only to that stack, to the times it shares with tsrun anyway, and, after a fork step,
-// the pid of the process that goes on with the steps (child.cc). Waiting for tsrun would keep that thread
-// waiting too: a child with that step gets a copy.
-bool SharesMemory(const std::vector<Step>& steps) {
-  for (const Step& step : steps) {
-    if (step.op == Op::WaitForParent) return false;
-  }
-  return true;
-}
-
+// the pid of the process that goes on with the steps (child.cc).
 constexpr size_t kChildStackSize = 256 * 1024;
 
 int ChildOnItsStack(void* ctx) {
@@ -199,7 +189,7 @@ long CloneSharingMemory(unsigned long clone_flags, const ChildContext& ctx) {
   return pid;
 }
 
-// spawn({cloneFlags, steps, stdio, dieWithParent}) -> {pid, errorFd, releaseFd, consoleFd, times}
+// spawn({cloneFlags, steps, stdio, dieWithParent}) -> {pid, errorFd, consoleFd, times}
 Napi::Value Spawn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object request = info[0].As<Napi::Object>();
@@ -209,16 +199,11 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   for (const Step& step : steps) wants_pty = wants_pty || step.op == Op::OpenPty;
   Napi::Array js_stdio = request.Get("stdio").As<Napi::Array>();
 
-  int error_pipe[2], release_pipe[2], console[2] = {-1, -1};
+  int error_pipe[2], console[2] = {-1, -1};
   if (pipe2(error_pipe, O_CLOEXEC) != 0) ThrowErrno(env, errno, "pipe2");
-  if (pipe2(release_pipe, O_CLOEXEC) != 0) {
-    int err = errno;
-    CloseAll({error_pipe[0], error_pipe[1]});
-    ThrowErrno(env, err, "pipe2");
-  }
   if (wants_pty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console) != 0) {
     int err = errno;
-    CloseAll({error_pipe[0], error_pipe[1], release_pipe[0], release_pipe[1]});
+    CloseAll({error_pipe[0], error_pipe[1]});
     ThrowErrno(env, err, "socketpair");
   }
 
@@ -227,7 +212,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   void* times = mmap(nullptr, times_length, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (times == MAP_FAILED) {
     int err = errno;
-    CloseAll({error_pipe[0], error_pipe[1], release_pipe[0], release_pipe[1], console[0], console[1]});
+    CloseAll({error_pipe[0], error_pipe[1], console[0], console[1]});
     ThrowErrno(env, err, "mmap");
   }
 
@@ -236,11 +221,9 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   ctx.times = static_cast<int64_t*>(times);
   for (int fd = 0; fd < 3; fd++) ctx.stdio[fd] = js_stdio.Get(fd).As<Napi::Number>().Int32Value();
   ctx.error_write = error_pipe[1];
-  ctx.release_read = release_pipe[0];
   ctx.console_child = console[1];
   ctx.parent_ends[0] = error_pipe[0];
-  ctx.parent_ends[1] = release_pipe[1];
-  ctx.parent_ends[2] = console[0];
+  ctx.parent_ends[1] = console[0];
   ctx.die_with_parent = request.Get("dieWithParent").ToBoolean();
 
   // Block every signal around clone so no handler of Node's runs in the child.
@@ -249,10 +232,8 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   pthread_sigmask(SIG_SETMASK, &all, &previous);
   ctx.times[kCloneSlot] = MonotonicNanoseconds();
   pid_t forked = 0;
-  bool shares_memory = SharesMemory(steps);
-  if (shares_memory) ctx.forked = &forked;
-  long pid = shares_memory ? CloneSharingMemory(clone_flags, ctx) : syscall(SYS_clone, clone_flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
-  if (pid == 0) RunChild(ctx);
+  ctx.forked = &forked;
+  long pid = CloneSharingMemory(clone_flags, ctx);
   int clone_errno = errno;
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   if (pid > 0 && forked > 0) {
@@ -261,16 +242,15 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
     pid = forked;
   }
 
-  CloseAll({error_pipe[1], release_pipe[0], console[1]});
+  CloseAll({error_pipe[1], console[1]});
   if (pid < 0) {
-    CloseAll({error_pipe[0], release_pipe[1], console[0]});
+    CloseAll({error_pipe[0], console[0]});
     munmap(times, times_length);
     ThrowErrno(env, clone_errno, "clone");
   }
   Napi::Object result = Napi::Object::New(env);
   result.Set("pid", Napi::Number::New(env, (double)pid));
   result.Set("errorFd", Napi::Number::New(env, error_pipe[0]));
-  result.Set("releaseFd", Napi::Number::New(env, release_pipe[1]));
   result.Set("consoleFd", Napi::Number::New(env, console[0]));
   // The mapping is unmapped when JavaScript no longer holds the buffer.
   result.Set("times", Napi::ArrayBuffer::New(env, times, times_length, UnmapTimes, new size_t(times_length)));

@@ -10,8 +10,6 @@ export type ChildStep = Step & {
 };
 
 type Step =
-  /** Block until tsrun has finished its part (e.g. network setup) and says go. */
-  | { op: 'wait_for_parent' }
   | { op: 'mount'; source: string; target: string; fstype: string; flags: string[]; data: string }
   | { op: 'umount2'; target: string; flags: string[] }
   | { op: 'pivot_root'; new_root: string; put_old: string }
@@ -54,7 +52,6 @@ export function describeStep(step: ChildStep): string {
 function describe(step: Step): string {
   switch (step.op) {
     case 'fork': return 'fork, and go on in the new process (a child of tsrun\'s)';
-    case 'wait_for_parent': return 'wait for tsrun';
     case 'mount': {
       const flags = step.flags.length ? ` (${step.flags.join('|')})` : '';
       if (step.flags.includes('MS_REMOUNT')) return `remount ${step.target}${flags}`;

@@ -20,8 +20,6 @@ export interface SpawnedChild {
   pid: number;
   /** Read end of the close-on-exec pipe: EOF alone means execve succeeded. */
   errorFd: number;
-  /** Write end of the pipe a `wait_for_parent` step blocks on. */
-  releaseFd: number;
   /** Our end of the socket a child's `open_pty` step sends the pty master on (-1 if none). */
   consoleFd: number;
   /** CLOCK_MONOTONIC nanoseconds, written by the child as it goes (0: not reached):

@@ -58,7 +58,7 @@ export async function exec(
         stdio: tty ? [-1, -1, -1] : [interactive ? io.stdin : -1, io.stdout, io.stderr],
       });
       pid = child.pid;
-      openFds.push(child.errorFd, child.releaseFd, child.consoleFd);
+      openFds.push(child.errorFd, child.consoleFd);
       const exited = runtime.sys.waitpid(child.pid); // watch from now on, so no exit is missed
       const failure = await readStepFailure(child.errorFd); // returns once execve succeeded or a step failed
       const reportedAt = process.hrtime.bigint();

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Tracing overhead: `tsrun run --rm --network none tsrun-demo true` with tracing off, with the
 # file exporter (--trace), and with OTLP/HTTP to a receiver on 127.0.0.1, all
-# in rounds of the three. Prints medians and ratios (target: file ≤ 5 % over off).
+# in short rounds of the three. Prints medians and paired ratios (target: file ≤ 5 % over off).
 # Needs root; installs hyperfine from Debian if missing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -24,26 +24,37 @@ receiver=$!
 for _ in $(seq 50); do [ -s "$work/port" ] && break; sleep 0.1; done
 endpoint="http://127.0.0.1:$(cat "$work/port")"
 
-# In rounds: hyperfine measures one command's runs, then the next's, so a load that comes and goes
-# (other builds and tests on the machine) would land on one of them. Within a round of a few seconds
-# the three see the same load; the ratio reported is the median of the rounds' ratios.
-for round in $(seq "${ROUNDS:-16}"); do
-  hyperfine --style none --warmup 1 --runs "${RUNS:-5}" --export-json "$work/round-$round.json" \
-    -n 'off' "./bin/tsrun.js run --rm --network none tsrun-demo true" \
-    -n 'file' "./bin/tsrun.js run --rm --network none --trace=$work/traces tsrun-demo true" \
-    -n 'otlp' "env OTEL_TRACES_EXPORTER=otlp OTEL_EXPORTER_OTLP_ENDPOINT=$endpoint ./bin/tsrun.js run --rm --network none tsrun-demo true"
+# In short rounds: hyperfine measures one command's runs, then the next's, so a load that comes and goes
+# (other builds and tests on the machine, a neighbour on the VM's host) would land on one of them. In a
+# round of a second or two the three see the same load, and every other round runs them in the reverse
+# order. Each run of the file exporter is paired with the run of tracing off in the same place of its
+# round; the figures are medians over all pairs, which a few disturbed runs do not move. One run on
+# its own can be 15 % off on a busy VM: the 300 pairs of 100 rounds put the median within about 1 %.
+commands=(
+  -n 'off' "./bin/tsrun.js run --rm --network none tsrun-demo true"
+  -n 'file' "./bin/tsrun.js run --rm --network none --trace=$work/traces tsrun-demo true"
+  -n 'otlp' "env OTEL_TRACES_EXPORTER=otlp OTEL_EXPORTER_OTLP_ENDPOINT=$endpoint ./bin/tsrun.js run --rm --network none tsrun-demo true"
+)
+reversed=("${commands[@]:6:3}" "${commands[@]:3:3}" "${commands[@]:0:3}")
+hyperfine -N --style none --warmup 2 --runs 1 "${commands[@]}" >/dev/null # the page cache, the code caches
+for round in $(seq "${ROUNDS:-100}"); do
+  if ((round % 2)); then order=("${commands[@]}"); else order=("${reversed[@]}"); fi
+  hyperfine -N --style none --runs "${RUNS:-3}" --export-json "$work/round-$round.json" "${order[@]}" >/dev/null
 done
 
 node -e '
   const fs = require("fs");
   const median = (values) => { const sorted = [...values].sort((a, b) => a - b); const mid = sorted.length >> 1; return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2; };
-  const rounds = process.argv.slice(1).map((file) => Object.fromEntries(JSON.parse(fs.readFileSync(file, "utf8")).results.map((r) => [r.command, r.median * 1000])));
-  rounds.forEach((r, i) => console.log(`round ${i + 1}: off ${r.off.toFixed(1)} ms, file ${r.file.toFixed(1)} ms, otlp ${r.otlp.toFixed(1)} ms`));
-  const off = median(rounds.map((r) => r.off)), file = median(rounds.map((r) => r.file)), otlp = median(rounds.map((r) => r.otlp));
-  const fileRatio = median(rounds.map((r) => r.file / r.off)), otlpRatio = median(rounds.map((r) => r.otlp / r.off));
-  const fileAdds = median(rounds.map((r) => r.file - r.off));
-  console.log(`\nmedians: off ${off.toFixed(1)} ms, file ${file.toFixed(1)} ms, otlp ${otlp.toFixed(1)} ms`);
-  console.log(`file / off = ${fileRatio.toFixed(3)}x (${(100 * (fileRatio - 1)).toFixed(1)} %; target: at most 5 %), median of ${rounds.length} rounds`);
-  console.log(`file - off = ${fileAdds.toFixed(1)} ms, median of the rounds`);
-  console.log(`otlp / off = ${otlpRatio.toFixed(3)}x`);
+  const quartiles = (values) => { const sorted = [...values].sort((a, b) => a - b); return [sorted[Math.floor(sorted.length / 4)], sorted[Math.floor(3 * sorted.length / 4)]]; };
+  // For each round, its runs by command, in milliseconds: { off: [...], file: [...], otlp: [...] }.
+  const rounds = process.argv.slice(1).map((file) => Object.fromEntries(JSON.parse(fs.readFileSync(file, "utf8")).results.map((r) => [r.command, r.times.map((t) => t * 1000)])));
+  const all = (name) => rounds.flatMap((r) => r[name]);
+  const pairs = (name) => rounds.flatMap((r) => r[name].map((t, i) => [t, r.off[i]]));
+  const off = median(all("off"));
+  console.log(`${rounds.length} rounds, ${all("off").length} runs of each: medians off ${off.toFixed(1)} ms, file ${median(all("file")).toFixed(1)} ms, otlp ${median(all("otlp")).toFixed(1)} ms`);
+  for (const name of ["file", "otlp"]) {
+    const ratios = pairs(name).map(([t, o]) => t / o), adds = pairs(name).map(([t, o]) => t - o);
+    const [low, high] = quartiles(ratios).map((r) => (100 * (r - 1)).toFixed(1));
+    console.log(`${name} / off = ${median(ratios).toFixed(3)}x (${(100 * (median(ratios) - 1)).toFixed(1)} %, half the pairs between ${low} and ${high} %), adds ${median(adds).toFixed(1)} ms` + (name === "file" ? "; target: at most 5 %" : ""));
+  }
 ' "$work"/round-*.json

@@ -16,7 +16,7 @@ async function programRightAfterSpawn(steps: ChildStep[]): Promise<string> {
   const child = sys.spawn({ cloneFlags: [], steps, stdio: [-1, -1, -1] });
   const program = fs.readlinkSync(`/proc/${child.pid}/exe`);
   expect(await sys.waitpid(child.pid)).toMatchObject({ code: 0 }); // ended by itself: nothing is left running
-  for (const fd of [child.errorFd, child.releaseFd, child.consoleFd]) if (fd >= 0) fs.closeSync(fd);
+  for (const fd of [child.errorFd, child.consoleFd]) if (fd >= 0) fs.closeSync(fd);
   return program;
 }
 
@@ -48,6 +48,6 @@ describe('spawn', () => {
     expect(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8')).toMatch(new RegExp(`^PPid:\\s+${process.pid}$`, 'm'));
     expect(zombieChildren()).toEqual([]); // the first child, which forked and left, was reaped
     expect(await sys.waitpid(child.pid)).toMatchObject({ code: 0 });
-    for (const fd of [child.errorFd, child.releaseFd, child.consoleFd]) if (fd >= 0) fs.closeSync(fd);
+    for (const fd of [child.errorFd, child.consoleFd]) if (fd >= 0) fs.closeSync(fd);
   });
 });
