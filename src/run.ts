@@ -17,6 +17,7 @@ import { deleteContainer, saveState } from './store/containers.js';
 import { containerRunDir } from './store/paths.js';
 import { removeAnonymousVolumes } from './volumes/store.js';
 import { TsrunError, exitCodeOf } from './errors.js';
+import { inSpan } from './trace/span.js';
 
 const CLEANUP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
@@ -136,19 +137,23 @@ export async function releaseRemoved(runtime: Runtime, id: string): Promise<void
 }
 
 /** What a container holds only while it runs: its network, its cgroup, its overlay's mount point; and, with --rm,
- *  the container itself. Safe to call twice. */
+ *  the container itself. Safe to call twice. In the trace, `tsrun.release` follows the stages. */
 async function releaseContainer(runtime: Runtime, container: ContainerRecord, cgroup: CgroupPlan | undefined): Promise<void> {
   // A late Ctrl-C, or the terminal closing, must not stop tsrun half-way through cleaning up.
   const holdOn = () => {};
   for (const signal of CLEANUP_SIGNALS) process.on(signal, holdOn);
   try {
-    await releaseNetwork(runtime, container);
-    if (cgroup) await removeCgroup(cgroup);
-    fs.rmSync(containerRunDir(runtime.paths, container.id), { recursive: true, force: true });
-    if (container.config.autoRemove) {
-      deleteContainer(runtime.paths, container.id);
-      await removeAnonymousVolumes(runtime.sys, runtime.paths, container.config.mounts ?? []); // as docker run --rm does
-    }
+    await inSpan('tsrun.release', { 'container.id': container.id, 'tsrun.auto_remove': container.config.autoRemove }, async () => {
+      await releaseNetwork(runtime, container);
+      if (cgroup) await inSpan('tsrun.release.cgroup', { 'tsrun.cgroup.dirs': cgroup.dirs }, () => removeCgroup(cgroup));
+      fs.rmSync(containerRunDir(runtime.paths, container.id), { recursive: true, force: true });
+      if (container.config.autoRemove) {
+        await inSpan('tsrun.release.remove', {}, async () => {
+          deleteContainer(runtime.paths, container.id);
+          await removeAnonymousVolumes(runtime.sys, runtime.paths, container.config.mounts ?? []); // as docker run --rm does
+        });
+      }
+    });
   } finally {
     for (const signal of CLEANUP_SIGNALS) process.off(signal, holdOn);
   }

@@ -136,17 +136,19 @@ function updatePeers(state: BridgeState): void {
 export async function releaseNetwork(runtime: Runtime, container: ContainerRecord, host = networkHost(runtime.paths)): Promise<void> {
   const mode = container.config.network ?? 'bridge';
   if (mode === 'none' || mode === 'host') return;
-  await withNetworkLock(runtime.sys, host, async () => {
-    const held = findLease(container.id, host.stateDir);
-    if (!held) return;
-    const { bridge, state, lease } = held;
-    await disconnectContainer(host.run, vethName(container.id));
-    releaseAddress(state, container.id);
-    writeBridgeState(host.stateDir, bridge, state);
-    if ((lease.ports ?? []).length > 0) await applyNat(host);
-    if (lease.name !== undefined) updatePeers(state);
+  await inSpan('tsrun.release.network', {}, async () => {
+    await withNetworkLock(runtime.sys, host, async () => {
+      const held = findLease(container.id, host.stateDir);
+      if (!held) return;
+      const { bridge, state, lease } = held;
+      await disconnectContainer(host.run, vethName(container.id));
+      releaseAddress(state, container.id);
+      writeBridgeState(host.stateDir, bridge, state);
+      if ((lease.ports ?? []).length > 0) await applyNat(host);
+      if (lease.name !== undefined) updatePeers(state);
+    });
+    removeNetns(runtime.sys, netnsFile(runtime.paths, container.id));
   });
-  removeNetns(runtime.sys, netnsFile(runtime.paths, container.id));
 }
 // #endregion
 

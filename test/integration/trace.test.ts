@@ -65,7 +65,7 @@ describe.skipIf(!asRoot)('tracing tsrun run (as root)', () => {
     return { result, spans, byName, jaeger: JSON.parse(fs.readFileSync(file.replace(/\.json$/, '.jaeger.json'), 'utf8')) as JaegerFile };
   }
 
-  it('traces a run as a root span `tsrun run` with one child per stage, in order', () => {
+  it('traces a run as a root span `tsrun run` with one child per stage, in order, then the release', () => {
     const { result, spans, byName } = tracedRun('ok', ['tsrun-demo', 'sh', '-c', 'exit 3']);
     expect(result.status).toBe(3);
     expect(result.stderr).toMatch(/^tsrun: trace written to .*ok\.jaeger\.json .* and .*ok\.otlp\.jsonl\n$/);
@@ -73,7 +73,7 @@ describe.skipIf(!asRoot)('tracing tsrun run (as root)', () => {
     expect(rootSpan.parentSpanId ?? '').toBe('');
     const stages = spans.filter((s) => s.parentSpanId === rootSpan.spanId)
       .sort((a, b) => (BigInt(a.startTimeUnixNano) < BigInt(b.startTimeUnixNano) ? -1 : 1));
-    expect(stages.map((s) => s.name)).toEqual(STAGES.map((stage) => `tsrun.${stage}`));
+    expect(stages.map((s) => s.name)).toEqual([...STAGES.map((stage) => `tsrun.${stage}`), 'tsrun.release']);
     expect(attribute(rootSpan, 'container.runtime.name')).toBe('tsrun');
     expect(attribute(rootSpan, 'process.exit.code')).toBe(3);
     expect(attribute(byName('tsrun.exec'), 'process.exit.code')).toBe(3);
@@ -112,6 +112,19 @@ describe.skipIf(!asRoot)('tracing tsrun run (as root)', () => {
     expect(spans.filter((s) => s.parentSpanId === network.spanId).map((s) => s.name).sort())
       .toEqual(['tsrun.network.address', 'tsrun.network.bridge', 'tsrun.network.netns', 'tsrun.network.veth']);
     expect(attribute(byName('tsrun.network.veth'), 'network.interface.name')).toMatch(/^tsrun[0-9a-f]{8}$/);
+  });
+
+  it('shows what the release gives back after the container exits: its network, its cgroup, and with --rm the container', () => {
+    const { spans, byName } = tracedRun('release', ['tsrun-demo', 'true']);
+    const release = byName('tsrun.release');
+    expect(spans.filter((s) => s.parentSpanId === release.spanId).map((s) => s.name))
+      .toEqual(['tsrun.release.network', 'tsrun.release.cgroup', 'tsrun.release.remove']);
+    expect(attribute(release, 'tsrun.auto_remove')).toBe(true);
+    expect(BigInt(release.startTimeUnixNano)).toBeGreaterThanOrEqual(BigInt(byName('tsrun.exec').endTimeUnixNano));
+    // Nothing to give back for --network none: no network span.
+    const none = tracedRun('release-none', ['--network', 'none', 'tsrun-demo', 'true']);
+    expect(none.spans.filter((s) => s.parentSpanId === none.byName('tsrun.release').spanId).map((s) => s.name))
+      .toEqual(['tsrun.release.cgroup', 'tsrun.release.remove']);
   });
 
   it('marks a failing run ERROR, with the exception, on tsrun.exec and the root', () => {

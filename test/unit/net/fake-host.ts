@@ -26,7 +26,9 @@ export function fakeHost(options: { routes?: Array<{ dst: string; dev: string }>
       const added = /^link add (\S+) /.exec(line);
       if (added) links.add(added[1]!);
     }
-    if (argv[0] === 'ip' && argv[1] === 'link' && argv[2] === 'delete') links.delete(argv[3]!);
+    if (argv[0] === 'ip' && argv[1] === 'link' && argv[2] === 'delete' && !links.delete(argv[3]!)) {
+      throw new Error(`${command}: Cannot find device "${argv[3]}"`); // as ip(8) says it
+    }
     return '';
   };
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-net-state-'));

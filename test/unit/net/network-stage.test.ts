@@ -68,7 +68,7 @@ describe('network stage', () => {
 
     host.ran.length = 0;
     await releaseNetwork(runtime, second, host);
-    expect(host.typed()).toEqual(['ip -json link show', 'ip link delete tsrun22222222']);
+    expect(host.typed()).toEqual(['ip link delete tsrun22222222']);
     expect(runtime.sys.calls).toContainEqual({ name: 'umount2', args: [netnsFile(store, second.id), ['MNT_DETACH']] });
     expect(fs.existsSync(netnsFile(store, second.id))).toBe(false);
     expect(Object.keys(readBridgeState(host.stateDir, 'tsrun0')!.leases)).toEqual(['10.88.0.2']);
@@ -78,6 +78,25 @@ describe('network stage', () => {
     await releaseNetwork(runtime, second, host);
     await releaseNetwork(runtime, container('3'), host);
     expect(host.ran).toEqual([]);
+  });
+
+  it('releases a container whose veth is already gone, and fails when one that is there cannot be deleted', async () => {
+    const gone = container('1');
+    await network(runtime, gone, host);
+    host.links.delete('tsrun11111111'); // the kernel removed the pair with the container's namespace
+    host.ran.length = 0;
+    await releaseNetwork(runtime, gone, host);
+    expect(host.typed()).toEqual(['ip link delete tsrun11111111', 'ip -json link show']);
+    expect(readBridgeState(host.stateDir, 'tsrun0')!.leases).toEqual({});
+
+    const stuck = container('2');
+    await network(runtime, stuck, host);
+    const run = host.run;
+    const refusing: typeof run = async (argv, input) => {
+      if (argv.join(' ') === 'ip link delete tsrun22222222') throw new Error('RTNETLINK answers: Operation not permitted');
+      return run(argv, input);
+    };
+    await expect(releaseNetwork(runtime, stuck, { ...host, run: refusing })).rejects.toThrow('Operation not permitted');
   });
 
   it('frees the leases of a tsrun that was killed before it could release them', async () => {
