@@ -39,7 +39,9 @@ reversed=("${commands[@]:6:3}" "${commands[@]:3:3}" "${commands[@]:0:3}")
 hyperfine -N --style none --warmup 2 --runs 1 "${commands[@]}" >/dev/null # the page cache, the code caches
 for round in $(seq "${ROUNDS:-100}"); do
   if ((round % 2)); then order=("${commands[@]}"); else order=("${reversed[@]}"); fi
-  hyperfine -N --style none --runs "${RUNS:-3}" --export-json "$work/round-$round.json" "${order[@]}" >/dev/null
+  # hyperfine warns of outliers in nearly every round of three runs; its words are shown only if it fails.
+  hyperfine -N --style none --runs "${RUNS:-3}" --export-json "$work/round-$round.json" "${order[@]}" >/dev/null 2>"$work/hyperfine.err" \
+    || { cat "$work/hyperfine.err" >&2; exit 1; }
 done
 
 node -e '
