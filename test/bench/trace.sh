@@ -35,7 +35,7 @@ commands=(
   -n 'file' "./bin/tsrun.js run --rm --network none --trace=$work/traces tsrun-demo true"
   -n 'otlp' "env OTEL_TRACES_EXPORTER=otlp OTEL_EXPORTER_OTLP_ENDPOINT=$endpoint ./bin/tsrun.js run --rm --network none tsrun-demo true"
 )
-reversed=("${commands[@]:6:3}" "${commands[@]:3:3}" "${commands[@]:0:3}")
+reversed=("${commands[@]:6:3}" "${commands[@]:3:3}" "${commands[@]:0:3}") # each command is three words: -n NAME COMMAND
 hyperfine -N --style none --warmup 2 --runs 1 "${commands[@]}" >/dev/null # the page cache, the code caches
 for round in $(seq "${ROUNDS:-100}"); do
   if ((round % 2)); then order=("${commands[@]}"); else order=("${reversed[@]}"); fi
