@@ -3,6 +3,7 @@
 // `tsrun run` never loads the code of `tsrun load`.
 import fs from 'node:fs';
 import { formatError, exitCodeOf } from '../errors.js';
+import { tsrunVersion } from '../version.js';
 import { markCommandTail } from './command-tail.js';
 import { containerOptions, loadRun, runHandler } from './commands/run.js';
 import { execHandler, execOptions } from './commands/exec.js';
@@ -18,6 +19,11 @@ dropWriteErrors('stderr');
 
 /** Run the command in process.argv; what tsrun exits with is left in process.exitCode. */
 export async function main(): Promise<void> {
+  // docker --version and docker -v: the version, and nothing else, before any command.
+  if (['--version', '-v'].includes(process.argv[2] ?? '')) {
+    process.stdout.write(`tsrun version ${tsrunVersion()}\n`);
+    return;
+  }
   const { args, traceFlag } = takeTraceFlag(bareExplainAsText(markCommandTail(process.argv.slice(2), [
     { name: 'run', valueOptions: valueOptionNames(containerOptions) },
     { name: 'create', valueOptions: valueOptionNames(containerOptions) },
@@ -69,12 +75,14 @@ async function parseWithYargs(args: string[]): Promise<void> {
     // Taken out of the arguments by takeTraceFlag before yargs sees them; declared here for --help.
     .option('trace', { type: 'string', describe: 'Save the trace in ./traces/, or --trace=DIR, --trace=FILE.json (OTLP JSON lines and Jaeger JSON)', global: true })
     .command(commands)
-    .demandCommand(1, 'Say which command to run: see `tsrun --help`.')
+    .demandCommand(1, 'Say which command to run')
     .strictCommands()
     .strictOptions()
     // docker's flags include --no-trunc: a flag of its own, not "--trunc=false"
     .parserConfiguration({ 'boolean-negation': false })
     .version(false)
+    // Answered by main() before yargs sees it; declared here, after yargs' own is switched off, for --help. Not global: `run -v` is a volume.
+    .option('version', { alias: 'v', type: 'boolean', describe: 'Print the version and quit', global: false })
     .help()
     .wrap(null)
     .fail((message, error) => {

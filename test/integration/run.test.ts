@@ -141,6 +141,21 @@ describe.skipIf(!asRoot)('tsrun run (as root)', () => {
     expect(taken.status).toBe(125);
     expect(taken.stderr).toMatch(/"\/taken" is already in use/);
     run(['rm', 'taken']);
+    const noCommand = run([]);
+    expect([noCommand.status, noCommand.stderr]).toEqual([125, "tsrun: Say which command to run — see 'tsrun --help'\n"]);
+  });
+
+  it('prints its version with --version and -v, as docker does, and still reads -v after run as a volume', () => {
+    const { version } = JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '../../package.json'), 'utf8'));
+    for (const flag of ['--version', '-v']) expect(run([flag])).toMatchObject({ status: 0, stdout: `tsrun version ${version}\n` });
+    expect(run(['--help']).stdout).toMatch(/--version, -v|-v, --version/);
+    const shared = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-version-test-'));
+    try {
+      fs.writeFileSync(path.join(shared, 'note'), 'from the host\n');
+      expect(run(['run', '--rm', '-v', `${shared}:/mnt/host:ro`, 'tsrun-demo', 'cat', '/mnt/host/note'])).toMatchObject({ status: 0, stdout: 'from the host\n' });
+    } finally {
+      fs.rmSync(shared, { recursive: true, force: true });
+    }
   });
 
   it('names the step that failed in the child', () => {
