@@ -287,7 +287,7 @@ fs.readFileSync = function (file, ...rest) {
   it('compiles the bundles from the code caches the build made', () => {
     // In a process of its own, as bin/tsrun.js does: where the CLI finds them, beside the bundles.
     const loader = path.resolve('dist/bundle/load-bundle.cjs');
-    const files = ['tsrun.cjs', 'tracing.cjs', 'otel-api.cjs'].map((name) => path.resolve('dist/bundle', name));
+    const files = ['tsrun.cjs', 'tracing.cjs', 'otel-api.cjs', 'otlp.cjs'].map((name) => path.resolve('dist/bundle', name));
     const result = spawnSync(process.execPath, ['-e', `
       const { loadBundle, codeCacheAccepted } = require(${JSON.stringify(loader)});
       const files = ${JSON.stringify(files)};
@@ -298,6 +298,7 @@ fs.readFileSync = function (file, ...rest) {
     const { exported, accepted } = JSON.parse(result.stdout) as { exported: string[]; accepted: boolean[] };
     expect(exported.slice(0, 2)).toEqual(['main', 'startTracing']);
     expect(exported[2]).toContain('trace');
-    expect(accepted).toEqual([true, true, true]); // false: no cache at all, or V8 refused it
+    expect(exported[3]).toContain('otlpExporter');
+    expect(accepted).toEqual([true, true, true, true]); // false: no cache at all, or V8 refused it
   });
 });
