@@ -2,14 +2,17 @@
 # Tracing overhead: `tsrun run --rm --network none tsrun-demo true` with tracing off, with the
 # file exporter (--trace), and with OTLP/HTTP to a receiver on 127.0.0.1, all
 # in short rounds of the three. Prints medians and paired ratios (target: file ≤ 5 % over off).
+# NETWORK=bridge measures the run on the default bridge instead (veth, address, NAT: more spans).
 # Needs root; installs hyperfine from Debian if missing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source test/bench/common.sh
 work=$(mktemp -d /tmp/tsrun-bench-trace.XXXXXX)
 receiver=''
+network=${NETWORK:-none}
 cleanup() {
   [ -n "$receiver" ] && kill "$receiver" 2>/dev/null
+  [ "$network" = bridge ] && ./bin/tsrun.js network prune >/dev/null 2>&1
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -31,9 +34,9 @@ endpoint="http://127.0.0.1:$(cat "$work/port")"
 # round; the figures are medians over all pairs, which a few disturbed runs do not move. One run on
 # its own can be 15 % off on a busy VM: the 300 pairs of 100 rounds put the median within about 1 %.
 commands=(
-  -n 'off' "./bin/tsrun.js run --rm --network none tsrun-demo true"
-  -n 'file' "./bin/tsrun.js run --rm --network none --trace=$work/traces tsrun-demo true"
-  -n 'otlp' "env OTEL_TRACES_EXPORTER=otlp OTEL_EXPORTER_OTLP_ENDPOINT=$endpoint ./bin/tsrun.js run --rm --network none tsrun-demo true"
+  -n 'off' "./bin/tsrun.js run --rm --network $network tsrun-demo true"
+  -n 'file' "./bin/tsrun.js run --rm --network $network --trace=$work/traces tsrun-demo true"
+  -n 'otlp' "env OTEL_TRACES_EXPORTER=otlp OTEL_EXPORTER_OTLP_ENDPOINT=$endpoint ./bin/tsrun.js run --rm --network $network tsrun-demo true"
 )
 reversed=("${commands[@]:6:3}" "${commands[@]:3:3}" "${commands[@]:0:3}") # each command is three words: -n NAME COMMAND
 hyperfine -N --style none --warmup 2 --runs 1 "${commands[@]}" >/dev/null # the page cache, the code caches
