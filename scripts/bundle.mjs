@@ -10,6 +10,7 @@
 // A bundle's import of another becomes `require('./NAME.cjs')`, which load-bundle.ts answers.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import { builtinModules } from 'node:module';
 import path from 'node:path';
 import { build } from 'esbuild';
 
@@ -29,16 +30,25 @@ const bundles = {
 const bundleOf = new Map(Object.entries(bundles).map(([name, source]) => [path.resolve(source), name]));
 
 /** An import of another bundle's entry point stays out of the importing bundle: `require('./NAME.cjs')`.
- *  The OpenTelemetry API is required once per bundle, through a module of one line that every
- *  importer shares: esbuild would otherwise copy the API's hundred exports for each of the twenty
- *  SDK modules that import it (a quarter of a millisecond of every traced run). */
+ *  The OpenTelemetry API and each of Node's modules are required once per bundle, through a module
+ *  of one line that every importer shares. Otherwise esbuild wraps them again for every module that
+ *  imports them, copying all their exports each time: node:fs's hundred, for each of the fifty
+ *  modules of tsrun that import it (two milliseconds of every command), and the API's for each of
+ *  the twenty SDK modules (a quarter of a millisecond of every traced run). */
+const builtins = new Set(builtinModules);
 const apart = {
   name: 'apart',
   setup(build) {
-    build.onResolve({ filter: /^@opentelemetry\/api$/ }, () => ({ path: 'otel-api', namespace: 'otel-api-once' }));
-    build.onLoad({ filter: /.*/, namespace: 'otel-api-once' }, () => ({ contents: "export * from './otel-api.cjs';" }));
+    build.onResolve({ filter: /^@opentelemetry\/api$/ }, () => ({ path: './otel-api.cjs', namespace: 'once' }));
+    build.onResolve({ filter: /^[a-z_:/]+$/ }, ({ path: specifier, namespace }) => {
+      if (namespace === 'once' || !builtins.has(specifier.replace(/^node:/, ''))) return undefined;
+      return { path: specifier, namespace: 'once' };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'once' }, ({ path: specifier }) => ({
+      contents: `export * from '${specifier}'; export { default } from '${specifier}';`,
+    }));
     build.onResolve({ filter: /.*/ }, async ({ path: specifier, kind, importer, resolveDir, pluginData, namespace }) => {
-      if (namespace === 'otel-api-once') return { path: specifier, external: true };
+      if (namespace === 'once') return { path: specifier, external: true };
       if (kind === 'entry-point' || pluginData === 'apart') return undefined;
       const resolved = await build.resolve(specifier, { kind, importer, resolveDir, pluginData: 'apart' });
       const name = bundleOf.get(resolved.path);
