@@ -3,7 +3,7 @@
 // V8 compiles a function the first time it runs, and a code cache holds what had been compiled when it
 // was taken. So the caches are taken after running what tsrun runs most: a container, with --trace (so
 // that the SDK's bundle gets its cache too), exporting over OTLP (the exporters' bundle: without a cache,
-// compiling it and its protobuf writer was 5 ms of every run sent to Jaeger) and with --explain; and
+// compiling it and its protobuf writer was about 10 ms of every run sent to Jaeger) and with --explain; and
 // `ps`, a command parsed by yargs. The OTLP run sends to a receiver on 127.0.0.1 that this file starts.
 // The runs need root and the native module, and a store with the demo image, which is made here in a
 // directory of its own and removed after. If a command fails (not root, say), the caches cover less:
@@ -20,14 +20,14 @@ import { fileURLToPath } from 'node:url';
 import { loadBundle, saveCodeCaches } from './load-bundle.js';
 
 const TRAIN = '--run-and-save';
+const bundleDir = path.dirname(fileURLToPath(import.meta.url));
+const bin = path.join(bundleDir, '..', '..', 'bin', 'tsrun.js');
 
 /** A command to train with; `otlp`: with OTEL_TRACES_EXPORTER=otlp, sending to the receiver runAndSave starts. */
 interface Training {
   args: string[];
   otlp?: boolean;
 }
-const bundleDir = path.dirname(fileURLToPath(import.meta.url));
-const bin = path.join(bundleDir, '..', '..', 'bin', 'tsrun.js');
 
 if (process.argv[2] === TRAIN) {
   runAndSave(JSON.parse(process.argv[3]!) as Training[]).catch((error: unknown) => {
