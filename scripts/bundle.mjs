@@ -40,8 +40,10 @@ const apart = {
   name: 'apart',
   setup(build) {
     build.onResolve({ filter: /^@opentelemetry\/api$/ }, () => ({ path: './otel-api.cjs', namespace: 'once' }));
-    build.onResolve({ filter: /^[a-z_:/]+$/ }, ({ path: specifier, namespace }) => {
-      if (namespace === 'once' || !builtins.has(specifier.replace(/^node:/, ''))) return undefined;
+    // Only ES imports: a CommonJS require() of a Node module gets the module itself, unwrapped, and must
+    // (cli-progress's `class … extends require('events')` needs the class, not a namespace object).
+    build.onResolve({ filter: /^[a-z_:/]+$/ }, ({ path: specifier, namespace, kind }) => {
+      if (namespace === 'once' || kind === 'require-call' || !builtins.has(specifier.replace(/^node:/, ''))) return undefined;
       return { path: specifier, namespace: 'once' };
     });
     build.onLoad({ filter: /.*/, namespace: 'once' }, ({ path: specifier }) => ({
