@@ -81,7 +81,8 @@ async function parseWithYargs(args: string[]): Promise<void> {
     // docker's flags include --no-trunc: a flag of its own, not "--trunc=false"
     .parserConfiguration({ 'boolean-negation': false })
     .version(false)
-    // Answered by main() before yargs sees it; declared here, after yargs' own is switched off, for --help. Not global: `run -v` is a volume.
+    // Answered by main() before yargs sees it; declared here, after yargs' own is switched off, for --help.
+    // Not global: `run -v` is a volume.
     .option('version', { alias: 'v', type: 'boolean', describe: 'Print the version and quit', global: false })
     .help()
     .wrap(null)
