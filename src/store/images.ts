@@ -61,7 +61,7 @@ export function listImages(paths: StorePaths): ImageRecord[] {
   return fs.readdirSync(dir)
     .filter((file) => /^[a-f0-9]{64}\.json$/.test(file))
     .map((file) => readJson<ImageRecord>(path.join(dir, file)))
-    .sort((a, b) => Date.parse(b.created) - Date.parse(a.created) || a.id.localeCompare(b.id));
+    .sort((a, b) => Date.parse(b.created) - Date.parse(a.created) || (a.id < b.id ? -1 : 1)); // ids are unique hex: no collator needed
 }
 
 /** Find an image as docker does: by name[:tag] (tag defaults to latest) or name@digest,

@@ -81,3 +81,19 @@ describe('create', () => {
     expect((await create(runtime, img, request({ workdir: '/tmp', user: '0:0' }))).config).toMatchObject({ workingDir: '/tmp', user: '0:0' });
   });
 });
+
+describe('listContainers', () => {
+  let store: ReturnType<typeof tempStore>;
+  beforeEach(() => { store = tempStore(); });
+  afterEach(() => store.remove());
+
+  it('lists the newest container first, as docker ps does', async () => {
+    const runtime = { sys: fakeSyscalls(), paths: store };
+    // Five, so that the store's own order (by random id) is unlikely to pass for the right one.
+    for (const name of ['first', 'second', 'third', 'fourth', 'fifth']) {
+      await create(runtime, image({ Cmd: ['sh'] }), request({ name }));
+      await new Promise((resolve) => setTimeout(resolve, 5)); // a later creation time for the next
+    }
+    expect(listContainers(store).map((c) => c.name)).toEqual(['fifth', 'fourth', 'third', 'second', 'first']);
+  });
+});
