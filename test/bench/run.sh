@@ -2,7 +2,7 @@
 # Start-up benchmark: `tsrun run --rm --network none tsrun-demo true` against
 # Node's own start (`node -e 1`) and against runc running the same root
 # filesystem (runc's default spec has no network either), and the same run on
-# the default bridge, all measured in the same hyperfine run. Prints medians and ratios.
+# the default bridge, the four measured in short rounds. Prints medians and ratios.
 # Needs root; installs hyperfine and runc from Debian if missing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -28,18 +28,34 @@ node -e '
   fs.writeFileSync(file, JSON.stringify(spec, null, 2));
 ' "$work/bundle/config.json"
 
-hyperfine --warmup 3 --runs "${RUNS:-30}" --export-json "$work/results.json" \
-  -n 'node -e 1' 'node -e 1' \
-  -n 'tsrun run --rm' "./bin/tsrun.js run --rm --network none tsrun-demo true" \
-  -n 'tsrun run --rm (bridge)' "./bin/tsrun.js run --rm tsrun-demo true" \
+# In short rounds, every other one in the reverse order, as trace.sh does: hyperfine alone measures one
+# command's runs, then the next's, so a load that comes and goes on the VM would land on one of them
+# and move the figures by several ms.
+commands=(
+  -n 'node -e 1' 'node -e 1'
+  -n 'tsrun run --rm' "./bin/tsrun.js run --rm --network none tsrun-demo true"
+  -n 'tsrun run --rm (bridge)' "./bin/tsrun.js run --rm tsrun-demo true"
   -n 'runc run' "runc run --bundle $work/bundle tsrun-bench"
+)
+reversed=("${commands[@]:9:3}" "${commands[@]:6:3}" "${commands[@]:3:3}" "${commands[@]:0:3}") # three words each: -n NAME COMMAND
+hyperfine -N --style none --warmup 3 --runs 1 "${commands[@]}" >/dev/null # the page cache, the code caches
+for round in $(seq "${ROUNDS:-15}"); do
+  if ((round % 2)); then order=("${commands[@]}"); else order=("${reversed[@]}"); fi
+  hyperfine -N --style none --runs "${RUNS:-2}" --export-json "$work/round-$round.json" "${order[@]}" >/dev/null 2>"$work/hyperfine.err" \
+    || { cat "$work/hyperfine.err" >&2; exit 1; }
+done
 
 node -e '
-  const { results } = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-  const median = Object.fromEntries(results.map((r) => [r.command, r.median * 1000]));
-  const tsrun = median["tsrun run --rm"], bridged = median["tsrun run --rm (bridge)"], node = median["node -e 1"], runc = median["runc run"];
-  console.log(`\nmedians: node -e 1 ${node.toFixed(1)} ms, tsrun ${tsrun.toFixed(1)} ms, runc ${runc.toFixed(1)} ms`);
+  const fs = require("fs");
+  const times = {}; // command -> every run of it, in milliseconds
+  for (const file of process.argv.slice(1)) {
+    for (const r of JSON.parse(fs.readFileSync(file, "utf8")).results) (times[r.command] ??= []).push(...r.times.map((t) => t * 1000));
+  }
+  const median = (values) => { const sorted = [...values].sort((a, b) => a - b); const mid = sorted.length >> 1; return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2; };
+  const m = Object.fromEntries(Object.entries(times).map(([command, runs]) => [command, median(runs)]));
+  const tsrun = m["tsrun run --rm"], bridged = m["tsrun run --rm (bridge)"], node = m["node -e 1"], runc = m["runc run"];
+  console.log(`${process.argv.length - 1} rounds, ${times["runc run"].length} runs of each: medians node -e 1 ${node.toFixed(1)} ms, tsrun ${tsrun.toFixed(1)} ms, runc ${runc.toFixed(1)} ms`);
   console.log(`tsrun / node -e 1 = ${(tsrun / node).toFixed(2)}x (tsrun - node = ${(tsrun - node).toFixed(1)} ms; target: within 70 ms)`);
   console.log(`tsrun / runc run  = ${(tsrun / runc).toFixed(2)}x (both without a network of their own beyond loopback)`);
   console.log(`the default bridge network (veth, address, route) adds ${(bridged - tsrun).toFixed(1)} ms: ${(bridged / node).toFixed(2)}x node -e 1`);
-' "$work/results.json"
+' "$work"/round-*.json
