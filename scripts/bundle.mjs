@@ -49,6 +49,23 @@ const apart = {
     build.onLoad({ filter: /.*/, namespace: 'once' }, ({ path: specifier }) => ({
       contents: `export * from '${specifier}'; export { default } from '${specifier}';`,
     }));
+    // yargs lays out its help with string-width, which creates an Intl.Segmenter as it loads. That starts
+    // ICU (13 ms), and yargs builds its help after starting every command it parses (`tsrun ps`), shown
+    // or not. Printable ASCII, which tsrun's help is, takes a column a character; only other text loads it.
+    build.onResolve({ filter: /^string-width$/ }, async ({ kind, importer, resolveDir, pluginData }) => {
+      if (kind !== 'import-statement' || pluginData === 'real' || pluginData === 'apart') return undefined;
+      const real = await build.resolve('string-width', { kind, importer, resolveDir, pluginData: 'real' });
+      return { path: real.path, namespace: 'ascii-width' };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'ascii-width' }, ({ path: real }) => ({
+      contents: `let measure;
+        export default function stringWidth(text, options) {
+          if (/^[\\x20-\\x7e]*$/.test(text)) return text.length;
+          measure ??= require(${JSON.stringify(real)}).default;
+          return measure(text, options);
+        }`,
+      resolveDir: path.dirname(real),
+    }));
     build.onResolve({ filter: /.*/ }, async ({ path: specifier, kind, importer, resolveDir, pluginData, namespace }) => {
       if (namespace === 'once') return { path: specifier, external: true };
       if (kind === 'entry-point' || pluginData === 'apart') return undefined;

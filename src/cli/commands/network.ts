@@ -5,7 +5,7 @@ interface NetworkArgs { root?: string; action: string; names: string[]; subnet?:
 
 export const networkCommand: CommandModule<object, NetworkArgs> = {
   command: 'network <action> [names..]',
-  describe: 'Manage networks: create [--subnet CIDR] NAME, ls, inspect NAME…, rm NAME…, prune',
+  describe: 'Manage networks: create [--subnet CIDR] NAME, ls, inspect NAME..., rm NAME..., prune',
   builder: (yargs) => yargs
     .positional('action', { choices: ['create', 'ls', 'inspect', 'rm', 'prune'] as const, describe: 'What to do' })
     .positional('names', { type: 'string', array: true, default: [], describe: 'Network names (or ids)' })

@@ -23,8 +23,8 @@ export const psCommand: CommandModule<object, PsArgs> = {
     all: { alias: 'a', type: 'boolean', default: false, describe: 'Show all containers (default shows just running)' },
     quiet: { alias: 'q', type: 'boolean', default: false, describe: 'Only display container IDs' },
     'no-trunc': { type: 'boolean', default: false, describe: 'Don\'t truncate output' },
-    filter: { alias: 'f', type: 'string', array: true, default: [], describe: 'Filter: status=running|paused|exited|created, name=…, id=…, exited=CODE' },
-    format: { type: 'string', describe: 'Go template: {{.ID}} {{.Image}} {{.Command}} {{.RunningFor}} {{.Status}} {{.State}} {{.Ports}} {{.Names}}; "table …" adds headers' },
+    filter: { alias: 'f', type: 'string', array: true, default: [], describe: 'Filter: status=running|paused|exited|created, name=..., id=..., exited=CODE' },
+    format: { type: 'string', describe: 'Go template: {{.ID}} {{.Image}} {{.Command}} {{.RunningFor}} {{.Status}} {{.State}} {{.Ports}} {{.Names}}; "table ..." adds headers' },
   }),
   handler: async (argv) => {
     const { fail } = await import('../../errors.js');

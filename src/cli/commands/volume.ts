@@ -5,7 +5,7 @@ interface VolumeArgs { root?: string; action: string; names: string[]; quiet: bo
 
 export const volumeCommand: CommandModule<object, VolumeArgs> = {
   command: 'volume <action> [names..]',
-  describe: 'Manage volumes: create [NAME], ls, inspect NAME…, rm NAME…, prune',
+  describe: 'Manage volumes: create [NAME], ls, inspect NAME..., rm NAME..., prune',
   builder: (yargs) => yargs
     .positional('action', { choices: ['create', 'ls', 'inspect', 'rm', 'prune'] as const, describe: 'What to do' })
     .positional('names', { type: 'string', array: true, default: [], describe: 'Volume names' })

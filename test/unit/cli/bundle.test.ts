@@ -1,6 +1,8 @@
 // The bundles `npm run build` made (scripts/bundle.mjs), as bin/tsrun.js loads them.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { builtinModules } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -13,6 +15,28 @@ describe('the bundles', () => {
         .filter((id) => builtinModules.includes(id.replace(/^node:/, '')));
       expect(wrapped.length, bundle).toBeGreaterThan(0);
       expect(wrapped.filter((id, i) => wrapped.indexOf(id) !== i), bundle).toEqual([]);
+    }
+  });
+
+  it('leave ICU alone in a command yargs parses: string-width, which starts it, loads only for text beyond ASCII', () => {
+    // yargs builds its help text after it starts any command, shown or not; string-width creates an
+    // Intl.Segmenter as it loads, and the first one starts ICU (13 ms).
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-bundle-test-'));
+    try {
+      const counter = path.join(dir, 'count-segmenters.cjs');
+      fs.writeFileSync(counter, `
+        let made = 0;
+        Intl.Segmenter = new Proxy(Intl.Segmenter, { construct: (Real, args) => (made++, new Real(...args)) });
+        process.on('exit', () => require('fs').writeSync(2, 'segmenters made: ' + made + '\\n'));
+      `);
+      const images = spawnSync(process.execPath, ['--require', counter, path.resolve('bin/tsrun.js'), 'images'], {
+        encoding: 'utf8', env: { ...process.env, TSRUN_ROOT: path.join(dir, 'store') },
+      });
+      expect(images.status, images.stderr).toBe(0);
+      expect(images.stdout).toMatch(/^REPOSITORY\s+TAG\s+IMAGE ID/);
+      expect(images.stderr).toBe('segmenters made: 0\n');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });
