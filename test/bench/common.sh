@@ -25,3 +25,21 @@ bench_prepare() {
   ./bin/tsrun.js make-demo-image "$work/image" >/dev/null
   ./bin/tsrun.js load -i "$work/image" >/dev/null
 }
+
+# Runs the commands (hyperfine's `-n NAME COMMAND`, three words each) in short rounds, every other
+# round in the reverse order, each round's runs into "$work"/round-N.json. hyperfine alone measures one
+# command's runs, then the next's, so a load that comes and goes (other work on the machine, a
+# neighbour on the VM's host) would land on one of them; in a round of a second or two all see it.
+bench_rounds() {
+  local rounds=$1 runs=$2
+  shift 2
+  local commands=("$@") reversed=() order=() i round
+  for ((i = ${#commands[@]} - 3; i >= 0; i -= 3)); do reversed+=("${commands[@]:i:3}"); done
+  hyperfine -N --style none --warmup 3 --runs 1 "${commands[@]}" >/dev/null # the page cache, the code caches
+  for round in $(seq "$rounds"); do
+    if ((round % 2)); then order=("${commands[@]}"); else order=("${reversed[@]}"); fi
+    # hyperfine warns of outliers in nearly every short round; its words are shown only if it fails.
+    hyperfine -N --style none --runs "$runs" --export-json "$work/round-$round.json" "${order[@]}" >/dev/null 2>"$work/hyperfine.err" \
+      || { cat "$work/hyperfine.err" >&2; exit 1; }
+  done
+}

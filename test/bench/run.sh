@@ -28,22 +28,14 @@ node -e '
   fs.writeFileSync(file, JSON.stringify(spec, null, 2));
 ' "$work/bundle/config.json"
 
-# In short rounds, every other one in the reverse order, as trace.sh does: hyperfine alone measures one
-# command's runs, then the next's, so a load that comes and goes on the VM would land on one of them
-# and move the figures by several ms.
+# In short rounds of the four (bench_rounds, common.sh), as trace.sh measures.
 commands=(
   -n 'node -e 1' 'node -e 1'
   -n 'tsrun run --rm' "./bin/tsrun.js run --rm --network none tsrun-demo true"
   -n 'tsrun run --rm (bridge)' "./bin/tsrun.js run --rm tsrun-demo true"
   -n 'runc run' "runc run --bundle $work/bundle tsrun-bench"
 )
-reversed=("${commands[@]:9:3}" "${commands[@]:6:3}" "${commands[@]:3:3}" "${commands[@]:0:3}") # three words each: -n NAME COMMAND
-hyperfine -N --style none --warmup 3 --runs 1 "${commands[@]}" >/dev/null # the page cache, the code caches
-for round in $(seq "${ROUNDS:-15}"); do
-  if ((round % 2)); then order=("${commands[@]}"); else order=("${reversed[@]}"); fi
-  hyperfine -N --style none --runs "${RUNS:-2}" --export-json "$work/round-$round.json" "${order[@]}" >/dev/null 2>"$work/hyperfine.err" \
-    || { cat "$work/hyperfine.err" >&2; exit 1; }
-done
+bench_rounds "${ROUNDS:-15}" "${RUNS:-2}" "${commands[@]}"
 
 node -e '
   const fs = require("fs");

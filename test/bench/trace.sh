@@ -27,25 +27,16 @@ receiver=$!
 for _ in $(seq 50); do [ -s "$work/port" ] && break; sleep 0.1; done
 endpoint="http://127.0.0.1:$(cat "$work/port")"
 
-# In short rounds: hyperfine measures one command's runs, then the next's, so a load that comes and goes
-# (other builds and tests on the machine, a neighbour on the VM's host) would land on one of them. In a
-# round of a second or two the three see the same load, and every other round runs them in the reverse
-# order. Each run of the file exporter is paired with the run of tracing off in the same place of its
-# round; the figures are medians over all pairs, which a few disturbed runs do not move. One run on
-# its own can be 15 % off on a busy VM: the 300 pairs of 100 rounds put the median within about 1 %.
+# In short rounds of the three (bench_rounds, common.sh). Each run of the file exporter is paired with
+# the run of tracing off in the same place of its round; the figures are medians over all pairs, which a
+# few disturbed runs do not move. One run on its own can be 15 % off on a busy VM: the 300 pairs of
+# 100 rounds put the median within about 1 %.
 commands=(
   -n 'off' "./bin/tsrun.js run --rm --network $network tsrun-demo true"
   -n 'file' "./bin/tsrun.js run --rm --network $network --trace=$work/traces tsrun-demo true"
   -n 'otlp' "env OTEL_TRACES_EXPORTER=otlp OTEL_EXPORTER_OTLP_ENDPOINT=$endpoint ./bin/tsrun.js run --rm --network $network tsrun-demo true"
 )
-reversed=("${commands[@]:6:3}" "${commands[@]:3:3}" "${commands[@]:0:3}") # each command is three words: -n NAME COMMAND
-hyperfine -N --style none --warmup 2 --runs 1 "${commands[@]}" >/dev/null # the page cache, the code caches
-for round in $(seq "${ROUNDS:-100}"); do
-  if ((round % 2)); then order=("${commands[@]}"); else order=("${reversed[@]}"); fi
-  # hyperfine warns of outliers in nearly every round of three runs; its words are shown only if it fails.
-  hyperfine -N --style none --runs "${RUNS:-3}" --export-json "$work/round-$round.json" "${order[@]}" >/dev/null 2>"$work/hyperfine.err" \
-    || { cat "$work/hyperfine.err" >&2; exit 1; }
-done
+bench_rounds "${ROUNDS:-100}" "${RUNS:-3}" "${commands[@]}"
 
 node -e '
   const fs = require("fs");
