@@ -7,6 +7,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CONTROLLERS, cgroupLayout, type CgroupLayout, type Controller } from './layout.js';
 import { settingsV1, settingsV2, type ResourceLimits } from './limits.js';
+import { formatDeviceRule, type DeviceRule } from '../security/devices.js';
 
 const PARENT = 'tsrun';
 
@@ -20,15 +21,18 @@ export interface CgroupPlan {
   procs: string[];
   /** Which directory holds each controller's files (on v2, the one directory holds them all). */
   byController: Partial<Record<Controller, string>>;
+  /** The devices the container may use (src/security/devices.ts); on v1 they are writes above. */
+  devices: DeviceRule[];
 }
 
-/** The cgroup of a container on this machine: the plan for its id, in the layout /proc/self/mountinfo shows. */
-export function containerCgroup(containerId: string, limits: ResourceLimits): CgroupPlan {
-  return planCgroup(cgroupLayout(fs.readFileSync('/proc/self/mountinfo', 'utf8')), containerId, limits);
+/** The cgroup of a container on this machine: the plan for its id, in the layout /proc/self/mountinfo shows.
+ *  Only the start that makes it needs the devices: stopping, pausing and removing need only where it is. */
+export function containerCgroup(containerId: string, limits: ResourceLimits, devices: DeviceRule[] = []): CgroupPlan {
+  return planCgroup(cgroupLayout(fs.readFileSync('/proc/self/mountinfo', 'utf8')), containerId, limits, devices);
 }
 
 // #region cgroup-plan
-export function planCgroup(layout: CgroupLayout, containerId: string, limits: ResourceLimits): CgroupPlan {
+export function planCgroup(layout: CgroupLayout, containerId: string, limits: ResourceLimits, devices: DeviceRule[] = []): CgroupPlan {
   if (layout.version === 2) {
     const dir = path.join(layout.root, PARENT, containerId);
     return {
@@ -37,6 +41,7 @@ export function planCgroup(layout: CgroupLayout, containerId: string, limits: Re
       writes: settingsV2(limits).map((s) => ({ file: path.join(dir, s.file), value: s.value })),
       procs: [path.join(dir, 'cgroup.procs')],
       byController: Object.fromEntries(CONTROLLERS.map((c) => [c, dir])),
+      devices,
     };
   }
   const dirOf = (controller: Controller) => path.join(layout.roots[controller]!, PARENT, containerId);
@@ -46,10 +51,24 @@ export function planCgroup(layout: CgroupLayout, containerId: string, limits: Re
   return {
     version: 1,
     dirs,
-    writes: settingsV1(limits).filter((s) => layout.roots[s.controller]).map((s) => ({ file: path.join(dirOf(s.controller), s.file), value: s.value })),
+    writes: [
+      ...settingsV1(limits).filter((s) => layout.roots[s.controller]).map((s) => ({ file: path.join(dirOf(s.controller), s.file), value: s.value })),
+      ...(layout.roots.devices && devices.length > 0 ? deviceWritesV1(dirOf('devices'), devices) : []),
+    ],
     procs: dirs.map((dir) => path.join(dir, 'cgroup.procs')),
     byController: Object.fromEntries(controllers.map((c) => [c, dirOf(c)])),
+    devices,
   };
+}
+// #endregion
+
+// #region devices-v1
+/** v1's devices controller: deny everything, then allow each rule, before any process is in the cgroup. */
+function deviceWritesV1(dir: string, devices: DeviceRule[]): Array<{ file: string; value: string }> {
+  return [
+    { file: path.join(dir, 'devices.deny'), value: 'a' },
+    ...devices.map((rule) => ({ file: path.join(dir, 'devices.allow'), value: formatDeviceRule(rule) })),
+  ];
 }
 // #endregion
 

@@ -9,8 +9,9 @@ export type CgroupLayout =
   | { version: 1; roots: Partial<Record<Controller, string>> };
 
 /** The controllers tsrun uses: limits (memory, cpu, cpuset, pids), CPU accounting for `stats` (cpuacct, v1 only),
- *  and freezing for `pause` (freezer, v1 only: v2 has cgroup.freeze in every cgroup). */
-export const CONTROLLERS = ['memory', 'cpu', 'cpuacct', 'cpuset', 'pids', 'freezer'] as const;
+ *  freezing for `pause` (freezer, v1 only: v2 has cgroup.freeze in every cgroup), and the device allow-list
+ *  (devices, v1 only: on v2 it is a BPF program attached to the cgroup). */
+export const CONTROLLERS = ['memory', 'cpu', 'cpuacct', 'cpuset', 'pids', 'freezer', 'devices'] as const;
 export type Controller = (typeof CONTROLLERS)[number];
 
 // #region cgroup-layout
