@@ -6,6 +6,8 @@ import type { ResourceLimits } from './cgroups/limits.js';
 import type { CgroupPlan } from './cgroups/cgroup.js';
 import type { PortMapping } from './net/ports.js';
 import type { MountSpec } from './volumes/spec.js';
+import type { SecurityConfig, SecurityRequest } from './security/options.js';
+import type { ConfinementPlan } from './security/confinement.js';
 
 /** What the user asked for on the command line (or a daemon received). */
 export interface RunRequest {
@@ -44,6 +46,8 @@ export interface RunRequest {
   stopSignal?: string;
   /** --memory, --cpus, --pids-limit, …: the container's cgroup limits. */
   resources?: ResourceLimits;
+  /** --privileged, --cap-add, --cap-drop, --security-opt, --device, --ulimit. */
+  security?: SecurityRequest;
 }
 
 export type PullPolicy = 'missing' | 'always' | 'never';
@@ -121,6 +125,8 @@ export interface ContainerRecord {
     logMaxSize?: number;
     stopSignal?: string;
     resources?: ResourceLimits;
+    /** Capabilities, seccomp, devices, limits (absent in records made before confinement: those get the defaults). */
+    security?: SecurityConfig;
   };
   state: ContainerState;
 }
@@ -186,6 +192,8 @@ export interface ProcessPlan {
   groups: number[];
   /** Directories of the container's PATH searched for argv[0]. */
   search: string[];
+  /** Its capabilities, no_new_privs and limits. */
+  confinement: ConfinementPlan;
   steps: ChildStep[];
   /** How the trace groups the steps into spans (counted from the first of these steps). */
   stepSpans: StepSpan[];

@@ -10,6 +10,8 @@ import { familiarString, parseReference } from './image/reference.js';
 import { fail } from './errors.js';
 import { findLease } from './net/ipam.js';
 import { volumeDataDir } from './volumes/store.js';
+import { DEFAULT_SECURITY, securityOptions } from './security/options.js';
+import { MASKED_PATHS, READONLY_PATHS } from './security/system-paths.js';
 
 export function inspect(runtime: Runtime, nameOrId: string): object {
   const container = findContainer(runtime.paths, nameOrId);
@@ -23,6 +25,7 @@ function containerDocument(runtime: Runtime, container: ContainerRecord): object
   const { config, state } = container;
   const onBridge = isUp(state) ? findLease(container.id) : undefined;
   const limits = config.resources ?? {};
+  const security = config.security ?? DEFAULT_SECURITY;
   const dir = containerDir(runtime.paths, container.id);
   return {
     Id: container.id,
@@ -55,6 +58,14 @@ function containerDocument(runtime: Runtime, container: ContainerRecord): object
       CpuShares: limits.cpuShares ?? 0,
       PidsLimit: limits.pidsLimit ?? null,
       CpusetCpus: limits.cpusetCpus ?? '',
+      Privileged: security.privileged,
+      CapAdd: security.capAdd.length ? security.capAdd : null,
+      CapDrop: security.capDrop.length ? security.capDrop : null,
+      SecurityOpt: security.securityOpt.length ? security.securityOpt : null,
+      Devices: security.devices.map((d) => ({ PathOnHost: d.pathOnHost, PathInContainer: d.pathInContainer, CgroupPermissions: d.cgroupPermissions })),
+      Ulimits: security.ulimits.map((u) => ({ Name: u.name, Hard: u.hard, Soft: u.soft })),
+      MaskedPaths: security.privileged || securityOptions(security.securityOpt).systemPathsUnconfined ? null : MASKED_PATHS,
+      ReadonlyPaths: security.privileged || securityOptions(security.securityOpt).systemPathsUnconfined ? null : READONLY_PATHS,
     },
     GraphDriver: {
       Name: 'overlay',

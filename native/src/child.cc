@@ -4,7 +4,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <linux/close_range.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
@@ -12,6 +15,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -28,6 +32,24 @@ namespace tsrun {
 void TerminateArray(std::vector<std::string>& store, std::vector<char*>& view) {
   for (std::string& s : store) view.push_back(&s[0]);
   view.push_back(nullptr);
+}
+
+std::string DecodeBase64(const std::string& text) {
+  static const std::string kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string bytes;
+  unsigned int bits = 0;
+  int count = 0;
+  for (char c : text) {
+    size_t value = kAlphabet.find(c);
+    if (value == std::string::npos) continue;  // '=' padding
+    bits = (bits << 6) | (unsigned int)value;
+    count += 6;
+    if (count >= 8) {
+      count -= 8;
+      bytes += (char)((bits >> count) & 0xff);
+    }
+  }
+  return bytes;
 }
 
 int64_t MonotonicNanoseconds() {
@@ -132,6 +154,40 @@ int OpenPty(const ChildContext& ctx, const Step& step) {
   return 0;
 }
 
+// The bounding set: capabilities this process and every program it executes can never gain again.
+int CapbsetDrop(unsigned long mask) {
+  for (int cap = 0; cap < 64; cap++) {
+    if ((mask >> cap) & 1UL && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) return -1;
+  }
+  return 0;
+}
+
+// capset(2) takes each set as two 32-bit words (version 3 of its structures).
+int Capset(const Step& step) {
+  struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2];
+  for (int word = 0; word < 2; word++) {
+    data[word].effective = (uint32_t)((unsigned long)step.n1 >> (32 * word));
+    data[word].permitted = (uint32_t)((unsigned long)step.n2 >> (32 * word));
+    data[word].inheritable = (uint32_t)((unsigned long)step.n3 >> (32 * word));
+  }
+  return (int)syscall(SYS_capset, &header, data);
+}
+
+int Setrlimit(const Step& step) {
+  auto value = [](long n) { return n < 0 ? RLIM_INFINITY : (rlim_t)n; };
+  struct rlimit limit = {value(step.n2), value(step.n3)};
+  return setrlimit((__rlimit_resource_t)step.n1, &limit);
+}
+
+// From here on the kernel runs the filter on every system call of this process and of all it starts.
+int Seccomp(const Step& step) {
+  struct sock_fprog program;
+  program.len = (unsigned short)(step.program.size() / sizeof(struct sock_filter));
+  program.filter = reinterpret_cast<struct sock_filter*>(const_cast<char*>(step.program.data()));
+  return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program);
+}
+
 // Like execvp: try each candidate; remember EACCES, so "exists but cannot run"
 // (126) is told apart from "not found anywhere" (127).
 int Execve(const Step& step) {
@@ -210,6 +266,11 @@ int RunStep(const ChildContext& ctx, const Step& step) {
     case Op::Setuid: return setuid((uid_t)step.n1);
     case Op::OpenPty: return OpenPty(ctx, step);
     case Op::Execve: return Execve(step);
+    case Op::CapbsetDrop: return CapbsetDrop(step.flags);
+    case Op::Capset: return Capset(step);
+    case Op::Prctl: return prctl((int)step.n1, (unsigned long)step.n2, 0, 0, 0);
+    case Op::Setrlimit: return Setrlimit(step);
+    case Op::Seccomp: return Seccomp(step);
     case Op::Fork: break;  // see RunStepsFrom
   }
   errno = EINVAL;
@@ -352,6 +413,7 @@ bool DecodeSpawn(const std::string& bytes, unsigned long* clone_flags, std::vect
       TerminateArray(step.argv_store, step.argv);
       TerminateArray(step.envp_store, step.envp);
     }
+    if (step.op == Op::Seccomp) step.program = DecodeBase64(step.s1);
     steps->push_back(std::move(step));
   }
   return in.ok && in.at == bytes.size();

@@ -15,7 +15,7 @@ namespace tsrun {
 enum class Op {
   Mount, Umount2, PivotRoot, Chdir, Mkdir, CreateFile, Mknod, Symlink,
   Sethostname, Umask, LinkUp, WriteFile, Unshare, Setns, Setsid, Setgroups, Setgid, Setuid, OpenPty, Execve,
-  Fork,
+  Fork, CapbsetDrop, Capset, Prctl, Setrlimit, Seccomp,
 };
 
 // One step with every string and number it needs, owned by the parent's heap, which the child
@@ -30,6 +30,7 @@ struct Step {
   std::vector<std::string> candidates;  // execve: full paths to try in order
   std::vector<std::string> argv_store, envp_store;
   std::vector<char*> argv, envp;  // NULL-terminated views of the stores
+  std::string program;  // seccomp: the BPF program, decoded from s1 (base64) before clone
 };
 
 // Where the times of clone, of the child's start and of each step go (see the top of the file).
@@ -52,6 +53,9 @@ int64_t MonotonicNanoseconds();
 
 // Run the steps in the freshly cloned child; never returns (execve, or _exit after reporting a failure).
 [[noreturn]] void RunChild(const ChildContext& ctx);
+
+// A seccomp step's program: base64 in the request (plain text, like every other field), bytes for the kernel.
+std::string DecodeBase64(const std::string& text);
 
 // argv and envp as NULL-terminated arrays of pointers into their stores.
 void TerminateArray(std::vector<std::string>& store, std::vector<char*>& view);

@@ -21,11 +21,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <net/if.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -44,7 +47,50 @@ const struct {
     {"unshare", Op::Unshare},         {"setns", Op::Setns},         {"setsid", Op::Setsid},
     {"setgroups", Op::Setgroups},     {"setgid", Op::Setgid},       {"setuid", Op::Setuid},
     {"open_pty", Op::OpenPty},        {"execve", Op::Execve},       {"fork", Op::Fork},
+    {"capbset_drop", Op::CapbsetDrop}, {"capset", Op::Capset},      {"prctl", Op::Prctl},
+    {"setrlimit", Op::Setrlimit},     {"seccomp", Op::Seccomp},
 };
+
+struct Named {
+  const char* name;
+  long value;
+};
+
+#define NAMED(x) {#x, x}
+const Named kCapabilities[] = {
+    NAMED(CAP_CHOWN), NAMED(CAP_DAC_OVERRIDE), NAMED(CAP_DAC_READ_SEARCH), NAMED(CAP_FOWNER), NAMED(CAP_FSETID),
+    NAMED(CAP_KILL), NAMED(CAP_SETGID), NAMED(CAP_SETUID), NAMED(CAP_SETPCAP), NAMED(CAP_LINUX_IMMUTABLE),
+    NAMED(CAP_NET_BIND_SERVICE), NAMED(CAP_NET_BROADCAST), NAMED(CAP_NET_ADMIN), NAMED(CAP_NET_RAW),
+    NAMED(CAP_IPC_LOCK), NAMED(CAP_IPC_OWNER), NAMED(CAP_SYS_MODULE), NAMED(CAP_SYS_RAWIO), NAMED(CAP_SYS_CHROOT),
+    NAMED(CAP_SYS_PTRACE), NAMED(CAP_SYS_PACCT), NAMED(CAP_SYS_ADMIN), NAMED(CAP_SYS_BOOT), NAMED(CAP_SYS_NICE),
+    NAMED(CAP_SYS_RESOURCE), NAMED(CAP_SYS_TIME), NAMED(CAP_SYS_TTY_CONFIG), NAMED(CAP_MKNOD), NAMED(CAP_LEASE),
+    NAMED(CAP_AUDIT_WRITE), NAMED(CAP_AUDIT_CONTROL), NAMED(CAP_SETFCAP), NAMED(CAP_MAC_OVERRIDE),
+    NAMED(CAP_MAC_ADMIN), NAMED(CAP_SYSLOG), NAMED(CAP_WAKE_ALARM), NAMED(CAP_BLOCK_SUSPEND), NAMED(CAP_AUDIT_READ),
+    NAMED(CAP_PERFMON), NAMED(CAP_BPF), NAMED(CAP_CHECKPOINT_RESTORE),
+};
+const Named kResources[] = {
+    NAMED(RLIMIT_CORE), NAMED(RLIMIT_CPU), NAMED(RLIMIT_DATA), NAMED(RLIMIT_FSIZE), NAMED(RLIMIT_LOCKS),
+    NAMED(RLIMIT_MEMLOCK), NAMED(RLIMIT_MSGQUEUE), NAMED(RLIMIT_NICE), NAMED(RLIMIT_NOFILE), NAMED(RLIMIT_NPROC),
+    NAMED(RLIMIT_RSS), NAMED(RLIMIT_RTPRIO), NAMED(RLIMIT_RTTIME), NAMED(RLIMIT_SIGPENDING), NAMED(RLIMIT_STACK),
+    NAMED(RLIMIT_AS),
+};
+const Named kPrctlOptions[] = {NAMED(PR_SET_NO_NEW_PRIVS)};
+#undef NAMED
+
+template <size_t N>
+long NameToValue(Napi::Env env, const Named (&table)[N], const std::string& name) {
+  for (const Named& entry : table) {
+    if (name == entry.name) return entry.value;
+  }
+  throw Napi::TypeError::New(env, "unknown name " + name);
+}
+
+// ['CAP_CHOWN', 'CAP_KILL'] -> the bits 1 << CAP_CHOWN | 1 << CAP_KILL, as capset(2) and /proc/PID/status use them.
+unsigned long CapabilityMask(Napi::Env env, const Napi::Object& obj, const char* key) {
+  unsigned long mask = 0;
+  for (const std::string& name : StringArrayProp(obj, key)) mask |= 1UL << NameToValue(env, kCapabilities, name);
+  return mask;
+}
 
 long NumberProp(const Napi::Object& obj, const char* key) {
   Napi::Value value = obj.Get(key);
@@ -121,6 +167,26 @@ Step ParseStep(Napi::Env env, const Napi::Object& obj) {
     }
     case Op::Setgid: step.n1 = NumberProp(obj, "gid"); break;
     case Op::Setuid: step.n1 = NumberProp(obj, "uid"); break;
+    case Op::CapbsetDrop: step.flags = CapabilityMask(env, obj, "caps"); break;
+    case Op::Capset:
+      step.n1 = (long)CapabilityMask(env, obj, "effective");
+      step.n2 = (long)CapabilityMask(env, obj, "permitted");
+      step.n3 = (long)CapabilityMask(env, obj, "inheritable");
+      break;
+    case Op::Prctl:
+      step.n1 = NameToValue(env, kPrctlOptions, StringProp(obj, "option"));
+      step.n2 = NumberProp(obj, "value");
+      break;
+    case Op::Setrlimit:
+      step.n1 = NameToValue(env, kResources, StringProp(obj, "resource"));
+      step.n2 = NumberProp(obj, "soft");
+      step.n3 = NumberProp(obj, "hard");
+      break;
+    case Op::Seccomp:
+      step.s1 = StringProp(obj, "filter");
+      step.program = DecodeBase64(step.s1);
+      if (step.program.empty() || step.program.size() % 8 != 0) throw Napi::TypeError::New(env, "seccomp filter must be a BPF program in base64");
+      break;
     case Op::OpenPty:
       step.n1 = NumberProp(obj, "rows");
       step.n2 = NumberProp(obj, "cols");

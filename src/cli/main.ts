@@ -78,8 +78,9 @@ async function parseWithYargs(args: string[]): Promise<void> {
     .demandCommand(1, 'Say which command to run')
     .strictCommands()
     .strictOptions()
-    // docker's flags include --no-trunc: a flag of its own, not "--trunc=false"
-    .parserConfiguration({ 'boolean-negation': false })
+    // docker's flags include --no-trunc: a flag of its own, not "--trunc=false"; and a repeatable flag takes
+    // one value each time, so `create --cap-drop ALL IMAGE` leaves IMAGE alone (as plain-run.ts parses run)
+    .parserConfiguration({ 'boolean-negation': false, 'greedy-arrays': false })
     .version(false)
     // Answered by main() before yargs sees it; declared here, after yargs' own is switched off, for --help.
     // Not global: `run -v` is a volume.

@@ -41,6 +41,16 @@ type Step =
   /** A pty opened in the container's devpts as the controlling
    *  terminal on 0/1/2; the master goes back to tsrun over the console socket. */
   | { op: 'open_pty'; rows: number; cols: number }
+  /** prctl(PR_CAPBSET_DROP) for each: capabilities no process of the container can gain, not even by execve. */
+  | { op: 'capbset_drop'; caps: string[] }
+  /** capset(2): what the process may do now (effective), may take up (permitted) and hand on (inheritable). */
+  | { op: 'capset'; effective: string[]; permitted: string[]; inheritable: string[] }
+  /** prctl(PR_SET_NO_NEW_PRIVS, 1): no execve can raise privileges from here on (setuid files, file capabilities). */
+  | { op: 'prctl'; option: 'PR_SET_NO_NEW_PRIVS'; value: number }
+  /** setrlimit(2); -1 is unlimited. */
+  | { op: 'setrlimit'; resource: string; soft: number; hard: number }
+  /** seccomp(SECCOMP_SET_MODE_FILTER): a BPF program (base64) the kernel runs on every system call from now on. */
+  | { op: 'seccomp'; filter: string }
   /** execve, trying each directory of `search` in turn when `file` has no slash. */
   | { op: 'execve'; file: string; search: string[]; argv: string[]; envp: string[] };
 
@@ -64,7 +74,7 @@ function describe(step: Step): string {
     case 'chdir': return `chdir ${step.path}`;
     case 'mkdir': return `mkdir ${step.path}`;
     case 'create_file': return `create ${step.path}`;
-    case 'mknod': return `mknod ${step.path} c ${step.major} ${step.minor}`;
+    case 'mknod': return `mknod ${step.path} ${(step.mode & 0o170000) === 0o060000 ? 'b' : 'c'} ${step.major} ${step.minor}`;
     case 'symlink': return `symlink ${step.linkpath} -> ${step.target}`;
     case 'sethostname': return `sethostname ${step.name}`;
     case 'umask': return `umask ${step.mask.toString(8).padStart(4, '0')}`;
@@ -76,10 +86,19 @@ function describe(step: Step): string {
     case 'setgroups': return `setgroups [${step.gids.join(',')}]`;
     case 'setgid': return `setgid ${step.gid}`;
     case 'setuid': return `setuid ${step.uid}`;
+    case 'capbset_drop': return `drop from the bounding set: ${step.caps.map(short).join(' ') || '(nothing)'}`;
+    case 'capset': return `capset effective=${capList(step.effective)} permitted=${capList(step.permitted)} inheritable=${capList(step.inheritable)}`;
+    case 'prctl': return `prctl ${step.option} ${step.value}`;
+    case 'setrlimit': return `setrlimit ${step.resource} ${limit(step.soft)}:${limit(step.hard)}`;
+    case 'seccomp': return `seccomp: load a filter of ${Buffer.from(step.filter, 'base64').length / 8} BPF instructions`;
     case 'open_pty': return `open a pty ${step.cols}x${step.rows} as the controlling terminal`;
     case 'execve': return `execve ${step.file} [${step.argv.join(' ')}]`;
   }
 }
+
+const short = (cap: string) => cap.replace(/^CAP_/, '');
+const capList = (caps: string[]) => (caps.length ? caps.map(short).join(',') : '(none)');
+const limit = (n: number) => (n < 0 ? 'unlimited' : String(n));
 
 // #region step-spans
 /** In a list of steps, `{ span: NAME }` names the steps after it, up to the next name: the trace

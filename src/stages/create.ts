@@ -13,6 +13,7 @@ import { parseBytes } from '../cgroups/limits.js';
 import type { MountSpec } from '../volumes/spec.js';
 import { layerDir } from '../store/paths.js';
 import { inSpan } from '../trace/span.js';
+import { securityConfig } from '../security/options.js';
 
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -47,6 +48,7 @@ export async function create(runtime: Runtime, image: ImageRecord, request: RunR
         logMaxSize: logMaxSize(request),
         stopSignal: request.stopSignal ?? image.config.config?.StopSignal,
         resources: request.resources ?? {},
+        security: securityConfig(request.security ?? {}),
       },
       state: { status: 'created', pid: null, pidStartTime: null, exitCode: null, startedAt: null, finishedAt: null, error: '' },
     };

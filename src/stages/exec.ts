@@ -22,6 +22,7 @@ import { TsrunError, fail } from '../errors.js';
 import { inSpan, monotonicToWallClock, recordSpan, traceContextEnv } from '../trace/span.js';
 import { childSpans } from '../trace/child-spans.js';
 import { createCgroup } from '../cgroups/cgroup.js';
+import { confinement } from '../security/confinement.js';
 
 /** The file descriptors the container's stdio comes from (tsrun's own by default). */
 export interface ExecIO {
@@ -183,20 +184,27 @@ export function planProcess(runtime: Runtime, container: ContainerRecord, rootfs
   const cwd = container.config.workingDir;
   const [file, ...args] = container.config.argv;
 
+  const confined = confinement(container.config.security, user.uid);
   const { steps, spans } = stepsAndSpans([
     { span: 'tsrun.child.process' },
     { op: 'setsid' },
     ...(container.config.tty ? [{ op: 'open_pty', rows: process.stdout.rows || 24, cols: process.stdout.columns || 80 } as ChildStep] : []),
     // Docker creates a missing working directory.
     ...ancestors(cwd).map((dir): ChildStep => ({ op: 'mkdir', path: dir, mode: 0o755 })),
+    ...confined.beforeUser, // limits, the bounding set, and seccomp: see src/security/confinement.ts
+    { span: 'tsrun.child.user' },
     { op: 'setgroups', gids: user.groups },
     { op: 'setgid', gid: user.gid },
     { op: 'setuid', uid: user.uid }, // last: after it, we may no longer be allowed to change the others
     { op: 'chdir', path: cwd },
+    ...confined.afterUser, // the container's own capabilities, no_new_privs
     { span: 'tsrun.child.execve' },
     { op: 'execve', file: file!, search, argv: [file!, ...args], envp: env },
   ]);
-  return { argv: container.config.argv, env, cwd, uid: user.uid, gid: user.gid, groups: user.groups, search, steps, stepSpans: spans };
+  return {
+    argv: container.config.argv, env, cwd, uid: user.uid, gid: user.gid, groups: user.groups, search,
+    confinement: confined.plan, steps, stepSpans: spans,
+  };
 }
 // #endregion
 

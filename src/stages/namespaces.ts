@@ -10,6 +10,9 @@ import type { ContainerRecord, NamespacesPlan, NetworkPlan, RootfsPlan, Runtime 
 import { stepsAndSpans, type ChildStep } from '../kernel/steps.js';
 import { inSpan } from '../trace/span.js';
 import { containerCgroup } from '../cgroups/cgroup.js';
+import { DEFAULT_SECURITY, securityOptions } from '../security/options.js';
+import { systemPathSteps } from '../security/system-paths.js';
+import { ALL_DEVICES, DEFAULT_DEVICE_RULES, deviceNodeSteps, hostDevices, mappedDevices, type DeviceRule } from '../security/devices.js';
 
 // #region clone-flags
 /** One new namespace of each kind: the container sees its own mounts (NEWNS),
@@ -38,11 +41,6 @@ const DEVICES = [
   { name: 'tty', major: 5, minor: 0 },
 ];
 
-/** Kernel files a container must not read or write: hidden behind /dev/null or an empty tmpfs. */
-const MASKED_FILES = ['/proc/kcore', '/proc/keys', '/proc/timer_list', '/proc/sched_debug'];
-const MASKED_DIRS = ['/proc/acpi', '/proc/scsi', '/sys/firmware'];
-/** Kernel settings visible but read-only: writing them would change the host. */
-const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
 export async function namespaces(
   runtime: Runtime, container: ContainerRecord, rootfs: RootfsPlan, net: NetworkPlan,
@@ -50,7 +48,16 @@ export async function namespaces(
   const cloneFlags = cloneFlagsFor(net);
   return inSpan('tsrun.namespaces', { 'container.id': container.id, 'tsrun.namespaces': cloneFlags }, async () => {
     const root = rootfs.mountpoint;
-    const cgroup = containerCgroup(container.id, container.config.resources ?? {});
+    const security = container.config.security ?? DEFAULT_SECURITY;
+    const { systemPathsUnconfined } = securityOptions(security.securityOpt);
+    // --device nodes, or with --privileged every node of the host's /dev; the cgroup lets the container open them.
+    const mapped = security.privileged ? [] : mappedDevices(security.devices);
+    const devices = security.privileged ? hostDevices().map((device) => ({ device, target: device.path })) : mapped;
+    const deviceRules = security.privileged ? ALL_DEVICES : [
+      ...DEFAULT_DEVICE_RULES,
+      ...mapped.map(({ device, access }): DeviceRule => ({ type: device.type, major: device.major, minor: device.minor, access })),
+    ];
+    const cgroup = containerCgroup(container.id, container.config.resources ?? {}, deviceRules);
     const inRoot = (p: string) => path.join(root, p);
     const mounts = await volumeMountSteps(runtime, container, rootfs, inRoot);
     // Each { span } names the steps after it for the trace: the child times them itself.
@@ -84,10 +91,12 @@ export async function namespaces(
       { op: 'mkdir', path: inRoot('/proc'), mode: 0o555 },
       { op: 'mount', source: 'proc', target: inRoot('/proc'), fstype: 'proc', flags: ['MS_NOSUID', 'MS_NODEV', 'MS_NOEXEC'], data: '' },
       { op: 'mkdir', path: inRoot('/sys'), mode: 0o555 },
-      { op: 'mount', source: 'sysfs', target: inRoot('/sys'), fstype: 'sysfs', flags: ['MS_NOSUID', 'MS_NODEV', 'MS_NOEXEC', 'MS_RDONLY'], data: '' },
+      // Read-only: /sys holds the host's devices and kernel knobs (--privileged makes it writable, as Docker does).
+      { op: 'mount', source: 'sysfs', target: inRoot('/sys'), fstype: 'sysfs', flags: ['MS_NOSUID', 'MS_NODEV', 'MS_NOEXEC', ...(security.privileged ? [] : ['MS_RDONLY'])], data: '' },
       { op: 'mkdir', path: inRoot('/dev'), mode: 0o755 },
       { op: 'mount', source: 'tmpfs', target: inRoot('/dev'), fstype: 'tmpfs', flags: ['MS_NOSUID', 'MS_STRICTATIME'], data: 'mode=755,size=65536k' },
       ...DEVICES.map((d): ChildStep => ({ op: 'mknod', path: inRoot(`/dev/${d.name}`), mode: S_IFCHR | 0o666, major: d.major, minor: d.minor })),
+      ...deviceNodeSteps(devices, inRoot),
       { op: 'symlink', target: '/proc/self/fd', linkpath: inRoot('/dev/fd') },
       { op: 'symlink', target: '/proc/self/fd/0', linkpath: inRoot('/dev/stdin') },
       { op: 'symlink', target: '/proc/self/fd/1', linkpath: inRoot('/dev/stdout') },
@@ -116,7 +125,7 @@ export async function namespaces(
       ...(container.config.readOnly ? [{ op: 'mount', source: '', target: root, fstype: '', flags: ['MS_BIND', 'MS_REMOUNT', 'MS_RDONLY'], data: '' } as ChildStep] : []),
       // #endregion
       { span: 'tsrun.child.masks' },
-      ...masks(inRoot),
+      ...(security.privileged || systemPathsUnconfined ? [] : systemPathSteps(inRoot)),
       { span: 'tsrun.child.pivot_root' },
       // #region pivot-root
       // Make the overlay the root. pivot_root(".", ".") stacks the old root under
@@ -142,17 +151,5 @@ function bindFile(source: string, target: string): ChildStep[] {
   return [
     { op: 'create_file', path: target, mode: 0o644 },
     { op: 'mount', source, target, fstype: '', flags: ['MS_BIND'], data: '' },
-  ];
-}
-
-/** A bind mount can only be made read-only by remounting it: two steps each. */
-function masks(inRoot: (p: string) => string): ChildStep[] {
-  return [
-    ...MASKED_FILES.map((p): ChildStep => ({ op: 'mount', source: inRoot('/dev/null'), target: inRoot(p), fstype: '', flags: ['MS_BIND'], data: '', optional: true })),
-    ...MASKED_DIRS.map((p): ChildStep => ({ op: 'mount', source: 'tmpfs', target: inRoot(p), fstype: 'tmpfs', flags: ['MS_RDONLY'], data: 'size=0', optional: true })),
-    ...READONLY_PATHS.flatMap((p): ChildStep[] => [
-      { op: 'mount', source: inRoot(p), target: inRoot(p), fstype: '', flags: ['MS_BIND', 'MS_REC'], data: '', optional: true },
-      { op: 'mount', source: '', target: inRoot(p), fstype: '', flags: ['MS_BIND', 'MS_REMOUNT', 'MS_RDONLY'], data: '', optional: true },
-    ]),
   ];
 }

@@ -37,6 +37,12 @@ export interface RunArgs {
   'cpu-shares'?: string;
   'pids-limit'?: string;
   'cpuset-cpus'?: string;
+  privileged: boolean;
+  'cap-add': string[];
+  'cap-drop': string[];
+  'security-opt': string[];
+  device: string[];
+  ulimit: string[];
   explain?: string;
   step: boolean;
   'no-traceparent': boolean;
@@ -72,6 +78,12 @@ export const containerOptions = {
   'cpu-shares': { alias: 'c', type: 'string', describe: 'CPU shares (relative weight; default 1024)' },
   'pids-limit': { type: 'string', describe: 'Most processes the container may have (-1 for unlimited)' },
   'cpuset-cpus': { type: 'string', describe: 'CPUs in which to allow execution (0-3, 0,1)' },
+  privileged: { type: 'boolean', default: false, describe: 'Give the container every capability and device, no seccomp filter, writable /sys and /proc/sys' },
+  'cap-add': { type: 'string', array: true, default: [], describe: 'Add a Linux capability (NET_ADMIN, SYS_TIME, …, or ALL)' },
+  'cap-drop': { type: 'string', array: true, default: [], describe: 'Drop a Linux capability (or ALL)' },
+  'security-opt': { type: 'string', array: true, default: [], describe: 'seccomp=unconfined|PROFILE.json, no-new-privileges, systempaths=unconfined' },
+  device: { type: 'string', array: true, default: [], describe: 'Add a host device (HOST[:CONTAINER][:rwm])' },
+  ulimit: { type: 'string', array: true, default: [], describe: 'Set a resource limit (NAME=SOFT[:HARD], e.g. nofile=1024:2048)' },
   explain: { type: 'string', describe: 'Say what each stage does and show its real values on stderr (--explain=json: JSON lines)' },
   step: { type: 'boolean', default: false, describe: 'Pause before each stage until Enter is pressed' },
   'no-traceparent': { type: 'boolean', default: false, describe: 'When tracing, don\'t give the container TRACEPARENT (as TSRUN_NO_TRACEPARENT=1)' },
@@ -107,6 +119,14 @@ export function runRequest(argv: RunArgs): RunRequest {
     stopSignal: argv['stop-signal'],
     pull: pullPolicy(argv.pull),
     resources: resourceLimits(argv),
+    security: {
+      privileged: argv.privileged,
+      capAdd: argv['cap-add'],
+      capDrop: argv['cap-drop'],
+      securityOpt: argv['security-opt'],
+      devices: argv.device,
+      ulimits: argv.ulimit,
+    },
   };
 }
 

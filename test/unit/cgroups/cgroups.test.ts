@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cgroupLayout } from '../../../src/cgroups/layout.js';
 import { parseBytes, settingsV1, settingsV2 } from '../../../src/cgroups/limits.js';
 import { createCgroup, oomKills, planCgroup, readUsage, removeCgroup, setFrozen } from '../../../src/cgroups/cgroup.js';
+import { ALL_DEVICES, DEFAULT_DEVICE_RULES } from '../../../src/security/devices.js';
 
 const V1_MOUNTINFO = `31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
 32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw,relatime - cgroup cgroup rw,cpu,cpuacct
@@ -110,6 +111,18 @@ describe('a container cgroup in a fake cgroupfs', () => {
     fs.rmdirSync(path.join(roots.cpuset, 'tsrun'), { recursive: true } as never);
     expect(() => createCgroup(plan)).not.toThrow();
     expect(fs.readFileSync(path.join(roots.pids, 'tsrun/abc/pids.max'), 'utf8')).toBe('7');
+  });
+
+  it('v1: the devices controller denies everything, then allows each rule of the list, in that order', () => {
+    const roots = { devices: path.join(root, 'devices') };
+    const plan = planCgroup({ version: 1, roots }, 'abc', {}, DEFAULT_DEVICE_RULES);
+    const dir = path.join(roots.devices, 'tsrun/abc');
+    expect(plan.writes[0]).toEqual({ file: path.join(dir, 'devices.deny'), value: 'a' });
+    expect(plan.writes.slice(1)).toContainEqual({ file: path.join(dir, 'devices.allow'), value: 'c 1:3 rwm' });
+    expect(plan.writes.slice(1)).toContainEqual({ file: path.join(dir, 'devices.allow'), value: 'b *:* m' });
+    expect(plan.writes.slice(1)).toContainEqual({ file: path.join(dir, 'devices.allow'), value: 'c 136:* rwm' });
+    expect(plan.writes.some((w) => /\bb \d/.test(w.value))).toBe(false); // no block device may be opened
+    expect(planCgroup({ version: 1, roots }, 'abc', {}, ALL_DEVICES).writes.map((w) => w.value)).toEqual(['a', 'a']);
   });
 
   it('v2: reads usage and OOM kills from the unified files, and freezes with cgroup.freeze', async () => {
