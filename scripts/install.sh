@@ -13,7 +13,9 @@ fi
 # the pull tests (docker-registry, and apache2-utils for htpasswd), and the system's own.
 # chromium: the lessons site is checked in a real browser; tmux: --step in a real terminal;
 # hyperfine and debootstrap: the benchmarks in test/bench/ (the pull benchmark builds a Debian image).
-packages=(g++ make python3 attr tmux busybox-static umoci skopeo zstd docker-registry apache2-utils iproute2 util-linux procps nftables iptables chromium hyperfine debootstrap)
+# libseccomp-dev: the native module links libseccomp, which compiles seccomp profiles to BPF
+# (python3 also loads such a program in test/integration/seccomp-bpf.test.ts).
+packages=(g++ make python3 libseccomp-dev attr tmux busybox-static umoci skopeo zstd docker-registry apache2-utils iproute2 util-linux procps nftables iptables chromium hyperfine debootstrap)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -1,4 +1,5 @@
-// The native module: thin system call wrappers (syscalls.cc) and spawn (spawn.cc).
+// The native module: thin system call wrappers (syscalls.cc), spawn (spawn.cc) and the seccomp
+// filter compiler (seccomp.cc).
 #include "common.h"
 
 namespace tsrun {
@@ -6,6 +7,7 @@ namespace tsrun {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitSyscalls(env, exports);
   InitSpawn(env, exports);
+  InitSeccomp(env, exports);
   return exports;
 }
 

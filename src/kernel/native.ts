@@ -2,6 +2,7 @@
 // it satisfies the `Syscalls` interface the rest of tsrun is written against.
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import type { SeccompFilter } from '../security/seccomp.js';
 import type { Syscalls, SpawnRequest, SpawnedChild, WaitStatus } from './syscalls.js';
 
 interface NativeModule {
@@ -20,6 +21,7 @@ interface NativeModule {
   tcgetattr(fd: number): Buffer;
   tcsetattr(fd: number, settings: Buffer): void;
   cfmakeraw(settings: Buffer): Buffer;
+  seccomp_export_bpf(filter: SeccompFilter): Buffer;
 }
 
 let loaded: NativeModule | undefined;
@@ -60,4 +62,5 @@ export const realSyscalls: Syscalls = {
   tcgetattr: (fd) => native().tcgetattr(fd),
   tcsetattr: (fd, settings) => native().tcsetattr(fd, settings),
   cfmakeraw: (settings) => native().cfmakeraw(settings),
+  seccomp_export_bpf: (filter) => native().seccomp_export_bpf(filter),
 };

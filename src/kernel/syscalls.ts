@@ -2,6 +2,7 @@
 // kernel names it. Stages receive a `Syscalls` object instead of importing the
 // addon, so unit tests can pass a recording double and run without root.
 
+import type { SeccompFilter } from '../security/seccomp.js';
 import type { ChildStep } from './steps.js';
 
 /** What the cloned child was asked to do and the pipes it talks through. */
@@ -59,4 +60,6 @@ export interface Syscalls {
   cfmakeraw(settings: Buffer): Buffer;
   /** ioctl(fd, TIOCSWINSZ): a terminal's window size. */
   ioctl_TIOCSWINSZ(fd: number, rows: number, cols: number): void;
+  /** The classic BPF program libseccomp makes of a resolved filter: struct sock_filter[], 8 bytes each. */
+  seccomp_export_bpf(filter: SeccompFilter): Buffer;
 }
