@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import { fail } from '../errors.js';
 import { normalizeCapability } from './capabilities.js';
+import { parseSeccompProfile } from './seccomp.js';
 
 export interface DeviceMapping {
   pathOnHost: string;
@@ -101,7 +102,7 @@ function keptSecurityOpt(option: string): string {
       } catch (error) {
         throw fail(`cannot read seccomp profile ${value}: ${(error as NodeJS.ErrnoException).code}`, 'check the path given to --security-opt seccomp=', error);
       }
-      JSON.parse(text); // not JSON: refused now, not when the container starts
+      parseSeccompProfile(text, value); // a malformed profile is refused now, with what is wrong in it
       return `seccomp=${JSON.stringify(JSON.parse(text))}`;
     }
     case 'no-new-privileges':

@@ -184,7 +184,7 @@ export function planProcess(runtime: Runtime, container: ContainerRecord, rootfs
   const cwd = container.config.workingDir;
   const [file, ...args] = container.config.argv;
 
-  const confined = confinement(container.config.security, user.uid);
+  const confined = confinement(runtime, container.config.security, user.uid);
   const { steps, spans } = stepsAndSpans([
     { span: 'tsrun.child.process' },
     { op: 'setsid' },

@@ -6,6 +6,8 @@ import { formatMapping } from '../net/ports.js';
 import type { ContainerRecord, NamespacesPlan, NetworkPlan, ProcessPlan, RootfsPlan, StageName } from '../container.js';
 import type { ImageRecord } from '../store/images.js';
 import { describeStep } from '../kernel/steps.js';
+import { formatDeviceRule } from '../security/devices.js';
+import { capabilityMask } from '../security/capabilities.js';
 
 export interface StageNarration {
   title: string;
@@ -98,24 +100,33 @@ export const NARRATION: Record<StageName, StageNarration> = {
       const ns = result as NamespacesPlan;
       // Host paths under the new root are long; $ROOT reads better and is said once.
       const steps = ns.steps.map((step, i) => `${String(i + 1).padStart(2)}. ${describeStep(step).split(ns.root).join('$ROOT')}`);
-      return [['clone flags', ns.cloneFlags.join(' | ')], ['cgroup', ns.cgroup.dirs], ['limits', ns.cgroup.writes.map((w) => `${w.file} = ${w.value}`)], ['$ROOT', ns.root], ['child steps', steps]];
+      return [
+        ['clone flags', ns.cloneFlags.join(' | ')], ['cgroup', ns.cgroup.dirs], ['limits', ns.cgroup.writes.map((w) => `${w.file} = ${w.value}`)],
+        ['devices allowed', ns.cgroup.devices.map(formatDeviceRule)], ['$ROOT', ns.root], ['child steps', steps],
+      ];
     },
     look: (_result, pid) => [`ls -l /proc/${pid}/ns`, `findmnt -N ${pid} -R`, `cat /proc/${pid}/cgroup`],
   },
   exec: {
     title: 'exec',
     lesson: 'exec',
-    intro: 'Last, tsrun clones the child into its new namespaces. The child performs the steps, takes on the container\'s '
-      + 'user and calls execve; tsrun waits for it and hands back its exit code.',
+    intro: 'Last, tsrun clones the child into its new namespaces. The child performs the steps, confines itself '
+      + '(capabilities, seccomp), takes on the container\'s user and calls execve; tsrun waits for it and hands back its exit code.',
     values: (result) => {
       const proc = result as ProcessPlan;
+      const { capabilities, noNewPrivileges, rlimits } = proc.confinement;
+      const caps = (set: string[]) => `${capabilityMask(set)}  ${set.map((cap) => cap.replace(/^CAP_/, '')).join(' ') || '(none)'}`;
       return [
         ['argv', JSON.stringify(proc.argv)],
         ['cwd', proc.cwd],
         ['uid / gid / groups', `${proc.uid} / ${proc.gid} / ${proc.groups.join(',')}`],
         ['PATH searched', proc.search.join(':')],
+        ['CapBnd (bounding)', caps(capabilities.bounding)],
+        ['CapEff (effective)', caps(capabilities.effective)],
+        ['no_new_privs', noNewPrivileges ? '1' : '0'],
+        ...(rlimits.length > 0 ? [['rlimits', rlimits.map((u) => `${u.name}=${u.soft}:${u.hard}`)] as [string, string[]]] : []),
       ];
     },
-    look: (_result, pid) => [`ps -o pid,user,args -p ${pid}`, `nsenter -t ${pid} -a ps`],
+    look: (_result, pid) => [`ps -o pid,user,args -p ${pid}`, `nsenter -t ${pid} -a ps`, `grep -E 'Cap|NoNewPrivs|Seccomp' /proc/${pid}/status`],
   },
 };
