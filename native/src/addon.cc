@@ -1,4 +1,4 @@
-// The native module: thin system call wrappers (syscalls.cc) and spawn (spawn.cc).
+// The native module: thin system call wrappers (syscalls.cc, bpf.cc) and spawn (spawn.cc).
 #include "common.h"
 
 namespace tsrun {
@@ -6,6 +6,7 @@ namespace tsrun {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitSyscalls(env, exports);
   InitSpawn(env, exports);
+  InitBpf(env, exports);
   return exports;
 }
 

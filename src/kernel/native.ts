@@ -20,6 +20,8 @@ interface NativeModule {
   tcgetattr(fd: number): Buffer;
   tcsetattr(fd: number, settings: Buffer): void;
   cfmakeraw(settings: Buffer): Buffer;
+  bpf_prog_load(progType: string, insns: Buffer, license: string): number;
+  bpf_prog_attach(progFd: number, targetFd: number, attachType: string, flags: string[]): void;
 }
 
 let loaded: NativeModule | undefined;
@@ -60,4 +62,6 @@ export const realSyscalls: Syscalls = {
   tcgetattr: (fd) => native().tcgetattr(fd),
   tcsetattr: (fd, settings) => native().tcsetattr(fd, settings),
   cfmakeraw: (settings) => native().cfmakeraw(settings),
+  bpf_prog_load: (progType, insns, license) => native().bpf_prog_load(progType, insns, license),
+  bpf_prog_attach: (progFd, targetFd, attachType, flags) => native().bpf_prog_attach(progFd, targetFd, attachType, flags),
 };
