@@ -21,7 +21,6 @@ interface Insn {
 // The registers: r0 holds the answer, r1 points at the context when the program starts.
 const [r0, r1, r2, r3, r4, r5, r6] = [0, 1, 2, 3, 4, 5, 6];
 
-// #region bpf-assembler
 // Opcodes from linux/bpf_common.h and linux/bpf.h: an instruction class ORed with an operation and a source.
 const BPF_LDX = 0x01, BPF_ALU = 0x04, BPF_JMP = 0x05, BPF_ALU64 = 0x07;
 const BPF_W = 0x00, BPF_MEM = 0x60; // a 32-bit word, from memory
@@ -62,7 +61,6 @@ function encode(insns: Insn[]): Buffer {
   });
   return out;
 }
-// #endregion
 
 // From linux/bpf.h: the low 16 bits of access_type are the device's type, the high 16 bits what is asked of it.
 const BPF_DEVCG_DEV_BLOCK = 1, BPF_DEVCG_DEV_CHAR = 2;
