@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <linux/bpf.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -46,7 +47,7 @@ Napi::Value BpfProgLoad(const Napi::CallbackInfo& info) {
   attr.log_buf = reinterpret_cast<uintptr_t>(log.data());
   attr.log_size = log.size();
   Bpf(BPF_PROG_LOAD, &attr);
-  log.resize(log.find('\0'));
+  log.resize(strnlen(log.data(), log.size()));
   try {
     ThrowErrno(env, err, "bpf", "BPF_PROG_LOAD");
   } catch (Napi::Error& error) {
