@@ -1,4 +1,4 @@
-// The native module: thin system call wrappers (syscalls.cc), spawn (spawn.cc) and the seccomp
+// The native module: thin system call wrappers (syscalls.cc, bpf.cc), spawn (spawn.cc) and the seccomp
 // filter compiler (seccomp.cc).
 #include "common.h"
 
@@ -8,6 +8,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitSyscalls(env, exports);
   InitSpawn(env, exports);
   InitSeccomp(env, exports);
+  InitBpf(env, exports);
   return exports;
 }
 

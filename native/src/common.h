@@ -26,5 +26,6 @@ std::vector<std::string> StringArrayProp(const Napi::Object& obj, const char* ke
 Napi::Object InitSyscalls(Napi::Env env, Napi::Object exports);
 Napi::Object InitSpawn(Napi::Env env, Napi::Object exports);
 Napi::Object InitSeccomp(Napi::Env env, Napi::Object exports);
+Napi::Object InitBpf(Napi::Env env, Napi::Object exports);
 
 }  // namespace tsrun

@@ -8,6 +8,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CONTROLLERS, cgroupLayout, type CgroupLayout, type Controller } from './layout.js';
 import { settingsV1, settingsV2, type ResourceLimits } from './limits.js';
 import { formatDeviceRule, type DeviceRule } from '../security/devices.js';
+import { deviceFilterProgram } from './device-filter.js';
+import type { Syscalls } from '../kernel/syscalls.js';
+import { fail, withContext } from '../errors.js';
 
 const PARENT = 'tsrun';
 
@@ -21,7 +24,7 @@ export interface CgroupPlan {
   procs: string[];
   /** Which directory holds each controller's files (on v2, the one directory holds them all). */
   byController: Partial<Record<Controller, string>>;
-  /** The devices the container may use (src/security/devices.ts); on v1 they are writes above. */
+  /** The devices the container may use (src/security/devices.ts): on v1 they are writes above, on v2 a BPF program. */
   devices: DeviceRule[];
 }
 
@@ -72,8 +75,10 @@ function deviceWritesV1(dir: string, devices: DeviceRule[]): Array<{ file: strin
 }
 // #endregion
 
-export function createCgroup(plan: CgroupPlan): void {
+export function createCgroup(plan: CgroupPlan, sys: Syscalls): void {
+  const filterDevices = plan.version === 2 && plan.devices.length > 0;
   for (const dir of plan.dirs) {
+    if (filterDevices) removeLeftover(dir);
     const parent = path.dirname(dir);
     for (const level of [parent, dir]) {
       if (plan.version === 2) enableControllers(path.dirname(level));
@@ -83,6 +88,44 @@ export function createCgroup(plan: CgroupPlan): void {
     }
   }
   for (const { file, value } of plan.writes) fs.writeFileSync(file, value);
+  if (filterDevices) attachDeviceFilter(plan.dirs[0]!, plan.devices, sys);
+}
+
+// #region devices-v2
+/** v2's devices: a BPF program that the kernel asks at every open and mknod of a device node in the cgroup. */
+function attachDeviceFilter(dir: string, devices: DeviceRule[], sys: Syscalls): void {
+  let progFd: number;
+  try {
+    progFd = sys.bpf_prog_load('BPF_PROG_TYPE_CGROUP_DEVICE', deviceFilterProgram(devices), 'MIT');
+  } catch (error) {
+    // Not withContext: the message holds the verifier's log, which says why it refused the program.
+    throw fail(`load the device filter for ${dir}: ${(error as Error).message}`, undefined, error);
+  }
+  try {
+    const dirFd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+    try {
+      // BPF_F_ALLOW_MULTI, as runc: a cgroup below this one may attach a filter of its own (a runtime in a
+      // --privileged container), and an access needs every filter's yes. A second program of ours would
+      // only narrow the first, though, so each start attaches to a new directory (removeLeftover).
+      sys.bpf_prog_attach(progFd, dirFd, 'BPF_CGROUP_DEVICE', ['BPF_F_ALLOW_MULTI']);
+    } finally {
+      fs.closeSync(dirFd);
+    }
+  } catch (error) {
+    throw withContext(`attach the device filter to ${dir}`, error);
+  } finally {
+    fs.closeSync(progFd); // the attachment holds the program now; it goes when the cgroup is removed
+  }
+}
+// #endregion
+
+/** A cgroup left by an earlier start of the container goes, and its device filter with it. Processes still in it: an error. */
+function removeLeftover(dir: string): void {
+  try {
+    fs.rmdirSync(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw withContext('remove the cgroup of an earlier start', error);
+  }
 }
 
 /** A new v1 cpuset cgroup has no CPUs and no memory nodes, so nothing could run in it: copy its parent's. */

@@ -22,6 +22,8 @@ interface NativeModule {
   tcsetattr(fd: number, settings: Buffer): void;
   cfmakeraw(settings: Buffer): Buffer;
   seccomp_export_bpf(filter: SeccompFilter): Buffer;
+  bpf_prog_load(progType: string, insns: Buffer, license: string): number;
+  bpf_prog_attach(progFd: number, targetFd: number, attachType: string, flags: string[]): void;
 }
 
 let loaded: NativeModule | undefined;
@@ -63,4 +65,6 @@ export const realSyscalls: Syscalls = {
   tcsetattr: (fd, settings) => native().tcsetattr(fd, settings),
   cfmakeraw: (settings) => native().cfmakeraw(settings),
   seccomp_export_bpf: (filter) => native().seccomp_export_bpf(filter),
+  bpf_prog_load: (progType, insns, license) => native().bpf_prog_load(progType, insns, license),
+  bpf_prog_attach: (progFd, targetFd, attachType, flags) => native().bpf_prog_attach(progFd, targetFd, attachType, flags),
 };

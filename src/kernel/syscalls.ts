@@ -62,4 +62,8 @@ export interface Syscalls {
   ioctl_TIOCSWINSZ(fd: number, rows: number, cols: number): void;
   /** The classic BPF program libseccomp makes of a resolved filter: struct sock_filter[], 8 bytes each. */
   seccomp_export_bpf(filter: SeccompFilter): Buffer;
+  /** bpf(BPF_PROG_LOAD): an eBPF program checked by the kernel's verifier; its fd. A refusal's message carries the verifier's log. */
+  bpf_prog_load(progType: 'BPF_PROG_TYPE_CGROUP_DEVICE', insns: Buffer, license: string): number;
+  /** bpf(BPF_PROG_ATTACH): run the program for the cgroup whose directory targetFd is open on. */
+  bpf_prog_attach(progFd: number, targetFd: number, attachType: 'BPF_CGROUP_DEVICE', flags: Array<'BPF_F_ALLOW_MULTI'>): void;
 }

@@ -51,7 +51,7 @@ export async function exec(
     for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
     const openFds: number[] = [];
     try {
-      createCgroup(ns.cgroup); // before the child exists: its first steps join it
+      createCgroup(ns.cgroup, runtime.sys); // before the child exists: its first steps join it
       const child = runtime.sys.spawn({
         cloneFlags: ns.cloneFlags,
         steps,
@@ -117,7 +117,7 @@ export async function execDetached(runtime: Runtime, container: ContainerRecord,
     const steps = [...ns.steps, ...proc.steps];
     const runDir = containerRunDir(runtime.paths, container.id);
     const logPath = path.join(containerDir(runtime.paths, container.id), `${container.id}-json.log`);
-    createCgroup(ns.cgroup);
+    createCgroup(ns.cgroup, runtime.sys);
     // When the container exits, the monitor becomes this command: tsrun again, to record the exit and clean up.
     const exitCommand = [process.execPath, process.argv[1]!, '--root', runtime.paths.root, 'container-exited', container.id];
     const monitorLog = fs.openSync(path.join(runDir, 'monitor.log'), 'a');

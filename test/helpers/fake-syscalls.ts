@@ -1,5 +1,6 @@
 // A Syscalls double that records every call and performs none, so stage logic
 // is tested without root. Calls that must answer something answer harmlessly.
+import fs from 'node:fs';
 import type { Syscalls } from '../../src/kernel/syscalls.js';
 
 export interface RecordedCall { name: keyof Syscalls; args: unknown[] }
@@ -26,6 +27,9 @@ export function fakeSyscalls(overrides: Partial<Syscalls> = {}): Syscalls & { ca
     cfmakeraw: record('cfmakeraw', (settings: Buffer) => Buffer.from(settings)),
     // One instruction, BPF_RET | BPF_K SECCOMP_RET_ALLOW: the shape of a program, not a real filter.
     seccomp_export_bpf: record('seccomp_export_bpf', () => Buffer.from([0x06, 0, 0, 0, 0, 0, 0xff, 0x7f])),
+    // A real fd, so the caller can close it as it would a program's.
+    bpf_prog_load: record('bpf_prog_load', () => fs.openSync('/dev/null', 'r')),
+    bpf_prog_attach: record('bpf_prog_attach', () => undefined),
     ...overrides,
   };
   return Object.assign(sys, { calls });

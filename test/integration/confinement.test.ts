@@ -18,6 +18,8 @@ const field = (output: string, name: string) => new RegExp(`^${name}:\\s*(\\S+)`
 
 describe.skipIf(!asRoot)('confinement (as root)', () => {
   let root: string;
+  /** test/helpers/syscall-probe.c, built static so it runs in any image; mounted at /probe. */
+  let probe: string;
   let before: ReturnType<typeof hostSnapshot>;
   const run = (args: string[], options = {}) => tsrun(root, args, options);
   const inContainer = (flags: string[], script: string) => run(['run', '--rm', '--network', 'none', ...flags, 'tsrun-demo', 'sh', '-c', script]);
@@ -25,6 +27,9 @@ describe.skipIf(!asRoot)('confinement (as root)', () => {
 
   beforeAll(async () => {
     root = await storeWithDemoImage('confinement');
+    probe = path.join(root, 'syscall-probe');
+    const built = spawnSync('gcc', ['-static', '-O2', '-o', probe, path.resolve(import.meta.dirname, '../helpers/syscall-probe.c')], { encoding: 'utf8' });
+    if (built.status !== 0) throw new Error(`building the syscall probe failed: ${built.stderr}`);
   });
   afterAll(() => {
     run(['rm', '-f', ...run(['ps', '-aq']).stdout.split('\n').filter(Boolean)]);
@@ -47,6 +52,29 @@ describe.skipIf(!asRoot)('confinement (as root)', () => {
     expect(field(own, 'CapInh')).toBe('0000000000000000');
     expect(field(own, 'CapAmb')).toBe('0000000000000000');
     expect(field(own, 'NoNewPrivs')).toBe('0');
+  });
+
+  it('filters system calls with Docker\'s default seccomp profile; seccomp=unconfined turns it off', () => {
+    const probing = (flags: string[]) => run(['run', '--rm', '--network', 'none', '-v', `${probe}:/probe:ro`, ...flags, 'tsrun-demo', '/probe', 'keyctl', 'unshare-user']).stdout;
+    expect(field(status(), 'Seccomp')).toBe('2');
+    // Neither needs a capability: only the filter refuses them.
+    expect(probing([])).toBe('keyctl: EPERM\nunshare-user: EPERM\n');
+    expect(field(status(['--security-opt', 'seccomp=unconfined']), 'Seccomp')).toBe('0');
+    expect(probing(['--security-opt', 'seccomp=unconfined'])).toBe('keyctl: ok\nunshare-user: ok\n');
+    expect(field(status(['--privileged']), 'Seccomp')).toBe('0');
+    // A non-root user gets the filter too: it is loaded before the switch, while the child may still load one.
+    expect(field(status(['-u', '1000']), 'Seccomp')).toBe('2');
+  });
+
+  it('loads a profile in Docker\'s format from a file, and refuses a malformed one', () => {
+    const profile = path.join(root, 'no-mkdir.json');
+    fs.writeFileSync(profile, JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 13 }] }));
+    const probed = run(['run', '--rm', '--network', 'none', '-v', `${probe}:/probe:ro`, '--security-opt', `seccomp=${profile}`, 'tsrun-demo', '/probe', 'mkdir', 'keyctl']);
+    expect(probed.stdout).toBe('mkdir: EACCES\nkeyctl: ok\n');
+    fs.writeFileSync(profile, '{"defaultAction": "SCMP_ACT_MAYBE", "syscalls": []}');
+    const refused = run(['run', '--rm', '--security-opt', `seccomp=${profile}`, 'tsrun-demo', 'true']);
+    expect(refused.status).toBe(125);
+    expect(refused.stderr).toMatch(/defaultAction "SCMP_ACT_MAYBE" is not an action tsrun knows/);
   });
 
   it('refuses mount, and keeps /proc/sys read-only and the masked paths empty', () => {

@@ -6,7 +6,9 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cgroupLayout } from '../../../src/cgroups/layout.js';
 import { parseBytes, settingsV1, settingsV2 } from '../../../src/cgroups/limits.js';
+import { fakeSyscalls } from '../../helpers/fake-syscalls.js';
 import { createCgroup, oomKills, planCgroup, readUsage, removeCgroup, setFrozen } from '../../../src/cgroups/cgroup.js';
+import { deviceFilterProgram } from '../../../src/cgroups/device-filter.js';
 import { ALL_DEVICES, DEFAULT_DEVICE_RULES } from '../../../src/security/devices.js';
 
 const V1_MOUNTINFO = `31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
@@ -86,7 +88,7 @@ describe('a container cgroup in a fake cgroupfs', () => {
     // A real cgroupfs makes cgroup.controllers in every new directory; our fake tree needs it for the second level.
     fs.mkdirSync(path.join(root, 'tsrun'));
     fs.writeFileSync(path.join(root, 'tsrun', 'cgroup.controllers'), 'cpuset cpu memory pids\n');
-    createCgroup(plan);
+    createCgroup(plan, fakeSyscalls());
     expect(fs.readFileSync(path.join(root, 'cgroup.subtree_control'), 'utf8')).toBe('+memory +cpu +cpuset +pids');
     expect(fs.readFileSync(path.join(root, 'tsrun/cgroup.subtree_control'), 'utf8')).toBe('+memory +cpu +cpuset +pids');
     expect(fs.readFileSync(path.join(root, 'tsrun/abc/memory.max'), 'utf8')).toBe(String(1 << 20));
@@ -96,6 +98,21 @@ describe('a container cgroup in a fake cgroupfs', () => {
     fs.rmSync(path.join(root, 'tsrun', 'cgroup.subtree_control'));
     await removeCgroup(plan);
     expect(fs.existsSync(path.join(root, 'tsrun'))).toBe(false);
+  });
+
+  it('v2: a leftover directory goes, and the device filter is loaded and attached to the new one', () => {
+    fs.writeFileSync(path.join(root, 'cgroup.controllers'), 'memory pids\n');
+    fs.mkdirSync(path.join(root, 'tsrun/abc'), { recursive: true }); // an earlier start's
+    fs.writeFileSync(path.join(root, 'tsrun', 'cgroup.controllers'), 'memory pids\n');
+    const sys = fakeSyscalls();
+    createCgroup(planCgroup({ version: 2, root }, 'abc', {}, DEFAULT_DEVICE_RULES), sys);
+    expect(sys.calls.map((call) => call.name)).toEqual(['bpf_prog_load', 'bpf_prog_attach']);
+    expect(sys.calls[0]!.args).toEqual(['BPF_PROG_TYPE_CGROUP_DEVICE', deviceFilterProgram(DEFAULT_DEVICE_RULES), 'MIT']);
+    expect(sys.calls[1]!.args.slice(2)).toEqual(['BPF_CGROUP_DEVICE', ['BPF_F_ALLOW_MULTI']]);
+    // Without devices in the plan (stop, pause, a v1 machine), no program.
+    const none = fakeSyscalls();
+    createCgroup(planCgroup({ version: 2, root }, 'def', {}), none);
+    expect(none.calls).toEqual([]);
   });
 
   it('v1: one directory per controller, and a cpuset that inherits its parent\'s CPUs', () => {
@@ -109,7 +126,7 @@ describe('a container cgroup in a fake cgroupfs', () => {
     const makeEmptyCpuset = (dir: string) => { fs.mkdirSync(dir, { recursive: true }); fs.writeFileSync(path.join(dir, 'cpuset.cpus'), ''); fs.writeFileSync(path.join(dir, 'cpuset.mems'), ''); };
     makeEmptyCpuset(path.join(roots.cpuset, 'tsrun'));
     fs.rmdirSync(path.join(roots.cpuset, 'tsrun'), { recursive: true } as never);
-    expect(() => createCgroup(plan)).not.toThrow();
+    expect(() => createCgroup(plan, fakeSyscalls())).not.toThrow();
     expect(fs.readFileSync(path.join(roots.pids, 'tsrun/abc/pids.max'), 'utf8')).toBe('7');
   });
 

@@ -85,13 +85,35 @@ describe('the confinement steps', () => {
 
   it('come in the order the kernel needs: limits, bounding set, user switch, capabilities, no_new_privs, execve', () => {
     const { steps } = plan('', { ...DEFAULT_SECURITY, ulimits: [{ name: 'nofile', soft: 10, hard: 20 }], securityOpt: ['no-new-privileges'] });
-    const order = ['setrlimit', 'capbset_drop', 'setgroups', 'setgid', 'setuid', 'capset', 'prctl', 'execve'] as const;
+    // With no_new_privs the filter can wait until last; without it, see the next test.
+    const order = ['setrlimit', 'capbset_drop', 'setgroups', 'setgid', 'setuid', 'capset', 'prctl', 'seccomp', 'execve'] as const;
     const indices = order.map((op) => at(steps, op));
     expect(indices.every((index) => index >= 0)).toBe(true);
     expect([...indices].sort((a, b) => a - b)).toEqual(indices);
     expect(steps[at(steps, 'setrlimit')]).toEqual({ op: 'setrlimit', resource: 'RLIMIT_NOFILE', soft: 10, hard: 20 });
     expect(steps[at(steps, 'prctl')]).toEqual({ op: 'prctl', option: 'PR_SET_NO_NEW_PRIVS', value: 1 });
-    expect(runtime.sys.calls).toEqual([]); // planned, not performed
+    expect(steps[at(steps, 'seccomp') + 1]!.op).toBe('execve');
+    expect(runtime.sys.calls.map((call) => call.name)).toEqual(['seccomp_export_bpf']); // compiled, not performed
+  });
+
+  it('load the seccomp filter before the user switch when no_new_privs is off: it takes CAP_SYS_ADMIN then', () => {
+    const { steps } = plan('1000');
+    expect(at(steps, 'seccomp')).toBe(at(steps, 'capbset_drop') + 1);
+    expect(at(steps, 'seccomp')).toBeLessThan(at(steps, 'setuid'));
+  });
+
+  it('compile a profile once and keep the program in the store', () => {
+    const first = plan('').steps;
+    const second = plan('').steps;
+    expect(second[at(second, 'seccomp')]).toEqual(first[at(first, 'seccomp')]);
+    expect(runtime.sys.calls.filter((call) => call.name === 'seccomp_export_bpf')).toHaveLength(1);
+    expect(fs.readdirSync(`${store.root}/seccomp`)).toHaveLength(1);
+  });
+
+  it('load no filter with seccomp=unconfined or --privileged', () => {
+    expect(at(plan('', { ...DEFAULT_SECURITY, securityOpt: ['seccomp=unconfined'] }).steps, 'seccomp')).toBe(-1);
+    expect(at(plan('', { ...DEFAULT_SECURITY, privileged: true }).steps, 'seccomp')).toBe(-1);
+    expect(plan('', { ...DEFAULT_SECURITY, privileged: true }).confinement.seccomp).toBeNull();
   });
 
   it('give root the default set, and drop every other capability from the bounding set', () => {
