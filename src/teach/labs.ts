@@ -300,6 +300,75 @@ export const LABS: Lab[] = [
       },
     ],
   },
+  {
+    id: 9,
+    name: 'bounding-set',
+    stage: 'confinement',
+    title: 'The container\'s root can mount again',
+    task: 'Inside a container, `mount -t tmpfs none /tmp` works, and /proc/self/status shows every capability in CapBnd. The child hands the container Docker\'s 14 capabilities with capset, and yet after execve its root has them all. Find what is missing, and remember that execve computes root\'s capabilities again.',
+    file: 'src/security/confinement.ts',
+    region: 'confinement',
+    remove: "      { op: 'capbset_drop', caps: notKept },\n",
+    insert: "      // TODO(lab 9): notKept lists the capabilities the container must never have. For root, execve gives back\n"
+      + "      // whatever is in the bounding set (capabilities(7)); take them out of it while the child still holds CAP_SETPCAP.\n",
+    checks: [
+      {
+        name: 'the container\'s root cannot mount',
+        hint: 'mount(2) needs CAP_SYS_ADMIN, which is not among the 14. A step in src/kernel/steps.ts drops capabilities from the bounding set.',
+        run: async ({ tsrun }) => expectOutput(tsrun(['run', '--rm', '--network', 'none', DEMO, 'sh', '-c', 'mount -t tmpfs none /tmp 2>/dev/null && echo mounted || echo refused']), 'refused\n'),
+      },
+      {
+        name: 'the bounding set is Docker\'s 14 (CapBnd 00000000a80425fb)',
+        hint: 'Drop exactly the capabilities not kept: notKept.',
+        run: async ({ tsrun }) => expectOutput(tsrun(['run', '--rm', '--network', 'none', DEMO, 'sh', '-c', 'grep CapBnd /proc/self/status']), 'CapBnd:\t00000000a80425fb\n'),
+      },
+      {
+        name: '--cap-add SYS_ADMIN still gives mount back',
+        hint: 'The set to keep comes from the flags (caps): refusing mount some other way is not the fix.',
+        run: async ({ tsrun }) => expectOutput(tsrun(['run', '--rm', '--network', 'none', '--cap-add', 'SYS_ADMIN', DEMO, 'sh', '-c', 'mount -t tmpfs none /tmp && echo mounted']), 'mounted\n'),
+      },
+    ],
+  },
+  {
+    id: 10,
+    name: 'seccomp',
+    stage: 'confinement',
+    title: 'The seccomp filter is never loaded',
+    task: 'tsrun compiles the container\'s seccomp profile, but the child never loads it unless no-new-privileges is set: /proc/self/status says Seccomp 0, and a profile that refuses mkdir lets mkdir through. Load the filter in the child, at a moment when the kernel allows it.',
+    file: 'src/security/confinement.ts',
+    region: 'confinement',
+    remove: "      ...(options.noNewPrivileges ? [] : loadFilter),\n",
+    insert: "      // TODO(lab 10): without no_new_privs, the filter (loadFilter) is never loaded. Loading one takes CAP_SYS_ADMIN\n"
+      + "      // or no_new_privs (seccomp(2)): find the last moment the child still holds CAP_SYS_ADMIN.\n",
+    checks: [
+      {
+        name: 'a profile that refuses mkdir refuses it',
+        hint: 'The seccomp step is already made (loadFilter); it must be among the child\'s steps.',
+        run: async ({ tsrun, scratch }) => {
+          const profile = path.join(scratch, 'no-mkdir.json');
+          fs.writeFileSync(profile, JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 13 }] }));
+          return expectOutput(tsrun(['run', '--rm', '--network', 'none', '--security-opt', `seccomp=${profile}`, DEMO, 'sh', '-c', 'mkdir /tmp/lab 2>&1 || true']),
+            "mkdir: can't create directory '/tmp/lab': Permission denied\n");
+        },
+      },
+      {
+        name: 'a default container runs under Docker\'s profile (Seccomp 2), as root and as another user',
+        hint: 'After setuid and capset, CAP_SYS_ADMIN is gone and the kernel refuses to load a filter (EPERM).',
+        run: async ({ tsrun }) => {
+          for (const user of ['0', '1000']) {
+            const seen = expectOutput(tsrun(['run', '--rm', '--network', 'none', '-u', user, DEMO, 'sh', '-c', 'grep "^Seccomp:" /proc/self/status']), 'Seccomp:\t2\n');
+            if (seen) return `as user ${user}: ${seen}`;
+          }
+          return '';
+        },
+      },
+      {
+        name: 'seccomp=unconfined still runs without a filter',
+        hint: 'Only a container with a profile gets the step: seccompFilter returns null for unconfined.',
+        run: async ({ tsrun }) => expectOutput(tsrun(['run', '--rm', '--network', 'none', '--security-opt', 'seccomp=unconfined', DEMO, 'sh', '-c', 'grep "^Seccomp:" /proc/self/status']), 'Seccomp:\t0\n'),
+      },
+    ],
+  },
 ];
 
 function expectOutput(result: { status: number | null; stdout: string; stderr: string }, expected: string): string {

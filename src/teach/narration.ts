@@ -2,12 +2,14 @@
 // next to nothing else, so a teacher can read (and fix) it all here. Every
 // value shown is taken from what the stage really returned, and every
 // command suggested is one a student can type as it is.
+import os from 'node:os';
 import { formatMapping } from '../net/ports.js';
 import type { ContainerRecord, NamespacesPlan, NetworkPlan, ProcessPlan, RootfsPlan, StageName } from '../container.js';
 import type { ImageRecord } from '../store/images.js';
 import { describeStep } from '../kernel/steps.js';
 import { formatDeviceRule } from '../security/devices.js';
 import { capabilityMask } from '../security/capabilities.js';
+import type { SeccompSummary } from '../security/confinement.js';
 
 export interface StageNarration {
   title: string;
@@ -20,6 +22,18 @@ export interface StageNarration {
   /** Commands to look at the result from another terminal, once the container runs. */
   look(result: unknown, pid: number): string[];
 }
+
+/** "default profile, 1246 BPF instructions" and what it does to the system calls worth watching. */
+function seccompSummary(seccomp: SeccompSummary): string[] {
+  const by = new Map<string, string[]>();
+  for (const fate of seccomp.refuses) {
+    const how = fate.action === 'conditional' ? 'depending on their arguments' : fate.action === 'SCMP_ACT_ERRNO' ? `with ${errnoName(fate.errno ?? 1)}` : `with ${fate.action}`;
+    by.set(how, [...(by.get(how) ?? []), fate.name]);
+  }
+  return [`${seccomp.profile} profile, ${seccomp.instructions} BPF instructions`, ...[...by].map(([how, names]) => `refuses ${names.join(' ')} ${how}`)];
+}
+
+const errnoName = (errno: number) => Object.entries(os.constants.errno).find(([, n]) => n === errno)?.[0] ?? `errno ${errno}`;
 
 const shortDigest = (digest: string) => digest.replace(/^sha256:/, '').slice(0, 12);
 
@@ -114,7 +128,7 @@ export const NARRATION: Record<StageName, StageNarration> = {
       + '(capabilities, seccomp), takes on the container\'s user and calls execve; tsrun waits for it and hands back its exit code.',
     values: (result) => {
       const proc = result as ProcessPlan;
-      const { capabilities, noNewPrivileges, rlimits } = proc.confinement;
+      const { capabilities, noNewPrivileges, seccomp, rlimits } = proc.confinement;
       const caps = (set: string[]) => `${capabilityMask(set)}  ${set.map((cap) => cap.replace(/^CAP_/, '')).join(' ') || '(none)'}`;
       return [
         ['argv', JSON.stringify(proc.argv)],
@@ -124,6 +138,7 @@ export const NARRATION: Record<StageName, StageNarration> = {
         ['CapBnd (bounding)', caps(capabilities.bounding)],
         ['CapEff (effective)', caps(capabilities.effective)],
         ['no_new_privs', noNewPrivileges ? '1' : '0'],
+        ['seccomp', seccomp ? seccompSummary(seccomp) : 'none: every system call is allowed'],
         ...(rlimits.length > 0 ? [['rlimits', rlimits.map((u) => `${u.name}=${u.soft}:${u.hard}`)] as [string, string[]]] : []),
       ];
     },

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Start-up benchmark: `tsrun run --rm --network none tsrun-demo true` against
 # Node's own start (`node -e 1`) and against runc running the same root
-# filesystem (runc's default spec has no network either), and the same run on
-# the default bridge, the four measured in short rounds. Prints medians and ratios.
-# Needs root; installs hyperfine and runc from Debian if missing.
+# filesystem (runc's default spec has no network either), the same run on
+# the default bridge, and the same run by tsrun as it was before confinement
+# (capabilities, seccomp, devices, the sealed exec helper), the five measured in
+# short rounds. Prints medians and ratios.
+# Needs root and a git checkout; installs hyperfine and runc from Debian if missing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source test/bench/common.sh
 work=$(mktemp -d /tmp/tsrun-bench.XXXXXX)
 cleanup() {
   runc delete -f tsrun-bench >/dev/null 2>&1 || true
+  git worktree remove --force "$work/unconfined" >/dev/null 2>&1 || true
   ./bin/tsrun.js network prune >/dev/null 2>&1 || true
   rm -rf "$work"
 }
@@ -28,12 +31,21 @@ node -e '
   fs.writeFileSync(file, JSON.stringify(spec, null, 2));
 ' "$work/bundle/config.json"
 
-# In short rounds of the four (bench_rounds, common.sh), as trace.sh measures.
+# The build with confinement turned off: the commit before src/security/ came, built as `npm run build`
+# builds (native module, bundles, code caches), with this checkout's node_modules.
+before=$(git log --diff-filter=A --format=%H -- src/security/capabilities.ts | tail -n 1)
+git worktree add --detach "$work/unconfined" "$before^" >/dev/null 2>&1
+ln -s "$PWD/node_modules" "$work/unconfined/node_modules"
+(cd "$work/unconfined" && npx node-gyp rebuild --directory native >/dev/null 2>&1 && node scripts/bundle.mjs >/dev/null \
+  && node dist/bundle/train-code-cache.cjs >/dev/null)
+
+# In short rounds of the five (bench_rounds, common.sh), as trace.sh measures.
 commands=(
   -n 'node -e 1' 'node -e 1'
   -n 'tsrun run --rm' "./bin/tsrun.js run --rm --network none tsrun-demo true"
   -n 'tsrun run --rm (bridge)' "./bin/tsrun.js run --rm tsrun-demo true"
   -n 'runc run' "runc run --bundle $work/bundle tsrun-bench"
+  -n 'tsrun run --rm (unconfined build)' "$work/unconfined/bin/tsrun.js run --rm --network none tsrun-demo true"
 )
 bench_rounds "${ROUNDS:-15}" "${RUNS:-2}" "${commands[@]}"
 
@@ -46,8 +58,10 @@ node -e '
   const median = (values) => { const sorted = [...values].sort((a, b) => a - b); const mid = sorted.length >> 1; return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2; };
   const m = Object.fromEntries(Object.entries(times).map(([command, runs]) => [command, median(runs)]));
   const tsrun = m["tsrun run --rm"], bridged = m["tsrun run --rm (bridge)"], node = m["node -e 1"], runc = m["runc run"];
+  const unconfined = m["tsrun run --rm (unconfined build)"];
   console.log(`${process.argv.length - 1} rounds, ${times["runc run"].length} runs of each: medians node -e 1 ${node.toFixed(1)} ms, tsrun ${tsrun.toFixed(1)} ms, runc ${runc.toFixed(1)} ms`);
   console.log(`tsrun / node -e 1 = ${(tsrun / node).toFixed(2)}x (tsrun - node = ${(tsrun - node).toFixed(1)} ms; target: within 70 ms)`);
   console.log(`tsrun / runc run  = ${(tsrun / runc).toFixed(2)}x (both without a network of their own beyond loopback)`);
   console.log(`the default bridge network (veth, address, route) adds ${(bridged - tsrun).toFixed(1)} ms: ${(bridged / node).toFixed(2)}x node -e 1`);
+  console.log(`confinement adds ${(tsrun - unconfined).toFixed(1)} ms to a run (${unconfined.toFixed(1)} ms without it; target: 3 ms)`);
 ' "$work"/round-*.json

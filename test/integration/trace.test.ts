@@ -89,7 +89,8 @@ describe.skipIf(!asRoot)('tracing tsrun run (as root)', () => {
     expect(under.map((s) => s.name)).toEqual([
       'tsrun.child.clone', 'tsrun.child.propagation', 'tsrun.child.cgroup', 'tsrun.child.network', 'tsrun.child.hostname',
       'tsrun.child.overlay-mount', 'tsrun.child.pseudo-filesystems', 'tsrun.child.etc-files', 'tsrun.child.masks',
-      'tsrun.child.pivot_root', 'tsrun.child.process', 'tsrun.child.execve', 'tsrun.exec.wait',
+      'tsrun.child.pivot_root', 'tsrun.child.process', 'tsrun.child.bounding-set', 'tsrun.child.seccomp', 'tsrun.child.user',
+      'tsrun.child.capabilities', 'tsrun.child.execve', 'tsrun.exec.wait',
     ]);
     // One after the other, inside tsrun.exec: the child's clock and tsrun's agree.
     const times = (s: OtlpSpan) => [BigInt(s.startTimeUnixNano), BigInt(s.endTimeUnixNano)] as const;
