@@ -3,6 +3,7 @@ import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { afterEach, beforeEach, expect } from 'vitest';
 import { buildDemoImage } from '../../src/image/demo.js';
 
 export const TSRUN = path.resolve(import.meta.dirname, '../../bin/tsrun.js');
@@ -36,6 +37,19 @@ export function hostSnapshot(): { mounts: string[]; processes: string[] } {
     }
   });
   return { mounts, processes: processes.sort() };
+}
+
+/** Fails every test of the suite that leaves a mount or a container process behind, failed or not. */
+export function expectHostUnchangedAfterEach(): void {
+  let before: ReturnType<typeof hostSnapshot>;
+  beforeEach(() => {
+    before = hostSnapshot();
+  });
+  afterEach(() => {
+    const after = hostSnapshot();
+    expect(after.mounts.filter((m) => !before.mounts.includes(m))).toEqual([]);
+    expect(after.processes.filter((p) => !before.processes.includes(p))).toEqual([]);
+  });
 }
 
 /** A fresh store under the temp dir with the demo image loaded: what most integration tests start from. */

@@ -5,8 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { hostSnapshot, storeWithDemoImage, tsrun } from '../helpers/cli.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectHostUnchangedAfterEach, storeWithDemoImage, tsrun } from '../helpers/cli.js';
 
 const asRoot = process.getuid?.() === 0;
 
@@ -20,7 +20,6 @@ describe.skipIf(!asRoot)('confinement (as root)', () => {
   let root: string;
   /** test/helpers/syscall-probe.c, built static so it runs in any image; mounted at /probe. */
   let probe: string;
-  let before: ReturnType<typeof hostSnapshot>;
   const run = (args: string[], options = {}) => tsrun(root, args, options);
   const inContainer = (flags: string[], script: string) => run(['run', '--rm', '--network', 'none', ...flags, 'tsrun-demo', 'sh', '-c', script]);
   const status = (flags: string[] = []) => inContainer(flags, 'cat /proc/self/status').stdout;
@@ -35,14 +34,7 @@ describe.skipIf(!asRoot)('confinement (as root)', () => {
     run(['rm', '-f', ...run(['ps', '-aq']).stdout.split('\n').filter(Boolean)]);
     fs.rmSync(root, { recursive: true, force: true });
   });
-  beforeEach(() => {
-    before = hostSnapshot();
-  });
-  afterEach(() => {
-    const after = hostSnapshot();
-    expect(after.mounts.filter((m) => !before.mounts.includes(m))).toEqual([]);
-    expect(after.processes.filter((p) => !before.processes.includes(p))).toEqual([]);
-  });
+  expectHostUnchangedAfterEach(); // nothing leaks: no mount and no container process survives a run, failed or not
 
   it('gives root Docker\'s 14 capabilities, nothing inheritable or ambient, and no_new_privs off', () => {
     const own = status();

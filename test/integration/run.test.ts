@@ -4,8 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { hostSnapshot, storeWithDemoImage, tsrun, TSRUN } from '../helpers/cli.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectHostUnchangedAfterEach, storeWithDemoImage, tsrun, TSRUN } from '../helpers/cli.js';
 import { dockerArchiveFromLayout, umociLayout } from '../helpers/images.js';
 
 /** Start tsrun in the background and resolve once its output contains `marker` (within 10 s). */
@@ -29,7 +29,6 @@ const asRoot = process.getuid?.() === 0;
 
 describe.skipIf(!asRoot)('tsrun run (as root)', () => {
   let root: string;
-  let before: ReturnType<typeof hostSnapshot>;
   const run = (args: string[], options = {}) => tsrun(root, args, options);
 
   beforeAll(async () => {
@@ -39,15 +38,7 @@ describe.skipIf(!asRoot)('tsrun run (as root)', () => {
     run(['rm', '-f', ...run(['ps', '-aq']).stdout.split('\n').filter(Boolean)]);
     fs.rmSync(root, { recursive: true, force: true });
   });
-  beforeEach(() => {
-    before = hostSnapshot();
-  });
-  afterEach(() => {
-    // Nothing leaks: no mount and no container process survives a run, failed or not.
-    const after = hostSnapshot();
-    expect(after.mounts.filter((m) => !before.mounts.includes(m))).toEqual([]);
-    expect(after.processes.filter((p) => !before.processes.includes(p))).toEqual([]);
-  });
+  expectHostUnchangedAfterEach(); // nothing leaks: no mount and no container process survives a run, failed or not
 
   it('runs a command and passes its output and exit code through', () => {
     const result = run(['run', '--rm', 'tsrun-demo', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
