@@ -1,7 +1,7 @@
 // The operations the container's child process performs between clone() and
 // execve(). They are built in TypeScript by the stages as plain data, printed
 // by --explain, checked by tests, and executed one by one in C++ by
-// native/src/spawn.cc, where only async-signal-safe calls are allowed.
+// native/src/child.cc, where only async-signal-safe calls are allowed.
 // When a step fails, the child reports {step index, errno} and exits.
 
 export type ChildStep = Step & {
@@ -41,7 +41,8 @@ type Step =
   /** A pty opened in the container's devpts as the controlling
    *  terminal on 0/1/2; the master goes back to tsrun over the console socket. */
   | { op: 'open_pty'; rows: number; cols: number }
-  /** execve, trying each directory of `search` in turn when `file` has no slash. */
+  /** execve, trying each directory of `search` in turn when `file` has no slash. The child execs
+   *  tsrun-exec from a sealed copy in memory, and tsrun-exec does this (see native/src/exec.c). */
   | { op: 'execve'; file: string; search: string[]; argv: string[]; envp: string[] };
 
 /** One line per step, the way --explain and error messages show it. */
@@ -77,7 +78,7 @@ function describe(step: Step): string {
     case 'setgid': return `setgid ${step.gid}`;
     case 'setuid': return `setuid ${step.uid}`;
     case 'open_pty': return `open a pty ${step.cols}x${step.rows} as the controlling terminal`;
-    case 'execve': return `execve ${step.file} [${step.argv.join(' ')}]`;
+    case 'execve': return `execve ${step.file} [${step.argv.join(' ')}] (through the sealed tsrun-exec)`;
   }
 }
 
