@@ -265,8 +265,8 @@ int RunStep(const ChildContext& ctx, const Step& step) {
   ctx.times[kChildStartSlot] = MonotonicNanoseconds();
   // Until its execve, the child is a copy of tsrun or tsrun-monitor, and it enters the container's
   // namespaces: a process of the container must not open its /proc/PID/exe, mem or fds. A process that
-  // is not dumpable keeps those to root, as runc's child does; the kernel makes the next program
-  // dumpable again. (With CLONE_VM, this is tsrun's memory too: spawn.cc restores it.)
+  // is not dumpable keeps those to holders of CAP_SYS_PTRACE, as runc's child does; the kernel makes the
+  // next program dumpable again. (With CLONE_VM, this is tsrun's memory too: spawn.cc restores it.)
   if (prctl(PR_SET_DUMPABLE, 0) != 0) Report(ctx, -1, errno);
   for (int fd : ctx.parent_ends) close(fd);
   if (ctx.die_with_parent && prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) Report(ctx, -1, errno);

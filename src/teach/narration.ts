@@ -106,7 +106,7 @@ export const NARRATION: Record<StageName, StageNarration> = {
     title: 'exec',
     lesson: 'exec',
     intro: 'Last, tsrun clones the child into its new namespaces. The child performs the steps, takes on the container\'s '
-      + 'user and calls execve; tsrun waits for it and hands back its exit code.',
+      + 'user and calls execve, through a sealed copy of tsrun-exec; tsrun waits for it and hands back its exit code.',
     values: (result) => {
       const proc = result as ProcessPlan;
       return [
