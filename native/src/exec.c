@@ -3,7 +3,7 @@
 // Until its last step the child is a clone of tsrun (node) or of tsrun-monitor, so the kernel's
 // /proc/self/exe for it is a file of the host. Were the child to execve the command itself, a
 // command that is a script beginning "#!/proc/self/exe" would have the kernel start that host
-// binary inside the container, as the container's process, free to write to it (CVE-2019-5736).
+// binary inside the container, as the container's process, which could then write to it (CVE-2019-5736).
 // So the child execs this small program instead, from a sealed copy in memory that tsrun made
 // (a memfd: child.cc's SealedCopy), and this program execs the command. /proc/self/exe is then
 // that copy, which no one can change, and a "#!/proc/self/exe" script only starts this program
@@ -57,8 +57,8 @@ int main(int argc, char** argv) {
 
   char** candidates = argv + 4;
   char** command = candidates + count;
-  // As the child did, and execvp does: remember EACCES, so "exists but cannot run" (126) is
-  // told apart from "not found anywhere" (127).
+  // As execvp does: remember EACCES, so "exists but cannot run" (126) is told apart from
+  // "not found anywhere" (127).
   int denied = 0, err = 0;
   for (long i = 0; i < count && err == 0; i++) {
     execve(candidates[i], command, environ);
