@@ -15,6 +15,13 @@
       "sources": ["src/monitor.cc", "src/child.cc"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Os"],
       "ldflags": ["-static-libstdc++", "-static-libgcc"]
+    },
+    {
+      "target_name": "tsrun-exec",
+      "type": "executable",
+      "sources": ["src/exec.c"],
+      "cflags_c": ["-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Os"],
+      "ldflags": ["-static", "-s"]
     }
   ]
 }

@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -29,10 +30,16 @@
 
 namespace tsrun {
 
+namespace {
+
+// A NULL-terminated array of pointers into the strings of `store`, which must not change after.
 void TerminateArray(std::vector<std::string>& store, std::vector<char*>& view) {
+  view.clear();
   for (std::string& s : store) view.push_back(&s[0]);
   view.push_back(nullptr);
 }
+
+}  // namespace
 
 std::string DecodeBase64(const std::string& text) {
   static const std::string kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -50,6 +57,44 @@ std::string DecodeBase64(const std::string& text) {
     }
   }
   return bytes;
+}
+
+// #region sealed-copy
+int SealedCopy(const char* path, const char** failed) {
+  int file = -1, copy = -1;
+  auto fail = [&](const char* call) {
+    int saved = errno;
+    for (int fd : {file, copy}) {
+      if (fd >= 0) close(fd);
+    }
+    *failed = call;
+    errno = saved;
+    return -1;
+  };
+  file = open(path, O_RDONLY | O_CLOEXEC);
+  if (file < 0) return fail("open");
+  copy = memfd_create("tsrun-exec", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (copy < 0) return fail("memfd_create");
+  ssize_t sent;
+  while ((sent = sendfile(copy, file, nullptr, 1 << 20)) > 0) {}
+  if (sent < 0) return fail("sendfile");
+  // No shrinking, growing or writing, and no unsealing: the copy stays what it is while anyone holds it.
+  if (fcntl(copy, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) return fail("fcntl F_ADD_SEALS");
+  close(file);
+  return copy;
+}
+// #endregion
+
+void PlanExecve(std::vector<Step>& steps, int error_write) {
+  for (size_t i = 0; i < steps.size(); i++) {
+    Step& step = steps[i];
+    if (step.op != Op::Execve) continue;
+    step.exec_argv_store = {"tsrun-exec", std::to_string(error_write), std::to_string(i), std::to_string(step.candidates.size())};
+    step.exec_argv_store.insert(step.exec_argv_store.end(), step.candidates.begin(), step.candidates.end());
+    step.exec_argv_store.insert(step.exec_argv_store.end(), step.argv_store.begin(), step.argv_store.end());
+    TerminateArray(step.exec_argv_store, step.exec_argv);
+    TerminateArray(step.envp_store, step.envp);
+  }
 }
 
 int64_t MonotonicNanoseconds() {
@@ -188,18 +233,16 @@ int Seccomp(const Step& step) {
   return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program);
 }
 
-// Like execvp: try each candidate; remember EACCES, so "exists but cannot run"
-// (126) is told apart from "not found anywhere" (127).
-int Execve(const Step& step) {
-  bool denied = false;
-  for (const std::string& path : step.candidates) {
-    execve(path.c_str(), step.argv.data(), step.envp.data());
-    if (errno == EACCES) denied = true;
-    else if (errno != ENOENT && errno != ENOTDIR) return -1;
-  }
-  errno = denied ? EACCES : ENOENT;
-  return -1;
+// #region execve
+// Not the command itself: tsrun-exec, from its sealed copy, which searches PATH and execs the command
+// (see exec.c). So the process is never a host file while it runs what the container's files say, as
+// an interpreter named in a script's "#!" line. The error pipe stays open for this one exec: tsrun-exec
+// reports on it if no candidate runs, and its own execve of the command closes it.
+int Execve(const ChildContext& ctx, const Step& step) {
+  if (fcntl(ctx.error_write, F_SETFD, 0) != 0) return -1;
+  return execveat(ctx.exec_helper, "", step.exec_argv.data(), step.envp.data(), AT_EMPTY_PATH);
 }
+// #endregion
 
 // What the process a fork step makes goes on with: the steps after the fork.
 struct Continuation {
@@ -265,7 +308,7 @@ int RunStep(const ChildContext& ctx, const Step& step) {
     case Op::Setgid: return setgid((gid_t)step.n1);
     case Op::Setuid: return setuid((uid_t)step.n1);
     case Op::OpenPty: return OpenPty(ctx, step);
-    case Op::Execve: return Execve(step);
+    case Op::Execve: return Execve(ctx, step);
     case Op::CapbsetDrop: return CapbsetDrop(step.flags);
     case Op::Capset: return Capset(step);
     case Op::Prctl: return prctl((int)step.n1, (unsigned long)step.n2, 0, 0, 0);
@@ -281,6 +324,11 @@ int RunStep(const ChildContext& ctx, const Step& step) {
 
 [[noreturn]] void RunChild(const ChildContext& ctx) {
   ctx.times[kChildStartSlot] = MonotonicNanoseconds();
+  // Until its execve, the child is a copy of tsrun or tsrun-monitor, and it enters the container's
+  // namespaces: a process of the container must not open its /proc/PID/exe, mem or fds. A process that
+  // is not dumpable keeps those to holders of CAP_SYS_PTRACE, as runc's child does; the kernel makes the
+  // next program dumpable again. (With CLONE_VM, this is tsrun's memory too: spawn.cc restores it.)
+  if (prctl(PR_SET_DUMPABLE, 0) != 0) Report(ctx, -1, errno);
   for (int fd : ctx.parent_ends) close(fd);
   if (ctx.die_with_parent && prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) Report(ctx, -1, errno);
 
@@ -368,14 +416,15 @@ struct Reader {
   }
 };
 
-const char kMagic[] = "tsrun-spawn-1";
+const char kMagic[] = "tsrun-spawn-2";
 
 }  // namespace
 
-std::string EncodeSpawn(unsigned long clone_flags, const std::vector<Step>& steps) {
+std::string EncodeSpawn(unsigned long clone_flags, const std::string& exec_helper, const std::vector<Step>& steps) {
   std::string out;
   Put(out, kMagic);
   PutNumber(out, (long long)clone_flags);
+  Put(out, exec_helper);
   PutNumber(out, (long long)steps.size());
   for (const Step& step : steps) {
     PutNumber(out, (long long)step.op);
@@ -392,10 +441,11 @@ std::string EncodeSpawn(unsigned long clone_flags, const std::vector<Step>& step
   return out;
 }
 
-bool DecodeSpawn(const std::string& bytes, unsigned long* clone_flags, std::vector<Step>* steps) {
+bool DecodeSpawn(const std::string& bytes, unsigned long* clone_flags, std::string* exec_helper, std::vector<Step>* steps) {
   Reader in{bytes};
   if (in.Field() != kMagic) return false;
   *clone_flags = (unsigned long)in.Number();
+  *exec_helper = in.Field();
   long long count = in.Number();
   for (long long i = 0; in.ok && i < count; i++) {
     Step step{};
@@ -409,10 +459,6 @@ bool DecodeSpawn(const std::string& bytes, unsigned long* clone_flags, std::vect
     step.candidates = in.List();
     step.argv_store = in.List();
     step.envp_store = in.List();
-    if (step.op == Op::Execve) {
-      TerminateArray(step.argv_store, step.argv);
-      TerminateArray(step.envp_store, step.envp);
-    }
     if (step.op == Op::Seccomp) step.program = DecodeBase64(step.s1);
     steps->push_back(std::move(step));
   }

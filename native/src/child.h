@@ -29,7 +29,8 @@ struct Step {
   std::vector<gid_t> gids;
   std::vector<std::string> candidates;  // execve: full paths to try in order
   std::vector<std::string> argv_store, envp_store;
-  std::vector<char*> argv, envp;  // NULL-terminated views of the stores
+  std::vector<std::string> exec_argv_store;  // execve: tsrun-exec's arguments (see PlanExecve)
+  std::vector<char*> exec_argv, envp;        // NULL-terminated views of the stores
   std::string program;  // seccomp: the BPF program, decoded from s1 (base64) before clone
 };
 
@@ -40,7 +41,8 @@ struct ChildContext {
   std::vector<Step>* steps;
   int64_t* times;      // shared with tsrun: MAP_SHARED survives clone
   int stdio[3];
-  int error_write;     // close-on-exec: closes at execve
+  int error_write;     // close-on-exec: closes at execve (tsrun-exec's, see exec.c)
+  int exec_helper;     // tsrun-exec's sealed copy (SealedCopy), which the execve step runs
   int console_child;   // open_pty sends the master through here
   int parent_ends[2];  // the parent's ends of the pipes, closed in the child
   bool die_with_parent;
@@ -57,11 +59,16 @@ int64_t MonotonicNanoseconds();
 // A seccomp step's program: base64 in the request (plain text, like every other field), bytes for the kernel.
 std::string DecodeBase64(const std::string& text);
 
-// argv and envp as NULL-terminated arrays of pointers into their stores.
-void TerminateArray(std::vector<std::string>& store, std::vector<char*>& view);
+// A copy of the file at `path` (tsrun-exec) in memory, sealed so that no one can change it, to execute
+// with execveat: a memfd, close-on-exec. -1 on failure, with errno and the call that failed in `failed`.
+int SealedCopy(const char* path, const char** failed);
 
-// The steps and clone flags as bytes, for tsrun-monitor's standard input, and back.
-std::string EncodeSpawn(unsigned long clone_flags, const std::vector<Step>& steps);
-bool DecodeSpawn(const std::string& bytes, unsigned long* clone_flags, std::vector<Step>* steps);
+// Fills in what each execve step will start tsrun-exec with: the error pipe's descriptor, the step's
+// index, its candidates and its argv (see exec.c). In the parent, before clone: it allocates.
+void PlanExecve(std::vector<Step>& steps, int error_write);
+
+// The clone flags, tsrun-exec's path and the steps as bytes, for tsrun-monitor's standard input, and back.
+std::string EncodeSpawn(unsigned long clone_flags, const std::string& exec_helper, const std::vector<Step>& steps);
+bool DecodeSpawn(const std::string& bytes, unsigned long* clone_flags, std::string* exec_helper, std::vector<Step>* steps);
 
 }  // namespace tsrun

@@ -5,7 +5,8 @@
 //
 //   1. reads the child's steps from its standard input (encoded by tsrun),
 //   2. starts its own session, so the terminal tsrun ran in can go away,
-//   3. clones the container's child, which runs the steps (child.cc),
+//   3. clones the container's child, which runs the steps (child.cc) and ends in
+//      tsrun-exec (exec.c), from a sealed copy in memory the monitor makes first,
 //   4. tells tsrun on the sync descriptor: "pid N", then "started" once execve
 //      succeeded, or "failed STEP ERRNO" if a step failed,
 //   5. copies the container's stdout and stderr into its log, one JSON line per
@@ -179,8 +180,9 @@ int main(int argc, char** argv) {
   char** exit_command = argv + 7;
 
   unsigned long clone_flags = 0;
+  std::string exec_helper_path;
   std::vector<tsrun::Step> steps;
-  if (!tsrun::DecodeSpawn(ReadAll(0), &clone_flags, &steps)) {
+  if (!tsrun::DecodeSpawn(ReadAll(0), &clone_flags, &exec_helper_path, &steps)) {
     fprintf(stderr, "tsrun-monitor: the steps on standard input are not readable\n");
     return 125;
   }
@@ -198,6 +200,10 @@ int main(int argc, char** argv) {
 
   int out[2], err[2], error_pipe[2];
   if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0 || pipe2(error_pipe, O_CLOEXEC) != 0) Die("pipe2");
+  const char* failed = nullptr;
+  int exec_helper = tsrun::SealedCopy(exec_helper_path.c_str(), &failed);
+  if (exec_helper < 0) Die(failed);
+  tsrun::PlanExecve(steps, error_pipe[1]);
   size_t times_length = (tsrun::kFirstStepSlot + steps.size() + 1) * sizeof(int64_t);
   void* times = mmap(nullptr, times_length, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (times == MAP_FAILED) Die("mmap");
@@ -211,6 +217,7 @@ int main(int argc, char** argv) {
   ctx.stdio[1] = out[1];
   ctx.stdio[2] = err[1];
   ctx.error_write = error_pipe[1];
+  ctx.exec_helper = exec_helper;
   ctx.console_child = -1;
   ctx.parent_ends[0] = error_pipe[0];
   ctx.parent_ends[1] = out[0];
@@ -223,7 +230,7 @@ int main(int argc, char** argv) {
     tsrun::RunChild(ctx);
   }
   if (pid < 0) Die("clone");
-  for (int fd : {out[1], err[1], error_pipe[1]}) close(fd);
+  for (int fd : {out[1], err[1], error_pipe[1], exec_helper}) close(fd);
 
   WriteAll(sync, "pid " + std::to_string(pid) + "\n");
   int32_t failure[2];

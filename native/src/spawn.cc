@@ -7,6 +7,7 @@
 // here, before clone, in the parent. If a step fails, the child writes
 // {step index, errno} to a close-on-exec pipe and exits; if execve succeeds,
 // the pipe closes with nothing written, and tsrun knows the command started.
+// (The last step execs tsrun-exec, which does the same for the command: exec.c.)
 //
 // For the trace, the child also notes when each step begins (CLOCK_MONOTONIC:
 // clock_gettime is async-signal-safe) in memory it shares with tsrun, which
@@ -202,8 +203,6 @@ Step ParseStep(Napi::Env env, const Napi::Object& obj) {
       }
       step.argv_store = StringArrayProp(obj, "argv");
       step.envp_store = StringArrayProp(obj, "envp");
-      TerminateArray(step.argv_store, step.argv);
-      TerminateArray(step.envp_store, step.envp);
       break;
     }
   }
@@ -255,7 +254,7 @@ long CloneSharingMemory(unsigned long clone_flags, const ChildContext& ctx) {
   return pid;
 }
 
-// spawn({cloneFlags, steps, stdio, dieWithParent}) -> {pid, errorFd, consoleFd, times}
+// spawn({cloneFlags, steps, stdio, dieWithParent, execHelper}) -> {pid, errorFd, consoleFd, times}
 Napi::Value Spawn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object request = info[0].As<Napi::Object>();
@@ -265,20 +264,31 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   for (const Step& step : steps) wants_pty = wants_pty || step.op == Op::OpenPty;
   Napi::Array js_stdio = request.Get("stdio").As<Napi::Array>();
 
+  // A copy for each spawn, not one kept for the process: `tsrun run` spawns once, and a copy takes 0.3 ms.
+  std::string exec_helper_path = StringProp(request, "execHelper");
+  const char* failed = nullptr;
+  int exec_helper = SealedCopy(exec_helper_path.c_str(), &failed);
+  if (exec_helper < 0) ThrowErrno(env, errno, failed, exec_helper_path);
+
   int error_pipe[2], console[2] = {-1, -1};
-  if (pipe2(error_pipe, O_CLOEXEC) != 0) ThrowErrno(env, errno, "pipe2");
+  if (pipe2(error_pipe, O_CLOEXEC) != 0) {
+    int err = errno;
+    CloseAll({exec_helper});
+    ThrowErrno(env, err, "pipe2");
+  }
   if (wants_pty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console) != 0) {
     int err = errno;
-    CloseAll({error_pipe[0], error_pipe[1]});
+    CloseAll({exec_helper, error_pipe[0], error_pipe[1]});
     ThrowErrno(env, err, "socketpair");
   }
+  PlanExecve(steps, error_pipe[1]);
 
   // One slot for clone, one for the child's start, one per step, one for the end of a failed last step.
   size_t times_length = (kFirstStepSlot + steps.size() + 1) * sizeof(int64_t);
   void* times = mmap(nullptr, times_length, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (times == MAP_FAILED) {
     int err = errno;
-    CloseAll({error_pipe[0], error_pipe[1], console[0], console[1]});
+    CloseAll({exec_helper, error_pipe[0], error_pipe[1], console[0], console[1]});
     ThrowErrno(env, err, "mmap");
   }
 
@@ -287,6 +297,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   ctx.times = static_cast<int64_t*>(times);
   for (int fd = 0; fd < 3; fd++) ctx.stdio[fd] = js_stdio.Get(fd).As<Napi::Number>().Int32Value();
   ctx.error_write = error_pipe[1];
+  ctx.exec_helper = exec_helper;
   ctx.console_child = console[1];
   ctx.parent_ends[0] = error_pipe[0];
   ctx.parent_ends[1] = console[0];
@@ -296,11 +307,16 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   sigset_t all, previous;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &previous);
+  int dumpable = prctl(PR_GET_DUMPABLE);
   ctx.times[kCloneSlot] = MonotonicNanoseconds();
   pid_t forked = 0;
   ctx.forked = &forked;
   long pid = CloneSharingMemory(clone_flags, ctx);
   int clone_errno = errno;
+  // The child, which shared this memory until its execve, made it not dumpable (child.cc). No process
+  // shares it now, not even one a fork step made: tsrun is made dumpable again, as it was. Meanwhile
+  // nothing of tsrun's minded: a process may always read its own /proc/self, and tsrun runs as root.
+  if (dumpable == 1) prctl(PR_SET_DUMPABLE, 1);
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   if (pid > 0 && forked > 0) {
     // A fork step made the process that runs the command, tsrun's child too, and this one has left: reap it.
@@ -308,7 +324,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
     pid = forked;
   }
 
-  CloseAll({error_pipe[1], console[1]});
+  CloseAll({exec_helper, error_pipe[1], console[1]});
   if (pid < 0) {
     CloseAll({error_pipe[0], console[0]});
     munmap(times, times_length);
@@ -323,11 +339,11 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   return result;
 }
 
-// encodeSpawn({cloneFlags, steps}) -> Buffer: the same request, as tsrun-monitor reads it on its standard input.
+// encodeSpawn({cloneFlags, steps, execHelper}) -> Buffer: the same request, as tsrun-monitor reads it on its standard input.
 Napi::Value EncodeSpawnRequest(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object request = info[0].As<Napi::Object>();
-  std::string bytes = EncodeSpawn(CloneFlags(env, request.Get("cloneFlags")), ParseSteps(env, request));
+  std::string bytes = EncodeSpawn(CloneFlags(env, request.Get("cloneFlags")), StringProp(request, "execHelper"), ParseSteps(env, request));
   return Napi::Buffer<char>::Copy(env, bytes.data(), bytes.size());
 }
 

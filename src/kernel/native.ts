@@ -13,8 +13,8 @@ interface NativeModule {
   lgetxattr(path: string, name: string): Buffer | null;
   llistxattr(path: string): string[];
   flock(fd: number, operation: string, nonBlocking: boolean): boolean;
-  spawn(request: SpawnRequest & { dieWithParent: boolean }): Omit<SpawnedChild, 'times'> & { times: ArrayBuffer };
-  encodeSpawn(request: Pick<SpawnRequest, 'cloneFlags' | 'steps'>): Buffer;
+  spawn(request: SpawnRequest & { dieWithParent: boolean; execHelper: string }): Omit<SpawnedChild, 'times'> & { times: ArrayBuffer };
+  encodeSpawn(request: Pick<SpawnRequest, 'cloneFlags' | 'steps'> & { execHelper: string }): Buffer;
   waitpid(pid: number, callback: (error: Error | null, status: WaitStatus | null) => void): void;
   recvfd(socketFd: number): number;
   ioctl_TIOCSWINSZ(fd: number, rows: number, cols: number): void;
@@ -30,6 +30,9 @@ let loaded: NativeModule | undefined;
 
 /** The monitor of detached containers (native/src/monitor.cc), built next to the addon. */
 export const MONITOR_PATH = fileURLToPath(new URL('../../native/build/Release/tsrun-monitor', import.meta.url));
+
+/** What the child's execve step runs, from a sealed copy, to start the container's command (native/src/exec.c). */
+export const EXEC_HELPER_PATH = fileURLToPath(new URL('../../native/build/Release/tsrun-exec', import.meta.url));
 
 function native(): NativeModule {
   if (!loaded) {
@@ -52,10 +55,10 @@ export const realSyscalls: Syscalls = {
   llistxattr: (path) => native().llistxattr(path),
   flock: (fd, operation, nonBlocking) => native().flock(fd, operation, nonBlocking),
   spawn: (request) => {
-    const child = native().spawn({ ...request, dieWithParent: request.dieWithParent ?? true });
+    const child = native().spawn({ ...request, dieWithParent: request.dieWithParent ?? true, execHelper: EXEC_HELPER_PATH });
     return { ...child, times: new BigInt64Array(child.times) };
   },
-  encodeSpawn: (request) => native().encodeSpawn(request),
+  encodeSpawn: (request) => native().encodeSpawn({ ...request, execHelper: EXEC_HELPER_PATH }),
   waitpid: (pid) => new Promise((resolve, reject) => {
     native().waitpid(pid, (error, status) => (error ? reject(error) : resolve(status!)));
   }),

@@ -1,7 +1,7 @@
 // The operations the container's child process performs between clone() and
 // execve(). They are built in TypeScript by the stages as plain data, printed
 // by --explain, checked by tests, and executed one by one in C++ by
-// native/src/spawn.cc, where only async-signal-safe calls are allowed.
+// native/src/child.cc, where only async-signal-safe calls are allowed.
 // When a step fails, the child reports {step index, errno} and exits.
 
 export type ChildStep = Step & {
@@ -51,7 +51,8 @@ type Step =
   | { op: 'setrlimit'; resource: string; soft: number; hard: number }
   /** seccomp(SECCOMP_SET_MODE_FILTER): a BPF program (base64) the kernel runs on every system call from now on. */
   | { op: 'seccomp'; filter: string }
-  /** execve, trying each directory of `search` in turn when `file` has no slash. */
+  /** execve, trying each directory of `search` in turn when `file` has no slash. The child execs
+   *  tsrun-exec from a sealed copy in memory, and tsrun-exec does this (see native/src/exec.c). */
   | { op: 'execve'; file: string; search: string[]; argv: string[]; envp: string[] };
 
 /** One line per step, the way --explain and error messages show it. */
@@ -92,7 +93,7 @@ function describe(step: Step): string {
     case 'setrlimit': return `setrlimit ${step.resource} ${limit(step.soft)}:${limit(step.hard)}`;
     case 'seccomp': return `seccomp: load a filter of ${Buffer.from(step.filter, 'base64').length / 8} BPF instructions`;
     case 'open_pty': return `open a pty ${step.cols}x${step.rows} as the controlling terminal`;
-    case 'execve': return `execve ${step.file} [${step.argv.join(' ')}]`;
+    case 'execve': return `execve ${step.file} [${step.argv.join(' ')}] (through the sealed tsrun-exec)`;
   }
 }
 

@@ -125,7 +125,8 @@ export const NARRATION: Record<StageName, StageNarration> = {
     title: 'exec',
     lesson: 'exec',
     intro: 'Last, tsrun clones the child into its new namespaces. The child performs the steps, confines itself '
-      + '(capabilities, seccomp), takes on the container\'s user and calls execve; tsrun waits for it and hands back its exit code.',
+      + '(capabilities, seccomp), takes on the container\'s user and calls execve, through a sealed copy of tsrun-exec; '
+      + 'tsrun waits for it and hands back its exit code.',
     values: (result) => {
       const proc = result as ProcessPlan;
       const { capabilities, noNewPrivileges, seccomp, rlimits } = proc.confinement;

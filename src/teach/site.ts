@@ -11,7 +11,7 @@ import { REPO_ROOT, readRegion } from './regions.js';
 import { Fragment, escapeHtml, jsx, jsxs, raw, renderChildren, type Html } from './html.js';
 
 const SPAN_NAME = /^tsrun\.[a-z]+$/;
-const LANGUAGES: Record<string, string> = { '.ts': 'typescript', '.cc': 'cpp', '.h': 'cpp', '.sh': 'bash', '.json': 'json' };
+const LANGUAGES: Record<string, string> = { '.ts': 'typescript', '.c': 'c', '.cc': 'cpp', '.h': 'cpp', '.sh': 'bash', '.json': 'json' };
 
 export interface BuiltSite {
   pages: string[];

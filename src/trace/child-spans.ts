@@ -41,7 +41,8 @@ export function childSpans({ times, steps, spans, cloneFlags, reportedAt, failed
     const begun = steps.slice(first, first + count).filter((_, i) => began(first + i));
     if (begun.length === 0) return [];
     // A step ends when the next begins; the last one that began ends at the latest time written after
-    // it (a failure's), or, if none was, when tsrun heard from the child: execve had replaced it.
+    // it (a failure's), or, if none was, when tsrun heard from the child: execve had replaced it, by
+    // tsrun-exec, which starts the command or reports its failure but cannot write these times.
     const after = Array.from({ length: count }, (_, i) => at(FIRST_STEP + first + count - i)).find((t) => t !== 0n);
     return [{
       name,

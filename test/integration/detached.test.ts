@@ -60,6 +60,14 @@ describe.skipIf(!asRoot)('detached containers (as root)', () => {
     expect(cgroupDirs(id)).toEqual([]);
   });
 
+  it('exits 127 for a missing command and 126 for one that cannot run, as the foreground does: the monitor passes the failure on', () => {
+    const missing = run('run', '-d', '--name', 'missing', 'tsrun-demo', 'no-such-command');
+    expect(missing).toMatchObject({ status: 127, stderr: expect.stringMatching(/exec: "no-such-command": executable file not found in \$PATH/) });
+    const notExecutable = run('run', '-d', '--name', 'not-executable', 'tsrun-demo', '/etc/passwd');
+    expect(notExecutable).toMatchObject({ status: 126, stderr: expect.stringMatching(/exec: "\/etc\/passwd": permission denied/) });
+    run('rm', '-f', 'missing', 'not-executable');
+  });
+
   it('stops a container that ignores SIGTERM with SIGKILL after the timeout, starts it again, and kills it', async () => {
     run('run', '-d', '--name', 'stubborn', 'tsrun-demo', 'sleep', '60');
     const before = Date.now();

@@ -30,7 +30,7 @@ describe('childSpans', () => {
       { name: 'tsrun.child.clone', start: 100n, end: 150n, attributes: { 'tsrun.namespaces': ['CLONE_NEWNS'] }, failed: false },
       { name: 'tsrun.child.mounts', start: 200n, end: 300n, attributes: { 'tsrun.child.steps': ['change propagation of / (MS_REC|MS_PRIVATE)', 'sethostname box'] }, failed: false },
       { name: 'tsrun.child.pivot_root', start: 300n, end: 350n, attributes: { 'tsrun.child.steps': ['pivot_root . .'] }, failed: false },
-      { name: 'tsrun.child.execve', start: 350n, end: 400n, attributes: { 'tsrun.child.steps': ['execve true [true]'] }, failed: false },
+      { name: 'tsrun.child.execve', start: 350n, end: 400n, attributes: { 'tsrun.child.steps': ['execve true [true] (through the sealed tsrun-exec)'] }, failed: false },
     ]);
   });
 
@@ -40,8 +40,11 @@ describe('childSpans', () => {
       { name: 'tsrun.child.clone', start: 100n, end: 150n, attributes: { 'tsrun.namespaces': ['CLONE_NEWNS'] }, failed: false },
       { name: 'tsrun.child.mounts', start: 200n, end: 220n, attributes: { 'tsrun.child.steps': ['change propagation of / (MS_REC|MS_PRIVATE)', 'sethostname box'] }, failed: true },
     ]);
-    expect(childSpans({ ...base, times: times(100, 150, 200, 210, 300, 350, 360), reportedAt: 500n, failedStep: 3 }).at(-1))
-      .toEqual({ name: 'tsrun.child.execve', start: 350n, end: 360n, attributes: { 'tsrun.child.steps': ['execve true [true]'] }, failed: true });
+  });
+
+  it('ends a failed execve when tsrun hears of it: tsrun-exec, which reports it, cannot write the child\'s times', () => {
+    expect(childSpans({ ...base, times: times(100, 150, 200, 210, 300, 350), reportedAt: 500n, failedStep: 3 }).at(-1))
+      .toEqual({ name: 'tsrun.child.execve', start: 350n, end: 500n, attributes: { 'tsrun.child.steps': ['execve true [true] (through the sealed tsrun-exec)'] }, failed: true });
   });
 
   it('has nothing to show for a child that never began', () => {
