@@ -2,7 +2,7 @@
 // is created: the new process joins what the container already has, the way
 // `nsenter` would, as steps of a child that tsrun clones with no new namespaces:
 //
-//   its cgroup        write "0" to cgroup.procs, so limits and accounting cover it
+//   its cgroup        write "0" to the cgroup's tasks (v1) or cgroup.procs (v2), so limits and accounting cover it
 //   its namespaces    setns(2) on each /proc/PID/ns/* of the container's first process;
 //                     the mount namespace last, since it also moves the process's root
 //                     into the container (and its /proc is the container's from then on)
@@ -54,7 +54,7 @@ export async function execIn(runtime: Runtime, containerRecord: ContainerRecord,
   }
   const cgroup = containerCgroup(container.id, container.config.resources ?? {});
   const joins: ChildStep[] = [
-    ...cgroup.procs.map((procs): ChildStep => ({ op: 'write_file', path: procs, data: '0' })),
+    ...cgroup.joins.map((file): ChildStep => ({ op: 'write_file', path: file, data: '0' })),
     ...NAMESPACES.map(({ file, nstype }): ChildStep => ({ op: 'setns', path: `/proc/${pid}/ns/${file}`, nstype })),
     { op: 'fork' },
   ];

@@ -24,7 +24,7 @@ type Step =
   | { op: 'umask'; mask: number }
   /** Bring a network interface up (ioctl SIOCSIFFLAGS with IFF_UP). */
   | { op: 'link_up'; name: string }
-  /** Write `data` to a file that exists (e.g. "0" to a cgroup.procs: "move me into this cgroup"). */
+  /** Write `data` to a file that exists (e.g. "0" to a cgroup's tasks: "move me into this cgroup"). */
   | { op: 'write_file'; path: string; data: string }
   /** Leave the namespaces named for new ones of our own (unshare(2)). */
   | { op: 'unshare'; flags: string[] }

@@ -20,7 +20,7 @@ import type { Runtime } from '../container.js';
 import { writeFileAtomic } from '../store/atomic.js';
 import { CAPABILITIES, containerCapabilities, inKernelOrder } from './capabilities.js';
 import { DEFAULT_SECURITY, ULIMIT_RESOURCES, securityOptions, type SecurityConfig, type SecurityOptions, type Ulimit } from './options.js';
-import { defaultSeccompProfile, parseSeccompProfile, refusedSyscalls, resolveSeccompProfile, type SeccompFilter, type SyscallFate } from './seccomp.js';
+import { defaultSeccompProfileText, parseSeccompProfile, refusedSyscalls, resolveSeccompProfile, type SeccompContext, type SyscallFate } from './seccomp.js';
 
 /** What the container's process will hold, as /proc/PID/status will show it. */
 export interface ConfinementPlan {
@@ -32,10 +32,9 @@ export interface ConfinementPlan {
 }
 
 export interface SeccompSummary {
-  profile: 'default' | 'custom';
+  /** The default profile, or the JSON of the one given with --security-opt seccomp=FILE. */
+  profile: 'default' | { json: string };
   instructions: number;
-  /** What it does to well-known dangerous system calls, for --explain and the lesson. */
-  refuses: SyscallFate[];
 }
 
 /** System calls a container's root could take the host with: what a filter does to them is worth showing. */
@@ -57,7 +56,7 @@ export function confinement(runtime: Runtime, security: SecurityConfig = DEFAULT
   const caps = containerCapabilities(security.privileged, security.capAdd, security.capDrop);
   // Docker's rule: a user other than root starts with no capabilities in effect, as after any execve of theirs.
   const held = uid === 0 ? caps : [];
-  const seccomp = security.privileged ? null : seccompFilter(runtime, options, caps);
+  const seccomp = security.privileged ? null : seccompFilter(runtime, options.seccomp, caps);
   const plan: ConfinementPlan = {
     // Inheritable stays empty, as in Docker since CVE-2022-24769: nothing passes through execve that way.
     capabilities: { bounding: caps, effective: held, permitted: held, inheritable: [], ambient: [] },
@@ -90,28 +89,32 @@ export function confinement(runtime: Runtime, security: SecurityConfig = DEFAULT
 
 // #region seccomp-filter
 /** The profile resolved for the container's capabilities on this machine, as a BPF program (base64). */
-function seccompFilter(runtime: Runtime, options: SecurityOptions, caps: string[]): { program: string; summary: SeccompSummary } | null {
-  if (options.seccomp === 'unconfined') return null;
-  const profile = options.seccomp === 'default' ? defaultSeccompProfile() : parseSeccompProfile(options.seccomp.json, 'of the container');
-  const filter = resolveSeccompProfile(profile, { capabilities: caps, arch: os.machine(), kernel: os.release() });
-  const program = compiled(runtime, filter);
-  return {
-    program: program.toString('base64'),
-    summary: { profile: options.seccomp === 'default' ? 'default' : 'custom', instructions: program.length / 8, refuses: refusedSyscalls(filter, WATCHED_SYSCALLS) },
-  };
+function seccompFilter(runtime: Runtime, profile: SecurityOptions['seccomp'], caps: string[]): { program: string; summary: SeccompSummary } | null {
+  if (profile === 'unconfined') return null;
+  const text = profile === 'default' ? defaultSeccompProfileText() : profile.json;
+  const program = compiled(runtime, text, { capabilities: caps, arch: os.machine(), kernel: os.release() });
+  return { program: program.toString('base64'), summary: { profile, instructions: program.length / 8 } };
 }
 // #endregion
 
 /** libseccomp takes ~15 ms to compile Docker's profile, more than the rest of a run's confinement together:
- *  the program is kept in the store, named by the hash of the filter it was compiled from. */
-function compiled(runtime: Runtime, filter: SeccompFilter): Buffer {
-  const key = crypto.createHash('sha256').update(JSON.stringify(filter)).digest('hex');
+ *  the program is kept in the store, named by the hash of what it is compiled from (the profile's text, the
+ *  capabilities, the machine and the kernel), so a run reads it instead, without even parsing the profile. */
+function compiled(runtime: Runtime, text: string, context: SeccompContext): Buffer {
+  const key = crypto.createHash('sha256').update(text).update(JSON.stringify(context)).digest('hex');
   const file = path.join(runtime.paths.root, 'seccomp', `${key}.bpf`);
   try {
     return fs.readFileSync(file);
   } catch {
-    const program = runtime.sys.seccomp_export_bpf(filter);
+    const program = runtime.sys.seccomp_export_bpf(resolveSeccompProfile(parseSeccompProfile(text, 'of the container'), context));
     writeFileAtomic(file, program, 0o600);
     return program;
   }
+}
+
+/** What a container's filter does to the system calls worth watching, for --explain (resolved again: runs don't need it). */
+export function seccompRefusals(seccomp: SeccompSummary, capabilities: string[]): SyscallFate[] {
+  const text = seccomp.profile === 'default' ? defaultSeccompProfileText() : seccomp.profile.json;
+  const filter = resolveSeccompProfile(parseSeccompProfile(text, 'of the container'), { capabilities, arch: os.machine(), kernel: os.release() });
+  return refusedSyscalls(filter, WATCHED_SYSCALLS);
 }

@@ -11,7 +11,8 @@
 //                    "includes": { "caps": ["CAP_SYS_ADMIN"], "arches": ["amd64"], "minKernel": "4.8" },
 //                    "excludes": { ... }, "comment": "why" }] }
 // tsrun's default profile is ./seccomp-default.json, Docker's own in effect.
-import defaultProfileJson from './seccomp-default.json' with { type: 'json' };
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { fail } from '../errors.js';
 
 /** What happens to a matching call. SCMP_ACT_NOTIFY (hand the call to an agent) is left out: tsrun has no agent. */
@@ -123,11 +124,17 @@ export function parseSeccompProfile(text: string, source: string): SeccompProfil
   return checkProfile(value, source);
 }
 
-let defaultProfile: SeccompProfile | undefined;
+/** tsrun's default profile, Docker's in effect, read where it lies in the repository (this path holds from
+ *  src/security/ and from the bundles in dist/bundle/ alike): a run whose program is already compiled only
+ *  hashes its text, and never parses it (confinement.ts). */
+export const DEFAULT_SECCOMP_PROFILE_FILE = fileURLToPath(new URL('../../src/security/seccomp-default.json', import.meta.url));
 
-/** tsrun's default profile, Docker's in effect (./seccomp-default.json). Checked on first use, not as tsrun starts. */
+export function defaultSeccompProfileText(): string {
+  return fs.readFileSync(DEFAULT_SECCOMP_PROFILE_FILE, 'utf8');
+}
+
 export function defaultSeccompProfile(): SeccompProfile {
-  return (defaultProfile ??= checkProfile(defaultProfileJson, 'default'));
+  return parseSeccompProfile(defaultSeccompProfileText(), 'default');
 }
 
 // #region resolve

@@ -72,7 +72,7 @@ export async function namespaces(
       // #region cgroup-join
       // Into the container's cgroup ("0" means "me"), then a cgroup namespace rooted there,
       // so inside, /proc/self/cgroup says "/" and the host's hierarchy stays out of sight.
-      ...cgroup.procs.map((procs): ChildStep => ({ op: 'write_file', path: procs, data: '0' })),
+      ...cgroup.joins.map((file): ChildStep => ({ op: 'write_file', path: file, data: '0' })),
       { op: 'unshare', flags: ['CLONE_NEWCGROUP'] },
       // #endregion
       { span: 'tsrun.child.network' },

@@ -9,7 +9,7 @@ import type { ImageRecord } from '../store/images.js';
 import { describeStep } from '../kernel/steps.js';
 import { formatDeviceRule } from '../security/devices.js';
 import { capabilityMask } from '../security/capabilities.js';
-import type { SeccompSummary } from '../security/confinement.js';
+import { seccompRefusals, type SeccompSummary } from '../security/confinement.js';
 
 export interface StageNarration {
   title: string;
@@ -24,13 +24,13 @@ export interface StageNarration {
 }
 
 /** "default profile, 1246 BPF instructions" and what it does to the system calls worth watching. */
-function seccompSummary(seccomp: SeccompSummary): string[] {
+function seccompSummary(seccomp: SeccompSummary, capabilities: string[]): string[] {
   const by = new Map<string, string[]>();
-  for (const fate of seccomp.refuses) {
+  for (const fate of seccompRefusals(seccomp, capabilities)) {
     const how = fate.action === 'conditional' ? 'depending on their arguments' : fate.action === 'SCMP_ACT_ERRNO' ? `with ${errnoName(fate.errno ?? 1)}` : `with ${fate.action}`;
     by.set(how, [...(by.get(how) ?? []), fate.name]);
   }
-  return [`${seccomp.profile} profile, ${seccomp.instructions} BPF instructions`, ...[...by].map(([how, names]) => `refuses ${names.join(' ')} ${how}`)];
+  return [`${seccomp.profile === 'default' ? 'default' : 'your'} profile, ${seccomp.instructions} BPF instructions`, ...[...by].map(([how, names]) => `refuses ${names.join(' ')} ${how}`)];
 }
 
 const errnoName = (errno: number) => Object.entries(os.constants.errno).find(([, n]) => n === errno)?.[0] ?? `errno ${errno}`;
@@ -139,7 +139,7 @@ export const NARRATION: Record<StageName, StageNarration> = {
         ['CapBnd (bounding)', caps(capabilities.bounding)],
         ['CapEff (effective)', caps(capabilities.effective)],
         ['no_new_privs', noNewPrivileges ? '1' : '0'],
-        ['seccomp', seccomp ? seccompSummary(seccomp) : 'none: every system call is allowed'],
+        ['seccomp', seccomp ? seccompSummary(seccomp, capabilities.bounding) : 'none: every system call is allowed'],
         ...(rlimits.length > 0 ? [['rlimits', rlimits.map((u) => `${u.name}=${u.soft}:${u.hard}`)] as [string, string[]]] : []),
       ];
     },

@@ -84,7 +84,7 @@ describe('a container cgroup in a fake cgroupfs', () => {
   it('v2: enables the controllers for tsrun\'s subtree, writes the limits, and removes it again', async () => {
     fs.writeFileSync(path.join(root, 'cgroup.controllers'), 'cpuset cpu io memory hugetlb pids rdma misc\n');
     const plan = planCgroup({ version: 2, root }, 'abc', { memory: 1 << 20, pidsLimit: 5 });
-    expect(plan.procs).toEqual([path.join(root, 'tsrun/abc/cgroup.procs')]);
+    expect(plan.joins).toEqual([path.join(root, 'tsrun/abc/cgroup.procs')]);
     // A real cgroupfs makes cgroup.controllers in every new directory; our fake tree needs it for the second level.
     fs.mkdirSync(path.join(root, 'tsrun'));
     fs.writeFileSync(path.join(root, 'tsrun', 'cgroup.controllers'), 'cpuset cpu memory pids\n');

@@ -62,9 +62,9 @@ describe('rw layer, network and namespaces plans', () => {
     const plan = await namespaces(runtime, c, rootfs, await network(runtime, c));
     expect(plan.cloneFlags).toEqual(['CLONE_NEWNS', 'CLONE_NEWUTS', 'CLONE_NEWIPC', 'CLONE_NEWPID', 'CLONE_NEWNET']);
     // Right after the propagation step: into the container's cgroup, then a cgroup namespace rooted there.
-    const joins = plan.cgroup.procs.map((procs) => ({ op: 'write_file', path: procs, data: '0' }));
+    const joins = plan.cgroup.joins.map((file) => ({ op: 'write_file', path: file, data: '0' }));
     expect(plan.steps.slice(1, 2 + joins.length)).toEqual([...joins, { op: 'unshare', flags: ['CLONE_NEWCGROUP'] }]);
-    for (const procs of plan.cgroup.procs) expect(procs).toMatch(new RegExp(`/tsrun/${c.id}/cgroup\\.procs$`));
+    for (const file of plan.cgroup.joins) expect(file).toMatch(new RegExp(`/tsrun/${c.id}/(tasks|cgroup\\.procs)$`));
 
     const steps = plan.steps;
     expect(steps[0]).toEqual({ op: 'mount', source: '', target: '/', fstype: '', flags: ['MS_REC', 'MS_PRIVATE'], data: '' });
