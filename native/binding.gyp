@@ -18,10 +18,15 @@
     },
     {
       "target_name": "tsrun-exec",
-      "type": "executable",
-      "sources": ["src/exec.c"],
-      "cflags_c": ["-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Os"],
-      "ldflags": ["-static", "-s"]
+      "type": "none",
+      "actions": [
+        {
+          "action_name": "link_with_musl",
+          "inputs": ["src/exec.c"],
+          "outputs": ["<(PRODUCT_DIR)/tsrun-exec"],
+          "action": ["musl-gcc", "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Os", "-static", "-s", "-o", "<@(_outputs)", "<@(_inputs)"]
+        }
+      ]
     }
   ]
 }

@@ -43,13 +43,16 @@ void TerminateArray(std::vector<std::string>& store, std::vector<char*>& view) {
 
 std::string DecodeBase64(const std::string& text) {
   static const std::string kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  int8_t value_of[256];
+  memset(value_of, -1, sizeof(value_of));
+  for (size_t i = 0; i < kAlphabet.size(); i++) value_of[(unsigned char)kAlphabet[i]] = (int8_t)i;
   std::string bytes;
+  bytes.reserve(text.size() * 3 / 4);
   unsigned int bits = 0;
   int count = 0;
-  for (char c : text) {
-    size_t value = kAlphabet.find(c);
-    if (value == std::string::npos) continue;  // '=' padding
-    bits = (bits << 6) | (unsigned int)value;
+  for (unsigned char c : text) {
+    if (value_of[c] < 0) continue;  // '=' padding
+    bits = (bits << 6) | (unsigned int)value_of[c];
     count += 6;
     if (count >= 8) {
       count -= 8;

@@ -14,7 +14,8 @@
 // with the container's environment. It tries the COUNT candidate paths in turn (the PATH search of
 // the execve step); the first that runs becomes the container's process. If none does, it writes
 // {STEP, errno} to ERROR_FD, the child's error pipe, just as the child does for its other steps.
-// Linked statically: the images it runs in need no loader or libc of their own.
+// Linked statically, with musl (binding.gyp): the images it runs in need no loader or libc of their own, and
+// at 17 kB it is cheap to copy and to start for every container (glibc's static start alone is 680 kB).
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
