@@ -7,6 +7,7 @@
 #include <linux/capability.h>
 #include <linux/close_range.h>
 #include <linux/filter.h>
+#include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <net/if.h>
 #include <sched.h>
@@ -60,6 +61,14 @@ std::string DecodeBase64(const std::string& text) {
     }
   }
   return bytes;
+}
+
+void PlanInRoot(Step& step) {
+  if (step.root.empty()) return;
+  const std::string& path = step.op == Op::Symlink ? step.s2 : step.s1;
+  size_t slash = path.find_last_of('/');
+  step.parent = slash == std::string::npos || slash == 0 ? "/" : path.substr(0, slash);
+  step.name = slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
 // #region sealed-copy
@@ -236,6 +245,95 @@ int Seccomp(const Step& step) {
   return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program);
 }
 
+// #region in-root
+// Before pivot_root, the container's files are reached through the host's directory tree, where a
+// symlink in the image ("/etc -> /host/dir", or "../../..") would point at the host's own files. So a
+// step on the container's files opens its path inside the root as if that were "/" (openat2 with
+// RESOLVE_IN_ROOT: ".." stops at the root, symlinks are followed inside it; RESOLVE_NO_MAGICLINKS: no
+// /proc/PID/fd link out either), and works on what it opened: the *at() calls on a parent directory,
+// and mount(2) on "/proc/self/fd/N", as runc does since CVE-2021-30465.
+int OpenInRoot(const Step& step, const std::string& path, int flags, mode_t mode) {
+  int root = open(step.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) return -1;
+  struct open_how how;
+  memset(&how, 0, sizeof(how));
+  how.flags = (uint64_t)(flags | O_CLOEXEC);
+  how.mode = (flags & O_CREAT) ? mode : 0;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  int fd = (int)syscall(SYS_openat2, root, path.c_str(), &how, sizeof(how));
+  int saved = errno;
+  close(root);
+  errno = saved;
+  return fd;
+}
+
+// "/proc/self/fd/N" for an open file, written without allocating.
+struct FdPath {
+  char text[32];
+  explicit FdPath(int fd) {
+    const char prefix[] = "/proc/self/fd/";
+    char digits[12];
+    int count = 0;
+    unsigned int n = fd < 0 ? 0 : (unsigned int)fd;
+    do digits[count++] = (char)('0' + n % 10); while ((n /= 10) > 0);
+    size_t at = sizeof(prefix) - 1;
+    memcpy(text, prefix, at);
+    while (count > 0) text[at++] = digits[--count];
+    text[at] = '\0';
+  }
+};
+
+// `call` on the step's parent directory, opened inside the root; closes it, keeping call's errno.
+template <typename Call>
+int InParent(const Step& step, Call call) {
+  int parent = OpenInRoot(step, step.parent, O_PATH | O_DIRECTORY, 0);
+  if (parent < 0) return -1;
+  int rc = call(parent, step.name.c_str());
+  int saved = errno;
+  close(parent);
+  errno = saved;
+  return rc;
+}
+
+int MountInRoot(const Step& step) {
+  int target = OpenInRoot(step, step.s2, O_PATH, 0);
+  if (target < 0) return -1;
+  int source = step.source_in_root ? OpenInRoot(step, step.s1, O_PATH, 0) : -1;
+  int rc = -1;
+  if (!step.source_in_root || source >= 0) {
+    FdPath target_path(target), source_path(source);
+    rc = mount(step.source_in_root ? source_path.text : step.s1.c_str(), target_path.text,
+               step.s3.empty() ? nullptr : step.s3.c_str(), step.flags, step.s4.empty() ? nullptr : step.s4.c_str());
+  }
+  int saved = errno;
+  close(target);
+  if (source >= 0) close(source);
+  errno = saved;
+  return rc;
+}
+
+int InRoot(const Step& step) {
+  switch (step.op) {
+    case Op::Mount: return MountInRoot(step);
+    case Op::Mkdir:
+      return InParent(step, [&](int dir, const char* name) { return mkdirat(dir, name, (mode_t)step.n1) == 0 || errno == EEXIST ? 0 : -1; });
+    case Op::CreateFile: {
+      int fd = OpenInRoot(step, step.s1, O_CREAT | O_WRONLY, (mode_t)step.n1);
+      if (fd < 0) return -1;
+      close(fd);
+      return 0;
+    }
+    case Op::Mknod:
+      return InParent(step, [&](int dir, const char* name) { return mknodat(dir, name, (mode_t)step.n1, makedev(step.n2, step.n3)); });
+    case Op::Symlink:
+      return InParent(step, [&](int dir, const char* name) { return symlinkat(step.s1.c_str(), dir, name) == 0 || errno == EEXIST ? 0 : -1; });
+    default:
+      errno = EINVAL;
+      return -1;
+  }
+}
+// #endregion
+
 // #region execve
 // Not the command itself: tsrun-exec, from its sealed copy, which searches PATH and execs the command
 // (see exec.c). So the process is never a host file while it runs what the container's files say, as
@@ -284,6 +382,7 @@ constexpr size_t kForkStackSize = 256 * 1024;
 }
 
 int RunStep(const ChildContext& ctx, const Step& step) {
+  if (!step.root.empty()) return InRoot(step);
   switch (step.op) {
     case Op::Mount:
       return mount(step.s1.c_str(), step.s2.c_str(), step.s3.empty() ? nullptr : step.s3.c_str(), step.flags,
@@ -419,7 +518,7 @@ struct Reader {
   }
 };
 
-const char kMagic[] = "tsrun-spawn-2";
+const char kMagic[] = "tsrun-spawn-3";
 
 }  // namespace
 
@@ -432,7 +531,8 @@ std::string EncodeSpawn(unsigned long clone_flags, const std::string& exec_helpe
   for (const Step& step : steps) {
     PutNumber(out, (long long)step.op);
     PutNumber(out, step.optional ? 1 : 0);
-    for (const std::string* s : {&step.s1, &step.s2, &step.s3, &step.s4}) Put(out, *s);
+    for (const std::string* s : {&step.s1, &step.s2, &step.s3, &step.s4, &step.root}) Put(out, *s);
+    PutNumber(out, step.source_in_root ? 1 : 0);
     PutNumber(out, (long long)step.flags);
     for (long n : {step.n1, step.n2, step.n3}) PutNumber(out, n);
     PutNumber(out, (long long)step.gids.size());
@@ -454,7 +554,8 @@ bool DecodeSpawn(const std::string& bytes, unsigned long* clone_flags, std::stri
     Step step{};
     step.op = (Op)in.Number();
     step.optional = in.Number() != 0;
-    for (std::string* s : {&step.s1, &step.s2, &step.s3, &step.s4}) *s = in.Field();
+    for (std::string* s : {&step.s1, &step.s2, &step.s3, &step.s4, &step.root}) *s = in.Field();
+    step.source_in_root = in.Number() != 0;
     step.flags = (unsigned long)in.Number();
     for (long* n : {&step.n1, &step.n2, &step.n3}) *n = (long)in.Number();
     long long gids = in.Number();
@@ -463,6 +564,7 @@ bool DecodeSpawn(const std::string& bytes, unsigned long* clone_flags, std::stri
     step.argv_store = in.List();
     step.envp_store = in.List();
     if (step.op == Op::Seccomp) step.program = DecodeBase64(step.s1);
+    PlanInRoot(step);
     steps->push_back(std::move(step));
   }
   return in.ok && in.at == bytes.size();

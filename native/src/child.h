@@ -32,6 +32,10 @@ struct Step {
   std::vector<std::string> exec_argv_store;  // execve: tsrun-exec's arguments (see PlanExecve)
   std::vector<char*> exec_argv, envp;        // NULL-terminated views of the stores
   std::string program;  // seccomp: the BPF program, decoded from s1 (base64) before clone
+  // A step on the container's own files, before pivot_root: its paths are resolved inside `root` (empty: the
+  // host's paths, as given). For the steps that create an entry, its parent directory and name, made before clone.
+  std::string root, parent, name;
+  bool source_in_root = false;  // mount: the source is the container's too (a bind of its own file)
 };
 
 // Where the times of clone, of the child's start and of each step go (see the top of the file).
@@ -55,6 +59,9 @@ int64_t MonotonicNanoseconds();
 
 // Run the steps in the freshly cloned child; never returns (execve, or _exit after reporting a failure).
 [[noreturn]] void RunChild(const ChildContext& ctx);
+
+// For a step with a root: the parent and name of the entry it creates. In the parent, before clone: it allocates.
+void PlanInRoot(Step& step);
 
 // A seccomp step's program: base64 in the request (plain text, like every other field), bytes for the kernel.
 std::string DecodeBase64(const std::string& text);

@@ -111,6 +111,9 @@ Step ParseStep(Napi::Env env, const Napi::Object& obj) {
   }
   if (!known) throw Napi::TypeError::New(env, "unknown step op " + name);
   step.optional = obj.Get("optional").ToBoolean();
+  // A path of the container's, resolved inside this root by the child (child.cc, region in-root).
+  if (obj.Has("root") && !obj.Get("root").IsUndefined()) step.root = StringProp(obj, "root");
+  step.source_in_root = obj.Get("sourceInRoot").ToBoolean();
   switch (step.op) {
     case Op::Setsid: case Op::Fork: break;
     case Op::Mount:
@@ -206,6 +209,7 @@ Step ParseStep(Napi::Env env, const Napi::Object& obj) {
       break;
     }
   }
+  PlanInRoot(step);
   return step;
 }
 

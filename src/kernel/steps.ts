@@ -9,16 +9,26 @@ export type ChildStep = Step & {
   optional?: boolean;
 };
 
+// #region in-root-steps
+/** A step on the container's own files before pivot_root names the container's root here, and its paths are
+ *  the container's ("/etc/hosts"): the child resolves them inside the root, as if it were "/" (openat2 with
+ *  RESOLVE_IN_ROOT), so a symlink in the image ("/etc -> /home/teacher") cannot lead to the host's files. */
+interface InRoot {
+  root?: string;
+}
+// #endregion
+
 type Step =
-  | { op: 'mount'; source: string; target: string; fstype: string; flags: string[]; data: string }
+  /** With a root, `sourceInRoot` says the source is the container's too (a bind of its own file). */
+  | { op: 'mount'; source: string; target: string; fstype: string; flags: string[]; data: string; sourceInRoot?: boolean } & InRoot
   | { op: 'umount2'; target: string; flags: string[] }
   | { op: 'pivot_root'; new_root: string; put_old: string }
   | { op: 'chdir'; path: string }
-  | { op: 'mkdir'; path: string; mode: number }
+  | { op: 'mkdir'; path: string; mode: number } & InRoot
   /** Create an empty file to bind-mount onto (open O_CREAT, then close). */
-  | { op: 'create_file'; path: string; mode: number }
-  | { op: 'mknod'; path: string; mode: number; major: number; minor: number }
-  | { op: 'symlink'; target: string; linkpath: string }
+  | { op: 'create_file'; path: string; mode: number } & InRoot
+  | { op: 'mknod'; path: string; mode: number; major: number; minor: number } & InRoot
+  | { op: 'symlink'; target: string; linkpath: string } & InRoot
   | { op: 'sethostname'; name: string }
   /** The mask new files' modes are filtered through (device nodes need 0, programs expect 022). */
   | { op: 'umask'; mask: number }
@@ -61,22 +71,25 @@ export function describeStep(step: ChildStep): string {
 }
 
 function describe(step: Step): string {
+  // The container's paths shown where they are on the host, under the root (--explain writes $ROOT for it).
+  const at = (p: string) => ('root' in step && step.root ? step.root + (p === '/' ? '' : p) : p);
   switch (step.op) {
     case 'fork': return 'fork, and go on in the new process (a child of tsrun\'s)';
     case 'mount': {
       const flags = step.flags.length ? ` (${step.flags.join('|')})` : '';
-      if (step.flags.includes('MS_REMOUNT')) return `remount ${step.target}${flags}`;
-      if (!step.source && !step.fstype) return `change propagation of ${step.target}${flags}`;
-      if (step.flags.includes('MS_BIND')) return `bind ${step.source} on ${step.target}${flags}`;
-      return `mount ${step.fstype} on ${step.target}${flags}${step.data ? ` -o ${step.data}` : ''}`;
+      const source = step.sourceInRoot ? at(step.source) : step.source;
+      if (step.flags.includes('MS_REMOUNT')) return `remount ${at(step.target)}${flags}`;
+      if (!step.source && !step.fstype) return `change propagation of ${at(step.target)}${flags}`;
+      if (step.flags.includes('MS_BIND')) return `bind ${source} on ${at(step.target)}${flags}`;
+      return `mount ${step.fstype} on ${at(step.target)}${flags}${step.data ? ` -o ${step.data}` : ''}`;
     }
     case 'umount2': return `umount2 ${step.target}` + (step.flags.length ? ` (${step.flags.join('|')})` : '');
     case 'pivot_root': return `pivot_root ${step.new_root} ${step.put_old}`;
     case 'chdir': return `chdir ${step.path}`;
-    case 'mkdir': return `mkdir ${step.path}`;
-    case 'create_file': return `create ${step.path}`;
-    case 'mknod': return `mknod ${step.path} ${(step.mode & 0o170000) === 0o060000 ? 'b' : 'c'} ${step.major} ${step.minor}`;
-    case 'symlink': return `symlink ${step.linkpath} -> ${step.target}`;
+    case 'mkdir': return `mkdir ${at(step.path)}`;
+    case 'create_file': return `create ${at(step.path)}`;
+    case 'mknod': return `mknod ${at(step.path)} ${(step.mode & 0o170000) === 0o060000 ? 'b' : 'c'} ${step.major} ${step.minor}`;
+    case 'symlink': return `symlink ${at(step.linkpath)} -> ${step.target}`;
     case 'sethostname': return `sethostname ${step.name}`;
     case 'umask': return `umask ${step.mask.toString(8).padStart(4, '0')}`;
     case 'link_up': return `ip link set ${step.name} up`;

@@ -81,15 +81,15 @@ export function hostDevices(dir = '/dev'): HostDevice[] {
 const S_IFMT = 0o170000;
 
 /** The child's steps that make nodes in the container's /dev: its directories first, then the node. */
-export function deviceNodeSteps(devices: Array<{ device: HostDevice; target: string }>, inRoot: (p: string) => string): ChildStep[] {
+export function deviceNodeSteps(devices: Array<{ device: HostDevice; target: string }>, root: string): ChildStep[] {
   const dirs = new Set<string>();
   for (const { target } of devices) {
     for (let dir = path.dirname(target); dir !== '/' && dir !== '/dev'; dir = path.dirname(dir)) dirs.add(dir);
   }
   return [
-    ...[...dirs].sort().map((dir): ChildStep => ({ op: 'mkdir', path: inRoot(dir), mode: 0o755 })),
+    ...[...dirs].sort().map((dir): ChildStep => ({ op: 'mkdir', root, path: dir, mode: 0o755 })),
     ...devices.map(({ device, target }): ChildStep => ({
-      op: 'mknod', path: inRoot(target), mode: (device.mode & S_IFMT) | (device.mode & 0o777), major: device.major, minor: device.minor,
+      op: 'mknod', root, path: target, mode: (device.mode & S_IFMT) | (device.mode & 0o777), major: device.major, minor: device.minor,
     })),
   ];
 }

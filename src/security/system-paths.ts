@@ -19,13 +19,13 @@ export const MASKED_PATHS = [...MASKED_FILES, ...MASKED_DIRS];
 
 /** Masked files get /dev/null bound over them, masked directories an empty read-only tmpfs. A read-only path
  *  is bound onto itself, then remounted read-only: a bind mount takes new flags only from a remount. */
-export function systemPathSteps(inRoot: (p: string) => string): ChildStep[] {
+export function systemPathSteps(root: string): ChildStep[] {
   return [
-    ...MASKED_FILES.map((p): ChildStep => ({ op: 'mount', source: inRoot('/dev/null'), target: inRoot(p), fstype: '', flags: ['MS_BIND'], data: '', optional: true })),
-    ...MASKED_DIRS.map((p): ChildStep => ({ op: 'mount', source: 'tmpfs', target: inRoot(p), fstype: 'tmpfs', flags: ['MS_RDONLY'], data: 'size=0', optional: true })),
+    ...MASKED_FILES.map((p): ChildStep => ({ op: 'mount', source: '/dev/null', sourceInRoot: true, root, target: p, fstype: '', flags: ['MS_BIND'], data: '', optional: true })),
+    ...MASKED_DIRS.map((p): ChildStep => ({ op: 'mount', source: 'tmpfs', root, target: p, fstype: 'tmpfs', flags: ['MS_RDONLY'], data: 'size=0', optional: true })),
     ...READONLY_PATHS.flatMap((p): ChildStep[] => [
-      { op: 'mount', source: inRoot(p), target: inRoot(p), fstype: '', flags: ['MS_BIND', 'MS_REC'], data: '', optional: true },
-      { op: 'mount', source: '', target: inRoot(p), fstype: '', flags: ['MS_BIND', 'MS_REMOUNT', 'MS_RDONLY'], data: '', optional: true },
+      { op: 'mount', source: p, sourceInRoot: true, root, target: p, fstype: '', flags: ['MS_BIND', 'MS_REC'], data: '', optional: true },
+      { op: 'mount', source: '', root, target: p, fstype: '', flags: ['MS_BIND', 'MS_REMOUNT', 'MS_RDONLY'], data: '', optional: true },
     ]),
   ];
 }

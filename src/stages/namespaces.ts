@@ -5,7 +5,6 @@
 //
 // The steps are plain data. The child (native/src/spawn.cc) performs them in
 // order right after clone(), and reports the first one that fails.
-import path from 'node:path';
 import type { ContainerRecord, NamespacesPlan, NetworkPlan, RootfsPlan, Runtime } from '../container.js';
 import { stepsAndSpans, type ChildStep } from '../kernel/steps.js';
 import { inSpan } from '../trace/span.js';
@@ -58,8 +57,7 @@ export async function namespaces(
       ...mapped.map(({ device, access }): DeviceRule => ({ type: device.type, major: device.major, minor: device.minor, access })),
     ];
     const cgroup = containerCgroup(container.id, container.config.resources ?? {}, deviceRules);
-    const inRoot = (p: string) => path.join(root, p);
-    const mounts = await volumeMountSteps(runtime, container, rootfs, inRoot);
+    const mounts = await volumeMountSteps(runtime, container, rootfs);
     // Each { span } names the steps after it for the trace: the child times them itself.
     const { steps, spans } = stepsAndSpans([
       { span: 'tsrun.child.propagation' },
@@ -88,35 +86,35 @@ export async function namespaces(
       { span: 'tsrun.child.pseudo-filesystems' },
       // #region pseudo-filesystems
       { op: 'umask', mask: 0 },
-      { op: 'mkdir', path: inRoot('/proc'), mode: 0o555 },
-      { op: 'mount', source: 'proc', target: inRoot('/proc'), fstype: 'proc', flags: ['MS_NOSUID', 'MS_NODEV', 'MS_NOEXEC'], data: '' },
-      { op: 'mkdir', path: inRoot('/sys'), mode: 0o555 },
+      { op: 'mkdir', root, path: '/proc', mode: 0o555 },
+      { op: 'mount', source: 'proc', root, target: '/proc', fstype: 'proc', flags: ['MS_NOSUID', 'MS_NODEV', 'MS_NOEXEC'], data: '' },
+      { op: 'mkdir', root, path: '/sys', mode: 0o555 },
       // Read-only: /sys holds the host's devices and kernel knobs (--privileged makes it writable, as Docker does).
-      { op: 'mount', source: 'sysfs', target: inRoot('/sys'), fstype: 'sysfs', flags: ['MS_NOSUID', 'MS_NODEV', 'MS_NOEXEC', ...(security.privileged ? [] : ['MS_RDONLY'])], data: '' },
-      { op: 'mkdir', path: inRoot('/dev'), mode: 0o755 },
-      { op: 'mount', source: 'tmpfs', target: inRoot('/dev'), fstype: 'tmpfs', flags: ['MS_NOSUID', 'MS_STRICTATIME'], data: 'mode=755,size=65536k' },
-      ...DEVICES.map((d): ChildStep => ({ op: 'mknod', path: inRoot(`/dev/${d.name}`), mode: S_IFCHR | 0o666, major: d.major, minor: d.minor })),
-      ...deviceNodeSteps(devices, inRoot),
-      { op: 'symlink', target: '/proc/self/fd', linkpath: inRoot('/dev/fd') },
-      { op: 'symlink', target: '/proc/self/fd/0', linkpath: inRoot('/dev/stdin') },
-      { op: 'symlink', target: '/proc/self/fd/1', linkpath: inRoot('/dev/stdout') },
-      { op: 'symlink', target: '/proc/self/fd/2', linkpath: inRoot('/dev/stderr') },
-      { op: 'symlink', target: 'pts/ptmx', linkpath: inRoot('/dev/ptmx') },
-      { op: 'mkdir', path: inRoot('/dev/pts'), mode: 0o755 },
+      { op: 'mount', source: 'sysfs', root, target: '/sys', fstype: 'sysfs', flags: ['MS_NOSUID', 'MS_NODEV', 'MS_NOEXEC', ...(security.privileged ? [] : ['MS_RDONLY'])], data: '' },
+      { op: 'mkdir', root, path: '/dev', mode: 0o755 },
+      { op: 'mount', source: 'tmpfs', root, target: '/dev', fstype: 'tmpfs', flags: ['MS_NOSUID', 'MS_STRICTATIME'], data: 'mode=755,size=65536k' },
+      ...DEVICES.map((d): ChildStep => ({ op: 'mknod', root, path: `/dev/${d.name}`, mode: S_IFCHR | 0o666, major: d.major, minor: d.minor })),
+      ...deviceNodeSteps(devices, root),
+      { op: 'symlink', target: '/proc/self/fd', root, linkpath: '/dev/fd' },
+      { op: 'symlink', target: '/proc/self/fd/0', root, linkpath: '/dev/stdin' },
+      { op: 'symlink', target: '/proc/self/fd/1', root, linkpath: '/dev/stdout' },
+      { op: 'symlink', target: '/proc/self/fd/2', root, linkpath: '/dev/stderr' },
+      { op: 'symlink', target: 'pts/ptmx', root, linkpath: '/dev/ptmx' },
+      { op: 'mkdir', root, path: '/dev/pts', mode: 0o755 },
       // newinstance: the container's ptys are numbered apart from the host's.
-      { op: 'mount', source: 'devpts', target: inRoot('/dev/pts'), fstype: 'devpts', flags: ['MS_NOSUID', 'MS_NOEXEC'], data: 'newinstance,ptmxmode=0666,mode=0620,gid=5' },
-      { op: 'mkdir', path: inRoot('/dev/shm'), mode: 0o1777 },
-      { op: 'mount', source: 'shm', target: inRoot('/dev/shm'), fstype: 'tmpfs', flags: ['MS_NOSUID', 'MS_NODEV', 'MS_NOEXEC'], data: 'mode=1777,size=65536k' },
-      { op: 'mkdir', path: inRoot('/dev/mqueue'), mode: 0o755 },
-      { op: 'mount', source: 'mqueue', target: inRoot('/dev/mqueue'), fstype: 'mqueue', flags: ['MS_NOSUID', 'MS_NODEV', 'MS_NOEXEC'], data: '' },
+      { op: 'mount', source: 'devpts', root, target: '/dev/pts', fstype: 'devpts', flags: ['MS_NOSUID', 'MS_NOEXEC'], data: 'newinstance,ptmxmode=0666,mode=0620,gid=5' },
+      { op: 'mkdir', root, path: '/dev/shm', mode: 0o1777 },
+      { op: 'mount', source: 'shm', root, target: '/dev/shm', fstype: 'tmpfs', flags: ['MS_NOSUID', 'MS_NODEV', 'MS_NOEXEC'], data: 'mode=1777,size=65536k' },
+      { op: 'mkdir', root, path: '/dev/mqueue', mode: 0o755 },
+      { op: 'mount', source: 'mqueue', root, target: '/dev/mqueue', fstype: 'mqueue', flags: ['MS_NOSUID', 'MS_NODEV', 'MS_NOEXEC'], data: '' },
       { op: 'umask', mask: 0o022 },
       // #endregion
       { span: 'tsrun.child.etc-files' },
       // #region etc-files
-      { op: 'mkdir', path: inRoot('/etc'), mode: 0o755 },
-      ...bindFile(net.files.hostname, inRoot('/etc/hostname')),
-      ...bindFile(net.files.hosts, inRoot('/etc/hosts')),
-      ...bindFile(net.files.resolvConf, inRoot('/etc/resolv.conf')),
+      { op: 'mkdir', root, path: '/etc', mode: 0o755 },
+      ...bindFile(net.files.hostname, root, '/etc/hostname'),
+      ...bindFile(net.files.hosts, root, '/etc/hosts'),
+      ...bindFile(net.files.resolvConf, root, '/etc/resolv.conf'),
       // #endregion
       { span: 'tsrun.child.mounts' },
       ...mounts, // volumes, bind mounts, tmpfs: see src/volumes/mounts.ts
@@ -125,7 +123,7 @@ export async function namespaces(
       ...(container.config.readOnly ? [{ op: 'mount', source: '', target: root, fstype: '', flags: ['MS_BIND', 'MS_REMOUNT', 'MS_RDONLY'], data: '' } as ChildStep] : []),
       // #endregion
       { span: 'tsrun.child.masks' },
-      ...(security.privileged || systemPathsUnconfined ? [] : systemPathSteps(inRoot)),
+      ...(security.privileged || systemPathsUnconfined ? [] : systemPathSteps(root)),
       { span: 'tsrun.child.pivot_root' },
       // #region pivot-root
       // Make the overlay the root. pivot_root(".", ".") stacks the old root under
@@ -141,15 +139,16 @@ export async function namespaces(
 }
 
 /** The child's steps for -v, --mount and --tmpfs; the code for them is loaded only when there are some. */
-async function volumeMountSteps(runtime: Runtime, container: ContainerRecord, rootfs: RootfsPlan, inRoot: (p: string) => string): Promise<ChildStep[]> {
+async function volumeMountSteps(runtime: Runtime, container: ContainerRecord, rootfs: RootfsPlan): Promise<ChildStep[]> {
   if (!container.config.mounts?.length) return [];
   const { mountSteps, prepareMounts } = await import('../volumes/mounts.js');
-  return mountSteps(prepareMounts(runtime.paths, container.config.mounts, [rootfs.upperdir, ...rootfs.lowerdirs], runtime.sys), inRoot);
+  return mountSteps(prepareMounts(runtime.paths, container.config.mounts, [rootfs.upperdir, ...rootfs.lowerdirs], runtime.sys), rootfs.mountpoint);
 }
 
-function bindFile(source: string, target: string): ChildStep[] {
+/** A host file (the network stage's) bound over a file of the container's, made first if the image has none. */
+function bindFile(source: string, root: string, target: string): ChildStep[] {
   return [
-    { op: 'create_file', path: target, mode: 0o644 },
-    { op: 'mount', source, target, fstype: '', flags: ['MS_BIND'], data: '' },
+    { op: 'create_file', root, path: target, mode: 0o644 },
+    { op: 'mount', source, root, target, fstype: '', flags: ['MS_BIND'], data: '' },
   ];
 }

@@ -2,10 +2,11 @@
 // overlay is its root, each one is mounted on its path inside, before
 // pivot_root. Two things are settled here first, on the host:
 //
-// - A mount's path inside the container is resolved in the image's layers.
-//   The child's mkdir and mount follow symlinks, and a symlink in an image
-//   can point anywhere on the host ("/data -> /etc"): a path through one is
-//   refused, so a container can never create a directory outside its root.
+// - A mount's path inside the container is checked in the image's layers, so
+//   that a mistake is one clear line before anything runs: a path through a
+//   symlink is refused, a file where a directory should be too. (The child
+//   resolves every path inside the root anyway, src/kernel/steps.ts: a symlink
+//   in the image, "/data -> /etc", could not lead it to the host's files.)
 // - A new named volume starts as a copy of what the image has at its path,
 //   as docker's does, so `-v data:/var/lib/app` keeps the image's files.
 import fs from 'node:fs';
@@ -65,20 +66,20 @@ export function checkMountTarget(target: string, layersTopFirst: string[], sys: 
 
 // #region mount-steps
 /** The child's steps for the mounts: their mount points, then the mounts; read-only ones remounted so. */
-export function mountSteps(mounts: PreparedMount[], inRoot: (p: string) => string): ChildStep[] {
+export function mountSteps(mounts: PreparedMount[], root: string): ChildStep[] {
   return mounts.flatMap((mount): ChildStep[] => {
-    const target = inRoot(mount.target);
-    const parents = ancestors(path.posix.dirname(mount.target)).map((dir): ChildStep => ({ op: 'mkdir', path: inRoot(dir), mode: 0o755 }));
-    const point: ChildStep = mount.file ? { op: 'create_file', path: target, mode: 0o644 } : { op: 'mkdir', path: target, mode: 0o755 };
+    const target = mount.target;
+    const parents = ancestors(path.posix.dirname(target)).map((dir): ChildStep => ({ op: 'mkdir', root, path: dir, mode: 0o755 }));
+    const point: ChildStep = mount.file ? { op: 'create_file', root, path: target, mode: 0o644 } : { op: 'mkdir', root, path: target, mode: 0o755 };
     if (mount.type === 'tmpfs') {
       const flags = ['MS_NOSUID', 'MS_NODEV', ...(mount.readOnly ? ['MS_RDONLY'] : [])];
-      return [...parents, point, { op: 'mount', source: 'tmpfs', target, fstype: 'tmpfs', flags, data: mount.options ?? '' }];
+      return [...parents, point, { op: 'mount', source: 'tmpfs', root, target, fstype: 'tmpfs', flags, data: mount.options ?? '' }];
     }
     return [
       ...parents, point,
-      { op: 'mount', source: mount.hostPath, target, fstype: '', flags: ['MS_BIND', 'MS_REC'], data: '' },
+      { op: 'mount', source: mount.hostPath, root, target, fstype: '', flags: ['MS_BIND', 'MS_REC'], data: '' },
       // A bind mount takes the flags of what it binds; read-only needs a remount of the new mount point.
-      ...(mount.readOnly ? [{ op: 'mount', source: '', target, fstype: '', flags: ['MS_BIND', 'MS_REMOUNT', 'MS_RDONLY'], data: '' } as ChildStep] : []),
+      ...(mount.readOnly ? [{ op: 'mount', source: '', root, target, fstype: '', flags: ['MS_BIND', 'MS_REMOUNT', 'MS_RDONLY'], data: '' } as ChildStep] : []),
     ];
   });
 }

@@ -53,6 +53,26 @@ export function umociLayout(dir: string, tag: string): string {
   return dir;
 }
 
+/** An OCI layout made with umoci (root only): busybox, and whatever `plant` adds to the root filesystem
+ *  (symlinks pointing out of it, say), so tests can give tsrun an image as hostile as they like. */
+export function umociImage(dir: string, tag: string, plant: (rootfs: string) => void): string {
+  const bundle = `${dir}-bundle`;
+  const umoci = (...args: string[]) => execFileSync('umoci', args, { stdio: 'pipe' });
+  umoci('init', '--layout', dir);
+  umoci('new', '--image', `${dir}:${tag}`);
+  umoci('unpack', '--image', `${dir}:${tag}`, bundle);
+  const rootfs = path.join(bundle, 'rootfs');
+  fs.mkdirSync(path.join(rootfs, 'bin'), { recursive: true });
+  fs.copyFileSync('/bin/busybox', path.join(rootfs, 'bin', 'busybox'));
+  fs.chmodSync(path.join(rootfs, 'bin', 'busybox'), 0o755);
+  for (const applet of ['sh', 'cat', 'ls', 'readlink']) fs.symlinkSync('busybox', path.join(rootfs, 'bin', applet));
+  plant(rootfs);
+  umoci('repack', '--image', `${dir}:${tag}`, bundle);
+  umoci('config', '--image', `${dir}:${tag}`, '--config.cmd', 'sh');
+  fs.rmSync(bundle, { recursive: true, force: true });
+  return dir;
+}
+
 /** `skopeo copy oci:LAYOUT:TAG docker-archive:FILE:NAME`: what `docker save` would write. */
 export function dockerArchiveFromLayout(layout: string, tag: string, file: string, name: string): string {
   execFileSync('skopeo', ['copy', '--quiet', `oci:${layout}:${tag}`, `docker-archive:${file}:${name}`], { stdio: 'pipe' });

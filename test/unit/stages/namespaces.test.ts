@@ -1,9 +1,9 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { rwlayer } from '../../../src/stages/rwlayer.js';
 import { network } from '../../../src/stages/network.js';
 import { namespaces } from '../../../src/stages/namespaces.js';
+import { describeStep } from '../../../src/kernel/steps.js';
 import type { ContainerRecord, NetworkPlan } from '../../../src/container.js';
 import { layerDir } from '../../../src/store/paths.js';
 import { fakeSyscalls } from '../../helpers/fake-syscalls.js';
@@ -82,12 +82,14 @@ describe('rw layer, network and namespaces plans', () => {
     ]);
     expect(steps[pivot - 1]).toEqual({ op: 'chdir', path: rootfs.mountpoint });
 
-    // Before the pivot, everything the child creates or mounts is inside the container's root.
-    for (const step of steps.slice(1, pivot).filter((s) => s.op !== 'write_file')) {
-      const target = step.op === 'symlink' ? step.linkpath : 'target' in step ? step.target : 'path' in step ? step.path : undefined;
-      if (target !== undefined) expect(target.startsWith(rootfs.mountpoint + path.sep) || target === rootfs.mountpoint, target).toBe(true);
+    // Before the pivot, everything the child creates or mounts in the container is resolved inside its root;
+    // the only other path is the overlay's own mount point.
+    for (const step of steps.slice(1, pivot).filter((s) => ['mount', 'mkdir', 'create_file', 'mknod', 'symlink'].includes(s.op))) {
+      if ('root' in step && step.root !== undefined) expect(step.root, describeStep(step)).toBe(rootfs.mountpoint);
+      else expect(step, describeStep(step)).toMatchObject({ op: 'mount', fstype: 'overlay', target: rootfs.mountpoint });
     }
-    expect(steps.some((s) => s.op === 'mknod' && s.path.endsWith('/dev/null') && s.major === 1 && s.minor === 3)).toBe(true);
+    expect(steps).toContainEqual({ op: 'mknod', root: rootfs.mountpoint, path: '/dev/null', mode: 0o20666, major: 1, minor: 3 });
+    expect(steps).toContainEqual({ op: 'create_file', root: rootfs.mountpoint, path: '/etc/hosts', mode: 0o644 });
     expect(steps.some((s) => s.op === 'mount' && s.fstype === 'sysfs' && s.flags.includes('MS_RDONLY'))).toBe(true);
     expect(steps.some((s) => s.op === 'sethostname' && s.name === 'box')).toBe(true);
   });
