@@ -12,7 +12,9 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
+#include <linux/openat2.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -68,6 +70,15 @@ const NamedFlag kMountFlags[] = {
     {"MS_REC", MS_REC},         {"MS_PRIVATE", MS_PRIVATE},       {"MS_SLAVE", MS_SLAVE},
     {"MS_SHARED", MS_SHARED},   {"MS_UNBINDABLE", MS_UNBINDABLE}, {"MS_STRICTATIME", MS_STRICTATIME},
     {"MS_RELATIME", MS_RELATIME}, {"MS_NOATIME", MS_NOATIME},     {"MS_MOVE", MS_MOVE},
+};
+const NamedFlag kOpenFlags[] = {
+    {"O_RDONLY", O_RDONLY},   {"O_WRONLY", O_WRONLY},   {"O_RDWR", O_RDWR},         {"O_PATH", O_PATH},
+    {"O_NOFOLLOW", O_NOFOLLOW}, {"O_NONBLOCK", O_NONBLOCK}, {"O_DIRECTORY", O_DIRECTORY}, {"O_CLOEXEC", O_CLOEXEC},
+};
+const NamedFlag kResolveFlags[] = {
+    {"RESOLVE_BENEATH", RESOLVE_BENEATH},         {"RESOLVE_IN_ROOT", RESOLVE_IN_ROOT},
+    {"RESOLVE_NO_SYMLINKS", RESOLVE_NO_SYMLINKS}, {"RESOLVE_NO_MAGICLINKS", RESOLVE_NO_MAGICLINKS},
+    {"RESOLVE_NO_XDEV", RESOLVE_NO_XDEV},
 };
 const NamedFlag kUmountFlags[] = {{"MNT_DETACH", MNT_DETACH}, {"MNT_FORCE", MNT_FORCE}, {"MNT_EXPIRE", MNT_EXPIRE}};
 const NamedFlag kCloneFlags[] = {
@@ -129,6 +140,19 @@ Napi::Value Umount2(const Napi::CallbackInfo& info) {
   std::string target = Str(info, 0);
   if (umount2(target.c_str(), Umount2Flags(info.Env(), info[1])) != 0) ThrowErrno(info.Env(), errno, "umount2", target);
   return info.Env().Undefined();
+}
+
+// openat2(dirfd, path, flags[], resolve[]) -> fd: a path opened from a directory under the rules of
+// `resolve` (linux/openat2.h), e.g. never through a symlink, never out of the directory.
+Napi::Value Openat2(const Napi::CallbackInfo& info) {
+  std::string path = Str(info, 1);
+  struct open_how how;
+  memset(&how, 0, sizeof(how));
+  how.flags = FlagsFrom(info.Env(), info[2], kOpenFlags) | O_CLOEXEC;
+  how.resolve = FlagsFrom(info.Env(), info[3], kResolveFlags);
+  long fd = syscall(SYS_openat2, Int(info, 0), path.c_str(), &how, sizeof(how));
+  if (fd < 0) ThrowErrno(info.Env(), errno, "openat2", path);
+  return Napi::Number::New(info.Env(), (double)fd);
 }
 
 // mknod(path, mode, major, minor)
@@ -292,6 +316,7 @@ Napi::Object InitSyscalls(Napi::Env env, Napi::Object exports) {
   exports.Set("mount", Napi::Function::New(env, Mount, "mount"));
   exports.Set("umount2", Napi::Function::New(env, Umount2, "umount2"));
   exports.Set("mknod", Napi::Function::New(env, Mknod, "mknod"));
+  exports.Set("openat2", Napi::Function::New(env, Openat2, "openat2"));
   exports.Set("lsetxattr", Napi::Function::New(env, Lsetxattr, "lsetxattr"));
   exports.Set("lgetxattr", Napi::Function::New(env, Lgetxattr, "lgetxattr"));
   exports.Set("llistxattr", Napi::Function::New(env, Llistxattr, "llistxattr"));

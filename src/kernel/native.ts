@@ -9,6 +9,7 @@ interface NativeModule {
   mount(source: string, target: string, fstype: string, flags: string[], data: string): void;
   umount2(target: string, flags: string[]): void;
   mknod(path: string, mode: number, major: number, minor: number): void;
+  openat2(dirfd: number, path: string, flags: string[], resolve: string[]): number;
   lsetxattr(path: string, name: string, value: Buffer): void;
   lgetxattr(path: string, name: string): Buffer | null;
   llistxattr(path: string): string[];
@@ -50,6 +51,7 @@ export const realSyscalls: Syscalls = {
   mount: (source, target, fstype, flags, data) => native().mount(source, target, fstype, flags, data),
   umount2: (target, flags) => native().umount2(target, flags),
   mknod: (path, mode, major, minor) => native().mknod(path, mode, major, minor),
+  openat2: (dirfd, path, flags, resolve) => native().openat2(dirfd, path, flags, resolve),
   lsetxattr: (path, name, value) => native().lsetxattr(path, name, value),
   lgetxattr: (path, name) => native().lgetxattr(path, name),
   llistxattr: (path) => native().llistxattr(path),

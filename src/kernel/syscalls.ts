@@ -40,6 +40,10 @@ export interface Syscalls {
   mount(source: string, target: string, fstype: string, flags: string[], data: string): void;
   umount2(target: string, flags: string[]): void;
   mknod(path: string, mode: number, major: number, minor: number): void;
+  /** openat2(2): `path` opened from the directory `dirfd` under the `resolve` rules (e.g. RESOLVE_BENEATH,
+   *  RESOLVE_NO_SYMLINKS); always close-on-exec. */
+  openat2(dirfd: number, path: string, flags: Array<'O_RDONLY' | 'O_NONBLOCK' | 'O_NOFOLLOW' | 'O_DIRECTORY' | 'O_PATH'>,
+    resolve: Array<'RESOLVE_BENEATH' | 'RESOLVE_IN_ROOT' | 'RESOLVE_NO_SYMLINKS' | 'RESOLVE_NO_MAGICLINKS' | 'RESOLVE_NO_XDEV'>): number;
   lsetxattr(path: string, name: string, value: Buffer): void;
   lgetxattr(path: string, name: string): Buffer | null;
   llistxattr(path: string): string[];

@@ -14,7 +14,7 @@ import type { ContainerRecord, ExitRecord, NamespacesPlan, ProcessPlan, RootfsPl
 import type { ChildStep } from '../kernel/steps.js';
 import { describeStep, stepsAndSpans } from '../kernel/steps.js';
 import { relayConsole } from '../kernel/console.js';
-import { findInLayers } from '../image/layer-stack.js';
+import { readInLayers } from '../image/layer-stack.js';
 import { resolveUser } from '../image/passwd.js';
 import { saveState } from '../store/containers.js';
 import { processStartTime } from '../kernel/proc.js';
@@ -169,10 +169,7 @@ function recordChildSpans(spans: ReturnType<typeof childSpans>, error?: string):
 export function planProcess(runtime: Runtime, container: ContainerRecord, rootfs: Pick<RootfsPlan, 'upperdir' | 'lowerdirs'>): ProcessPlan {
   // The container's own /etc/passwd, as its overlay will show it: upper dir first, then the layers.
   const layers = [rootfs.upperdir, ...rootfs.lowerdirs];
-  const readEtc = (file: string) => {
-    const found = findInLayers(layers, file, runtime.sys);
-    return found ? fs.readFileSync(found, 'utf8') : '';
-  };
+  const readEtc = (file: string) => readInLayers(layers, file, runtime.sys) ?? '';
   const user = resolveUser(container.config.user, readEtc('/etc/passwd'), readEtc('/etc/group'));
 
   const env = [...container.config.env];
