@@ -20,6 +20,7 @@ import type { ContainerRecord, Runtime } from '../container.js';
 import type { Syscalls } from '../kernel/syscalls.js';
 import { fail } from '../errors.js';
 import { containerDir } from '../store/paths.js';
+import { containerCgroup, setFrozen } from '../cgroups/cgroup.js';
 import { findImage, type ImageRecord } from '../store/images.js';
 import { parseReference } from './reference.js';
 import { MEDIA_TYPES, type ContainerConfig, type Descriptor, type ImageConfig, type ImageManifest } from './oci.js';
@@ -34,6 +35,8 @@ export interface CommitOptions {
   changes?: string[];
   message?: string;
   author?: string;
+  /** Freeze a running container while its changes are read (default true, as docker commit's --pause). */
+  pause?: boolean;
 }
 
 /** The files tsrun bind-mounts over the container's own: their mount points in the upper dir are not the container's work. */
@@ -55,7 +58,7 @@ export async function commitContainer(runtime: Runtime, container: ContainerReco
     const tarHash = crypto.createHash('sha256');
     const pack = tarPack();
     const written = pipeline(pack, hashing(tarHash), zlib.createGzip(), fs.createWriteStream(incoming, { flags: 'wx', mode: 0o600 }));
-    await addDirectory(runtime.sys, pack, upper, '', new Map());
+    await whileFrozen(container, options.pause ?? true, () => addDirectory(runtime.sys, pack, upper, '', new Map()));
     pack.finalize();
     await written;
     const diffId = `sha256:${tarHash.digest('hex')}`;
@@ -86,6 +89,22 @@ export async function commitContainer(runtime: Runtime, container: ContainerReco
 }
 // #endregion
 
+// #region commit-pause
+/** A running container writes its upper directory while commit reads it, and could swap a directory for a
+ *  symlink to the host's files halfway (CVE-2018-15664, in docker cp): frozen by its cgroup, none of its
+ *  processes can. A container paused by hand stays paused. */
+async function whileFrozen<T>(container: ContainerRecord, pause: boolean, read: () => Promise<T>): Promise<T> {
+  if (!pause || container.state.status !== 'running') return read();
+  const cgroup = containerCgroup(container.id, container.config.resources ?? {});
+  await setFrozen(cgroup, true);
+  try {
+    return await read();
+  } finally {
+    await setFrozen(cgroup, false);
+  }
+}
+// #endregion
+
 // #region upper-to-tar
 /** Every entry under `dir` (the upper dir, or one inside it), parents before children, in a stable order. */
 async function addDirectory(sys: Syscalls, pack: Pack, root: string, relative: string, hardlinks: Map<number, string>): Promise<void> {
@@ -110,7 +129,7 @@ async function addDirectory(sys: Syscalls, pack: Pack, root: string, relative: s
       await add(pack, { ...common, name: entry, type: 'link', linkname: hardlinks.get(stat.ino)! });
     } else if (stat.isFile()) {
       if (stat.nlink > 1) hardlinks.set(stat.ino, entry);
-      await add(pack, { ...common, name: entry, type: 'file', size: stat.size }, full);
+      await add(pack, { ...common, name: entry, type: 'file', size: stat.size }, full, stat);
     } else if (stat.isSymbolicLink()) {
       await add(pack, { ...common, name: entry, type: 'symlink', linkname: fs.readlinkSync(full) });
     } else if (stat.isCharacterDevice() || stat.isBlockDevice()) {
@@ -124,12 +143,19 @@ async function addDirectory(sys: Syscalls, pack: Pack, root: string, relative: s
 }
 // #endregion
 
-/** One tar entry; a regular file's content is streamed from `file`. */
-function add(pack: Pack, header: Partial<Header> & { name: string }, file?: string): Promise<void> {
+/** One tar entry; a regular file's content is streamed from `file`, opened without following a symlink and
+ *  checked to be the very file the walk looked at (with --pause=false, the container may have changed it). */
+function add(pack: Pack, header: Partial<Header> & { name: string }, file?: string, seen?: fs.Stats): Promise<void> {
   return new Promise((resolve, reject) => {
     const done = (error?: Error | null) => (error ? reject(error) : resolve());
-    if (file) pipeline(fs.createReadStream(file), pack.entry(header, done)).catch(reject);
-    else pack.entry(header, Buffer.alloc(0), done); // no content: directories, links, markers
+    if (!file) return void pack.entry(header, Buffer.alloc(0), done); // no content: directories, links, markers
+    const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    const opened = fs.fstatSync(fd);
+    if (!opened.isFile() || opened.ino !== seen?.ino || opened.dev !== seen.dev || opened.size !== seen.size) {
+      fs.closeSync(fd);
+      return void reject(fail(`commit: ${header.name} changed while it was read`, HINT));
+    }
+    pipeline(fs.createReadStream('', { fd }), pack.entry(header, done)).catch(reject);
   });
 }
 

@@ -3,9 +3,10 @@
 // registry, and saves as a docker-archive that skopeo and tsrun load read.
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { storeWithDemoImage, tsrun } from '../helpers/cli.js';
+import { storeWithDemoImage, tsrun, TSRUN } from '../helpers/cli.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { readLayout, tempDir } from '../helpers/images.js';
 
@@ -60,6 +61,34 @@ describe.skipIf(!asRoot)('tsrun commit and save (as root)', () => {
       '13', // the new container's own hostname, not the committed one's mount point
       '',
     ]);
+  });
+
+  it('freezes a running container while its changes are read, and thaws it after; --pause=false does not', async () => {
+    // 40 MB of changes to read: the commit lasts long enough to be seen at work.
+    ok('run', '-d', '--name', 'busy', '--network', 'none', 'tsrun-demo', 'sh', '-c', 'head -c 40000000 /dev/urandom > /big; sleep 60');
+    const id = ok('inspect', '-f', '{{.Id}}', 'busy').trim();
+    const freezer = `/sys/fs/cgroup/freezer/tsrun/${id}/freezer.state`;
+    try {
+      for (let i = 0; i < 100 && !(fs.existsSync(freezer) && ok('exec', 'busy', 'sh', '-c', 'stat -c %s /big 2>/dev/null || echo 0').trim() === '40000000'); i++) await sleep(100);
+      const statesDuring = async (args: string[]) => {
+        const commit = spawn(process.execPath, [TSRUN, 'commit', ...args, 'busy'], { env: { ...process.env, TSRUN_ROOT: root } });
+        const done = new Promise<number | null>((resolve) => commit.on('exit', resolve));
+        const states = new Set<string>();
+        let exited: number | null | undefined;
+        void done.then((code) => { exited = code; });
+        for (let i = 0; i < 3000 && exited === undefined; i++) {
+          states.add(fs.readFileSync(freezer, 'utf8').trim());
+          await sleep(2);
+        }
+        expect(await done).toBe(0);
+        return states;
+      };
+      expect(await statesDuring([])).toContain('FROZEN');
+      expect(fs.readFileSync(freezer, 'utf8').trim()).toBe('THAWED');
+      expect(await statesDuring(['--pause=false'])).not.toContain('FROZEN');
+    } finally {
+      run('rm', '-f', 'busy');
+    }
   });
 
   it('pushes the committed image, and saves it as a docker-archive that skopeo and tsrun read', () => {
