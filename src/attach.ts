@@ -12,14 +12,14 @@ import { containerRunDir } from './store/paths.js';
 import { readLogs } from './logs.js';
 import { waitForExit } from './lifecycle.js';
 import { getContainer } from './store/containers.js';
-import { reconcile } from './store/reconcile.js';
+import { reconcile } from './reconcile.js';
 
 const PROXIED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
 
 // #region attach
 export async function attach(runtime: Runtime, record: ContainerRecord, options: { stdin: boolean }): Promise<number> {
-  const container = reconcile(runtime.paths, record);
-  if (!isUp(container.state)) throw fail(`container ${container.name} is not running`, 'start it first, or read what it wrote with `tsrun logs`');
+  const container = await reconcile(runtime, record);
+  if (!container || !isUp(container.state)) throw fail(`container ${record.name} is not running`, 'start it first, or read what it wrote with `tsrun logs`');
   const fifo = path.join(containerRunDir(runtime.paths, container.id), 'stdin');
   const input = options.stdin && container.config.interactive && fs.existsSync(fifo) ? fs.createWriteStream(fifo, { flags: 'a' }) : undefined;
   input?.on('error', () => {}); // the container may be gone before its last input is written
@@ -29,7 +29,8 @@ export async function attach(runtime: Runtime, record: ContainerRecord, options:
   try {
     let shown = readLogs(runtime.paths, container).length; // from now on: what was written before is `tsrun logs`
     for (;;) {
-      const up = isUp(reconcile(runtime.paths, getContainer(runtime.paths, container.id)).state);
+      const now = await reconcile(runtime, getContainer(runtime.paths, container.id));
+      const up = now !== null && isUp(now.state);
       const entries = readLogs(runtime.paths, container);
       for (const entry of entries.slice(shown)) (entry.stream === 'stderr' ? process.stderr : process.stdout).write(entry.log);
       shown = entries.length;

@@ -19,7 +19,7 @@ import type { ChildStep } from './kernel/steps.js';
 import { relayConsole } from './kernel/console.js';
 import { fail } from './errors.js';
 import { containerDir, layerDir } from './store/paths.js';
-import { reconcile } from './store/reconcile.js';
+import { reconcile } from './reconcile.js';
 import { containerCgroup } from './cgroups/cgroup.js';
 import { planProcess, readStepFailure, stepError } from './stages/exec.js';
 
@@ -46,7 +46,8 @@ const NAMESPACES = [
 
 // #region exec-in
 export async function execIn(runtime: Runtime, containerRecord: ContainerRecord, request: ExecRequest): Promise<number> {
-  const container = reconcile(runtime.paths, containerRecord);
+  const container = await reconcile(runtime, containerRecord);
+  if (!container) throw fail(`container ${containerRecord.name} is not running`, 'it was run with --rm, and is gone with its process');
   const pid = container.state.pid;
   if (container.state.status === 'paused') throw fail(`container ${container.name} is paused`, `unpause it first: \`tsrun unpause ${container.name}\``);
   if (container.state.status !== 'running' || pid === null) {

@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { isUp, type ContainerRecord, type Runtime } from './container.js';
 import { findContainer } from './store/containers.js';
-import { reconcile } from './store/reconcile.js';
+import { reconcile } from './reconcile.js';
 import { findImage, type ImageRecord } from './store/images.js';
 import { containerDir, containerRunDir, layerDir } from './store/paths.js';
 import { familiarString, parseReference } from './image/reference.js';
@@ -13,9 +13,10 @@ import { volumeDataDir } from './volumes/store.js';
 import { DEFAULT_SECURITY, securityOptions } from './security/options.js';
 import { MASKED_PATHS, READONLY_PATHS } from './security/system-paths.js';
 
-export function inspect(runtime: Runtime, nameOrId: string): object {
-  const container = findContainer(runtime.paths, nameOrId);
-  if (container) return containerDocument(runtime, reconcile(runtime.paths, container));
+export async function inspect(runtime: Runtime, nameOrId: string): Promise<object> {
+  const found = findContainer(runtime.paths, nameOrId);
+  const container = found && await reconcile(runtime, found);
+  if (container) return containerDocument(runtime, container);
   const image = findImage(runtime.paths, nameOrId);
   if (image) return imageDocument(runtime, image);
   throw fail(`no such object: ${nameOrId}`, 'give a container name or id (`tsrun ps -a`) or an image (`tsrun images`)');

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { isUp, type ContainerRecord, type Runtime } from './container.js';
 import { containerCgroup, setFrozen } from './cgroups/cgroup.js';
 import { getContainer, saveState } from './store/containers.js';
-import { reconcile } from './store/reconcile.js';
+import { reconcile } from './reconcile.js';
 import { isSameProcess } from './kernel/proc.js';
 import { fail } from './errors.js';
 
@@ -18,7 +18,7 @@ const RECORD_WAIT_MS = 10_000;
 // #region stop
 /** SIGTERM (or the signal asked for), then SIGKILL after `timeoutSeconds`, as `docker stop` does. */
 export async function stopContainer(runtime: Runtime, nameOrId: string, timeoutSeconds: number, asked?: string): Promise<ContainerRecord> {
-  const container = current(runtime, nameOrId);
+  const container = await current(runtime, nameOrId);
   // The flag, else what the container was made with (--stop-signal, or the image's STOPSIGNAL), else SIGTERM.
   const signal = signalName(asked ?? container.config.stopSignal ?? 'SIGTERM');
   if (!isUp(container.state)) return container; // stopping a stopped container is not an error
@@ -36,7 +36,7 @@ export async function stopContainer(runtime: Runtime, nameOrId: string, timeoutS
 
 /** `docker kill`: one signal, no waiting. */
 export async function killContainer(runtime: Runtime, nameOrId: string, signal: string): Promise<ContainerRecord> {
-  const container = current(runtime, nameOrId);
+  const container = await current(runtime, nameOrId);
   if (!isUp(container.state)) throw fail(`cannot kill container ${container.name}: it is not running`, 'see `tsrun ps`');
   const number = /^\d+$/.test(signal) ? Number(signal) : os.constants.signals[signalName(signal)];
   // Killed for good by hand: the restart policy leaves it stopped (other signals may be meant to be survived).
@@ -49,7 +49,7 @@ export async function killContainer(runtime: Runtime, nameOrId: string, signal: 
 // #region pause
 /** `tsrun pause`: every process of the container frozen by its cgroup (they do not even notice). */
 export async function pauseContainer(runtime: Runtime, nameOrId: string): Promise<void> {
-  const container = current(runtime, nameOrId);
+  const container = await current(runtime, nameOrId);
   if (container.state.status === 'paused') throw fail(`container ${container.name} is already paused`, `\`tsrun unpause ${container.name}\``);
   if (container.state.status !== 'running') throw fail(`container ${container.name} is not running`, 'see `tsrun ps`');
   await setFrozen(containerCgroup(container.id, container.config.resources ?? {}), true);
@@ -57,7 +57,7 @@ export async function pauseContainer(runtime: Runtime, nameOrId: string): Promis
 }
 
 export async function unpauseContainer(runtime: Runtime, nameOrId: string): Promise<void> {
-  const container = current(runtime, nameOrId);
+  const container = await current(runtime, nameOrId);
   if (container.state.status !== 'paused') throw fail(`container ${container.name} is not paused`, 'see `tsrun ps`');
   await thaw(container);
   saveState(runtime.paths, container.id, { ...container.state, status: 'running' });
@@ -71,16 +71,16 @@ export async function thaw(container: ContainerRecord): Promise<void> {
 
 /** Until the container has exited and its exit is recorded; its record then. */
 export async function waitForExit(runtime: Runtime, nameOrId: string): Promise<ContainerRecord> {
-  let container = current(runtime, nameOrId);
+  let container = await current(runtime, nameOrId);
   while (isUp(container.state)) {
     await sleep(POLL_MS);
-    container = current(runtime, container.id);
+    container = await current(runtime, container.id);
   }
   // Gone from the process table, but its parent may still be writing the exit code down.
   const deadline = Date.now() + RECORD_WAIT_MS;
   while (container.state.finishedAt === null && Date.now() < deadline) {
     await sleep(POLL_MS);
-    container = current(runtime, container.id);
+    container = await current(runtime, container.id);
   }
   return container;
 }
@@ -96,8 +96,10 @@ function signalName(text: string): NodeJS.Signals {
   return name as NodeJS.Signals;
 }
 
-function current(runtime: Runtime, nameOrId: string): ContainerRecord {
-  return reconcile(runtime.paths, getContainer(runtime.paths, nameOrId));
+async function current(runtime: Runtime, nameOrId: string): Promise<ContainerRecord> {
+  const container = await reconcile(runtime, getContainer(runtime.paths, nameOrId));
+  if (!container) throw fail(`no such container: ${nameOrId}`, 'it was run with --rm, and is gone with its process');
+  return container;
 }
 
 function sendSignal(pid: number, signal: NodeJS.Signals | number): void {

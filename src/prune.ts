@@ -4,8 +4,8 @@
 // its containers runs, the default bridge with tsrun's firewall rules: then
 // the host's network is as it was before tsrun first ran.
 import { isUp, type Runtime } from './container.js';
-import { deleteContainer, listContainers } from './store/containers.js';
-import { reconcile } from './store/reconcile.js';
+import { deleteContainer } from './store/containers.js';
+import { reconcileAll } from './reconcile.js';
 import { containersUsing, listImages, removeImage, type RemovedImage } from './store/images.js';
 import { pruneDefaultBridge, type NetworkHost } from './net/bridges.js';
 import { pruneNetworks } from './net/networks.js';
@@ -19,8 +19,7 @@ export interface PruneReport {
 }
 
 export async function systemPrune(runtime: Runtime, host: NetworkHost): Promise<PruneReport> {
-  const containers = listContainers(runtime.paths).map((container) => reconcile(runtime.paths, container))
-    .filter((container) => !isUp(container.state));
+  const containers = (await reconcileAll(runtime)).filter((container) => !isUp(container.state));
   for (const container of containers) deleteContainer(runtime.paths, container.id);
 
   const networks = await pruneNetworks(runtime.sys, runtime.paths, host);

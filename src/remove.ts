@@ -3,7 +3,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Runtime } from './container.js';
 import { deleteContainer, getContainer } from './store/containers.js';
-import { reconcile } from './store/reconcile.js';
+import { reconcile } from './reconcile.js';
 import { isRunningProcess, isSameProcess } from './kernel/proc.js';
 import { fail, formatError } from './errors.js';
 import { thaw } from './lifecycle.js';
@@ -26,7 +26,8 @@ export async function removeContainers(runtime: Runtime, names: string[], force:
 }
 
 async function removeContainer(runtime: Runtime, name: string, force: boolean, volumes: boolean): Promise<void> {
-  const container = reconcile(runtime.paths, getContainer(runtime.paths, name));
+  const container = await reconcile(runtime, getContainer(runtime.paths, name));
+  if (!container) return; // run with --rm: gone with its process
   const { pid, pidStartTime, status } = container.state;
   if ((status === 'running' || status === 'paused') && pid !== null) {
     if (!force) {

@@ -138,7 +138,7 @@ export async function releaseRemoved(runtime: Runtime, id: string): Promise<void
 
 /** What a container holds only while it runs: its network, its cgroup, its overlay's mount point; and, with --rm,
  *  the container itself. Safe to call twice. In the trace, `tsrun.release` follows the stages. */
-async function releaseContainer(runtime: Runtime, container: ContainerRecord, cgroup: CgroupPlan | undefined): Promise<void> {
+export async function releaseContainer(runtime: Runtime, container: ContainerRecord, cgroup: CgroupPlan | undefined): Promise<void> {
   // A late Ctrl-C, or the terminal closing, must not stop tsrun half-way through cleaning up.
   const holdOn = () => {};
   for (const signal of CLEANUP_SIGNALS) process.on(signal, holdOn);

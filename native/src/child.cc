@@ -459,11 +459,21 @@ int RunStep(const ChildContext& ctx, const Step& step) {
 
 namespace {
 
+// The kernel forgets the parent-death signal when a process's credentials change (commit_creds: a new
+// uid, as setuid to the container's user makes): set it again before the command starts, as runc does, or
+// a container of user 1000 would live on after its tsrun was killed. (runc also compares getppid() with
+// the parent's pid, to catch a parent that died in between; in a new PID namespace the parent is outside
+// and getppid() says 0 either way, so that check could not see anything here.)
+void DieWithParentAgain(const ChildContext& ctx, size_t step) {
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) Report(ctx, (int)step, errno);
+}
+
 [[noreturn]] void RunStepsFrom(const ChildContext& ctx, size_t first) {
   const std::vector<Step>& steps = *ctx.steps;
   for (size_t i = first; i < steps.size(); i++) {
     ctx.times[kFirstStepSlot + i] = MonotonicNanoseconds();
     if (steps[i].op == Op::Fork) ForkAndLeave(ctx, i);
+    if (steps[i].op == Op::Execve && ctx.die_with_parent) DieWithParentAgain(ctx, i);
     if (RunStep(ctx, steps[i]) != 0 && !(steps[i].optional && errno == ENOENT)) Report(ctx, (int)i, errno);
   }
   Report(ctx, (int)steps.size(), ENOEXEC);  // the list did not end in a successful execve

@@ -4,7 +4,7 @@
 // and what happens when the monitor or a foreground tsrun is killed -9.
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeWithDemoImage, tsrun, TSRUN } from '../helpers/cli.js';
@@ -218,6 +218,25 @@ describe.skipIf(!asRoot)('detached containers (as root)', () => {
     await new Promise((resolve) => child.once('exit', resolve));
     await eventually(() => state('abandoned').Status === 'exited'); // the kernel killed the container with its tsrun
     expect(state('abandoned').ExitCode).toBe(137);
+    expect(cgroupDirs(id)).toEqual([]);
+  });
+
+  it('after kill -9 of a foreground --rm run on the bridge, as another user: the container dies, and the next command removes it and frees its network', async () => {
+    const child = spawn(process.execPath, [TSRUN, 'run', '--rm', '--name', 'dropped', '-u', '1000', 'tsrun-demo', 'sh', '-c', 'echo up; sleep 61'], { env: { ...process.env, TSRUN_ROOT: root } });
+    await new Promise((resolve) => child.stdout.once('data', resolve));
+    const id = run('inspect', '-f', '{{.Id}}', 'dropped').stdout.trim();
+    const { pid } = stateFile('dropped');
+    const address = run('inspect', '-f', '{{.NetworkSettings.IPAddress}}', 'dropped').stdout.trim();
+    expect(address).toMatch(/^10\.88\./);
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+    // setuid to user 1000 made the kernel forget the parent-death signal: the child set it again before execve.
+    await eventually(() => !fs.existsSync(`/proc/${pid}`) || fs.readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z'));
+    expect(run('ps', '-a', '-q').stdout).not.toContain(id.slice(0, 12)); // --rm, done by the next command
+    expect(fs.existsSync(path.join(root, 'containers', id))).toBe(false);
+    expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(id); // its netns file, unmounted
+    expect(spawnSync('ip', ['-o', 'link'], { encoding: 'utf8' }).stdout).not.toContain(`tsrun${id.slice(0, 8)}`);
+    expect(JSON.stringify(JSON.parse(fs.readFileSync('/run/tsrun/network/tsrun0.json', 'utf8')))).not.toContain(id);
     expect(cgroupDirs(id)).toEqual([]);
   });
 });

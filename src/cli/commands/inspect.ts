@@ -13,7 +13,8 @@ export const inspectCommand: CommandModule<object, InspectArgs> = {
     const { runtimeFor } = await import('../runtime.js');
     const { inspect } = await import('../../inspect.js');
     const runtime = runtimeFor(argv);
-    const documents = argv.objects.map((name) => inspect(runtime, String(name)));
+    const documents: object[] = [];
+    for (const name of argv.objects) documents.push(await inspect(runtime, String(name)));
     if (argv.format === undefined) {
       process.stdout.write(JSON.stringify(documents, null, 4) + '\n');
       return;

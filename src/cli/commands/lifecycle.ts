@@ -1,5 +1,6 @@
 // tsrun logs, wait, stop, kill, and the monitor's exit command: a container's life after `run -d`.
 import type { CommandModule } from 'yargs';
+import type { ContainerRecord } from '../../container.js';
 import type { Runtime } from '../../container.js';
 
 interface LogsArgs { root?: string; container: string; follow: boolean; tail?: string; timestamps: boolean; since?: string }
@@ -19,7 +20,8 @@ export const logsCommand: CommandModule<object, LogsArgs> = {
     const { fail } = await import('../../errors.js');
     const { storePaths } = await import('../../store/paths.js');
     const { getContainer } = await import('../../store/containers.js');
-    const { reconcile } = await import('../../store/reconcile.js');
+    const { reconcile } = await import('../../reconcile.js');
+    const { realSyscalls } = await import('../../kernel/native.js');
     const { formatEntry, readLogs } = await import('../../logs.js');
     const { isUp } = await import('../../container.js');
     const paths = storePaths(argv.root);
@@ -36,7 +38,8 @@ export const logsCommand: CommandModule<object, LogsArgs> = {
     // Follow until the container has exited: new entries are those past the count already printed.
     let shown = first.length;
     for (;;) {
-      const running = isUp(reconcile(paths, getContainer(paths, container.id)).state);
+      const now = await reconcile({ sys: realSyscalls, paths }, getContainer(paths, container.id));
+      const running = now !== null && isUp(now.state);
       const entries = readLogs(paths, container, since);
       print(entries.slice(shown));
       shown = entries.length;
@@ -179,15 +182,16 @@ export const statsCommand: CommandModule<object, { root?: string; containers: st
     const { setTimeout: sleep } = await import('node:timers/promises');
     const { runtimeFor } = await import('../runtime.js');
     const { getContainer, listContainers } = await import('../../store/containers.js');
-    const { reconcile } = await import('../../store/reconcile.js');
+    const { reconcile } = await import('../../reconcile.js');
     const { isUp } = await import('../../container.js');
     const { cgroupLayout } = await import('../../cgroups/layout.js');
     const { planCgroup, readUsage } = await import('../../cgroups/cgroup.js');
     const { formatTable, humanSize } = await import('../format.js');
     const runtime = runtimeFor(argv);
     const layout = cgroupLayout(fs.readFileSync('/proc/self/mountinfo', 'utf8'));
-    const chosen = (argv.containers.length > 0 ? argv.containers.map((name) => getContainer(runtime.paths, String(name))) : listContainers(runtime.paths))
-      .map((container) => reconcile(runtime.paths, container)).filter((container) => isUp(container.state));
+    const asked = argv.containers.length > 0 ? argv.containers.map((name) => getContainer(runtime.paths, String(name))) : listContainers(runtime.paths);
+    const chosen = (await Promise.all(asked.map((container) => reconcile(runtime, container))))
+      .filter((container) => container !== null && isUp(container.state)) as ContainerRecord[];
     const plans = chosen.map((container) => ({ container, plan: planCgroup(layout, container.id, container.config.resources ?? {}) }));
     const sample = () => ({ at: process.hrtime.bigint(), usage: plans.map(({ plan }) => readUsage(plan)) });
     let before = sample();

@@ -1,5 +1,6 @@
 // tsrun ps [-a] [-q] [--no-trunc] [--filter KEY=VALUE]… [--format TEMPLATE]: the containers, as docker lists them.
 import type { CommandModule } from 'yargs';
+import type { ContainerRecord } from '../../container.js';
 
 interface PsArgs { root?: string; all: boolean; quiet: boolean; 'no-trunc': boolean; filter: string[]; format?: string }
 
@@ -28,15 +29,14 @@ export const psCommand: CommandModule<object, PsArgs> = {
   }),
   handler: async (argv) => {
     const { fail } = await import('../../errors.js');
-    const { storePaths } = await import('../../store/paths.js');
-    const { listContainers } = await import('../../store/containers.js');
-    const { reconcile } = await import('../../store/reconcile.js');
+    const { runtimeFor } = await import('../runtime.js');
+    const { reconcileAll } = await import('../../reconcile.js');
     const { isUp } = await import('../../container.js');
     const { formatTable, timeAgo, humanDuration } = await import('../format.js');
     const { formatTemplate } = await import('../go-template.js');
     const { findLease } = await import('../../net/ipam.js');
     const { formatMapping } = await import('../../net/ports.js');
-    const paths = storePaths(argv.root);
+    const runtime = runtimeFor(argv);
 
     // Filters of one key are alternatives; filters of different keys must all hold (docker's rule).
     const filters = new Map<string, string[]>();
@@ -46,7 +46,7 @@ export const psCommand: CommandModule<object, PsArgs> = {
       if (eq < 1 || !FILTER_KEYS.includes(key)) throw fail(`invalid filter "${filter}"`, `use ${FILTER_KEYS.map((k) => `${k}=…`).join(', ')}`);
       filters.set(key, [...(filters.get(key) ?? []), filter.slice(eq + 1)]);
     }
-    const matches = (c: ReturnType<typeof reconcile>) => [...filters].every(([key, values]) => values.some((value) => {
+    const matches = (c: ContainerRecord) => [...filters].every(([key, values]) => values.some((value) => {
       if (key === 'status') return c.state.status === value;
       if (key === 'name') return c.name.includes(value);
       if (key === 'id') return c.id.startsWith(value);
@@ -54,7 +54,7 @@ export const psCommand: CommandModule<object, PsArgs> = {
     }));
     // A status filter asks about stopped containers too, as -a does.
     const all = argv.all || filters.has('status') || filters.has('exited');
-    const containers = listContainers(paths).map((c) => reconcile(paths, c)).filter((c) => (all || isUp(c.state)) && matches(c));
+    const containers = (await reconcileAll(runtime)).filter((c) => (all || isUp(c.state)) && matches(c));
 
     const id = (full: string) => (argv['no-trunc'] ? full : full.slice(0, 12));
     if (argv.quiet) {

@@ -15,10 +15,11 @@ export const startCommand: CommandModule<object, StartArgs> = {
   handler: async (argv) => {
     const { runtimeFor } = await import('../runtime.js');
     const { getContainer } = await import('../../store/containers.js');
-    const { reconcile } = await import('../../store/reconcile.js');
+    const { reconcile } = await import('../../reconcile.js');
     const { start, startDetached } = await import('../../run.js');
     const runtime = runtimeFor(argv);
-    const container = reconcile(runtime.paths, getContainer(runtime.paths, argv.container));
+    const container = await reconcile(runtime, getContainer(runtime.paths, argv.container));
+    if (!container) throw fail(`no such container: ${argv.container}`, 'it was run with --rm, and is gone with its process');
     if (container.state.status === 'running' || container.state.status === 'paused') {
       throw fail(`container ${container.name} is already running`, 'wait for it to exit, or `tsrun rm -f` it');
     }

@@ -51,14 +51,15 @@ async function confirmed(): Promise<boolean> {
 async function diskUsage(argv: SystemArgs): Promise<void> {
   const fs = await import('node:fs');
   const path = await import('node:path');
-  const { storePaths, containerDir } = await import('../../store/paths.js');
+  const { containerDir } = await import('../../store/paths.js');
   const { listImages } = await import('../../store/images.js');
-  const { listContainers } = await import('../../store/containers.js');
-  const { reconcile } = await import('../../store/reconcile.js');
+  const { reconcileAll } = await import('../../reconcile.js');
+  const { runtimeFor } = await import('../runtime.js');
   const { isUp } = await import('../../container.js');
   const { listVolumes, containersUsingVolume, volumeDataDir } = await import('../../volumes/store.js');
   const { formatTable, humanSize } = await import('../format.js');
-  const paths = storePaths(argv.root);
+  const runtime = runtimeFor(argv);
+  const paths = runtime.paths;
   // Bytes of the files under a directory, each hard-linked file counted once.
   const sizeOf = (dir: string): number => {
     const seen = new Set<number>();
@@ -73,7 +74,7 @@ async function diskUsage(argv: SystemArgs): Promise<void> {
     return fs.existsSync(dir) ? walk(dir) : 0;
   };
 
-  const containers = listContainers(paths).map((container) => reconcile(paths, container));
+  const containers = await reconcileAll(runtime);
   const images = listImages(paths);
   const usedImages = new Set(containers.map((container) => container.image.id));
   // Layers shared by several images are on disk once.
