@@ -228,7 +228,6 @@ function applyMetadata(layer: LayerInProgress, at: string, header: Header): void
   else fs.lutimesSync(at, header.mtime, header.mtime);
 }
 
-// #region xattrs
 /** Extended attributes travel as PAX records (see xattrs.ts), set here as the bytes they are. */
 function applyXattrs(layer: LayerInProgress, at: string, header: Header): void {
   for (const [name, value] of xattrsInPax(layer.paxOf(header))) {
@@ -243,7 +242,6 @@ function applyXattrs(layer: LayerInProgress, at: string, header: Header): void {
     }
   }
 }
-// #endregion
 
 // #region whiteouts
 /** ".wh.NAME" becomes what overlayfs calls a whiteout: a character device 0:0 named NAME. */
