@@ -15,7 +15,6 @@ import zlib from 'node:zlib';
 import crypto from 'node:crypto';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { pack as tarPack, type Header, type Pack } from 'tar-stream';
 import type { ContainerRecord, Runtime } from '../container.js';
 import type { Syscalls } from '../kernel/syscalls.js';
 import { fail } from '../errors.js';
@@ -27,6 +26,8 @@ import { MEDIA_TYPES, type ContainerConfig, type Descriptor, type ImageConfig, t
 import { imageRecord, withStaging } from './staging.js';
 import { applyChanges } from './changes.js';
 import { OPAQUE_MARKER, OVERLAY_OPAQUE_VALUE, OVERLAY_OPAQUE_XATTR, WHITEOUT_PREFIX } from './whiteouts.js';
+import { imageMayCarryXattr } from './xattrs.js';
+import { tarBytes, type TarEntry } from './tar-writer.js';
 
 export interface CommitOptions {
   /** REPO[:TAG] for the new image; without it the image has no name, as with docker. */
@@ -56,11 +57,9 @@ export async function commitContainer(runtime: Runtime, container: ContainerReco
     // The changes as a gzipped tar, hashed twice on the way: the diff id (tar) and the digest (gzip).
     const incoming = staging.incomingFile();
     const tarHash = crypto.createHash('sha256');
-    const pack = tarPack();
-    const written = pipeline(pack, hashing(tarHash), zlib.createGzip(), fs.createWriteStream(incoming, { flags: 'wx', mode: 0o600 }));
-    await whileFrozen(container, options.pause ?? true, () => addDirectory(runtime.sys, pack, upper, '', new Map()));
-    pack.finalize();
-    await written;
+    const entries = entriesOf(runtime.sys, upper, '', new Map());
+    const written = () => pipeline(tarBytes(entries), hashing(tarHash), zlib.createGzip(), fs.createWriteStream(incoming, { flags: 'wx', mode: 0o600 }));
+    await whileFrozen(container, options.pause ?? true, written);
     const diffId = `sha256:${tarHash.digest('hex')}`;
     const blob = await staging.keepBlob(incoming, 'layer', undefined);
     const unpackedSize = await staging.layer(blob.path, blob.digest, diffId); // unpacked as any layer is, diff id checked
@@ -107,69 +106,64 @@ async function whileFrozen<T>(container: ContainerRecord, pause: boolean, read: 
 
 // #region upper-to-tar
 /** Every entry under `dir` (the upper dir, or one inside it), parents before children, in a stable order. */
-async function addDirectory(sys: Syscalls, pack: Pack, root: string, relative: string, hardlinks: Map<number, string>): Promise<void> {
+async function* entriesOf(sys: Syscalls, root: string, relative: string, hardlinks: Map<number, string>): AsyncGenerator<TarEntry> {
   for (const name of fs.readdirSync(path.join(root, relative)).sort()) {
     const entry = relative === '' ? name : `${relative}/${name}`;
     const full = path.join(root, entry);
     const stat = fs.lstatSync(full);
     if (MOUNT_POINTS.has(entry) && stat.isFile() && stat.size === 0) continue;
-    const common = { mode: stat.mode & 0o7777, uid: stat.uid, gid: stat.gid, mtime: stat.mtime, pax: xattrsOf(sys, full) };
+    const common = { mode: stat.mode & 0o7777, uid: stat.uid, gid: stat.gid, mtime: stat.mtime };
+    const xattrs = xattrsOf(sys, full);
 
     if (stat.isCharacterDevice() && stat.rdev === 0) {
       // overlayfs's whiteout: the file was deleted. In a layer that is an empty file named .wh.NAME.
-      await add(pack, { ...common, name: path.posix.join(relative, WHITEOUT_PREFIX + name), type: 'file', size: 0, mode: 0o600 });
+      yield { header: { ...common, name: path.posix.join(relative, WHITEOUT_PREFIX + name), type: 'file', size: 0, mode: 0o600 } };
     } else if (stat.isDirectory()) {
-      await add(pack, { ...common, name: `${entry}/`, type: 'directory' });
+      yield { header: { ...common, xattrs, name: `${entry}/`, type: 'directory' } };
       if (sys.lgetxattr(full, OVERLAY_OPAQUE_XATTR)?.toString() === OVERLAY_OPAQUE_VALUE) {
         // Made again after being deleted: what lower layers had in it stays hidden.
-        await add(pack, { ...common, name: `${entry}/${OPAQUE_MARKER}`, type: 'file', size: 0, mode: 0o600 });
+        yield { header: { ...common, name: `${entry}/${OPAQUE_MARKER}`, type: 'file', size: 0, mode: 0o600 } };
       }
-      await addDirectory(sys, pack, root, entry, hardlinks);
+      yield* entriesOf(sys, root, entry, hardlinks);
     } else if (stat.isFile() && stat.nlink > 1 && hardlinks.has(stat.ino)) {
-      await add(pack, { ...common, name: entry, type: 'link', linkname: hardlinks.get(stat.ino)! });
+      // The same inode as an earlier entry, which carried its extended attributes.
+      yield { header: { ...common, name: entry, type: 'link', linkname: hardlinks.get(stat.ino)! } };
     } else if (stat.isFile()) {
       if (stat.nlink > 1) hardlinks.set(stat.ino, entry);
-      await add(pack, { ...common, name: entry, type: 'file', size: stat.size }, full, stat);
+      yield { header: { ...common, xattrs, name: entry, type: 'file', size: stat.size }, file: openAsSeen(full, stat, entry) };
     } else if (stat.isSymbolicLink()) {
-      await add(pack, { ...common, name: entry, type: 'symlink', linkname: fs.readlinkSync(full) });
+      yield { header: { ...common, xattrs, name: entry, type: 'symlink', linkname: fs.readlinkSync(full) } };
     } else if (stat.isCharacterDevice() || stat.isBlockDevice()) {
       const type = stat.isCharacterDevice() ? 'character-device' : 'block-device';
-      await add(pack, { ...common, name: entry, type, devmajor: Math.floor(stat.rdev / 256), devminor: stat.rdev % 256 });
+      yield { header: { ...common, xattrs, name: entry, type, devmajor: Math.floor(stat.rdev / 256), devminor: stat.rdev % 256 } };
     } else if (stat.isFIFO()) {
-      await add(pack, { ...common, name: entry, type: 'fifo' });
+      yield { header: { ...common, xattrs, name: entry, type: 'fifo' } };
     }
     // Sockets are left out, as tar leaves them out: they only mean something to a running program.
   }
 }
 // #endregion
 
-/** One tar entry; a regular file's content is streamed from `file`, opened without following a symlink and
- *  checked to be the very file the walk looked at (with --pause=false, the container may have changed it). */
-function add(pack: Pack, header: Partial<Header> & { name: string }, file?: string, seen?: fs.Stats): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const done = (error?: Error | null) => (error ? reject(error) : resolve());
-    if (!file) return void pack.entry(header, Buffer.alloc(0), done); // no content: directories, links, markers
-    const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
-    const opened = fs.fstatSync(fd);
-    if (!opened.isFile() || opened.ino !== seen?.ino || opened.dev !== seen.dev || opened.size !== seen.size) {
-      fs.closeSync(fd);
-      return void reject(fail(`commit: ${header.name} changed while it was read`, HINT));
-    }
-    pipeline(fs.createReadStream('', { fd }), pack.entry(header, done)).catch(reject);
-  });
+/** A regular file's content, opened without following a symlink and checked to be the very file the walk
+ *  looked at (with --pause=false, the container may have changed it since). */
+function openAsSeen(file: string, seen: fs.Stats, name: string): number {
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  const opened = fs.fstatSync(fd);
+  if (!opened.isFile() || opened.ino !== seen.ino || opened.dev !== seen.dev || opened.size !== seen.size) {
+    fs.closeSync(fd);
+    throw fail(`commit: ${name} changed while it was read`, HINT);
+  }
+  return fd;
 }
 
-/** The file's extended attributes as PAX records, but overlayfs's own bookkeeping, and values that are
- *  not text (tar-stream carries PAX values as UTF-8: a binary one would come back changed). */
-function xattrsOf(sys: Syscalls, file: string): Record<string, string> | undefined {
-  const records: Record<string, string> = {};
+/** The file's extended attributes, as bytes: those an image may carry (so no overlayfs bookkeeping). */
+function xattrsOf(sys: Syscalls, file: string): Map<string, Buffer> {
+  const xattrs = new Map<string, Buffer>();
   for (const name of sys.llistxattr(file)) {
-    if (name.startsWith('trusted.overlay.')) continue;
-    const value = sys.lgetxattr(file, name);
-    const text = value?.toString('utf8');
-    if (text !== undefined && Buffer.from(text, 'utf8').equals(value!)) records[`SCHILY.xattr.${name}`] = text;
+    const value = imageMayCarryXattr(name) ? sys.lgetxattr(file, name) : null;
+    if (value !== null) xattrs.set(name, value);
   }
-  return Object.keys(records).length > 0 ? records : undefined;
+  return xattrs;
 }
 
 /** As docker commit: the image takes the container's settings (its command, environment, working dir and user),

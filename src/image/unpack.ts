@@ -19,6 +19,7 @@ import { fail, withContext, type TsrunError } from '../errors.js';
 import { decompress } from './compression.js';
 import { classifyEntryName, OVERLAY_OPAQUE_XATTR, OVERLAY_OPAQUE_VALUE } from './whiteouts.js';
 import { lstatOrNull } from './lstat.js';
+import { imageMayCarryXattr, keepPaxBytes, xattrsInPax, type PaxRecords } from './xattrs.js';
 
 export interface UnpackedLayer {
   /** "sha256:<hex>" of the uncompressed tar: what the image config lists in rootfs.diff_ids. */
@@ -34,6 +35,8 @@ type TarEntry = ExtractEvents['entry'][1];
 interface LayerInProgress {
   sys: Syscalls;
   dest: string;
+  /** The records of an entry's PAX header, as bytes (tar-stream's header.pax has them as text). */
+  paxOf: (header: Header) => PaxRecords;
   size: number;
   /** Directories get their mtime last: creating anything inside a directory changes it. */
   directoryMtimes: Map<string, Date>;
@@ -47,9 +50,9 @@ interface LayerInProgress {
  *  written: the caller removes it (it unpacks into a staging directory under
  *  <root>/tmp and renames it into place only on success). */
 export async function unpackLayer(sys: Syscalls, compressed: Readable, dest: string): Promise<UnpackedLayer> {
-  const layer: LayerInProgress = { sys, dest, size: 0, directoryMtimes: new Map(), directories: new Set([dest]) };
   const hash = crypto.createHash('sha256');
   const parser = tarExtract();
+  const layer: LayerInProgress = { sys, dest, paxOf: keepPaxBytes(parser), size: 0, directoryMtimes: new Map(), directories: new Set([dest]) };
 
   // Two things run at once: the bytes flow in (decompress, hash, parse), and
   // the parsed entries are written out. If writing fails, leaving the loop
@@ -225,18 +228,12 @@ function applyMetadata(layer: LayerInProgress, at: string, header: Header): void
   else fs.lutimesSync(at, header.mtime, header.mtime);
 }
 
-const PAX_XATTR_PREFIX = 'SCHILY.xattr.';
-
-/** Extended attributes travel as PAX records "SCHILY.xattr.<name>=<value>". */
+/** Extended attributes travel as PAX records (see xattrs.ts), set here as the bytes they are. */
 function applyXattrs(layer: LayerInProgress, at: string, header: Header): void {
-  const records = (header.pax ?? {}) as Record<string, string>;
-  for (const [key, value] of Object.entries(records)) {
-    if (!key.startsWith(PAX_XATTR_PREFIX)) continue;
-    // tar-stream decodes PAX values as UTF-8. A binary value that was not valid
-    // UTF-8 came out with U+FFFD in it and cannot be restored: better none than a wrong one.
-    if (value.includes('\uFFFD')) continue;
+  for (const [name, value] of xattrsInPax(layer.paxOf(header))) {
+    if (!imageMayCarryXattr(name)) continue; // trusted.*, security.selinux: never the image's to set
     try {
-      layer.sys.lsetxattr(at, key.slice(PAX_XATTR_PREFIX.length), Buffer.from(value, 'utf8'));
+      layer.sys.lsetxattr(at, name, value);
     } catch (error) {
       // This filesystem (or a non-root user) cannot hold that kind of attribute: it is not essential.
       const code = (error as NodeJS.ErrnoException).code;
