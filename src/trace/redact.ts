@@ -7,11 +7,12 @@
 // The container's own command, after the image, stays as typed: `docker
 // inspect` shows it too, and it is what a reader of the trace came to see.
 //
-// This file imports nothing: setup.ts, in a bundle of its own, uses it for the
-// root span, and pull.ts and reference.ts for an image reference.
+// Small and pure (request.ts, which it imports, imports nothing): setup.ts, in a
+// bundle of its own, uses it for the root span; pull.ts and reference.ts for an
+// image reference.
 import { commandName } from './request.js';
 
-export const REDACTED = '<redacted>';
+const REDACTED = '<redacted>';
 
 interface SecretFlag {
   long: string;
