@@ -92,9 +92,12 @@ async function parseWithYargs(args: string[]): Promise<void> {
     .help()
     .wrap(null)
     .fail((message, error) => {
-      // A bad flag or missing argument is tsrun's error (125), like docker's.
-      process.stderr.write(error ? formatError(error) + '\n' : `tsrun: ${message} — see 'tsrun --help'\n`);
-      process.exit(error ? exitCodeOf(error) : 125);
+      // A command's own error goes to main(), which reports it; a traced command still writes its trace.
+      if (error) throw error;
+      // A bad flag or missing argument is tsrun's error (125), like docker's. It is not traced: yargs' message
+      // repeats the words it could not parse, which may be a password typed the wrong way (login -pSECRET).
+      process.stderr.write(`tsrun: ${message} — see 'tsrun --help'\n`);
+      process.exit(125);
     })
     .parseAsync();
 }
