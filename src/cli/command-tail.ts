@@ -10,12 +10,19 @@ export interface CommandShape {
 }
 
 export function markCommandTail(args: string[], shapes: CommandShape[], globalValueOptions: Set<string>): string[] {
+  const tailAt = containerCommandAt(args, shapes, globalValueOptions);
+  if (tailAt < 0 || args[tailAt] === '--') return args;
+  return [...args.slice(0, tailAt), '--', ...args.slice(tailAt)];
+}
+
+/** Index of the word after the image, where the container's command begins (maybe args.length: none given);
+ *  -1 if the words are not one of these commands, or name no image. */
+export function containerCommandAt(args: string[], shapes: CommandShape[], globalValueOptions: Set<string>): number {
   const commandAt = firstPositional(args, 0, globalValueOptions);
   const shape = shapes.find((s) => s.name === args[commandAt]);
-  if (commandAt < 0 || !shape) return args;
+  if (commandAt < 0 || !shape) return -1;
   const imageAt = firstPositional(args, commandAt + 1, new Set([...shape.valueOptions, ...globalValueOptions]));
-  if (imageAt < 0 || args[imageAt + 1] === '--') return args;
-  return [...args.slice(0, imageAt + 1), '--', ...args.slice(imageAt + 1)];
+  return imageAt < 0 ? -1 : imageAt + 1;
 }
 
 /** Index of the first word from `start` that is neither an option nor an option's value; -1 if none. */

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import { formatError, exitCodeOf } from '../errors.js';
 import { tsrunVersion } from '../version.js';
-import { markCommandTail } from './command-tail.js';
+import { containerCommandAt, markCommandTail } from './command-tail.js';
 import { containerOptions, loadRun, runHandler } from './commands/run.js';
 import { execHandler, execOptions } from './commands/exec.js';
 import { parsePlainExec, parsePlainPull, parsePlainRun } from './plain-run.js';
@@ -24,11 +24,14 @@ export async function main(): Promise<void> {
     process.stdout.write(`tsrun version ${tsrunVersion()}\n`);
     return;
   }
-  const { args, traceFlag } = takeTraceFlag(bareExplainAsText(markCommandTail(process.argv.slice(2), [
+  const typed = process.argv.slice(2);
+  const shapes = [
     { name: 'run', valueOptions: valueOptionNames(containerOptions) },
     { name: 'create', valueOptions: valueOptionNames(containerOptions) },
     { name: 'exec', valueOptions: valueOptionNames(execOptions) },
-  ], new Set(['root']))));
+  ];
+  const globalValueOptions = new Set(['root']);
+  const { args, traceFlag } = takeTraceFlag(bareExplainAsText(markCommandTail(typed, shapes, globalValueOptions)));
 
   let tracing: Tracing | undefined;
   try {
@@ -40,7 +43,8 @@ export async function main(): Promise<void> {
       const name = commandName(args);
       // In the build, setup.js is a bundle of its own, tracing.cjs: the SDK, loaded with its code cache.
       const [{ startTracing }] = await Promise.all([import('../trace/setup.js'), name === 'run' ? loadRun() : undefined]);
-      tracing = await startTracing(tracingAsked, name);
+      const commandAt = containerCommandAt(typed, shapes, globalValueOptions);
+      tracing = await startTracing(tracingAsked, { name, args: typed, containerCommandAt: commandAt < 0 ? typed.length : commandAt });
     }
     const command = async () => {
       const plainRun = parsePlainRun(args);
@@ -88,9 +92,12 @@ async function parseWithYargs(args: string[]): Promise<void> {
     .help()
     .wrap(null)
     .fail((message, error) => {
-      // A bad flag or missing argument is tsrun's error (125), like docker's.
-      process.stderr.write(error ? formatError(error) + '\n' : `tsrun: ${message} — see 'tsrun --help'\n`);
-      process.exit(error ? exitCodeOf(error) : 125);
+      // A command's own error goes to main(), which reports it; a traced command still writes its trace.
+      if (error) throw error;
+      // A bad flag or missing argument is tsrun's error (125), like docker's. It is not traced: yargs' message
+      // repeats the words it could not parse, which may be a password typed the wrong way (login -pSECRET).
+      process.stderr.write(`tsrun: ${message} — see 'tsrun --help'\n`);
+      process.exit(125);
     })
     .parseAsync();
 }

@@ -11,6 +11,7 @@
 // (docker.io), and a single-component Hub name is an official image under
 // "library/". So "busybox" means "docker.io/library/busybox:latest".
 import { fail } from '../errors.js';
+import { withoutPassword } from '../trace/redact.js';
 
 export interface ImageReference {
   /** "docker.io", "localhost:5000", … */
@@ -50,8 +51,10 @@ const HINT = 'write it as NAME[:TAG] or NAME@sha256:DIGEST, e.g. busybox, busybo
 
 /** Parse `text` the way `docker run`/`docker pull` do; throws a TsrunError saying what is wrong. */
 export function parseReference(text: string): ImageReference {
-  const invalid = (why: string) => fail(`invalid reference "${text}": ${why}`, HINT);
+  // An error is recorded in the trace, too: it repeats the reference without a password typed into it.
+  const invalid = (why: string) => fail(`invalid reference "${withoutPassword(text)}": ${why}`, HINT);
   if (text === '') throw invalid('it is empty');
+  if (withoutPassword(text) !== text) throw invalid('a reference carries no password: log in with `tsrun login` instead');
   if (FULL_HEX_ID.test(text)) throw invalid('a 64-character hex string is an image id, not a repository name');
 
   // The digest comes after the only "@"; the tag after the last ":" that follows the last "/"

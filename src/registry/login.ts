@@ -2,6 +2,7 @@
 // authenticating as it asks), and only if it accepts them, keep them in
 // tsrun's config.json, readable by root alone (mode 0600), as `docker login` does.
 import fs from 'node:fs';
+import { fail } from '../errors.js';
 import type { StorePaths } from '../store/paths.js';
 import { writeJsonAtomic } from '../store/atomic.js';
 import { parseReference } from '../image/reference.js';
@@ -14,6 +15,8 @@ import type { Credentials } from './auth.js';
 export function registryDomain(server: string | undefined): string {
   if (server === undefined || server === '') return 'docker.io';
   const host = server.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
+  // Not repeated in the message: what comes before "@" may be a password.
+  if (host.includes('@')) throw fail('a registry address carries no user name or password', 'give them to tsrun login: -u USER --password-stdin REGISTRY');
   return parseReference(`${host}/probe`).domain; // the same rules as a reference's registry part
 }
 

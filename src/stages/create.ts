@@ -83,7 +83,8 @@ function environment(image: ImageRecord, request: RunRequest, hostname: string):
   const env = new Map<string, string>();
   const add = (entry: string) => {
     const eq = entry.indexOf('=');
-    if (eq === 0) throw fail(`invalid environment variable "${entry}"`, 'write it as KEY=VALUE');
+    // Not repeated in the message, which a trace records: all of it is a value.
+    if (eq === 0) throw fail('invalid environment variable: a value with no name before its "="', 'write it as KEY=VALUE');
     if (eq < 0) {
       // A bare KEY takes its value from tsrun's own environment, or is left out.
       const value = process.env[entry];

@@ -9,6 +9,7 @@ import { findImage, type ImageRecord } from '../store/images.js';
 import { familiarString, parseReference } from '../image/reference.js';
 import { fail } from '../errors.js';
 import { inSpan } from '../trace/span.js';
+import { withoutPassword } from '../trace/redact.js';
 import { pullProgressLines, type PullProgress } from '../registry/progress.js';
 
 export interface PullStageOptions {
@@ -23,14 +24,15 @@ export interface PullStageOptions {
 export async function pull(runtime: Runtime, reference: string, options: PullStageOptions = {}): Promise<ImageRecord> {
   const policy = options.policy ?? 'missing';
   const progress = options.progress ?? pullProgressLines((line) => void process.stderr.write(line + '\n'));
-  return inSpan('tsrun.pull', { 'container.image.name': reference }, async (span) => {
+  const shown = withoutPassword(reference); // a mistake, since a reference carries none; but never in a trace
+  return inSpan('tsrun.pull', { 'container.image.name': shown }, async (span) => {
     const local = policy === 'always' ? undefined : findImage(runtime.paths, reference);
     if (local) {
       span.setAttributes(imageAttributes(local));
       return local;
     }
     if (policy === 'never') {
-      throw fail(`unable to find image '${reference}' locally`, 'pull it with `tsrun pull`, or load it with `tsrun load -i FILE`; check `tsrun images`');
+      throw fail(`unable to find image '${shown}' locally`, 'pull it with `tsrun pull`, or load it with `tsrun load -i FILE`; check `tsrun images`');
     }
     const parsed = parseReference(reference); // a bad name fails here, before any network traffic
     if (policy === 'missing') progress({ type: 'missing', reference: familiarString(parsed) });

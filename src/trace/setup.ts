@@ -17,6 +17,7 @@ import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { inSpan } from './span.js';
 import { traceFilePaths, writeTraceFiles, type TraceFiles } from './files.js';
 import { otlpRequestFromSpans } from './otlp-json.js';
+import { redactArgs } from './redact.js';
 import type { TracingRequest } from './request.js';
 
 export interface Tracing {
@@ -29,7 +30,17 @@ export interface Tracing {
   finish(): Promise<{ settled: boolean; written: TraceFiles | undefined }>;
 }
 
-export async function startTracing(request: TracingRequest, command: string, env: NodeJS.ProcessEnv = process.env): Promise<Tracing> {
+/** The command being traced, as typed. */
+export interface TracedCommand {
+  /** `run`: the root span is `tsrun run`. */
+  name: string;
+  /** The words after `tsrun`; the root span records them without their secrets (redact.ts). */
+  args: string[];
+  /** Where the container's command begins in `args` (args.length if nowhere): those words stay as typed. */
+  containerCommandAt: number;
+}
+
+export async function startTracing(request: TracingRequest, command: TracedCommand, env: NodeJS.ProcessEnv = process.env): Promise<Tracing> {
   const warnings: string[] = [];
   const startedAt = new Date();
 
@@ -54,9 +65,10 @@ export async function startTracing(request: TracingRequest, command: string, env
 
   let traceId = '';
   return {
-    root: (work, exitCodeOf) => context.with(parent, () => inSpan(`tsrun ${command}`, {
+    root: (work, exitCodeOf) => context.with(parent, () => inSpan(`tsrun ${command.name}`, {
       'container.runtime.name': 'tsrun',
-      'process.command_args': ['tsrun', ...process.argv.slice(2)],
+      // The command as typed, each secret in it replaced by <redacted>: `-e DB_PASSWORD=<redacted>`.
+      'process.command_args': ['tsrun', ...redactArgs(command.args, command.containerCommandAt)],
     }, async (span) => {
       traceId = span.spanContext().traceId;
       try {
@@ -75,9 +87,14 @@ export async function startTracing(request: TracingRequest, command: string, env
       if (files) {
         const { spans } = files;
         const otlpRequest = otlpRequestFromSpans(spans);
-        const paths = traceFilePaths(request.file ?? '', command, traceId || spans[0]?.spanContext().traceId || '0', startedAt);
-        writeTraceFiles(paths, [otlpRequest]);
-        written = paths;
+        const paths = traceFilePaths(request.file ?? '', command.name, traceId || spans[0]?.spanContext().traceId || '0', startedAt);
+        try {
+          writeTraceFiles(paths, [otlpRequest]);
+          written = paths;
+        } catch (error) {
+          // Like a collector that is down: a warning, and the command's exit code stays its own.
+          warnings.push(`could not write the trace to ${paths.otlp}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+        }
       }
       let settled = true;
       if (otlp && otlpProcessor) {

@@ -12,8 +12,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { STAGES } from '../../src/container.js';
 import { parseOtlpLines, plainValue, spansOf, type OtlpSpan } from '../../src/trace/otlp-json.js';
 import type { JaegerFile } from '../../src/trace/jaeger.js';
-import { storeWithDemoImage, tsrun, TSRUN } from '../helpers/cli.js';
+import { expectHostUnchangedAfterEach, storeWithDemoImage, tsrun, TSRUN } from '../helpers/cli.js';
 import { expectJaegerShape } from '../unit/trace/jaeger-shape.js';
+import { startRegistry } from '../helpers/registry.js';
 
 const asRoot = process.getuid?.() === 0;
 const CALLER = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' };
@@ -301,5 +302,75 @@ fs.readFileSync = function (file, ...rest) {
     expect(exported[2]).toContain('trace');
     expect(exported[3]).toContain('otlpExporter');
     expect(accepted).toEqual([true, true, true, true]); // false: no cache at all, or V8 refused it
+  });
+});
+
+describe.skipIf(!asRoot)('what a trace keeps of a run\'s secrets (as root)', () => {
+  let root: string;
+  beforeAll(async () => {
+    root = await storeWithDemoImage('trace-secrets');
+  });
+  afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+  expectHostUnchangedAfterEach();
+
+  /** Both files of the trace --trace=`file` wrote, as text. */
+  const traceText = (file: string) => ['.otlp.jsonl', '.jaeger.json'].map((suffix) => fs.readFileSync(file.replace(/\.json$/, suffix), 'utf8'));
+
+  it('records the names of -e and --env-file variables, never their values; the files 0600 in a directory made 0700', () => {
+    const envFile = path.join(root, 'app.env');
+    fs.writeFileSync(envFile, 'FILE_TOKEN=f1le-s3cret\n');
+    const file = path.join(root, 'secret-traces', 'run.json');
+    const result = tsrun(root, ['run', `--trace=${file}`, '--rm', '--network', 'none', '-e', 'SECRET_TOKEN=s3cr3t-value',
+      '--env-file', envFile, 'tsrun-demo', 'env']);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('SECRET_TOKEN=s3cr3t-value\n'); // the container has them
+    expect(result.stdout).toContain('FILE_TOKEN=f1le-s3cret\n');
+    for (const text of traceText(file)) {
+      expect(text).not.toContain('s3cr3t-value');
+      expect(text).not.toContain('f1le-s3cret');
+      expect(text).not.toContain('FILE_TOKEN'); // the env file's lines are never read into a span
+      expect(text).toContain('SECRET_TOKEN=<redacted>');
+      expect(text).toContain(envFile);
+    }
+    expect(fs.statSync(path.dirname(file)).mode & 0o777).toBe(0o700);
+    for (const suffix of ['.otlp.jsonl', '.jaeger.json']) expect(fs.statSync(file.replace(/\.json$/, suffix)).mode & 0o777).toBe(0o600);
+  });
+
+  it('records nothing of login\'s password, whether the registry takes it, refuses it or does not answer', async () => {
+    const registry = await startRegistry({ htpasswd: { username: 'ada', password: 'hunt3r2-pass' } });
+    try {
+      const logins = [
+        { args: ['-u', 'ada', '-p', 'hunt3r2-pass', registry.host], status: 0, secret: 'hunt3r2-pass' },
+        { args: ['-u', 'ada', '--password=wr0ng-pass', registry.host], status: 125, secret: 'wr0ng-pass' },
+        { args: ['-u', 'ada', '-p', 'n0b0dy-pass', '127.0.0.1:1'], status: 125, secret: 'n0b0dy-pass' }, // nothing listens on port 1
+      ];
+      for (const [i, { args, status, secret }] of logins.entries()) {
+        const file = path.join(root, 'secret-traces', `login-${i}.json`);
+        expect(tsrun(root, [`--trace=${file}`, 'login', ...args]).status, args.join(' ')).toBe(status);
+        for (const text of traceText(file)) {
+          expect(text).not.toContain(secret);
+          expect(text).toContain('<redacted>');
+        }
+      }
+    } finally {
+      await registry.stop();
+    }
+  });
+
+  it('replaces a symbolic link planted at the trace\'s name, and leaves the file it points to untouched', () => {
+    const dir = fs.mkdtempSync(path.join(root, 'planted-'));
+    const target = path.join(root, 'precious');
+    fs.writeFileSync(target, 'untouched\n', { mode: 0o644 });
+    for (const suffix of ['.otlp.jsonl', '.jaeger.json']) fs.symlinkSync(target, path.join(dir, `run${suffix}`));
+    const result = tsrun(root, ['run', `--trace=${path.join(dir, 'run.json')}`, '--rm', '--network', 'none', 'tsrun-demo', 'true']);
+    expect(result.status).toBe(0);
+    expect(fs.readFileSync(target, 'utf8')).toBe('untouched\n');
+    expect(fs.statSync(target).mode & 0o777).toBe(0o644);
+    for (const suffix of ['.otlp.jsonl', '.jaeger.json']) {
+      const written = path.join(dir, `run${suffix}`);
+      expect(fs.lstatSync(written).isFile()).toBe(true);
+      expect(fs.statSync(written).mode & 0o777).toBe(0o600);
+    }
+    expect(spansOf(parseOtlpLines(fs.readFileSync(path.join(dir, 'run.otlp.jsonl'), 'utf8'))).map((s) => s.span.name)).toContain('tsrun run');
   });
 });

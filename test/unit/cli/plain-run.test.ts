@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { markCommandTail } from '../../../src/cli/command-tail.js';
+import { containerCommandAt, markCommandTail } from '../../../src/cli/command-tail.js';
 import { parsePlainExec, parsePlainPull, parsePlainRun } from '../../../src/cli/plain-run.js';
 
 const shapes = [
@@ -19,6 +19,17 @@ describe('markCommandTail', () => {
     expect(mark(['ps', '-a'])).toEqual(['ps', '-a']);
     expect(mark(['run', 'demo', '--', 'x'])).toEqual(['run', 'demo', '--', 'x']);
     expect(mark(['run', '--rm'])).toEqual(['run', '--rm']);
+  });
+});
+
+describe('containerCommandAt', () => {
+  it('finds where the container\'s command begins, after the image', () => {
+    const at = (args: string[]) => containerCommandAt(args, shapes, new Set(['root']));
+    expect(at(['run', '--rm', '-e', 'A=1', 'demo', 'env', '-e', 'B=2'])).toBe(5);
+    expect(at(['--root', '/x', 'exec', '-e', 'A=1', 'web', 'env'])).toBe(6);
+    expect(at(['run', '-it', 'demo'])).toBe(3); // none given: the image's CMD
+    expect(at(['run', '--rm'])).toBe(-1);
+    expect(at(['login', '-p', 'x', 'registry.example'])).toBe(-1);
   });
 });
 

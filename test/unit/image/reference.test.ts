@@ -86,6 +86,12 @@ describe('parseReference', () => {
     expect((error as TsrunError).message).toMatch(why);
     expect((error as TsrunError).exitCode).toBe(125);
   });
+
+  it('refuses a user and password before the registry, and does not repeat the password (a trace records errors)', () => {
+    for (const input of ['ada:hunter2@registry.example/app', 'https://ada:hunter2@registry.example/app:v1']) {
+      expect(() => parseReference(input)).toThrow(/^invalid reference "[^"]*ada:<redacted>@registry\.example\/app[^"]*": a reference carries no password/);
+    }
+  });
 });
 
 describe('parseRepository', () => {

@@ -67,6 +67,12 @@ describe('create', () => {
     ]);
   });
 
+  it('refuses a variable with no name, without repeating its value (a trace records errors)', async () => {
+    const refused = create(runtime, image({ Cmd: ['sh'] }), request({ env: ['=hunter2'] }));
+    await expect(refused).rejects.toThrow(/invalid environment variable/);
+    await expect(refused).rejects.not.toThrow(/hunter2/);
+  });
+
   it('refuses a name that is taken, an invalid name and a relative working directory', async () => {
     await create(runtime, image({ Cmd: ['sh'] }), request({ name: 'web' }));
     await expect(create(runtime, image({ Cmd: ['sh'] }), request({ name: 'web' }))).rejects.toThrow(/"\/web" is already in use/);

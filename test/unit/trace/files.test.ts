@@ -38,4 +38,31 @@ describe('writeTraceFiles', () => {
     expect(parseOtlpLines(fs.readFileSync(files.otlp, 'utf8'))).toEqual(requests);
     expect(JSON.parse(fs.readFileSync(files.jaeger, 'utf8')).data[0].spans[0].operationName).toBe('tsrun run');
   });
+
+  it('makes the files 0600 and the directory it creates 0700, and leaves no temporary file', () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-trace-files-'));
+    const files = { otlp: path.join(dir, 'traces/t.otlp.jsonl'), jaeger: path.join(dir, 'traces/t.jaeger.json') };
+    writeTraceFiles(files, [{ resourceSpans: [] }]);
+    expect(fs.statSync(path.join(dir, 'traces')).mode & 0o777).toBe(0o700);
+    for (const file of [files.otlp, files.jaeger]) expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    expect(fs.readdirSync(path.join(dir, 'traces')).sort()).toEqual(['t.jaeger.json', 't.otlp.jsonl']);
+  });
+
+  it('replaces a symbolic link planted at a trace file\'s name, and never writes through it', () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-trace-files-'));
+    const target = path.join(dir, 'precious');
+    fs.writeFileSync(target, 'untouched\n', { mode: 0o644 });
+    const files = { otlp: path.join(dir, 't.otlp.jsonl'), jaeger: path.join(dir, 't.jaeger.json') };
+    fs.symlinkSync(target, files.otlp);
+    fs.symlinkSync(path.join(dir, 'nowhere'), files.jaeger); // a dangling one, which O_CREAT alone would create
+    writeTraceFiles(files, [{ resourceSpans: [] }]);
+    expect(fs.readFileSync(target, 'utf8')).toBe('untouched\n');
+    expect(fs.statSync(target).mode & 0o777).toBe(0o644);
+    expect(fs.existsSync(path.join(dir, 'nowhere'))).toBe(false);
+    for (const file of [files.otlp, files.jaeger]) {
+      expect(fs.lstatSync(file).isFile()).toBe(true);
+      expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    }
+    expect(parseOtlpLines(fs.readFileSync(files.otlp, 'utf8'))).toEqual([{ resourceSpans: [] }]);
+  });
 });

@@ -12,12 +12,13 @@ import { inSpan, traceContextEnv } from '../../../src/trace/span.js';
 import { parseOtlpLines, plainValue, spansOf, type OtlpSpan } from '../../../src/trace/otlp-json.js';
 
 let dir = '';
+const TEST = { name: 'test', args: ['test'], containerCommandAt: 1 };
 beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-trace-setup-')); });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /** Trace `work` as the command `test`, to files in `dir`; the spans written, by name. */
 async function traced(work: () => Promise<unknown>, env: NodeJS.ProcessEnv = {}) {
-  const tracing = await startTracing({ file: path.join(dir, 't.json'), exporters: []}, 'test', env);
+  const tracing = await startTracing({ file: path.join(dir, 't.json'), exporters: []}, TEST, env);
   await tracing.root(work, exitCodeOf).catch(() => undefined);
   expect((await tracing.finish()).settled).toBe(true);
   const all = spansOf(parseOtlpLines(fs.readFileSync(path.join(dir, 't.otlp.jsonl'), 'utf8')));
@@ -61,6 +62,37 @@ describe('startTracing', () => {
       const exception = span.events?.find((e) => e.name === 'exception');
       expect(exception && attribute({ ...span, attributes: exception.attributes }, 'exception.message')).toBe('exec: "nope": not found');
     }
+  });
+
+  it('records the command line on the root span with its secrets left out, the container\'s command as typed', async () => {
+    const args = ['run', '-e', 'DB_PASSWORD=hunter2', '--env-file', 'app.env', 'demo', 'env', '-e', 'SHOWN=yes'];
+    const tracing = await startTracing({ file: path.join(dir, 't.json'), exporters: [] }, { name: 'run', args, containerCommandAt: 6 }, {});
+    await tracing.root(async () => undefined, exitCodeOf);
+    await tracing.finish();
+    const text = fs.readFileSync(path.join(dir, 't.otlp.jsonl'), 'utf8') + fs.readFileSync(path.join(dir, 't.jaeger.json'), 'utf8');
+    expect(text).not.toContain('hunter2');
+    const root = spansOf(parseOtlpLines(fs.readFileSync(path.join(dir, 't.otlp.jsonl'), 'utf8')))[0]!.span;
+    expect(attribute(root, 'process.command_args'))
+      .toEqual(['tsrun', 'run', '-e', 'DB_PASSWORD=<redacted>', '--env-file', 'app.env', 'demo', 'env', '-e', 'SHOWN=yes']);
+  });
+
+  it('writes the trace files mode 0600, and warns instead of failing when it cannot write them', async () => {
+    await traced(async () => undefined);
+    for (const name of ['t.otlp.jsonl', 't.jaeger.json']) expect(fs.statSync(path.join(dir, name)).mode & 0o777).toBe(0o600);
+
+    fs.mkdirSync(path.join(dir, 'taken.otlp.jsonl')); // a directory where the file should go
+    const tracing = await startTracing({ file: path.join(dir, 'taken.json'), exporters: [] }, TEST, {});
+    await tracing.root(async () => undefined, exitCodeOf);
+    const stderr: string[] = [];
+    const write = process.stderr.write;
+    process.stderr.write = ((chunk: string) => stderr.push(chunk)) as typeof write;
+    try {
+      expect((await tracing.finish()).written).toBeUndefined();
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(stderr.join('')).toMatch(/^tsrun: tracing: could not write the trace to .*taken\.otlp\.jsonl: EISDIR\n$/);
+    expect(fs.readdirSync(dir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
   });
 
   it('continues the trace of TRACEPARENT: same trace id, the caller\'s span as parent', async () => {
@@ -121,7 +153,7 @@ describe('OTLP/HTTP export', () => {
     process.env.OTEL_EXPORTER_OTLP_HEADERS = 'x-lab=tracing';
     process.env.OTEL_SERVICE_NAME = 'lab-tsrun';
     try {
-      const tracing = await startTracing({ file: undefined, exporters: ['otlp']}, 'test', env);
+      const tracing = await startTracing({ file: undefined, exporters: ['otlp']}, TEST, env);
       await tracing.root(() => inSpan('tsrun.pull', {}, () => 1), exitCodeOf);
       expect((await tracing.finish()).settled).toBe(true);
     } finally {
@@ -138,7 +170,7 @@ describe('OTLP/HTTP export', () => {
 
   it('sends http/protobuf by default, to OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as given', async () => {
     const { endpoint, received } = await receiver();
-    const tracing = await startTracing({ file: undefined, exporters: ['otlp']}, 'test', { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${endpoint}/custom` });
+    const tracing = await startTracing({ file: undefined, exporters: ['otlp']}, TEST, { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${endpoint}/custom` });
     await tracing.root(() => inSpan('tsrun.pull', {}, () => 1), exitCodeOf);
     expect((await tracing.finish()).settled).toBe(true);
     expect(received.map((r) => [r.url, r.headers['content-type']])).toEqual([['/custom', 'application/x-protobuf']]);
