@@ -9,6 +9,8 @@ export default defineConfig({
     // before and after, and another file's containers would blur that picture.
     fileParallelism: false,
     globalSetup: ['test/global-setup.ts'],
+    // Each integration test checks the host before and after it (test/host-check.ts).
+    setupFiles: ['test/host-check.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

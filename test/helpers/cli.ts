@@ -3,7 +3,6 @@ import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, expect } from 'vitest';
 import { buildDemoImage } from '../../src/image/demo.js';
 
 export const TSRUN = path.resolve(import.meta.dirname, '../../bin/tsrun.js');
@@ -20,9 +19,11 @@ export function tsrun(root: string, args: string[], options: SpawnSyncOptions = 
   return { status: result.status, stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? '') };
 }
 
-/** What a run could leave behind on the host: mounts, and processes that are
- *  tsrun or live in another PID namespace than ours (a container's). */
-export function hostSnapshot(): { mounts: string[]; processes: string[] } {
+/** What a run could leave behind on the host: mounts (an overlay, a netns file), processes that are tsrun
+ *  or live in another PID namespace than ours (a container's), the host ends of veth pairs and user
+ *  networks' bridges (the default bridge tsrun0 stays, by design, until `network prune`), container cgroups,
+ *  and the firewall's port publications (DNAT rules, nft or iptables). */
+export function hostSnapshot(): { mounts: string[]; processes: string[]; links: string[]; cgroups: string[]; dnat: string[] } {
   const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')
     .map((line) => line.split(' ').slice(3, 5).join(' ')) // root and mount point: ids change, places don't
     .filter(Boolean).sort();
@@ -36,20 +37,15 @@ export function hostSnapshot(): { mounts: string[]; processes: string[] } {
       return []; // exited while we looked
     }
   });
-  return { mounts, processes: processes.sort() };
-}
-
-/** Fails every test of the suite that leaves a mount or a container process behind, failed or not. */
-export function expectHostUnchangedAfterEach(): void {
-  let before: ReturnType<typeof hostSnapshot>;
-  beforeEach(() => {
-    before = hostSnapshot();
-  });
-  afterEach(() => {
-    const after = hostSnapshot();
-    expect(after.mounts.filter((m) => !before.mounts.includes(m))).toEqual([]);
-    expect(after.processes.filter((p) => !before.processes.includes(p))).toEqual([]);
-  });
+  const links = fs.readdirSync('/sys/class/net').filter((name) => name.startsWith('tsrun') && name !== 'tsrun0').sort();
+  const cgroups = mounts.map((m) => m.split(' ')[1]!).filter((at) => at.startsWith('/sys/fs/cgroup/'))
+    .flatMap((at) => {
+      const parent = path.join(at, 'tsrun');
+      return fs.existsSync(parent) ? fs.readdirSync(parent, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => path.join(parent, e.name)) : [];
+    }).sort();
+  const firewall = ['nft list ruleset', 'iptables-save -t nat'].map((command) => spawnSync('sh', ['-c', `${command} 2>/dev/null`], { encoding: 'utf8' }).stdout).join('\n');
+  const dnat = firewall.split('\n').map((line) => line.trim()).filter((line) => /dnat/i.test(line)).sort();
+  return { mounts, processes: processes.sort(), links, cgroups, dnat };
 }
 
 /** A fresh store under the temp dir with the demo image loaded: what most integration tests start from. */

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectHostUnchangedAfterEach, storeWithDemoImage, tsrun, TSRUN } from '../helpers/cli.js';
+import { storeWithDemoImage, tsrun, TSRUN } from '../helpers/cli.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { demoLayout, tempDir } from '../helpers/images.js';
 
@@ -46,7 +46,6 @@ describe.skipIf(!asRoot)('tsrun at once (as root)', () => {
     fs.rmSync(root, { recursive: true, force: true });
     fs.rmSync(images, { recursive: true, force: true });
   });
-  expectHostUnchangedAfterEach();
 
   it('gives 20 runs started at once 20 names and 20 addresses', async () => {
     // Each holds its address until all twenty have said theirs: an address freed and taken again is no duplicate.

@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { STAGES } from '../../src/container.js';
 import { parseOtlpLines, plainValue, spansOf, type OtlpSpan } from '../../src/trace/otlp-json.js';
 import type { JaegerFile } from '../../src/trace/jaeger.js';
-import { expectHostUnchangedAfterEach, storeWithDemoImage, tsrun, TSRUN } from '../helpers/cli.js';
+import { storeWithDemoImage, tsrun, TSRUN } from '../helpers/cli.js';
 import { expectJaegerShape } from '../unit/trace/jaeger-shape.js';
 import { startRegistry } from '../helpers/registry.js';
 
@@ -311,7 +311,6 @@ describe.skipIf(!asRoot)('what a trace keeps of a run\'s secrets (as root)', () 
     root = await storeWithDemoImage('trace-secrets');
   });
   afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
-  expectHostUnchangedAfterEach();
 
   /** Both files of the trace --trace=`file` wrote, as text. */
   const traceText = (file: string) => ['.otlp.jsonl', '.jaeger.json'].map((suffix) => fs.readFileSync(file.replace(/\.json$/, suffix), 'utf8'));

@@ -1,0 +1,21 @@
+// Every integration test, as root, checks that the host is left as it was: no mount, container process,
+// veth or user bridge, container cgroup or port publication it made survives it, whether it passed or not.
+// (test/helpers/cli.ts's hostSnapshot says what is looked at.) Loaded by vitest before each test file.
+import { afterEach, beforeEach, expect } from 'vitest';
+import { hostSnapshot } from './helpers/cli.js';
+
+const integration = (file: string | undefined) => file?.includes('/test/integration/') ?? false;
+
+if (process.getuid?.() === 0) {
+  let before: ReturnType<typeof hostSnapshot> | undefined;
+  beforeEach(() => {
+    before = integration(expect.getState().testPath) ? hostSnapshot() : undefined;
+  });
+  afterEach(() => {
+    if (!before) return;
+    const after = hostSnapshot();
+    for (const key of Object.keys(before) as Array<keyof typeof before>) {
+      expect(after[key].filter((item) => !before![key].includes(item)), `left on the host: ${key}`).toEqual([]);
+    }
+  });
+}
