@@ -92,4 +92,15 @@ describe.skipIf(!asRoot)('volumes and mounts (as root)', () => {
     expect(fs.existsSync('/etc/tsrun-escape')).toBe(false);
     expect(run('volume', 'ls', '-q').stdout).not.toContain('escape'); // refused before the volume was made
   });
+
+  it('makes a fresh store 0700 when `volume create` is the first command', () => {
+    const parent = tempDir('volume-first');
+    try {
+      const store = path.join(parent, 'store');
+      expect(tsrun(store, ['volume', 'create', 'first'])).toMatchObject({ status: 0, stdout: 'first\n' });
+      expect(fs.statSync(store).mode & 0o777).toBe(0o700);
+    } finally {
+      fs.rmSync(parent, { recursive: true, force: true });
+    }
+  });
 });
