@@ -48,8 +48,10 @@ export function makeStoreRoot(paths: StorePaths): void {
   }
   const stat = fs.statSync(paths.root);
   if (!stat.isDirectory()) throw fail(`the store ${paths.root} is not a directory`, 'give --root a directory');
-  // A directory every user may write to (/tmp, say) is not tsrun's to close.
-  if (stat.mode & 0o002) throw fail(`the store ${paths.root} is writable by every user`, 'give --root a directory of its own, such as /var/lib/tsrun');
+  // A directory every user writes in (/tmp, say) is not tsrun's to close; an empty one (a fresh tmpfs) is.
+  if (stat.mode & 0o002 && fs.readdirSync(paths.root).length > 0) {
+    throw fail(`the store ${paths.root} is writable by every user, and holds files already`, 'give --root a directory of its own, such as /var/lib/tsrun');
+  }
   // Made looser by an older tsrun or by hand: closed again, as dockerd re-sets its root's mode at each start.
   if (stat.mode & 0o077) fs.chmodSync(paths.root, 0o700);
 }

@@ -27,12 +27,21 @@ describe('makeStoreRoot', () => {
     expect(modeOf(paths.root)).toBe(0o700);
   });
 
-  it('refuses a directory every user may write to, and leaves it alone', () => {
+  it('refuses a directory every user writes in, and leaves it alone', () => {
     const paths = storePaths(path.join(scratch.root, 'shared'), {});
     fs.mkdirSync(paths.root);
+    fs.writeFileSync(path.join(paths.root, 'someone-elses'), '');
     fs.chmodSync(paths.root, 0o1777);
-    expect(() => makeStoreRoot(paths)).toThrow(/the store .*shared is writable by every user/);
+    expect(() => makeStoreRoot(paths)).toThrow(/the store .*shared is writable by every user, and holds files already/);
     expect(modeOf(paths.root)).toBe(0o1777);
+  });
+
+  it('closes an empty one, such as a tmpfs just mounted for the store', () => {
+    const paths = storePaths(path.join(scratch.root, 'mounted'), {});
+    fs.mkdirSync(paths.root);
+    fs.chmodSync(paths.root, 0o1777);
+    makeStoreRoot(paths);
+    expect(modeOf(paths.root)).toBe(0o700);
   });
 
   it('refuses a file', () => {
