@@ -66,11 +66,12 @@ export class RegistryClient {
   }
 
   // #region client
-  /** The manifest or index that `reference` (a tag or a digest) names, asking for the kinds we understand. */
-  async manifest(reference: string): Promise<FetchedManifest> {
+  /** The manifest or index that `reference` (a tag or a digest) names, asking for the kinds we understand;
+   *  `size`, when an index's descriptor gives it, is the most that is read. */
+  async manifest(reference: string, size = MAX_JSON_BYTES): Promise<FetchedManifest> {
     const path = `/v2/${this.repository}/manifests/${reference}`;
     return this.call('tsrun.registry.manifest', { method: 'GET', url: path, headers: { accept: MANIFEST_ACCEPT }, expect: [200] }, async (response) => ({
-      bytes: await readBody(response, MAX_JSON_BYTES, `manifest ${reference}`),
+      bytes: await readBody(response, Math.min(size, MAX_JSON_BYTES), `manifest ${reference}`),
       contentType: response.headers['content-type']?.split(';')[0]?.trim(),
       claimedDigest: header(response, 'docker-content-digest'),
     }));
