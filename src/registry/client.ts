@@ -23,7 +23,7 @@ import { fail } from '../errors.js';
 import { inSpan } from '../trace/span.js';
 import { MAX_JSON_BYTES } from '../image/staging.js';
 import { Transport, readBody } from './http.js';
-import { basicAuthorization, parseWwwAuthenticate, type Credentials } from './auth.js';
+import { basicAuthorization, parseWwwAuthenticate, tokenRealm, type Credentials } from './auth.js';
 import { MANIFEST_ACCEPT } from './media.js';
 import type { Endpoint } from './endpoint.js';
 
@@ -163,11 +163,14 @@ export class RegistryClient {
   }
 
   // #region authenticate
-  /** Send the request; on 401, authenticate as the challenge says and try once more. */
+  /** Send the request; on 401, authenticate as the challenge says and try once more.
+   *  Only the registry's own origin is ever sent credentials: an upload's Location may be on another
+   *  (a storage bucket), and gets none, as a browser sends none across origins. Nor does its 401 get any. */
   private async authorized(method: Method, url: URL, headers: Record<string, string>, body: Buffer | undefined): Promise<http.IncomingMessage> {
-    const send = () => this.transport.send({ method, url, body, headers: { ...headers, ...(this.authorization ? { authorization: this.authorization } : {}) } });
+    const ours = url.origin === this.endpoint.origin;
+    const send = () => this.transport.send({ method, url, body, headers: { ...headers, ...(this.authorization && ours ? { authorization: this.authorization } : {}) } });
     const first = await send();
-    if (first.statusCode !== 401) return first;
+    if (first.statusCode !== 401 || !ours) return first;
     first.resume();
     await this.authenticate(header(first, 'www-authenticate') ?? '');
     const second = await send();
@@ -192,7 +195,7 @@ export class RegistryClient {
 
   /** Ask the token server for a token that lets us pull from (or push to) this repository. */
   private async fetchToken(realm: string, service: string | undefined, scope: string | undefined): Promise<string> {
-    const url = new URL(realm);
+    const url = tokenRealm(realm, this.credentials !== undefined);
     if (service) url.searchParams.set('service', service);
     // A login asks for no repository in particular: then there is no scope to ask for.
     const wanted = scope ?? (this.repository ? `repository:${this.repository}:${this.access}` : undefined);
