@@ -164,18 +164,19 @@ export class RegistryClient {
 
   // #region authenticate
   /** Send the request; on 401, authenticate as the challenge says and try once more.
-   *  Only the registry's own origin is ever sent credentials: an upload's Location may be on another
-   *  (a storage bucket), and gets none, as a browser sends none across origins. Nor does its 401 get any. */
+   *  Only the registry's own origin is ever sent credentials: an upload's Location or a blob's redirect
+   *  may lead to another (a storage bucket), which gets none, as a browser sends none across origins.
+   *  Nor is its 401 answered: the token server it named would be sent our password. */
   private async authorized(method: Method, url: URL, headers: Record<string, string>, body: Buffer | undefined): Promise<http.IncomingMessage> {
-    const ours = url.origin === this.endpoint.origin;
-    const send = () => this.transport.send({ method, url, body, headers: { ...headers, ...(this.authorization && ours ? { authorization: this.authorization } : {}) } });
+    const ours = (at: URL) => at.origin === this.endpoint.origin;
+    const send = () => this.transport.send({ method, url, body, headers: { ...headers, ...(this.authorization && ours(url) ? { authorization: this.authorization } : {}) } });
     const first = await send();
-    if (first.statusCode !== 401 || !ours) return first;
-    first.resume();
-    await this.authenticate(header(first, 'www-authenticate') ?? '');
+    if (first.response.statusCode !== 401 || !ours(first.url)) return first.response;
+    first.response.resume();
+    await this.authenticate(header(first.response, 'www-authenticate') ?? '');
     const second = await send();
-    if (second.statusCode !== 401) return second;
-    second.resume();
+    if (second.response.statusCode !== 401 || !ours(second.url)) return second.response;
+    second.response.resume();
     throw this.unauthorized();
   }
 
@@ -202,7 +203,7 @@ export class RegistryClient {
     if (wanted) url.searchParams.set('scope', wanted);
     return inSpan('tsrun.registry.token', { 'http.request.method': 'GET', 'server.address': url.hostname, 'server.port': Number(url.port || (url.protocol === 'https:' ? 443 : 80)) }, async (span) => {
       const headers: Record<string, string> = this.credentials ? { authorization: basicAuthorization(this.credentials) } : {};
-      const response = await this.transport.send({ method: 'GET', url, headers });
+      const { response } = await this.transport.send({ method: 'GET', url, headers });
       span.setAttribute('http.response.status_code', response.statusCode ?? 0);
       const body = await readBody(response, MAX_JSON_BYTES, `the token from ${url.host}`);
       if (response.statusCode === 401 || response.statusCode === 403) throw this.unauthorized();

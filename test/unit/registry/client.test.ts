@@ -243,6 +243,25 @@ describe('RegistryClient', () => {
     ]);
   });
 
+  it('does not answer a 401 from the host a redirect led to: the token server it names would get the password', async () => {
+    const realmRequests: string[] = [];
+    const realm = await serve((request, response) => {
+      realmRequests.push(request.headers.authorization ?? 'anonymous');
+      response.end(JSON.stringify({ token: 't' }));
+    });
+    const storage = await serve((_request, response) => {
+      response.writeHead(401, { 'www-authenticate': `Bearer realm="http://${realm}/token"` }).end();
+    });
+    const host = await serve((_request, response) => response.writeHead(307, { location: `http://${storage}/bucket/1` }).end());
+    const client = clientFor(host, { username: 'a', password: 'b' });
+    try {
+      await expect(client.blob('sha256:1', readAll)).rejects.toThrow(`${host} answered GET /v2/team/app/blobs/sha256:1 with 401`);
+    } finally {
+      client.close();
+    }
+    expect(realmRequests).toEqual([]);
+  });
+
   it('sends credentials to a token server over plain http only on this machine', async () => {
     const host = await serve((request, response) => {
       response.writeHead(401, { 'www-authenticate': 'Bearer realm="http://localhost:1/token",service="test"' }).end();
