@@ -22,7 +22,7 @@ import { fail, withContext } from '../errors.js';
 import type { StorePaths } from '../store/paths.js';
 import type { ImageRecord, LayerRecord } from '../store/images.js';
 import { decompress, detectCompression, type Compression } from './compression.js';
-import { Staging, imageRecord, readImageConfig, readJsonFile, withStaging, type Expected, type StagedBlob } from './staging.js';
+import { Staging, checkDescriptor, imageRecord, readImageConfig, readJsonFile, withStaging, wrongSize, type Expected, type StagedBlob } from './staging.js';
 import { parseReference, parseRepository, type ImageReference } from './reference.js';
 import {
   ANNOTATION_CONTAINERD_NAME, ANNOTATION_REF_NAME, CONFIG_MEDIA_TYPES, INDEX_MEDIA_TYPES, LAYER_MEDIA_TYPES,
@@ -115,8 +115,10 @@ async function readOciLayout(staging: LoadStaging, repository: ImageReference | 
     const { manifest, manifestDigest } = await resolveManifest(staging, descriptor, 0);
     check(CONFIG_MEDIA_TYPES.includes(manifest.config?.mediaType ?? ''),
       `manifest ${manifestDigest} is not an image (its config is ${manifest.config?.mediaType}); tsrun loads container images only`);
+    checkDescriptor(manifest.config, 'config', CORRUPT);
     check(Array.isArray(manifest.layers), `manifest ${manifestDigest} has no layers list`);
     for (const layer of manifest.layers) {
+      checkDescriptor(layer, 'layer', CORRUPT);
       if (!LAYER_MEDIA_TYPES.includes(layer.mediaType)) {
         throw fail(`layer ${layer.digest} has unsupported media type ${layer.mediaType}`, `tsrun unpacks ${LAYER_MEDIA_TYPES.join(', ')}`);
       }
@@ -133,6 +135,7 @@ async function readOciLayout(staging: LoadStaging, repository: ImageReference | 
 }
 
 async function resolveManifest(staging: LoadStaging, descriptor: Descriptor, depth: number): Promise<{ manifest: ImageManifest; manifestDigest: string }> {
+  checkDescriptor(descriptor, INDEX_MEDIA_TYPES.includes(descriptor.mediaType) ? 'index' : 'manifest', CORRUPT);
   if (MANIFEST_MEDIA_TYPES.includes(descriptor.mediaType)) {
     const blob = await staging.blob(blobFile(descriptor), 'manifest', descriptor);
     return { manifest: readJsonFile<ImageManifest>(blob.path, `manifest ${descriptor.digest}`, CORRUPT), manifestDigest: descriptor.digest };
@@ -210,6 +213,11 @@ class LoadStaging {
     if (!fs.existsSync(file)) {
       throw fail(`${kind} ${expected?.digest ?? relative} is missing: ${this.source} has no ${relative}`, CORRUPT);
     }
+    // Looked at before a byte is copied: a device (a link to /dev/zero, say) or a file
+    // longer than its descriptor says is never read.
+    const stat = fs.statSync(file);
+    if (!stat.isFile()) throw fail(`${kind} ${expected?.digest ?? relative} is not a regular file: ${relative}`, CORRUPT);
+    if (expected?.size !== undefined && stat.size !== expected.size) throw wrongSize(kind, expected.digest, stat.size, expected.size, CORRUPT);
     // Copied first, then hashed: what is checked is exactly what will be stored.
     const incoming = this.staging.incomingFile();
     if (this.sourceIsOurs) fs.linkSync(file, incoming);

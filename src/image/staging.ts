@@ -14,7 +14,7 @@ import { blobPath, layerDir, lockPath, tmpDir, type StorePaths } from '../store/
 import { makeStagingDir } from '../store/atomic.js';
 import { withLock } from '../store/lock.js';
 import { listImages, saveImageLocked, type ImageRecord, type LayerRecord } from '../store/images.js';
-import type { ImageConfig } from './oci.js';
+import type { Descriptor, ImageConfig } from './oci.js';
 
 /** Manifests and configs are small; anything bigger than this is not one. */
 export const MAX_JSON_BYTES = 8 * 1024 * 1024;
@@ -23,6 +23,25 @@ export const MAX_JSON_BYTES = 8 * 1024 * 1024;
 export interface Expected {
   digest: string;
   size?: number;
+}
+
+/** A descriptor as load and pull rely on it: a sha256 digest (it becomes a file name) and a size,
+ *  which bounds every read of the blob, so that no source can send an endless one. */
+export function checkDescriptor(descriptor: Descriptor | undefined, kind: string, corruptHint: string): Descriptor {
+  const digest = descriptor?.digest;
+  if (typeof digest !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(digest)) {
+    throw fail(`${kind} has an unsupported or malformed digest ${JSON.stringify(digest)}`, 'tsrun checks sha256 digests only');
+  }
+  const size: unknown = descriptor!.size;
+  if (size === undefined) throw fail(`${kind} ${digest} has no size in its descriptor`, corruptHint);
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
+    throw fail(`${kind} ${digest} has an invalid size ${JSON.stringify(size)} in its descriptor`, corruptHint);
+  }
+  return descriptor!;
+}
+
+export function wrongSize(kind: string, digest: string, size: number, expected: number, corruptHint: string): Error {
+  return fail(`${kind} ${digest} is ${size} bytes, but its descriptor says ${expected}`, corruptHint);
 }
 
 export interface StagedBlob {
@@ -98,11 +117,10 @@ export class Staging {
    *  under its digest. `hashed` is what the caller already measured while writing it, if it did. */
   async keepBlob(incoming: string, kind: string, expected: Expected | undefined, hashed?: { digest: string; size: number }): Promise<StagedBlob> {
     const { digest, size } = hashed ?? await hashFile(incoming);
+    // The size first: "is 10 bytes, but its descriptor says 20" tells more than the digest that cannot match.
+    if (expected?.size !== undefined && size !== expected.size) throw wrongSize(kind, expected.digest, size, expected.size, this.corruptHint);
     if (expected && digest !== expected.digest) {
       throw fail(`${kind} ${expected.digest} does not match its digest: got ${digest}`, this.corruptHint);
-    }
-    if (expected?.size !== undefined && size !== expected.size) {
-      throw fail(`${kind} ${expected.digest} is ${size} bytes, but its descriptor says ${expected.size}`, this.corruptHint);
     }
     const target = path.join(this.dir, 'blobs', digest.slice('sha256:'.length));
     if (this.blobs.has(digest)) fs.rmSync(incoming);

@@ -9,8 +9,10 @@
 //
 // Credentials come from tsrun's config (`auths`), else from Docker's
 // ~/.docker/config.json (or $DOCKER_CONFIG/config.json), which `docker login` writes.
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { fail } from '../errors.js';
 import { readJsonObject, type AuthEntry, type RegistryConfig } from './config.js';
 
 export interface Challenge {
@@ -41,6 +43,34 @@ export function parseWwwAuthenticate(header: string): Challenge[] {
     }
   }
   return challenges;
+}
+// #endregion
+
+// #region token-realm
+/** The token server a Bearer challenge names, if we may ask it. Our password goes to it (Basic), so
+ *  over plain http only to this machine itself, where nobody on the network can read it: a registry
+ *  (or whoever answers for it) cannot send the password in clear text to a host of its choosing. */
+export function tokenRealm(realm: string, withCredentials: boolean): URL {
+  let url: URL;
+  try {
+    url = new URL(realm);
+  } catch {
+    throw fail(`the registry names a token server that is not a URL: ${JSON.stringify(realm)}`, 'tell the registry\'s administrator');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw fail(`the registry names a token server that is not http or https: ${url.href}`, 'tell the registry\'s administrator');
+  }
+  if (withCredentials && url.protocol === 'http:' && !isLoopback(url.hostname)) {
+    throw fail(`refusing to send credentials to the token server ${url.origin} over plain http`,
+      'the registry should name an https token server; only one on this machine (127.0.0.1, ::1, localhost) may use http');
+  }
+  return url;
+}
+
+/** 127.0.0.0/8, ::1 or localhost, as a URL spells them ("127.1" is already "127.0.0.1" there). */
+function isLoopback(hostname: string): boolean {
+  if (hostname === 'localhost' || hostname === '[::1]') return true;
+  return net.isIPv4(hostname) && hostname.startsWith('127.');
 }
 // #endregion
 

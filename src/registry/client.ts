@@ -23,7 +23,7 @@ import { fail } from '../errors.js';
 import { inSpan } from '../trace/span.js';
 import { MAX_JSON_BYTES } from '../image/staging.js';
 import { Transport, readBody } from './http.js';
-import { basicAuthorization, parseWwwAuthenticate, type Credentials } from './auth.js';
+import { basicAuthorization, parseWwwAuthenticate, tokenRealm, type Credentials } from './auth.js';
 import { MANIFEST_ACCEPT } from './media.js';
 import type { Endpoint } from './endpoint.js';
 
@@ -66,11 +66,12 @@ export class RegistryClient {
   }
 
   // #region client
-  /** The manifest or index that `reference` (a tag or a digest) names, asking for the kinds we understand. */
-  async manifest(reference: string): Promise<FetchedManifest> {
+  /** The manifest or index that `reference` (a tag or a digest) names, asking for the kinds we understand;
+   *  `size`, when an index's descriptor gives it, is the most that is read. */
+  async manifest(reference: string, size = MAX_JSON_BYTES): Promise<FetchedManifest> {
     const path = `/v2/${this.repository}/manifests/${reference}`;
     return this.call('tsrun.registry.manifest', { method: 'GET', url: path, headers: { accept: MANIFEST_ACCEPT }, expect: [200] }, async (response) => ({
-      bytes: await readBody(response, MAX_JSON_BYTES, `manifest ${reference}`),
+      bytes: await readBody(response, Math.min(size, MAX_JSON_BYTES), `manifest ${reference}`),
       contentType: response.headers['content-type']?.split(';')[0]?.trim(),
       claimedDigest: header(response, 'docker-content-digest'),
     }));
@@ -162,16 +163,20 @@ export class RegistryClient {
   }
 
   // #region authenticate
-  /** Send the request; on 401, authenticate as the challenge says and try once more. */
+  /** Send the request; on 401, authenticate as the challenge says and try once more.
+   *  Only the registry's own origin is ever sent credentials: an upload's Location or a blob's redirect
+   *  may lead to another (a storage bucket), which gets none, as a browser sends none across origins.
+   *  Nor is its 401 answered: the token server it named would be sent our password. */
   private async authorized(method: Method, url: URL, headers: Record<string, string>, body: Buffer | undefined): Promise<http.IncomingMessage> {
-    const send = () => this.transport.send({ method, url, body, headers: { ...headers, ...(this.authorization ? { authorization: this.authorization } : {}) } });
+    const ours = (at: URL) => at.origin === this.endpoint.origin;
+    const send = () => this.transport.send({ method, url, body, headers: { ...headers, ...(this.authorization && ours(url) ? { authorization: this.authorization } : {}) } });
     const first = await send();
-    if (first.statusCode !== 401) return first;
-    first.resume();
-    await this.authenticate(header(first, 'www-authenticate') ?? '');
+    if (first.response.statusCode !== 401 || !ours(first.url)) return first.response;
+    first.response.resume();
+    await this.authenticate(header(first.response, 'www-authenticate') ?? '');
     const second = await send();
-    if (second.statusCode !== 401) return second;
-    second.resume();
+    if (second.response.statusCode !== 401 || !ours(second.url)) return second.response;
+    second.response.resume();
     throw this.unauthorized();
   }
 
@@ -191,14 +196,14 @@ export class RegistryClient {
 
   /** Ask the token server for a token that lets us pull from (or push to) this repository. */
   private async fetchToken(realm: string, service: string | undefined, scope: string | undefined): Promise<string> {
-    const url = new URL(realm);
+    const url = tokenRealm(realm, this.credentials !== undefined);
     if (service) url.searchParams.set('service', service);
     // A login asks for no repository in particular: then there is no scope to ask for.
     const wanted = scope ?? (this.repository ? `repository:${this.repository}:${this.access}` : undefined);
     if (wanted) url.searchParams.set('scope', wanted);
     return inSpan('tsrun.registry.token', { 'http.request.method': 'GET', 'server.address': url.hostname, 'server.port': Number(url.port || (url.protocol === 'https:' ? 443 : 80)) }, async (span) => {
       const headers: Record<string, string> = this.credentials ? { authorization: basicAuthorization(this.credentials) } : {};
-      const response = await this.transport.send({ method: 'GET', url, headers });
+      const { response } = await this.transport.send({ method: 'GET', url, headers });
       span.setAttribute('http.response.status_code', response.statusCode ?? 0);
       const body = await readBody(response, MAX_JSON_BYTES, `the token from ${url.host}`);
       if (response.statusCode === 401 || response.statusCode === 403) throw this.unauthorized();

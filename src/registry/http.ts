@@ -28,8 +28,9 @@ export class Transport {
   constructor(private readonly signal?: AbortSignal) {}
 
   /** Send `request`, following redirects of reads (blobs often live on another host: a CDN, a bucket).
-   *  Credentials go only to the origin they were meant for. The caller consumes or resumes the body. */
-  async send(request: HttpRequest): Promise<http.IncomingMessage> {
+   *  Credentials go only to the origin they were meant for. Returns the answer and the URL that gave it
+   *  (another, after a redirect). The caller consumes or resumes the body. */
+  async send(request: HttpRequest): Promise<{ response: http.IncomingMessage; url: URL }> {
     let { url, headers } = request;
     const { method, body } = request;
     for (let hop = 0; ; hop++) {
@@ -37,7 +38,7 @@ export class Transport {
       const location = response.headers.location;
       // A write answered with a Location (an upload's next URL) is not a redirect: the caller reads it.
       const isRead = method === 'GET' || method === 'HEAD';
-      if (!isRead || !REDIRECTS.has(response.statusCode ?? 0) || location === undefined) return response;
+      if (!isRead || !REDIRECTS.has(response.statusCode ?? 0) || location === undefined) return { response, url };
       response.resume();
       if (hop === MAX_REDIRECTS) throw fail(`${request.url.host} redirected more than ${MAX_REDIRECTS} times`, 'the registry is misconfigured; tell its administrator');
       const next = new URL(location, url);

@@ -1,9 +1,8 @@
 // `tsrun login`: check a user name and password with the registry (GET /v2/,
 // authenticating as it asks), and only if it accepts them, keep them in
 // tsrun's config.json, readable by root alone (mode 0600), as `docker login` does.
-import fs from 'node:fs';
 import { fail } from '../errors.js';
-import type { StorePaths } from '../store/paths.js';
+import { makeStoreRoot, type StorePaths } from '../store/paths.js';
 import { writeJsonAtomic } from '../store/atomic.js';
 import { parseReference } from '../image/reference.js';
 import { configFile, readJsonObject, readRegistryConfig } from './config.js';
@@ -32,7 +31,7 @@ export async function login(paths: StorePaths, domain: string, credentials: Cred
   const config = readJsonObject(file);
   const auths = typeof config.auths === 'object' && config.auths !== null ? config.auths as Record<string, unknown> : {};
   auths[domain] = { auth: Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64') };
-  fs.mkdirSync(paths.root, { recursive: true });
+  makeStoreRoot(paths);
   writeJsonAtomic(file, { ...config, auths }, 0o600);
 }
 // #endregion

@@ -21,7 +21,7 @@ import { blobPath, type StorePaths } from '../store/paths.js';
 import { findImage, type ImageRecord, type LayerRecord } from '../store/images.js';
 import { familiarString, type ImageReference } from '../image/reference.js';
 import { CONFIG_MEDIA_TYPES, LAYER_MEDIA_TYPES, hostPlatform, type Descriptor, type ImageIndex, type ImageManifest, type Platform } from '../image/oci.js';
-import { imageRecord, readImageConfig, withStaging, type Staging, type StagedBlob } from '../image/staging.js';
+import { checkDescriptor, imageRecord, readImageConfig, withStaging, type Staging, type StagedBlob } from '../image/staging.js';
 import { readRegistryConfig, type RegistryConfig } from './config.js';
 import { endpointsFor, type Endpoint } from './endpoint.js';
 import { credentialsFor } from './auth.js';
@@ -113,8 +113,8 @@ async function findManifest(endpoints: Endpoint[], reference: ImageReference, co
 
 // #region verify-manifest
 /** A manifest or index, checked: against the digest we asked for, else against the one the registry claims. */
-async function fetchManifest(client: RegistryClient, reference: string, expectedDigest: string | undefined): Promise<Document> {
-  const fetched = await client.manifest(reference);
+async function fetchManifest(client: RegistryClient, reference: string, expectedDigest: string | undefined, expectedSize?: number): Promise<Document> {
+  const fetched = await client.manifest(reference, expectedSize);
   const digest = sha256(fetched.bytes);
   const promised = expectedDigest ?? fetched.claimedDigest;
   if (promised !== undefined && promised !== digest) {
@@ -137,8 +137,8 @@ async function resolvePlatform(client: RegistryClient, top: Document, platform: 
   if (top.kind === 'index') {
     const index = top.json as unknown as ImageIndex;
     if (!Array.isArray(index.manifests)) throw fail(`index ${top.digest} has no manifests list`, CORRUPT);
-    const chosen = pickPlatform(index.manifests, platform, familiarString(reference));
-    document = await fetchManifest(client, chosen.digest, chosen.digest);
+    const chosen = checkDescriptor(pickPlatform(index.manifests, platform, familiarString(reference)), 'manifest', CORRUPT);
+    document = await fetchManifest(client, chosen.digest, chosen.digest, chosen.size);
     if (document.bytes.length !== chosen.size) throw fail(`manifest ${chosen.digest} is ${document.bytes.length} bytes, but the index says ${chosen.size}`, CORRUPT);
     if (document.kind !== 'manifest') throw fail(`index ${top.digest} points at another index for ${platform.os}/${platform.architecture}`, 'tsrun follows one level of index, as registries serve them');
   }
@@ -149,8 +149,10 @@ function checkManifest(manifest: ImageManifest, digest: string): void {
   if (!CONFIG_MEDIA_TYPES.includes(manifest.config?.mediaType ?? '')) {
     throw fail(`manifest ${digest} is not a container image (its config is ${manifest.config?.mediaType})`, 'tsrun pulls container images only');
   }
+  checkDescriptor(manifest.config, 'config', CORRUPT);
   if (!Array.isArray(manifest.layers)) throw fail(`manifest ${digest} has no layers list`, CORRUPT);
   for (const layer of manifest.layers) {
+    checkDescriptor(layer, 'layer', CORRUPT);
     if (!LAYER_MEDIA_TYPES.includes(layer.mediaType)) {
       throw fail(`layer ${layer.digest} has unsupported media type ${layer.mediaType}`, `tsrun unpacks ${LAYER_MEDIA_TYPES.join(', ')}`);
     }
@@ -218,7 +220,8 @@ async function fetchLayers(
 
 // #region download
 /** Counts and hashes a blob's bytes as they arrive. More bytes than its descriptor
- *  says are refused at once; whether they are the right ones, once all have arrived. */
+ *  says are refused at once, and nothing more is read (an endless blob ends here);
+ *  fewer, or the wrong ones, once all have arrived (staging.keepBlob). */
 class BlobCheck {
   private readonly hash = crypto.createHash('sha256');
   size = 0;

@@ -14,6 +14,7 @@ import type { MountSpec } from '../volumes/spec.js';
 import { layerDir } from '../store/paths.js';
 import { inSpan } from '../trace/span.js';
 import { securityConfig } from '../security/options.js';
+import { parseUserSpec } from '../image/passwd.js';
 
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -26,6 +27,8 @@ export async function create(runtime: Runtime, image: ImageRecord, request: RunR
       throw fail(`invalid container name "${name}"`, 'use letters, digits, "_", "." and "-", starting with a letter or digit');
     }
     const hostname = request.hostname ?? id.slice(0, 12);
+    const user = request.user ?? image.config.config?.User ?? '';
+    parseUserSpec(user); // a uid out of range fails here, before there is a container to clean up
     const record: ContainerRecord = {
       id,
       name,
@@ -35,7 +38,7 @@ export async function create(runtime: Runtime, image: ImageRecord, request: RunR
         ...commandLine(image, request),
         env: environment(image, request, hostname),
         workingDir: workingDirectory(image, request),
-        user: request.user ?? image.config.config?.User ?? '',
+        user,
         hostname,
         tty: request.tty,
         interactive: request.interactive,

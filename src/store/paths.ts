@@ -9,7 +9,9 @@
 //   <root>/tmp/                        staging area: everything is built here, then renamed into place
 //   <root>/lock                        flock()ed while the store changes
 //   <runRoot>/containers/<id>/rootfs   the overlay's mount point, used inside the container's mount namespace
+import fs from 'node:fs';
 import path from 'node:path';
+import { fail, hasErrorCode } from '../errors.js';
 
 export interface StorePaths {
   root: string;
@@ -28,6 +30,32 @@ export function storePaths(rootOption?: string, env: NodeJS.ProcessEnv = process
     : root === DEFAULT_ROOT ? DEFAULT_RUN_ROOT : path.join(root, 'run');
   return { root, runRoot };
 }
+
+// #region store-root
+/** Make the store's root, or tighten one that is looser: mode 0700, root's alone.
+ *  Unpacked layers keep their images' setuid binaries and device nodes; behind a 0755
+ *  root any local user could run or open them (Docker's CVE-2021-41091). Nothing but
+ *  root ever needs a path through it: overlayfs reaches its layers with the credentials
+ *  of the mount's maker, and volumes are bind-mounted before the container's user takes
+ *  over. So the directories inside may keep ordinary modes: this one closes them all. */
+export function makeStoreRoot(paths: StorePaths): void {
+  fs.mkdirSync(path.dirname(paths.root), { recursive: true });
+  try {
+    fs.mkdirSync(paths.root, 0o700);
+    return;
+  } catch (error) {
+    if (!hasErrorCode(error, 'EEXIST')) throw error;
+  }
+  const stat = fs.statSync(paths.root);
+  if (!stat.isDirectory()) throw fail(`the store ${paths.root} is not a directory`, 'give --root a directory');
+  // A directory every user writes in (/tmp, say) is not tsrun's to close; an empty one (a fresh tmpfs) is.
+  if (stat.mode & 0o002 && fs.readdirSync(paths.root).length > 0) {
+    throw fail(`the store ${paths.root} is writable by every user, and holds files already`, 'give --root a directory of its own, such as /var/lib/tsrun');
+  }
+  // Made looser by an older tsrun or by hand: closed again, as dockerd re-sets its root's mode at each start.
+  if (stat.mode & 0o077) fs.chmodSync(paths.root, 0o700);
+}
+// #endregion
 
 export const blobPath = (p: StorePaths, digest: string) => path.join(p.root, 'blobs', ...splitDigest(digest));
 export const layerDir = (p: StorePaths, diffId: string) => path.join(p.root, 'layers', ...splitDigest(diffId));

@@ -18,7 +18,7 @@ import { fail } from '../errors.js';
 import { statInLayers } from '../image/layer-stack.js';
 import { OVERLAY_OPAQUE_VALUE, OVERLAY_OPAQUE_XATTR } from '../image/whiteouts.js';
 import { volumeDataDir } from './store.js';
-import type { MountSpec } from './spec.js';
+import type { MountSpec, TmpfsAllow } from './spec.js';
 
 /** A mount ready for the child: its host source, and whether its target is a file. */
 export interface PreparedMount extends MountSpec {
@@ -65,6 +65,10 @@ export function checkMountTarget(target: string, layersTopFirst: string[], sys: 
 }
 
 // #region mount-steps
+const TMPFS_LOCKS: Array<{ allow: TmpfsAllow; flag: string }> = [
+  { allow: 'exec', flag: 'MS_NOEXEC' }, { allow: 'suid', flag: 'MS_NOSUID' }, { allow: 'dev', flag: 'MS_NODEV' },
+];
+
 /** The child's steps for the mounts: their mount points, then the mounts; read-only ones remounted so. */
 export function mountSteps(mounts: PreparedMount[], root: string): ChildStep[] {
   return mounts.flatMap((mount): ChildStep[] => {
@@ -72,7 +76,12 @@ export function mountSteps(mounts: PreparedMount[], root: string): ChildStep[] {
     const parents = ancestors(path.posix.dirname(target)).map((dir): ChildStep => ({ op: 'mkdir', root, path: dir, mode: 0o755 }));
     const point: ChildStep = mount.file ? { op: 'create_file', root, path: target, mode: 0o644 } : { op: 'mkdir', root, path: target, mode: 0o755 };
     if (mount.type === 'tmpfs') {
-      const flags = ['MS_NOSUID', 'MS_NODEV', ...(mount.readOnly ? ['MS_RDONLY'] : [])];
+      // Docker's defaults: nothing on a tmpfs is run, setuid or a device unless its flag allows it (/t:exec).
+      const allowed = mount.allow ?? [];
+      const flags = [
+        ...TMPFS_LOCKS.filter(({ allow }) => !allowed.includes(allow)).map(({ flag }) => flag),
+        ...(mount.readOnly ? ['MS_RDONLY'] : []),
+      ];
       return [...parents, point, { op: 'mount', source: 'tmpfs', root, target, fstype: 'tmpfs', flags, data: mount.options ?? '' }];
     }
     return [

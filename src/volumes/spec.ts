@@ -6,7 +6,9 @@
 //   --mount type=bind,source=/host/dir,target=/data,readonly
 //   --mount type=volume,source=cache,target=/data
 //   --mount type=tmpfs,target=/scratch,tmpfs-size=64m
-//   --tmpfs /scratch[:size=64m,mode=1777]
+//   --tmpfs /scratch[:size=64m,mode=1777,ro,exec,suid,dev]
+//
+// A tmpfs is noexec, nosuid and nodev unless its flag says exec, suid or dev, as with docker.
 import { fail } from '../errors.js';
 import { parseBytes } from '../cgroups/limits.js';
 
@@ -19,7 +21,11 @@ export interface MountSpec {
   readOnly: boolean;
   /** tmpfs: the mount's options (size=…,mode=…). */
   options?: string;
+  /** tmpfs: what the flag allowed back of what a tmpfs forbids by default (see mountSteps). */
+  allow?: TmpfsAllow[];
 }
+
+export type TmpfsAllow = 'exec' | 'suid' | 'dev';
 
 const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 
@@ -57,11 +63,23 @@ export function parseMountFlag(text: string): MountSpec {
   return { type, source, target: containerPath(target, text), readOnly };
 }
 
-/** One --tmpfs: TARGET[:size=…,mode=…]. */
+/** One --tmpfs: TARGET[:OPTIONS], docker's options: size=, mode=, ro|rw, [no]exec, [no]suid, [no]dev;
+ *  where an option is given twice, the last one counts. */
 export function parseTmpfsFlag(text: string): MountSpec {
   const [target, options = ''] = text.split(/:(.*)/s) as [string, string?];
-  const fields = new Map(options.split(',').filter(Boolean).map((field) => field.split('=') as [string, string]));
-  return tmpfsSpec(containerPath(target, text), fields.get('size'), fields.get('mode'), false);
+  const values = new Map<string, string>();
+  const allow = new Set<TmpfsAllow>();
+  let readOnly = false;
+  for (const option of options.split(',').filter(Boolean)) {
+    const [key, value] = option.split(/=(.*)/s) as [string, string?];
+    if (value !== undefined && (key === 'size' || key === 'mode')) values.set(key, value);
+    else if (option === 'ro' || option === 'rw') readOnly = option === 'ro';
+    else if (option === 'exec' || option === 'suid' || option === 'dev') allow.add(option);
+    else if (option === 'noexec' || option === 'nosuid' || option === 'nodev') allow.delete(option.slice(2) as TmpfsAllow);
+    else throw fail(`invalid --tmpfs "${text}": unknown option "${option}"`, 'use size=, mode=, ro, rw, exec, noexec, suid, nosuid, dev or nodev');
+  }
+  const spec = tmpfsSpec(containerPath(target, text), values.get('size'), values.get('mode'), readOnly);
+  return allow.size === 0 ? spec : { ...spec, allow: [...allow] };
 }
 
 function tmpfsSpec(target: string, size: string | undefined, mode: string | undefined, readOnly: boolean): MountSpec {

@@ -191,6 +191,13 @@ describe.skipIf(!asRoot)('tsrun load (as root)', () => {
         /^config sha256:[a-f0-9]{64} is missing/],
       ['a layer size that disagrees with its descriptor', (layout) => editLayout(layout, ({ manifest }) => { manifest.layers[0]!.size += 1; }),
         /^layer sha256:[a-f0-9]{64} is \d+ bytes, but its descriptor says \d+$/],
+      ['a layer descriptor without a size', (layout) => editLayout(layout, ({ manifest }) => { delete (manifest.layers[0] as { size?: number }).size; }),
+        /^layer sha256:[a-f0-9]{64} has no size in its descriptor$/],
+      ['a layer blob that is a link to an endless device', (layout) => {
+        const file = blobFile(layout, readLayout(layout).manifest.layers[0]!.digest);
+        fs.rmSync(file);
+        fs.symlinkSync('/dev/zero', file);
+      }, /^layer sha256:[a-f0-9]{64} is not a regular file: blobs\/sha256\/[a-f0-9]{64}$/],
       ['an unsupported layer media type', (layout) => editLayout(layout, ({ manifest }) => { manifest.layers[0]!.mediaType = 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip'; }),
         /^layer sha256:[a-f0-9]{64} has unsupported media type application\/vnd\.oci\.image\.layer\.nondistributable\.v1\.tar\+gzip$/],
       ['an artifact instead of an image', (layout) => editLayout(layout, ({ manifest }) => { manifest.config.mediaType = 'application/vnd.example.sbom+json'; }),

@@ -16,7 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { TSRUN, tsrun, hostSnapshot } from '../helpers/cli.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { parseOtlpLines, plainValue, spanTreeLines, spansOf } from '../../src/trace/otlp-json.js';
-import { blobFile, demoLayout, readLayout, recompressWithZstd, tempDir, treeOf, umociLayout, writeBlob } from '../helpers/images.js';
+import { blobFile, demoLayout, readLayout, recompressWithZstd, sha256, tempDir, treeOf, umociLayout, writeBlob } from '../helpers/images.js';
 import { humanSize } from '../../src/cli/pull-progress.js';
 
 const asRoot = process.getuid?.() === 0;
@@ -305,7 +305,9 @@ describe.skipIf(!asRoot)('tsrun pull from a registry that lies (as root)', () =>
   let server: http.Server;
   let host: string;
   /** path -> [content type, body, extra headers] */
-  let routes: Map<string, { type: string; body: Buffer; headers?: Record<string, string>; stall?: boolean }>;
+  let routes: Map<string, { type: string; body: Buffer; headers?: Record<string, string>; stall?: boolean; endless?: boolean }>;
+  /** The endless routes' responses: which were asked for, and are still being served. */
+  let endless: { closed: boolean }[];
   /** The CLI as a child we wait for without blocking: this process serves its requests. */
   const cli = (...args: string[]) => cliWatching(args, () => {});
   const cliWatching = (args: string[], watch: (stdout: string, child: ChildProcess) => void) => new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
@@ -333,6 +335,20 @@ describe.skipIf(!asRoot)('tsrun pull from a registry that lies (as root)', () =>
         response.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ code: 'NOT_FOUND', message: 'no' }] }));
         return;
       }
+      if (route.endless) {
+        // Its body, again and again, chunked (no Content-Length), for as long as anyone reads.
+        const served = { closed: false };
+        endless.push(served);
+        response.on('close', () => { served.closed = true; });
+        response.on('error', () => {}); // the client hanging up is what the test wants
+        response.writeHead(200, { 'content-type': route.type });
+        const pump = () => {
+          while (!served.closed && response.write(route.body));
+        };
+        response.on('drain', pump);
+        pump();
+        return;
+      }
       response.writeHead(200, { 'content-type': route.type, 'content-length': route.body.length, ...route.headers });
       // A stalled route sends half its body, then nothing: a pull that never ends unless interrupted.
       if (route.stall) response.write(route.body.subarray(0, route.body.length >> 1));
@@ -350,6 +366,7 @@ describe.skipIf(!asRoot)('tsrun pull from a registry that lies (as root)', () =>
     work = tempDir('pull-bad');
     paths = storePaths(path.join(work, 'store'));
     fs.mkdirSync(paths.root, { recursive: true });
+    endless = [];
     const { index, manifest } = readLayout(path.join(images, 'demo'));
     const read = (digest: string) => fs.readFileSync(blobFile(path.join(images, 'demo'), digest));
     const manifestDigest = index.manifests[0]!.digest;
@@ -386,6 +403,45 @@ describe.skipIf(!asRoot)('tsrun pull from a registry that lies (as root)', () =>
     const result = await cli('pull', `${host}/demo`);
     expect(result.status).toBe(125);
     expect(result.stderr).toContain(`layer ${manifest.layers[0]!.digest} does not match its digest`);
+    expect(storeTree(paths)).toEqual(before);
+  });
+
+  it('cuts off a blob longer than its descriptor says, however long it goes on; the store is unchanged', async () => {
+    const { manifest } = readLayout(path.join(images, 'demo'));
+    const layer = manifest.layers[0]!;
+    routes.get(`/v2/demo/blobs/${layer.digest}`)!.endless = true;
+    const before = storeTree(paths);
+    const result = await cli('pull', `${host}/demo`);
+    expect(result.status).toBe(125);
+    expect(result.stderr).toContain(`layer ${layer.digest} is larger than the ${layer.size} bytes its descriptor says`);
+    expect(endless.length).toBeGreaterThan(0); // it was served, and the pull still ended
+    expect(storeTree(paths)).toEqual(before);
+  });
+
+  it('refuses a descriptor without a size before reading its blob, which could be endless', async () => {
+    const { index, manifest } = readLayout(path.join(images, 'demo'));
+    const sizeless = JSON.parse(fs.readFileSync(blobFile(path.join(images, 'demo'), index.manifests[0]!.digest), 'utf8')) as { config: { size?: number } };
+    delete sizeless.config.size;
+    const body = Buffer.from(JSON.stringify(sizeless));
+    routes.set('/v2/demo/manifests/latest', { type: MEDIA_TYPES.ociManifest, body, headers: { 'docker-content-digest': sha256(body) } });
+    routes.get(`/v2/demo/blobs/${manifest.config.digest}`)!.endless = true;
+    const before = storeTree(paths);
+    const result = await cli('pull', `${host}/demo`);
+    expect(result.status).toBe(125);
+    expect(result.stderr).toContain(`config ${manifest.config.digest} has no size in its descriptor`);
+    expect(endless).toEqual([]); // never asked for
+    expect(storeTree(paths)).toEqual(before);
+  });
+
+  it('refuses a blob shorter than its descriptor says, with the sizes; the store is unchanged', async () => {
+    const { manifest } = readLayout(path.join(images, 'demo'));
+    const layer = manifest.layers[0]!;
+    const route = routes.get(`/v2/demo/blobs/${layer.digest}`)!;
+    route.body = route.body.subarray(0, 100);
+    const before = storeTree(paths);
+    const result = await cli('pull', `${host}/demo`);
+    expect(result.status).toBe(125);
+    expect(result.stderr).toContain(`layer ${layer.digest} is 100 bytes, but its descriptor says ${layer.size}`);
     expect(storeTree(paths)).toEqual(before);
   });
 

@@ -84,6 +84,13 @@ describe.skipIf(!asRoot)('volumes and mounts (as root)', () => {
     expect(result.stdout).toBe('tmpfs\nx\ntouch: /nope: Read-only file system\n');
   });
 
+  it('mounts a tmpfs noexec unless its flag says exec', () => {
+    const script = 'cp /bin/busybox /t/echo && /t/echo ran; echo "exit $?"'; // busybox runs the applet it is named after
+    const locked = inContainer(['--tmpfs', '/t'], script);
+    expect(locked).toMatchObject({ status: 0, stdout: 'exit 126\n', stderr: expect.stringContaining('/t/echo: Permission denied') });
+    expect(inContainer(['--tmpfs', '/t:exec'], script)).toEqual({ status: 0, stdout: 'ran\nexit 0\n', stderr: '' });
+  });
+
   it('refuses a mount path that goes through a symlink in the image, creating nothing on the host', () => {
     expect(run('run', '--name', 'linker', '--pull', 'never', '--network', 'none', 'tsrun-demo', 'ln', '-s', '/etc', '/data').status).toBe(0);
     expect(run('commit', 'linker', 'linked:v1').status).toBe(0);
@@ -91,5 +98,16 @@ describe.skipIf(!asRoot)('volumes and mounts (as root)', () => {
     expect(refused).toMatchObject({ status: 125, stderr: expect.stringContaining('cannot mount on /data/tsrun-escape: /data is a symbolic link in the container') });
     expect(fs.existsSync('/etc/tsrun-escape')).toBe(false);
     expect(run('volume', 'ls', '-q').stdout).not.toContain('escape'); // refused before the volume was made
+  });
+
+  it('makes a fresh store 0700 when `volume create` is the first command', () => {
+    const parent = tempDir('volume-first');
+    try {
+      const store = path.join(parent, 'store');
+      expect(tsrun(store, ['volume', 'create', 'first'])).toMatchObject({ status: 0, stdout: 'first\n' });
+      expect(fs.statSync(store).mode & 0o777).toBe(0o700);
+    } finally {
+      fs.rmSync(parent, { recursive: true, force: true });
+    }
   });
 });

@@ -11,11 +11,11 @@ export const loadCommand: CommandModule<object, LoadArgs> = {
     name: { type: 'string', describe: 'Repository for an OCI layout whose images are tagged only ("latest")' },
   }),
   handler: async (argv) => {
-    const { storePaths } = await import('../../store/paths.js');
-    const { realSyscalls } = await import('../../kernel/native.js');
+    const { runtimeFor } = await import('../runtime.js');
     const { loadImages } = await import('../../image/load.js');
     const { familiarString, parseReference } = await import('../../image/reference.js');
-    const images = await loadImages(realSyscalls, storePaths(argv.root), argv.input, { name: argv.name });
+    const { sys, paths } = runtimeFor(argv);
+    const images = await loadImages(sys, paths, argv.input, { name: argv.name });
     for (const image of images) {
       if (image.repoTags.length === 0) process.stdout.write(`Loaded image ID: ${image.id}\n`);
       for (const tag of image.repoTags) process.stdout.write(`Loaded image: ${familiarString(parseReference(tag))}\n`);

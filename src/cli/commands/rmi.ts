@@ -10,13 +10,12 @@ export const rmiCommand: CommandModule<object, RmiArgs> = {
     force: { alias: 'f', type: 'boolean', default: false, describe: 'Untag an image even if a container uses it, or several repositories name it' },
   }).positional('images', { type: 'string', array: true, describe: 'Image names or ids' }) as never,
   handler: async (argv) => {
-    const { storePaths } = await import('../../store/paths.js');
-    const { realSyscalls } = await import('../../kernel/native.js');
+    const { runtimeFor } = await import('../runtime.js');
     const { removeImage } = await import('../../store/images.js');
     const { familiarString, parseReference } = await import('../../image/reference.js');
-    const paths = storePaths(argv.root);
+    const { sys, paths } = runtimeFor(argv);
     for (const image of argv.images.map(String)) {
-      const removed = await removeImage(realSyscalls, paths, image, { force: argv.force });
+      const removed = await removeImage(sys, paths, image, { force: argv.force });
       for (const name of removed.untagged) process.stdout.write(`Untagged: ${familiarString(parseReference(name))}\n`);
       for (const id of removed.deleted) process.stdout.write(`Deleted: ${id}\n`);
     }

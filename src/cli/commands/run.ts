@@ -66,7 +66,7 @@ export const containerOptions = {
   'publish-all': { alias: 'P', type: 'boolean', default: false, describe: 'Publish every port the image exposes, each on a free host port' },
   volume: { alias: 'v', type: 'string', array: true, default: [], describe: 'Bind mount a host path or a named volume (SOURCE:TARGET[:ro], or TARGET for an anonymous volume)' },
   mount: { type: 'string', array: true, default: [], describe: 'Attach a mount (type=bind|volume|tmpfs,source=...,target=...[,readonly])' },
-  tmpfs: { type: 'string', array: true, default: [], describe: 'Mount a tmpfs (TARGET[:size=...,mode=...])' },
+  tmpfs: { type: 'string', array: true, default: [], describe: 'Mount a tmpfs, noexec,nosuid,nodev unless told (TARGET[:size=...,mode=...,ro,exec,suid,dev])' },
   'read-only': { type: 'boolean', default: false, describe: 'Mount the container\'s root filesystem as read only' },
   restart: { type: 'string', default: 'no', describe: 'Restart policy of a detached container: no, on-failure[:N], always, unless-stopped' },
   'log-opt': { type: 'string', array: true, default: [], describe: 'Log driver option: max-size=SIZE (json-file, rotated past it; default 10m)' },

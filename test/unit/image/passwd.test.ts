@@ -40,4 +40,30 @@ describe('resolveUser', () => {
     expect(resolveUser('12:34', '', '')).toEqual({ uid: 12, gid: 34, groups: [34], home: '/' });
     expect(() => resolveUser('student', '', '')).toThrow(/unable to find user/);
   });
+
+  it('accepts ids up to 2^31-1 and refuses larger or negative ones, naming the value', () => {
+    expect(resolveUser('2147483647:2147483647', '', '')).toMatchObject({ uid: 2147483647, gid: 2147483647 });
+    // 2^32 would wrap round to uid 0 on its way to setuid.
+    expect(() => resolveUser('4294967296', passwd, group)).toThrow(/invalid user "4294967296": uid 4294967296 is out of range/);
+    expect(() => resolveUser('2147483648', passwd, group)).toThrow(/uid 2147483648 is out of range/);
+    expect(() => resolveUser('-1', passwd, group)).toThrow(/uid -1 is out of range/);
+    expect(() => resolveUser('student:4294967296', passwd, group)).toThrow(/gid 4294967296 is out of range/);
+  });
+
+  it('refuses a USER with an empty side of the colon', () => {
+    expect(() => resolveUser(':', passwd, group)).toThrow(/invalid user ":": the user is empty/);
+    expect(() => resolveUser(':1000', passwd, group)).toThrow(/the user is empty/);
+    expect(() => resolveUser('1000:', passwd, group)).toThrow(/invalid user "1000:": the group is empty/);
+  });
+
+  it('never reads a broken id in the image\'s files as 0', () => {
+    // An empty uid field is not root: "evil" must not be found as uid 0, nor run as it.
+    const broken = ['evil:x::0::/evil:/bin/sh', 'wrap:x:4294967296:0::/:/bin/sh', passwd].join('\n');
+    expect(resolveUser('', broken, group).home).toBe('/root');
+    expect(() => resolveUser('evil', broken, group)).toThrow(/\/etc\/passwd gives user evil the invalid id ""/);
+    expect(() => resolveUser('wrap', broken, group)).toThrow(/invalid id "4294967296"/);
+    const brokenGroup = [group, 'staff:x::student'].join('\n');
+    expect(() => resolveUser('student', passwd, brokenGroup)).toThrow(/\/etc\/group gives group staff the invalid id ""/);
+    expect(() => resolveUser('student:staff', passwd, brokenGroup)).toThrow(/group staff the invalid id/);
+  });
 });

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { basicAuthorization, credentialsFor, parseWwwAuthenticate } from '../../../src/registry/auth.js';
+import { basicAuthorization, credentialsFor, parseWwwAuthenticate, tokenRealm } from '../../../src/registry/auth.js';
 
 describe('parseWwwAuthenticate', () => {
   it('reads a Bearer challenge as Docker Hub sends it', () => {
@@ -53,5 +53,33 @@ describe('credentialsFor', () => {
 
   it('builds a Basic header', () => {
     expect(basicAuthorization({ username: 'a', password: 'b' })).toBe(`Basic ${auth('a:b')}`);
+  });
+});
+
+describe('tokenRealm', () => {
+  it('takes any https token server, with or without credentials', () => {
+    expect(tokenRealm('https://auth.docker.io/token', true).href).toBe('https://auth.docker.io/token');
+    expect(tokenRealm('https://10.0.0.1:5001/auth', true).host).toBe('10.0.0.1:5001');
+  });
+
+  it('sends credentials over plain http only to this machine: 127.0.0.0/8, ::1, localhost', () => {
+    for (const realm of ['http://127.0.0.1:5001/token', 'http://127.8.9.10/token', 'http://127.1/token', 'http://[::1]:5001/token', 'http://localhost:5001/token', 'http://LOCALHOST/token']) {
+      expect(tokenRealm(realm, true).protocol).toBe('http:');
+    }
+  });
+
+  it('refuses plain http to any other host when there are credentials to send, naming it', () => {
+    for (const realm of ['http://registry.lab/token', 'http://10.0.0.1:5001/token', 'http://127.0.0.1.example.com/token', 'http://localhost.example.com/token', 'http://[::ffff:7f00:1]/token', 'http://[::2]/token']) {
+      expect(() => tokenRealm(realm, true)).toThrow(`refusing to send credentials to the token server ${new URL(realm).origin} over plain http`);
+    }
+  });
+
+  it('lets an anonymous client ask any http token server: it has no secret to give away', () => {
+    expect(tokenRealm('http://registry.lab/token', false).host).toBe('registry.lab');
+  });
+
+  it('refuses what is not an http or https URL', () => {
+    expect(() => tokenRealm('/token', true)).toThrow('the registry names a token server that is not a URL: "/token"');
+    expect(() => tokenRealm('file:///etc/passwd', false)).toThrow('not http or https: file:///etc/passwd');
   });
 });

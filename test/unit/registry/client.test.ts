@@ -209,4 +209,69 @@ describe('RegistryClient', () => {
       client.close();
     }
   });
+
+  it('sends no credentials to an upload Location on another origin, nor answers its 401', async () => {
+    const seen: string[] = [];
+    let refuse = false;
+    const storage = await serve((request, response) => {
+      seen.push(`${request.method} ${request.url} ${request.headers.authorization ?? 'no authorization'}`);
+      request.resume();
+      if (refuse) response.writeHead(401, { 'www-authenticate': `Bearer realm="http://${request.headers.host}/token"` }).end();
+      else if (request.method === 'PATCH') response.writeHead(202, { location: `http://${request.headers.host}/upload/1?part=2` }).end();
+      else response.writeHead(201).end();
+    });
+    const basic = `Basic ${Buffer.from('a:b').toString('base64')}`;
+    const host = await serve((request, response) => {
+      request.resume();
+      if (request.headers.authorization !== basic) response.writeHead(401, { 'www-authenticate': 'Basic realm="x"' }).end();
+      else response.writeHead(202, { location: `http://${storage}/upload/1` }).end();
+    });
+    const client = new RegistryClient(endpointFor(host, { insecureRegistries: [] }), 'team/app', { username: 'a', password: 'b' }, undefined, 'pull,push');
+    try {
+      const location = await client.startUpload();
+      const next = await client.uploadChunk(location, 0, Buffer.from('chunk'));
+      await client.finishUpload(next, 'sha256:abc', Buffer.from('last'));
+      refuse = true;
+      await expect(client.uploadChunk(location, 0, Buffer.from('chunk'))).rejects.toThrow(`${host} answered PATCH /upload/1 with 401`);
+    } finally {
+      client.close();
+    }
+    expect(seen).toEqual([
+      'PATCH /upload/1 no authorization',
+      'PUT /upload/1?part=2&digest=sha256%3Aabc no authorization',
+      'PATCH /upload/1 no authorization', // and no token asked of the realm it named
+    ]);
+  });
+
+  it('does not answer a 401 from the host a redirect led to: the token server it names would get the password', async () => {
+    const realmRequests: string[] = [];
+    const realm = await serve((request, response) => {
+      realmRequests.push(request.headers.authorization ?? 'anonymous');
+      response.end(JSON.stringify({ token: 't' }));
+    });
+    const storage = await serve((_request, response) => {
+      response.writeHead(401, { 'www-authenticate': `Bearer realm="http://${realm}/token"` }).end();
+    });
+    const host = await serve((_request, response) => response.writeHead(307, { location: `http://${storage}/bucket/1` }).end());
+    const client = clientFor(host, { username: 'a', password: 'b' });
+    try {
+      await expect(client.blob('sha256:1', readAll)).rejects.toThrow(`${host} answered GET /v2/team/app/blobs/sha256:1 with 401`);
+    } finally {
+      client.close();
+    }
+    expect(realmRequests).toEqual([]);
+  });
+
+  it('sends credentials to a token server over plain http only on this machine', async () => {
+    const host = await serve((request, response) => {
+      response.writeHead(401, { 'www-authenticate': 'Bearer realm="http://localhost:1/token",service="test"' }).end();
+    });
+    const client = clientFor(host, { username: 'a', password: 'b' });
+    try {
+      // Allowed (localhost), so asked: nothing listens on port 1.
+      await expect(client.manifest('latest')).rejects.toThrow(/cannot reach registry localhost:1/);
+    } finally {
+      client.close();
+    }
+  });
 });

@@ -55,6 +55,12 @@ describe('create', () => {
     expect(listContainers(store)).toEqual([]);
   });
 
+  it('refuses a uid out of range before any container exists', async () => {
+    await expect(create(runtime, image({ Cmd: ['sh'], User: '4294967296' }), request())).rejects.toThrow(/uid 4294967296 is out of range/);
+    await expect(create(runtime, image({ Cmd: ['sh'] }), request({ user: ':' }))).rejects.toThrow(/invalid user ":"/);
+    expect(listContainers(store)).toEqual([]);
+  });
+
   it('layers the environment: defaults, image Env, --env-file, then -e', async () => {
     const envFile = path.join(store.root, 'env');
     fs.writeFileSync(envFile, '# a comment\nFROM_FILE=1\nOVERRIDE=file\n\n');

@@ -26,5 +26,17 @@ describe('mount flags', () => {
     expect(() => parseMountFlag('type=bind,source=rel,target=/x')).toThrow('needs an absolute source path');
     expect(() => parseMountFlag('type=volume,source=v')).toThrow('target is missing');
     expect(() => parseTmpfsFlag('/t:mode=999')).toThrow('invalid tmpfs mode');
+    expect(() => parseTmpfsFlag('/t:exce')).toThrow('invalid --tmpfs "/t:exce": unknown option "exce"');
+    expect(() => parseTmpfsFlag('/t:uid=0')).toThrow('unknown option "uid=0"');
+  });
+
+  it('reads --tmpfs flags as docker does: exec, suid and dev allowed back by name, ro, and the last one counts', () => {
+    expect(parseTmpfsFlag('/t')).toEqual({ type: 'tmpfs', source: '', target: '/t', readOnly: false, options: 'mode=1777' });
+    expect(parseTmpfsFlag('/t:exec,size=1k')).toMatchObject({ allow: ['exec'], options: 'mode=1777,size=1024' });
+    expect(parseTmpfsFlag('/t:exec,dev,suid')).toMatchObject({ allow: ['exec', 'dev', 'suid'] });
+    expect(parseTmpfsFlag('/t:exec,noexec').allow).toBeUndefined();
+    expect(parseTmpfsFlag('/run:rw,noexec,nosuid,size=65536k')).toMatchObject({ readOnly: false, options: 'mode=1777,size=67108864' });
+    expect(parseTmpfsFlag('/t:ro').readOnly).toBe(true);
+    expect(parseTmpfsFlag('/t:ro,rw').readOnly).toBe(false);
   });
 });
