@@ -3,20 +3,32 @@
 // the container: the record says "running", the overlay's netns, veth and address, the cgroup and, with
 // --rm, the container itself are still there. The next `tsrun ps`, `run`, `inspect`, `rm`… notices that the
 // process is gone (pid and start time, as the network leases do) and does what the owner would have done.
-import type { ContainerRecord, Runtime } from './container.js';
+import fs from 'node:fs';
+import { isUp, type ContainerRecord, type Runtime } from './container.js';
 import { containerCgroup } from './cgroups/cgroup.js';
+import { isRunningProcess } from './kernel/proc.js';
 import { listContainers } from './store/containers.js';
+import { containerRunDir } from './store/paths.js';
 import { recordExitIfGone } from './store/record-exit.js';
 
 // #region reconcile
 /** The container as it is now; null if it was run with --rm and is gone with its process. */
 export async function reconcile(runtime: Runtime, container: ContainerRecord): Promise<ContainerRecord | null> {
   const now = recordExitIfGone(runtime.paths, container);
-  if (now === container) return container;
+  if (now === container && !abandoned(runtime, container)) return container;
   // Loaded only now: most commands find every container as its record says, and start faster without the stages.
   const { releaseContainer } = await import('./run.js');
   await releaseContainer(runtime, now, containerCgroup(container.id, container.config.resources ?? {}));
   return container.config.autoRemove ? null : now;
+}
+
+/** Not running, its owner gone, and what a start makes still there: the run dir (which a release removes
+ *  last but one), or with --rm the container itself (which a release removes last). A tsrun killed after it
+ *  set the network up, say, or while it released the container. */
+function abandoned(runtime: Runtime, container: ContainerRecord): boolean {
+  const { owner } = container.state;
+  if (isUp(container.state) || !owner || isRunningProcess(owner.pid, owner.startTime)) return false;
+  return container.config.autoRemove || fs.existsSync(containerRunDir(runtime.paths, container.id));
 }
 // #endregion
 

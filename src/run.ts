@@ -18,6 +18,7 @@ import { containerRunDir } from './store/paths.js';
 import { removeAnonymousVolumes } from './volumes/store.js';
 import { TsrunError, exitCodeOf } from './errors.js';
 import { inSpan } from './trace/span.js';
+import { faultPoint } from './faults.js';
 
 const CLEANUP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
@@ -31,17 +32,22 @@ export async function run(runtime: Runtime, request: RunRequest, options: RunOpt
   const stage = observed(options.observer);
   const image = await stage('pull', () => pull(runtime, request.image, { policy: request.pull }));
   const container = await stage('create', () => create(runtime, image, request));
+  faultPoint('create');
   return start(runtime, container, options);
 }
 
 /** Start a created or stopped container and wait for it: everything after `create`. */
-export async function start(runtime: Runtime, container: ContainerRecord, options: RunOptions = {}): Promise<ExitRecord> {
+export async function start(runtime: Runtime, starting: ContainerRecord, options: RunOptions = {}): Promise<ExitRecord> {
   const stage = observed(options.observer);
+  const container = owned(runtime, starting);
   let cgroup: CgroupPlan | undefined; // removed in `finally`, once there is one
   try {
     const rootfs = await stage('rwlayer', () => rwlayer(runtime, container));
+    faultPoint('rwlayer');
     const net = await stage('network', () => network(runtime, container));
+    faultPoint('network');
     const ns = await stage('namespaces', () => namespaces(runtime, container, rootfs, net));
+    faultPoint('namespaces');
     cgroup = ns.cgroup;
     const exit = await stage('exec', () => exec(runtime, container, rootfs, ns, options.io, options.observer));
     // Stopped, not removed: the rw layer stays for `tsrun start`, until `tsrun rm`.
@@ -76,8 +82,9 @@ export async function runDetached(runtime: Runtime, request: RunRequest, options
 
 /** `run -d`, `start`: the same stages, but tsrun-monitor becomes the container's parent and tsrun returns
  *  once the command runs. What the container holds is released by `tsrun container-exited` when it exits. */
-export async function startDetached(runtime: Runtime, container: ContainerRecord, options: RunOptions = {}): Promise<DetachedStart> {
+export async function startDetached(runtime: Runtime, starting: ContainerRecord, options: RunOptions = {}): Promise<DetachedStart> {
   const stage = observed(options.observer);
+  const container = owned(runtime, starting);
   let cgroup: CgroupPlan | undefined;
   try {
     const rootfs = await stage('rwlayer', () => rwlayer(runtime, container));
@@ -145,6 +152,7 @@ export async function releaseContainer(runtime: Runtime, container: ContainerRec
   try {
     await inSpan('tsrun.release', { 'container.id': container.id, 'tsrun.auto_remove': container.config.autoRemove }, async () => {
       await releaseNetwork(runtime, container);
+      faultPoint('release');
       if (cgroup) await inSpan('tsrun.release.cgroup', { 'tsrun.cgroup.dirs': cgroup.dirs }, () => removeCgroup(cgroup));
       fs.rmSync(containerRunDir(runtime.paths, container.id), { recursive: true, force: true });
       if (container.config.autoRemove) {
@@ -169,6 +177,16 @@ function observed(observer: RunObserver | undefined) {
     return result;
   };
 }
+
+// #region owner
+/** This tsrun owns the container until its start is done: killed half-way (kill -9, a closed laptop), it can't
+ *  release what the stages made, so the record names it, and whoever finds it gone does (src/reconcile.ts). */
+function owned(runtime: Runtime, container: ContainerRecord): ContainerRecord {
+  const state = { ...container.state, owner: { pid: process.pid, startTime: processStartTime(process.pid) } };
+  saveState(runtime.paths, container.id, state);
+  return { ...container, state };
+}
+// #endregion
 
 /** A start that failed leaves the container as it was, with the reason, as `docker ps -a` shows it. */
 function recordFailedStart(runtime: Runtime, container: ContainerRecord, error: unknown): void {

@@ -9,6 +9,7 @@
 //   3. The image config names each layer by its diff id, the sha256 of the
 //      uncompressed tar, so we hash the bytes as they stream past the parser.
 import fs from 'node:fs';
+import { faultPoint } from '../faults.js';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
@@ -74,6 +75,7 @@ async function writeEntries(layer: LayerInProgress, parser: Extract): Promise<vo
   for await (const entry of parser) {
     try {
       await writeEntry(layer, entry);
+      faultPoint('pull-unpack');
     } catch (error) {
       throw withContext(`layer entry ${JSON.stringify(entry.header.name)}`, error);
     }

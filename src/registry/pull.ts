@@ -12,6 +12,7 @@
 // store only once everything checked out. A layer the store already has is not
 // fetched again.
 import fs from 'node:fs';
+import { faultPoint } from '../faults.js';
 import crypto from 'node:crypto';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -275,6 +276,7 @@ async function fetchLayer(
       for await (const chunk of body as AsyncIterable<Buffer>) {
         check.add(chunk);
         fs.writeSync(file, chunk); // as unpack.ts writes files: synchronously, cheaper than the thread pool
+        faultPoint('pull-download');
         if (!tar.destroyed && !tar.write(chunk)) await ready(tar);
         progress.received(check.size);
       }

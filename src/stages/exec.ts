@@ -23,6 +23,7 @@ import { inSpan, monotonicToWallClock, recordSpan, traceContextEnv } from '../tr
 import { childSpans } from '../trace/child-spans.js';
 import { createCgroup } from '../cgroups/cgroup.js';
 import { confinement } from '../security/confinement.js';
+import { faultPoint } from '../faults.js';
 
 /** The file descriptors the container's stdio comes from (tsrun's own by default). */
 export interface ExecIO {
@@ -68,6 +69,7 @@ export async function exec(
       const startedAt = new Date().toISOString();
       span.setAttribute('process.pid', child.pid);
       saveState(runtime.paths, container.id, { ...container.state, status: 'running', pid: child.pid, pidStartTime: processStartTime(child.pid), startedAt, error: '' });
+      faultPoint('running');
 
       const timeline = { times: child.times, steps, spans: stepSpans, cloneFlags: ns.cloneFlags, reportedAt };
       if (failure) {

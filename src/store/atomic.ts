@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
+import { isRunningProcess, processStartTime } from '../kernel/proc.js';
 
 /** Write `data` to `file` via a temporary sibling and rename(2). */
 export function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o644): void {
@@ -31,8 +32,16 @@ export function readJson<T>(file: string): T {
   return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
 }
 
-/** A fresh staging directory under `tmpRoot`, removed by the caller on failure. */
+// #region staging-dirs
+/** A fresh staging directory under `tmpRoot`, removed by the caller when done. Its name says whose it is
+ *  (pid and start time), so that the next one made finds and removes those of a tsrun killed half-way
+ *  through a pull, a load or a commit, which no caller is left to remove. */
 export function makeStagingDir(tmpRoot: string, label: string): string {
   fs.mkdirSync(tmpRoot, { recursive: true, mode: 0o700 });
-  return fs.mkdtempSync(path.join(tmpRoot, `${label}-`));
+  for (const name of fs.readdirSync(tmpRoot)) {
+    const owner = /-(\d+)\.(\d+)-[^-]+$/.exec(name);
+    if (owner && !isRunningProcess(Number(owner[1]), Number(owner[2]))) fs.rmSync(path.join(tmpRoot, name), { recursive: true, force: true });
+  }
+  return fs.mkdtempSync(path.join(tmpRoot, `${label}-${process.pid}.${processStartTime(process.pid)}-`));
 }
+// #endregion

@@ -31,6 +31,9 @@ export function hostSnapshot(): { mounts: string[]; processes: string[]; links: 
   const processes = fs.readdirSync('/proc').filter((entry) => /^\d+$/.test(entry)).flatMap((pid) => {
     try {
       const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+      // A zombie has exited already: only its parent's reaping is left, which this VM's PID 1 may take long to do.
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (stat[stat.lastIndexOf(')') + 2] === 'Z') return [];
       const foreign = fs.readlinkSync(`/proc/${pid}/ns/pid`) !== ourPidNs;
       return foreign || cmdline.includes(TSRUN) ? [`${pid} ${cmdline}`] : [];
     } catch {

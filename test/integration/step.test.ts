@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { storeWithDemoImage, TSRUN } from '../helpers/cli.js';
 
 const asRoot = process.getuid?.() === 0;
@@ -27,8 +27,10 @@ describe.skipIf(!asRoot || !hasTmux)('tsrun run --step in a terminal (as root)',
   beforeAll(async () => {
     root = await storeWithDemoImage('step');
   });
-  afterAll(() => {
+  afterEach(() => {
     try { tmux('kill-server'); } catch { /* already gone */ }
+  });
+  afterAll(() => {
     fs.rmSync(root, { recursive: true, force: true });
   });
 

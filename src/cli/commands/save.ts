@@ -24,8 +24,10 @@ export const saveCommand: CommandModule<object, SaveArgs> = {
     }
     // Written next to the file and renamed into place: a failed save leaves no half archive.
     const partial = path.join(path.dirname(path.resolve(argv.output)), `.${path.basename(argv.output)}.partial-${process.pid}`);
+    // Opened now, not by the stream a moment later: a save that fails at once must find the file there to remove.
+    const file = fs.createWriteStream('', { fd: fs.openSync(partial, 'w', 0o644) });
     try {
-      await saveImages(paths, names, fs.createWriteStream(partial, { mode: 0o644 }));
+      await saveImages(paths, names, file);
       fs.renameSync(partial, argv.output);
     } finally {
       fs.rmSync(partial, { force: true });

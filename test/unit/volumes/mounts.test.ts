@@ -2,13 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { mountSteps } from '../../../src/volumes/mounts.js';
 import { parseMountFlag, parseTmpfsFlag } from '../../../src/volumes/spec.js';
 
-const inRoot = (p: string) => `/rootfs${p}`;
-const tmpfsMount = (spec: ReturnType<typeof parseTmpfsFlag>) => mountSteps([{ ...spec, hostPath: 'tmpfs', file: false }], inRoot).find((step) => step.op === 'mount');
+const tmpfsMount = (spec: ReturnType<typeof parseTmpfsFlag>) => mountSteps([{ ...spec, hostPath: 'tmpfs', file: false }], '/rootfs').find((step) => step.op === 'mount');
 
 describe('mountSteps for a tmpfs', () => {
   it('mounts it noexec, nosuid and nodev by default, as docker does', () => {
     expect(tmpfsMount(parseTmpfsFlag('/t:size=1m'))).toEqual({
-      op: 'mount', source: 'tmpfs', target: '/rootfs/t', fstype: 'tmpfs', flags: ['MS_NOEXEC', 'MS_NOSUID', 'MS_NODEV'], data: 'mode=1777,size=1048576',
+      op: 'mount', source: 'tmpfs', root: '/rootfs', target: '/t', fstype: 'tmpfs', flags: ['MS_NOEXEC', 'MS_NOSUID', 'MS_NODEV'], data: 'mode=1777,size=1048576',
     });
     expect(tmpfsMount(parseMountFlag('type=tmpfs,target=/t,readonly'))).toMatchObject({ flags: ['MS_NOEXEC', 'MS_NOSUID', 'MS_NODEV', 'MS_RDONLY'] });
   });
