@@ -3,6 +3,7 @@
 // and tsrun kills itself there with SIGKILL, which nothing can catch; the test then checks that the next
 // command leaves the host as it was and the store whole. Without the variable, a point costs one lookup.
 
+// #region fault-points
 /** Where tsrun can be made to die, in the order a run passes them. */
 export const FAULT_POINTS = [
   'pull-download', // a layer half downloaded
@@ -19,3 +20,4 @@ export type FaultPoint = (typeof FAULT_POINTS)[number];
 export function faultPoint(point: FaultPoint): void {
   if (process.env.TSRUN_FAULT === point) process.kill(process.pid, 'SIGKILL');
 }
+// #endregion
