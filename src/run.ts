@@ -13,7 +13,8 @@ import { rwlayer } from './stages/rwlayer.js';
 import { handOverNetwork, network, releaseNetwork } from './stages/network.js';
 import { namespaces } from './stages/namespaces.js';
 import { exec, execDetached, type DetachedStart, type ExecIO } from './stages/exec.js';
-import { deleteContainer, saveState } from './store/containers.js';
+import { deleteContainer, listContainers, saveState } from './store/containers.js';
+import { reconcile } from './reconcile.js';
 import { containerRunDir } from './store/paths.js';
 import { removeAnonymousVolumes } from './volumes/store.js';
 import { TsrunError, exitCodeOf } from './errors.js';
@@ -30,6 +31,7 @@ export interface RunOptions {
 // #region pipeline
 export async function run(runtime: Runtime, request: RunRequest, options: RunOptions = {}): Promise<ExitRecord> {
   const stage = observed(options.observer);
+  await freeName(runtime, request.name);
   const image = await stage('pull', () => pull(runtime, request.image, { policy: request.pull }));
   const container = await stage('create', () => create(runtime, image, request));
   faultPoint('create');
@@ -68,6 +70,7 @@ export async function start(runtime: Runtime, starting: ContainerRecord, options
 // #region detached
 /** `tsrun create`: the first two stages only. */
 export async function createOnly(runtime: Runtime, request: RunRequest): Promise<ContainerRecord> {
+  await freeName(runtime, request.name);
   const image = await pull(runtime, request.image, { policy: request.pull });
   return create(runtime, image, request);
 }
@@ -75,6 +78,7 @@ export async function createOnly(runtime: Runtime, request: RunRequest): Promise
 /** `tsrun run -d`: pull and create as always, then start the container in the background. */
 export async function runDetached(runtime: Runtime, request: RunRequest, options: RunOptions = {}): Promise<{ container: ContainerRecord; started: DetachedStart }> {
   const stage = observed(options.observer);
+  await freeName(runtime, request.name);
   const image = await stage('pull', () => pull(runtime, request.image, { policy: request.pull }));
   const container = await stage('create', () => create(runtime, image, request));
   return { container, started: await startDetached(runtime, container, options) };
@@ -176,6 +180,12 @@ function observed(observer: RunObserver | undefined) {
     observer?.stageFinished?.(name, result, performance.now() - started);
     return result;
   };
+}
+
+/** A name asked for may be held by a --rm container whose tsrun was killed: reconciled, it is free again. */
+async function freeName(runtime: Runtime, name: string | undefined): Promise<void> {
+  const holder = name === undefined ? undefined : listContainers(runtime.paths).find((container) => container.name === name);
+  if (holder) await reconcile(runtime, holder);
 }
 
 // #region owner

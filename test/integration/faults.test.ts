@@ -78,4 +78,9 @@ describe.skipIf(!asRoot)('the fault matrix (as root)', () => {
       expect(tsrun(root, ['run', '--rm', 'tsrun-demo', 'true']).status).toBe(0);
     });
   }
+
+  it('frees the name a killed --rm run held, for the next run that asks for it', () => {
+    expect(killedAt(root, 'network', ['run', '--rm', '--name', 'held', 'tsrun-demo', 'true']).signal).toBe('SIGKILL');
+    expect(tsrun(root, ['run', '--rm', '--name', 'held', '--network', 'none', 'tsrun-demo', 'echo', 'again'])).toMatchObject({ status: 0, stdout: 'again\n' });
+  });
 });
