@@ -28,34 +28,22 @@ export async function demoLayout(dir: string, tag = 'latest'): Promise<string> {
 /** An OCI layout made with umoci (root only): busybox and a file in a first layer; a second
  *  layer that deletes a file (an overlay whiteout once unpacked) and adds a read-only directory. */
 export function umociLayout(dir: string, tag: string): string {
-  const bundle = `${dir}-bundle`;
-  const umoci = (...args: string[]) => execFileSync('umoci', args, { stdio: 'pipe' });
-  umoci('init', '--layout', dir);
-  umoci('new', '--image', `${dir}:${tag}`);
-  umoci('unpack', '--image', `${dir}:${tag}`, bundle);
-  const rootfs = path.join(bundle, 'rootfs');
-  fs.mkdirSync(path.join(rootfs, 'bin'), { recursive: true });
-  fs.mkdirSync(path.join(rootfs, 'etc'), { recursive: true });
-  fs.copyFileSync('/bin/busybox', path.join(rootfs, 'bin', 'busybox'));
-  fs.chmodSync(path.join(rootfs, 'bin', 'busybox'), 0o755);
-  fs.symlinkSync('busybox', path.join(rootfs, 'bin', 'sh'));
-  fs.writeFileSync(path.join(rootfs, 'etc', 'motd'), 'hello from umoci\n');
-  fs.writeFileSync(path.join(rootfs, 'etc', 'doomed'), 'deleted by the next layer\n');
-  umoci('repack', '--refresh-bundle', '--image', `${dir}:${tag}`, bundle); // refreshed: the next repack is a new layer on top
-  fs.rmSync(path.join(rootfs, 'etc', 'doomed'));
-  fs.mkdirSync(path.join(rootfs, 'locked', 'inside'), { recursive: true });
-  fs.writeFileSync(path.join(rootfs, 'locked', 'inside', 'file'), 'x');
-  fs.chmodSync(path.join(rootfs, 'locked', 'inside'), 0o555);
-  fs.chmodSync(path.join(rootfs, 'locked'), 0o555);
-  umoci('repack', '--image', `${dir}:${tag}`, bundle);
-  umoci('config', '--image', `${dir}:${tag}`, '--config.cmd', 'sh');
-  fs.rmSync(bundle, { recursive: true, force: true });
-  return dir;
+  return umociImage(dir, tag, (rootfs) => {
+    fs.mkdirSync(path.join(rootfs, 'etc'), { recursive: true });
+    fs.writeFileSync(path.join(rootfs, 'etc', 'motd'), 'hello from umoci\n');
+    fs.writeFileSync(path.join(rootfs, 'etc', 'doomed'), 'deleted by the next layer\n');
+  }, (rootfs) => {
+    fs.rmSync(path.join(rootfs, 'etc', 'doomed'));
+    fs.mkdirSync(path.join(rootfs, 'locked', 'inside'), { recursive: true });
+    fs.writeFileSync(path.join(rootfs, 'locked', 'inside', 'file'), 'x');
+    fs.chmodSync(path.join(rootfs, 'locked', 'inside'), 0o555);
+    fs.chmodSync(path.join(rootfs, 'locked'), 0o555);
+  });
 }
 
-/** An OCI layout made with umoci (root only): busybox, and whatever `plant` adds to the root filesystem
- *  (symlinks pointing out of it, say), so tests can give tsrun an image as hostile as they like. */
-export function umociImage(dir: string, tag: string, plant: (rootfs: string) => void): string {
+/** An OCI layout made with umoci (root only): busybox, then one layer for each of `layers`, each given the
+ *  root filesystem to change (symlinks pointing out of it, say: tests can make an image as hostile as they like). */
+export function umociImage(dir: string, tag: string, ...layers: Array<(rootfs: string) => void>): string {
   const bundle = `${dir}-bundle`;
   const umoci = (...args: string[]) => execFileSync('umoci', args, { stdio: 'pipe' });
   umoci('init', '--layout', dir);
@@ -66,8 +54,10 @@ export function umociImage(dir: string, tag: string, plant: (rootfs: string) => 
   fs.copyFileSync('/bin/busybox', path.join(rootfs, 'bin', 'busybox'));
   fs.chmodSync(path.join(rootfs, 'bin', 'busybox'), 0o755);
   for (const applet of ['sh', 'cat', 'ls', 'readlink']) fs.symlinkSync('busybox', path.join(rootfs, 'bin', applet));
-  plant(rootfs);
-  umoci('repack', '--image', `${dir}:${tag}`, bundle);
+  for (const layer of layers) {
+    layer(rootfs);
+    umoci('repack', '--refresh-bundle', '--image', `${dir}:${tag}`, bundle); // refreshed: the next repack is a new layer on top
+  }
   umoci('config', '--image', `${dir}:${tag}`, '--config.cmd', 'sh');
   fs.rmSync(bundle, { recursive: true, force: true });
   return dir;

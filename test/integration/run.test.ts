@@ -162,8 +162,8 @@ describe.skipIf(!asRoot)('tsrun run (as root)', () => {
     let pid: number | null = null;
     for (let i = 0; i < 100 && pid === null; i++) { // up to 5 s for the container to start
       await new Promise((resolve) => setTimeout(resolve, 50));
-      const state = spawnSync('sh', ['-c', `cat ${root}/containers/*/state.json 2>/dev/null`], { encoding: 'utf8' }).stdout;
-      pid = /"pid": (\d+)/.exec(state)?.[1] ? Number(/"pid": (\d+)/.exec(state)![1]) : null;
+      const victim = tsrun(root, ['inspect', '-f', '{{.State.Pid}}', 'victim']).stdout.trim();
+      pid = Number(victim) > 0 ? Number(victim) : null;
     }
     expect(pid).not.toBeNull();
     process.kill(pid!, 'SIGKILL');
