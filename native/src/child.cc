@@ -7,6 +7,7 @@
 #include <linux/capability.h>
 #include <linux/close_range.h>
 #include <linux/filter.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <net/if.h>
@@ -114,6 +115,129 @@ int64_t MonotonicNanoseconds() {
   clock_gettime(CLOCK_MONOTONIC, &now);
   return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
 }
+
+// ---- openat2, and the walk for kernels without it: async-signal-safe, for the child and the addon alike ----
+
+// #region openat2
+int OpenResolved(int dirfd, const char* path, uint64_t flags, mode_t mode, uint64_t resolve) {
+  struct open_how how;
+  memset(&how, 0, sizeof(how));
+  how.flags = flags | O_CLOEXEC;
+  how.mode = (flags & O_CREAT) ? mode : 0;
+  how.resolve = resolve;
+  int fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+  if (fd >= 0 || errno != ENOSYS) return fd;
+  return WalkBeneath(dirfd, path, (int)(flags | O_CLOEXEC), mode, resolve);
+}
+
+namespace {
+
+// Copies `a` then, if `b` is not empty, "/" and `b` into `out` (PATH_MAX bytes); false if it does not fit.
+bool Join(char* out, const char* a, size_t a_length, const char* b) {
+  size_t b_length = strlen(b);
+  if (a_length + 1 + b_length + 1 > PATH_MAX) return false;
+  char joined[PATH_MAX];  // `b` may point into `out`
+  memcpy(joined, a, a_length);
+  size_t at = a_length;
+  if (b_length > 0) {
+    joined[at++] = '/';
+    memcpy(joined + at, b, b_length);
+    at += b_length;
+  }
+  joined[at] = '\0';
+  memcpy(out, joined, at + 1);
+  return true;
+}
+
+int Fail(int fd, int err) {
+  if (fd >= 0) close(fd);
+  errno = err;
+  return -1;
+}
+
+}  // namespace
+
+// Linux before 5.6 has no openat2: the same walk by hand, one component at a time with O_PATH | O_NOFOLLOW.
+// A symlink's target is walked in its place (from the top if it is absolute), or refused with
+// RESOLVE_NO_SYMLINKS; ".." never climbs above the top: it stays there (RESOLVE_IN_ROOT) or is refused
+// (RESOLVE_BENEATH). Magic links are read as the text they show. Weaker than the kernel's walk only against a
+// directory renamed while it walks, which nothing does to a container that has not started yet.
+int WalkBeneath(int top, const char* path, int flags, mode_t mode, uint64_t resolve) {
+  char pending[PATH_MAX];
+  if (!Join(pending, path, strlen(path), "")) return Fail(-1, ENAMETOOLONG);
+  int dir = openat(top, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) return -1;
+  int depth = 0, links = 0;
+  char* rest = pending;
+  for (;;) {
+    while (*rest == '/') rest++;
+    if (*rest == '\0') {  // what is left names a directory, or the top itself: open it as asked
+      int fd = openat(dir, ".", flags, mode);
+      int saved = errno;
+      close(dir);
+      errno = saved;
+      return fd;
+    }
+    char* end = strchr(rest, '/');
+    size_t length = end ? (size_t)(end - rest) : strlen(rest);
+    char name[NAME_MAX + 1];
+    if (length > NAME_MAX) return Fail(dir, ENAMETOOLONG);
+    memcpy(name, rest, length);
+    name[length] = '\0';
+    rest += length;
+    bool last = true;
+    for (const char* after = rest; *after; after++) last = last && *after == '/';
+    if (strcmp(name, ".") == 0) continue;
+    if (strcmp(name, "..") == 0) {
+      if (depth == 0) {
+        if (resolve & RESOLVE_BENEATH) return Fail(dir, EXDEV);
+        continue;  // RESOLVE_IN_ROOT: ".." of the root is the root
+      }
+      int up = openat(dir, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+      if (up < 0) return Fail(dir, errno);
+      close(dir);
+      dir = up, depth--;
+      continue;
+    }
+    int next = openat(dir, name, last ? (flags | O_NOFOLLOW) : (O_PATH | O_NOFOLLOW | O_CLOEXEC), mode);
+    int open_errno = errno;
+    // A symlink, opened (O_PATH) or refused (ELOOP, or ENOTDIR when O_DIRECTORY was asked): walk its target instead.
+    struct stat st;
+    bool symlink = next >= 0 ? fstat(next, &st) == 0 && S_ISLNK(st.st_mode)
+                             : fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
+    errno = open_errno;
+    if (next >= 0 && !symlink) {
+      if (last) {
+        close(dir);
+        return next;
+      }
+      if (fstat(next, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        close(next);
+        return Fail(dir, ENOTDIR);
+      }
+      close(dir);
+      dir = next, depth++;
+      continue;
+    }
+    if (next >= 0) close(next);
+    if (!symlink) return Fail(dir, errno);
+    if ((resolve & RESOLVE_NO_SYMLINKS) || ++links > 40) return Fail(dir, ELOOP);
+    char target[PATH_MAX];
+    ssize_t n = readlinkat(dir, name, target, sizeof(target) - 1);
+    if (n < 0) return Fail(dir, errno);
+    target[n] = '\0';
+    if (target[0] == '/') {
+      if (resolve & RESOLVE_BENEATH) return Fail(dir, EXDEV);
+      int back = openat(top, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+      if (back < 0) return Fail(dir, errno);
+      close(dir);
+      dir = back, depth = 0;
+    }
+    if (!Join(pending, target, (size_t)n, rest)) return Fail(dir, ENAMETOOLONG);
+    rest = pending;
+  }
+}
+// #endregion
 
 // ---- everything below runs in the child: async-signal-safe calls only ----
 
@@ -255,12 +379,7 @@ int Seccomp(const Step& step) {
 int OpenInRoot(const Step& step, const std::string& path, int flags, mode_t mode) {
   int root = open(step.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root < 0) return -1;
-  struct open_how how;
-  memset(&how, 0, sizeof(how));
-  how.flags = (uint64_t)(flags | O_CLOEXEC);
-  how.mode = (flags & O_CREAT) ? mode : 0;
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  int fd = (int)syscall(SYS_openat2, root, path.c_str(), &how, sizeof(how));
+  int fd = OpenResolved(root, path.c_str(), (uint64_t)flags, mode, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
   int saved = errno;
   close(root);
   errno = saved;

@@ -60,6 +60,11 @@ int64_t MonotonicNanoseconds();
 // Run the steps in the freshly cloned child; never returns (execve, or _exit after reporting a failure).
 [[noreturn]] void RunChild(const ChildContext& ctx);
 
+// OpenResolved is openat2(2); on a kernel without it (before Linux 5.6), WalkBeneath does the same walk by hand. Both are
+// async-signal-safe: the child uses them between clone and execve, the addon for tsrun's own reads.
+int OpenResolved(int dirfd, const char* path, uint64_t flags, mode_t mode, uint64_t resolve);
+int WalkBeneath(int top, const char* path, int flags, mode_t mode, uint64_t resolve);
+
 // For a step with a root: the parent and name of the entry it creates. In the parent, before clone: it allocates.
 void PlanInRoot(Step& step);
 

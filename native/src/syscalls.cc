@@ -1,6 +1,7 @@
 // One thin wrapper per system call, named as the kernel names it. No policy
 // lives here: the TypeScript side decides what to call and adds context.
 #include "common.h"
+#include "child.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -146,11 +147,7 @@ Napi::Value Umount2(const Napi::CallbackInfo& info) {
 // `resolve` (linux/openat2.h), e.g. never through a symlink, never out of the directory.
 Napi::Value Openat2(const Napi::CallbackInfo& info) {
   std::string path = Str(info, 1);
-  struct open_how how;
-  memset(&how, 0, sizeof(how));
-  how.flags = FlagsFrom(info.Env(), info[2], kOpenFlags) | O_CLOEXEC;
-  how.resolve = FlagsFrom(info.Env(), info[3], kResolveFlags);
-  long fd = syscall(SYS_openat2, Int(info, 0), path.c_str(), &how, sizeof(how));
+  int fd = OpenResolved(Int(info, 0), path.c_str(), FlagsFrom(info.Env(), info[2], kOpenFlags), 0, FlagsFrom(info.Env(), info[3], kResolveFlags));
   if (fd < 0) ThrowErrno(info.Env(), errno, "openat2", path);
   return Napi::Number::New(info.Env(), (double)fd);
 }

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { realSyscalls } from '../../src/kernel/native.js';
 import type { ChildStep } from '../../src/kernel/steps.js';
+import { readStepFailure } from '../../src/stages/exec.js';
 
 const sys = realSyscalls;
 const sleep = (seconds: string): ChildStep => ({ op: 'execve', file: '/bin/sleep', search: [], argv: ['sleep', seconds], envp: [] });
@@ -52,5 +53,49 @@ describe('spawn', () => {
     expect(zombieChildren()).toEqual([]); // the first child, which forked and left, was reaped
     expect(await sys.waitpid(child.pid)).toMatchObject({ code: 0 });
     for (const fd of [child.errorFd, child.consoleFd]) if (fd >= 0) fs.closeSync(fd);
+  });
+});
+
+// A kernel without openat2 (before Linux 5.6) gets the child's own walk (native/src/child.cc, WalkBeneath).
+// To run it here, a seccomp step first makes openat2 answer ENOSYS, as such a kernel does; the in-root steps
+// after it must give the same answers as openat2's RESOLVE_IN_ROOT: symlinks followed inside, ".." kept in.
+describe('the walk inside a root, without openat2', () => {
+  const top = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-walk-'));
+  const root = path.join(top, 'root');
+  const host = path.join(top, 'host'); // what the image's symlinks point at: nothing may appear in it
+  afterAll(() => fs.rmSync(top, { recursive: true, force: true }));
+
+  const noOpenat2 = (): ChildStep => {
+    const program = sys.seccomp_export_bpf({
+      defaultAction: 'SCMP_ACT_ALLOW', architectures: ['SCMP_ARCH_X86_64'],
+      rules: [{ names: ['openat2'], action: 'SCMP_ACT_ERRNO', errno: os.constants.errno.ENOSYS, args: [] }],
+    });
+    return { op: 'seccomp', filter: program.toString('base64') };
+  };
+  /** Runs the steps after the seccomp step, then /bin/true; the failed step's errno name, or 'ok'. */
+  async function walk(steps: ChildStep[]): Promise<string> {
+    const all = [noOpenat2(), ...steps, { op: 'execve', file: '/bin/true', search: [], argv: ['true'], envp: [] } as ChildStep];
+    const child = sys.spawn({ cloneFlags: [], steps: all, stdio: [-1, -1, -1] });
+    const failure = await readStepFailure(child.errorFd);
+    await sys.waitpid(child.pid);
+    for (const fd of [child.errorFd, child.consoleFd]) if (fd >= 0) fs.closeSync(fd);
+    return failure ? `step ${failure.step}: ${Object.entries(os.constants.errno).find(([, n]) => n === failure.errno)?.[0]}` : 'ok';
+  }
+
+  it('follows symlinks inside the root, keeps ".." in it, and never reaches what an absolute link names outside', async () => {
+    fs.mkdirSync(path.join(root, 'sub'), { recursive: true });
+    fs.mkdirSync(host);
+    fs.symlinkSync(host, path.join(root, 'etc')); // absolute: inside the root, that is <root><host>
+    fs.symlinkSync('../../../../../..', path.join(root, 'up'));
+    fs.symlinkSync('sub', path.join(root, 'inside'));
+    expect(await walk([{ op: 'create_file', root, path: '/inside/made', mode: 0o644 }])).toBe('ok');
+    expect(fs.existsSync(path.join(root, 'sub', 'made'))).toBe(true);
+    expect(await walk([{ op: 'mkdir', root, path: '/up/climbed', mode: 0o755 }])).toBe('ok');
+    expect(fs.existsSync(path.join(root, 'climbed'))).toBe(true); // ".." of the root is the root
+    expect(await walk([{ op: 'create_file', root, path: '/etc/hosts', mode: 0o644 }])).toBe('step 1: ENOENT');
+    expect(await walk([{ op: 'symlink', target: 'x', root, linkpath: '/up/../inside/link' }])).toBe('ok');
+    expect(fs.readlinkSync(path.join(root, 'sub', 'link'))).toBe('x');
+    expect(fs.readdirSync(host)).toEqual([]);
+    expect(fs.readdirSync(top).sort()).toEqual(['host', 'root']);
   });
 });
