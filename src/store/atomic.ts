@@ -1,13 +1,32 @@
 // Nothing in the store is ever half-written: files and directories are made
 // under <root>/tmp and renamed into place, which is atomic on one filesystem.
+// A temporary name carries its maker, "<pid>.<start time>": `tsrun system check`
+// tells what a running tsrun is still building from what a dead one left behind.
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
+import { isRunningProcess, processStartTime } from '../kernel/proc.js';
+
+let maker: string | undefined;
+/** "<pid>.<start time>" of this process, read from /proc once, when first needed. */
+function makerTag(): string {
+  return maker ??= `${process.pid}.${processStartTime(process.pid) ?? 0}`;
+}
+
+/** Whether the process that made this temporary name (a writeFileAtomic temp, a staging directory) still runs.
+ *  False for a name without a maker: only a dead tsrun's leftovers look like that. */
+export function makerIsRunning(name: string): boolean {
+  const match = /-(\d+)\.(\d+)-[^-]+$/.exec(name);
+  return match !== null && isRunningProcess(Number(match[1]), Number(match[2]) || null);
+}
+
+/** What every writeFileAtomic temp file has in its name. */
+export const TEMP_MARK = '.tmp-';
 
 /** Write `data` to `file` via a temporary sibling and rename(2). */
 export function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o644): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const temp = `${file}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+  const temp = `${file}${TEMP_MARK}${makerTag()}-${crypto.randomBytes(4).toString('hex')}`;
   try {
     const fd = fs.openSync(temp, 'wx', mode);
     try {
@@ -34,5 +53,5 @@ export function readJson<T>(file: string): T {
 /** A fresh staging directory under `tmpRoot`, removed by the caller on failure. */
 export function makeStagingDir(tmpRoot: string, label: string): string {
   fs.mkdirSync(tmpRoot, { recursive: true, mode: 0o700 });
-  return fs.mkdtempSync(path.join(tmpRoot, `${label}-`));
+  return fs.mkdtempSync(path.join(tmpRoot, `${label}-${makerTag()}-`));
 }
