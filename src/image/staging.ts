@@ -113,11 +113,14 @@ export class Staging {
   }
 
   /** What the layer in blob `digest` unpacked to, if it is unpacked to `diffId` already
-   *  (in the store, or earlier in this staging): then it need not be fetched or unpacked again. */
+   *  (in the store, or earlier in this staging): then it need not be fetched or unpacked again.
+   *  Its blob must be at hand too: `tsrun system check --repair` may have removed a damaged one. */
   alreadyUnpacked(digest: string, diffId: string): { diffId: string; unpackedSize: number } | undefined {
     const known = this.unpacked.get(digest);
     if (known?.diffId !== diffId) return undefined;
-    return this.layers.has(diffId) || fs.existsSync(layerDir(this.paths, diffId)) ? known : undefined;
+    const unpacked = this.layers.has(diffId) || fs.existsSync(layerDir(this.paths, diffId));
+    const blob = this.blobs.has(digest) || fs.existsSync(blobPath(this.paths, digest));
+    return unpacked && blob ? known : undefined;
   }
 
   /** Make sure the layer in blob `digest` is unpacked and has diff id `diffId`; returns its unpacked size. */
