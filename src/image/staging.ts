@@ -13,7 +13,7 @@ import { errorText, fail, hasErrorCode, withContext } from '../errors.js';
 import { blobPath, layerDir, lockPath, tmpDir, type StorePaths } from '../store/paths.js';
 import { makeStagingDir } from '../store/atomic.js';
 import { withLock } from '../store/lock.js';
-import { listImages, saveImageLocked, type ImageRecord, type LayerRecord } from '../store/images.js';
+import { listImages, saveImagesLocked, type ImageRecord, type LayerRecord } from '../store/images.js';
 import type { ImageConfig } from './oci.js';
 
 /** Manifests and configs are small; anything bigger than this is not one. */
@@ -42,10 +42,7 @@ export async function withStaging(
   try {
     const staging = new Staging(sys, paths, dir, corruptHint);
     const images = await work(staging);
-    await withLock(sys, lockPath(paths), () => {
-      staging.moveIntoStore(images);
-      for (const image of images) saveImageLocked(paths, image);
-    });
+    await withLock(sys, lockPath(paths), () => staging.moveIntoStore(images));
     return images;
   } catch (error) {
     if (hasErrorCode(error, 'ENOSPC')) {
@@ -152,17 +149,18 @@ export class Staging {
     return unpacked.size;
   }
 
-  /** Rename every blob and layer `images` need into the store (the caller holds the store lock).
-   *  What the store already has stays; if a rename fails, what was moved is taken out again. */
+  /** Rename every blob and layer `images` need into the store, then record the images (the caller holds the
+   *  store lock). What the store already has stays; if anything fails (a full disk cannot take the records,
+   *  say), what was moved goes back into staging, and the store is as it was. */
   moveIntoStore(images: ImageRecord[]): void {
-    const moved: string[] = [];
+    const moved: { from: string; to: string }[] = [];
     const move = (staged: string | undefined, target: string, what: string) => {
       if (fs.existsSync(target)) return;
       // Checked outside the lock, present then, gone now: another tsrun removed it meanwhile.
       if (!staged) throw fail(`${what} was removed from the store meanwhile`, 'run the command again');
       fs.mkdirSync(path.dirname(target), { recursive: true });
       fs.renameSync(staged, target);
-      moved.push(target);
+      moved.push({ from: staged, to: target });
     };
     try {
       for (const image of images) {
@@ -171,8 +169,9 @@ export class Staging {
         }
         for (const { diffId } of image.layers) move(this.layers.get(diffId), layerDir(this.paths, diffId), `layer ${diffId}`);
       }
+      saveImagesLocked(this.paths, images);
     } catch (error) {
-      for (const target of moved.reverse()) fs.rmSync(target, { recursive: true, force: true });
+      for (const { from, to } of moved.reverse()) fs.renameSync(to, from);
       throw error;
     }
   }

@@ -25,6 +25,24 @@ export const TEMP_MARK = '.tmp-';
 
 /** Write `data` to `file` via a temporary sibling and rename(2). */
 export function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o644): void {
+  writeFilesAtomic([{ file, data, mode }]);
+}
+
+/** Change several files together: each is written to its temporary sibling first (a full disk fails there,
+ *  before any file has changed, and the temporaries go), then all are renamed into place, in the order given. */
+export function writeFilesAtomic(files: { file: string; data: string | Uint8Array; mode?: number }[]): void {
+  const temps: string[] = [];
+  try {
+    for (const { file, data, mode } of files) temps.push(writeTemporary(file, data, mode ?? 0o644));
+    files.forEach(({ file }, i) => fs.renameSync(temps[i]!, file));
+  } catch (error) {
+    for (const temp of temps) fs.rmSync(temp, { force: true }); // those renamed already are not there
+    throw error;
+  }
+}
+
+/** `data`, written and flushed to a new temporary sibling of `file`; returns the sibling's name. */
+function writeTemporary(file: string, data: string | Uint8Array, mode: number): string {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const temp = `${file}${TEMP_MARK}${makerTag()}-${crypto.randomBytes(4).toString('hex')}`;
   try {
@@ -35,7 +53,7 @@ export function writeFileAtomic(file: string, data: string | Uint8Array, mode = 
     } finally {
       fs.closeSync(fd);
     }
-    fs.renameSync(temp, file);
+    return temp;
   } catch (error) {
     fs.rmSync(temp, { force: true });
     throw error;
@@ -43,7 +61,12 @@ export function writeFileAtomic(file: string, data: string | Uint8Array, mode = 
 }
 
 export function writeJsonAtomic(file: string, value: unknown, mode = 0o644): void {
-  writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n', mode);
+  writeFileAtomic(file, jsonText(value), mode);
+}
+
+/** A value as the store writes JSON: indented, one newline at the end. */
+export function jsonText(value: unknown): string {
+  return JSON.stringify(value, null, 2) + '\n';
 }
 
 export function readJson<T>(file: string): T {
