@@ -3,6 +3,7 @@
 // and unpacked, on top of the 8 MB of its upper dir). Each fails with one line naming ENOSPC and what to do,
 // exit 125, leaves no image, layer or staging behind, and `tsrun system check` finds the store whole;
 // so does a load on a disk that runs out of files at any step, the writing of its records included.
+// A full disk refuses a new container without leaving half of one, and a container that filled it can be removed.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -70,6 +71,31 @@ describe.skipIf(!asRoot)('a full disk (as root)', () => {
     expect(contents()).toEqual(before);
     expect(cli('system', 'check')).toMatchObject({ status: 0, stdout: 'store OK: 1 images, 1 layers, 3 blobs, 1 containers\n' });
     expect(cli('start', '-a', 'writer').status).toBe(0); // its changes are all still there
+  });
+
+  it('creates no container on a full disk, and removes one that filled it', () => {
+    expect(cli('pull', '-q', `${registry.host}/demo`).status).toBe(0);
+    const before = cli('system', 'check').stdout;
+    const filler = path.join(root, 'filler');
+    try {
+      execFileSync('dd', ['if=/dev/zero', `of=${filler}`, 'bs=1M'], { stdio: 'ignore' });
+    } catch {
+      // dd stops at ENOSPC: the disk is full
+    }
+    const refused = cli('run', '--name', 'unborn', '--network', 'none', `${registry.host}/demo`, 'true');
+    expect(refused.status).toBe(125);
+    expect(refused.stderr).toMatch(/^tsrun: .*ENOSPC — no space left on the device: free some space \(`tsrun system df` shows what tsrun keeps\), then try again\n$/);
+    expect(cli('system', 'check').stdout).toBe(before);
+    fs.rmSync(filler);
+
+    // The container fills the disk itself: its exit cannot be written down, yet it can be removed.
+    const filled = cli('run', '--name', 'filler-up', '--network', 'none', `${registry.host}/demo`, 'dd', 'if=/dev/zero', 'of=/zeros', 'bs=1M');
+    expect(filled.status).toBe(125);
+    expect(filled.stderr.split('\n').filter((line) => line.startsWith('tsrun:'))).toEqual([
+      expect.stringMatching(/^tsrun: .*ENOSPC — no space left on the device: free some space/),
+    ]);
+    expect(cli('rm', 'filler-up')).toMatchObject({ status: 0, stdout: 'filler-up\n', stderr: '' });
+    expect(cli('system', 'check').stdout).toBe(before);
   });
 
   it('stores all of a load or nothing, whichever file the disk fills at, the records\' last', () => {
