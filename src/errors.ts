@@ -64,10 +64,13 @@ export function errorText(error: unknown): string {
   return String(error);
 }
 
+/** What to do about a full disk, wherever tsrun met it without saying more. */
+const DISK_FULL_HINT = 'no space left on the device: free some space (`tsrun system df` shows what tsrun keeps), then try again';
+
 /** The single line printed for an error, with its hint. */
 export function formatError(error: unknown): string {
   const text = error instanceof TsrunError ? error.message : errorText(error);
-  const hint = error instanceof TsrunError ? error.hint : undefined;
+  const hint = (error instanceof TsrunError ? error.hint : undefined) ?? (hasErrorCode(error, 'ENOSPC') ? DISK_FULL_HINT : undefined);
   return `tsrun: ${text}${hint ? ` — ${hint}` : ''}`;
 }
 

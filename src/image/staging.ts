@@ -13,7 +13,7 @@ import { errorText, fail, hasErrorCode, withContext } from '../errors.js';
 import { blobPath, layerDir, lockPath, tmpDir, type StorePaths } from '../store/paths.js';
 import { makeStagingDir } from '../store/atomic.js';
 import { withLock } from '../store/lock.js';
-import { listImages, saveImageLocked, type ImageRecord, type LayerRecord } from '../store/images.js';
+import { listImages, saveImagesLocked, type ImageRecord, type LayerRecord } from '../store/images.js';
 import type { Descriptor, ImageConfig } from './oci.js';
 
 /** Manifests and configs are small; anything bigger than this is not one. */
@@ -61,10 +61,7 @@ export async function withStaging(
   try {
     const staging = new Staging(sys, paths, dir, corruptHint);
     const images = await work(staging);
-    await withLock(sys, lockPath(paths), () => {
-      staging.moveIntoStore(images);
-      for (const image of images) saveImageLocked(paths, image);
-    });
+    await withLock(sys, lockPath(paths), () => staging.moveIntoStore(images));
     return images;
   } catch (error) {
     if (hasErrorCode(error, 'ENOSPC')) {
@@ -131,11 +128,14 @@ export class Staging {
   }
 
   /** What the layer in blob `digest` unpacked to, if it is unpacked to `diffId` already
-   *  (in the store, or earlier in this staging): then it need not be fetched or unpacked again. */
+   *  (in the store, or earlier in this staging): then it need not be fetched or unpacked again.
+   *  Its blob must be at hand too: `tsrun system check --repair` may have removed a damaged one. */
   alreadyUnpacked(digest: string, diffId: string): { diffId: string; unpackedSize: number } | undefined {
     const known = this.unpacked.get(digest);
     if (known?.diffId !== diffId) return undefined;
-    return this.layers.has(diffId) || fs.existsSync(layerDir(this.paths, diffId)) ? known : undefined;
+    const unpacked = this.layers.has(diffId) || fs.existsSync(layerDir(this.paths, diffId));
+    const blob = this.blobs.has(digest) || fs.existsSync(blobPath(this.paths, digest));
+    return unpacked && blob ? known : undefined;
   }
 
   /** Make sure the layer in blob `digest` is unpacked and has diff id `diffId`; returns its unpacked size. */
@@ -167,17 +167,18 @@ export class Staging {
     return unpacked.size;
   }
 
-  /** Rename every blob and layer `images` need into the store (the caller holds the store lock).
-   *  What the store already has stays; if a rename fails, what was moved is taken out again. */
+  /** Rename every blob and layer `images` need into the store, then record the images (the caller holds the
+   *  store lock). What the store already has stays; if anything fails (a full disk cannot take the records,
+   *  say), what was moved goes back into staging, and the store is as it was. */
   moveIntoStore(images: ImageRecord[]): void {
-    const moved: string[] = [];
+    const moved: { from: string; to: string }[] = [];
     const move = (staged: string | undefined, target: string, what: string) => {
       if (fs.existsSync(target)) return;
       // Checked outside the lock, present then, gone now: another tsrun removed it meanwhile.
       if (!staged) throw fail(`${what} was removed from the store meanwhile`, 'run the command again');
       fs.mkdirSync(path.dirname(target), { recursive: true });
       fs.renameSync(staged, target);
-      moved.push(target);
+      moved.push({ from: staged, to: target });
     };
     try {
       for (const image of images) {
@@ -186,8 +187,9 @@ export class Staging {
         }
         for (const { diffId } of image.layers) move(this.layers.get(diffId), layerDir(this.paths, diffId), `layer ${diffId}`);
       }
+      saveImagesLocked(this.paths, images);
     } catch (error) {
-      for (const target of moved.reverse()) fs.rmSync(target, { recursive: true, force: true });
+      for (const { from, to } of moved.reverse()) fs.renameSync(to, from);
       throw error;
     }
   }

@@ -6,7 +6,7 @@ import type { ContainerRecord, ContainerState } from '../container.js';
 import type { Syscalls } from '../kernel/syscalls.js';
 import { fail } from '../errors.js';
 import { containerDir, containerRunDir, lockPath, type StorePaths } from './paths.js';
-import { readJson, writeJsonAtomic } from './atomic.js';
+import { jsonText, readJson, writeFilesAtomic, writeJsonAtomic } from './atomic.js';
 import { withLock } from './lock.js';
 
 type StoredConfig = Omit<ContainerRecord, 'state'>;
@@ -28,9 +28,16 @@ export async function addContainer(sys: Syscalls, paths: StorePaths, record: Con
       );
     }
     const { state, ...config } = record;
-    fs.mkdirSync(containerDir(paths, record.id), { recursive: true, mode: 0o700 });
-    writeJsonAtomic(stateFile(paths, record.id), state);
-    writeJsonAtomic(configFile(paths, record.id), config); // written last: its presence means "the container exists"
+    try {
+      fs.mkdirSync(containerDir(paths, record.id), { recursive: true, mode: 0o700 });
+      writeFilesAtomic([
+        { file: stateFile(paths, record.id), data: jsonText(state) },
+        { file: configFile(paths, record.id), data: jsonText(config) }, // renamed last: its presence means "the container exists"
+      ]);
+    } catch (error) {
+      fs.rmSync(containerDir(paths, record.id), { recursive: true, force: true }); // a full disk leaves no half-made container
+      throw error;
+    }
   });
 }
 

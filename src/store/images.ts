@@ -14,7 +14,7 @@ import type { ImageConfig } from '../image/oci.js';
 import { parseReference, FULL_HEX_ID, type ImageReference } from '../image/reference.js';
 import { fail } from '../errors.js';
 import { blobPath, imageRecordPath, layerDir, lockPath, repositoriesPath, tmpDir, type StorePaths } from './paths.js';
-import { makeStagingDir, readJson, writeJsonAtomic } from './atomic.js';
+import { jsonText, makeStagingDir, readJson, writeFilesAtomic, writeJsonAtomic } from './atomic.js';
 import { withLock } from './lock.js';
 
 export interface LayerRecord {
@@ -75,25 +75,39 @@ export async function saveImage(sys: Syscalls, paths: StorePaths, record: ImageR
   return withLock(sys, lockPath(paths), () => saveImageLocked(paths, record));
 }
 
-/** Record an image whose blobs and layers are already in the store; the caller holds the
- *  store lock. Names it already had are kept; its tags are taken from any image that had them. */
+/** Record an image whose blobs and layers are already in the store; the caller holds the store lock. */
 export function saveImageLocked(paths: StorePaths, record: ImageRecord): ImageRecord {
+  return saveImagesLocked(paths, [record])[0]!;
+}
+
+/** Record images whose blobs and layers are already in the store; the caller holds the store lock.
+ *  Names an image already had are kept; its tags are taken from any image that had them. The records
+ *  and repositories.json change together: if one cannot be written (a full disk), none changes. */
+export function saveImagesLocked(paths: StorePaths, records: ImageRecord[]): ImageRecord[] {
   const repositories = readRepositories(paths);
-  const previous = readImage(paths, record.id);
-  const saved: ImageRecord = {
-    ...record,
-    repoTags: union(previous?.repoTags ?? [], record.repoTags),
-    repoDigests: union(previous?.repoDigests ?? [], record.repoDigests),
-  };
-  for (const tag of record.repoTags) {
-    const holderId = repositories[tag];
-    const holder = holderId && holderId !== record.id ? readImage(paths, holderId) : undefined;
-    if (holder) writeJsonAtomic(imageRecordPath(paths, holder.id), { ...holder, repoTags: holder.repoTags.filter((t) => t !== tag) });
-    repositories[tag] = record.id;
-  }
-  // The record first: repositories.json must never name an image that has no record.
-  writeJsonAtomic(imageRecordPath(paths, saved.id), saved);
-  writeJsonAtomic(repositoriesPath(paths), repositories);
+  const changed = new Map<string, ImageRecord>(); // image id -> its record as it will be
+  const current = (id: string) => changed.get(id) ?? readImage(paths, id);
+  const saved = records.map((record) => {
+    const previous = current(record.id);
+    for (const tag of record.repoTags) {
+      const holderId = repositories[tag];
+      const holder = holderId && holderId !== record.id ? current(holderId) : undefined;
+      if (holder) changed.set(holder.id, { ...holder, repoTags: holder.repoTags.filter((t) => t !== tag) });
+      repositories[tag] = record.id;
+    }
+    const image = {
+      ...record,
+      repoTags: union(previous?.repoTags ?? [], record.repoTags),
+      repoDigests: union(previous?.repoDigests ?? [], record.repoDigests),
+    };
+    changed.set(image.id, image);
+    return image;
+  });
+  // The records first: repositories.json must never name an image that has no record.
+  writeFilesAtomic([
+    ...[...changed.values()].map((image) => ({ file: imageRecordPath(paths, image.id), data: jsonText(image) })),
+    { file: repositoriesPath(paths), data: jsonText(repositories) },
+  ]);
   return saved;
 }
 

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { isUp, type ContainerRecord } from '../container.js';
 import { isRunningProcess } from '../kernel/proc.js';
 import { saveState } from './containers.js';
+import { hasErrorCode } from '../errors.js';
 import { containerRunDir, type StorePaths } from './paths.js';
 
 // When tsrun dies, the kernel SIGKILLs a foreground container (PR_SET_PDEATHSIG): 128 + 9.
@@ -26,7 +27,13 @@ export function recordExitIfGone(paths: StorePaths, container: ContainerRecord):
     ...state, status: 'exited' as const, pid: null, pidStartTime: null, monitor: null,
     exitCode: recorded?.code ?? KILLED_WITH_TSRUN, finishedAt: recorded?.finishedAt ?? new Date().toISOString(),
   };
-  saveState(paths, container.id, exited);
+  try {
+    saveState(paths, container.id, exited);
+  } catch (error) {
+    // A full disk (filled by this very container, perhaps) must not stop `tsrun rm` from freeing it:
+    // the exit is found again, and written down, the next time the record is read.
+    if (!hasErrorCode(error, 'ENOSPC')) throw error;
+  }
   return { ...container, state: exited };
 }
 // #endregion

@@ -1,7 +1,8 @@
 // tsrun system prune [-f]: remove what no container needs, as `docker system prune` does.
+// tsrun system df: what takes room. tsrun system check [--repair]: is the store whole?
 import type { CommandModule } from 'yargs';
 
-interface SystemArgs { root?: string; action: string; force: boolean }
+interface SystemArgs { root?: string; action: string; force: boolean; repair: boolean }
 
 const WARNING = `WARNING! This will remove:
   - all stopped containers
@@ -12,11 +13,17 @@ const WARNING = `WARNING! This will remove:
 
 export const systemCommand: CommandModule<object, SystemArgs> = {
   command: 'system <action>',
-  describe: 'Manage tsrun: df shows disk usage; prune removes stopped containers, unused networks, dangling images and, if idle, the default bridge',
+  describe: 'Manage tsrun: df shows disk usage; prune removes stopped containers, unused networks, dangling images and, if idle, the default bridge; check verifies the store',
   builder: (yargs) => yargs
-    .positional('action', { choices: ['prune', 'df'] as const, describe: 'What to do' })
-    .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'Do not prompt for confirmation' }) as never,
+    .positional('action', { choices: ['prune', 'df', 'check'] as const, describe: 'What to do' })
+    .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'Do not prompt for confirmation' })
+    .option('repair', { type: 'boolean', default: false, describe: 'check: remove what cannot be trusted (damaged blobs, leftovers of interrupted work)' }) as never,
   handler: async (argv) => {
+    if (argv.repair && argv.action !== 'check') {
+      const { fail } = await import('../../errors.js');
+      throw fail('--repair goes with `tsrun system check`', 'run `tsrun system check --repair`');
+    }
+    if (argv.action === 'check') return storeCheck(argv);
     if (argv.action === 'df') return diskUsage(argv);
     const { runtimeFor } = await import('../runtime.js');
     const { networkHost } = await import('../../net/bridges.js');
@@ -45,6 +52,21 @@ async function confirmed(): Promise<boolean> {
   });
   lines.close();
   return /^y(es)?$/i.test(answer.trim());
+}
+
+/** `tsrun system check [--repair]`: one line for each problem (after --repair: what it mended, then what is left), exit 1 if any. */
+async function storeCheck(argv: SystemArgs): Promise<void> {
+  const { checkStore } = await import('../../store/check.js');
+  const { runtimeFor } = await import('../runtime.js');
+  const runtime = runtimeFor(argv);
+  const { problems, repaired, counts } = await checkStore(runtime.sys, runtime.paths, { repair: argv.repair });
+  const lines = [
+    ...repaired.map((problem) => `repaired: ${problem.text}`),
+    ...problems.map((problem) => `${problem.text} — ${problem.hint}`),
+  ];
+  if (problems.length === 0) lines.push(`store OK: ${counts.images} images, ${counts.layers} layers, ${counts.blobs} blobs, ${counts.containers} containers`);
+  else process.exitCode = 1;
+  process.stdout.write(lines.join('\n') + '\n');
 }
 
 /** `tsrun system df`: what images, containers' rw layers and volumes take on disk, and what no container needs. */
