@@ -1,7 +1,7 @@
 // The fault matrix, for real (as root): tsrun is killed with SIGKILL at each point of src/faults.ts, the way a
 // closed laptop or an OOM kills it, with nothing to catch. After each, the next ordinary command must leave the
 // host as it was (test/host-check.ts compares mounts, processes, links, cgroups and DNAT rules around every
-// test), the store must hold nothing half-made, and a new run must work.
+// test), the store must hold nothing half-made and pass `tsrun system check`, and a new run must work.
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -54,6 +54,7 @@ describe.skipIf(!asRoot)('the fault matrix (as root)', () => {
         const again = tsrun(store, ['pull', '-q', `${registry.host}/demo`]);
         expect(again.status, again.stderr).toBe(0);
         expect(halfMade(store)).toEqual([]);
+        expect(tsrun(store, ['system', 'check'])).toMatchObject({ status: 0, stdout: expect.stringMatching(/^store OK/) });
         expect(tsrun(store, ['run', '--rm', '--network', 'none', `${registry.host}/demo`, 'true']).status).toBe(0);
       } finally {
         fs.rmSync(path.dirname(store), { recursive: true, force: true });
@@ -75,6 +76,7 @@ describe.skipIf(!asRoot)('the fault matrix (as root)', () => {
         expect(listed).toMatchObject({ status: 0, stdout: '' });
       }
       expect(halfMade(root)).toEqual([]);
+      expect(tsrun(root, ['system', 'check'])).toMatchObject({ status: 0, stdout: expect.stringMatching(/^store OK/) });
       expect(tsrun(root, ['run', '--rm', 'tsrun-demo', 'true']).status).toBe(0);
     });
   }
