@@ -226,10 +226,15 @@ export function readStepFailure(fd: number): Promise<StepFailure | null> {
   });
 }
 
+/** "ENOEXEC" for 8: os.constants.errno knows every name; libuv's getSystemErrorName does not know ENOEXEC. */
+function errnoName(errno: number): string {
+  return Object.entries(os.constants.errno).find(([, number]) => number === errno)?.[0] ?? util.getSystemErrorName(-errno);
+}
+
 // #region exit-codes
 /** A failed execve is the user's command's problem (126/127, as docker); any other step is tsrun's (125). */
 export function stepError(failure: StepFailure, steps: ChildStep[], command: string): TsrunError {
-  const code = util.getSystemErrorName(-failure.errno);
+  const code = errnoName(failure.errno);
   const step = steps[failure.step];
   if (step?.op === 'execve') {
     if (code === 'ENOENT') {
