@@ -5,8 +5,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type { ContainerRecord, NetworkMode, RestartPolicy, RunRequest, Runtime } from '../container.js';
 import type { ImageRecord } from '../store/images.js';
-import { VALID_NAME, addContainer, listContainers } from '../store/containers.js';
-import { generateName } from '../store/names.js';
+import { VALID_NAME, addContainer } from '../store/containers.js';
 import { fail } from '../errors.js';
 import type { PortMapping } from '../net/ports.js';
 import { parseBytes } from '../cgroups/limits.js';
@@ -22,14 +21,14 @@ const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sb
 export async function create(runtime: Runtime, image: ImageRecord, request: RunRequest): Promise<ContainerRecord> {
   return inSpan('tsrun.create', { 'container.image.name': request.image, 'container.image.id': image.id }, async (span) => {
     const id = crypto.randomBytes(32).toString('hex'); // 64 hex digits, like docker's
-    const name = request.name ?? generateName(new Set(listContainers(runtime.paths).map((c) => c.name)));
-    if (!VALID_NAME.test(name)) {
+    const name = request.name; // without one, addContainer picks a free one
+    if (name !== undefined && !VALID_NAME.test(name)) {
       throw fail(`invalid container name "${name}"`, 'use letters, digits, "_", "." and "-", starting with a letter or digit');
     }
     const hostname = request.hostname ?? id.slice(0, 12);
     const user = request.user ?? image.config.config?.User ?? '';
     parseUserSpec(user); // a uid out of range fails here, before there is a container to clean up
-    const record: ContainerRecord = {
+    const unnamed = {
       id,
       name,
       created: new Date().toISOString(),
@@ -53,10 +52,10 @@ export async function create(runtime: Runtime, image: ImageRecord, request: RunR
         resources: request.resources ?? {},
         security: securityConfig(request.security ?? {}),
       },
-      state: { status: 'created', pid: null, pidStartTime: null, exitCode: null, startedAt: null, finishedAt: null, error: '' },
+      state: { status: 'created' as const, pid: null, pidStartTime: null, exitCode: null, startedAt: null, finishedAt: null, error: '' },
     };
-    await addContainer(runtime.sys, runtime.paths, record);
-    span.setAttributes({ 'container.id': id, 'container.name': name, 'container.command_args': record.config.argv });
+    const record = await addContainer(runtime.sys, runtime.paths, unnamed);
+    span.setAttributes({ 'container.id': id, 'container.name': record.name, 'container.command_args': record.config.argv });
     return record;
   });
 }

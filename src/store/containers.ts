@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { ContainerRecord, ContainerState } from '../container.js';
 import type { Syscalls } from '../kernel/syscalls.js';
 import { fail } from '../errors.js';
+import { generateName } from './names.js';
 import { containerDir, containerRunDir, lockPath, type StorePaths } from './paths.js';
 import { jsonText, readJson, writeFilesAtomic, writeJsonAtomic } from './atomic.js';
 import { withLock } from './lock.js';
@@ -17,10 +18,14 @@ export const VALID_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 const configFile = (paths: StorePaths, id: string) => path.join(containerDir(paths, id), 'config.json');
 const stateFile = (paths: StorePaths, id: string) => path.join(containerDir(paths, id), 'state.json');
 
-/** Record a new container, refusing a name that is already taken (the check and the write share one lock). */
-export async function addContainer(sys: Syscalls, paths: StorePaths, record: ContainerRecord): Promise<void> {
-  await withLock(sys, lockPath(paths), () => {
-    const holder = listContainers(paths).find((other) => other.name === record.name);
+/** Record a new container, refusing a name that is already taken (the check and the write share one lock).
+ *  Without a name, it gets one no other container has, chosen under the same lock: twenty `run`s started at
+ *  once would otherwise pick from the same list of free names, and some the same one. The record as kept. */
+export async function addContainer(sys: Syscalls, paths: StorePaths, unnamed: Omit<ContainerRecord, 'name'> & { name?: string }): Promise<ContainerRecord> {
+  return withLock(sys, lockPath(paths), () => {
+    const all = listContainers(paths);
+    const record = { ...unnamed, name: unnamed.name ?? generateName(new Set(all.map((other) => other.name))) };
+    const holder = all.find((other) => other.name === record.name);
     if (holder) {
       throw fail(
         `the container name "/${record.name}" is already in use by container "${holder.id}"`,
@@ -38,6 +43,7 @@ export async function addContainer(sys: Syscalls, paths: StorePaths, record: Con
       fs.rmSync(containerDir(paths, record.id), { recursive: true, force: true }); // a full disk leaves no half-made container
       throw error;
     }
+    return record;
   });
 }
 

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectHostUnchangedAfterEach, tsrun } from '../helpers/cli.js';
+import { tsrun } from '../helpers/cli.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { demoLayout, tempDir, umociImage } from '../helpers/images.js';
 
@@ -32,7 +32,6 @@ describe.skipIf(!asRoot)('a full disk (as root)', () => {
     expect(result.stderr).toMatch(new RegExp(`^tsrun: no space left on the device that holds ${root} \\(.*ENOSPC\\) — nothing was stored; free some space, or keep tsrun's store on a larger disk \\(--root\\), and try again\\n$`));
   };
 
-  expectHostUnchangedAfterEach();
 
   beforeAll(async () => {
     images = tempDir('disk-full-images');

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { expectHostUnchangedAfterEach, storeWithDemoImage, tsrun } from '../helpers/cli.js';
+import { storeWithDemoImage, tsrun } from '../helpers/cli.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { demoLayout, tempDir } from '../helpers/images.js';
 import { listImages } from '../../src/store/images.js';
@@ -18,7 +18,6 @@ describe.skipIf(!asRoot)('tsrun system check (as root)', () => {
   const roots: string[] = [];
   let registry: TestRegistry;
   let layout: string;
-  expectHostUnchangedAfterEach();
 
   beforeAll(async () => {
     layout = await demoLayout(tempDir('check-image'));
