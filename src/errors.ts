@@ -7,6 +7,7 @@
 //   not-found       127   the command does not exist in the container
 //
 // A message is one line: what went wrong, then (after " — ") what to do.
+import os from 'node:os';
 
 export type ErrorKind = 'runtime' | 'cannot-exec' | 'not-found';
 
@@ -30,6 +31,12 @@ export class TsrunError extends Error {
   get exitCode(): number {
     return EXIT_CODES[this.kind];
   }
+}
+
+/** "ENOEXEC" for 8, as the kernel's headers name an errno: os.constants.errno knows every name, where libuv's
+ *  util.getSystemErrorName does not know ENOEXEC. */
+export function errnoName(errno: number): string {
+  return Object.entries(os.constants.errno).find(([, number]) => number === errno)?.[0] ?? `errno ${errno}`;
 }
 
 /** Shorthand for the common case: a runtime error with a hint. */

@@ -5,7 +5,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import util from 'node:util';
 import { spawn as spawnProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { MONITOR_PATH } from '../kernel/native.js';
@@ -18,7 +17,7 @@ import { readInLayers } from '../image/layer-stack.js';
 import { resolveUser } from '../image/passwd.js';
 import { saveState } from '../store/containers.js';
 import { processStartTime } from '../kernel/proc.js';
-import { TsrunError, fail } from '../errors.js';
+import { TsrunError, errnoName, fail } from '../errors.js';
 import { inSpan, monotonicToWallClock, recordSpan, traceContextEnv } from '../trace/span.js';
 import { childSpans } from '../trace/child-spans.js';
 import { createCgroup } from '../cgroups/cgroup.js';
@@ -224,11 +223,6 @@ export function readStepFailure(fd: number): Promise<StepFailure | null> {
       else resolve(bytesRead === 8 ? { step: buffer.readInt32LE(0), errno: buffer.readInt32LE(4) } : null);
     });
   });
-}
-
-/** "ENOEXEC" for 8: os.constants.errno knows every name; libuv's getSystemErrorName does not know ENOEXEC. */
-function errnoName(errno: number): string {
-  return Object.entries(os.constants.errno).find(([, number]) => number === errno)?.[0] ?? util.getSystemErrorName(-errno);
 }
 
 // #region exit-codes

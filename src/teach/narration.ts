@@ -2,8 +2,8 @@
 // next to nothing else, so a teacher can read (and fix) it all here. Every
 // value shown is taken from what the stage really returned, and every
 // command suggested is one a student can type as it is.
-import os from 'node:os';
 import { formatMapping } from '../net/ports.js';
+import { errnoName } from '../errors.js';
 import type { ContainerRecord, NamespacesPlan, NetworkPlan, ProcessPlan, RootfsPlan, StageName } from '../container.js';
 import type { ImageRecord } from '../store/images.js';
 import { describeStep } from '../kernel/steps.js';
@@ -32,8 +32,6 @@ function seccompSummary(seccomp: SeccompSummary, capabilities: string[]): string
   }
   return [`${seccomp.profile === 'default' ? 'default' : 'your'} profile, ${seccomp.instructions} BPF instructions`, ...[...by].map(([how, names]) => `refuses ${names.join(' ')} ${how}`)];
 }
-
-const errnoName = (errno: number) => Object.entries(os.constants.errno).find(([, n]) => n === errno)?.[0] ?? `errno ${errno}`;
 
 const shortDigest = (digest: string) => digest.replace(/^sha256:/, '').slice(0, 12);
 

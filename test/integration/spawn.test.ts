@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { realSyscalls } from '../../src/kernel/native.js';
 import type { ChildStep } from '../../src/kernel/steps.js';
 import { readStepFailure } from '../../src/stages/exec.js';
+import { errnoName } from '../../src/errors.js';
 
 const sys = realSyscalls;
 const sleep = (seconds: string): ChildStep => ({ op: 'execve', file: '/bin/sleep', search: [], argv: ['sleep', seconds], envp: [] });
@@ -79,7 +80,7 @@ describe('the walk inside a root, without openat2', () => {
     const failure = await readStepFailure(child.errorFd);
     await sys.waitpid(child.pid);
     for (const fd of [child.errorFd, child.consoleFd]) if (fd >= 0) fs.closeSync(fd);
-    return failure ? `step ${failure.step}: ${Object.entries(os.constants.errno).find(([, n]) => n === failure.errno)?.[0]}` : 'ok';
+    return failure ? `step ${failure.step}: ${errnoName(failure.errno)}` : 'ok';
   }
 
   it('follows symlinks inside the root, keeps ".." in it, and never reaches what an absolute link names outside', async () => {
