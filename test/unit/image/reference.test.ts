@@ -87,6 +87,11 @@ describe('parseReference', () => {
     expect((error as TsrunError).exitCode).toBe(125);
   });
 
+  it('quotes what it refuses as JSON: a line break typed into a reference keeps the message on one line', () => {
+    expect(() => parseReference('busy\nbox')).toThrow('invalid reference "busy\\nbox": "library/busy\\nbox" is not a valid repository name');
+    expect(() => parseRepository('app:\n')).toThrow('"app:\\n" is not a bare repository name');
+  });
+
   it('refuses a user and password before the registry, and does not repeat the password (a trace records errors)', () => {
     for (const input of ['ada:hunter2@registry.example/app', 'https://ada:hunter2@registry.example/app:v1']) {
       expect(() => parseReference(input)).toThrow(/^invalid reference "[^"]*ada:<redacted>@registry\.example\/app[^"]*": a reference carries no password/);
