@@ -77,7 +77,9 @@ export function parseReference(text: string): ImageReference {
 
   const { domain, path } = splitDomain(familiarName);
   if (path !== path.toLowerCase()) throw invalid(`repository name ${quoted(path)} must be lowercase`);
-  if (!DOMAIN.test(domain)) throw invalid(`${quoted(domain)} is not a valid registry host[:port]`);
+  // The grammar takes any digits for a port and any hex and colons for an IPv6 address; a pull connects
+  // to http(s)://DOMAIN, so the URL parser must take it too (port 1-65535, a real IPv6 address).
+  if (!DOMAIN.test(domain) || !URL.canParse(`http://${domain}`)) throw invalid(`${quoted(domain)} is not a valid registry host[:port]`);
   if (!PATH.test(path)) {
     throw invalid(`${quoted(path)} is not a valid repository name (lowercase letters and digits, separated by / . _ __ or -)`);
   }

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { familiarString, parseReference, parseRepository } from '../../../src/image/reference.js';
+import { endpointFor } from '../../../src/registry/endpoint.js';
 import { fromPieces, fuzzOptions, outcome } from './fuzz.js';
 
 const DIGEST = `sha256:${'0123456789abcdef'.repeat(4)}`;
@@ -24,6 +25,8 @@ describe('fuzz: image references', () => {
       expect(parseReference(familiarString(reference))).toEqual(reference);
       expect(reference.name).toBe(`${reference.domain}/${reference.path}`);
       expect(reference.tag !== undefined || reference.digest !== undefined).toBe(true);
+      // The domain is a host a pull can connect to.
+      expect(() => endpointFor(reference.domain, { insecureRegistries: [] })).not.toThrow();
     }), fuzzOptions(2000));
   });
 
