@@ -30,7 +30,7 @@ const UNITS: Record<string, number> = { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 
 /** "512m" -> 536870912, as docker reads --memory (b, k, m, g; case-insensitive). */
 export function parseBytes(flag: string, text: string): number {
   const match = /^(\d+(?:\.\d+)?)\s*([bkmg])?b?$/i.exec(text.trim());
-  if (!match) throw fail(`invalid value "${text}" for ${flag}`, 'give a size like 64m or 1g');
+  if (!match) throw fail(`invalid value ${JSON.stringify(text)} for ${flag}`, 'give a size like 64m or 1g');
   return Math.round(Number(match[1]) * UNITS[(match[2] ?? 'b').toLowerCase()]!);
 }
 

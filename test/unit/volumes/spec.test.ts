@@ -15,6 +15,11 @@ describe('mount flags', () => {
     expect(parseTmpfsFlag('/run:size=64k,mode=755')).toMatchObject({ type: 'tmpfs', target: '/run', options: 'mode=755,size=65536' });
   });
 
+  it('quotes what it refuses as JSON, so that a line break in it keeps the message on one line', () => {
+    expect(() => parseVolumeFlag('data\n')).toThrow('invalid mount "data\\n": the path in the container must be absolute');
+    expect(() => parseMountFlag('type=x\n,target=/a')).toThrow('invalid --mount "type=x\\n,target=/a": type must be bind, volume or tmpfs');
+  });
+
   it('refuses what cannot be mounted, saying why', () => {
     expect(() => parseVolumeFlag('relative:/data')).not.toThrow(); // a volume named "relative"
     expect(() => parseVolumeFlag('./here:/data')).toThrow('neither an absolute host path nor a volume name');
