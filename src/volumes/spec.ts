@@ -22,6 +22,7 @@ export interface MountSpec {
 }
 
 const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+const VOLUME_NAME_HINT = 'a name of letters, digits, "_", "." and "-"';
 
 // #region parse-volume
 /** One -v: SOURCE:TARGET[:OPTIONS] or just TARGET. A source with a "/" is a host path, anything else a volume's name. */
@@ -33,7 +34,7 @@ export function parseVolumeFlag(text: string): MountSpec {
   const readOnly = accessMode(options, text);
   if (source.startsWith('/')) return { type: 'bind', source, target: containerPath(target, text), readOnly };
   if (source.includes('/') || !VOLUME_NAME.test(source)) {
-    throw fail(`invalid volume specification ${JSON.stringify(text)}: ${JSON.stringify(source)} is neither an absolute host path nor a volume name`, 'give a host path starting with / or a name of letters, digits, "_", "." and "-"');
+    throw fail(`invalid volume specification ${JSON.stringify(text)}: ${JSON.stringify(source)} is neither an absolute host path nor a volume name`, `give a host path starting with / or ${VOLUME_NAME_HINT}`);
   }
   return { type: 'volume', source, target: containerPath(target, text), readOnly };
 }
@@ -53,6 +54,9 @@ export function parseMountFlag(text: string): MountSpec {
   const readOnly = ['readonly', 'ro'].some((key) => fields.has(key) && fields.get(key) !== 'false');
   const source = fields.get('source') ?? fields.get('src') ?? '';
   if (type === 'bind' && !source.startsWith('/')) throw fail(`invalid --mount ${JSON.stringify(text)}: a bind mount needs an absolute source path`);
+  if (type === 'volume' && source !== '' && !VOLUME_NAME.test(source)) {
+    throw fail(`invalid --mount ${JSON.stringify(text)}: ${JSON.stringify(source)} is not a volume name`, `give ${VOLUME_NAME_HINT}`);
+  }
   if (type === 'tmpfs') return tmpfsSpec(containerPath(target, text), fields.get('tmpfs-size'), fields.get('tmpfs-mode'), readOnly);
   return { type, source, target: containerPath(target, text), readOnly };
 }

@@ -20,6 +20,12 @@ describe('mount flags', () => {
     expect(() => parseMountFlag('type=x\n,target=/a')).toThrow('invalid --mount "type=x\\n,target=/a": type must be bind, volume or tmpfs');
   });
 
+  it('takes from --mount, as from -v, only a volume name a volume can have', () => {
+    expect(() => parseMountFlag('src=\0,dst=/data')).toThrow('invalid --mount "src=\\u0000,dst=/data": "\\u0000" is not a volume name');
+    expect(() => parseMountFlag('type=volume,source=../x,target=/data')).toThrow('"../x" is not a volume name');
+    expect(parseMountFlag('type=volume,source=cache,target=/data').source).toBe('cache');
+  });
+
   it('refuses what cannot be mounted, saying why', () => {
     expect(() => parseVolumeFlag('relative:/data')).not.toThrow(); // a volume named "relative"
     expect(() => parseVolumeFlag('./here:/data')).toThrow('neither an absolute host path nor a volume name');
