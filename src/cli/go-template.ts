@@ -6,7 +6,8 @@ export function formatTemplate(template: string, data: unknown): string {
   return template.replace(/\{\{\s*(json\s+)?(\.[\w.]*)\s*\}\}/g, (_, json: string | undefined, fieldPath: string) => {
     let value: unknown = data;
     for (const field of fieldPath.split('.').filter(Boolean)) {
-      if (value === null || typeof value !== 'object' || !(field in value)) {
+      // Own fields only: `in` would also find what every object inherits (constructor, __proto__, toString).
+      if (value === null || typeof value !== 'object' || !Object.hasOwn(value, field)) {
         throw fail(`template: can't evaluate field ${field} in ${fieldPath}`, 'check the field names with `tsrun inspect` without --format');
       }
       value = (value as Record<string, unknown>)[field];

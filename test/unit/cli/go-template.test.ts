@@ -17,4 +17,9 @@ describe('formatTemplate', () => {
   it('names a field that does not exist', () => {
     expect(() => formatTemplate('{{.State.Nope}}', data)).toThrow(/can't evaluate field Nope in .State.Nope/);
   });
+
+  it('finds only the data\'s own fields, never what every object inherits', () => {
+    expect(() => formatTemplate('{{.constructor}}', data)).toThrow(/can't evaluate field constructor in .constructor/);
+    expect(() => formatTemplate('{{json .State.__proto__}}', data)).toThrow(/can't evaluate field __proto__ in .State.__proto__/);
+  });
 });
