@@ -165,7 +165,8 @@ export function parseUlimit(flag: string): Ulimit {
   const invalid = (why: string) => fail(`invalid --ulimit ${JSON.stringify(flag)}: ${why}`, `write NAME=SOFT[:HARD], NAME one of ${Object.keys(ULIMIT_RESOURCES).join(', ')}`);
   if (!match) throw invalid('not NAME=SOFT[:HARD]');
   const [, name, softText, hardText] = match;
-  if (!ULIMIT_RESOURCES[name!]) throw invalid(`unknown resource ${JSON.stringify(name)}`);
+  // Own keys only: "constructor" is on every object's prototype, and no resource.
+  if (!Object.hasOwn(ULIMIT_RESOURCES, name!)) throw invalid(`unknown resource ${JSON.stringify(name)}`);
   const soft = Number(softText);
   const hard = hardText === undefined ? soft : Number(hardText);
   const unlimited = (n: number) => n === -1;

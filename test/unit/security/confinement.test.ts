@@ -74,6 +74,7 @@ describe('security options', () => {
     expect(parseUlimit('memlock=-1:-1')).toEqual({ name: 'memlock', soft: -1, hard: -1 });
     expect(() => parseUlimit('nofile=2048:1024')).toThrow(/soft limit must not be above the hard limit/);
     expect(() => parseUlimit('nofile')).toThrow(/not NAME=SOFT\[:HARD\]/);
+    expect(() => parseUlimit('constructor=-1')).toThrow('invalid --ulimit "constructor=-1": unknown resource "constructor"');
   });
 });
 
