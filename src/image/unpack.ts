@@ -15,7 +15,7 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract as tarExtract, type Extract, type ExtractEvents, type Header } from 'tar-stream';
 import type { Syscalls } from '../kernel/syscalls.js';
-import { fail, withContext, type TsrunError } from '../errors.js';
+import { TsrunError, errorText, fail, withContext } from '../errors.js';
 import { decompress } from './compression.js';
 import { classifyEntryName, OVERLAY_OPAQUE_XATTR, OVERLAY_OPAQUE_VALUE } from './whiteouts.js';
 import { lstatOrNull } from './lstat.js';
@@ -63,8 +63,9 @@ export async function unpackLayer(sys: Syscalls, compressed: Readable, dest: str
     writeEntries(layer, parser),
     pipeline([decompress(compressed), hashEverything(hash), parser]),
   ]);
-  if (writing.status === 'rejected') throw writing.reason;
-  if (flowing.status === 'rejected') throw flowing.reason;
+  // A bad entry fails writing with a TsrunError; bad bytes fail the flow, and the writing loop with it.
+  if (writing.status === 'rejected') throw unreadable(writing.reason);
+  if (flowing.status === 'rejected') throw unreadable(flowing.reason);
 
   for (const [dir, mtime] of layer.directoryMtimes) fs.lutimesSync(dir, mtime, mtime);
   return { diffId: `sha256:${hash.digest('hex')}`, size: layer.size };
@@ -310,6 +311,12 @@ function resolveHardlinkTarget(layer: LayerInProgress, linkname: string): string
   }
   if (target === layer.dest || lstatOrNull(target) === null) throw unsafe(`${described} is not in this layer`);
   return target;
+}
+
+/** The bytes are not a tar (or not gzip or zstd): tar-stream's, zlib's or fzstd's own error, told as ours. */
+function unreadable(error: unknown): TsrunError {
+  if (error instanceof TsrunError) return error; // a bad entry, or a malformed PAX header read while parsing
+  return fail(`not a readable layer: ${errorText(error)}`, 'the image is damaged or malicious; tsrun will not unpack it', error);
 }
 
 function unsafe(reason: string): TsrunError {

@@ -167,13 +167,22 @@ describe('unpackLayer: an honest layer', () => {
 
   it('fails on a truncated tar', async () => {
     const tar = await buildTar(SAMPLE);
-    await expect(unpackLayer(sys, streamOf(tar.subarray(0, 1500)), dest)).rejects.toThrow();
+    await expect(unpackLayer(sys, streamOf(tar.subarray(0, 1500)), dest)).rejects.toThrow(/^not a readable layer: Unexpected end of data$/);
   });
 
   it('fails on a damaged gzip stream', async () => {
     const compressed = gzip(await buildTar(SAMPLE));
     compressed.fill(0x55, 30, 60);
-    await expect(unpackLayer(sys, streamOf(compressed), dest)).rejects.toThrow();
+    await expect(unpackLayer(sys, streamOf(compressed), dest)).rejects.toThrow(TsrunError);
+  });
+
+  it('fails on a damaged header, saying so in its own words', async () => {
+    const tar = await buildTar(SAMPLE);
+    tar[0] = 0; // the first header's name: its checksum no longer matches
+    const error = await unpackLayer(sys, streamOf(tar), dest).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(TsrunError);
+    expect((error as TsrunError).message).toMatch(/^not a readable layer: Invalid tar header/);
+    expect((error as TsrunError).hint).toMatch(/damaged or malicious/);
   });
 });
 
