@@ -194,12 +194,14 @@ function makeDirectory(layer: LayerInProgress, at: string, header: Header): void
 /** The link text is stored as it is: "/bin/busybox" is resolved inside the
  *  container's root when the container uses it, and we never write through it. */
 function makeSymlink(layer: LayerInProgress, at: string, header: Header): void {
+  if (!header.linkname) throw unsafe('a symbolic link without a target'); // tar-stream reads an empty one as null
   makeReplacing(layer, at, () => fs.symlinkSync(header.linkname, at));
   applyMetadata(layer, at, header);
 }
 
 /** A hard link shares its target's inode, owner, mode and times, so there is no metadata to apply. */
 function makeHardlink(layer: LayerInProgress, at: string, header: Header): void {
+  if (!header.linkname) throw unsafe('a hard link without a target');
   const target = resolveHardlinkTarget(layer, header.linkname);
   // An entry that links to its own path replaces the very file it would link to.
   if (target === at) throw unsafe(`hard link target ${JSON.stringify(header.linkname)} is not in this layer`);

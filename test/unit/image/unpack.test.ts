@@ -415,6 +415,11 @@ describe('unpackLayer: a malicious layer', () => {
     await expect(unpack([{ name: 'a', content: 'first' }, { name: 'a', type: 'link', linkname: 'a' }])).rejects.toThrow('layer entry "a": hard link target "a" is not in this layer');
   });
 
+  it('refuses a link that names no target', async () => {
+    await expect(unpack([{ name: 'a', type: 'link', linkname: '' }])).rejects.toThrow(/^layer entry "a": a hard link without a target$/);
+    await expect(unpack([{ name: 'b', type: 'symlink', linkname: '' }])).rejects.toThrow(/^layer entry "b": a symbolic link without a target$/);
+  });
+
   it('stops reading and closes its input when it refuses an entry', async () => {
     const tar = await buildTar([
       { name: 'evil', type: 'symlink', linkname: outside },
