@@ -192,11 +192,15 @@ export function readImageConfig(file: string, layerCount: number, corruptHint: s
 export function readJsonFile<T>(file: string, what: string, corruptHint: string): T {
   if (!fs.existsSync(file)) throw fail(`${what} is missing`, corruptHint);
   if (fs.statSync(file).size > MAX_JSON_BYTES) throw fail(`${what} is larger than ${MAX_JSON_BYTES} bytes: not an image document`, corruptHint);
+  let value: unknown;
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+    value = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (error) {
     throw fail(`${what} is not valid JSON`, corruptHint, error);
   }
+  // Every image document is an object (or, a docker-archive's manifest.json, a list): the callers read fields of it.
+  if (typeof value !== 'object' || value === null) throw fail(`${what} is not a JSON object`, corruptHint);
+  return value as T;
 }
 
 export async function hashFile(file: string): Promise<{ digest: string; size: number }> {

@@ -227,6 +227,10 @@ describe.skipIf(!asRoot)('tsrun load (as root)', () => {
         { name: 'manifest.json', content: JSON.stringify([{ Config: 'c.json', RepoTags: ['x:1'], Layers: [] }]) },
         { name: 'c.json', content: '{ not json' },
       ])), /^the image config is not valid JSON$/],
+      ['a docker-archive whose config is JSON but no object', async () => fs.writeFileSync(path.join(work, 'input'), await buildTar([
+        { name: 'manifest.json', content: JSON.stringify([{ Config: 'c.json', RepoTags: ['x:1'], Layers: [] }]) },
+        { name: 'c.json', content: 'null' },
+      ])), /^the image config is not a JSON object$/],
     ])('%s', async (_, make, error) => {
       await load(path.join(images, 'demo'));
       const before = treeOf(paths.root);
