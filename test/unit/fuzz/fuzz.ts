@@ -58,6 +58,12 @@ function expectCleanError(error: unknown): TsrunError {
   if (!(error instanceof TsrunError)) throw new Error(`threw something other than a TsrunError: ${String(error)}`, { cause: error });
   expect(error.message, 'the message').toMatch(ONE_LINE);
   expect(error.hint ?? '', 'the hint').toMatch(ONE_LINE);
+  // withContext makes a TsrunError of anything: a mistake of JavaScript's own inside is still a crash.
+  // (Node's errors of these classes, for a bad argument, carry a code; the language's never do.)
+  for (let cause = error.cause; cause instanceof Error; cause = cause.cause) {
+    const crash = (cause instanceof TypeError || cause instanceof RangeError || cause instanceof ReferenceError) && !('code' in cause);
+    if (crash) throw new Error(`a TsrunError made of a crash: ${String(cause)}`, { cause });
+  }
   return error;
 }
 

@@ -135,7 +135,7 @@ describe('fuzz: seccomp profiles', () => {
   it('Docker\'s own profile, with any one rule replaced by a random one, still parses or is refused cleanly', () => {
     const docker = JSON.parse(defaultSeccompProfileText()) as { syscalls: unknown[] };
     fc.assert(fc.property(fc.nat({ max: docker.syscalls.length - 1 }), rule, (at, replacement) => {
-      const syscalls = docker.syscalls.with(at, replacement);
+      const syscalls = docker.syscalls.map((original, i) => (i === at ? replacement : original));
       outcome(() => parseSeccompProfile(JSON.stringify({ ...docker, syscalls }), 'docker'));
     }), fuzzOptions(200));
   });
