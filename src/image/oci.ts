@@ -110,7 +110,6 @@ export interface DockerArchiveEntry {
   Layers: string[];
 }
 
-// #region check-descriptor
 /** A descriptor from a document nobody vouches for (a registry's, an image file's), checked for what
  *  tsrun reads of it: its media type, its digest (which becomes a file name, so sha256 and nothing else)
  *  and its size. `where` names it in the error: "manifest sha256:…: layers[2]". */
@@ -124,7 +123,6 @@ export function checkDescriptor(value: unknown, where: string, hint: string): De
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw fail(`${where} has no valid size`, hint);
   return value as Descriptor;
 }
-// #endregion
 
 /** The platform images must be for to run here, in OCI's words (Node says x64, OCI says amd64). */
 export function hostPlatform(): Platform {

@@ -71,6 +71,12 @@ export async function unpackLayer(sys: Syscalls, compressed: Readable, dest: str
   return { diffId: `sha256:${hash.digest('hex')}`, size: layer.size };
 }
 
+/** The bytes are not a tar (or not gzip or zstd): tar-stream's, zlib's or fzstd's own error, told as ours. */
+function unreadable(error: unknown): TsrunError {
+  if (error instanceof TsrunError) return error; // a bad entry, or a malformed PAX header read while parsing
+  return fail(`not a readable layer: ${errorText(error)}`, 'the image is damaged or malicious; tsrun will not unpack it', error);
+}
+
 async function writeEntries(layer: LayerInProgress, parser: Extract): Promise<void> {
   for await (const entry of parser) {
     try {
@@ -313,12 +319,6 @@ function resolveHardlinkTarget(layer: LayerInProgress, linkname: string): string
   }
   if (target === layer.dest || lstatOrNull(target) === null) throw unsafe(`${described} is not in this layer`);
   return target;
-}
-
-/** The bytes are not a tar (or not gzip or zstd): tar-stream's, zlib's or fzstd's own error, told as ours. */
-function unreadable(error: unknown): TsrunError {
-  if (error instanceof TsrunError) return error; // a bad entry, or a malformed PAX header read while parsing
-  return fail(`not a readable layer: ${errorText(error)}`, 'the image is damaged or malicious; tsrun will not unpack it', error);
 }
 
 function unsafe(reason: string): TsrunError {
