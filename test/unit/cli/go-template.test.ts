@@ -14,6 +14,12 @@ describe('formatTemplate', () => {
     expect(formatTemplate('{{.Nothing}}', data)).toBe('null');
   });
 
+  it('reads "\\n" in the template as a line break, and leaves the values\' JSON as it is', () => {
+    expect(formatTemplate('{{.Name}}\\n{{.State.Pid}}', data)).toBe('/web\n42');
+    expect(formatTemplate('{{json .Env}}', { Env: ['A=1\nB=2'] })).toBe('["A=1\\nB=2"]');
+    expect(JSON.parse(formatTemplate('{{json .}}', { '\\n': false }))).toEqual({ '\\n': false });
+  });
+
   it('names a field that does not exist', () => {
     expect(() => formatTemplate('{{.State.Nope}}', data)).toThrow(/can't evaluate field Nope in .State.Nope/);
   });
