@@ -58,16 +58,17 @@ export function hasErrorCode(error: unknown, code: string): boolean {
 export function errorText(error: unknown): string {
   if (error instanceof Error) {
     const sys = error as NodeJS.ErrnoException;
-    if (sys.code && sys.syscall) return `${sys.syscall}${sys.path ? ' ' + shownPath(sys.path) : ''}: ${sys.code}`;
+    if (sys.code && sys.syscall) return `${sys.syscall}${sys.path ? ' ' + printable(sys.path) : ''}: ${sys.code}`;
     return error.message;
   }
   return String(error);
 }
 
-/** A path as it is, unless it holds a control character (an image may name a file "a\nb"): then JSON-quoted,
- *  so that the message stays one line. */
-function shownPath(path: string): string {
-  return /[\x00-\x1f\x7f]/.test(path) ? JSON.stringify(path) : path;
+/** Text from outside (a path, a media type from a registry) as a message shows it: as it is, unless it
+ *  holds a control character (an image may name a file "a\nb"): then JSON-quoted, so that the message
+ *  stays one line. */
+export function printable(text: string): string {
+  return /[\x00-\x1f\x7f]/.test(text) ? JSON.stringify(text) : text;
 }
 
 /** The single line printed for an error, with its hint. */

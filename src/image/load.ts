@@ -18,7 +18,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import type { Syscalls } from '../kernel/syscalls.js';
-import { fail, withContext } from '../errors.js';
+import { fail, printable, withContext } from '../errors.js';
 import type { StorePaths } from '../store/paths.js';
 import type { ImageRecord, LayerRecord } from '../store/images.js';
 import { decompress, detectCompression, type Compression } from './compression.js';
@@ -118,12 +118,12 @@ async function readOciLayout(staging: LoadStaging, repository: ImageReference | 
     const { manifest, manifestDigest } = await resolveManifest(staging, descriptor, 0);
     checkDescriptor(manifest.config, `manifest ${manifestDigest}: config`, CORRUPT);
     check(CONFIG_MEDIA_TYPES.includes(manifest.config.mediaType),
-      `manifest ${manifestDigest} is not an image (its config is ${manifest.config.mediaType}); tsrun loads container images only`);
+      `manifest ${manifestDigest} is not an image (its config is ${printable(manifest.config.mediaType)}); tsrun loads container images only`);
     check(Array.isArray(manifest.layers), `manifest ${manifestDigest} has no layers list`);
     for (const [i, layer] of manifest.layers.entries()) {
       checkDescriptor(layer, `manifest ${manifestDigest}: layers[${i}]`, CORRUPT);
       if (!LAYER_MEDIA_TYPES.includes(layer.mediaType)) {
-        throw fail(`layer ${layer.digest} has unsupported media type ${layer.mediaType}`, `tsrun unpacks ${LAYER_MEDIA_TYPES.join(', ')}`);
+        throw fail(`layer ${layer.digest} has unsupported media type ${printable(layer.mediaType)}`, `tsrun unpacks ${LAYER_MEDIA_TYPES.join(', ')}`);
       }
     }
     const config = await staging.blob(blobFile(manifest.config), 'config', manifest.config);
@@ -152,7 +152,7 @@ async function resolveManifest(staging: LoadStaging, descriptor: Descriptor, dep
     if (!forHost) throw noImageForHost(`index ${descriptor.digest}`, manifests);
     return resolveManifest(staging, forHost, depth + 1);
   }
-  throw fail(`${descriptor.digest} has unsupported media type ${descriptor.mediaType}`, 'tsrun loads image manifests and image indexes');
+  throw fail(`${descriptor.digest} has unsupported media type ${printable(descriptor.mediaType)}`, 'tsrun loads image manifests and image indexes');
 }
 
 /** The tags an OCI layout gives an image: containerd's full name, else a ref.name that is a full
@@ -176,7 +176,7 @@ function isHostPlatform(descriptor: Descriptor): boolean {
 
 function noImageForHost(where: string, descriptors: Descriptor[]): Error {
   const { os, architecture } = hostPlatform();
-  const offered = descriptors.map((d) => (d.platform ? `${d.platform.os}/${d.platform.architecture}` : 'unknown')).join(', ');
+  const offered = descriptors.map((d) => (d.platform ? printable(`${d.platform.os}/${d.platform.architecture}`) : 'unknown')).join(', ');
   return fail(`${where} has no image for ${os}/${architecture} (it has: ${offered || 'nothing'})`, `export the image for ${os}/${architecture}`);
 }
 
@@ -211,7 +211,7 @@ class LoadStaging {
 
     const file = this.inputFile(relative);
     if (!fs.existsSync(file)) {
-      throw fail(`${kind} ${expected?.digest ?? relative} is missing: ${this.source} has no ${relative}`, CORRUPT);
+      throw fail(`${kind} ${expected?.digest ?? printable(relative)} is missing: ${printable(this.source)} has no ${printable(relative)}`, CORRUPT);
     }
     // Copied first, then hashed: what is checked is exactly what will be stored.
     const incoming = this.staging.incomingFile();

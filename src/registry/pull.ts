@@ -16,7 +16,7 @@ import crypto from 'node:crypto';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Syscalls } from '../kernel/syscalls.js';
-import { fail } from '../errors.js';
+import { fail, printable } from '../errors.js';
 import { blobPath, type StorePaths } from '../store/paths.js';
 import { findImage, type ImageRecord, type LayerRecord } from '../store/images.js';
 import { familiarString, type ImageReference } from '../image/reference.js';
@@ -149,13 +149,13 @@ async function resolvePlatform(client: RegistryClient, top: Document, platform: 
 function checkManifest(manifest: ImageManifest, digest: string): void {
   checkDescriptor(manifest.config, `manifest ${digest}: config`, CORRUPT);
   if (!CONFIG_MEDIA_TYPES.includes(manifest.config.mediaType)) {
-    throw fail(`manifest ${digest} is not a container image (its config is ${manifest.config.mediaType})`, 'tsrun pulls container images only');
+    throw fail(`manifest ${digest} is not a container image (its config is ${printable(manifest.config.mediaType)})`, 'tsrun pulls container images only');
   }
   if (!Array.isArray(manifest.layers)) throw fail(`manifest ${digest} has no layers list`, CORRUPT);
   for (const [i, layer] of manifest.layers.entries()) {
     checkDescriptor(layer, `manifest ${digest}: layers[${i}]`, CORRUPT);
     if (!LAYER_MEDIA_TYPES.includes(layer.mediaType)) {
-      throw fail(`layer ${layer.digest} has unsupported media type ${layer.mediaType}`, `tsrun unpacks ${LAYER_MEDIA_TYPES.join(', ')}`);
+      throw fail(`layer ${layer.digest} has unsupported media type ${printable(layer.mediaType)}`, `tsrun unpacks ${LAYER_MEDIA_TYPES.join(', ')}`);
     }
   }
 }

@@ -193,6 +193,8 @@ describe.skipIf(!asRoot)('tsrun load (as root)', () => {
         /^layer sha256:[a-f0-9]{64} is \d+ bytes, but its descriptor says \d+$/],
       ['an unsupported layer media type', (layout) => editLayout(layout, ({ manifest }) => { manifest.layers[0]!.mediaType = 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip'; }),
         /^layer sha256:[a-f0-9]{64} has unsupported media type application\/vnd\.oci\.image\.layer\.nondistributable\.v1\.tar\+gzip$/],
+      ['a layer media type with a line break in it', (layout) => editLayout(layout, ({ manifest }) => { manifest.layers[0]!.mediaType = 'line\nbreak'; }),
+        /^layer sha256:[a-f0-9]{64} has unsupported media type "line\\nbreak"$/],
       ['an artifact instead of an image', (layout) => editLayout(layout, ({ manifest }) => { manifest.config.mediaType = 'application/vnd.example.sbom+json'; }),
         /is not an image \(its config is application\/vnd\.example\.sbom\+json\)/],
       ['more diff ids than layers', (layout) => editLayout(layout, ({ config }) => { config.rootfs.diff_ids.push(sha256('extra')); }),
