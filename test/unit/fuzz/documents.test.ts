@@ -63,7 +63,7 @@ const ZERO_DIGEST = `sha256:${'0'.repeat(64)}`;
 // What a damaged field becomes: anything at all, or one of the values that are nearly right.
 const anyValue: fc.Arbitrary<Json> = fc.oneof(
   fc.jsonValue({ maxDepth: 2 }) as fc.Arbitrary<Json>,
-  fc.constantFrom<Json>(null, [], {}, [null], ['busybox/x:1'], -1, 2 ** 53, 1.5, '', 'linux', 'amd64', ZERO_DIGEST, 'sha256:xyz', '../../etc/passwd', '/etc/passwd',
+  fc.constantFrom<Json>(null, [], {}, [null], ['busybox/x:1'], -1, 2 ** 53, 1.5, '', 'line\nbreak', 'linux', 'amd64', ZERO_DIGEST, 'sha256:xyz', '../../etc/passwd', '/etc/passwd',
     ...Object.values(MEDIA_TYPES)),
 );
 const changes = fc.array(fc.record({ place: fc.nat(), value: fc.oneof(fc.constant<typeof REMOVE>(REMOVE), anyValue) }), { maxLength: 3 });
