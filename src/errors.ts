@@ -65,7 +65,7 @@ export function hasErrorCode(error: unknown, code: string): boolean {
 export function errorText(error: unknown): string {
   if (error instanceof Error) {
     const sys = error as NodeJS.ErrnoException;
-    if (sys.code && sys.syscall) return `${sys.syscall}${sys.path ? ' ' + sys.path : ''}: ${sys.code}`;
+    if (sys.code && sys.syscall) return `${sys.syscall}${sys.path ? ' ' + printable(sys.path) : ''}: ${sys.code}`;
     return error.message;
   }
   return String(error);
@@ -73,6 +73,13 @@ export function errorText(error: unknown): string {
 
 /** What to do about a full disk, wherever tsrun met it without saying more. */
 const DISK_FULL_HINT = 'no space left on the device: free some space (`tsrun system df` shows what tsrun keeps), then try again';
+
+/** Text from outside (a path, a media type from a registry) as a message shows it: as it is, unless it
+ *  holds a control character (an image may name a file "a\nb"): then JSON-quoted, so that the message
+ *  stays one line. */
+export function printable(text: string): string {
+  return /[\x00-\x1f\x7f]/.test(text) ? JSON.stringify(text) : text;
+}
 
 /** The single line printed for an error, with its hint. */
 export function formatError(error: unknown): string {

@@ -30,8 +30,11 @@ const UNITS: Record<string, number> = { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 
 /** "512m" -> 536870912, as docker reads --memory (b, k, m, g; case-insensitive). */
 export function parseBytes(flag: string, text: string): number {
   const match = /^(\d+(?:\.\d+)?)\s*([bkmg])?b?$/i.exec(text.trim());
-  if (!match) throw fail(`invalid value "${text}" for ${flag}`, 'give a size like 64m or 1g');
-  return Math.round(Number(match[1]) * UNITS[(match[2] ?? 'b').toLowerCase()]!);
+  if (!match) throw fail(`invalid value ${JSON.stringify(text)} for ${flag}`, 'give a size like 64m or 1g');
+  const bytes = Math.round(Number(match[1]) * UNITS[(match[2] ?? 'b').toLowerCase()]!);
+  // Beyond 2^53 a number loses its last digits (and 400 nines are Infinity): no machine has that much anyway.
+  if (!Number.isSafeInteger(bytes)) throw fail(`invalid value ${JSON.stringify(text)} for ${flag}: too large`, 'give a size like 64m or 1g');
+  return bytes;
 }
 
 // #region cgroup-v1

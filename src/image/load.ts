@@ -18,15 +18,15 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import type { Syscalls } from '../kernel/syscalls.js';
-import { fail, withContext } from '../errors.js';
+import { fail, printable, withContext } from '../errors.js';
 import type { StorePaths } from '../store/paths.js';
 import type { ImageRecord, LayerRecord } from '../store/images.js';
 import { decompress, detectCompression, type Compression } from './compression.js';
-import { Staging, checkDescriptor, imageRecord, readImageConfig, readJsonFile, withStaging, wrongSize, type Expected, type StagedBlob } from './staging.js';
+import { Staging, imageRecord, readImageConfig, readJsonFile, withStaging, wrongSize, type Expected, type StagedBlob } from './staging.js';
 import { parseReference, parseRepository, type ImageReference } from './reference.js';
 import {
   ANNOTATION_CONTAINERD_NAME, ANNOTATION_REF_NAME, CONFIG_MEDIA_TYPES, INDEX_MEDIA_TYPES, LAYER_MEDIA_TYPES,
-  MANIFEST_MEDIA_TYPES, MEDIA_TYPES, hostPlatform,
+  MANIFEST_MEDIA_TYPES, MEDIA_TYPES, checkDescriptor, hostPlatform,
   type Descriptor, type DockerArchiveEntry, type ImageConfig, type ImageIndex, type ImageManifest,
 } from './oci.js';
 
@@ -59,8 +59,10 @@ async function readDockerArchive(staging: LoadStaging): Promise<ImageRecord[]> {
   const entries = readJsonFile<DockerArchiveEntry[]>(staging.inputFile('manifest.json'), 'manifest.json', CORRUPT);
   check(Array.isArray(entries) && entries.length > 0, 'manifest.json lists no images');
   const images: ImageRecord[] = [];
+  const strings = (value: unknown) => Array.isArray(value) && value.every((item) => typeof item === 'string');
   for (const entry of entries) {
-    check(typeof entry.Config === 'string' && Array.isArray(entry.Layers), 'manifest.json has an entry without Config or Layers');
+    check(typeof entry?.Config === 'string' && strings(entry.Layers), 'manifest.json has an entry without Config or Layers');
+    check(entry.RepoTags == null || strings(entry.RepoTags), 'manifest.json has an entry whose RepoTags are not a list of names');
     const config = await staging.blob(entry.Config, 'config', digestInName(entry.Config));
     const imageConfig = readImageConfig(config.path, entry.Layers.length, CORRUPT);
     const layers = await stageLayers(staging, imageConfig, entry.Layers.map((file) => ({ file, expected: digestInName(file) })));
@@ -107,20 +109,21 @@ async function readOciLayout(staging: LoadStaging, repository: ImageReference | 
   check(typeof layout.imageLayoutVersion === 'string', 'oci-layout has no imageLayoutVersion');
   const index = readJsonFile<ImageIndex>(staging.inputFile('index.json'), 'index.json', CORRUPT);
   check(Array.isArray(index.manifests), 'index.json has no manifests list');
+  const manifests = index.manifests.map((entry, i) => checkDescriptor(entry, `index.json: manifests[${i}]`, CORRUPT));
 
-  const forHost = index.manifests.filter((descriptor) => !descriptor.platform || isHostPlatform(descriptor));
-  if (forHost.length === 0) throw noImageForHost('index.json', index.manifests);
+  const forHost = manifests.filter((descriptor) => !descriptor.platform || isHostPlatform(descriptor));
+  if (forHost.length === 0) throw noImageForHost('index.json', manifests);
   const images: ImageRecord[] = [];
   for (const descriptor of forHost) {
     const { manifest, manifestDigest } = await resolveManifest(staging, descriptor, 0);
-    check(CONFIG_MEDIA_TYPES.includes(manifest.config?.mediaType ?? ''),
-      `manifest ${manifestDigest} is not an image (its config is ${manifest.config?.mediaType}); tsrun loads container images only`);
-    checkDescriptor(manifest.config, 'config', CORRUPT);
+    checkDescriptor(manifest.config, `manifest ${manifestDigest}: config`, CORRUPT);
+    check(CONFIG_MEDIA_TYPES.includes(manifest.config.mediaType),
+      `manifest ${manifestDigest} is not an image (its config is ${printable(manifest.config.mediaType)}); tsrun loads container images only`);
     check(Array.isArray(manifest.layers), `manifest ${manifestDigest} has no layers list`);
-    for (const layer of manifest.layers) {
-      checkDescriptor(layer, 'layer', CORRUPT);
+    for (const [i, layer] of manifest.layers.entries()) {
+      checkDescriptor(layer, `manifest ${manifestDigest}: layers[${i}]`, CORRUPT);
       if (!LAYER_MEDIA_TYPES.includes(layer.mediaType)) {
-        throw fail(`layer ${layer.digest} has unsupported media type ${layer.mediaType}`, `tsrun unpacks ${LAYER_MEDIA_TYPES.join(', ')}`);
+        throw fail(`layer ${layer.digest} has unsupported media type ${printable(layer.mediaType)}`, `tsrun unpacks ${LAYER_MEDIA_TYPES.join(', ')}`);
       }
     }
     const config = await staging.blob(blobFile(manifest.config), 'config', manifest.config);
@@ -135,7 +138,6 @@ async function readOciLayout(staging: LoadStaging, repository: ImageReference | 
 }
 
 async function resolveManifest(staging: LoadStaging, descriptor: Descriptor, depth: number): Promise<{ manifest: ImageManifest; manifestDigest: string }> {
-  checkDescriptor(descriptor, INDEX_MEDIA_TYPES.includes(descriptor.mediaType) ? 'index' : 'manifest', CORRUPT);
   if (MANIFEST_MEDIA_TYPES.includes(descriptor.mediaType)) {
     const blob = await staging.blob(blobFile(descriptor), 'manifest', descriptor);
     return { manifest: readJsonFile<ImageManifest>(blob.path, `manifest ${descriptor.digest}`, CORRUPT), manifestDigest: descriptor.digest };
@@ -145,18 +147,20 @@ async function resolveManifest(staging: LoadStaging, descriptor: Descriptor, dep
     const blob = await staging.blob(blobFile(descriptor), 'index', descriptor);
     const index = readJsonFile<ImageIndex>(blob.path, `index ${descriptor.digest}`, CORRUPT);
     check(Array.isArray(index.manifests), `index ${descriptor.digest} has no manifests list`);
-    const forHost = index.manifests.find(isHostPlatform);
-    if (!forHost) throw noImageForHost(`index ${descriptor.digest}`, index.manifests);
+    const manifests = index.manifests.map((entry, i) => checkDescriptor(entry, `index ${descriptor.digest}: manifests[${i}]`, CORRUPT));
+    const forHost = manifests.find(isHostPlatform);
+    if (!forHost) throw noImageForHost(`index ${descriptor.digest}`, manifests);
     return resolveManifest(staging, forHost, depth + 1);
   }
-  throw fail(`${descriptor.digest} has unsupported media type ${descriptor.mediaType}`, 'tsrun loads image manifests and image indexes');
+  throw fail(`${descriptor.digest} has unsupported media type ${printable(descriptor.mediaType)}`, 'tsrun loads image manifests and image indexes');
 }
 
 /** The tags an OCI layout gives an image: containerd's full name, else a ref.name that is a full
  *  reference, else a bare tag ("latest") put on the repository given with --name. Else none. */
 function imageNames(annotations: Record<string, string>, repository: ImageReference | undefined): string[] {
-  const fullName = annotations[ANNOTATION_CONTAINERD_NAME];
-  const refName = annotations[ANNOTATION_REF_NAME];
+  const text = (value: unknown) => (typeof value === 'string' ? value : undefined); // annotations are strings, unless damaged
+  const fullName = text(annotations[ANNOTATION_CONTAINERD_NAME]);
+  const refName = text(annotations[ANNOTATION_REF_NAME]);
   const name = fullName ? fullName
     : refName && /[/:@]/.test(refName) ? refName
     : refName && repository ? `${repository.name}:${refName}`
@@ -172,17 +176,13 @@ function isHostPlatform(descriptor: Descriptor): boolean {
 
 function noImageForHost(where: string, descriptors: Descriptor[]): Error {
   const { os, architecture } = hostPlatform();
-  const offered = descriptors.map((d) => (d.platform ? `${d.platform.os}/${d.platform.architecture}` : 'unknown')).join(', ');
+  const offered = descriptors.map((d) => (d.platform ? printable(`${d.platform.os}/${d.platform.architecture}`) : 'unknown')).join(', ');
   return fail(`${where} has no image for ${os}/${architecture} (it has: ${offered || 'nothing'})`, `export the image for ${os}/${architecture}`);
 }
 
-/** Where a layout keeps the blob a descriptor names: blobs/sha256/<hex>. */
+/** Where a layout keeps the blob a (checked) descriptor names: blobs/sha256/<hex>. */
 function blobFile(descriptor: Descriptor): string {
-  const match = /^sha256:([a-f0-9]{64})$/.exec(descriptor?.digest ?? '');
-  if (!match) {
-    throw fail(`unsupported or malformed digest ${JSON.stringify(descriptor?.digest)}`, 'tsrun checks sha256 digests only');
-  }
-  return `blobs/sha256/${match[1]}`;
+  return `blobs/sha256/${descriptor.digest.slice('sha256:'.length)}`;
 }
 // #endregion
 
@@ -211,7 +211,7 @@ class LoadStaging {
 
     const file = this.inputFile(relative);
     if (!fs.existsSync(file)) {
-      throw fail(`${kind} ${expected?.digest ?? relative} is missing: ${this.source} has no ${relative}`, CORRUPT);
+      throw fail(`${kind} ${expected?.digest ?? printable(relative)} is missing: ${printable(this.source)} has no ${printable(relative)}`, CORRUPT);
     }
     // Looked at before a byte is copied: a device (a link to /dev/zero, say) or a file
     // longer than its descriptor says is never read.

@@ -7,6 +7,7 @@
 //                                 └─> layers   (tar archives, usually compressed, bottom to top)
 //
 // Every arrow is a descriptor: a media type, a sha256 digest and a size.
+import { fail } from '../errors.js';
 
 export const MEDIA_TYPES = {
   ociIndex: 'application/vnd.oci.image.index.v1+json',
@@ -107,6 +108,24 @@ export interface DockerArchiveEntry {
   Config: string;
   RepoTags: string[] | null;
   Layers: string[];
+}
+
+/** A descriptor from a document nobody vouches for (a registry's, an image file's), checked for what
+ *  tsrun reads of it: its media type, its digest (which becomes a file name, so sha256 and nothing else)
+ *  and its size. `where` names it in the error: "manifest sha256:…: layers[2]". */
+export function checkDescriptor(value: unknown, where: string, hint: string): Descriptor {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw fail(`${where} is not a descriptor (a JSON object)`, hint);
+  const { mediaType, digest, size } = value as Record<string, unknown>;
+  if (typeof mediaType !== 'string') throw fail(`${where} has no media type`, hint);
+  if (typeof digest !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(digest)) {
+    throw fail(`${where} has an unsupported or malformed digest ${JSON.stringify(digest)}`, 'tsrun checks sha256 digests only');
+  }
+  // The size is what bounds the read: without one, a registry could send bytes for ever.
+  if (size === undefined) throw fail(`${where} ${digest} has no size in its descriptor`, hint);
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
+    throw fail(`${where} ${digest} has an invalid size ${JSON.stringify(size)} in its descriptor`, hint);
+  }
+  return value as Descriptor;
 }
 
 /** The platform images must be for to run here, in OCI's words (Node says x64, OCI says amd64). */

@@ -52,7 +52,8 @@ const HINT = 'write it as NAME[:TAG] or NAME@sha256:DIGEST, e.g. busybox, busybo
 /** Parse `text` the way `docker run`/`docker pull` do; throws a TsrunError saying what is wrong. */
 export function parseReference(text: string): ImageReference {
   // An error is recorded in the trace, too: it repeats the reference without a password typed into it.
-  const invalid = (why: string) => fail(`invalid reference "${withoutPassword(text)}": ${why}`, HINT);
+  // What it quotes is JSON-quoted, so that a line break typed into it keeps the message on one line.
+  const invalid = (why: string) => fail(`invalid reference ${quoted(withoutPassword(text))}: ${why}`, HINT);
   if (text === '') throw invalid('it is empty');
   if (withoutPassword(text) !== text) throw invalid('a reference carries no password: log in with `tsrun login` instead');
   if (FULL_HEX_ID.test(text)) throw invalid('a 64-character hex string is an image id, not a repository name');
@@ -63,22 +64,24 @@ export function parseReference(text: string): ImageReference {
   if (extra.length > 0) throw invalid('it has more than one "@"');
   if (digest !== undefined && !SHA256_DIGEST.test(digest)) {
     throw invalid(ANY_DIGEST.test(digest)
-      ? `only sha256 digests are supported, not "${digest.split(':')[0]}"`
-      : `"${digest}" is not a digest (sha256: followed by 64 lowercase hex digits)`);
+      ? `only sha256 digests are supported, not ${quoted(digest.split(':')[0]!)}`
+      : `${quoted(digest)} is not a digest (sha256: followed by 64 lowercase hex digits)`);
   }
   const tagColon = nameAndTag!.lastIndexOf(':');
   const hasTag = tagColon > nameAndTag!.lastIndexOf('/');
   const familiarName = hasTag ? nameAndTag!.slice(0, tagColon) : nameAndTag!;
   const tag = hasTag ? nameAndTag!.slice(tagColon + 1) : undefined;
   if (tag !== undefined && !TAG.test(tag)) {
-    throw invalid(`"${tag}" is not a valid tag (letters, digits, _ . and -, not starting with . or -, at most 128)`);
+    throw invalid(`${quoted(tag)} is not a valid tag (letters, digits, _ . and -, not starting with . or -, at most 128)`);
   }
 
   const { domain, path } = splitDomain(familiarName);
-  if (path !== path.toLowerCase()) throw invalid(`repository name "${path}" must be lowercase`);
-  if (!DOMAIN.test(domain)) throw invalid(`"${domain}" is not a valid registry host[:port]`);
+  if (path !== path.toLowerCase()) throw invalid(`repository name ${quoted(path)} must be lowercase`);
+  // The grammar takes any digits for a port and any hex and colons for an IPv6 address; a pull connects
+  // to http(s)://DOMAIN, so the URL parser must take it too (port 1-65535, a real IPv6 address).
+  if (!DOMAIN.test(domain) || !URL.canParse(`http://${domain}`)) throw invalid(`${quoted(domain)} is not a valid registry host[:port]`);
   if (!PATH.test(path)) {
-    throw invalid(`"${path}" is not a valid repository name (lowercase letters and digits, separated by / . _ __ or -)`);
+    throw invalid(`${quoted(path)} is not a valid repository name (lowercase letters and digits, separated by / . _ __ or -)`);
   }
   const name = `${domain}/${path}`;
   if (name.length > NAME_MAX_LENGTH) throw invalid(`the repository name is longer than ${NAME_MAX_LENGTH} characters`);
@@ -90,7 +93,7 @@ export function parseReference(text: string): ImageReference {
 export function parseRepository(text: string): ImageReference {
   const lastComponent = text.slice(text.lastIndexOf('/') + 1);
   if (/[:@]/.test(lastComponent) || text.includes('@')) {
-    throw fail(`"${text}" is not a bare repository name`, 'give the repository without a tag or digest, e.g. myrepo or registry.example.com/team/app');
+    throw fail(`${quoted(text)} is not a bare repository name`, 'give the repository without a tag or digest, e.g. myrepo or registry.example.com/team/app');
   }
   return parseReference(text);
 }
@@ -113,6 +116,8 @@ function splitDomain(name: string): { domain: string; path: string } {
   const path = domain === DEFAULT_DOMAIN && !rest.includes('/') ? OFFICIAL_PREFIX + rest : rest;
   return { domain, path };
 }
+
+const quoted = (text: string) => JSON.stringify(text);
 
 function build(domain: string, path: string, tag: string | undefined, digest: string | undefined): ImageReference {
   const name = `${domain}/${path}`;

@@ -14,7 +14,7 @@ import { blobPath, layerDir, lockPath, tmpDir, type StorePaths } from '../store/
 import { makeStagingDir } from '../store/atomic.js';
 import { withLock } from '../store/lock.js';
 import { listImages, saveImagesLocked, type ImageRecord, type LayerRecord } from '../store/images.js';
-import type { Descriptor, ImageConfig } from './oci.js';
+import type { ImageConfig } from './oci.js';
 
 /** Manifests and configs are small; anything bigger than this is not one. */
 export const MAX_JSON_BYTES = 8 * 1024 * 1024;
@@ -25,20 +25,6 @@ export interface Expected {
   size?: number;
 }
 
-/** A descriptor as load and pull rely on it: a sha256 digest (it becomes a file name) and a size,
- *  which bounds every read of the blob, so that no source can send an endless one. */
-export function checkDescriptor(descriptor: Descriptor | undefined, kind: string, corruptHint: string): Descriptor {
-  const digest = descriptor?.digest;
-  if (typeof digest !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(digest)) {
-    throw fail(`${kind} has an unsupported or malformed digest ${JSON.stringify(digest)}`, 'tsrun checks sha256 digests only');
-  }
-  const size: unknown = descriptor!.size;
-  if (size === undefined) throw fail(`${kind} ${digest} has no size in its descriptor`, corruptHint);
-  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
-    throw fail(`${kind} ${digest} has an invalid size ${JSON.stringify(size)} in its descriptor`, corruptHint);
-  }
-  return descriptor!;
-}
 
 export function wrongSize(kind: string, digest: string, size: number, expected: number, corruptHint: string): Error {
   return fail(`${kind} ${digest} is ${size} bytes, but its descriptor says ${expected}`, corruptHint);
@@ -212,11 +198,15 @@ export function readImageConfig(file: string, layerCount: number, corruptHint: s
 export function readJsonFile<T>(file: string, what: string, corruptHint: string): T {
   if (!fs.existsSync(file)) throw fail(`${what} is missing`, corruptHint);
   if (fs.statSync(file).size > MAX_JSON_BYTES) throw fail(`${what} is larger than ${MAX_JSON_BYTES} bytes: not an image document`, corruptHint);
+  let value: unknown;
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+    value = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (error) {
     throw fail(`${what} is not valid JSON`, corruptHint, error);
   }
+  // Every image document is an object (or, a docker-archive's manifest.json, a list): the callers read fields of it.
+  if (typeof value !== 'object' || value === null) throw fail(`${what} is not a JSON object`, corruptHint);
+  return value as T;
 }
 
 export async function hashFile(file: string): Promise<{ digest: string; size: number }> {

@@ -16,7 +16,7 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract as tarExtract, type Extract, type ExtractEvents, type Header } from 'tar-stream';
 import type { Syscalls } from '../kernel/syscalls.js';
-import { fail, withContext, type TsrunError } from '../errors.js';
+import { TsrunError, errorText, fail, withContext } from '../errors.js';
 import { decompress } from './compression.js';
 import { classifyEntryName, OVERLAY_OPAQUE_XATTR, OVERLAY_OPAQUE_VALUE } from './whiteouts.js';
 import { lstatOrNull } from './lstat.js';
@@ -64,11 +64,18 @@ export async function unpackLayer(sys: Syscalls, compressed: Readable, dest: str
     writeEntries(layer, parser),
     pipeline([decompress(compressed), hashEverything(hash), parser]),
   ]);
-  if (writing.status === 'rejected') throw writing.reason;
-  if (flowing.status === 'rejected') throw flowing.reason;
+  // A bad entry fails writing with a TsrunError; bad bytes fail the flow, and the writing loop with it.
+  if (writing.status === 'rejected') throw unreadable(writing.reason);
+  if (flowing.status === 'rejected') throw unreadable(flowing.reason);
 
   for (const [dir, mtime] of layer.directoryMtimes) fs.lutimesSync(dir, mtime, mtime);
   return { diffId: `sha256:${hash.digest('hex')}`, size: layer.size };
+}
+
+/** The bytes are not a tar (or not gzip or zstd): tar-stream's, zlib's or fzstd's own error, told as ours. */
+function unreadable(error: unknown): TsrunError {
+  if (error instanceof TsrunError) return error; // a bad entry, or a malformed PAX header read while parsing
+  return fail(`not a readable layer: ${errorText(error)}`, 'the image is damaged or malicious; tsrun will not unpack it', error);
 }
 
 async function writeEntries(layer: LayerInProgress, parser: Extract): Promise<void> {
@@ -195,12 +202,14 @@ function makeDirectory(layer: LayerInProgress, at: string, header: Header): void
 /** The link text is stored as it is: "/bin/busybox" is resolved inside the
  *  container's root when the container uses it, and we never write through it. */
 function makeSymlink(layer: LayerInProgress, at: string, header: Header): void {
+  if (!header.linkname) throw unsafe('a symbolic link without a target'); // tar-stream reads an empty one as null
   makeReplacing(layer, at, () => fs.symlinkSync(header.linkname, at));
   applyMetadata(layer, at, header);
 }
 
 /** A hard link shares its target's inode, owner, mode and times, so there is no metadata to apply. */
 function makeHardlink(layer: LayerInProgress, at: string, header: Header): void {
+  if (!header.linkname) throw unsafe('a hard link without a target');
   const target = resolveHardlinkTarget(layer, header.linkname);
   // An entry that links to its own path replaces the very file it would link to.
   if (target === at) throw unsafe(`hard link target ${JSON.stringify(header.linkname)} is not in this layer`);

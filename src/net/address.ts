@@ -13,7 +13,7 @@ export function parseAddress(text: string): number {
   const parts = text.split('.');
   const bytes = parts.map(Number);
   if (parts.length !== 4 || bytes.some((b, i) => !/^\d{1,3}$/.test(parts[i]!) || b > 255)) {
-    throw fail(`"${text}" is not an IPv4 address`, 'write it as four numbers 0-255 joined by dots');
+    throw fail(`${JSON.stringify(text)} is not an IPv4 address`, 'write it as four numbers 0-255 joined by dots');
   }
   return ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0;
 }
@@ -26,7 +26,7 @@ export function formatAddress(address: number): string {
 export function parseSubnet(cidr: string): Subnet {
   const [address, prefixText = '32'] = cidr.split('/');
   const prefix = Number(prefixText);
-  if (!/^\d+$/.test(prefixText) || prefix > 32) throw fail(`"${cidr}" is not a subnet`, 'write it as ADDRESS/PREFIX, e.g. 10.88.0.0/16');
+  if (!/^\d+$/.test(prefixText) || prefix > 32) throw fail(`${JSON.stringify(cidr)} is not a subnet`, 'write it as ADDRESS/PREFIX, e.g. 10.88.0.0/16');
   return { network: (parseAddress(address!) & mask(prefix)) >>> 0, prefix };
 }
 

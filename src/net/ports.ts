@@ -30,10 +30,10 @@ const HELP = 'write it as [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/tcp|/udp], e.g. 
 /** One -p value, as docker reads it. */
 export function parsePublish(spec: string): PortMapping {
   const [ports, protocol = 'tcp', ...extra] = spec.split('/');
-  if (extra.length > 0 || (protocol !== 'tcp' && protocol !== 'udp')) throw fail(`invalid publish "${spec}": the protocol must be tcp or udp`, HELP);
-  if (ports!.startsWith('[')) throw fail(`invalid publish "${spec}": tsrun's networks are IPv4 only`, 'publish on an IPv4 address, or on all of them');
+  if (extra.length > 0 || (protocol !== 'tcp' && protocol !== 'udp')) throw fail(`invalid publish ${JSON.stringify(spec)}: the protocol must be tcp or udp`, HELP);
+  if (ports!.startsWith('[')) throw fail(`invalid publish ${JSON.stringify(spec)}: tsrun's networks are IPv4 only`, 'publish on an IPv4 address, or on all of them');
   const parts = ports!.split(':');
-  if (parts.length > 3) throw fail(`invalid publish "${spec}"`, HELP);
+  if (parts.length > 3) throw fail(`invalid publish ${JSON.stringify(spec)}`, HELP);
   const [hostIp, hostPort, containerPort] = parts.length === 3 ? parts : parts.length === 2 ? ['', ...parts] : ['', '', ...parts];
   if (hostIp !== '') parseAddress(hostIp!); // a clear error for a bad address
   return {
@@ -57,8 +57,8 @@ export function formatMapping(mapping: PortMapping): string {
 
 function portNumber(text: string, spec: string): number {
   const port = Number(text);
-  if (text.includes('-')) throw fail(`invalid publish "${spec}": tsrun does not publish port ranges`, 'publish each port with its own -p');
-  if (!/^\d+$/.test(text) || port < 1 || port > 65535) throw fail(`invalid publish "${spec}": "${text}" is not a port number (1-65535)`, HELP);
+  if (text.includes('-')) throw fail(`invalid publish ${JSON.stringify(spec)}: tsrun does not publish port ranges`, 'publish each port with its own -p');
+  if (!/^\d+$/.test(text) || port < 1 || port > 65535) throw fail(`invalid publish ${JSON.stringify(spec)}: ${JSON.stringify(text)} is not a port number (1-65535)`, HELP);
   return port;
 }
 

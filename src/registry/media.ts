@@ -2,7 +2,7 @@
 // We ask (Accept) for the four kinds we understand: an index (OCI) or manifest
 // list (Docker) with one manifest per platform, and a single-platform image
 // manifest (OCI or Docker schema 2). Old Docker schema 1 manifests are refused.
-import { fail } from '../errors.js';
+import { fail, printable } from '../errors.js';
 import { INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES, MEDIA_TYPES, type Descriptor, type Platform } from '../image/oci.js';
 
 export const MANIFEST_ACCEPT = [
@@ -24,7 +24,7 @@ export function manifestKind(contentType: string | undefined, document: { schema
     if (Array.isArray(document.manifests)) return 'index';
     if (typeof document.config === 'object' && document.config !== null) return 'manifest';
   }
-  throw fail(`the registry sent a manifest of media type ${mediaType ?? 'unknown'}, which tsrun does not understand`,
+  throw fail(`the registry sent a manifest of media type ${printable(mediaType ?? 'unknown')}, which tsrun does not understand`,
     'tsrun pulls OCI images and Docker schema 2 images; push the image again with a current tool');
 }
 
@@ -33,14 +33,14 @@ export function manifestKind(contentType: string | undefined, document: { schema
 export function parsePlatform(text: string): Platform {
   const [os, architecture, variant, ...extra] = text.split('/');
   if (!os || !architecture || variant === '' || extra.length > 0) {
-    throw fail(`invalid platform "${text}"`, 'write it as os/arch or os/arch/variant, e.g. linux/amd64 or linux/arm/v7');
+    throw fail(`invalid platform ${JSON.stringify(text)}`, 'write it as os/arch or os/arch/variant, e.g. linux/amd64 or linux/arm/v7');
   }
   return variant === undefined ? { os, architecture } : { os, architecture, variant };
 }
 
 export function platformString(platform: Platform | undefined): string {
   if (!platform) return 'unknown';
-  return [platform.os, platform.architecture, platform.variant].filter(Boolean).join('/');
+  return printable([platform.os, platform.architecture, platform.variant].filter(Boolean).join('/'));
 }
 
 /** The entry of an index for `wanted`. Without a variant asked for, the first entry of the

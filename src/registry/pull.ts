@@ -17,12 +17,12 @@ import crypto from 'node:crypto';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Syscalls } from '../kernel/syscalls.js';
-import { fail } from '../errors.js';
+import { fail, printable } from '../errors.js';
 import { blobPath, type StorePaths } from '../store/paths.js';
 import { findImage, type ImageRecord, type LayerRecord } from '../store/images.js';
 import { familiarString, type ImageReference } from '../image/reference.js';
-import { CONFIG_MEDIA_TYPES, LAYER_MEDIA_TYPES, hostPlatform, type Descriptor, type ImageIndex, type ImageManifest, type Platform } from '../image/oci.js';
-import { checkDescriptor, imageRecord, readImageConfig, withStaging, type Staging, type StagedBlob } from '../image/staging.js';
+import { CONFIG_MEDIA_TYPES, LAYER_MEDIA_TYPES, checkDescriptor, hostPlatform, type Descriptor, type ImageIndex, type ImageManifest, type Platform } from '../image/oci.js';
+import { imageRecord, readImageConfig, withStaging, type Staging, type StagedBlob } from '../image/staging.js';
 import { readRegistryConfig, type RegistryConfig } from './config.js';
 import { endpointsFor, type Endpoint } from './endpoint.js';
 import { credentialsFor } from './auth.js';
@@ -138,7 +138,8 @@ async function resolvePlatform(client: RegistryClient, top: Document, platform: 
   if (top.kind === 'index') {
     const index = top.json as unknown as ImageIndex;
     if (!Array.isArray(index.manifests)) throw fail(`index ${top.digest} has no manifests list`, CORRUPT);
-    const chosen = checkDescriptor(pickPlatform(index.manifests, platform, familiarString(reference)), 'manifest', CORRUPT);
+    const manifests = index.manifests.map((entry, i) => checkDescriptor(entry, `index ${top.digest}: manifests[${i}]`, CORRUPT));
+    const chosen = pickPlatform(manifests, platform, familiarString(reference));
     document = await fetchManifest(client, chosen.digest, chosen.digest, chosen.size);
     if (document.bytes.length !== chosen.size) throw fail(`manifest ${chosen.digest} is ${document.bytes.length} bytes, but the index says ${chosen.size}`, CORRUPT);
     if (document.kind !== 'manifest') throw fail(`index ${top.digest} points at another index for ${platform.os}/${platform.architecture}`, 'tsrun follows one level of index, as registries serve them');
@@ -147,15 +148,15 @@ async function resolvePlatform(client: RegistryClient, top: Document, platform: 
 }
 
 function checkManifest(manifest: ImageManifest, digest: string): void {
-  if (!CONFIG_MEDIA_TYPES.includes(manifest.config?.mediaType ?? '')) {
-    throw fail(`manifest ${digest} is not a container image (its config is ${manifest.config?.mediaType})`, 'tsrun pulls container images only');
+  checkDescriptor(manifest.config, `manifest ${digest}: config`, CORRUPT);
+  if (!CONFIG_MEDIA_TYPES.includes(manifest.config.mediaType)) {
+    throw fail(`manifest ${digest} is not a container image (its config is ${printable(manifest.config.mediaType)})`, 'tsrun pulls container images only');
   }
-  checkDescriptor(manifest.config, 'config', CORRUPT);
   if (!Array.isArray(manifest.layers)) throw fail(`manifest ${digest} has no layers list`, CORRUPT);
-  for (const layer of manifest.layers) {
-    checkDescriptor(layer, 'layer', CORRUPT);
+  for (const [i, layer] of manifest.layers.entries()) {
+    checkDescriptor(layer, `manifest ${digest}: layers[${i}]`, CORRUPT);
     if (!LAYER_MEDIA_TYPES.includes(layer.mediaType)) {
-      throw fail(`layer ${layer.digest} has unsupported media type ${layer.mediaType}`, `tsrun unpacks ${LAYER_MEDIA_TYPES.join(', ')}`);
+      throw fail(`layer ${layer.digest} has unsupported media type ${printable(layer.mediaType)}`, `tsrun unpacks ${LAYER_MEDIA_TYPES.join(', ')}`);
     }
   }
 }

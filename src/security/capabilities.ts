@@ -30,7 +30,7 @@ export function normalizeCapability(flag: string, name: string): string {
   if (upper === 'ALL' || upper === 'CAP_ALL') return 'ALL';
   const full = upper.startsWith('CAP_') ? upper : `CAP_${upper}`;
   if (!(CAPABILITIES as readonly string[]).includes(full)) {
-    throw fail(`invalid ${flag}: unknown capability "${name}"`, 'see `man 7 capabilities` for the names, e.g. NET_ADMIN or CAP_SYS_TIME');
+    throw fail(`invalid ${flag}: unknown capability ${JSON.stringify(name)}`, 'see `man 7 capabilities` for the names, e.g. NET_ADMIN or CAP_SYS_TIME');
   }
   return full;
 }

@@ -90,7 +90,7 @@ function splitOption(option: string): [string, string | undefined] {
 /** One --security-opt as the record keeps it: checked, with a seccomp profile's file read into it. */
 function keptSecurityOpt(option: string): string {
   const [key, value] = splitOption(option);
-  const invalid = (why: string) => fail(`invalid --security-opt "${option}": ${why}`,
+  const invalid = (why: string) => fail(`invalid --security-opt ${JSON.stringify(option)}: ${why}`,
     'tsrun knows seccomp=unconfined|PROFILE.json, no-new-privileges[=true|false], systempaths=unconfined, apparmor=unconfined, label=disable');
   switch (key) {
     case 'seccomp': {
@@ -100,7 +100,7 @@ function keptSecurityOpt(option: string): string {
       try {
         text = fs.readFileSync(value, 'utf8');
       } catch (error) {
-        throw fail(`cannot read seccomp profile ${value}: ${(error as NodeJS.ErrnoException).code}`, 'check the path given to --security-opt seccomp=', error);
+        throw fail(`cannot read seccomp profile ${JSON.stringify(value)}: ${(error as NodeJS.ErrnoException).code}`, 'check the path given to --security-opt seccomp=', error);
       }
       parseSeccompProfile(text, value); // a malformed profile is refused now, with what is wrong in it
       return `seccomp=${JSON.stringify(JSON.parse(text))}`;
@@ -118,7 +118,7 @@ function keptSecurityOpt(option: string): string {
       if (value !== 'disable') throw invalid('tsrun sets no SELinux labels');
       return option;
     default:
-      throw invalid(`"${key}" is not an option tsrun knows`);
+      throw invalid(`${JSON.stringify(key)} is not an option tsrun knows`);
   }
 }
 
@@ -137,16 +137,16 @@ export function parseDevice(flag: string): DeviceMapping {
     pathInContainer = parts[1]!;
     cgroupPermissions = parts[2]!;
   } else if (parts.length !== 1) {
-    throw fail(`invalid --device "${flag}"`, 'write HOST_PATH[:CONTAINER_PATH][:PERMISSIONS], permissions from r, w and m');
+    throw fail(`invalid --device ${JSON.stringify(flag)}`, 'write HOST_PATH[:CONTAINER_PATH][:PERMISSIONS], permissions from r, w and m');
   }
-  if (!pathOnHost.startsWith('/') || !pathInContainer.startsWith('/')) throw fail(`invalid --device "${flag}": paths must be absolute`, 'start both paths with /');
+  if (!pathOnHost.startsWith('/') || !pathInContainer.startsWith('/')) throw fail(`invalid --device ${JSON.stringify(flag)}: paths must be absolute`, 'start both paths with /');
   let stat: fs.Stats;
   try {
     stat = fs.statSync(pathOnHost);
   } catch (error) {
-    throw fail(`cannot add device ${pathOnHost}: ${(error as NodeJS.ErrnoException).code}`, 'give the path of a device node on this machine, e.g. /dev/fuse', error);
+    throw fail(`cannot add device ${JSON.stringify(pathOnHost)}: ${(error as NodeJS.ErrnoException).code}`, 'give the path of a device node on this machine, e.g. /dev/fuse', error);
   }
-  if (!stat.isCharacterDevice() && !stat.isBlockDevice()) throw fail(`cannot add device ${pathOnHost}: not a device node`, 'give the path of a character or block device, e.g. /dev/fuse');
+  if (!stat.isCharacterDevice() && !stat.isBlockDevice()) throw fail(`cannot add device ${JSON.stringify(pathOnHost)}: not a device node`, 'give the path of a character or block device, e.g. /dev/fuse');
   return { pathOnHost, pathInContainer, cgroupPermissions };
 }
 // #endregion
@@ -162,10 +162,11 @@ export const ULIMIT_RESOURCES: Record<string, string> = {
 /** --ulimit NAME=SOFT[:HARD]; -1 is unlimited. */
 export function parseUlimit(flag: string): Ulimit {
   const match = /^([a-z]+)=(-?\d+)(?::(-?\d+))?$/.exec(flag);
-  const invalid = (why: string) => fail(`invalid --ulimit "${flag}": ${why}`, `write NAME=SOFT[:HARD], NAME one of ${Object.keys(ULIMIT_RESOURCES).join(', ')}`);
+  const invalid = (why: string) => fail(`invalid --ulimit ${JSON.stringify(flag)}: ${why}`, `write NAME=SOFT[:HARD], NAME one of ${Object.keys(ULIMIT_RESOURCES).join(', ')}`);
   if (!match) throw invalid('not NAME=SOFT[:HARD]');
   const [, name, softText, hardText] = match;
-  if (!ULIMIT_RESOURCES[name!]) throw invalid(`unknown resource "${name}"`);
+  // Own keys only: "constructor" is on every object's prototype, and no resource.
+  if (!Object.hasOwn(ULIMIT_RESOURCES, name!)) throw invalid(`unknown resource ${JSON.stringify(name)}`);
   const soft = Number(softText);
   const hard = hardText === undefined ? soft : Number(hardText);
   const unlimited = (n: number) => n === -1;

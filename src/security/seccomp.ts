@@ -119,7 +119,8 @@ export function parseSeccompProfile(text: string, source: string): SeccompProfil
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw fail(`seccomp profile ${source}: not valid JSON (${(error as Error).message})`, 'check the file with `jq . FILE`', error);
+    // V8's message quotes the text around the mistake, line breaks and all: it is told on one line.
+    throw fail(`seccomp profile ${source}: not valid JSON (${(error as Error).message.replace(/\s+/g, ' ')})`, 'check the file with `jq . FILE`', error);
   }
   return checkProfile(value, source);
 }
@@ -186,7 +187,7 @@ function errnoOf(action: SeccompAction, errnoRet: number | undefined): number | 
  *  '4.8.0-1-amd64', '4.8-rc5' and '4.8' are all 4.8. */
 function compareKernel(release: string, version: string): number {
   const match = /^(\d+)\.(\d+)/.exec(release);
-  if (!match) throw fail(`seccomp: cannot read the kernel version from release "${release}"`);
+  if (!match) throw fail(`seccomp: cannot read the kernel version from release ${JSON.stringify(release)}`);
   const [kernel, major] = version.split('.').map(Number) as [number, number];
   return Number(match[1]) - kernel || Number(match[2]) - major;
 }
@@ -258,7 +259,7 @@ function checkProfile(value: unknown, source: string): SeccompProfile {
     if (filter.arches != null) {
       out.arches = strings(filter.arches, `${where}.arches`).map((arch, i) => {
         if (!DOCKER_ARCHES.has(arch)) {
-          throw bad(`${where}.arches[${i}] "${arch}" is not an architecture tsrun knows`, `use Docker's names: ${[...DOCKER_ARCHES].join(', ')}`);
+          throw bad(`${where}.arches[${i}] ${JSON.stringify(arch)} is not an architecture tsrun knows`, `use Docker's names: ${[...DOCKER_ARCHES].join(', ')}`);
         }
         return arch;
       });

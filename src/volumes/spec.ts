@@ -28,18 +28,19 @@ export interface MountSpec {
 export type TmpfsAllow = 'exec' | 'suid' | 'dev';
 
 const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+const VOLUME_NAME_HINT = 'a name of letters, digits, "_", "." and "-"';
 
 // #region parse-volume
 /** One -v: SOURCE:TARGET[:OPTIONS] or just TARGET. A source with a "/" is a host path, anything else a volume's name. */
 export function parseVolumeFlag(text: string): MountSpec {
   const parts = text.split(':');
   if (parts.length === 1) return { type: 'volume', source: '', target: containerPath(parts[0]!, text), readOnly: false };
-  if (parts.length > 3) throw fail(`invalid volume specification "${text}"`, 'write it as SOURCE:TARGET[:ro]');
+  if (parts.length > 3) throw fail(`invalid volume specification ${JSON.stringify(text)}`, 'write it as SOURCE:TARGET[:ro]');
   const [source, target, options = ''] = parts as [string, string, string?];
   const readOnly = accessMode(options, text);
   if (source.startsWith('/')) return { type: 'bind', source, target: containerPath(target, text), readOnly };
   if (source.includes('/') || !VOLUME_NAME.test(source)) {
-    throw fail(`invalid volume specification "${text}": "${source}" is neither an absolute host path nor a volume name`, 'give a host path starting with / or a name of letters, digits, "_", "." and "-"');
+    throw fail(`invalid volume specification ${JSON.stringify(text)}: ${JSON.stringify(source)} is neither an absolute host path nor a volume name`, `give a host path starting with / or ${VOLUME_NAME_HINT}`);
   }
   return { type: 'volume', source, target: containerPath(target, text), readOnly };
 }
@@ -53,12 +54,15 @@ export function parseMountFlag(text: string): MountSpec {
     fields.set(eq < 0 ? field : field.slice(0, eq), eq < 0 ? 'true' : field.slice(eq + 1));
   }
   const type = fields.get('type') ?? 'volume';
-  if (type !== 'bind' && type !== 'volume' && type !== 'tmpfs') throw fail(`invalid --mount "${text}": type must be bind, volume or tmpfs`);
+  if (type !== 'bind' && type !== 'volume' && type !== 'tmpfs') throw fail(`invalid --mount ${JSON.stringify(text)}: type must be bind, volume or tmpfs`);
   const target = fields.get('target') ?? fields.get('destination') ?? fields.get('dst');
-  if (!target) throw fail(`invalid --mount "${text}": target is missing`, 'add target=/path/in/container');
+  if (!target) throw fail(`invalid --mount ${JSON.stringify(text)}: target is missing`, 'add target=/path/in/container');
   const readOnly = ['readonly', 'ro'].some((key) => fields.has(key) && fields.get(key) !== 'false');
   const source = fields.get('source') ?? fields.get('src') ?? '';
-  if (type === 'bind' && !source.startsWith('/')) throw fail(`invalid --mount "${text}": a bind mount needs an absolute source path`);
+  if (type === 'bind' && !source.startsWith('/')) throw fail(`invalid --mount ${JSON.stringify(text)}: a bind mount needs an absolute source path`);
+  if (type === 'volume' && source !== '' && !VOLUME_NAME.test(source)) {
+    throw fail(`invalid --mount ${JSON.stringify(text)}: ${JSON.stringify(source)} is not a volume name`, `give ${VOLUME_NAME_HINT}`);
+  }
   if (type === 'tmpfs') return tmpfsSpec(containerPath(target, text), fields.get('tmpfs-size'), fields.get('tmpfs-mode'), readOnly);
   return { type, source, target: containerPath(target, text), readOnly };
 }
@@ -76,28 +80,28 @@ export function parseTmpfsFlag(text: string): MountSpec {
     else if (option === 'ro' || option === 'rw') readOnly = option === 'ro';
     else if (option === 'exec' || option === 'suid' || option === 'dev') allow.add(option);
     else if (option === 'noexec' || option === 'nosuid' || option === 'nodev') allow.delete(option.slice(2) as TmpfsAllow);
-    else throw fail(`invalid --tmpfs "${text}": unknown option "${option}"`, 'use size=, mode=, ro, rw, exec, noexec, suid, nosuid, dev or nodev');
+    else throw fail(`invalid --tmpfs ${JSON.stringify(text)}: unknown option ${JSON.stringify(option)}`, 'use size=, mode=, ro, rw, exec, noexec, suid, nosuid, dev or nodev');
   }
   const spec = tmpfsSpec(containerPath(target, text), values.get('size'), values.get('mode'), readOnly);
   return allow.size === 0 ? spec : { ...spec, allow: [...allow] };
 }
 
 function tmpfsSpec(target: string, size: string | undefined, mode: string | undefined, readOnly: boolean): MountSpec {
-  if (mode !== undefined && !/^[0-7]{3,4}$/.test(mode)) throw fail(`invalid tmpfs mode "${mode}"`, 'give it in octal, e.g. 1777');
+  if (mode !== undefined && !/^[0-7]{3,4}$/.test(mode)) throw fail(`invalid tmpfs mode ${JSON.stringify(mode)}`, 'give it in octal, e.g. 1777');
   const options = [`mode=${mode ?? '1777'}`, ...(size === undefined ? [] : [`size=${parseBytes('tmpfs size', size)}`])].join(',');
   return { type: 'tmpfs', source: '', target, readOnly, options };
 }
 
 function containerPath(target: string, text: string): string {
-  if (!target.startsWith('/')) throw fail(`invalid mount "${text}": the path in the container must be absolute`, 'start it with /');
+  if (!target.startsWith('/')) throw fail(`invalid mount ${JSON.stringify(text)}: the path in the container must be absolute`, 'start it with /');
   const parts = target.split('/').filter(Boolean);
-  if (parts.includes('..')) throw fail(`invalid mount "${text}": the path in the container may not contain ".."`);
-  if (parts.length === 0) throw fail(`invalid mount "${text}": cannot mount over the container's root`, 'choose a directory inside it');
+  if (parts.includes('..')) throw fail(`invalid mount ${JSON.stringify(text)}: the path in the container may not contain ".."`);
+  if (parts.length === 0) throw fail(`invalid mount ${JSON.stringify(text)}: cannot mount over the container's root`, 'choose a directory inside it');
   return '/' + parts.join('/');
 }
 
 function accessMode(options: string, text: string): boolean {
   const modes = options.split(',').filter(Boolean);
-  for (const mode of modes) if (mode !== 'ro' && mode !== 'rw') throw fail(`invalid volume specification "${text}": unknown option "${mode}"`, 'use ro or rw');
+  for (const mode of modes) if (mode !== 'ro' && mode !== 'rw') throw fail(`invalid volume specification ${JSON.stringify(text)}: unknown option ${JSON.stringify(mode)}`, 'use ro or rw');
   return modes.includes('ro');
 }

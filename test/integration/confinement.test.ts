@@ -174,7 +174,7 @@ describe.skipIf(!asRoot)('confinement (as root)', () => {
       [['--cap-drop', 'NOPE'], /invalid --cap-drop/],
       [['--ulimit', 'nofile=3:2'], /soft limit must not be above the hard limit/],
       [['--ulimit', 'wings=1'], /unknown resource "wings"/],
-      [['--device', '/dev/does-not-exist'], /cannot add device \/dev\/does-not-exist: ENOENT/],
+      [['--device', '/dev/does-not-exist'], /cannot add device "\/dev\/does-not-exist": ENOENT/],
       [['--device', '/etc/hostname'], /not a device node/],
       [['--security-opt', 'seccomp=/no/such/profile.json'], /cannot read seccomp profile/],
       [['--security-opt', 'turbo=on'], /"turbo" is not an option tsrun knows/],

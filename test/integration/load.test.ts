@@ -200,10 +200,19 @@ describe.skipIf(!asRoot)('tsrun load (as root)', () => {
       }, /^layer sha256:[a-f0-9]{64} is not a regular file: blobs\/sha256\/[a-f0-9]{64}$/],
       ['an unsupported layer media type', (layout) => editLayout(layout, ({ manifest }) => { manifest.layers[0]!.mediaType = 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip'; }),
         /^layer sha256:[a-f0-9]{64} has unsupported media type application\/vnd\.oci\.image\.layer\.nondistributable\.v1\.tar\+gzip$/],
+      ['a layer media type with a line break in it', (layout) => editLayout(layout, ({ manifest }) => { manifest.layers[0]!.mediaType = 'line\nbreak'; }),
+        /^layer sha256:[a-f0-9]{64} has unsupported media type "line\\nbreak"$/],
       ['an artifact instead of an image', (layout) => editLayout(layout, ({ manifest }) => { manifest.config.mediaType = 'application/vnd.example.sbom+json'; }),
         /is not an image \(its config is application\/vnd\.example\.sbom\+json\)/],
       ['more diff ids than layers', (layout) => editLayout(layout, ({ config }) => { config.rootfs.diff_ids.push(sha256('extra')); }),
         /^the image config lists 2 layers but the manifest 1$/],
+      ['a manifest whose layers list holds null', (layout) => editLayout(layout, ({ manifest }) => { (manifest.layers as unknown[]).push(null); }),
+        /^manifest sha256:[a-f0-9]{64}: layers\[1\] is not a descriptor \(a JSON object\)$/],
+      ['an index.json whose manifests list holds null', (layout) => {
+        const index = JSON.parse(fs.readFileSync(path.join(layout, 'index.json'), 'utf8')) as { manifests: unknown[] };
+        index.manifests.unshift(null);
+        fs.writeFileSync(path.join(layout, 'index.json'), JSON.stringify(index));
+      }, /^index\.json: manifests\[0\] is not a descriptor \(a JSON object\)$/],
       ['a layer entry climbing out of the layer', async (layout) => {
         const evil = zlib.gzipSync(await buildTar([{ name: '../escaped', content: 'x' }]));
         editLayout(layout, ({ manifest, config }) => {
@@ -234,6 +243,13 @@ describe.skipIf(!asRoot)('tsrun load (as root)', () => {
         { name: 'manifest.json', content: JSON.stringify([{ Config: 'c.json', RepoTags: ['x:1'], Layers: [] }]) },
         { name: 'c.json', content: '{ not json' },
       ])), /^the image config is not valid JSON$/],
+      ['a docker-archive whose RepoTags hold null', async () => fs.writeFileSync(path.join(work, 'input'), await buildTar([
+        { name: 'manifest.json', content: JSON.stringify([{ Config: 'c.json', RepoTags: [null], Layers: [] }]) },
+      ])), /^manifest\.json has an entry whose RepoTags are not a list of names$/],
+      ['a docker-archive whose config is JSON but no object', async () => fs.writeFileSync(path.join(work, 'input'), await buildTar([
+        { name: 'manifest.json', content: JSON.stringify([{ Config: 'c.json', RepoTags: ['x:1'], Layers: [] }]) },
+        { name: 'c.json', content: 'null' },
+      ])), /^the image config is not a JSON object$/],
     ])('%s', async (_, make, error) => {
       await load(path.join(images, 'demo'));
       const before = treeOf(paths.root);

@@ -46,6 +46,8 @@ describe('docker flags as cgroup files', () => {
     expect(parseBytes('--memory', '1G')).toBe(1024 ** 3);
     expect(parseBytes('--memory', '512')).toBe(512);
     expect(() => parseBytes('--memory', 'lots')).toThrow(/invalid value "lots" for --memory/);
+    expect(() => parseBytes('--memory', '9'.repeat(400))).toThrow(/for --memory: too large/); // Infinity
+    expect(() => parseBytes('--memory', '8388608g')).toThrow(/for --memory: too large/); // 2^53: past exact numbers
   });
 
   it('maps to v1 files', () => {

@@ -14,7 +14,18 @@ describe('formatTemplate', () => {
     expect(formatTemplate('{{.Nothing}}', data)).toBe('null');
   });
 
+  it('reads "\\n" in the template as a line break, and leaves the values\' JSON as it is', () => {
+    expect(formatTemplate('{{.Name}}\\n{{.State.Pid}}', data)).toBe('/web\n42');
+    expect(formatTemplate('{{json .Env}}', { Env: ['A=1\nB=2'] })).toBe('["A=1\\nB=2"]');
+    expect(JSON.parse(formatTemplate('{{json .}}', { '\\n': false }))).toEqual({ '\\n': false });
+  });
+
   it('names a field that does not exist', () => {
     expect(() => formatTemplate('{{.State.Nope}}', data)).toThrow(/can't evaluate field Nope in .State.Nope/);
+  });
+
+  it('finds only the data\'s own fields, never what every object inherits', () => {
+    expect(() => formatTemplate('{{.constructor}}', data)).toThrow(/can't evaluate field constructor in .constructor/);
+    expect(() => formatTemplate('{{json .State.__proto__}}', data)).toThrow(/can't evaluate field __proto__ in .State.__proto__/);
   });
 });

@@ -87,6 +87,18 @@ describe('parseReference', () => {
     expect((error as TsrunError).exitCode).toBe(125);
   });
 
+  it('quotes what it refuses as JSON: a line break typed into a reference keeps the message on one line', () => {
+    expect(() => parseReference('busy\nbox')).toThrow('invalid reference "busy\\nbox": "library/busy\\nbox" is not a valid repository name');
+    expect(() => parseRepository('app:\n')).toThrow('"app:\\n" is not a bare repository name');
+  });
+
+  it('refuses a port or an IPv6 address no connection could be made to', () => {
+    expect(() => parseReference('localhost:65536/app')).toThrow('"localhost:65536" is not a valid registry host[:port]');
+    expect(() => parseReference('[:::]/app')).toThrow('"[:::]" is not a valid registry host[:port]');
+    expect(() => parseReference('v1.2/busybox')).toThrow('"v1.2" is not a valid registry host[:port]'); // a host ending in a number is an IPv4 address
+    expect(parseReference('localhost:65535/app').domain).toBe('localhost:65535');
+  });
+
   it('refuses a user and password before the registry, and does not repeat the password (a trace records errors)', () => {
     for (const input of ['ada:hunter2@registry.example/app', 'https://ada:hunter2@registry.example/app:v1']) {
       expect(() => parseReference(input)).toThrow(/^invalid reference "[^"]*ada:<redacted>@registry\.example\/app[^"]*": a reference carries no password/);

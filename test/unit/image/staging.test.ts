@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { checkDescriptor } from '../../../src/image/staging.js';
+import { checkDescriptor } from '../../../src/image/oci.js';
 import type { Descriptor } from '../../../src/image/oci.js';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -31,7 +31,7 @@ describe('checkDescriptor', () => {
 
   it('refuses a digest that is not sha256, or none at all', () => {
     expect(() => checkDescriptor(descriptor({ digest: 'sha512:ab', size: 1 }), 'manifest', 'hint')).toThrow('manifest has an unsupported or malformed digest "sha512:ab"');
-    expect(() => checkDescriptor(undefined, 'config', 'hint')).toThrow('config has an unsupported or malformed digest undefined');
+    expect(() => checkDescriptor(undefined, 'config', 'hint')).toThrow('config is not a descriptor (a JSON object)');
   });
 });
 

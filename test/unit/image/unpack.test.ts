@@ -167,13 +167,22 @@ describe('unpackLayer: an honest layer', () => {
 
   it('fails on a truncated tar', async () => {
     const tar = await buildTar(SAMPLE);
-    await expect(unpackLayer(sys, streamOf(tar.subarray(0, 1500)), dest)).rejects.toThrow();
+    await expect(unpackLayer(sys, streamOf(tar.subarray(0, 1500)), dest)).rejects.toThrow(/^not a readable layer: Unexpected end of data$/);
   });
 
   it('fails on a damaged gzip stream', async () => {
     const compressed = gzip(await buildTar(SAMPLE));
     compressed.fill(0x55, 30, 60);
-    await expect(unpackLayer(sys, streamOf(compressed), dest)).rejects.toThrow();
+    await expect(unpackLayer(sys, streamOf(compressed), dest)).rejects.toThrow(TsrunError);
+  });
+
+  it('fails on a damaged header, saying so in its own words', async () => {
+    const tar = await buildTar(SAMPLE);
+    tar[0] = 0; // the first header's name: its checksum no longer matches
+    const error = await unpackLayer(sys, streamOf(tar), dest).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(TsrunError);
+    expect((error as TsrunError).message).toMatch(/^not a readable layer: Invalid tar header/);
+    expect((error as TsrunError).hint).toMatch(/damaged or malicious/);
   });
 });
 
@@ -404,6 +413,11 @@ describe('unpackLayer: a malicious layer', () => {
 
   it('refuses a hard link to itself: the entry replaces its own target', async () => {
     await expect(unpack([{ name: 'a', content: 'first' }, { name: 'a', type: 'link', linkname: 'a' }])).rejects.toThrow('layer entry "a": hard link target "a" is not in this layer');
+  });
+
+  it('refuses a link that names no target', async () => {
+    await expect(unpack([{ name: 'a', type: 'link', linkname: '' }])).rejects.toThrow(/^layer entry "a": a hard link without a target$/);
+    await expect(unpack([{ name: 'b', type: 'symlink', linkname: '' }])).rejects.toThrow(/^layer entry "b": a symbolic link without a target$/);
   });
 
   it('stops reading and closes its input when it refuses an entry', async () => {

@@ -19,6 +19,10 @@ describe('parsePublish', () => {
     expect(() => parsePublish('a:b:c:d')).toThrow('invalid publish "a:b:c:d"');
   });
 
+  it('quotes what it refuses as JSON, so that a line break in it keeps the message on one line', () => {
+    expect(() => parsePublish('80\n')).toThrow('invalid publish "80\\n": "80\\n" is not a port number (1-65535)');
+  });
+
   it('turns an image\'s ExposedPorts into ports to publish anywhere, and formats them as docker ps does', () => {
     expect(exposedPorts({ '80/tcp': {}, '53/udp': {} }).map((port) => `${port.containerPort}/${port.protocol} ${port.hostPort}`)).toEqual(['80/tcp 0', '53/udp 0']);
     expect(exposedPorts(undefined)).toEqual([]);

@@ -28,6 +28,10 @@ describe('manifestKind', () => {
       .toThrow(/media type application\/vnd.docker.distribution.manifest.v1\+prettyjws/);
     expect(() => manifestKind('application/json', { schemaVersion: 1, fsLayers: [] } as object)).toThrow(/media type application\/json/);
   });
+
+  it('quotes a media type that holds a line break, so that the message stays one line', () => {
+    expect(() => manifestKind(undefined, { mediaType: 'line\nbreak' })).toThrow('the registry sent a manifest of media type "line\\nbreak", which');
+  });
 });
 
 describe('platforms', () => {

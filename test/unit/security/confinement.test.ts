@@ -61,12 +61,20 @@ describe('security options', () => {
     expect(securityConfig({ securityOpt: ['apparmor=unconfined'] }).securityOpt).toEqual(['apparmor=unconfined']);
   });
 
+  it('quote what they refuse as JSON, so that a line break in it keeps the message on one line', () => {
+    expect(() => securityConfig({ securityOpt: ['label\n'] })).toThrow('invalid --security-opt "label\\n": "label\\n" is not an option tsrun knows');
+    expect(() => securityConfig({ capAdd: ['NET\nADMIN'] })).toThrow('invalid --cap-add: unknown capability "NET\\nADMIN"');
+    expect(() => securityConfig({ devices: ['/dev/\n'] })).toThrow('cannot add device "/dev/\\n": ENOENT');
+    expect(() => parseUlimit('nofile=\n')).toThrow('invalid --ulimit "nofile=\\n": not NAME=SOFT[:HARD]');
+  });
+
   it('read --ulimit as docker does', () => {
     expect(parseUlimit('nofile=1024:2048')).toEqual({ name: 'nofile', soft: 1024, hard: 2048 });
     expect(parseUlimit('core=0')).toEqual({ name: 'core', soft: 0, hard: 0 });
     expect(parseUlimit('memlock=-1:-1')).toEqual({ name: 'memlock', soft: -1, hard: -1 });
     expect(() => parseUlimit('nofile=2048:1024')).toThrow(/soft limit must not be above the hard limit/);
     expect(() => parseUlimit('nofile')).toThrow(/not NAME=SOFT\[:HARD\]/);
+    expect(() => parseUlimit('constructor=-1')).toThrow('invalid --ulimit "constructor=-1": unknown resource "constructor"');
   });
 });
 

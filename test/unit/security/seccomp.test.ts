@@ -81,6 +81,10 @@ describe('parseSeccompProfile', () => {
       JSON.stringify({ defaultAction: 'SCMP_ACT_ERRNO', archMap: [], ...rest, syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALLOW' }, ...rules] });
     const cases: Array<[string, string]> = [
       ['{"defaultAction": "SCMP_ACT_ERRNO",', 'seccomp profile ./p.json: not valid JSON ('],
+      // V8 quotes the text around the mistake, a line break too: told on one line.
+      ['x\ny', 'seccomp profile ./p.json: not valid JSON (Unexpected token \'x\', "x y" is not valid JSON)'],
+      [profile([{ names: ['read'], action: 'SCMP_ACT_ALLOW', includes: { arches: ['a\nb'] } }]),
+        'seccomp profile ./p.json: syscalls[1].includes.arches[0] "a\\nb" is not an architecture tsrun knows'],
       [profile([{ names: ['read'], action: 'SCMP_ACT_FOO' }]), 'seccomp profile ./p.json: syscalls[1].action "SCMP_ACT_FOO" is not an action tsrun knows'],
       [profile([{ names: ['read'] }]), 'seccomp profile ./p.json: syscalls[1].action undefined is not an action tsrun knows'],
       [profile([], { defaultAction: 'SCMP_ACT_NOTIFY' }), 'seccomp profile ./p.json: defaultAction "SCMP_ACT_NOTIFY" is not an action tsrun knows'],

@@ -15,6 +15,17 @@ describe('mount flags', () => {
     expect(parseTmpfsFlag('/run:size=64k,mode=755')).toMatchObject({ type: 'tmpfs', target: '/run', options: 'mode=755,size=65536' });
   });
 
+  it('quotes what it refuses as JSON, so that a line break in it keeps the message on one line', () => {
+    expect(() => parseVolumeFlag('data\n')).toThrow('invalid mount "data\\n": the path in the container must be absolute');
+    expect(() => parseMountFlag('type=x\n,target=/a')).toThrow('invalid --mount "type=x\\n,target=/a": type must be bind, volume or tmpfs');
+  });
+
+  it('takes from --mount, as from -v, only a volume name a volume can have', () => {
+    expect(() => parseMountFlag('src=\0,dst=/data')).toThrow('invalid --mount "src=\\u0000,dst=/data": "\\u0000" is not a volume name');
+    expect(() => parseMountFlag('type=volume,source=../x,target=/data')).toThrow('"../x" is not a volume name');
+    expect(parseMountFlag('type=volume,source=cache,target=/data').source).toBe('cache');
+  });
+
   it('refuses what cannot be mounted, saying why', () => {
     expect(() => parseVolumeFlag('relative:/data')).not.toThrow(); // a volume named "relative"
     expect(() => parseVolumeFlag('./here:/data')).toThrow('neither an absolute host path nor a volume name');
