@@ -192,7 +192,7 @@ describe.skipIf(!asRoot)('tsrun load (as root)', () => {
       ['a layer size that disagrees with its descriptor', (layout) => editLayout(layout, ({ manifest }) => { manifest.layers[0]!.size += 1; }),
         /^layer sha256:[a-f0-9]{64} is \d+ bytes, but its descriptor says \d+$/],
       ['a layer descriptor without a size', (layout) => editLayout(layout, ({ manifest }) => { delete (manifest.layers[0] as { size?: number }).size; }),
-        /^layer sha256:[a-f0-9]{64} has no size in its descriptor$/],
+        /^manifest sha256:[a-f0-9]{64}: layers\[0\] sha256:[a-f0-9]{64} has no size in its descriptor$/],
       ['a layer blob that is a link to an endless device', (layout) => {
         const file = blobFile(layout, readLayout(layout).manifest.layers[0]!.digest);
         fs.rmSync(file);
