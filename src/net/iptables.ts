@@ -4,10 +4,11 @@
 // each built-in chain it needs, so `iptables -t nat -S TSRUN-POSTROUTING`
 // shows them and removing them touches nobody else's rules.
 import type { CommandRunner } from './command.js';
-import type { NatNetwork } from './nat.js';
+import { isLoopback, type NatNetwork, type PublishedRule } from './nat.js';
 
 /** Built-in chain -> tsrun's chain, per table. */
 const JUMPS = [
+  { table: 'raw', from: 'PREROUTING', to: 'TSRUN-PREROUTING' },
   { table: 'nat', from: 'PREROUTING', to: 'TSRUN-PREROUTING' },
   { table: 'nat', from: 'OUTPUT', to: 'TSRUN-OUTPUT' },
   { table: 'nat', from: 'POSTROUTING', to: 'TSRUN-POSTROUTING' },
@@ -17,17 +18,22 @@ const JUMPS = [
 // #region iptables-rules
 /** iptables-restore input that replaces the contents of tsrun's chains (and nothing else, with --noflush). */
 export function iptablesRules(networks: NatNetwork[]): string {
-  const dnat = networks.flatMap((network) => network.published).map(({ mapping, address }) => {
+  const published = networks.flatMap((network) => network.published);
+  const dnatOf = ({ mapping, address }: PublishedRule) => {
     const toHost = mapping.hostIp === '' ? '-m addrtype --dst-type LOCAL' : `-d ${mapping.hostIp}/32`;
     return `${toHost} -p ${mapping.protocol} --dport ${mapping.hostPort} -j DNAT --to-destination ${address}:${mapping.containerPort}`;
-  });
+  };
   const bridges = networks.map((network) => network.bridge);
   const chains = (table: string) => JUMPS.filter((jump) => jump.table === table).flatMap((jump) => [`:${jump.to} - [0:0]`, `-F ${jump.to}`]);
   return [
+    '*raw',
+    ...chains('raw'),
+    '-A TSRUN-PREROUTING ! -i lo -d 127.0.0.0/8 -j DROP',
+    'COMMIT',
     '*nat',
     ...chains('nat'),
-    ...dnat.map((rule) => `-A TSRUN-PREROUTING ${rule}`),
-    ...dnat.map((rule) => `-A TSRUN-OUTPUT ${rule}`),
+    ...published.filter(({ mapping }) => !isLoopback(mapping.hostIp)).map((rule) => `-A TSRUN-PREROUTING ${dnatOf(rule)}`),
+    ...published.map((rule) => `-A TSRUN-OUTPUT ${dnatOf(rule)}`),
     ...networks.flatMap(({ bridge, subnet }) => [
       `-A TSRUN-POSTROUTING -s ${subnet} ! -o ${bridge} -j MASQUERADE`,
       `-A TSRUN-POSTROUTING -s 127.0.0.0/8 -o ${bridge} -j MASQUERADE`,
@@ -36,6 +42,12 @@ export function iptablesRules(networks: NatNetwork[]): string {
     '*filter',
     ...chains('filter'),
     ...bridges.flatMap((bridge) => bridges.filter((other) => other !== bridge).map((other) => `-A TSRUN-FORWARD -i ${bridge} -o ${other} -j DROP`)),
+    ...bridges.flatMap((bridge) => [
+      `-A TSRUN-FORWARD -o ${bridge} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
+      `-A TSRUN-FORWARD -o ${bridge} -m conntrack --ctstate DNAT -j ACCEPT`,
+      `-A TSRUN-FORWARD -i ${bridge} -o ${bridge} -j ACCEPT`,
+      `-A TSRUN-FORWARD -o ${bridge} -j DROP`,
+    ]),
     'COMMIT',
     '',
   ].join('\n');

@@ -47,7 +47,7 @@ export function hostSnapshot(): { mounts: string[]; processes: string[]; links: 
       return fs.existsSync(parent) ? fs.readdirSync(parent, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => path.join(parent, e.name)) : [];
     }).sort();
   const firewall = ['nft list ruleset', 'iptables-save -t nat'].map((command) => spawnSync('sh', ['-c', `${command} 2>/dev/null`], { encoding: 'utf8' }).stdout).join('\n');
-  const dnat = firewall.split('\n').map((line) => line.trim()).filter((line) => /dnat/i.test(line)).sort();
+  const dnat = firewall.split('\n').map((line) => line.trim()).filter((line) => /dnat to |-j DNAT /.test(line)).sort();
   return { mounts, processes: processes.sort(), links, cgroups, dnat };
 }
 

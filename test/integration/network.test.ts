@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { realSyscalls } from '../../src/kernel/native.js';
@@ -155,6 +155,39 @@ describe.skipIf(!asRoot)('networks (as root)', () => {
     const leases = Object.values(readBridgeState(HOST.stateDir, 'tsrun0')?.leases ?? {});
     expect(leases.filter((lease) => lease.store === root)).toEqual([]);
     expect(tsrunOnHost(root).netns).toEqual([]);
+  });
+
+  it('lets nothing from another host reach a container but its published ports (Docker 28\'s rule)', async () => {
+    // Another host of the LAN: a network namespace of the test's own (a sleeping process holds it), cabled to
+    // this host and routed through it to the containers' subnet, as a neighbour would route through a host
+    // with ip_forward on. The test's traffic goes only to its own namespace, this host and its container.
+    const lan = spawn('unshare', ['--net', 'sleep', '60']);
+    const cable = `lanh${process.pid % 10000}`;
+    const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
+    const inLan = (...args: string[]) => execFileSync('nsenter', ['-t', String(lan.pid), '-n', ...args], { stdio: 'pipe' });
+    const fromLan = (url: string) => spawnSync('nsenter', ['-t', String(lan.pid), '-n', process.execPath, '-e', `
+      require('http').get(${JSON.stringify(url)}, { timeout: 2000 }, (r) => r.pipe(process.stdout))
+        .on('timeout', () => process.exit(2)).on('error', () => process.exit(3));`], { encoding: 'utf8', timeout: 10_000 });
+    const hostPort = await freePort();
+    // One server published on hostPort, one on port 81 that no -p names.
+    const httpd = 'mkdir -p /www && echo served > /www/index.html && httpd -p 80 -h /www && httpd -p 81 -h /www && echo ready && read x';
+    const web = startContainer(root, ['--name', 'lan-facing', '-p', `${hostPort}:80`, 'tsrun-demo', 'sh', '-c', httpd]);
+    try {
+      await web.ready;
+      ip('link', 'add', cable, 'type', 'veth', 'peer', 'name', 'lanc', 'netns', String(lan.pid));
+      ip('address', 'add', '192.168.251.1/24', 'dev', cable);
+      ip('link', 'set', cable, 'up');
+      inLan('ip', 'address', 'add', '192.168.251.2/24', 'dev', 'lanc');
+      inLan('ip', 'link', 'set', 'lanc', 'up');
+      inLan('ip', 'route', 'add', '10.88.0.0/16', 'via', '192.168.251.1');
+      const address = run(['inspect', '-f', '{{.NetworkSettings.IPAddress}}', 'lan-facing']).stdout.trim();
+      expect(fromLan(`http://192.168.251.1:${hostPort}/`)).toMatchObject({ status: 0, stdout: 'served\n' }); // published, on the host's address
+      expect(fromLan(`http://${address}:81/`)).toMatchObject({ status: 2, stdout: '' }); // straight to the container: dropped
+    } finally {
+      lan.kill(); // the namespace goes with its last process, and both ends of the cable with it
+      await new Promise((resolve) => lan.once('exit', resolve));
+      await web.stop();
+    }
   });
 
   it('publishes a port: -p answers on the host\'s 127.0.0.1, -P the image\'s EXPOSEd port; a taken port is refused', async () => {

@@ -54,18 +54,26 @@ describe('pickHostPorts', () => {
 });
 
 describe('iptablesRules', () => {
-  it('says in iptables-restore form what the nft table says: DNAT twice, masquerade per bridge, networks apart', () => {
+  it('says in iptables-restore form what the nft table says: DNAT twice (once for 127.0.0.1), masquerade per bridge, networks apart, containers closed', () => {
     const rules = iptablesRules([
-      { bridge: 'tsrun0', subnet: '10.88.0.0/16', published: [{ mapping: { hostIp: '', hostPort: 8080, containerPort: 80, protocol: 'tcp' }, address: '10.88.0.2' }] },
+      { bridge: 'tsrun0', subnet: '10.88.0.0/16', published: [
+        { mapping: { hostIp: '', hostPort: 8080, containerPort: 80, protocol: 'tcp' }, address: '10.88.0.2' },
+        { mapping: { hostIp: '127.0.0.1', hostPort: 8081, containerPort: 80, protocol: 'tcp' }, address: '10.88.0.3' },
+      ] },
       { bridge: 'tsrun-ab', subnet: '10.89.0.0/16', published: [] },
     ]);
     expect(rules.split('\n')).toEqual([
+      '*raw',
+      ':TSRUN-PREROUTING - [0:0]', '-F TSRUN-PREROUTING',
+      '-A TSRUN-PREROUTING ! -i lo -d 127.0.0.0/8 -j DROP',
+      'COMMIT',
       '*nat',
       ':TSRUN-PREROUTING - [0:0]', '-F TSRUN-PREROUTING',
       ':TSRUN-OUTPUT - [0:0]', '-F TSRUN-OUTPUT',
       ':TSRUN-POSTROUTING - [0:0]', '-F TSRUN-POSTROUTING',
       '-A TSRUN-PREROUTING -m addrtype --dst-type LOCAL -p tcp --dport 8080 -j DNAT --to-destination 10.88.0.2:80',
       '-A TSRUN-OUTPUT -m addrtype --dst-type LOCAL -p tcp --dport 8080 -j DNAT --to-destination 10.88.0.2:80',
+      '-A TSRUN-OUTPUT -d 127.0.0.1/32 -p tcp --dport 8081 -j DNAT --to-destination 10.88.0.3:80',
       '-A TSRUN-POSTROUTING -s 10.88.0.0/16 ! -o tsrun0 -j MASQUERADE',
       '-A TSRUN-POSTROUTING -s 127.0.0.0/8 -o tsrun0 -j MASQUERADE',
       '-A TSRUN-POSTROUTING -s 10.89.0.0/16 ! -o tsrun-ab -j MASQUERADE',
@@ -75,6 +83,12 @@ describe('iptablesRules', () => {
       ':TSRUN-FORWARD - [0:0]', '-F TSRUN-FORWARD',
       '-A TSRUN-FORWARD -i tsrun0 -o tsrun-ab -j DROP',
       '-A TSRUN-FORWARD -i tsrun-ab -o tsrun0 -j DROP',
+      ...['tsrun0', 'tsrun-ab'].flatMap((bridge) => [
+        `-A TSRUN-FORWARD -o ${bridge} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
+        `-A TSRUN-FORWARD -o ${bridge} -m conntrack --ctstate DNAT -j ACCEPT`,
+        `-A TSRUN-FORWARD -i ${bridge} -o ${bridge} -j ACCEPT`,
+        `-A TSRUN-FORWARD -o ${bridge} -j DROP`,
+      ]),
       'COMMIT',
       '',
     ]);
