@@ -45,14 +45,22 @@ export function monotonicToWallClock(): (nanoseconds: bigint) => number {
 // #region traceparent
 /** TRACEPARENT (and TRACESTATE) for a process tsrun starts, naming the active span in the W3C
  *  trace-context format, so an instrumented program continues tsrun's trace — as BuildKit does
- *  for its steps. Nothing when tracing is off, when `env` already sets TRACEPARENT, or with
- *  TSRUN_NO_TRACEPARENT=1. */
+ *  for its steps. When tsrun is not tracing, the context it was given goes on as it came: a
+ *  participant that records nothing still passes the caller's trace on (W3C Trace Context).
+ *  Nothing when `env` already sets TRACEPARENT, or with TSRUN_NO_TRACEPARENT=1. */
 export function traceContextEnv(env: string[]): string[] {
+  if (process.env.TSRUN_NO_TRACEPARENT === '1' || env.some((entry) => entry.startsWith('TRACEPARENT='))) return [];
   const span = trace.getActiveSpan()?.spanContext();
-  if (!span || !isSpanContextValid(span) || process.env.TSRUN_NO_TRACEPARENT === '1') return [];
-  if (env.some((entry) => entry.startsWith('TRACEPARENT='))) return [];
-  const flags = span.traceFlags.toString(16).padStart(2, '0');
-  const state = span.traceState?.serialize();
-  return [`TRACEPARENT=00-${span.traceId}-${span.spanId}-${flags}`, ...(state ? [`TRACESTATE=${state}`] : [])];
+  if (span && isSpanContextValid(span)) {
+    const flags = span.traceFlags.toString(16).padStart(2, '0');
+    const state = span.traceState?.serialize();
+    return [`TRACEPARENT=00-${span.traceId}-${span.spanId}-${flags}`, ...(state ? [`TRACESTATE=${state}`] : [])];
+  }
+  const given = process.env.TRACEPARENT;
+  if (given === undefined || !TRACEPARENT_FORMAT.test(given)) return [];
+  return [`TRACEPARENT=${given}`, ...(process.env.TRACESTATE ? [`TRACESTATE=${process.env.TRACESTATE}`] : [])];
 }
+
+/** version-traceid-parentid-flags, lowercase hex: what a participant may pass on. */
+const TRACEPARENT_FORMAT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 // #endregion

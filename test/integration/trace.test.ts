@@ -166,7 +166,7 @@ describe.skipIf(!asRoot)('tracing tsrun run (as root)', () => {
     expect(byName('tsrun.exec').traceId).toBe(CALLER.traceId);
   });
 
-  it('gives the container TRACEPARENT naming the tsrun.exec span, unless told not to or not tracing', () => {
+  it('gives the container TRACEPARENT naming the tsrun.exec span, unless told not to; not tracing, the caller\'s, unchanged', () => {
     const { result, byName } = tracedRun('out', ['tsrun-demo', 'env'], { TRACESTATE: 'lab=1', TRACEPARENT: `00-${CALLER.traceId}-${CALLER.spanId}-01` });
     const exec = byName('tsrun.exec');
     expect(result.stdout).toContain(`TRACEPARENT=00-${exec.traceId}-${exec.spanId}-01\n`);
@@ -176,6 +176,12 @@ describe.skipIf(!asRoot)('tracing tsrun run (as root)', () => {
     expect(flagged.result.status).toBe(0);
     expect(flagged.result.stdout).not.toContain('TRACEPARENT=');
     expect(tsrun(root, ['run', '--rm', 'tsrun-demo', 'env']).stdout).not.toContain('TRACEPARENT=');
+    // Not tracing, but called by a job that is: its context goes on to the program in the container as it came.
+    const caller = `00-${CALLER.traceId}-${CALLER.spanId}-01`;
+    const passed = tsrun(root, ['run', '--rm', 'tsrun-demo', 'env'], { env: { TRACEPARENT: caller, TRACESTATE: 'ci=7' } }).stdout;
+    expect(passed).toContain(`TRACEPARENT=${caller}\n`);
+    expect(passed).toContain('TRACESTATE=ci=7\n');
+    expect(tsrun(root, ['run', '--rm', '--no-traceparent', 'tsrun-demo', 'env'], { env: { TRACEPARENT: caller } }).stdout).not.toContain('TRACEPARENT=');
   });
 
   it('exports over OTLP/HTTP (json and protobuf) to a receiver, with service.name', async () => {

@@ -112,8 +112,27 @@ describe('startTracing', () => {
     expect(seen).toEqual([[`TRACEPARENT=00-${exec.traceId}-${exec.spanId}-01`, 'TRACESTATE=lab=checker'], []]);
   });
 
-  it('hands nothing over when tracing is off or TSRUN_NO_TRACEPARENT=1', async () => {
+  it('passes the caller\'s TRACEPARENT and TRACESTATE on unchanged when tracing is off; nothing without a valid one, or with TSRUN_NO_TRACEPARENT=1', async () => {
     expect(await inSpan('tsrun.exec', {}, () => traceContextEnv([]))).toEqual([]);
+    const given = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    process.env.TRACEPARENT = given;
+    process.env.TRACESTATE = 'ci=job-7';
+    try {
+      expect(await inSpan('tsrun.exec', {}, () => traceContextEnv(['PATH=/bin']))).toEqual([`TRACEPARENT=${given}`, 'TRACESTATE=ci=job-7']);
+      expect(traceContextEnv(['TRACEPARENT=00-set-by-the-user'])).toEqual([]);
+      process.env.TRACEPARENT = 'not-a-traceparent';
+      expect(traceContextEnv([])).toEqual([]);
+    } finally {
+      delete process.env.TRACEPARENT;
+      delete process.env.TRACESTATE;
+    }
+    process.env.TRACEPARENT = given;
+    process.env.TSRUN_NO_TRACEPARENT = '1';
+    try {
+      expect(traceContextEnv([])).toEqual([]);
+    } finally {
+      delete process.env.TRACEPARENT;
+    }
     process.env.TSRUN_NO_TRACEPARENT = '1';
     try {
       let seen: string[] = ['not called'];
