@@ -105,10 +105,11 @@ export const LABS: Lab[] = [
         name: 'a stopped container keeps its own changes',
         hint: 'The upper directory belongs to the container and stays until `tsrun rm`.',
         run: async ({ tsrun }) => {
-          tsrun(['run', '--name', 'lab-keeper', DEMO, 'sh', '-c', 'echo mine > /kept']);
+          // The second start reads what the first wrote: only the container's own upper directory can still hold it.
+          tsrun(['run', '--name', 'lab-keeper', DEMO, 'sh', '-c', 'test -e /kept && cat /kept || echo mine > /kept']);
           const again = tsrun(['start', '-a', 'lab-keeper']);
           tsrun(['rm', 'lab-keeper']);
-          return again.status === 0 ? '' : `start -a failed: ${again.stderr.trim()}`;
+          return expectOutput(again, 'mine\n');
         },
       },
     ],
@@ -136,11 +137,13 @@ export const LABS: Lab[] = [
           sh(`mount -t tmpfs lab-shared ${runRoot} && mount --make-shared ${runRoot}`);
           try {
             // --network none: no namespace file under the run root, so only a leak counts.
-            const container = tsrunInBackground(['run', '--rm', '--network', 'none', DEMO, 'sleep', '3'], { TSRUN_RUN_ROOT: runRoot });
+            const container = tsrunInBackground(['run', '--rm', '--network', 'none', DEMO, 'sh', '-c', 'sleep 3; echo ran'], { TSRUN_RUN_ROOT: runRoot });
             await sleep(1500);
             const leaked = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((line) => line.includes(`${runRoot}/`));
-            await container.exited; // let tsrun clean up after its container, as it always does
-            return leaked.length === 0 ? '' : `the host sees ${leaked.length} mount(s) of the container, e.g. ${leaked[0]!.split(' ')[4]}`;
+            const ended = await container.exited; // let tsrun clean up after its container, as it always does
+            if (leaked.length > 0) return `the host sees ${leaked.length} mount(s) of the container, e.g. ${leaked[0]!.split(' ')[4]}`;
+            // A tsrun that failed before mounting anything leaks nothing either: the container must have run.
+            return expectOutput(ended, 'ran\n');
           } finally {
             sh(`umount -R ${runRoot}`);
           }

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { LABS } from '../../src/teach/labs.js';
 import { checkLab, prepareLab } from '../../src/teach/lab-workspace.js';
 import { REPO_ROOT } from '../../src/teach/regions.js';
-import { hostSnapshot } from '../helpers/cli.js';
+import { hostSnapshot, tsrun } from '../helpers/cli.js';
 
 const asRoot = process.getuid?.() === 0;
 
@@ -16,6 +16,16 @@ describe.skipIf(!asRoot)('labs (as root)', () => {
   const dirs: string[] = [];
   afterEach(() => {
     for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('lab start refuses a working copy that is already there (it may hold the student\'s work), and points at lab reset', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-lab-test-kept-'));
+    dirs.push(dir);
+    fs.writeFileSync(path.join(dir, 'my-fix.txt'), 'an afternoon of work');
+    const started = tsrun(dir, ['lab', 'start', '1', '--dir', dir]);
+    expect(started.status).toBe(125);
+    expect(started.stderr).toMatch(/lab 1 already has a working copy in .*tsrun lab reset 1/);
+    expect(fs.readFileSync(path.join(dir, 'my-fix.txt'), 'utf8')).toBe('an afternoon of work');
   });
 
   for (const lab of LABS) {

@@ -1,5 +1,6 @@
 // tsrun lab list|start|check|reset N: exercises that break one stage on purpose, checked from outside.
 // tsrun lab registry start|stop|status: the classroom's own registry, on loopback, seeded with demo images.
+import fs from 'node:fs';
 import type { CommandModule } from 'yargs';
 
 interface LabArgs { root?: string; action: string; lab?: string; dir?: string; port?: number }
@@ -11,7 +12,8 @@ export const labCommand: CommandModule<object, LabArgs> = {
     .positional('action', { choices: ['list', 'start', 'check', 'reset', 'registry'] as const, describe: 'What to do' })
     .positional('lab', { type: 'string', describe: 'Lab number or name; after "registry": start, stop or status' })
     .option('dir', { type: 'string', describe: 'The working copy (default ~/tsrun-labs/NN-name)' })
-    .option('port', { type: 'number', describe: 'lab registry start: the loopback port to listen on (default 5000)' }) as never,
+    .option('port', { type: 'number', describe: 'lab registry start: the loopback port to listen on (default 5000)' })
+    .option('force', { type: 'boolean', default: false, describe: 'lab start: replace a working copy that is already there' }) as never,
   handler: async (argv) => {
     if (argv.action === 'registry') return classroomRegistry(argv);
     const { LABS, findLab } = await import('../../teach/labs.js');
@@ -26,6 +28,11 @@ export const labCommand: CommandModule<object, LabArgs> = {
     const lab = findLab(argv.lab);
     const dir = argv.dir ?? defaultLabDir(lab);
     if (argv.action === 'start' || argv.action === 'reset') {
+      // A student's work lives there: only `reset` (or --force) throws it away.
+      if (argv.action === 'start' && !argv.force && fs.existsSync(dir)) {
+        throw fail(`lab ${lab.id} already has a working copy in ${dir}, perhaps with your changes in it`,
+          `check it with \`tsrun lab check ${lab.id}\`, or start over with \`tsrun lab reset ${lab.id}\` (or lab start --force)`);
+      }
       const file = prepareLab(lab, dir);
       process.stdout.write(`Lab ${lab.id}: ${lab.title}\n\n${lab.task}\n\nYour working copy: ${dir}\nEdit ${file} (look for TODO(lab ${lab.id})),\nthen run: tsrun lab check ${lab.id}${argv.dir ? ` --dir ${dir}` : ''}\n`);
       return;
