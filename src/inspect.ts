@@ -10,8 +10,8 @@ import { familiarString, parseReference } from './image/reference.js';
 import { fail } from './errors.js';
 import { findLease } from './net/ipam.js';
 import { volumeDataDir } from './volumes/store.js';
-import { DEFAULT_SECURITY, securityOptions } from './security/options.js';
-import { MASKED_PATHS, READONLY_PATHS } from './security/system-paths.js';
+import { DEFAULT_SECURITY } from './security/options.js';
+import { MASKED_PATHS, READONLY_PATHS, systemPathsMasked } from './security/system-paths.js';
 
 export async function inspect(runtime: Runtime, nameOrId: string): Promise<object> {
   const found = findContainer(runtime.paths, nameOrId);
@@ -27,6 +27,7 @@ function containerDocument(runtime: Runtime, container: ContainerRecord): object
   const onBridge = isUp(state) ? findLease(container.id) : undefined;
   const limits = config.resources ?? {};
   const security = config.security ?? DEFAULT_SECURITY;
+  const masked = systemPathsMasked(security);
   const dir = containerDir(runtime.paths, container.id);
   return {
     Id: container.id,
@@ -65,8 +66,8 @@ function containerDocument(runtime: Runtime, container: ContainerRecord): object
       SecurityOpt: security.securityOpt.length ? security.securityOpt : null,
       Devices: security.devices.map((d) => ({ PathOnHost: d.pathOnHost, PathInContainer: d.pathInContainer, CgroupPermissions: d.cgroupPermissions })),
       Ulimits: security.ulimits.map((u) => ({ Name: u.name, Hard: u.hard, Soft: u.soft })),
-      MaskedPaths: security.privileged || securityOptions(security.securityOpt).systemPathsUnconfined ? null : MASKED_PATHS,
-      ReadonlyPaths: security.privileged || securityOptions(security.securityOpt).systemPathsUnconfined ? null : READONLY_PATHS,
+      MaskedPaths: masked ? MASKED_PATHS : null,
+      ReadonlyPaths: masked ? READONLY_PATHS : null,
     },
     GraphDriver: {
       Name: 'overlay',

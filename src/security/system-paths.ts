@@ -3,6 +3,7 @@
 // host when written. Docker hides the first kind and makes the second read-only;
 // --privileged and --security-opt systempaths=unconfined leave them as they are.
 import type { ChildStep } from '../kernel/steps.js';
+import { securityOptions, type SecurityConfig } from './options.js';
 
 // #region masked-paths
 /** Kernel files a container must not read or write (Docker's list): hidden behind /dev/null or an empty tmpfs.
@@ -16,6 +17,11 @@ export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys'
 
 /** As `docker inspect` lists them (HostConfig.MaskedPaths). */
 export const MASKED_PATHS = [...MASKED_FILES, ...MASKED_DIRS];
+
+/** Whether a container gets the masks and read-only paths: the namespaces stage applies them, inspect reports them. */
+export function systemPathsMasked(security: SecurityConfig): boolean {
+  return !security.privileged && !securityOptions(security.securityOpt).systemPathsUnconfined;
+}
 
 /** Masked files get /dev/null bound over them, masked directories an empty read-only tmpfs. A read-only path
  *  is bound onto itself, then remounted read-only: a bind mount takes new flags only from a remount. */

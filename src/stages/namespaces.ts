@@ -9,8 +9,8 @@ import type { ContainerRecord, NamespacesPlan, NetworkPlan, RootfsPlan, Runtime 
 import { stepsAndSpans, type ChildStep } from '../kernel/steps.js';
 import { inSpan } from '../trace/span.js';
 import { containerCgroup } from '../cgroups/cgroup.js';
-import { DEFAULT_SECURITY, securityOptions } from '../security/options.js';
-import { systemPathSteps } from '../security/system-paths.js';
+import { DEFAULT_SECURITY } from '../security/options.js';
+import { systemPathSteps, systemPathsMasked } from '../security/system-paths.js';
 import { ALL_DEVICES, DEFAULT_DEVICE_RULES, deviceNodeSteps, hostDevices, mappedDevices, type DeviceRule } from '../security/devices.js';
 
 // #region clone-flags
@@ -48,7 +48,6 @@ export async function namespaces(
   return inSpan('tsrun.namespaces', { 'container.id': container.id, 'tsrun.namespaces': cloneFlags }, async () => {
     const root = rootfs.mountpoint;
     const security = container.config.security ?? DEFAULT_SECURITY;
-    const { systemPathsUnconfined } = securityOptions(security.securityOpt);
     // --device nodes, or with --privileged every node of the host's /dev; the cgroup lets the container open them.
     const mapped = security.privileged ? [] : mappedDevices(security.devices);
     const devices = security.privileged ? hostDevices().map((device) => ({ device, target: device.path })) : mapped;
@@ -123,7 +122,7 @@ export async function namespaces(
       ...(container.config.readOnly ? [{ op: 'mount', source: '', target: root, fstype: '', flags: ['MS_BIND', 'MS_REMOUNT', 'MS_RDONLY'], data: '' } as ChildStep] : []),
       // #endregion
       { span: 'tsrun.child.masks' },
-      ...(security.privileged || systemPathsUnconfined ? [] : systemPathSteps(root)),
+      ...(systemPathsMasked(security) ? systemPathSteps(root) : []),
       { span: 'tsrun.child.pivot_root' },
       // #region pivot-root
       // Make the overlay the root. pivot_root(".", ".") stacks the old root under

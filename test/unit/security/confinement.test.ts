@@ -7,6 +7,7 @@ import type { ContainerRecord } from '../../../src/container.js';
 import type { ChildStep } from '../../../src/kernel/steps.js';
 import { CAPABILITIES, DEFAULT_CAPABILITIES, availableCapabilities, capabilityMask, containerCapabilities, normalizeCapability } from '../../../src/security/capabilities.js';
 import { DEFAULT_SECURITY, parseUlimit, securityConfig, securityOptions, type SecurityConfig } from '../../../src/security/options.js';
+import { systemPathsMasked } from '../../../src/security/system-paths.js';
 import { fakeSyscalls } from '../../helpers/fake-syscalls.js';
 import { tempStore } from '../../helpers/temp-store.js';
 
@@ -53,6 +54,13 @@ describe('security options', () => {
     expect(securityOptions(['no-new-privileges', 'seccomp=unconfined', 'systempaths=unconfined']))
       .toEqual({ seccomp: 'unconfined', noNewPrivileges: true, systemPathsUnconfined: true });
     expect(securityOptions(['no-new-privileges:false']).noNewPrivileges).toBe(false);
+  });
+
+  it('mask system paths unless --privileged or systempaths=unconfined', () => {
+    expect(systemPathsMasked(DEFAULT_SECURITY)).toBe(true);
+    expect(systemPathsMasked({ ...DEFAULT_SECURITY, securityOpt: ['no-new-privileges'] })).toBe(true);
+    expect(systemPathsMasked({ ...DEFAULT_SECURITY, privileged: true })).toBe(false);
+    expect(systemPathsMasked({ ...DEFAULT_SECURITY, securityOpt: ['systempaths=unconfined'] })).toBe(false);
   });
 
   it('refuse what tsrun cannot do, with what it can', () => {
