@@ -79,7 +79,7 @@ export interface ContainerState {
   /** The kernel's OOM killer killed a process of it during its last run (docker's State.OOMKilled). */
   oomKilled?: boolean;
   /** The tsrun that last started it (or, for a detached container, its monitor's exit command): if that one
-   *  was killed before it released what the start made, whoever looks next does (src/reconcile.ts). */
+   *  was killed before it released what the start made, whoever looks next does (src/containers/reconcile.ts). */
   owner?: { pid: number; startTime: number | null } | null;
 }
 

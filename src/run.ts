@@ -14,7 +14,7 @@ import { handOverNetwork, network, releaseNetwork } from './stages/network.js';
 import { namespaces } from './stages/namespaces.js';
 import { exec, execDetached, type DetachedStart, type ExecIO } from './stages/exec.js';
 import { deleteContainer, listContainers, saveState } from './store/containers.js';
-import { reconcile } from './reconcile.js';
+import { reconcile } from './containers/reconcile.js';
 import { containerRunDir } from './store/paths.js';
 import { removeAnonymousVolumes } from './volumes/store.js';
 import { TsrunError, exitCodeOf } from './errors.js';
@@ -190,7 +190,7 @@ async function freeName(runtime: Runtime, name: string | undefined): Promise<voi
 
 // #region owner
 /** This tsrun owns the container until its start is done: killed half-way (kill -9, a closed laptop), it can't
- *  release what the stages made, so the record names it, and whoever finds it gone does (src/reconcile.ts). */
+ *  release what the stages made, so the record names it, and whoever finds it gone does (src/containers/reconcile.ts). */
 function owned(runtime: Runtime, container: ContainerRecord): ContainerRecord {
   const state = { ...container.state, owner: { pid: process.pid, startTime: processStartTime(process.pid) } };
   saveState(runtime.paths, container.id, state);

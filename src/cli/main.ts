@@ -3,7 +3,7 @@
 // `tsrun run` never loads the code of `tsrun load`.
 import fs from 'node:fs';
 import { formatError, exitCodeOf } from '../errors.js';
-import { tsrunVersion } from '../version.js';
+import { tsrunVersion } from './version.js';
 import { containerCommandAt, markCommandTail } from './command-tail.js';
 import { containerOptions, loadRun, runHandler } from './commands/run.js';
 import { execHandler, execOptions } from './commands/exec.js';

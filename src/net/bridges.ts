@@ -12,12 +12,13 @@ import { withLock } from '../store/lock.js';
 import { linkExists, runCommand, type CommandRunner } from './command.js';
 import { formatAddress, nthAddress, parseSubnet } from './address.js';
 import { BRIDGE, DEFAULT_SUBNET, checkSubnetIsFree, createBridge, deleteBridge, normaliseSubnet } from './bridge.js';
-import { enableForwarding, installNat, restoreForwarding, type FirewallBackend } from './nat.js';
+import { enableForwarding, restoreForwarding } from './nat.js';
+import { installNat, type FirewallBackend } from './firewall.js';
 import { HOST_NETWORK_DIR, listBridgeStates, networkLockPath, publishedPorts, readBridgeState, writeBridgeState, type BridgeState } from './ipam.js';
 import { disconnectContainer, removeNetns, vethName } from './veth.js';
 import { isSameProcess } from '../kernel/proc.js';
 import { fail } from '../errors.js';
-import { configFile, readJsonObject } from '../registry/config.js';
+import { configFile, readJsonObject } from '../store/config.js';
 import { inSpan } from '../trace/span.js';
 import type { PortMapping } from './ports.js';
 

@@ -11,9 +11,6 @@
 import type { CommandRunner } from './command.js';
 import type { PortMapping } from './ports.js';
 
-/** nftables, unless the host has only iptables (or config.json's "firewall-backend" says iptables). */
-export type FirewallBackend = 'nftables' | 'iptables';
-
 export const NAT_TABLE = 'ip tsrun';
 
 // #region masquerade
@@ -92,18 +89,7 @@ export function natRuleset(networks: NatNetwork[]): string {
 /** 127.0.0.1, or any address of 127.0.0.0/8. */
 export const isLoopback = (address: string) => address.startsWith('127.');
 
-/** Make tsrun's rules say exactly this: the rules of these networks, or none at all when there are none. */
-export async function installNat(run: CommandRunner, networks: NatNetwork[], backend: FirewallBackend = 'nftables'): Promise<void> {
-  if (networks.length === 0) await removeNat(run, backend);
-  else if (backend === 'iptables') await (await import('./iptables.js')).installIptables(run, networks);
-  else await run(['nft', '-f', '-'], natRuleset(networks));
-}
 // #endregion
-
-export async function removeNat(run: CommandRunner, backend: FirewallBackend = 'nftables'): Promise<void> {
-  if (backend === 'iptables') await (await import('./iptables.js')).removeIptables(run);
-  else await run(['nft', '-f', '-'], `table ${NAT_TABLE}\ndelete table ${NAT_TABLE}\n`);
-}
 
 /** Turn on IPv4 forwarding; returns the value it had before. */
 export async function enableForwarding(run: CommandRunner): Promise<string> {

@@ -13,7 +13,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fail } from '../errors.js';
-import { readJsonObject, type AuthEntry, type RegistryConfig } from './config.js';
+import type { AuthEntry, RegistryConfig } from './config.js';
+import { readJsonObject } from '../store/config.js';
 
 export interface Challenge {
   /** Lowercase: "basic", "bearer". */

@@ -9,10 +9,8 @@
 //   }
 //
 // Every key is optional, and so is the file.
-import fs from 'node:fs';
-import path from 'node:path';
-import { fail } from '../errors.js';
 import type { StorePaths } from '../store/paths.js';
+import { badConfig, configFile, readJsonObject } from '../store/config.js';
 
 export interface AuthEntry {
   /** base64("user:password"), as `docker login` stores it. */
@@ -30,10 +28,6 @@ export interface RegistryConfig {
 }
 
 const DEFAULT_CONCURRENT_DOWNLOADS = 3;
-
-export function configFile(paths: StorePaths): string {
-  return path.join(paths.root, 'config.json');
-}
 
 export function readRegistryConfig(paths: StorePaths): RegistryConfig {
   const file = configFile(paths);
@@ -65,21 +59,4 @@ function isHttpUrl(value: unknown): boolean {
   } catch {
     return false;
   }
-}
-
-/** A JSON file holding an object, or {} when there is no file. */
-export function readJsonObject(file: string): Record<string, unknown> {
-  if (!fs.existsSync(file)) return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw badConfig(file, 'it is not valid JSON', error);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw badConfig(file, 'it must hold a JSON object');
-  return value as Record<string, unknown>;
-}
-
-function badConfig(file: string, why: string, cause?: unknown): Error {
-  return fail(`${file}: ${why}`, 'fix or remove the file', cause);
 }

@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ChildStep, SpanName } from '../kernel/steps.js';
-import type { Runtime } from '../container.js';
+import type { Syscalls } from '../kernel/syscalls.js';
 import { writeFileAtomic } from '../store/atomic.js';
 import { CAPABILITIES, containerCapabilities, inKernelOrder } from './capabilities.js';
 import { DEFAULT_SECURITY, ULIMIT_RESOURCES, securityOptions, type SecurityConfig, type SecurityOptions, type Ulimit } from './options.js';
@@ -51,12 +51,13 @@ export interface Confinement {
 }
 
 // #region confinement
-export function confinement(runtime: Runtime, security: SecurityConfig = DEFAULT_SECURITY, uid: number): Confinement {
+/** `seccompDir` keeps compiled filters between runs (see `compiled`). */
+export function confinement(sys: Syscalls, seccompDir: string, security: SecurityConfig = DEFAULT_SECURITY, uid: number): Confinement {
   const options = securityOptions(security.securityOpt);
   const caps = containerCapabilities(security.privileged, security.capAdd, security.capDrop);
   // Docker's rule: a user other than root starts with no capabilities in effect, as after any execve of theirs.
   const held = uid === 0 ? caps : [];
-  const seccomp = security.privileged ? null : seccompFilter(runtime, options.seccomp, caps);
+  const seccomp = security.privileged ? null : seccompFilter(sys, seccompDir, options.seccomp, caps);
   const plan: ConfinementPlan = {
     // Inheritable stays empty, as in Docker since CVE-2022-24769: nothing passes through execve that way.
     capabilities: { bounding: caps, effective: held, permitted: held, inheritable: [], ambient: [] },
@@ -89,10 +90,10 @@ export function confinement(runtime: Runtime, security: SecurityConfig = DEFAULT
 
 // #region seccomp-filter
 /** The profile resolved for the container's capabilities on this machine, as a BPF program (base64). */
-function seccompFilter(runtime: Runtime, profile: SecurityOptions['seccomp'], caps: string[]): { program: string; summary: SeccompSummary } | null {
+function seccompFilter(sys: Syscalls, seccompDir: string, profile: SecurityOptions['seccomp'], caps: string[]): { program: string; summary: SeccompSummary } | null {
   if (profile === 'unconfined') return null;
   const text = profile === 'default' ? defaultSeccompProfileText() : profile.json;
-  const program = compiled(runtime, text, { capabilities: caps, arch: os.machine(), kernel: os.release() });
+  const program = compiled(sys, seccompDir, text, { capabilities: caps, arch: os.machine(), kernel: os.release() });
   return { program: program.toString('base64'), summary: { profile, instructions: program.length / 8 } };
 }
 // #endregion
@@ -100,13 +101,13 @@ function seccompFilter(runtime: Runtime, profile: SecurityOptions['seccomp'], ca
 /** libseccomp takes ~15 ms to compile Docker's profile, more than the rest of a run's confinement together:
  *  the program is kept in the store, named by the hash of what it is compiled from (the profile's text, the
  *  capabilities, the machine and the kernel), so a run reads it instead, without even parsing the profile. */
-function compiled(runtime: Runtime, text: string, context: SeccompContext): Buffer {
+function compiled(sys: Syscalls, seccompDir: string, text: string, context: SeccompContext): Buffer {
   const key = crypto.createHash('sha256').update(text).update(JSON.stringify(context)).digest('hex');
-  const file = path.join(runtime.paths.root, 'seccomp', `${key}.bpf`);
+  const file = path.join(seccompDir, `${key}.bpf`);
   try {
     return fs.readFileSync(file);
   } catch {
-    const program = runtime.sys.seccomp_export_bpf(resolveSeccompProfile(parseSeccompProfile(text, 'of the container'), context));
+    const program = sys.seccomp_export_bpf(resolveSeccompProfile(parseSeccompProfile(text, 'of the container'), context));
     writeFileAtomic(file, program, 0o600);
     return program;
   }

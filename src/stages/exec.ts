@@ -8,7 +8,7 @@ import path from 'node:path';
 import { spawn as spawnProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { MONITOR_PATH } from '../kernel/native.js';
-import { containerDir, containerRunDir } from '../store/paths.js';
+import { containerDir, containerRunDir, seccompDir } from '../store/paths.js';
 import type { ContainerRecord, ExitRecord, NamespacesPlan, ProcessPlan, RootfsPlan, RunObserver, Runtime } from '../container.js';
 import type { ChildStep } from '../kernel/steps.js';
 import { describeStep, stepsAndSpans } from '../kernel/steps.js';
@@ -182,7 +182,7 @@ export function planProcess(runtime: Runtime, container: ContainerRecord, rootfs
   const cwd = container.config.workingDir;
   const [file, ...args] = container.config.argv;
 
-  const confined = confinement(runtime, container.config.security, user.uid);
+  const confined = confinement(runtime.sys, seccompDir(runtime.paths), container.config.security, user.uid);
   const { steps, spans } = stepsAndSpans([
     { span: 'tsrun.child.process' },
     { op: 'setsid' },

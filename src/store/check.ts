@@ -22,7 +22,7 @@ import type { Syscalls } from '../kernel/syscalls.js';
 import { errorText } from '../errors.js';
 import { hashFile } from '../image/staging.js';
 import { familiarString, parseReference } from '../image/reference.js';
-import { blobPath, containerDir, containerRunDir, imageRecordPath, layerDir, lockPath, repositoriesPath, tmpDir, type StorePaths } from './paths.js';
+import { blobPath, containerDir, containerRunDir, imageRecordPath, layerDir, lockPath, repositoriesPath, seccompDir, tmpDir, type StorePaths } from './paths.js';
 import { TEMP_MARK, makerIsRunning, readJson, writeJsonAtomic } from './atomic.js';
 import { withLock } from './lock.js';
 import { shortId, type ImageRecord } from './images.js';
@@ -198,7 +198,7 @@ function leftovers(paths: StorePaths): Problem[] {
   // The directories writeFileAtomic writes records in: never a container's files or a volume's data.
   const recordDirs = [
     paths.root,
-    ...['images', 'networks', 'seccomp'].map((dir) => path.join(paths.root, dir)),
+    ...['images', 'networks'].map((dir) => path.join(paths.root, dir)), seccompDir(paths),
     ...['containers', 'volumes'].flatMap((dir) => entries(path.join(paths.root, dir)).map((entry) => path.join(paths.root, dir, entry))),
   ];
   for (const dir of recordDirs) {

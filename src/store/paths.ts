@@ -65,6 +65,8 @@ export const containerDir = (p: StorePaths, id: string) => path.join(p.root, 'co
 export const containerRunDir = (p: StorePaths, id: string) => path.join(p.runRoot, 'containers', id);
 export const tmpDir = (p: StorePaths) => path.join(p.root, 'tmp');
 export const lockPath = (p: StorePaths) => path.join(p.root, 'lock');
+/** Compiled seccomp filters, kept between runs. */
+export const seccompDir = (p: StorePaths) => path.join(p.root, 'seccomp');
 
 /** "sha256:ab…" -> ["sha256", "ab…"], refusing anything that is not a well-formed sha256 digest
  *  (a digest becomes a path, so it must never contain "/" or "..") */

@@ -2,7 +2,7 @@
 // monitor of a detached one) was killed, or the host rebooted: the record still says "running". This
 // reads /proc (the pid, its start time, and whether it is only a zombie waiting to be reaped) and, if the
 // process is gone, writes the exit down: the code the monitor recorded, or 137, as a foreground container
-// dies by SIGKILL with its tsrun. What it held is released by src/reconcile.ts.
+// dies by SIGKILL with its tsrun. What it held is released by src/containers/reconcile.ts.
 import fs from 'node:fs';
 import path from 'node:path';
 import { isUp, type ContainerRecord } from '../container.js';

@@ -25,7 +25,7 @@ export async function execHandler(argv: ExecArgs): Promise<void> {
   const { fail } = await import('../../errors.js');
   const { runtimeFor } = await import('../runtime.js');
   const { getContainer } = await import('../../store/containers.js');
-  const { execIn } = await import('../../exec-in.js');
+  const { execIn } = await import('../../containers/exec-in.js');
   // After `--` (put there by markCommandTail), the words are the command's, as with run.
   const command = argv._.slice(1).map(String);
   if (command.length === 0) throw fail('tsrun exec needs a command', 'e.g. tsrun exec CONTAINER sh');

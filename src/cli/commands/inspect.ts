@@ -11,7 +11,7 @@ export const inspectCommand: CommandModule<object, InspectArgs> = {
     .positional('objects', { type: 'string', array: true, describe: 'Container or image names or ids' }) as never,
   handler: async (argv) => {
     const { runtimeFor } = await import('../runtime.js');
-    const { inspect } = await import('../../inspect.js');
+    const { inspect } = await import('../../containers/inspect.js');
     const runtime = runtimeFor(argv);
     const documents: object[] = [];
     for (const name of argv.objects) documents.push(await inspect(runtime, String(name)));

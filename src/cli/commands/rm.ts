@@ -11,7 +11,7 @@ export const rmCommand: CommandModule<object, RmArgs> = {
     volumes: { alias: 'v', type: 'boolean', default: false, describe: 'Remove the anonymous volumes of the container' },
   }).positional('containers', { type: 'string', array: true, describe: 'Container names or ids' }) as never,
   handler: async (argv) => {
-    const { removeContainers } = await import('../../remove.js');
+    const { removeContainers } = await import('../../containers/remove.js');
     const { runtimeFor } = await import('../runtime.js');
     await removeContainers(runtimeFor(argv), argv.containers.map(String), argv.force, argv.volumes);
   },

@@ -27,7 +27,7 @@ export const systemCommand: CommandModule<object, SystemArgs> = {
     if (argv.action === 'df') return diskUsage(argv);
     const { runtimeFor } = await import('../runtime.js');
     const { networkHost } = await import('../../net/bridges.js');
-    const { systemPrune } = await import('../../prune.js');
+    const { systemPrune } = await import('../../containers/prune.js');
     const runtime = runtimeFor(argv);
     if (!argv.force && !(await confirmed())) return;
     const report = await systemPrune(runtime, networkHost(runtime.paths));
@@ -75,7 +75,7 @@ async function diskUsage(argv: SystemArgs): Promise<void> {
   const path = await import('node:path');
   const { containerDir } = await import('../../store/paths.js');
   const { listImages } = await import('../../store/images.js');
-  const { reconcileAll } = await import('../../reconcile.js');
+  const { reconcileAll } = await import('../../containers/reconcile.js');
   const { runtimeFor } = await import('../runtime.js');
   const { isUp } = await import('../../container.js');
   const { listVolumes, containersUsingVolume, volumeDataDir } = await import('../../volumes/store.js');

@@ -3,12 +3,12 @@
 // dangling images (no name left, no container using them), and, once none of
 // its containers runs, the default bridge with tsrun's firewall rules: then
 // the host's network is as it was before tsrun first ran.
-import { isUp, type Runtime } from './container.js';
-import { deleteContainer } from './store/containers.js';
+import { isUp, type Runtime } from '../container.js';
+import { deleteContainer } from '../store/containers.js';
 import { reconcileAll } from './reconcile.js';
-import { containersUsing, listImages, removeImage, type RemovedImage } from './store/images.js';
-import { pruneDefaultBridge, type NetworkHost } from './net/bridges.js';
-import { pruneNetworks } from './net/networks.js';
+import { containersUsing, listImages, removeImage, type RemovedImage } from '../store/images.js';
+import { pruneDefaultBridge, type NetworkHost } from '../net/bridges.js';
+import { pruneNetworks } from '../net/networks.js';
 
 export interface PruneReport {
   containers: string[];

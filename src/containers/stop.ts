@@ -4,12 +4,12 @@
 // sees it exit and records the exit, so these commands only wait for that.
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isUp, type ContainerRecord, type Runtime } from './container.js';
-import { containerCgroup, setFrozen } from './cgroups/cgroup.js';
-import { getContainer, saveState } from './store/containers.js';
+import { isUp, type ContainerRecord, type Runtime } from '../container.js';
+import { containerCgroup, setFrozen } from '../cgroups/cgroup.js';
+import { getContainer, saveState } from '../store/containers.js';
 import { reconcile } from './reconcile.js';
-import { isSameProcess } from './kernel/proc.js';
-import { fail } from './errors.js';
+import { isSameProcess } from '../kernel/proc.js';
+import { fail } from '../errors.js';
 
 const POLL_MS = 50;
 /** After the process is gone, how long its parent may take to write the exit down. */

@@ -1,17 +1,17 @@
 // `tsrun inspect`: a container or an image as JSON shaped like docker's, so
 // what students learn to read in `docker inspect` reads the same here.
 import path from 'node:path';
-import { isUp, type ContainerRecord, type Runtime } from './container.js';
-import { findContainer } from './store/containers.js';
+import { isUp, type ContainerRecord, type Runtime } from '../container.js';
+import { findContainer } from '../store/containers.js';
 import { reconcile } from './reconcile.js';
-import { findImage, type ImageRecord } from './store/images.js';
-import { containerDir, containerRunDir, layerDir } from './store/paths.js';
-import { familiarString, parseReference } from './image/reference.js';
-import { fail } from './errors.js';
-import { findLease } from './net/ipam.js';
-import { volumeDataDir } from './volumes/store.js';
-import { DEFAULT_SECURITY } from './security/options.js';
-import { MASKED_PATHS, READONLY_PATHS, systemPathsMasked } from './security/system-paths.js';
+import { findImage, type ImageRecord } from '../store/images.js';
+import { containerDir, containerRunDir, layerDir } from '../store/paths.js';
+import { familiarString, parseReference } from '../image/reference.js';
+import { fail } from '../errors.js';
+import { findLease } from '../net/ipam.js';
+import { volumeDataDir } from '../volumes/store.js';
+import { DEFAULT_SECURITY } from '../security/options.js';
+import { MASKED_PATHS, READONLY_PATHS, systemPathsMasked } from '../security/system-paths.js';
 
 export async function inspect(runtime: Runtime, nameOrId: string): Promise<object> {
   const found = findContainer(runtime.paths, nameOrId);

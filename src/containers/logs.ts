@@ -6,8 +6,8 @@
 // The file is rotated at a size (LOG.1 holds the older part), so both are read, older first.
 import fs from 'node:fs';
 import path from 'node:path';
-import { containerDir, type StorePaths } from './store/paths.js';
-import type { ContainerRecord } from './container.js';
+import { containerDir, type StorePaths } from '../store/paths.js';
+import type { ContainerRecord } from '../container.js';
 
 export interface LogEntry {
   log: string;

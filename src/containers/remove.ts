@@ -1,13 +1,13 @@
 // `tsrun rm`: delete containers. A running one is refused unless forced, and
 // then killed first, so its rw layer is never pulled from under it.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Runtime } from './container.js';
-import { deleteContainer, getContainer } from './store/containers.js';
+import type { Runtime } from '../container.js';
+import { deleteContainer, getContainer } from '../store/containers.js';
 import { reconcile } from './reconcile.js';
-import { isRunningProcess, isSameProcess } from './kernel/proc.js';
-import { fail, formatError } from './errors.js';
-import { thaw } from './lifecycle.js';
-import { removeAnonymousVolumes } from './volumes/store.js';
+import { isRunningProcess, isSameProcess } from '../kernel/proc.js';
+import { fail, formatError } from '../errors.js';
+import { thaw } from './stop.js';
+import { removeAnonymousVolumes } from '../volumes/store.js';
 
 const KILL_WAIT_MS = 10_000;
 

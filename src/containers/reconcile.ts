@@ -4,12 +4,12 @@
 // --rm, the container itself are still there. The next `tsrun ps`, `run`, `inspect`, `rm`… notices that the
 // process is gone (pid and start time, as the network leases do) and does what the owner would have done.
 import fs from 'node:fs';
-import { isUp, type ContainerRecord, type Runtime } from './container.js';
-import { containerCgroup } from './cgroups/cgroup.js';
-import { isRunningProcess } from './kernel/proc.js';
-import { listContainers } from './store/containers.js';
-import { containerRunDir } from './store/paths.js';
-import { recordExitIfGone } from './store/record-exit.js';
+import { isUp, type ContainerRecord, type Runtime } from '../container.js';
+import { containerCgroup } from '../cgroups/cgroup.js';
+import { isRunningProcess } from '../kernel/proc.js';
+import { listContainers } from '../store/containers.js';
+import { containerRunDir } from '../store/paths.js';
+import { recordExitIfGone } from '../store/record-exit.js';
 
 // #region reconcile
 /** The container as it is now; null if it was run with --rm and is gone with its process. */
@@ -17,7 +17,7 @@ export async function reconcile(runtime: Runtime, container: ContainerRecord): P
   const now = recordExitIfGone(runtime.paths, container);
   if (now === container && !abandoned(runtime, container)) return container;
   // Loaded only now: most commands find every container as its record says, and start faster without the stages.
-  const { releaseContainer } = await import('./run.js');
+  const { releaseContainer } = await import('../run.js');
   await releaseContainer(runtime, now, containerCgroup(container.id, container.config.resources ?? {}));
   return container.config.autoRemove ? null : now;
 }

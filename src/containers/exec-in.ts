@@ -14,14 +14,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { ContainerRecord, Runtime } from './container.js';
-import type { ChildStep } from './kernel/steps.js';
-import { relayConsole } from './kernel/console.js';
-import { fail } from './errors.js';
-import { containerDir, layerDir } from './store/paths.js';
+import type { ContainerRecord, Runtime } from '../container.js';
+import type { ChildStep } from '../kernel/steps.js';
+import { relayConsole } from '../kernel/console.js';
+import { fail } from '../errors.js';
+import { containerDir, layerDir } from '../store/paths.js';
 import { reconcile } from './reconcile.js';
-import { containerCgroup } from './cgroups/cgroup.js';
-import { planProcess, readStepFailure, stepError } from './stages/exec.js';
+import { containerCgroup } from '../cgroups/cgroup.js';
+import { planProcess, readStepFailure, stepError } from '../stages/exec.js';
 
 export interface ExecRequest {
   command: string[];

@@ -6,12 +6,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isUp, type ContainerRecord, type Runtime } from './container.js';
-import { fail } from './errors.js';
-import { containerRunDir } from './store/paths.js';
+import { isUp, type ContainerRecord, type Runtime } from '../container.js';
+import { fail } from '../errors.js';
+import { containerRunDir } from '../store/paths.js';
 import { readLogs } from './logs.js';
-import { waitForExit } from './lifecycle.js';
-import { getContainer } from './store/containers.js';
+import { waitForExit } from './stop.js';
+import { getContainer } from '../store/containers.js';
 import { reconcile } from './reconcile.js';
 
 const PROXIED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];

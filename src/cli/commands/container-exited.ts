@@ -1,0 +1,18 @@
+// tsrun container-exited ID: not for people; what tsrun-monitor becomes when its container exits.
+import type { CommandModule } from 'yargs';
+
+/** Not for people: what tsrun-monitor becomes when its container exits (see native/src/monitor.cc). */
+export const containerExitedCommand: CommandModule<object, { root?: string; id: string }> = {
+  command: 'container-exited <id>',
+  describe: false,
+  builder: (yargs) => yargs.positional('id', { type: 'string' }) as never,
+  handler: async (argv) => {
+    const { runtimeFor } = await import('../runtime.js');
+    const { findContainer } = await import('../../store/containers.js');
+    const { recordDetachedExit, releaseRemoved } = await import('../../run.js');
+    const runtime = runtimeFor(argv);
+    const container = findContainer(runtime.paths, argv.id);
+    // Removed meanwhile (rm -f of a monitor that was late): what it held must be freed all the same.
+    await (container ? recordDetachedExit(runtime, container) : releaseRemoved(runtime, argv.id));
+  },
+};
