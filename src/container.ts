@@ -4,50 +4,74 @@
 import type { ChildStep, StepSpan } from './kernel/steps.js';
 import type { ResourceLimits } from './cgroups/limits.js';
 import type { CgroupPlan } from './cgroups/cgroup.js';
-import type { PortMapping } from './net/ports.js';
-import type { MountSpec } from './volumes/spec.js';
-import type { SecurityConfig, SecurityRequest } from './security/options.js';
+import { fail } from './errors.js';
+import type { SecurityConfig } from './security/options.js';
 import type { ConfinementPlan } from './security/confinement.js';
 
-/** What the user asked for on the command line (or a daemon received). */
+/** What a container may be called, as docker allows it (`--name`, `rename`). */
+export const VALID_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+
+// #region run-request
+/** Everything a container needs, parsed and checked by a front door before any stage runs: the command line
+ *  (src/cli/run-request.ts) today; a Docker API create body or an OCI bundle's config.json are the same fields
+ *  under other names. The stages read it and never see a flag. What only the image can settle (its Cmd, Env,
+ *  User, WorkingDir, ExposedPorts) the create stage settles. */
 export interface RunRequest {
+  /** The image reference or id, as the user wrote it. */
   image: string;
-  /** Arguments after the image: they replace the image's Cmd. */
-  command: string[];
+  /** --pull: fetch the image from its registry when it is missing (default), always, or never. */
+  pull: PullPolicy;
   name?: string;
-  entrypoint?: string;
+  /** Replaces the image's Cmd when not empty (Docker's Cmd). */
+  command: string[];
+  /** Replaces the image's Entrypoint, and then its Cmd too; [] clears it (Docker's Entrypoint). */
+  entrypoint?: string[];
+  /** KEY=VALUE, from --env-file then -e, the later winning; a bare KEY was already given its value by the front door. */
   env: string[];
-  envFiles: string[];
+  /** An absolute path; default: the image's WorkingDir. */
   workdir?: string;
   user?: string;
   hostname?: string;
   interactive: boolean;
   tty: boolean;
   autoRemove: boolean;
-  /** --pull: fetch the image from its registry when it is missing (default), always, or never. */
-  pull: PullPolicy;
-  /** --network: bridge (the default), none (loopback only), host (the host's own stack), or a user network's name. */
-  network?: string;
-  /** -p: "[HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL]", as docker writes them. */
-  publish?: string[];
-  /** -P: publish every port the image exposes. */
-  publishAll?: boolean;
-  /** -v, --mount and --tmpfs, as the user wrote them. */
-  volumes?: string[];
-  mounts?: string[];
-  tmpfs?: string[];
-  /** --read-only: the container's root filesystem cannot be written. */
-  readOnly?: boolean;
-  /** --restart: no, on-failure[:N], always or unless-stopped. */
-  restart?: string;
-  /** --log-opt KEY=VALUE: max-size of the json-file log before it is rotated. */
-  logOptions?: string[];
-  /** --stop-signal: what `tsrun stop` sends first (default: the image's STOPSIGNAL, else SIGTERM). */
+  /** bridge (the default), none (loopback only), host (the host's own stack), or a user network's name or id. */
+  network: NetworkMode;
+  /** Ports to publish; a host port of 0 is picked when the container starts. */
+  ports: PortMapping[];
+  /** -P: publish every port the image exposes that `ports` does not name. */
+  publishAll: boolean;
+  /** Volumes (an anonymous one with source ''), bind mounts and tmpfs mounts. */
+  mounts: MountSpec[];
+  /** The container's root filesystem cannot be written. */
+  readOnly: boolean;
+  restart: RestartPolicy;
+  /** Bytes the json-file log may grow to before it is rotated (default 10 MiB). */
+  logMaxSize?: number;
+  /** What `tsrun stop` sends first (default: the image's STOPSIGNAL, else SIGTERM). */
   stopSignal?: string;
-  /** --memory, --cpus, --pids-limit, …: the container's cgroup limits. */
-  resources?: ResourceLimits;
-  /** --privileged, --cap-add, --cap-drop, --security-opt, --device, --ulimit. */
-  security?: SecurityRequest;
+  resources: ResourceLimits;
+  security: SecurityConfig;
+}
+// #endregion
+
+/** What no front door may let through, whatever its syntax: checked before there is a container to clean up. */
+export function checkRunRequest(request: RunRequest): void {
+  if (request.name !== undefined && !VALID_NAME.test(request.name)) {
+    throw fail(`invalid container name "${request.name}"`, 'use letters, digits, "_", "." and "-", starting with a letter or digit');
+  }
+  if (request.workdir !== undefined && !request.workdir.startsWith('/')) {
+    throw fail(`the working directory '${request.workdir}' is invalid, it needs to be an absolute path`, 'start it with /');
+  }
+  if (request.restart.name !== 'no' && request.autoRemove) {
+    throw fail('conflicting options: --restart and --rm', 'a container that removes itself cannot be restarted: drop one');
+  }
+  if ((request.ports.length > 0 || request.publishAll) && (request.network === 'none' || request.network === 'host')) {
+    throw fail(`--network ${request.network} has no ports to publish`, request.network === 'host' ? 'the container uses the host\'s ports directly: drop -p' : 'drop -p, or use --network bridge');
+  }
+  const targets = request.mounts.map((mount) => mount.target);
+  const twice = targets.find((target, i) => targets.indexOf(target) !== i);
+  if (twice) throw fail(`duplicate mount point: ${twice}`, 'mount one thing on each path');
 }
 
 export type PullPolicy = 'missing' | 'always' | 'never';
@@ -82,6 +106,34 @@ export interface ContainerState {
    *  was killed before it released what the start made, whoever looks next does (src/containers/reconcile.ts). */
   owner?: { pid: number; startTime: number | null } | null;
 }
+
+export type Protocol = 'tcp' | 'udp';
+
+/** A published port (-p): where on the host leads to which port of the container. */
+export interface PortMapping {
+  /** The host address it is published on; '' for all of them. */
+  hostIp: string;
+  /** 0 until a free port is picked for it. */
+  hostPort: number;
+  containerPort: number;
+  protocol: Protocol;
+}
+
+/** A volume, bind mount or tmpfs (-v, --mount, --tmpfs). */
+export interface MountSpec {
+  type: 'bind' | 'volume' | 'tmpfs';
+  /** bind: the host path; volume: the volume's name ('' until an anonymous one is named); tmpfs: ''. */
+  source: string;
+  /** Where it appears inside the container: an absolute path. */
+  target: string;
+  readOnly: boolean;
+  /** tmpfs: the mount's options (size=…,mode=…). */
+  options?: string;
+  /** tmpfs: what the flag allowed back of what a tmpfs forbids by default (see mountSteps). */
+  allow?: TmpfsAllow[];
+}
+
+export type TmpfsAllow = 'exec' | 'suid' | 'dev';
 
 /** Docker's HostConfig.RestartPolicy. */
 export interface RestartPolicy {

@@ -31,7 +31,12 @@ export interface CgroupPlan {
 /** The cgroup of a container on this machine: the plan for its id, in the layout /proc/self/mountinfo shows.
  *  Only the start that makes it needs the devices: stopping, pausing and removing need only where it is. */
 export function containerCgroup(containerId: string, limits: ResourceLimits, devices: DeviceRule[] = []): CgroupPlan {
-  return planCgroup(cgroupLayout(fs.readFileSync('/proc/self/mountinfo', 'utf8')), containerId, limits, devices);
+  return planCgroup(hostCgroupLayout(), containerId, limits, devices);
+}
+
+/** Where this machine's cgroup filesystems are mounted. */
+export function hostCgroupLayout(): CgroupLayout {
+  return cgroupLayout(fs.readFileSync('/proc/self/mountinfo', 'utf8'));
 }
 
 // #region cgroup-plan

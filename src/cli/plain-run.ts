@@ -5,7 +5,7 @@
 // else: other commands, --help, and any mistake, which yargs then explains.
 // `tsrun pull` of an image that is already here, and `tsrun exec`, are nearly as short: they get the same fast path.
 import parse from 'yargs-parser';
-import { containerOptions, type RunArgs } from './commands/run.js';
+import { containerOptions, type RunArgs } from './run-options.js';
 import { pullOptions, type PullArgs } from './commands/pull.js';
 import { execOptions, type ExecArgs } from './commands/exec.js';
 import { fail } from '../errors.js';

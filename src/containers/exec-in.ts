@@ -11,17 +11,14 @@
 //                     (CLONE_PARENT), the one spawn returns, while the first one exits
 //
 // then the same user, directory and execve steps as `run` (the exec stage's).
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { ContainerRecord, Runtime } from '../container.js';
 import type { ChildStep } from '../kernel/steps.js';
-import { relayConsole } from '../kernel/console.js';
+import { forwardSignals, startChild, stepError, waitForExit } from '../kernel/child.js';
 import { fail } from '../errors.js';
-import { containerDir, layerDir } from '../store/paths.js';
 import { reconcile } from './reconcile.js';
 import { containerCgroup } from '../cgroups/cgroup.js';
-import { planProcess, readStepFailure, stepError } from '../stages/exec.js';
+import { planProcess } from '../stages/exec.js';
+import { lowerDirs, upperDir } from '../stages/rwlayer.js';
 
 export interface ExecRequest {
   command: string[];
@@ -31,8 +28,6 @@ export interface ExecRequest {
   interactive: boolean;
   tty: boolean;
 }
-
-const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
 
 /** The namespaces to join, mount last (see the top of the file). */
 const NAMESPACES = [
@@ -71,30 +66,22 @@ export async function execIn(runtime: Runtime, containerRecord: ContainerRecord,
       tty: request.tty,
     },
   };
-  const layers = { upperdir: path.join(containerDir(runtime.paths, container.id), 'upper'), lowerdirs: [...container.image.layers].reverse().map((id) => layerDir(runtime.paths, id)) };
+  const layers = { upperdir: upperDir(runtime.paths, container), lowerdirs: lowerDirs(runtime.paths, container) };
   const steps = [...joins, ...planProcess(runtime, asExec, layers).steps];
 
   let child = 0;
-  const forward = (signal: NodeJS.Signals) => { try { if (child) process.kill(child, signal); } catch { /* already gone */ } };
-  for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
-  const openFds: number[] = [];
+  const stopForwarding = forwardSignals(() => child);
   try {
-    const spawned = runtime.sys.spawn({ cloneFlags: [], steps, stdio: request.tty ? [-1, -1, -1] : [request.interactive ? 0 : -1, 1, 2] });
-    child = spawned.pid;
-    openFds.push(spawned.errorFd, spawned.consoleFd);
-    const exited = runtime.sys.waitpid(spawned.pid);
-    const failure = await readStepFailure(spawned.errorFd);
-    if (failure) {
-      await exited;
-      throw stepError(failure, steps, request.command[0]!);
+    const stdio: [number, number, number] = request.tty ? [-1, -1, -1] : [request.interactive ? 0 : -1, 1, 2];
+    const started = await startChild(runtime.sys, { cloneFlags: [], steps, stdio, tty: request.tty });
+    child = started.pid;
+    if (started.failure) {
+      await started.exited;
+      throw stepError(started.failure, steps, request.command[0]!);
     }
-    const console = request.tty ? relayConsole(runtime.sys, runtime.sys.recvfd(spawned.consoleFd), request.interactive) : undefined;
-    const status = await exited;
-    await console?.closed;
-    return status.code ?? 128 + os.constants.signals[status.signal!];
+    return (await waitForExit(runtime.sys, started, request.interactive)).code;
   } finally {
-    for (const signal of FORWARDED_SIGNALS) process.off(signal, forward);
-    for (const fd of openFds) if (fd >= 0) fs.closeSync(fd);
+    stopForwarding();
   }
 }
 // #endregion

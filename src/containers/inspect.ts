@@ -6,6 +6,7 @@ import { findContainer } from '../store/containers.js';
 import { reconcile } from './reconcile.js';
 import { findImage, type ImageRecord } from '../store/images.js';
 import { containerDir, containerRunDir, layerDir } from '../store/paths.js';
+import { lowerDirs, upperDir } from '../stages/rwlayer.js';
 import { familiarString, parseReference } from '../image/reference.js';
 import { fail } from '../errors.js';
 import { findLease } from '../net/ipam.js';
@@ -72,8 +73,8 @@ function containerDocument(runtime: Runtime, container: ContainerRecord): object
     GraphDriver: {
       Name: 'overlay',
       Data: {
-        LowerDir: [...container.image.layers].reverse().map((diffId) => layerDir(runtime.paths, diffId)).join(':'),
-        UpperDir: path.join(dir, 'upper'),
+        LowerDir: lowerDirs(runtime.paths, container).join(':'),
+        UpperDir: upperDir(runtime.paths, container),
         WorkDir: path.join(dir, 'work'),
         MergedDir: path.join(containerRunDir(runtime.paths, container.id), 'rootfs'),
       },

@@ -5,7 +5,6 @@
 // process is gone (pid and start time, as the network leases do) and does what the owner would have done.
 import fs from 'node:fs';
 import { isUp, type ContainerRecord, type Runtime } from '../container.js';
-import { containerCgroup } from '../cgroups/cgroup.js';
 import { isRunningProcess } from '../kernel/proc.js';
 import { listContainers } from '../store/containers.js';
 import { containerRunDir } from '../store/paths.js';
@@ -17,8 +16,8 @@ export async function reconcile(runtime: Runtime, container: ContainerRecord): P
   const now = recordExitIfGone(runtime.paths, container);
   if (now === container && !abandoned(runtime, container)) return container;
   // Loaded only now: most commands find every container as its record says, and start faster without the stages.
-  const { releaseContainer } = await import('../run.js');
-  await releaseContainer(runtime, now, containerCgroup(container.id, container.config.resources ?? {}));
+  const { releaseContainer } = await import('./lifecycle.js');
+  await releaseContainer(runtime, now);
   return container.config.autoRemove ? null : now;
 }
 

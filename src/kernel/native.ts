@@ -1,9 +1,12 @@
 // The real system calls: native/ loaded once, on first use, and wrapped so that
 // it satisfies the `Syscalls` interface the rest of tsrun is written against.
+import fs from 'node:fs';
+import { spawn as spawnProcess } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { SeccompFilter } from '../security/seccomp.js';
-import type { Syscalls, SpawnRequest, SpawnedChild, WaitStatus } from './syscalls.js';
+import type { MonitorRequest, StartedMonitor, Syscalls, SpawnRequest, SpawnedChild, WaitStatus } from './syscalls.js';
 
 interface NativeModule {
   mount(source: string, target: string, fstype: string, flags: string[], data: string): void;
@@ -61,6 +64,7 @@ export const realSyscalls: Syscalls = {
     return { ...child, times: new BigInt64Array(child.times) };
   },
   encodeSpawn: (request) => native().encodeSpawn({ ...request, execHelper: EXEC_HELPER_PATH }),
+  spawnMonitor,
   waitpid: (pid) => new Promise((resolve, reject) => {
     native().waitpid(pid, (error, status) => (error ? reject(error) : resolve(status!)));
   }),
@@ -73,3 +77,27 @@ export const realSyscalls: Syscalls = {
   bpf_prog_load: (progType, insns, license) => native().bpf_prog_load(progType, insns, license),
   bpf_prog_attach: (progFd, targetFd, attachType, flags) => native().bpf_prog_attach(progFd, targetFd, attachType, flags),
 };
+
+/** tsrun-monitor LOG MAX_LOG_BYTES EXIT_FILE SYNC_FD STDIN -- EXIT_COMMAND…, its steps on stdin, fd 3 its sync pipe. */
+function spawnMonitor(request: MonitorRequest): StartedMonitor {
+  const log = fs.openSync(request.monitorLog, 'a');
+  try {
+    const monitor = spawnProcess(MONITOR_PATH, [
+      request.logPath, String(request.logMaxBytes), request.exitFile, '3', request.stdinFifo ?? '-', '--', ...request.exitCommand,
+    ], { detached: true, stdio: ['pipe', log, log, 'pipe'], env: request.env });
+    monitor.stdin!.end(request.spawn);
+    const said = linesUntilClosed(monitor.stdio[3] as Readable).finally(() => monitor.unref());
+    return { pid: monitor.pid!, said };
+  } finally {
+    fs.closeSync(log);
+  }
+}
+
+function linesUntilClosed(pipe: Readable): Promise<string[]> {
+  return new Promise((resolve) => {
+    let text = '';
+    pipe.setEncoding('utf8');
+    pipe.on('data', (chunk: string) => { text += chunk; });
+    pipe.on('close', () => resolve(text.split('\n').filter(Boolean)));
+  });
+}

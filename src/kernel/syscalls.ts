@@ -29,6 +29,30 @@ export interface SpawnedChild {
   times: BigInt64Array;
 }
 
+/** What tsrun-monitor (native/src/monitor.cc) is started with: the parent of a detached container. */
+export interface MonitorRequest {
+  /** The child's clone flags and steps, as encodeSpawn made them: the monitor clones the child itself. */
+  spawn: Buffer;
+  /** Where the container's output goes, as json-file lines, and the size past which that file is rotated. */
+  logPath: string;
+  logMaxBytes: number;
+  /** Where the monitor writes the exit status when the container has exited. */
+  exitFile: string;
+  /** A FIFO the container reads as its stdin (`run -d -i`), or null for /dev/null. */
+  stdinFifo: string | null;
+  /** What the monitor becomes (execv) once it has written the exit status: tsrun again. */
+  exitCommand: string[];
+  /** The monitor's own stdout and stderr. */
+  monitorLog: string;
+  env: NodeJS.ProcessEnv;
+}
+
+export interface StartedMonitor {
+  pid: number;
+  /** Its lines on the sync pipe ("pid N", then "started" or "failed STEP ERRNO"), once the pipe has closed. */
+  said: Promise<string[]>;
+}
+
 export interface WaitStatus {
   /** Exit code when the process exited, else null. */
   code: number | null;
@@ -53,6 +77,8 @@ export interface Syscalls {
   spawn(request: SpawnRequest): SpawnedChild;
   /** The clone flags and steps of a spawn, encoded for tsrun-monitor, which clones a detached container itself. */
   encodeSpawn(request: Pick<SpawnRequest, 'cloneFlags' | 'steps'>): Buffer;
+  /** Start tsrun-monitor in a session of its own; it outlives tsrun. */
+  spawnMonitor(request: MonitorRequest): StartedMonitor;
   /** waitpid(pid, 0) on a helper thread; resolves without blocking the event loop. */
   waitpid(pid: number): Promise<WaitStatus>;
   /** recvmsg(SCM_RIGHTS): one file descriptor passed over a unix socket. */

@@ -20,7 +20,7 @@ import { isSameProcess } from '../kernel/proc.js';
 import { fail } from '../errors.js';
 import { configFile, readJsonObject } from '../store/config.js';
 import { inSpan } from '../trace/span.js';
-import type { PortMapping } from './ports.js';
+import type { PortMapping } from '../container.js';
 
 /** How the network stage reaches the host: a command runner and where the bridges' state is kept. */
 export interface NetworkHost {
@@ -72,25 +72,27 @@ export function defaultNetwork(paths: StorePaths): BridgeNetwork {
 // #region first-use
 /** The bridge's state, making the bridge first if the host does not have it. Call under the network lock. */
 export async function ensureBridge(host: NetworkHost, network: BridgeNetwork): Promise<BridgeState> {
-  const { bridge, subnet } = network;
-  const known = readBridgeState(host.stateDir, bridge);
-  if (known && known.subnet !== subnet) {
-    throw fail(`the bridge ${bridge} serves ${known.subnet}, not the configured ${subnet}`,
-      'stop tsrun\'s containers on it and remove it first, or keep "bridge-subnet" as it was');
-  }
-  const bridgeExists = await linkExists(host.run, bridge);
-  if (known && bridgeExists) return known;
+  return inSpan('tsrun.network.bridge', { 'network.interface.name': network.bridge }, async () => {
+    const { bridge, subnet } = network;
+    const known = readBridgeState(host.stateDir, bridge);
+    if (known && known.subnet !== subnet) {
+      throw fail(`the bridge ${bridge} serves ${known.subnet}, not the configured ${subnet}`,
+        'stop tsrun\'s containers on it and remove it first, or keep "bridge-subnet" as it was');
+    }
+    const bridgeExists = await linkExists(host.run, bridge);
+    if (known && bridgeExists) return known;
 
-  await checkSubnetIsFree(host.run, subnet, bridge);
-  const gateway = formatAddress(nthAddress(parseSubnet(subnet), 1));
-  if (!bridgeExists) await createBridge(host.run, bridge, subnet, gateway);
-  // ip_forward as it was before any of tsrun's bridges, so the last prune can put it back.
-  const before = known?.ipForwardBefore ?? listBridgeStates(host.stateDir)[0]?.state.ipForwardBefore;
-  const ipForwardBefore = before ?? await enableForwarding(host.run);
-  const state: BridgeState = { subnet, gateway, ipForwardBefore, leases: known?.leases ?? {} };
-  writeBridgeState(host.stateDir, bridge, state);
-  await applyNat(host);
-  return state;
+    await checkSubnetIsFree(host.run, subnet, bridge);
+    const gateway = formatAddress(nthAddress(parseSubnet(subnet), 1));
+    if (!bridgeExists) await createBridge(host.run, bridge, subnet, gateway);
+    // ip_forward as it was before any of tsrun's bridges, so the last prune can put it back.
+    const before = known?.ipForwardBefore ?? listBridgeStates(host.stateDir)[0]?.state.ipForwardBefore;
+    const ipForwardBefore = before ?? await enableForwarding(host.run);
+    const state: BridgeState = { subnet, gateway, ipForwardBefore, leases: known?.leases ?? {} };
+    writeBridgeState(host.stateDir, bridge, state);
+    await applyNat(host);
+    return state;
+  });
 }
 // #endregion
 

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { formatAddress, nthAddress, parseSubnet, subnetSize } from './address.js';
 import { readJson, writeJsonAtomic } from '../store/atomic.js';
 import { fail } from '../errors.js';
-import type { PortMapping } from './ports.js';
+import type { PortMapping } from '../container.js';
 
 export const HOST_NETWORK_DIR = '/run/tsrun/network';
 

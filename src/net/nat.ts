@@ -9,7 +9,7 @@
 // own, `ip tsrun`, so `nft list table ip tsrun` shows all of them and
 // deleting that one table removes them, leaving everyone else's rules alone.
 import type { CommandRunner } from './command.js';
-import type { PortMapping } from './ports.js';
+import type { PortMapping } from '../container.js';
 
 export const NAT_TABLE = 'ip tsrun';
 

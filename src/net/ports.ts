@@ -12,17 +12,7 @@ import net from 'node:net';
 import dgram from 'node:dgram';
 import { fail } from '../errors.js';
 import { parseAddress } from './address.js';
-
-export type Protocol = 'tcp' | 'udp';
-
-export interface PortMapping {
-  /** The host address it is published on; '' for all of them. */
-  hostIp: string;
-  /** 0 until a free port is picked for it. */
-  hostPort: number;
-  containerPort: number;
-  protocol: Protocol;
-}
+import type { PortMapping } from '../container.js';
 
 const HELP = 'write it as [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/tcp|/udp], e.g. -p 8080:80';
 

@@ -28,9 +28,11 @@ export interface Connection {
 
 // #region netns
 export async function createNetns(run: CommandRunner, file: string): Promise<void> {
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  fs.writeFileSync(file, '', { mode: 0o444 }); // the mount point
-  await run(['unshare', `--net=${file}`, 'true']);
+  await inSpan('tsrun.network.netns', {}, async () => {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    fs.writeFileSync(file, '', { mode: 0o444 }); // the mount point
+    await run(['unshare', `--net=${file}`, 'true']);
+  });
 }
 // #endregion
 

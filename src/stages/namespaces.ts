@@ -1,14 +1,16 @@
-// Stage 5, namespaces: decide which namespaces the container's process gets
-// and list, step by step, how its child builds the container's world before
-// running the command: private mounts, the overlay as root, /proc, /sys,
-// /dev, then pivot_root so the host's filesystem is out of reach.
+// Stage 5, namespaces: decide which namespaces the container's process gets,
+// make its cgroup (the limits, the devices it may open), and list, step by
+// step, how its child builds the container's world before running the
+// command: private mounts, the cgroup joined, the overlay as root, /proc,
+// /sys, /dev, then pivot_root so the host's filesystem is out of reach.
 //
 // The steps are plain data. The child (native/src/spawn.cc) performs them in
 // order right after clone(), and reports the first one that fails.
 import type { ContainerRecord, NamespacesPlan, NetworkPlan, RootfsPlan, Runtime } from '../container.js';
 import { stepsAndSpans, type ChildStep } from '../kernel/steps.js';
-import { inSpan } from '../trace/span.js';
-import { containerCgroup } from '../cgroups/cgroup.js';
+import { annotate } from '../trace/span.js';
+import { createCgroup, hostCgroupLayout, planCgroup } from '../cgroups/cgroup.js';
+import type { CgroupLayout } from '../cgroups/layout.js';
 import { DEFAULT_SECURITY } from '../security/options.js';
 import { systemPathSteps, systemPathsMasked } from '../security/system-paths.js';
 import { ALL_DEVICES, DEFAULT_DEVICE_RULES, deviceNodeSteps, hostDevices, mappedDevices, type DeviceRule } from '../security/devices.js';
@@ -40,101 +42,104 @@ const DEVICES = [
   { name: 'tty', major: 5, minor: 0 },
 ];
 
-
+/** `cgroups`: where the cgroup filesystems are (this machine's, unless a test gives a directory of its own). */
 export async function namespaces(
-  runtime: Runtime, container: ContainerRecord, rootfs: RootfsPlan, net: NetworkPlan,
+  runtime: Runtime, container: ContainerRecord, rootfs: RootfsPlan, net: NetworkPlan, cgroups: CgroupLayout = hostCgroupLayout(),
 ): Promise<NamespacesPlan> {
   const cloneFlags = cloneFlagsFor(net);
-  return inSpan('tsrun.namespaces', { 'container.id': container.id, 'tsrun.namespaces': cloneFlags }, async () => {
-    const root = rootfs.mountpoint;
-    const security = container.config.security ?? DEFAULT_SECURITY;
-    // --device nodes, or with --privileged every node of the host's /dev; the cgroup lets the container open them.
-    const mapped = security.privileged ? [] : mappedDevices(security.devices);
-    const devices = security.privileged ? hostDevices().map((device) => ({ device, target: device.path })) : mapped;
-    const deviceRules = security.privileged ? ALL_DEVICES : [
-      ...DEFAULT_DEVICE_RULES,
-      ...mapped.map(({ device, access }): DeviceRule => ({ type: device.type, major: device.major, minor: device.minor, access })),
-    ];
-    const cgroup = containerCgroup(container.id, container.config.resources ?? {}, deviceRules);
-    const mounts = await volumeMountSteps(runtime, container, rootfs);
-    // Each { span } names the steps after it for the trace: the child times them itself.
-    const { steps, spans } = stepsAndSpans([
-      { span: 'tsrun.child.propagation' },
-      // #region propagation
-      // The child starts with a copy of the host's mounts. Make them private first,
-      // so that nothing mounted from here on propagates back to the host.
-      { op: 'mount', source: '', target: '/', fstype: '', flags: ['MS_REC', 'MS_PRIVATE'], data: '' },
-      // #endregion
-      { span: 'tsrun.child.cgroup' },
-      // #region cgroup-join
-      // Into the container's cgroup ("0" means "me"), then a cgroup namespace rooted there,
-      // so inside, /proc/self/cgroup says "/" and the host's hierarchy stays out of sight.
-      ...cgroup.joins.map((file): ChildStep => ({ op: 'write_file', path: file, data: '0' })),
-      { op: 'unshare', flags: ['CLONE_NEWCGROUP'] },
-      // #endregion
-      { span: 'tsrun.child.network' },
-      ...net.steps,
-      { span: 'tsrun.child.hostname' },
-      // #region hostname
-      { op: 'sethostname', name: container.config.hostname }, // in the new UTS namespace: the host keeps its name
-      // #endregion
-      { span: 'tsrun.child.overlay-mount' },
-      // #region overlay-mount
-      ...rootfs.steps,
-      // #endregion
-      { span: 'tsrun.child.pseudo-filesystems' },
-      // #region pseudo-filesystems
-      { op: 'umask', mask: 0 },
-      { op: 'mkdir', root, path: '/proc', mode: 0o555 },
-      { op: 'mount', source: 'proc', root, target: '/proc', fstype: 'proc', flags: ['MS_NOSUID', 'MS_NODEV', 'MS_NOEXEC'], data: '' },
-      { op: 'mkdir', root, path: '/sys', mode: 0o555 },
-      // Read-only: /sys holds the host's devices and kernel knobs (--privileged makes it writable, as Docker does).
-      { op: 'mount', source: 'sysfs', root, target: '/sys', fstype: 'sysfs', flags: ['MS_NOSUID', 'MS_NODEV', 'MS_NOEXEC', ...(security.privileged ? [] : ['MS_RDONLY'])], data: '' },
-      { op: 'mkdir', root, path: '/dev', mode: 0o755 },
-      { op: 'mount', source: 'tmpfs', root, target: '/dev', fstype: 'tmpfs', flags: ['MS_NOSUID', 'MS_STRICTATIME'], data: 'mode=755,size=65536k' },
-      ...DEVICES.map((d): ChildStep => ({ op: 'mknod', root, path: `/dev/${d.name}`, mode: S_IFCHR | 0o666, major: d.major, minor: d.minor })),
-      ...deviceNodeSteps(devices, root),
-      { op: 'symlink', target: '/proc/self/fd', root, linkpath: '/dev/fd' },
-      { op: 'symlink', target: '/proc/self/fd/0', root, linkpath: '/dev/stdin' },
-      { op: 'symlink', target: '/proc/self/fd/1', root, linkpath: '/dev/stdout' },
-      { op: 'symlink', target: '/proc/self/fd/2', root, linkpath: '/dev/stderr' },
-      { op: 'symlink', target: 'pts/ptmx', root, linkpath: '/dev/ptmx' },
-      { op: 'mkdir', root, path: '/dev/pts', mode: 0o755 },
-      // newinstance: the container's ptys are numbered apart from the host's.
-      { op: 'mount', source: 'devpts', root, target: '/dev/pts', fstype: 'devpts', flags: ['MS_NOSUID', 'MS_NOEXEC'], data: 'newinstance,ptmxmode=0666,mode=0620,gid=5' },
-      { op: 'mkdir', root, path: '/dev/shm', mode: 0o1777 },
-      { op: 'mount', source: 'shm', root, target: '/dev/shm', fstype: 'tmpfs', flags: ['MS_NOSUID', 'MS_NODEV', 'MS_NOEXEC'], data: 'mode=1777,size=65536k' },
-      { op: 'mkdir', root, path: '/dev/mqueue', mode: 0o755 },
-      { op: 'mount', source: 'mqueue', root, target: '/dev/mqueue', fstype: 'mqueue', flags: ['MS_NOSUID', 'MS_NODEV', 'MS_NOEXEC'], data: '' },
-      { op: 'umask', mask: 0o022 },
-      // #endregion
-      { span: 'tsrun.child.etc-files' },
-      // #region etc-files
-      { op: 'mkdir', root, path: '/etc', mode: 0o755 },
-      ...bindFile(net.files.hostname, root, '/etc/hostname'),
-      ...bindFile(net.files.hosts, root, '/etc/hosts'),
-      ...bindFile(net.files.resolvConf, root, '/etc/resolv.conf'),
-      // #endregion
-      { span: 'tsrun.child.mounts' },
-      ...mounts, // volumes, bind mounts, tmpfs: see src/volumes/mounts.ts
-      // #region read-only
-      // --read-only: the root, not what is mounted on it, can no longer be written.
-      ...(container.config.readOnly ? [{ op: 'mount', source: '', target: root, fstype: '', flags: ['MS_BIND', 'MS_REMOUNT', 'MS_RDONLY'], data: '' } as ChildStep] : []),
-      // #endregion
-      { span: 'tsrun.child.masks' },
-      ...(systemPathsMasked(security) ? systemPathSteps(root) : []),
-      { span: 'tsrun.child.pivot_root' },
-      // #region pivot-root
-      // Make the overlay the root. pivot_root(".", ".") stacks the old root under
-      // the new one; detaching it leaves the host's filesystem unreachable.
-      { op: 'chdir', path: root },
-      { op: 'pivot_root', new_root: '.', put_old: '.' },
-      { op: 'umount2', target: '.', flags: ['MNT_DETACH'] },
-      { op: 'chdir', path: '/' },
-      // #endregion
-    ]);
-    return { cloneFlags, cgroup, root, steps, stepSpans: spans };
-  });
+  annotate({ 'tsrun.namespaces': cloneFlags });
+  const root = rootfs.mountpoint;
+  const security = container.config.security ?? DEFAULT_SECURITY;
+  // --device nodes, or with --privileged every node of the host's /dev; the cgroup lets the container open them.
+  const mapped = security.privileged ? [] : mappedDevices(security.devices);
+  const devices = security.privileged ? hostDevices().map((device) => ({ device, target: device.path })) : mapped;
+  const deviceRules = security.privileged ? ALL_DEVICES : [
+    ...DEFAULT_DEVICE_RULES,
+    ...mapped.map(({ device, access }): DeviceRule => ({ type: device.type, major: device.major, minor: device.minor, access })),
+  ];
+  // #region cgroup-create
+  // Made now, before the child exists: its first steps join it. Released with the container (containers/lifecycle.ts).
+  const cgroup = planCgroup(cgroups, container.id, container.config.resources ?? {}, deviceRules);
+  createCgroup(cgroup, runtime.sys);
+  // #endregion
+  const mounts = await volumeMountSteps(runtime, container, rootfs);
+  // Each { span } names the steps after it for the trace: the child times them itself.
+  const { steps, spans } = stepsAndSpans([
+    { span: 'tsrun.child.propagation' },
+    // #region propagation
+    // The child starts with a copy of the host's mounts. Make them private first,
+    // so that nothing mounted from here on propagates back to the host.
+    { op: 'mount', source: '', target: '/', fstype: '', flags: ['MS_REC', 'MS_PRIVATE'], data: '' },
+    // #endregion
+    { span: 'tsrun.child.cgroup' },
+    // #region cgroup-join
+    // Into the container's cgroup ("0" means "me"), then a cgroup namespace rooted there,
+    // so inside, /proc/self/cgroup says "/" and the host's hierarchy stays out of sight.
+    ...cgroup.joins.map((file): ChildStep => ({ op: 'write_file', path: file, data: '0' })),
+    { op: 'unshare', flags: ['CLONE_NEWCGROUP'] },
+    // #endregion
+    { span: 'tsrun.child.network' },
+    ...net.steps,
+    { span: 'tsrun.child.hostname' },
+    // #region hostname
+    { op: 'sethostname', name: container.config.hostname }, // in the new UTS namespace: the host keeps its name
+    // #endregion
+    { span: 'tsrun.child.overlay-mount' },
+    // #region overlay-mount
+    ...rootfs.steps,
+    // #endregion
+    { span: 'tsrun.child.pseudo-filesystems' },
+    // #region pseudo-filesystems
+    { op: 'umask', mask: 0 },
+    { op: 'mkdir', root, path: '/proc', mode: 0o555 },
+    { op: 'mount', source: 'proc', root, target: '/proc', fstype: 'proc', flags: ['MS_NOSUID', 'MS_NODEV', 'MS_NOEXEC'], data: '' },
+    { op: 'mkdir', root, path: '/sys', mode: 0o555 },
+    // Read-only: /sys holds the host's devices and kernel knobs (--privileged makes it writable, as Docker does).
+    { op: 'mount', source: 'sysfs', root, target: '/sys', fstype: 'sysfs', flags: ['MS_NOSUID', 'MS_NODEV', 'MS_NOEXEC', ...(security.privileged ? [] : ['MS_RDONLY'])], data: '' },
+    { op: 'mkdir', root, path: '/dev', mode: 0o755 },
+    { op: 'mount', source: 'tmpfs', root, target: '/dev', fstype: 'tmpfs', flags: ['MS_NOSUID', 'MS_STRICTATIME'], data: 'mode=755,size=65536k' },
+    ...DEVICES.map((d): ChildStep => ({ op: 'mknod', root, path: `/dev/${d.name}`, mode: S_IFCHR | 0o666, major: d.major, minor: d.minor })),
+    ...deviceNodeSteps(devices, root),
+    { op: 'symlink', target: '/proc/self/fd', root, linkpath: '/dev/fd' },
+    { op: 'symlink', target: '/proc/self/fd/0', root, linkpath: '/dev/stdin' },
+    { op: 'symlink', target: '/proc/self/fd/1', root, linkpath: '/dev/stdout' },
+    { op: 'symlink', target: '/proc/self/fd/2', root, linkpath: '/dev/stderr' },
+    { op: 'symlink', target: 'pts/ptmx', root, linkpath: '/dev/ptmx' },
+    { op: 'mkdir', root, path: '/dev/pts', mode: 0o755 },
+    // newinstance: the container's ptys are numbered apart from the host's.
+    { op: 'mount', source: 'devpts', root, target: '/dev/pts', fstype: 'devpts', flags: ['MS_NOSUID', 'MS_NOEXEC'], data: 'newinstance,ptmxmode=0666,mode=0620,gid=5' },
+    { op: 'mkdir', root, path: '/dev/shm', mode: 0o1777 },
+    { op: 'mount', source: 'shm', root, target: '/dev/shm', fstype: 'tmpfs', flags: ['MS_NOSUID', 'MS_NODEV', 'MS_NOEXEC'], data: 'mode=1777,size=65536k' },
+    { op: 'mkdir', root, path: '/dev/mqueue', mode: 0o755 },
+    { op: 'mount', source: 'mqueue', root, target: '/dev/mqueue', fstype: 'mqueue', flags: ['MS_NOSUID', 'MS_NODEV', 'MS_NOEXEC'], data: '' },
+    { op: 'umask', mask: 0o022 },
+    // #endregion
+    { span: 'tsrun.child.etc-files' },
+    // #region etc-files
+    { op: 'mkdir', root, path: '/etc', mode: 0o755 },
+    ...bindFile(net.files.hostname, root, '/etc/hostname'),
+    ...bindFile(net.files.hosts, root, '/etc/hosts'),
+    ...bindFile(net.files.resolvConf, root, '/etc/resolv.conf'),
+    // #endregion
+    { span: 'tsrun.child.mounts' },
+    ...mounts, // volumes, bind mounts, tmpfs: see src/volumes/mounts.ts
+    // #region read-only
+    // --read-only: the root, not what is mounted on it, can no longer be written.
+    ...(container.config.readOnly ? [{ op: 'mount', source: '', target: root, fstype: '', flags: ['MS_BIND', 'MS_REMOUNT', 'MS_RDONLY'], data: '' } as ChildStep] : []),
+    // #endregion
+    { span: 'tsrun.child.masks' },
+    ...(systemPathsMasked(security) ? systemPathSteps(root) : []),
+    { span: 'tsrun.child.pivot_root' },
+    // #region pivot-root
+    // Make the overlay the root. pivot_root(".", ".") stacks the old root under
+    // the new one; detaching it leaves the host's filesystem unreachable.
+    { op: 'chdir', path: root },
+    { op: 'pivot_root', new_root: '.', put_old: '.' },
+    { op: 'umount2', target: '.', flags: ['MNT_DETACH'] },
+    { op: 'chdir', path: '/' },
+    // #endregion
+  ]);
+  return { cloneFlags, cgroup, root, steps, stepSpans: spans };
 }
 
 /** The child's steps for -v, --mount and --tmpfs; the code for them is loaded only when there are some. */

@@ -25,7 +25,7 @@ import { formatMapping, pickHostPorts } from '../net/ports.js';
 import { connectContainer, createNetns, disconnectContainer, removeNetns, vethName } from '../net/veth.js';
 import { hostsFile, resolvConf, writePeers } from '../net/etc-files.js';
 import { parseSubnet } from '../net/address.js';
-import { inSpan } from '../trace/span.js';
+import { annotate } from '../trace/span.js';
 
 /** Where a container's network namespace is kept while it runs. */
 export const netnsFile = (paths: StorePaths, id: string) => path.join(paths.runRoot, 'netns', id);
@@ -33,37 +33,36 @@ export const netnsFile = (paths: StorePaths, id: string) => path.join(paths.runR
 // #region network
 export async function network(runtime: Runtime, container: ContainerRecord, host = networkHost(runtime.paths)): Promise<NetworkPlan> {
   const mode = container.config.network ?? 'bridge';
-  return inSpan('tsrun.network', { 'container.id': container.id, 'tsrun.network.mode': mode }, async (span) => {
-    if (mode === 'host') {
-      span.setAttribute('network.interface.name', 'host');
-      return { mode, interfaces: ['(the host\'s)'], files: writeEtcFiles(runtime, container, mode), steps: [] };
-    }
-    if (mode === 'none') {
-      span.setAttribute('network.interface.name', 'lo');
-      return { mode, interfaces: ['lo 127.0.0.1/8'], files: writeEtcFiles(runtime, container, mode), steps: [{ op: 'link_up', name: 'lo' }] };
-    }
-    // A user network's record is read only when one is named.
-    const net = mode === 'bridge' ? defaultNetwork(runtime.paths) : (await import('../net/networks.js')).bridgeNetworkFor(runtime.paths, mode);
-    const file = netnsFile(runtime.paths, container.id);
-    const address = await leaseFor(runtime, container, host, net, file);
-    const files = writeEtcFiles(runtime, container, mode, address);
-    const bridge = await attach(runtime, container, host, net, file, files.hosts);
-    span.setAttributes({
-      'network.interface.name': 'eth0',
-      'network.local.address': address,
-      'tsrun.network.bridge': bridge.name,
-      'tsrun.network.veth': bridge.hostInterface,
-      'tsrun.network.ports': bridge.ports.map(formatMapping),
-    });
-    return {
-      mode,
-      interfaces: ['lo 127.0.0.1/8', `eth0 ${bridge.address}`],
-      namespaceFile: file,
-      bridge,
-      files,
-      steps: [{ op: 'setns', path: file, nstype: 'CLONE_NEWNET' }],
-    };
+  annotate({ 'tsrun.network.mode': mode });
+  if (mode === 'host') {
+    annotate({ 'network.interface.name': 'host' });
+    return { mode, interfaces: ['(the host\'s)'], files: writeEtcFiles(runtime, container, mode), steps: [] };
+  }
+  if (mode === 'none') {
+    annotate({ 'network.interface.name': 'lo' });
+    return { mode, interfaces: ['lo 127.0.0.1/8'], files: writeEtcFiles(runtime, container, mode), steps: [{ op: 'link_up', name: 'lo' }] };
+  }
+  // A user network's record is read only when one is named.
+  const net = mode === 'bridge' ? defaultNetwork(runtime.paths) : (await import('../net/networks.js')).bridgeNetworkFor(runtime.paths, mode);
+  const file = netnsFile(runtime.paths, container.id);
+  const address = await leaseFor(runtime, container, host, net, file);
+  const files = writeEtcFiles(runtime, container, mode, address);
+  const bridge = await attach(runtime, container, host, net, file, files.hosts);
+  annotate({
+    'network.interface.name': 'eth0',
+    'network.local.address': address,
+    'tsrun.network.bridge': bridge.name,
+    'tsrun.network.veth': bridge.hostInterface,
+    'tsrun.network.ports': bridge.ports.map(formatMapping),
   });
+  return {
+    mode,
+    interfaces: ['lo 127.0.0.1/8', `eth0 ${bridge.address}`],
+    namespaceFile: file,
+    bridge,
+    files,
+    steps: [{ op: 'setns', path: file, nstype: 'CLONE_NEWNET' }],
+  };
 }
 // #endregion
 
@@ -71,7 +70,7 @@ export async function network(runtime: Runtime, container: ContainerRecord, host
  *  so that releasing always finds them. */
 async function leaseFor(runtime: Runtime, container: ContainerRecord, host: NetworkHost, net: BridgeNetwork, file: string): Promise<string> {
   return withNetworkLock(runtime.sys, host, async () => {
-    const state = await inSpan('tsrun.network.bridge', { 'network.interface.name': net.bridge }, () => ensureBridge(host, net));
+    const state = await ensureBridge(host, net);
     await reclaimStaleLeases(runtime.sys, host, net.bridge, state); // left by a tsrun killed before it could release them
     const everyPublished = listBridgeStates(host.stateDir).flatMap((other) => publishedPorts(other.state).map((published) => published.mapping));
     const ports = await pickHostPorts(container.config.ports ?? [], everyPublished, host.isPortFree);
@@ -101,7 +100,7 @@ async function attach(runtime: Runtime, container: ContainerRecord, host: Networ
       mtu,
       ports: lease.ports ?? [],
     };
-    await inSpan('tsrun.network.netns', {}, () => createNetns(host.run, file));
+    await createNetns(host.run, file);
     await connectContainer(host.run, { netnsFile: file, bridge: net.bridge, ...attachment });
     if (attachment.ports.length > 0) await applyNat(host); // the DNAT rules, once the container's address answers
     if (lease.name !== undefined) {
@@ -134,21 +133,25 @@ function updatePeers(state: BridgeState): void {
 /** When the container has stopped (or failed to start): the veth pair, the address, its published ports and the
  *  namespace file go, and on a user network its name leaves the others' hosts files. The bridge stays. */
 export async function releaseNetwork(runtime: Runtime, container: ContainerRecord, host = networkHost(runtime.paths)): Promise<void> {
-  const mode = container.config.network ?? 'bridge';
-  if (mode === 'none' || mode === 'host') return;
-  await inSpan('tsrun.release.network', {}, async () => {
-    await withNetworkLock(runtime.sys, host, async () => {
-      const held = findLease(container.id, host.stateDir);
-      if (!held) return;
-      const { bridge, state, lease } = held;
-      await disconnectContainer(host.run, vethName(container.id));
-      releaseAddress(state, container.id);
-      writeBridgeState(host.stateDir, bridge, state);
-      if ((lease.ports ?? []).length > 0) await applyNat(host);
-      if (lease.name !== undefined) updatePeers(state);
-    });
-    removeNetns(runtime.sys, netnsFile(runtime.paths, container.id));
+  if (!hasNetworkNamespace(container)) return;
+  await withNetworkLock(runtime.sys, host, async () => {
+    const held = findLease(container.id, host.stateDir);
+    if (!held) return;
+    const { bridge, state, lease } = held;
+    await disconnectContainer(host.run, vethName(container.id));
+    releaseAddress(state, container.id);
+    writeBridgeState(host.stateDir, bridge, state);
+    if ((lease.ports ?? []).length > 0) await applyNat(host);
+    if (lease.name !== undefined) updatePeers(state);
   });
+  removeNetns(runtime.sys, netnsFile(runtime.paths, container.id));
+}
+
+/** On a bridge (the default one or a user network), the container has a namespace, an address and a veth pair
+ *  of its own to give back; with none or host, nothing. */
+export function hasNetworkNamespace(container: ContainerRecord): boolean {
+  const mode = container.config.network ?? 'bridge';
+  return mode !== 'none' && mode !== 'host';
 }
 // #endregion
 

@@ -8,7 +8,7 @@ import type { PullPolicy, Runtime } from '../container.js';
 import { findImage, type ImageRecord } from '../store/images.js';
 import { familiarString, parseReference } from '../image/reference.js';
 import { fail } from '../errors.js';
-import { inSpan } from '../trace/span.js';
+import { annotate } from '../trace/span.js';
 import { withoutPassword } from '../trace/redact.js';
 import { pullProgressLines, type PullProgress } from '../registry/progress.js';
 
@@ -25,26 +25,24 @@ export async function pull(runtime: Runtime, reference: string, options: PullSta
   const policy = options.policy ?? 'missing';
   const progress = options.progress ?? pullProgressLines((line) => void process.stderr.write(line + '\n'));
   const shown = withoutPassword(reference); // a mistake, since a reference carries none; but never in a trace
-  return inSpan('tsrun.pull', { 'container.image.name': shown }, async (span) => {
-    const local = policy === 'always' ? undefined : findImage(runtime.paths, reference);
-    if (local) {
-      span.setAttributes(imageAttributes(local));
-      return local;
-    }
-    if (policy === 'never') {
-      throw fail(`unable to find image '${shown}' locally`, 'pull it with `tsrun pull`, or load it with `tsrun load -i FILE`; check `tsrun images`');
-    }
-    const parsed = parseReference(reference); // a bad name fails here, before any network traffic
-    if (policy === 'missing') progress({ type: 'missing', reference: familiarString(parsed) });
+  annotate({ 'container.image.name': shown });
+  const local = policy === 'always' ? undefined : findImage(runtime.paths, reference);
+  if (local) {
+    annotate(imageAttributes(local));
+    return local;
+  }
+  if (policy === 'never') {
+    throw fail(`unable to find image '${shown}' locally`, 'pull it with `tsrun pull`, or load it with `tsrun load -i FILE`; check `tsrun images`');
+  }
+  const parsed = parseReference(reference); // a bad name fails here, before any network traffic
+  if (policy === 'missing') progress({ type: 'missing', reference: familiarString(parsed) });
 
-    const { pullImage } = await import('../registry/pull.js');
-    const { parsePlatform } = await import('../registry/media.js');
-    const platform = options.platform === undefined ? undefined : parsePlatform(options.platform);
-    const pulled = await pullImage(runtime.sys, runtime.paths, parsed, { platform, progress });
-    span.setAttribute('oci.manifest.digest', pulled.digest);
-    span.setAttributes(imageAttributes(pulled.image));
-    return pulled.image;
-  });
+  const { pullImage } = await import('../registry/pull.js');
+  const { parsePlatform } = await import('../registry/media.js');
+  const platform = options.platform === undefined ? undefined : parsePlatform(options.platform);
+  const pulled = await pullImage(runtime.sys, runtime.paths, parsed, { platform, progress });
+  annotate({ 'oci.manifest.digest': pulled.digest, ...imageAttributes(pulled.image) });
+  return pulled.image;
 }
 // #endregion
 

@@ -9,34 +9,39 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ContainerRecord, RootfsPlan, Runtime } from '../container.js';
+import type { StorePaths } from '../store/paths.js';
 import { containerDir, containerRunDir, layerDir } from '../store/paths.js';
 import { fail } from '../errors.js';
-import { inSpan } from '../trace/span.js';
 
 // The kernel takes mount options of at most one page.
 const MAX_MOUNT_DATA = 4096;
 
 // #region rwlayer
 export async function rwlayer(runtime: Runtime, container: ContainerRecord): Promise<RootfsPlan> {
-  return inSpan('tsrun.rwlayer', { 'container.id': container.id }, () => {
-    // overlayfs lists lower directories topmost first; images list layers bottom first.
-    const lowerdirs = [...container.image.layers].reverse().map((diffId) => layerDir(runtime.paths, diffId));
-    for (const dir of lowerdirs) {
-      if (!fs.existsSync(dir)) throw fail(`layer ${dir} of image ${container.image.name} is missing`, 'load the image again');
-    }
-    const upperdir = path.join(containerDir(runtime.paths, container.id), 'upper');
-    const workdir = path.join(containerDir(runtime.paths, container.id), 'work');
-    const mountpoint = path.join(containerRunDir(runtime.paths, container.id), 'rootfs');
-    for (const dir of [upperdir, workdir, mountpoint]) fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+  const lowerdirs = lowerDirs(runtime.paths, container);
+  for (const dir of lowerdirs) {
+    if (!fs.existsSync(dir)) throw fail(`layer ${dir} of image ${container.image.name} is missing`, 'load the image again');
+  }
+  const upperdir = upperDir(runtime.paths, container);
+  const workdir = path.join(containerDir(runtime.paths, container.id), 'work');
+  const mountpoint = path.join(containerRunDir(runtime.paths, container.id), 'rootfs');
+  for (const dir of [upperdir, workdir, mountpoint]) fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
 
-    const data = `lowerdir=${lowerdirs.join(':')},upperdir=${upperdir},workdir=${workdir}`;
-    if (data.length >= MAX_MOUNT_DATA) {
-      throw fail(`image ${container.image.name} has too many layers (${lowerdirs.length}) for one overlay mount`, 'flatten the image');
-    }
-    return {
-      lowerdirs, upperdir, workdir, mountpoint,
-      steps: [{ op: 'mount', source: 'overlay', target: mountpoint, fstype: 'overlay', flags: [], data }],
-    };
-  });
+  const data = `lowerdir=${lowerdirs.join(':')},upperdir=${upperdir},workdir=${workdir}`;
+  if (data.length >= MAX_MOUNT_DATA) {
+    throw fail(`image ${container.image.name} has too many layers (${lowerdirs.length}) for one overlay mount`, 'flatten the image');
+  }
+  return {
+    lowerdirs, upperdir, workdir, mountpoint,
+    steps: [{ op: 'mount', source: 'overlay', target: mountpoint, fstype: 'overlay', flags: [], data }],
+  };
 }
 // #endregion
+
+/** The image's layers, topmost first: overlayfs lists lower directories that way, images list layers bottom first. */
+export function lowerDirs(paths: StorePaths, container: ContainerRecord): string[] {
+  return [...container.image.layers].reverse().map((diffId) => layerDir(paths, diffId));
+}
+
+/** Where the container's writes go, kept from one start to the next until `tsrun rm`. */
+export const upperDir = (paths: StorePaths, container: ContainerRecord) => path.join(containerDir(paths, container.id), 'upper');

@@ -2,7 +2,7 @@
 // state.json its changing state (written atomically at every transition).
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ContainerRecord, ContainerState } from '../container.js';
+import { VALID_NAME, type ContainerRecord, type ContainerState } from '../container.js';
 import type { Syscalls } from '../kernel/syscalls.js';
 import { fail } from '../errors.js';
 import { generateName } from './names.js';
@@ -11,9 +11,6 @@ import { jsonText, readJson, writeFilesAtomic, writeJsonAtomic } from './atomic.
 import { withLock } from './lock.js';
 
 type StoredConfig = Omit<ContainerRecord, 'state'>;
-
-/** What a container may be called, as docker allows it. */
-export const VALID_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 
 const configFile = (paths: StorePaths, id: string) => path.join(containerDir(paths, id), 'config.json');
 const stateFile = (paths: StorePaths, id: string) => path.join(containerDir(paths, id), 'state.json');

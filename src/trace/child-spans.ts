@@ -4,6 +4,7 @@
 // named run of steps (the `{ span }` names of src/kernel/steps.ts).
 import type { Attributes } from '@opentelemetry/api';
 import { describeStep, type ChildStep, type StepSpan } from '../kernel/steps.js';
+import { monotonicToWallClock, recordSpan, recording } from './span.js';
 
 /** A span with CLOCK_MONOTONIC nanoseconds for its start and end. */
 export interface TimedSpan {
@@ -55,3 +56,10 @@ export function childSpans({ times, steps, spans, cloneFlags, reportedAt, failed
   return [clone, ...named];
 }
 // #endregion
+
+/** The child's steps as spans under the active one (tsrun.exec), made now from the times the child noted. */
+export function recordChildSpans(timeline: ChildTimeline, error?: string): void {
+  if (!recording()) return;
+  const wallClock = monotonicToWallClock();
+  for (const s of childSpans(timeline)) recordSpan(s.name, s.attributes, wallClock(s.start), wallClock(s.end), s.failed ? error : undefined);
+}

@@ -1,11 +1,11 @@
-// Every stage runs inside a span named `tsrun.<stage>`. Only the OpenTelemetry
+// Every stage runs inside a span named `tsrun.<stage>`, opened by src/run.ts. Only the OpenTelemetry
 // API is loaded here: until an SDK is registered (src/trace/setup.ts, only when
 // tracing is asked for), spans are no-ops and cost next to nothing.
 import { trace, isSpanContextValid, SpanStatusCode, type Attributes, type Span } from '@opentelemetry/api';
 
 /** Wall-clock milliseconds with the fraction of the monotonic clock. The SDK's own default start
  *  time is Date.now(), whole milliseconds: too coarse for stages that take a few hundred µs. */
-const preciseNow = () => performance.timeOrigin + performance.now();
+export const preciseNow = () => performance.timeOrigin + performance.now();
 
 // #region in-span
 export async function inSpan<T>(name: string, attributes: Attributes, work: (span: Span) => Promise<T> | T): Promise<T> {
@@ -23,6 +23,16 @@ export async function inSpan<T>(name: string, attributes: Attributes, work: (spa
   });
 }
 // #endregion
+
+/** Attributes for the span the work runs in: how a stage, whose span src/run.ts opens, says what it found. */
+export function annotate(attributes: Attributes): void {
+  trace.getActiveSpan()?.setAttributes(attributes);
+}
+
+/** Whether the active span is being recorded: work done only for a trace can be skipped when it is not. */
+export function recording(): boolean {
+  return trace.getActiveSpan()?.isRecording() ?? false;
+}
 
 // #region recorded-span
 /** A span for work tsrun could not watch as it ran (the child's steps, see child-spans.ts),

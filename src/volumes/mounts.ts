@@ -18,7 +18,7 @@ import { fail } from '../errors.js';
 import { statInLayers } from '../image/layer-stack.js';
 import { OVERLAY_OPAQUE_VALUE, OVERLAY_OPAQUE_XATTR } from '../image/whiteouts.js';
 import { volumeDataDir } from './store.js';
-import type { MountSpec, TmpfsAllow } from './spec.js';
+import type { MountSpec, TmpfsAllow } from '../container.js';
 
 /** A mount ready for the child: its host source, and whether its target is a file. */
 export interface PreparedMount extends MountSpec {

@@ -11,21 +11,7 @@
 // A tmpfs is noexec, nosuid and nodev unless its flag says exec, suid or dev, as with docker.
 import { fail } from '../errors.js';
 import { parseBytes } from '../cgroups/limits.js';
-
-export interface MountSpec {
-  type: 'bind' | 'volume' | 'tmpfs';
-  /** bind: the host path; volume: the volume's name ('' until an anonymous one is named); tmpfs: ''. */
-  source: string;
-  /** Where it appears inside the container: an absolute path. */
-  target: string;
-  readOnly: boolean;
-  /** tmpfs: the mount's options (size=…,mode=…). */
-  options?: string;
-  /** tmpfs: what the flag allowed back of what a tmpfs forbids by default (see mountSteps). */
-  allow?: TmpfsAllow[];
-}
-
-export type TmpfsAllow = 'exec' | 'suid' | 'dev';
+import type { MountSpec, TmpfsAllow } from '../container.js';
 
 const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 const VOLUME_NAME_HINT = 'a name of letters, digits, "_", "." and "-"';

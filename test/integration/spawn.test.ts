@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { realSyscalls } from '../../src/kernel/native.js';
 import type { ChildStep } from '../../src/kernel/steps.js';
-import { readStepFailure } from '../../src/stages/exec.js';
+import { readStepFailure } from '../../src/kernel/child.js';
 import { errnoName } from '../../src/errors.js';
 
 const sys = realSyscalls;

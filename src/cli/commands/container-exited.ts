@@ -9,10 +9,11 @@ export const containerExitedCommand: CommandModule<object, { root?: string; id: 
   handler: async (argv) => {
     const { runtimeFor } = await import('../runtime.js');
     const { findContainer } = await import('../../store/containers.js');
-    const { recordDetachedExit, releaseRemoved } = await import('../../run.js');
+    const { releaseRemoved } = await import('../../containers/lifecycle.js');
+    const { detachedExited } = await import('../../containers/restart.js');
     const runtime = runtimeFor(argv);
     const container = findContainer(runtime.paths, argv.id);
     // Removed meanwhile (rm -f of a monitor that was late): what it held must be freed all the same.
-    await (container ? recordDetachedExit(runtime, container) : releaseRemoved(runtime, argv.id));
+    await (container ? detachedExited(runtime, container) : releaseRemoved(runtime, argv.id));
   },
 };

@@ -1,6 +1,6 @@
 // tsrun create [OPTIONS] IMAGE [COMMAND] [ARG...]: a container, made but not started (`tsrun start` does that).
 import type { CommandModule } from 'yargs';
-import { containerOptions, runRequest, type RunArgs } from './run.js';
+import { containerOptions, type RunArgs } from '../run-options.js';
 
 export const createCommand: CommandModule<object, RunArgs> = {
   command: 'create <image> [command..]',
@@ -11,8 +11,9 @@ export const createCommand: CommandModule<object, RunArgs> = {
     .positional('command', { type: 'string', array: true, default: [], describe: 'Command and arguments' }) as never,
   handler: async (argv) => {
     const { runtimeFor } = await import('../runtime.js');
-    const { createOnly } = await import('../../run.js');
-    const container = await createOnly(runtimeFor(argv), runRequest(argv));
+    const { createContainer } = await import('../../run.js');
+    const { runRequest } = await import('../run-request.js');
+    const container = await createContainer(runtimeFor(argv), await runRequest(argv));
     process.stdout.write(`${container.id}\n`);
   },
 };

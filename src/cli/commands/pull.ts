@@ -22,11 +22,11 @@ export async function pullHandler(argv: PullArgs): Promise<void> {
   const { parseReference } = await import('../../image/reference.js');
   const reference = parseReference(argv.reference); // refused before anything else happens
   const { runtimeFor } = await import('../runtime.js');
-  const { pull } = await import('../../stages/pull.js');
+  const { pullImage } = await import('../../run.js');
   const { pullReporter } = await import('../pull-progress.js');
   const reporter = await pullReporter(process.stdout, argv.quiet);
   try {
-    await pull(runtimeFor(argv), reference.canonical, { policy: 'always', platform: argv.platform, progress: reporter.tell });
+    await pullImage(runtimeFor(argv), reference.canonical, { policy: 'always', platform: argv.platform, progress: reporter.tell });
   } finally {
     reporter.stop();
   }

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { CommandRunner } from '../../../src/net/command.js';
 import type { ContainerRecord } from '../../../src/container.js';
-import type { PortMapping } from '../../../src/net/ports.js';
+import type { PortMapping } from '../../../src/container.js';
 
 export interface Ran { argv: string[]; input?: string }
 

@@ -12,7 +12,7 @@ import type { NetworkMode } from '../../../src/container.js';
 import { fakeSyscalls } from '../../helpers/fake-syscalls.js';
 import { tempStore } from '../../helpers/temp-store.js';
 import { containerOn, fakeHost } from './fake-host.js';
-import type { PortMapping } from '../../../src/net/ports.js';
+import type { PortMapping } from '../../../src/container.js';
 
 const container = (id: string, network?: NetworkMode, ports: PortMapping[] = []) => containerOn(id, network, { ports });
 const named = (id: string, name: string, networkName: string) => containerOn(id, networkName, { name });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { exposedPorts, formatMapping, parsePublish, pickHostPorts, type PortMapping } from '../../../src/net/ports.js';
+import { exposedPorts, formatMapping, parsePublish, pickHostPorts } from '../../../src/net/ports.js';
+import type { PortMapping } from '../../../src/container.js';
 import { iptablesRules } from '../../../src/net/iptables.js';
 
 describe('parsePublish', () => {

@@ -1,7 +1,7 @@
 // Who failed, said by the exit code, as Docker says it: no root needed to check the mapping itself.
 import os from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { stepError } from '../../../src/stages/exec.js';
+import { stepError } from '../../../src/kernel/child.js';
 import type { ChildStep } from '../../../src/kernel/steps.js';
 
 const steps: ChildStep[] = [

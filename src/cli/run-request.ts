@@ -1,0 +1,136 @@
+// The command line's front door: `run` and `create` flags, parsed and checked into one RunRequest
+// (src/container.ts), so that no stage ever reads a flag. Docker's flags, Docker's meanings.
+import fs from 'node:fs';
+import { checkRunRequest, type MountSpec, type PortMapping, type RestartPolicy, type RunRequest } from '../container.js';
+import { fail } from '../errors.js';
+import { parseBytes, type ResourceLimits } from '../cgroups/limits.js';
+import { securityConfig } from '../security/options.js';
+import type { RunArgs } from './run-options.js';
+
+export async function runRequest(argv: RunArgs): Promise<RunRequest> {
+  if (argv.detach && argv.tty) throw fail('tsrun cannot give a detached container a terminal yet', 'drop -t, or run it without -d');
+  if (argv.interactive && argv.tty && !process.stdin.isTTY) {
+    throw fail('the input device is not a TTY', 'drop -t, or run tsrun from a terminal');
+  }
+  const request: RunRequest = {
+    image: argv.image,
+    pull: pullPolicy(argv.pull),
+    name: argv.name,
+    command: argv._.slice(1).map(String),
+    entrypoint: argv.entrypoint === undefined ? undefined : argv.entrypoint === '' ? [] : [argv.entrypoint],
+    env: environment(argv['env-file'], argv.env),
+    workdir: argv.workdir,
+    user: argv.user,
+    hostname: argv.hostname,
+    interactive: argv.interactive,
+    tty: argv.tty,
+    autoRemove: argv.rm,
+    network: argv.network,
+    ports: await ports(argv.publish),
+    publishAll: argv['publish-all'],
+    mounts: await mounts(argv),
+    readOnly: argv['read-only'],
+    restart: restartPolicy(argv.restart),
+    logMaxSize: logMaxSize(argv['log-opt']),
+    stopSignal: argv['stop-signal'],
+    resources: resourceLimits(argv),
+    security: securityConfig({
+      privileged: argv.privileged,
+      capAdd: argv['cap-add'],
+      capDrop: argv['cap-drop'],
+      securityOpt: argv['security-opt'],
+      devices: argv.device,
+      ulimits: argv.ulimit,
+    }),
+  };
+  checkRunRequest(request);
+  return request;
+}
+
+// #region environment
+/** --env-file lines, then -e flags, in order (later wins when the create stage merges them over the image's Env).
+ *  A bare KEY takes its value from tsrun's own environment, or is left out, as docker's CLI does before it
+ *  sends the request. */
+function environment(envFiles: string[], flags: string[]): string[] {
+  const entries = [...envFiles.flatMap(readEnvFile), ...flags];
+  return entries.flatMap((entry) => {
+    // Not repeated in the message, which a trace records: all of it is a value.
+    if (entry.startsWith('=')) throw fail('invalid environment variable: a value with no name before its "="', 'write it as KEY=VALUE');
+    if (entry.includes('=')) return [entry];
+    const value = process.env[entry];
+    return value === undefined ? [] : [`${entry}=${value}`];
+  });
+}
+// #endregion
+
+function readEnvFile(file: string): string[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw fail(`cannot read env file ${file}: ${(error as NodeJS.ErrnoException).code}`, 'check the path given to --env-file', error);
+  }
+  return text.split('\n').map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#'));
+}
+
+/** -p flags; their parser is loaded only when ports are published. */
+async function ports(publish: string[]): Promise<PortMapping[]> {
+  if (publish.length === 0) return [];
+  const { parsePublish } = await import('../net/ports.js');
+  return publish.map(parsePublish);
+}
+
+/** -v, --mount and --tmpfs; their parsers are loaded only when something is mounted. */
+async function mounts(argv: RunArgs): Promise<MountSpec[]> {
+  if (argv.volume.length === 0 && argv.mount.length === 0 && argv.tmpfs.length === 0) return [];
+  const { parseMountFlag, parseTmpfsFlag, parseVolumeFlag } = await import('../volumes/spec.js');
+  return [...argv.volume.map(parseVolumeFlag), ...argv.mount.map(parseMountFlag), ...argv.tmpfs.map(parseTmpfsFlag)];
+}
+
+/** --log-opt max-size=10m (json-file's only option tsrun has). */
+function logMaxSize(options: string[]): number | undefined {
+  let size: number | undefined;
+  for (const option of options) {
+    const [key, value] = option.split('=');
+    if (key !== 'max-size' || !value) throw fail(`invalid --log-opt "${option}"`, 'tsrun\'s json-file log takes max-size=SIZE, e.g. --log-opt max-size=1m');
+    size = parseBytes('--log-opt max-size', value);
+  }
+  return size;
+}
+
+/** --restart as docker reads it. */
+function restartPolicy(text: string): RestartPolicy {
+  const [name, count, ...extra] = text.split(':');
+  const policies = ['no', 'on-failure', 'always', 'unless-stopped'];
+  if (!policies.includes(name!) || extra.length > 0 || (count !== undefined && (name !== 'on-failure' || !/^\d+$/.test(count)))) {
+    throw fail(`invalid restart policy "${text}"`, 'use no, on-failure[:MAX-RETRIES], always or unless-stopped');
+  }
+  return { name: name as RestartPolicy['name'], maximumRetryCount: Number(count ?? 0) };
+}
+
+/** --memory, --cpus, … as numbers, each checked the way docker checks it. */
+function resourceLimits(argv: RunArgs): ResourceLimits {
+  const number = (flag: string, text: string, valid: (n: number) => boolean, what: string) => {
+    const value = Number(text);
+    if (text.trim() === '' || !valid(value)) throw fail(`invalid value "${text}" for --${flag}`, `give ${what}`);
+    return value;
+  };
+  const limits: ResourceLimits = {};
+  if (argv.memory !== undefined) limits.memory = parseBytes('--memory', argv.memory);
+  if (argv['memory-swap'] !== undefined) limits.memorySwap = argv['memory-swap'] === '-1' ? -1 : parseBytes('--memory-swap', argv['memory-swap']);
+  if (limits.memorySwap !== undefined && limits.memory === undefined) throw fail('--memory-swap needs --memory', 'give --memory as well');
+  if (argv.cpus !== undefined) limits.cpus = number('cpus', argv.cpus, (n) => n > 0, 'a positive number of CPUs, like 0.5 or 2');
+  if (argv['cpu-shares'] !== undefined) limits.cpuShares = number('cpu-shares', argv['cpu-shares'], (n) => Number.isInteger(n) && n >= 2, 'a whole number of at least 2');
+  if (argv['pids-limit'] !== undefined) limits.pidsLimit = number('pids-limit', argv['pids-limit'], Number.isInteger, 'a whole number, or -1 for no limit');
+  if (argv['cpuset-cpus'] !== undefined) {
+    if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(argv['cpuset-cpus'])) throw fail(`invalid value "${argv['cpuset-cpus']}" for --cpuset-cpus`, 'give CPUs like 0-3 or 0,1');
+    limits.cpusetCpus = argv['cpuset-cpus'];
+  }
+  return limits;
+}
+
+function pullPolicy(text: string): RunRequest['pull'] {
+  if (text === 'missing' || text === 'always' || text === 'never') return text;
+  throw fail(`invalid --pull "${text}"`, 'use --pull missing, --pull always or --pull never');
+}
+
