@@ -1,8 +1,8 @@
 // `tsrun commit CONTAINER REPO[:TAG]`: a new image made of the container's
 // image plus one more layer, the container's changes. Those changes are
-// exactly the overlay's upper directory (lesson 2), so the new layer is that
+// exactly the overlay's upper directory (lesson 3), so the new layer is that
 // directory as a tar, with overlayfs's markers turned back into the image
-// format's, the reverse of what unpacking does (lesson 8):
+// format's, the reverse of what unpacking does (lesson 9):
 //
 //   a character device 0:0 named NAME        ->  an empty file .wh.NAME
 //   a directory with trusted.overlay.opaque  ->  the directory, and DIR/.wh..wh..opq in it

@@ -8,7 +8,7 @@
 //
 // A second image, tsrun-layers, stacks two more layers on the demo's: one adds
 // files, the next changes one, deletes one (a whiteout) and empties a
-// directory (an opaque directory), so lesson 8 has real deletions to look at.
+// directory (an opaque directory), so lesson 9 has real deletions to look at.
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';

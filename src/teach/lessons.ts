@@ -1,14 +1,17 @@
 // The lessons in lessons/: one MDX file each, read in the order of their
-// number prefix (00-introduction.mdx, 01-create.mdx, ...). A lesson shows
-// real code through <Region file="…" name="…" /> includes, names the span
-// of its stage (`tsrun.create`) and tells the reader which tsrun commands to
-// type. lessonReferences() lists all three, so a test can check that every
-// one of them still exists in the code.
+// number prefix (00-introduction.mdx, 01-pull.mdx, ...). Lessons 1 to 6 are
+// the stages of `tsrun run` in the order a run takes them (STAGES in
+// src/container.ts; test/unit/teach/lesson-order.test.ts keeps it so), and
+// the deeper topics follow. A lesson shows real code through
+// <Region file="…" name="…" /> includes, names the span of its stage
+// (`tsrun.create`) and tells the reader which tsrun commands to type.
+// lessonReferences() lists all three, so a test can check that every one of
+// them still exists in the code.
 import fs from 'node:fs';
 import path from 'node:path';
 
 export interface Lesson {
-  /** The number prefix: 3 for 03-namespaces.mdx. */
+  /** The number prefix: 5 for 05-namespaces.mdx. */
   order: number;
   /** The file name without its number prefix and extension: 'namespaces'. */
   name: string;

@@ -67,7 +67,7 @@ async function renderLesson(lesson: Lesson, lessons: Lesson[]): Promise<string> 
       return raw(`<code>${text}</code>`);
     },
     a: ({ href, children }: { href?: string; children?: unknown }): Html => {
-      // Lessons link to each other by file name (02-rwlayer.mdx); pages are named rwlayer.html.
+      // Lessons link to each other by file name (03-rwlayer.mdx); pages are named rwlayer.html.
       const target = lessons.find((l) => href === path.basename(l.file) || href === `./${path.basename(l.file)}`);
       return raw(`<a href="${escapeHtml(target ? pageName(target) : href ?? '#')}">${renderChildren(children as never)}</a>`);
     },
