@@ -158,7 +158,7 @@ export interface ContainerRecord {
   /** The process to run, with the image's defaults and the user's flags already applied. */
   config: {
     argv: string[];
-    /** The two parts of argv, as docker inspect shows them (absent in records made before they were kept). */
+    /** The two parts of argv, as docker inspect shows them (when the record has them). */
     entrypoint?: string[];
     cmd?: string[];
     env: string[];
@@ -168,7 +168,7 @@ export interface ContainerRecord {
     tty: boolean;
     interactive: boolean;
     autoRemove: boolean;
-    /** Absent in records made before networks existed: those get the default, 'bridge'. */
+    /** 'bridge' when absent. */
     network?: NetworkMode;
     /** Ports to publish on the bridge; a host port of 0 is picked when the container starts. */
     ports?: PortMapping[];
@@ -180,7 +180,7 @@ export interface ContainerRecord {
     logMaxSize?: number;
     stopSignal?: string;
     resources?: ResourceLimits;
-    /** Capabilities, seccomp, devices, limits (absent in records made before confinement: those get the defaults). */
+    /** Capabilities, seccomp, devices, limits (the defaults when absent). */
     security?: SecurityConfig;
   };
   state: ContainerState;
@@ -254,6 +254,13 @@ export interface ProcessPlan {
   stepSpans: StepSpan[];
 }
 
+/** The file descriptors the container's stdio comes from (tsrun's own by default). */
+export interface ExecIO {
+  stdin: number;
+  stdout: number;
+  stderr: number;
+}
+
 /** How the container's process ended. */
 export interface ExitRecord {
   pid: number;
@@ -263,10 +270,13 @@ export interface ExitRecord {
   finishedAt: string;
 }
 
-/** What every stage is given to reach the world: the system calls and the store. */
-export interface Runtime {
-  sys: import('./kernel/syscalls.js').Syscalls;
-  paths: import('./store/paths.js').StorePaths;
+/** A detached container's start: who runs it and where its output goes. */
+export interface DetachedStart {
+  pid: number;
+  startedAt: string;
+  /** The monitor that is the container's parent, logs its output, and records its exit. */
+  monitorPid: number;
+  logPath: string;
 }
 
 /** The stages of `tsrun run`, in order. */

@@ -6,7 +6,8 @@
 // (`tsrun.<stage>`) and between the observer's two calls (--explain, --step).
 // What happens to the container's record around them (who owns a start, how
 // its exit is written down, what is released) is src/containers/lifecycle.ts.
-import type { ContainerRecord, ExitRecord, RunObserver, RunRequest, Runtime, StageName } from './container.js';
+import type { ContainerRecord, DetachedStart, ExecIO, ExitRecord, RunObserver, RunRequest, StageName } from './container.js';
+import type { Runtime } from './runtime.js';
 import type { Attributes } from '@opentelemetry/api';
 import { processStartTime } from './kernel/proc.js';
 import { pull, type PullStageOptions } from './stages/pull.js';
@@ -14,7 +15,7 @@ import { create } from './stages/create.js';
 import { rwlayer } from './stages/rwlayer.js';
 import { handOverNetwork, network } from './stages/network.js';
 import { namespaces } from './stages/namespaces.js';
-import { exec, execDetached, type DetachedStart, type ExecIO } from './stages/exec.js';
+import { exec, execDetached } from './stages/exec.js';
 import { claim, recordExit, recordFailedStart, releaseContainer } from './containers/lifecycle.js';
 import { reconcile } from './containers/reconcile.js';
 import { listContainers } from './store/containers.js';
@@ -108,7 +109,12 @@ type Stages = ReturnType<typeof stages>;
 
 /** Each stage's span, as a trace names it. */
 const SPANS: Record<StageName, string> = {
-  pull: 'tsrun.pull', create: 'tsrun.create', rwlayer: 'tsrun.rwlayer', network: 'tsrun.network', namespaces: 'tsrun.namespaces', exec: 'tsrun.exec',
+  pull: 'tsrun.pull',
+  create: 'tsrun.create',
+  rwlayer: 'tsrun.rwlayer',
+  network: 'tsrun.network',
+  namespaces: 'tsrun.namespaces',
+  exec: 'tsrun.exec',
 };
 
 /** Runs a stage in its span, between the observer's two calls (no-ops without an observer).

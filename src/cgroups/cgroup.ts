@@ -64,7 +64,7 @@ export function planCgroup(layout: CgroupLayout, containerId: string, limits: Re
       ...(layout.roots.devices && devices.length > 0 ? deviceWritesV1(dirOf('devices'), devices) : []),
     ],
     // tasks, not cgroup.procs: moving a whole thread group takes a lock whose every write waits for an RCU grace
-    // period, one per tree, 10-14 ms in all on this machine; a process moving itself, one thread, goes without it.
+    // period, one per tree; a process moving itself, one thread, goes without it.
     // The child is one thread (clone without CLONE_THREAD), so both files say the same of it.
     joins: dirs.map((dir) => path.join(dir, 'tasks')),
     byController: Object.fromEntries(controllers.map((c) => [c, dirOf(c)])),

@@ -1,5 +1,5 @@
 // Docker's way with several containers, shared by stop, kill, restart, pause and unpause.
-import type { Runtime } from '../container.js';
+import type { Runtime } from '../runtime.js';
 
 export interface ContainersArgs { root?: string; containers: string[]; time: number; signal?: string }
 

@@ -1,5 +1,5 @@
 // What every command needs to act: the real system calls and the store named by --root.
-import type { Runtime } from '../container.js';
+import type { Runtime } from '../runtime.js';
 import { realSyscalls } from '../kernel/native.js';
 import { makeStoreRoot, storePaths } from '../store/paths.js';
 import { fail } from '../errors.js';

@@ -2,8 +2,8 @@
 //
 // V8 compiles a function the first time it runs, and a code cache holds what had been compiled when it
 // was taken. So the caches are taken after running what tsrun runs most: a container, with --trace (so
-// that the SDK's bundle gets its cache too), exporting over OTLP (the exporters' bundle: without a cache,
-// compiling it and its protobuf writer was about 10 ms of every run sent to Jaeger) and with --explain; and
+// that the SDK's bundle gets its cache too), exporting over OTLP (the exporters' bundle, whose protobuf writer is costly to
+// compile on every run sent to Jaeger) and with --explain; and
 // `ps`, a command parsed by yargs. The OTLP run sends to a receiver on 127.0.0.1 that this file starts.
 // The runs need root and the native module, and a store with the demo image, which is made here in a
 // directory of its own and removed after. If a command fails (not root, say), the caches cover less:

@@ -6,7 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isUp, type ContainerRecord, type Runtime } from '../container.js';
+import { isUp, type ContainerRecord } from '../container.js';
+import type { Runtime } from '../runtime.js';
 import { fail } from '../errors.js';
 import { containerRunDir } from '../store/paths.js';
 import { readLogs } from './logs.js';

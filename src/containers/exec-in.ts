@@ -11,7 +11,8 @@
 //                     (CLONE_PARENT), the one spawn returns, while the first one exits
 //
 // then the same user, directory and execve steps as `run` (the exec stage's).
-import type { ContainerRecord, Runtime } from '../container.js';
+import type { ContainerRecord } from '../container.js';
+import type { Runtime } from '../runtime.js';
 import type { ChildStep } from '../kernel/steps.js';
 import { forwardSignals, startChild, stepError, waitForExit } from '../kernel/child.js';
 import { fail } from '../errors.js';

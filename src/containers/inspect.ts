@@ -1,7 +1,8 @@
 // `tsrun inspect`: a container or an image as JSON shaped like docker's, so
 // what students learn to read in `docker inspect` reads the same here.
 import path from 'node:path';
-import { isUp, type ContainerRecord, type Runtime } from '../container.js';
+import { isUp, type ContainerRecord } from '../container.js';
+import type { Runtime } from '../runtime.js';
 import { findContainer } from '../store/containers.js';
 import { reconcile } from './reconcile.js';
 import { findImage, type ImageRecord } from '../store/images.js';

@@ -3,7 +3,8 @@
 // these; so do the monitor's exit command (restart.ts) and whoever finds a container's owner gone (reconcile.ts).
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ContainerRecord, ContainerState, ExitRecord, Runtime } from '../container.js';
+import type { ContainerRecord, ContainerState, ExitRecord } from '../container.js';
+import type { Runtime } from '../runtime.js';
 import { containerCgroup, oomKills, removeCgroup } from '../cgroups/cgroup.js';
 import { processStartTime } from '../kernel/proc.js';
 import { hasNetworkNamespace, releaseNetwork } from '../stages/network.js';

@@ -3,7 +3,8 @@
 // dangling images (no name left, no container using them), and, once none of
 // its containers runs, the default bridge with tsrun's firewall rules: then
 // the host's network is as it was before tsrun first ran.
-import { isUp, type Runtime } from '../container.js';
+import { isUp } from '../container.js';
+import type { Runtime } from '../runtime.js';
 import { deleteContainer } from '../store/containers.js';
 import { reconcileAll } from './reconcile.js';
 import { containersUsing, listImages, removeImage, type RemovedImage } from '../store/images.js';

@@ -4,7 +4,8 @@
 // --rm, the container itself are still there. The next `tsrun ps`, `run`, `inspect`, `rm`… notices that the
 // process is gone (pid and start time, as the network leases do) and does what the owner would have done.
 import fs from 'node:fs';
-import { isUp, type ContainerRecord, type Runtime } from '../container.js';
+import { isUp, type ContainerRecord } from '../container.js';
+import type { Runtime } from '../runtime.js';
 import { isRunningProcess } from '../kernel/proc.js';
 import { listContainers } from '../store/containers.js';
 import { containerRunDir } from '../store/paths.js';

@@ -1,7 +1,7 @@
 // `tsrun rm`: delete containers. A running one is refused unless forced, and
 // then killed first, so its rw layer is never pulled from under it.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Runtime } from '../container.js';
+import type { Runtime } from '../runtime.js';
 import { deleteContainer, getContainer } from '../store/containers.js';
 import { reconcile } from './reconcile.js';
 import { isRunningProcess, isSameProcess } from '../kernel/proc.js';

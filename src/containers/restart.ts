@@ -1,21 +1,23 @@
 // The monitor's exit command (`tsrun container-exited ID`, see native/src/monitor.cc): a detached container has
-// exited, so its exit is recorded and what it held released; then its restart policy may start it again.
+// exited, so its exit is recorded and what it held released; then its restart policy may want it started again
+// (by the command, with src/run.ts's startDetached).
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ContainerRecord, ContainerState, RestartPolicy, Runtime } from '../container.js';
+import type { ContainerRecord, ContainerState, RestartPolicy } from '../container.js';
+import type { Runtime } from '../runtime.js';
 import { saveState } from '../store/containers.js';
 import { recordDetachedExit } from './lifecycle.js';
-import { startDetached } from '../run.js';
 
 // #region restart-policy
-export async function detachedExited(runtime: Runtime, container: ContainerRecord): Promise<void> {
+/** The container to start again, once Docker's back-off has passed; null when it stays stopped. */
+export async function detachedExited(runtime: Runtime, container: ContainerRecord): Promise<ContainerRecord | null> {
   const exited = await recordDetachedExit(runtime, container);
-  if (!restartWanted(container.config.restart, exited)) return;
+  if (!restartWanted(container.config.restart, exited)) return null;
   // Docker's back-off: 100 ms, doubling with every restart, at most a minute.
   const restarts = exited.restartCount ?? 0;
   await sleep(Math.min(100 * 2 ** restarts, 60_000));
   const again = { ...container, state: { ...exited, restartCount: restarts + 1 } };
   saveState(runtime.paths, container.id, again.state);
-  await startDetached(runtime, again);
+  return again;
 }
 
 /** Whether the restart policy starts the container again after this exit. */

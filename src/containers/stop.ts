@@ -4,7 +4,8 @@
 // sees it exit and records the exit, so these commands only wait for that.
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isUp, type ContainerRecord, type Runtime } from '../container.js';
+import { isUp, type ContainerRecord } from '../container.js';
+import type { Runtime } from '../runtime.js';
 import { containerCgroup, setFrozen } from '../cgroups/cgroup.js';
 import { getContainer, saveState } from '../store/containers.js';
 import { reconcile } from './reconcile.js';

@@ -1,7 +1,9 @@
 // The three files in /etc that describe a container's place on the network,
 // written by tsrun and bind-mounted over the image's own.
 import fs from 'node:fs';
-import type { NetworkMode } from '../container.js';
+import path from 'node:path';
+import type { ContainerRecord, NetworkMode, NetworkPlan } from '../container.js';
+import type { BridgeState } from './ipam.js';
 
 /** Docker's choice when the host's resolvers cannot be reached from a container. */
 export const FALLBACK_NAMESERVERS = ['8.8.8.8', '8.8.4.4'];
@@ -33,6 +35,20 @@ export function writePeers(hostsPath: string, peers: Array<{ address: string; na
   const listed = peers.map((peer) => `${peer.address}\t${peer.name}\n`).join('');
   fs.writeFileSync(hostsPath, peers.length > 0 ? `${own}${PEERS_MARKER}\n${listed}` : own);
 }
+
+/** On a user network, every container's hosts file lists all the others, by name: how they find each other. */
+export function updatePeers(state: BridgeState): void {
+  const named = Object.entries(state.leases).filter(([, lease]) => lease.name !== undefined && lease.hostsFile !== undefined);
+  for (const [address, lease] of named) {
+    const others = named.filter(([other]) => other !== address).map(([other, peer]) => ({ address: other, name: peer.name! }));
+    try {
+      writePeers(lease.hostsFile!, others);
+    } catch (error) {
+      // A container whose files are gone (removed while its tsrun was killed) needs no list.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+}
 // #endregion
 
 // #region resolv-conf
@@ -48,3 +64,23 @@ export function resolvConf(mode: NetworkMode, hostResolvConf: string): string {
   return lines.join('\n').trim() + '\n';
 }
 // #endregion
+
+/** Written before the container starts and again at each start: nothing reads them half-written and
+ *  nothing needs them after a crash, so they are plain writes, without a rename or an fsync. */
+export function writeEtcFiles(dir: string, container: Pick<ContainerRecord, 'name' | 'config'>, mode: NetworkMode, address?: string): NetworkPlan['files'] {
+  const files = { hostname: path.join(dir, 'hostname'), hosts: path.join(dir, 'hosts'), resolvConf: path.join(dir, 'resolv.conf') };
+  const { hostname } = container.config;
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(files.hostname, `${hostname}\n`);
+  fs.writeFileSync(files.hosts, hostsFile(mode, hostname, [container.name], address, readHostFile('/etc/hosts')));
+  fs.writeFileSync(files.resolvConf, resolvConf(mode, readHostFile('/etc/resolv.conf')));
+  return files;
+}
+
+function readHostFile(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}

@@ -98,7 +98,7 @@ function seccompFilter(sys: Syscalls, seccompDir: string, profile: SecurityOptio
 }
 // #endregion
 
-/** libseccomp takes ~15 ms to compile Docker's profile, more than the rest of a run's confinement together:
+/** Compiling Docker's profile with libseccomp costs more than the rest of a run's confinement together:
  *  the program is kept in the store, named by the hash of what it is compiled from (the profile's text, the
  *  capabilities, the machine and the kernel), so a run reads it instead, without even parsing the profile. */
 function compiled(sys: Syscalls, seccompDir: string, text: string, context: SeccompContext): Buffer {

@@ -93,3 +93,19 @@ export function deviceNodeSteps(devices: Array<{ device: HostDevice; target: str
     })),
   ];
 }
+
+const S_IFCHR = 0o020000;
+
+/** The device nodes every container gets in its /dev, as docker gives them. */
+const DEFAULT_NODES = [
+  { name: 'null', major: 1, minor: 3 },
+  { name: 'zero', major: 1, minor: 5 },
+  { name: 'full', major: 1, minor: 7 },
+  { name: 'random', major: 1, minor: 8 },
+  { name: 'urandom', major: 1, minor: 9 },
+  { name: 'tty', major: 5, minor: 0 },
+];
+
+export function defaultDeviceNodeSteps(root: string): ChildStep[] {
+  return DEFAULT_NODES.map((d): ChildStep => ({ op: 'mknod', root, path: `/dev/${d.name}`, mode: S_IFCHR | 0o666, major: d.major, minor: d.minor }));
+}

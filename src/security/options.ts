@@ -41,7 +41,7 @@ export interface SecurityRequest {
   ulimits?: string[];
 }
 
-/** A record made before confinement existed is confined like a new one. */
+/** A record without security options is confined like a new one. */
 export const DEFAULT_SECURITY: SecurityConfig = { privileged: false, capAdd: [], capDrop: [], securityOpt: [], devices: [], ulimits: [] };
 
 export function securityConfig(request: SecurityRequest): SecurityConfig {

@@ -5,7 +5,8 @@
 // The request comes parsed and checked (src/cli/run-request.ts): what is left
 // is what only the image can settle, Docker's way.
 import crypto from 'node:crypto';
-import type { ContainerRecord, MountSpec, NetworkMode, PortMapping, RunRequest, Runtime } from '../container.js';
+import type { ContainerRecord, MountSpec, NetworkMode, PortMapping, RunRequest } from '../container.js';
+import type { Runtime } from '../runtime.js';
 import type { ImageRecord } from '../store/images.js';
 import { addContainer } from '../store/containers.js';
 import { fail } from '../errors.js';
@@ -72,10 +73,14 @@ function commandLine(image: ImageRecord, request: RunRequest): { argv: string[];
 /** A default PATH and HOSTNAME, the image's Env, then the request's; later wins, as in docker. */
 function environment(image: ImageRecord, request: RunRequest, hostname: string): string[] {
   const env = new Map<string, string>();
-  for (const entry of [DEFAULT_PATH, `HOSTNAME=${hostname}`, ...(image.config.config?.Env ?? []), ...request.env]) {
+  const add = (entry: string) => {
     const eq = entry.indexOf('=');
     if (eq > 0) env.set(entry.slice(0, eq), entry.slice(eq + 1));
-  }
+  };
+  add(DEFAULT_PATH);
+  add(`HOSTNAME=${hostname}`);
+  for (const entry of image.config.config?.Env ?? []) add(entry);
+  for (const entry of request.env) add(entry);
   if (request.tty && !env.has('TERM')) env.set('TERM', 'xterm');
   return [...env].map(([key, value]) => `${key}=${value}`);
 }

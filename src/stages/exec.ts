@@ -11,7 +11,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { containerDir, containerRunDir, seccompDir } from '../store/paths.js';
-import type { ContainerRecord, ExitRecord, NamespacesPlan, ProcessPlan, RootfsPlan, RunObserver, Runtime } from '../container.js';
+import type { ContainerRecord, DetachedStart, ExecIO, ExitRecord, NamespacesPlan, ProcessPlan, RootfsPlan, RunObserver } from '../container.js';
+import type { Runtime } from '../runtime.js';
 import type { ChildStep } from '../kernel/steps.js';
 import { stepsAndSpans } from '../kernel/steps.js';
 import { forwardSignals, startChild, stepError, waitForExit } from '../kernel/child.js';
@@ -24,13 +25,6 @@ import { annotate, preciseNow, recordSpan, traceContextEnv } from '../trace/span
 import { recordChildSpans } from '../trace/child-spans.js';
 import { confinement } from '../security/confinement.js';
 import { faultPoint } from '../faults.js';
-
-/** The file descriptors the container's stdio comes from (tsrun's own by default). */
-export interface ExecIO {
-  stdin: number;
-  stdout: number;
-  stderr: number;
-}
 
 // #region exec
 export async function exec(
@@ -75,15 +69,6 @@ export async function exec(
   }
 }
 // #endregion
-
-/** A detached container's start: who runs it and where its output goes. */
-export interface DetachedStart {
-  pid: number;
-  startedAt: string;
-  /** The monitor that is the container's parent, logs its output, and records its exit. */
-  monitorPid: number;
-  logPath: string;
-}
 
 /** Docker's json-file driver has no cap by default; a classroom disk deserves one. */
 const MAX_LOG_BYTES = 10 * 1024 * 1024;

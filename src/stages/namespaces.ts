@@ -6,14 +6,15 @@
 //
 // The steps are plain data. The child (native/src/spawn.cc) performs them in
 // order right after clone(), and reports the first one that fails.
-import type { ContainerRecord, NamespacesPlan, NetworkPlan, RootfsPlan, Runtime } from '../container.js';
+import type { ContainerRecord, NamespacesPlan, NetworkPlan, RootfsPlan } from '../container.js';
+import type { Runtime } from '../runtime.js';
 import { stepsAndSpans, type ChildStep } from '../kernel/steps.js';
 import { annotate } from '../trace/span.js';
 import { createCgroup, hostCgroupLayout, planCgroup } from '../cgroups/cgroup.js';
 import type { CgroupLayout } from '../cgroups/layout.js';
 import { DEFAULT_SECURITY } from '../security/options.js';
 import { systemPathSteps, systemPathsMasked } from '../security/system-paths.js';
-import { ALL_DEVICES, DEFAULT_DEVICE_RULES, deviceNodeSteps, hostDevices, mappedDevices, type DeviceRule } from '../security/devices.js';
+import { ALL_DEVICES, DEFAULT_DEVICE_RULES, defaultDeviceNodeSteps, deviceNodeSteps, hostDevices, mappedDevices, type DeviceRule } from '../security/devices.js';
 
 // #region clone-flags
 /** One new namespace of each kind: the container sees its own mounts (NEWNS),
@@ -29,18 +30,6 @@ function cloneFlagsFor(net: NetworkPlan): string[] {
   return net.mode === 'none' ? CLONE_FLAGS : CLONE_FLAGS.filter((flag) => flag !== 'CLONE_NEWNET');
 }
 // #endregion
-
-const S_IFCHR = 0o020000;
-
-/** The device nodes every container gets, as docker gives them. */
-const DEVICES = [
-  { name: 'null', major: 1, minor: 3 },
-  { name: 'zero', major: 1, minor: 5 },
-  { name: 'full', major: 1, minor: 7 },
-  { name: 'random', major: 1, minor: 8 },
-  { name: 'urandom', major: 1, minor: 9 },
-  { name: 'tty', major: 5, minor: 0 },
-];
 
 /** `cgroups`: where the cgroup filesystems are (this machine's, unless a test gives a directory of its own). */
 export async function namespaces(
@@ -98,7 +87,7 @@ export async function namespaces(
     { op: 'mount', source: 'sysfs', root, target: '/sys', fstype: 'sysfs', flags: ['MS_NOSUID', 'MS_NODEV', 'MS_NOEXEC', ...(security.privileged ? [] : ['MS_RDONLY'])], data: '' },
     { op: 'mkdir', root, path: '/dev', mode: 0o755 },
     { op: 'mount', source: 'tmpfs', root, target: '/dev', fstype: 'tmpfs', flags: ['MS_NOSUID', 'MS_STRICTATIME'], data: 'mode=755,size=65536k' },
-    ...DEVICES.map((d): ChildStep => ({ op: 'mknod', root, path: `/dev/${d.name}`, mode: S_IFCHR | 0o666, major: d.major, minor: d.minor })),
+    ...defaultDeviceNodeSteps(root),
     ...deviceNodeSteps(devices, root),
     { op: 'symlink', target: '/proc/self/fd', root, linkpath: '/dev/fd' },
     { op: 'symlink', target: '/proc/self/fd/0', root, linkpath: '/dev/stdin' },

@@ -12,18 +12,18 @@
 //
 // In every mode the container gets its own /etc/hostname, /etc/hosts and
 // /etc/resolv.conf, written here and bind-mounted into its root.
-import fs from 'node:fs';
 import path from 'node:path';
-import type { BridgeAttachment, ContainerRecord, NetworkPlan, Runtime } from '../container.js';
+import type { BridgeAttachment, ContainerRecord, NetworkPlan } from '../container.js';
+import type { Runtime } from '../runtime.js';
 import type { StorePaths } from '../store/paths.js';
 import { containerDir } from '../store/paths.js';
 import { uplinkMtu } from '../net/bridge.js';
 import { applyNat, defaultNetwork, ensureBridge, networkHost, reclaimStaleLeases, withNetworkLock, type BridgeNetwork, type NetworkHost } from '../net/bridges.js';
 import { processStartTime } from '../kernel/proc.js';
-import { findLease, leaseAddress, leaseOf, listBridgeStates, publishedPorts, readBridgeState, releaseAddress, writeBridgeState, type BridgeState, type Lease } from '../net/ipam.js';
+import { findLease, leaseAddress, leaseOf, listBridgeStates, publishedPorts, readBridgeState, releaseAddress, writeBridgeState, type Lease } from '../net/ipam.js';
 import { formatMapping, pickHostPorts } from '../net/ports.js';
 import { connectContainer, createNetns, disconnectContainer, removeNetns, vethName } from '../net/veth.js';
-import { hostsFile, resolvConf, writePeers } from '../net/etc-files.js';
+import { updatePeers, writeEtcFiles } from '../net/etc-files.js';
 import { parseSubnet } from '../net/address.js';
 import { annotate } from '../trace/span.js';
 
@@ -36,17 +36,17 @@ export async function network(runtime: Runtime, container: ContainerRecord, host
   annotate({ 'tsrun.network.mode': mode });
   if (mode === 'host') {
     annotate({ 'network.interface.name': 'host' });
-    return { mode, interfaces: ['(the host\'s)'], files: writeEtcFiles(runtime, container, mode), steps: [] };
+    return { mode, interfaces: ['(the host\'s)'], files: writeEtcFiles(containerDir(runtime.paths, container.id), container, mode), steps: [] };
   }
   if (mode === 'none') {
     annotate({ 'network.interface.name': 'lo' });
-    return { mode, interfaces: ['lo 127.0.0.1/8'], files: writeEtcFiles(runtime, container, mode), steps: [{ op: 'link_up', name: 'lo' }] };
+    return { mode, interfaces: ['lo 127.0.0.1/8'], files: writeEtcFiles(containerDir(runtime.paths, container.id), container, mode), steps: [{ op: 'link_up', name: 'lo' }] };
   }
   // A user network's record is read only when one is named.
   const net = mode === 'bridge' ? defaultNetwork(runtime.paths) : (await import('../net/networks.js')).bridgeNetworkFor(runtime.paths, mode);
   const file = netnsFile(runtime.paths, container.id);
   const address = await leaseFor(runtime, container, host, net, file);
-  const files = writeEtcFiles(runtime, container, mode, address);
+  const files = writeEtcFiles(containerDir(runtime.paths, container.id), container, mode, address);
   const bridge = await attach(runtime, container, host, net, file, files.hosts);
   annotate({
     'network.interface.name': 'eth0',
@@ -113,21 +113,6 @@ async function attach(runtime: Runtime, container: ContainerRecord, host: Networ
 }
 // #endregion
 
-// #region peers
-/** On a user network, every container's hosts file lists all the others, by name: how they find each other. */
-function updatePeers(state: BridgeState): void {
-  const named = Object.entries(state.leases).filter(([, lease]) => lease.name !== undefined && lease.hostsFile !== undefined);
-  for (const [address, lease] of named) {
-    const others = named.filter(([other]) => other !== address).map(([other, peer]) => ({ address: other, name: peer.name! }));
-    try {
-      writePeers(lease.hostsFile!, others);
-    } catch (error) {
-      // A container whose files are gone (removed while its tsrun was killed) needs no list.
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
-  }
-}
-// #endregion
 
 // #region release
 /** When the container has stopped (or failed to start): the veth pair, the address, its published ports and the
@@ -164,26 +149,4 @@ export async function handOverNetwork(runtime: Runtime, container: ContainerReco
     held.lease.holder = holder;
     writeBridgeState(host.stateDir, held.bridge, held.state);
   });
-}
-
-/** Written before the container starts and again at each start: nothing reads them half-written and
- *  nothing needs them after a crash, so they are plain writes, without a rename or an fsync (on a
- *  disk, three fsyncs cost a run a few milliseconds). */
-function writeEtcFiles(runtime: Runtime, container: ContainerRecord, mode: string, address?: string): NetworkPlan['files'] {
-  const dir = containerDir(runtime.paths, container.id);
-  const files = { hostname: path.join(dir, 'hostname'), hosts: path.join(dir, 'hosts'), resolvConf: path.join(dir, 'resolv.conf') };
-  const { hostname } = container.config;
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(files.hostname, `${hostname}\n`);
-  fs.writeFileSync(files.hosts, hostsFile(mode, hostname, [container.name], address, readHostFile('/etc/hosts')));
-  fs.writeFileSync(files.resolvConf, resolvConf(mode, readHostFile('/etc/resolv.conf')));
-  return files;
-}
-
-function readHostFile(file: string): string {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch {
-    return '';
-  }
 }

@@ -4,7 +4,8 @@
 // "always" asks the registry every time, "never" uses the store alone.
 // The registry client is loaded only when a pull actually happens, so a run
 // from an image already here starts as fast as ever.
-import type { PullPolicy, Runtime } from '../container.js';
+import type { PullPolicy } from '../container.js';
+import type { Runtime } from '../runtime.js';
 import { findImage, type ImageRecord } from '../store/images.js';
 import { familiarString, parseReference } from '../image/reference.js';
 import { fail } from '../errors.js';

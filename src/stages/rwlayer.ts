@@ -8,7 +8,8 @@
 // container runs and vanishes with it, so nothing can leak onto the host.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ContainerRecord, RootfsPlan, Runtime } from '../container.js';
+import type { ContainerRecord, RootfsPlan } from '../container.js';
+import type { Runtime } from '../runtime.js';
 import type { StorePaths } from '../store/paths.js';
 import { containerDir, containerRunDir, layerDir } from '../store/paths.js';
 import { fail } from '../errors.js';

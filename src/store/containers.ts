@@ -70,7 +70,7 @@ export function listContainers(paths: StorePaths): ContainerRecord[] {
     if (!fs.existsSync(configFile(paths, id))) continue; // being created or removed
     records.push(readContainer(paths, id));
   }
-  // Newest first. ISO 8601 times sort as plain strings; localeCompare would start ICU's collator (8 ms).
+  // Newest first. ISO 8601 times sort as plain strings; localeCompare would start ICU's collator, which is slow to load.
   return records.sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : 0));
 }
 

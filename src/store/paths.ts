@@ -52,7 +52,7 @@ export function makeStoreRoot(paths: StorePaths): void {
   if (stat.mode & 0o002 && fs.readdirSync(paths.root).length > 0) {
     throw fail(`the store ${paths.root} is writable by every user, and holds files already`, 'give --root a directory of its own, such as /var/lib/tsrun');
   }
-  // Made looser by an older tsrun or by hand: closed again, as dockerd re-sets its root's mode at each start.
+  // Made looser by hand or by another program: closed again, as dockerd re-sets its root's mode at each start.
   if (stat.mode & 0o077) fs.chmodSync(paths.root, 0o700);
 }
 // #endregion

@@ -16,7 +16,7 @@ import net from 'node:net';
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fail } from '../errors.js';
-import type { Runtime } from '../container.js';
+import type { Runtime } from '../runtime.js';
 import type { StorePaths } from '../store/paths.js';
 import { makeStagingDir } from '../store/atomic.js';
 import { findImage, saveImage } from '../store/images.js';

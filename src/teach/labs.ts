@@ -86,10 +86,10 @@ export const LABS: Lab[] = [
     task: 'The container\'s root is the image\'s top layer itself, bind-mounted: whatever a container writes changes the image for every later container. Give the container an overlay with an upper directory of its own.',
     file: 'src/stages/rwlayer.ts',
     region: 'rwlayer',
-    remove: "      steps: [{ op: 'mount', source: 'overlay', target: mountpoint, fstype: 'overlay', flags: [], data }],\n",
-    insert: "      // TODO(lab 2): this mounts the image's top layer itself as the root, so writes land in the image.\n"
-      + "      // Mount an overlay instead: `data` already says which lower, upper and work directories to use.\n"
-      + "      steps: [{ op: 'mount', source: lowerdirs[0]!, target: mountpoint, fstype: '', flags: ['MS_BIND'], data: '' }],\n",
+    remove: "    steps: [{ op: 'mount', source: 'overlay', target: mountpoint, fstype: 'overlay', flags: [], data }],\n",
+    insert: "    // TODO(lab 2): this mounts the image's top layer itself as the root, so writes land in the image.\n"
+      + "    // Mount an overlay instead: `data` already says which lower, upper and work directories to use.\n"
+      + "    steps: [{ op: 'mount', source: lowerdirs[0]!, target: mountpoint, fstype: '', flags: ['MS_BIND'], data: '' }],\n",
     checks: [
       {
         name: 'a file written in one container is not in the next one',
@@ -122,9 +122,9 @@ export const LABS: Lab[] = [
     task: 'On a host whose mounts are shared (as systemd makes them), the overlay and /proc the child mounts show up in the host\'s own mount table. The child has its own mount namespace, but it forgot something before mounting. Find it and fix it.',
     file: 'src/stages/namespaces.ts',
     region: 'propagation',
-    remove: "      { op: 'mount', source: '', target: '/', fstype: '', flags: ['MS_REC', 'MS_PRIVATE'], data: '' },\n",
-    insert: '      // TODO(lab 3): a new mount namespace starts as a copy of the host\'s, with the same propagation.\n'
-      + '      // Before mounting anything, make sure nothing mounted here propagates back (mount_namespaces(7)).\n',
+    remove: "    { op: 'mount', source: '', target: '/', fstype: '', flags: ['MS_REC', 'MS_PRIVATE'], data: '' },\n",
+    insert: '    // TODO(lab 3): a new mount namespace starts as a copy of the host\'s, with the same propagation.\n'
+      + '    // Before mounting anything, make sure nothing mounted here propagates back (mount_namespaces(7)).\n',
     checks: [
       {
         name: 'while a container runs, the host does not see its mounts',
@@ -159,8 +159,8 @@ export const LABS: Lab[] = [
     task: 'The container has a UTS namespace of its own, but nobody names it: `hostname` inside prints the host\'s name. Give the container its hostname (--hostname, or the first 12 characters of its id).',
     file: 'src/stages/namespaces.ts',
     region: 'hostname',
-    remove: "      { op: 'sethostname', name: container.config.hostname }, // in the new UTS namespace: the host keeps its name\n",
-    insert: '      // TODO(lab 4): the child has its own UTS namespace; name it with sethostname(2) — there is a step for that.\n',
+    remove: "    { op: 'sethostname', name: container.config.hostname }, // in the new UTS namespace: the host keeps its name\n",
+    insert: '    // TODO(lab 4): the child has its own UTS namespace; name it with sethostname(2) — there is a step for that.\n',
     checks: [
       {
         name: '--hostname names the container',
@@ -183,7 +183,7 @@ export const LABS: Lab[] = [
     stage: 'exec',
     title: 'A missing command is tsrun\'s fault',
     task: 'When the command does not exist, tsrun exits 125, as if tsrun itself had failed. Docker exits 127 for "not found" and 126 for "cannot execute". Tell a failed execve apart from the other steps.',
-    file: 'src/stages/exec.ts',
+    file: 'src/kernel/child.ts',
     region: 'exit-codes',
     remove: `  if (step?.op === 'execve') {
     if (code === 'ENOENT') {

@@ -75,7 +75,7 @@ async function renderLesson(lesson: Lesson, lessons: Lesson[]): Promise<string> 
   return (Content as (props: unknown) => Html)({ components }).html;
 }
 
-/** Every `inSpan('tsrun.…'` in src/, with where it is. */
+/** Every span tsrun opens by name (`inSpan('tsrun.…'`, and the stages' in src/run.ts's SPANS), with where. */
 function spansPage(): string {
   const rows: string[] = [];
   const walk = (dir: string) => {
@@ -84,7 +84,7 @@ function spansPage(): string {
       if (entry.isDirectory()) walk(full);
       else if (entry.name.endsWith('.ts')) {
         fs.readFileSync(full, 'utf8').split('\n').forEach((line, i) => {
-          for (const match of line.matchAll(/inSpan\('(tsrun\.[a-z]+)'/g)) {
+          for (const match of line.matchAll(/(?:inSpan\(|^\s+[a-z]+: )'(tsrun\.[a-z]+)'/g)) {
             rows.push(`<tr id="${match[1]}"><td><code>${match[1]}</code></td><td>${escapeHtml(path.relative(REPO_ROOT, full))}:${i + 1}</td></tr>`);
           }
         });

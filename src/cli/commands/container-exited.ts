@@ -1,7 +1,7 @@
-// tsrun container-exited ID: not for people; what tsrun-monitor becomes when its container exits.
+// tsrun container-exited ID: not for people; what tsrun-monitor becomes when its container exits
+// (native/src/monitor.cc). It records the exit, releases what the container held, and restarts it if asked.
 import type { CommandModule } from 'yargs';
 
-/** Not for people: what tsrun-monitor becomes when its container exits (see native/src/monitor.cc). */
 export const containerExitedCommand: CommandModule<object, { root?: string; id: string }> = {
   command: 'container-exited <id>',
   describe: false,
@@ -11,9 +11,12 @@ export const containerExitedCommand: CommandModule<object, { root?: string; id: 
     const { findContainer } = await import('../../store/containers.js');
     const { releaseRemoved } = await import('../../containers/lifecycle.js');
     const { detachedExited } = await import('../../containers/restart.js');
+    const { startDetached } = await import('../../run.js');
     const runtime = runtimeFor(argv);
     const container = findContainer(runtime.paths, argv.id);
     // Removed meanwhile (rm -f of a monitor that was late): what it held must be freed all the same.
-    await (container ? detachedExited(runtime, container) : releaseRemoved(runtime, argv.id));
+    if (!container) return releaseRemoved(runtime, argv.id);
+    const again = await detachedExited(runtime, container);
+    if (again) await startDetached(runtime, again);
   },
 };

@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import path from 'node:path';
+import { CONTROLLERS, type CgroupLayout } from '../../../src/cgroups/layout.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { rwlayer } from '../../../src/stages/rwlayer.js';
 import { network } from '../../../src/stages/network.js';
@@ -25,9 +27,12 @@ function container(): ContainerRecord {
 describe('rw layer, network and namespaces plans', () => {
   let store: ReturnType<typeof tempStore>;
   let runtime: { sys: ReturnType<typeof fakeSyscalls>; paths: typeof store };
+  let cgroups: Extract<CgroupLayout, { version: 1 }>; // v1 trees in a directory of the test's own: the stage makes the container's cgroup there
   beforeEach(() => {
     store = tempStore();
     runtime = { sys: fakeSyscalls(), paths: store };
+    cgroups = { version: 1, roots: Object.fromEntries(CONTROLLERS.map((controller) => [controller, path.join(store.root, 'cgroup', controller)])) };
+    for (const dir of Object.values(cgroups.roots)) fs.mkdirSync(dir!, { recursive: true });
     for (const diffId of [bottom, top]) fs.mkdirSync(layerDir(store, diffId), { recursive: true });
   });
   afterEach(() => store.remove());
@@ -59,7 +64,7 @@ describe('rw layer, network and namespaces plans', () => {
   it('makes mounts private first, builds the root inside the overlay, then pivots into it', async () => {
     const c = container();
     const rootfs = await rwlayer(runtime, c);
-    const plan = await namespaces(runtime, c, rootfs, await network(runtime, c));
+    const plan = await namespaces(runtime, c, rootfs, await network(runtime, c), cgroups);
     expect(plan.cloneFlags).toEqual(['CLONE_NEWNS', 'CLONE_NEWUTS', 'CLONE_NEWIPC', 'CLONE_NEWPID', 'CLONE_NEWNET']);
     // Right after the propagation step: into the container's cgroup, then a cgroup namespace rooted there.
     const joins = plan.cgroup.joins.map((file) => ({ op: 'write_file', path: file, data: '0' }));
@@ -100,10 +105,10 @@ describe('rw layer, network and namespaces plans', () => {
     const files = { hostname: '/h', hosts: '/hs', resolvConf: '/r' };
     const setns = { op: 'setns', path: '/run/tsrun/netns/x', nstype: 'CLONE_NEWNET' } as const;
     const onBridge: NetworkPlan = { mode: 'bridge', interfaces: [], namespaceFile: setns.path, files, steps: [setns] };
-    const bridged = await namespaces(runtime, c, rootfs, onBridge);
+    const bridged = await namespaces(runtime, c, rootfs, onBridge, cgroups);
     expect(bridged.cloneFlags).toEqual(['CLONE_NEWNS', 'CLONE_NEWUTS', 'CLONE_NEWIPC', 'CLONE_NEWPID']);
     expect(bridged.steps.filter((s) => s.op === 'setns')).toEqual([setns]);
-    const onHost = await namespaces(runtime, c, rootfs, { mode: 'host', interfaces: [], files, steps: [] });
+    const onHost = await namespaces(runtime, c, rootfs, { mode: 'host', interfaces: [], files, steps: [] }, cgroups);
     expect(onHost.cloneFlags).not.toContain('CLONE_NEWNET');
     expect(onHost.steps.some((s) => s.op === 'setns' || s.op === 'link_up')).toBe(false);
   });
