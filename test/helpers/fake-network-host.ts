@@ -4,9 +4,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { CommandRunner } from '../../../src/net/command.js';
-import type { ContainerRecord } from '../../../src/container.js';
-import type { PortMapping } from '../../../src/container.js';
+import type { CommandRunner } from '../../src/net/command.js';
+import type { ContainerRecord } from '../../src/container.js';
+import type { PortMapping } from '../../src/container.js';
 
 export interface Ran { argv: string[]; input?: string }
 

@@ -11,7 +11,8 @@ import { spawnSync } from 'node:child_process';
 import type { NetworkMode } from '../../../src/container.js';
 import { fakeSyscalls } from '../../helpers/fake-syscalls.js';
 import { tempStore } from '../../helpers/temp-store.js';
-import { containerOn, fakeHost } from './fake-host.js';
+import { containerDir } from '../../../src/store/paths.js';
+import { containerOn, fakeHost } from '../../helpers/fake-network-host.js';
 import type { PortMapping } from '../../../src/container.js';
 
 const container = (id: string, network?: NetworkMode, ports: PortMapping[] = []) => containerOn(id, network, { ports });
@@ -186,6 +187,18 @@ describe('network stage', () => {
     await releaseNetwork(runtime, container('1', 'none'), host);
     expect(host.ran).toEqual([]);
     expect(runtime.sys.calls).toEqual([]);
+  });
+
+  it('writes the container\'s hostname, hosts and resolv.conf beside its record, and with --network none brings up only loopback', async () => {
+    const c = container('1', 'none');
+    const plan = await network(runtime, c, host);
+    expect(plan.steps).toEqual([{ op: 'link_up', name: 'lo' }]);
+    const dir = containerDir(store, c.id);
+    expect(plan.files).toEqual({ hostname: path.join(dir, 'hostname'), hosts: path.join(dir, 'hosts'), resolvConf: path.join(dir, 'resolv.conf') });
+    expect(fs.readFileSync(plan.files.hostname, 'utf8')).toBe('h1\n');
+    expect(fs.readFileSync(plan.files.hosts, 'utf8')).toMatch(/127\.0\.0\.1\tlocalhost/);
+    // The host's own resolver on 127.0.0.x cannot be reached from another network namespace.
+    expect(fs.readFileSync(plan.files.resolvConf, 'utf8')).not.toMatch(/nameserver\s+127\./);
   });
 
   // User networks: their own bridges and subnets, the hosts files that let their containers find each
