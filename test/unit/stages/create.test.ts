@@ -8,6 +8,8 @@ import type { ImageRecord } from '../../../src/store/images.js';
 import { listContainers } from '../../../src/store/containers.js';
 import { fakeSyscalls } from '../../helpers/fake-syscalls.js';
 import { tempStore } from '../../helpers/temp-store.js';
+import { layerDir } from '../../../src/store/paths.js';
+import { listVolumes, volumeDataDir } from '../../../src/volumes/store.js';
 
 function image(config: Record<string, unknown>): ImageRecord {
   return {
@@ -94,6 +96,51 @@ describe('create', () => {
     const img = image({ Cmd: ['sh'], WorkingDir: '/srv', User: 'student' });
     expect((await create(runtime, img, request())).config).toMatchObject({ workingDir: '/srv', user: 'student' });
     expect((await create(runtime, img, request({ workdir: '/tmp', user: '0:0' }))).config).toMatchObject({ workingDir: '/tmp', user: '0:0' });
+  });
+});
+
+describe('create: what only the image can settle, and the rest of the request', () => {
+  let store: ReturnType<typeof tempStore>;
+  let runtime: { sys: ReturnType<typeof fakeSyscalls>; paths: typeof store };
+  let layer: string;
+  beforeEach(() => {
+    store = tempStore();
+    runtime = { sys: fakeSyscalls(), paths: store };
+    layer = layerDir(store, 'sha256:' + 'b'.repeat(64)); // image()'s one layer
+    fs.mkdirSync(path.join(layer, 'data'), { recursive: true });
+    fs.writeFileSync(path.join(layer, 'data', 'seed'), 'from the image');
+  });
+  afterEach(() => store.remove());
+
+  it('makes the volumes it names: an anonymous one gets a name, and a new one starts with what the image has at its path', async () => {
+    const record = await create(runtime, image({ Cmd: ['sh'] }), request({
+      mounts: [{ type: 'volume', source: '', target: '/data', readOnly: false }, { type: 'volume', source: 'cache', target: '/cache', readOnly: true }],
+    }));
+    const [anonymous, named] = record.config.mounts!;
+    expect(anonymous).toMatchObject({ type: 'volume', target: '/data', readOnly: false, source: expect.stringMatching(/^[a-f0-9]{64}$/) });
+    expect(named).toEqual({ type: 'volume', source: 'cache', target: '/cache', readOnly: true });
+    expect(listVolumes(store).map((volume) => [volume.Name, volume.Anonymous]).sort()).toEqual([[anonymous!.source, true], ['cache', false]].sort());
+    expect(fs.readFileSync(path.join(volumeDataDir(store, anonymous!.source), 'seed'), 'utf8')).toBe('from the image');
+    expect(fs.readdirSync(volumeDataDir(store, 'cache'))).toEqual([]);
+  });
+
+  it('refuses to mount on a path that is a symbolic link in the image, before any volume or container exists', async () => {
+    fs.symlinkSync('/etc', path.join(layer, 'link'));
+    await expect(create(runtime, image({ Cmd: ['sh'] }), request({ mounts: [{ type: 'volume', source: 'v', target: '/link/x', readOnly: false }] })))
+      .rejects.toThrow('cannot mount on /link/x: /link is a symbolic link in the container');
+    expect(listVolumes(store)).toEqual([]);
+    expect(listContainers(store)).toEqual([]);
+  });
+
+  it('keeps the rest of the request as the container\'s config, and the image\'s STOPSIGNAL unless --stop-signal says otherwise', async () => {
+    const restart = { name: 'on-failure' as const, maximumRetryCount: 3 };
+    const resources = { memory: 64 << 20, pidsLimit: 10 };
+    const security = { ...DEFAULT_SECURITY, capDrop: ['CAP_NET_RAW'] };
+    const img = image({ Cmd: ['sh'], StopSignal: 'SIGQUIT' });
+    const record = await create(runtime, img, request({ readOnly: true, restart, logMaxSize: 4096, resources, security, autoRemove: true, network: 'none', interactive: true }));
+    expect(record.config).toMatchObject({ readOnly: true, restart, logMaxSize: 4096, resources, security, autoRemove: true, network: 'none', interactive: true, tty: false, stopSignal: 'SIGQUIT' });
+    expect((await create(runtime, img, request({ stopSignal: 'SIGINT' }))).config.stopSignal).toBe('SIGINT');
+    expect(record.image).toEqual({ id: img.id, name: 'demo', layers: ['sha256:' + 'b'.repeat(64)] });
   });
 });
 
