@@ -2,7 +2,7 @@
 // every command it suggests exists, and the container's stdout stays clean.
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commands } from '../../src/cli/commands/index.js';
 import { STAGES } from '../../src/container.js';
@@ -78,7 +78,7 @@ describe.skipIf(!asRoot)('tsrun run --explain (as root)', () => {
   });
 
   it('refuses --step without a terminal, and an unknown --explain format', () => {
-    const step = tsrun(root, ['run', '--rm', '--step', 'tsrun-demo', 'true'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const step = tsrun(root, ['run', '--rm', '--step', 'tsrun-demo', 'true'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true } as SpawnSyncOptions); // spawnSync honours detached (setsid); its type omits it
     expect(step.status).toBe(125);
     expect(step.stderr).toMatch(/--step needs a terminal/);
     const format = tsrun(root, ['run', '--rm', '--explain=xml', 'tsrun-demo', 'true']);

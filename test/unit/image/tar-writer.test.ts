@@ -31,7 +31,7 @@ async function readBack(tar: Buffer): Promise<{ header: Partial<TarHeader>; cont
   const entries = [];
   for await (const entry of parser) {
     let content = '';
-    for await (const chunk of entry) content += chunk.toString();
+    for await (const chunk of entry as AsyncIterable<Buffer>) content += chunk.toString();
     const { name, type, mode, uid, gid, mtime, size, linkname } = entry.header;
     entries.push({ header: { name, type, mode, uid, gid, mtime, size, ...(linkname ? { linkname } : {}) } as Partial<TarHeader>, content });
   }

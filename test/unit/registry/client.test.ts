@@ -263,7 +263,7 @@ describe('RegistryClient', () => {
   });
 
   it('sends credentials to a token server over plain http only on this machine', async () => {
-    const host = await serve((request, response) => {
+    const host = await serve((_request, response) => {
       response.writeHead(401, { 'www-authenticate': 'Bearer realm="http://localhost:1/token",service="test"' }).end();
     });
     const client = clientFor(host, { username: 'a', password: 'b' });

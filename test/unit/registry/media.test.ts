@@ -20,7 +20,8 @@ describe('manifestKind', () => {
 
   it('tells an OCI document without a media type by its shape', () => {
     expect(manifestKind(undefined, { schemaVersion: 2, manifests: [] })).toBe('index');
-    expect(manifestKind('application/json', { schemaVersion: 2, config: {}, layers: [] })).toBe('manifest');
+    const manifest = { schemaVersion: 2, config: {}, layers: [] };
+    expect(manifestKind('application/json', manifest)).toBe('manifest');
   });
 
   it('refuses Docker schema 1 and anything unknown, naming the media type', () => {

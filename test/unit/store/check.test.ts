@@ -44,7 +44,7 @@ async function storedImage(paths: StorePaths, tag: string, layerNames: string[])
     fs.writeFileSync(path.join(layerDir(paths, diffId), 'etc', layer), layer);
     return { diffId, digest: writeBlob(paths, `gzip of ${layer}`), mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', size: 10, unpackedSize: 100 };
   });
-  const config = { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: layers.map((layer) => layer.diffId) } };
+  const config = { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers' as const, diff_ids: layers.map((layer) => layer.diffId) } };
   const id = writeBlob(paths, JSON.stringify(config));
   const manifestDigest = writeBlob(paths, JSON.stringify({ config: id, layers: layers.map((layer) => layer.digest) }));
   return saveImage(sys, paths, {

@@ -85,7 +85,7 @@ describe('startTracing', () => {
     await tracing.root(async () => undefined, exitCodeOf);
     const stderr: string[] = [];
     const write = process.stderr.write;
-    process.stderr.write = ((chunk: string) => stderr.push(chunk)) as typeof write;
+    process.stderr.write = ((chunk: string) => stderr.push(chunk)) as unknown as typeof write;
     try {
       expect((await tracing.finish()).written).toBeUndefined();
     } finally {
