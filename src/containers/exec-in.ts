@@ -74,8 +74,7 @@ export async function execIn(runtime: Runtime, containerRecord: ContainerRecord,
   const stopForwarding = forwardSignals(() => child);
   try {
     const stdio: [number, number, number] = request.tty ? [-1, -1, -1] : [request.interactive ? 0 : -1, 1, 2];
-    const started = await startChild(runtime.sys, { cloneFlags: [], steps, stdio, tty: request.tty });
-    child = started.pid;
+    const started = await startChild(runtime.sys, { cloneFlags: [], steps, stdio, tty: request.tty }, (pid) => { child = pid; });
     if (started.failure) {
       await started.exited;
       throw stepError(started.failure, steps, request.command[0]!);

@@ -36,9 +36,11 @@ export interface StartedChild {
 }
 
 // #region start-child
-/** Clones the child and returns once it has called execve, or a step has failed. */
-export async function startChild(sys: Syscalls, request: SpawnRequest & { tty: boolean }): Promise<StartedChild> {
+/** Clones the child and returns once it has called execve, or a step has failed. `spawned` learns its pid at
+ *  once, so that a signal for it during its steps is passed on, not lost. */
+export async function startChild(sys: Syscalls, request: SpawnRequest & { tty: boolean }, spawned: (pid: number) => void): Promise<StartedChild> {
   const child = sys.spawn(request);
+  spawned(child.pid);
   try {
     const exited = sys.waitpid(child.pid);
     const failure = await readStepFailure(child.errorFd);

@@ -43,8 +43,7 @@ export async function exec(
       // Without -i the container reads /dev/null (-1); with -t the pty replaces all three.
       stdio: tty ? [-1, -1, -1] : [interactive ? io.stdin : -1, io.stdout, io.stderr],
       tty,
-    });
-    pid = child.pid;
+    }, (spawned) => { pid = spawned; });
     // At once, before anything else: a short command may be gone a millisecond after its execve.
     if (!child.failure) observer?.processStarted?.(child.pid, proc);
     const startedAt = new Date().toISOString();
