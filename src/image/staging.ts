@@ -6,11 +6,11 @@
 // store lock. Until then nothing is visible; on failure the directory goes.
 import fs from 'node:fs';
 import path from 'node:path';
-import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Syscalls } from '../kernel/syscalls.js';
 import { errorText, fail, hasErrorCode, withContext } from '../errors.js';
 import { blobPath, layerDir, lockPath, tmpDir, type StorePaths } from '../store/paths.js';
+import { hashFile } from '../store/digest.js';
 import { makeStagingDir } from '../store/atomic.js';
 import { withLock } from '../store/lock.js';
 import { listImages, saveImagesLocked, type ImageRecord, type LayerRecord } from '../store/images.js';
@@ -207,16 +207,6 @@ export function readJsonFile<T>(file: string, what: string, corruptHint: string)
   // Every image document is an object (or, a docker-archive's manifest.json, a list): the callers read fields of it.
   if (typeof value !== 'object' || value === null) throw fail(`${what} is not a JSON object`, corruptHint);
   return value as T;
-}
-
-export async function hashFile(file: string): Promise<{ digest: string; size: number }> {
-  const hash = crypto.createHash('sha256');
-  let size = 0;
-  for await (const chunk of fs.createReadStream(file) as AsyncIterable<Buffer>) {
-    hash.update(chunk);
-    size += chunk.length;
-  }
-  return { digest: `sha256:${hash.digest('hex')}`, size };
 }
 
 export function imageRecord(id: string, config: ImageConfig, layers: LayerRecord[], names: { repoTags: string[]; repoDigests: string[] }): ImageRecord {

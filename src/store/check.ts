@@ -20,7 +20,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Syscalls } from '../kernel/syscalls.js';
 import { errorText } from '../errors.js';
-import { hashFile } from '../image/staging.js';
+import { hashFile } from './digest.js';
 import { familiarString, parseReference } from '../image/reference.js';
 import { blobPath, containerDir, containerRunDir, imageRecordPath, layerDir, lockPath, repositoriesPath, seccompDir, tmpDir, type StorePaths } from './paths.js';
 import { TEMP_MARK, makerIsRunning, readJson, writeJsonAtomic } from './atomic.js';
