@@ -40,3 +40,22 @@ describe('the bundles', () => {
     }
   });
 });
+
+describe('building the lessons site after the CLI', () => {
+  it('leaves the CLI\'s bundles and code caches as the build made them, and V8 still takes the caches', () => {
+    const bundles = ['tsrun.cjs', 'tracing.cjs', 'otel-api.cjs', 'otlp.cjs'].map((name) => path.resolve('dist/bundle', name));
+    const files = bundles.flatMap((bundle) => [bundle, `${bundle}.cache`]);
+    const before = files.map((file) => fs.readFileSync(file));
+    const site = spawnSync(process.execPath, ['scripts/bundle.mjs', '--site'], { encoding: 'utf8' }); // lessons:build's first half
+    expect(site.status, site.stderr).toBe(0);
+    expect(files.map((file) => fs.readFileSync(file)), 'a bundle or a cache changed').toEqual(before);
+    const loader = path.resolve('dist/bundle/load-bundle.cjs');
+    const accepted = spawnSync(process.execPath, ['-e', `
+      const { loadBundle, codeCacheAccepted } = require(${JSON.stringify(loader)});
+      const files = ${JSON.stringify(bundles)};
+      for (const file of files) loadBundle(file);
+      console.log(JSON.stringify(files.map(codeCacheAccepted)));
+    `], { encoding: 'utf8' });
+    expect(JSON.parse(accepted.stdout)).toEqual([true, true, true, true]);
+  });
+});
