@@ -93,10 +93,7 @@ export function lessonReferences(mdx: string): LessonReferences {
       continue;
     }
     const prose = withoutComments(text);
-    for (const tag of prose.matchAll(/<Region\b([^>]*?)\/?>/g)) {
-      const attributes = parseAttributes(tag[1]!);
-      refs.regions.push({ file: attributes.file ?? '', name: attributes.name ?? '', line });
-    }
+    for (const tag of regionTags(prose)) refs.regions.push({ ...tag, line });
     for (const code of inlineCode(prose)) {
       const span = /^tsrun(\.[A-Za-z_][\w-]*)+$/.exec(code);
       if (span && !/\.(js|ts|mjs|cjs|json|mdx?)$/.test(code)) refs.spans.push({ name: code, line });
@@ -104,6 +101,15 @@ export function lessonReferences(mdx: string): LessonReferences {
     }
   }
   return refs;
+}
+
+/** The <Region …/> tags in a line of prose: the file and region each asks for, its attributes in any order,
+ *  quoted either way or as a JSX string. The site, the terminal renderer and the lessons test all read them so. */
+export function regionTags(text: string): Array<{ file: string; name: string }> {
+  return [...withoutComments(text).matchAll(/<Region\b([^>]*?)\/?>/g)].map((tag) => {
+    const attributes = parseAttributes(tag[1]!);
+    return { file: attributes.file ?? '', name: attributes.name ?? '' };
+  });
 }
 
 interface LessonLine { text: string; line: number; inCode: boolean }

@@ -4,13 +4,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Chalk } from 'chalk';
-import { listLessons, type Lesson } from './lessons.js';
+import { listLessons, regionTags, type Lesson } from './lessons.js';
 import { REPO_ROOT, readRegion } from './regions.js';
 import { fail } from '../errors.js';
 
 export const LESSONS_DIR = path.join(REPO_ROOT, 'lessons');
 
-const REGION_TAG = /^<Region\s+file="([^"]+)"\s+name="([^"]+)"\s*\/>\s*$/;
 const COMMAND_LINE = /^(\$ |sudo |tsrun |\.\/bin\/tsrun\.js )/;
 
 export function lessonList(): string {
@@ -43,10 +42,10 @@ export function renderLesson(lesson: Lesson, colour: boolean): string {
       out.push(COMMAND_LINE.test(line) ? `    ${chalk.yellow(line)}` : `    ${chalk.dim(line)}`);
       continue;
     }
-    const region = REGION_TAG.exec(line.trim());
+    const [region] = line.trim().startsWith('<Region') ? regionTags(line) : [];
     if (region) {
-      const [, file, name] = region;
-      const code = readRegion(file!, name!);
+      const { file, name } = region;
+      const code = readRegion(file, name);
       out.push(chalk.dim(`    ── ${file}:${code.startLine}-${code.endLine} (region ${name})`));
       code.code.split('\n').forEach((text, i) => out.push(`${chalk.dim(String(code.startLine + i).padStart(5))}  ${text}`));
       continue;
