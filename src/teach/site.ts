@@ -106,7 +106,7 @@ function page(title: string, body: string, lessons: Lesson[]): string {
 <style>
 body { font: 16px/1.55 system-ui, sans-serif; max-width: 52rem; margin: 2rem auto; padding: 0 1rem; color: #1f2328; }
 header a { margin-right: .8rem; }
-pre { background: #f6f8fa; padding: .8rem; overflow-x: auto; border-radius: 6px; }
+pre { background: #f6f8fa; padding: .8rem; border-radius: 6px; white-space: pre-wrap; overflow-wrap: anywhere; }
 pre code.hljs { padding: 0; background: none; }
 figure.region { margin: 1rem 0; }
 figcaption { font: 13px monospace; color: #57606a; }

@@ -52,6 +52,20 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('the lessons site in Chromium', () => 
     await page.close();
   });
 
+  it('fits every code block to the page, on a laptop and on a phone: none scrolls sideways', async () => {
+    for (const width of [1280, 390]) {
+      const page = await browser.newPage({ viewport: { width, height: 900 } });
+      for (const name of pages) {
+        await page.goto(`file://${path.join(site, name)}`);
+        const scrolling = await page.locator('pre, pre > code').evaluateAll((blocks) => blocks
+          .filter((block) => block.scrollWidth > block.clientWidth)
+          .map((block) => block.textContent!.split('\n').reduce((a, b) => (a.length >= b.length ? a : b))));
+        expect(scrolling, `${name} at ${width} px: its longest lines`).toEqual([]);
+      }
+      await page.close();
+    }
+  });
+
   it('shows real, highlighted code from src/ in a lesson, and takes its picture', async () => {
     const page = await browser.newPage({ viewport: { width: 1000, height: 1400 } });
     await page.goto(`file://${path.join(site, 'rwlayer.html')}`);
