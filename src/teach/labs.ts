@@ -48,6 +48,8 @@ export interface Lab {
   region: string;
   remove: string;
   insert: string;
+  /** A fix a student might try that is not the fix (written in place of `insert`): some check must reject it. */
+  wrongFix: { text: string; why: string };
   checks: LabCheck[];
 }
 
@@ -65,6 +67,10 @@ export const LABS: Lab[] = [
     region: 'environment',
     remove: '  for (const entry of request.env) add(entry);\n',
     insert: '  // TODO(lab 1): the -e flags (request.env) never reach the container. Add them last, so they win.\n',
+    wrongFix: {
+      text: "  for (const entry of request.env) if (!env.has(entry.slice(0, entry.indexOf('=')))) add(entry);\n",
+      why: "the -e flags count only where the image sets nothing: the image's value still wins",
+    },
     checks: [
       {
         name: '-e sets a variable',
@@ -90,6 +96,10 @@ export const LABS: Lab[] = [
     insert: "    // TODO(lab 2): this mounts the image's top layer itself as the root, so writes land in the image.\n"
       + "    // Mount an overlay instead: `data` already says which lower, upper and work directories to use.\n"
       + "    steps: [{ op: 'mount', source: lowerdirs[0]!, target: mountpoint, fstype: '', flags: ['MS_BIND'], data: '' }],\n",
+    wrongFix: {
+      text: "    steps: [{ op: 'mount', source: 'overlay', target: mountpoint, fstype: 'overlay', flags: ['MS_RDONLY'], data }],\n",
+      why: "an overlay, but read-only: the image is safe, and the container cannot write at all",
+    },
     checks: [
       {
         name: 'a file written in one container is not in the next one',
@@ -125,6 +135,10 @@ export const LABS: Lab[] = [
     remove: "    { op: 'mount', source: '', target: '/', fstype: '', flags: ['MS_REC', 'MS_PRIVATE'], data: '' },\n",
     insert: '    // TODO(lab 3): a new mount namespace starts as a copy of the host\'s, with the same propagation.\n'
       + '    // Before mounting anything, make sure nothing mounted here propagates back (mount_namespaces(7)).\n',
+    wrongFix: {
+      text: "    { op: 'mount', source: '', target: '/', fstype: '', flags: ['MS_PRIVATE'], data: '' },\n",
+      why: "/ made private, but not recursively: the mounts below it still propagate",
+    },
     checks: [
       {
         name: 'while a container runs, the host does not see its mounts',
@@ -161,6 +175,10 @@ export const LABS: Lab[] = [
     region: 'hostname',
     remove: "    { op: 'sethostname', name: container.config.hostname }, // in the new UTS namespace: the host keeps its name\n",
     insert: '    // TODO(lab 4): the child has its own UTS namespace; name it with sethostname(2) — there is a step for that.\n',
+    wrongFix: {
+      text: "    { op: 'sethostname', name: container.id.slice(0, 12) },\n",
+      why: "every container named after its id: --hostname is ignored",
+    },
     checks: [
       {
         name: '--hostname names the container',
@@ -196,6 +214,10 @@ export const LABS: Lab[] = [
 `,
     insert: '  // TODO(lab 5): when the failed step is the execve, the command is at fault, not tsrun:\n'
       + '  // ENOENT means not found (127), EACCES or ENOEXEC cannot execute (126). See the kinds in src/errors.ts.\n',
+    wrongFix: {
+      text: "  if (step?.op === 'execve') return new TsrunError(`exec: \"${command}\": ${code}`, { kind: 'not-found' });\n",
+      why: "every failed execve called \"not found\" (127), a file without x permission too",
+    },
     checks: [
       {
         name: 'a missing command exits 127',
@@ -224,6 +246,10 @@ export const LABS: Lab[] = [
     region: 'connect',
     remove: "    `route add default via ${c.gateway}`,\n",
     insert: "    // TODO(lab 6): packets for other networks need a way out: a default route through the gateway (c.gateway).\n",
+    wrongFix: {
+      text: "    `route add default dev eth0`,\n",
+      why: "a default route out of eth0, but through no gateway",
+    },
     checks: [
       {
         name: 'the container has a default route through the gateway',
@@ -253,6 +279,10 @@ export const LABS: Lab[] = [
 `,
     insert: '  // TODO(lab 7): `digest` is what the bytes hash to, `promised` what they should hash to.\n'
       + '  // When the two differ, refuse the manifest (fail(…, CORRUPT)) before anything uses it.\n',
+    wrongFix: {
+      text: "  if (fetched.claimedDigest !== undefined && fetched.claimedDigest !== digest) {\n    throw fail(`manifest ${fetched.claimedDigest} does not match its digest: got ${digest}`, CORRUPT);\n  }\n",
+      why: "the registry's own claim checked, not the digest the manifest was asked by",
+    },
     checks: [
       {
         name: 'a manifest that is not the one asked for is refused',
@@ -284,6 +314,10 @@ export const LABS: Lab[] = [
     remove: '  layer.sys.lsetxattr(at, OVERLAY_OPAQUE_XATTR, Buffer.from(OVERLAY_OPAQUE_VALUE));\n',
     insert: '  // TODO(lab 8): overlayfs hides the lower layers\' contents of a directory that carries an extended attribute.\n'
       + '  // Set it here (see src/image/whiteouts.ts for its name and value; there is a syscall for xattrs).\n',
+    wrongFix: {
+      text: "  layer.sys.lsetxattr(path.dirname(at), OVERLAY_OPAQUE_XATTR, Buffer.from(OVERLAY_OPAQUE_VALUE));\n",
+      why: "the parent directory marked opaque instead: it hides its neighbours too",
+    },
     checks: [
       {
         name: 'an opaque directory shows only its own files',
@@ -314,6 +348,10 @@ export const LABS: Lab[] = [
     remove: "      { op: 'capbset_drop', caps: notKept },\n",
     insert: "      // TODO(lab 9): notKept lists the capabilities the container must never have. For root, execve gives back\n"
       + "      // whatever is in the bounding set (capabilities(7)); take them out of it while the child still holds CAP_SETPCAP.\n",
+    wrongFix: {
+      text: "      { op: 'capbset_drop', caps: ['CAP_SYS_ADMIN'] },\n",
+      why: "only CAP_SYS_ADMIN taken out of the bounding set: mount is refused, the other capabilities stay",
+    },
     checks: [
       {
         name: 'the container\'s root cannot mount',
@@ -343,6 +381,10 @@ export const LABS: Lab[] = [
     remove: "      ...(options.noNewPrivileges ? [] : loadFilter),\n",
     insert: "      // TODO(lab 10): without no_new_privs, the filter (loadFilter) is never loaded. Loading one takes CAP_SYS_ADMIN\n"
       + "      // or no_new_privs (seccomp(2)): find the last moment the child still holds CAP_SYS_ADMIN.\n",
+    wrongFix: {
+      text: "      { op: 'prctl', option: 'PR_SET_NO_NEW_PRIVS', value: 1 } as ChildStep, ...loadFilter,\n",
+      why: "no_new_privs set for every container, so that the filter can load late: setuid programs lose their powers, which Docker's default does not do",
+    },
     checks: [
       {
         name: 'a profile that refuses mkdir refuses it',
@@ -364,6 +406,11 @@ export const LABS: Lab[] = [
           }
           return '';
         },
+      },
+      {
+        name: 'no_new_privs stays off unless asked (NoNewPrivs 0), as in Docker',
+        hint: 'no_new_privs would let the filter load at any moment, but it also takes setuid programs\' powers away: by default it stays off.',
+        run: async ({ tsrun }) => expectOutput(tsrun(['run', '--rm', '--network', 'none', DEMO, 'sh', '-c', 'grep "^NoNewPrivs:" /proc/self/status']), 'NoNewPrivs:\t0\n'),
       },
       {
         name: 'seccomp=unconfined still runs without a filter',

@@ -1,6 +1,6 @@
-// Every lab fails its checks on the broken starting point and passes them on
-// the reference solution (tsrun's own source): a lab that cannot fail, or
-// cannot be passed, is a bug.
+// Every lab fails its checks on the broken starting point and on a wrong fix a
+// student might try, and passes them on the reference solution (tsrun's own
+// source): a lab that cannot fail, can be fooled, or cannot be passed, is a bug.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,7 +29,7 @@ describe.skipIf(!asRoot)('labs (as root)', () => {
   });
 
   for (const lab of LABS) {
-    it(`lab ${lab.id} (${lab.name}): fails as started, passes with the reference code`, async () => {
+    it(`lab ${lab.id} (${lab.name}): fails as started and with a wrong fix, passes with the reference code`, async () => {
       const before = hostSnapshot();
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), `tsrun-lab-test-${lab.id}-`));
       dirs.push(dir);
@@ -38,6 +38,10 @@ describe.skipIf(!asRoot)('labs (as root)', () => {
 
       const broken = await checkLab(lab, dir);
       expect(broken.some((check) => !check.passed), JSON.stringify(broken, null, 2)).toBe(true);
+
+      fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(lab.insert, () => lab.wrongFix.text));
+      const fooled = await checkLab(lab, dir);
+      expect(fooled.some((check) => !check.passed), `${lab.wrongFix.why}, and yet every check passed`).toBe(true);
 
       fs.copyFileSync(path.join(REPO_ROOT, lab.file), file); // the student's fix: the reference code
       const mended = await checkLab(lab, dir);
