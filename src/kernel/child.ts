@@ -8,7 +8,6 @@ import os from 'node:os';
 import type { ChildStep } from './steps.js';
 import { describeStep } from './steps.js';
 import type { SpawnRequest, Syscalls, WaitStatus } from './syscalls.js';
-import { relayConsole } from './console.js';
 import { TsrunError, errnoName, fail } from '../errors.js';
 
 const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
@@ -55,7 +54,8 @@ export async function startChild(sys: Syscalls, request: SpawnRequest & { tty: b
 
 /** Its exit code once it has exited and, with -t, all its output is relayed: 128 + N for a death by signal N. */
 export async function waitForExit(sys: Syscalls, child: StartedChild, forwardInput: boolean): Promise<{ code: number; signal: NodeJS.Signals | null }> {
-  const console = child.ptyFd >= 0 ? relayConsole(sys, child.ptyFd, forwardInput) : undefined;
+  // The terminal's modules (tty, net) are loaded only with -t.
+  const console = child.ptyFd >= 0 ? (await import('./console.js')).relayConsole(sys, child.ptyFd, forwardInput) : undefined;
   const status = await child.exited;
   await console?.closed;
   return { code: status.code ?? 128 + os.constants.signals[status.signal!], signal: status.signal };

@@ -1,7 +1,7 @@
 // The real system calls: native/ loaded once, on first use, and wrapped so that
 // it satisfies the `Syscalls` interface the rest of tsrun is written against.
 import fs from 'node:fs';
-import { spawn as spawnProcess } from 'node:child_process';
+import type * as ChildProcesses from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -80,9 +80,11 @@ export const realSyscalls: Syscalls = {
 
 /** tsrun-monitor LOG MAX_LOG_BYTES EXIT_FILE SYNC_FD STDIN -- EXIT_COMMAND…, its steps on stdin, fd 3 its sync pipe. */
 function spawnMonitor(request: MonitorRequest): StartedMonitor {
+  // node:child_process is loaded only here, for a detached start: a foreground run does not need it.
+  const { spawn } = createRequire(import.meta.url)('node:child_process') as typeof ChildProcesses;
   const log = fs.openSync(request.monitorLog, 'a');
   try {
-    const monitor = spawnProcess(MONITOR_PATH, [
+    const monitor = spawn(MONITOR_PATH, [
       request.logPath, String(request.logMaxBytes), request.exitFile, '3', request.stdinFifo ?? '-', '--', ...request.exitCommand,
     ], { detached: true, stdio: ['pipe', log, log, 'pipe'], env: request.env });
     monitor.stdin!.end(request.spawn);

@@ -8,8 +8,6 @@
 //   -p 127.0.0.1::80/udp     any free port, only via 127.0.0.1, UDP
 //   -P                       every port the image EXPOSEs, each to a free host port
 import fs from 'node:fs';
-import net from 'node:net';
-import dgram from 'node:dgram';
 import { fail } from '../errors.js';
 import { parseAddress } from './address.js';
 import type { PortMapping } from '../container.js';
@@ -94,16 +92,19 @@ function ephemeralRange(): [number, number] {
   return [32768, 60999];
 }
 
-/** Whether a socket could listen there now. */
-function canBind(mapping: PortMapping): Promise<boolean> {
+/** Whether a socket could listen there now. The socket modules load only here: most runs publish nothing. */
+async function canBind(mapping: PortMapping): Promise<boolean> {
   const host = mapping.hostIp || '0.0.0.0';
-  return new Promise((resolve) => {
-    if (mapping.protocol === 'udp') {
+  if (mapping.protocol === 'udp') {
+    const dgram = await import('node:dgram');
+    return new Promise((resolve) => {
       const socket = dgram.createSocket('udp4');
       socket.once('error', () => { socket.close(); resolve(false); });
       socket.bind(mapping.hostPort, host, () => socket.close(() => resolve(true)));
-      return;
-    }
+    });
+  }
+  const net = await import('node:net');
+  return new Promise((resolve) => {
     const server = net.createServer();
     server.once('error', () => resolve(false));
     server.listen({ port: mapping.hostPort, host, exclusive: true }, () => server.close(() => resolve(true)));
