@@ -208,6 +208,11 @@ int WalkBeneath(int top, const char* path, int flags, mode_t mode, uint64_t reso
     bool symlink = next >= 0 ? fstat(next, &st) == 0 && S_ISLNK(st.st_mode)
                              : fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
     errno = open_errno;
+    if (symlink && last && (flags & O_NOFOLLOW)) {  // not to be followed: the link itself (O_PATH), or open's refusal
+      if (next < 0) return Fail(dir, errno);
+      close(dir);
+      return next;
+    }
     if (next >= 0 && !symlink) {
       if (last) {
         close(dir);

@@ -210,4 +210,13 @@ describe('tsrun\'s own reads without openat2: the walk beneath a directory', () 
       ['abs', inRoot, 'ELOOP'],
     ]);
   });
+
+  it('O_NOFOLLOW: a symlink at the end is opened itself (O_PATH) or refused, not followed, whatever the resolve rules', async () => {
+    await expectWalkAnswersAsKernel([
+      ['rel', ['RESOLVE_BENEATH'], 'ELOOP', ['O_RDONLY', 'O_NOFOLLOW']],
+      ['rel', ['RESOLVE_BENEATH'], 'tree/rel', ['O_PATH', 'O_NOFOLLOW']],
+      ['rel', ['RESOLVE_BENEATH', 'RESOLVE_NO_SYMLINKS'], 'tree/rel', ['O_PATH', 'O_NOFOLLOW']],
+      ['dir/up/rel', ['RESOLVE_IN_ROOT'], 'tree/rel', ['O_PATH', 'O_NOFOLLOW']], // only the last one
+    ]);
+  });
 });
