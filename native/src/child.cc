@@ -162,8 +162,10 @@ int Fail(int fd, int err) {
 // RESOLVE_NO_SYMLINKS; ".." never climbs above the top: it stays there (RESOLVE_IN_ROOT) or is refused
 // (RESOLVE_BENEATH), as an absolute path or link is. Magic links are read as the text they show. Weaker than the
 // kernel's walk only against a directory renamed while it walks, which nothing does to a container that has not
-// started yet.
+// started yet. What it cannot do as openat2 does, it answers ENOSYS, as the kernel did: a walk not kept under the
+// top (neither RESOLVE_BENEATH nor RESOLVE_IN_ROOT), or kept on one mount (RESOLVE_NO_XDEV).
 int WalkBeneath(int top, const char* path, int flags, mode_t mode, uint64_t resolve) {
+  if (!(resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT)) || (resolve & RESOLVE_NO_XDEV)) return Fail(-1, ENOSYS);
   if ((resolve & RESOLVE_BENEATH) && path[0] == '/') return Fail(-1, EXDEV);
   char pending[PATH_MAX];
   if (!Join(pending, path, strlen(path), "")) return Fail(-1, ENAMETOOLONG);

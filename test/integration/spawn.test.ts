@@ -219,4 +219,13 @@ describe('tsrun\'s own reads without openat2: the walk beneath a directory', () 
       ['dir/up/rel', ['RESOLVE_IN_ROOT'], 'tree/rel', ['O_PATH', 'O_NOFOLLOW']], // only the last one
     ]);
   });
+
+  it('answers ENOSYS, as the kernel did, where it cannot answer as openat2 would: a walk not kept under the top, or kept on one mount', async () => {
+    const cases: Case[] = [
+      ['../outside/secret', ['RESOLVE_NO_SYMLINKS'], 'outside/secret'],
+      ['file', ['RESOLVE_BENEATH', 'RESOLVE_NO_XDEV'], 'tree/file'],
+    ];
+    expect(await answers(cases, 'with openat2')).toEqual(cases.map(([, , answer]) => answer));
+    expect(await answers(cases, 'without openat2')).toEqual(['ENOSYS', 'ENOSYS']);
+  });
 });
