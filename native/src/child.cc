@@ -160,9 +160,13 @@ int Fail(int fd, int err) {
 // Linux before 5.6 has no openat2: the same walk by hand, one component at a time with O_PATH | O_NOFOLLOW.
 // A symlink's target is walked in its place (from the top if it is absolute), or refused with
 // RESOLVE_NO_SYMLINKS; ".." never climbs above the top: it stays there (RESOLVE_IN_ROOT) or is refused
-// (RESOLVE_BENEATH). Magic links are read as the text they show. Weaker than the kernel's walk only against a
-// directory renamed while it walks, which nothing does to a container that has not started yet.
+// (RESOLVE_BENEATH), as an absolute path or link is. Magic links are read as the text they show. Weaker than the
+// kernel's walk only against a directory renamed while it walks, which nothing does to a container that has not
+// started yet. What it cannot do as openat2 does, it answers ENOSYS, as the kernel did: a walk not kept under the
+// top (neither RESOLVE_BENEATH nor RESOLVE_IN_ROOT), or kept on one mount (RESOLVE_NO_XDEV).
 int WalkBeneath(int top, const char* path, int flags, mode_t mode, uint64_t resolve) {
+  if (!(resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT)) || (resolve & RESOLVE_NO_XDEV)) return Fail(-1, ENOSYS);
+  if ((resolve & RESOLVE_BENEATH) && path[0] == '/') return Fail(-1, EXDEV);
   char pending[PATH_MAX];
   if (!Join(pending, path, strlen(path), "")) return Fail(-1, ENAMETOOLONG);
   int dir = openat(top, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -206,6 +210,11 @@ int WalkBeneath(int top, const char* path, int flags, mode_t mode, uint64_t reso
     bool symlink = next >= 0 ? fstat(next, &st) == 0 && S_ISLNK(st.st_mode)
                              : fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
     errno = open_errno;
+    if (symlink && last && (flags & O_NOFOLLOW)) {  // not to be followed: the link itself (O_PATH), or open's refusal
+      if (next < 0) return Fail(dir, errno);
+      close(dir);
+      return next;
+    }
     if (next >= 0 && !symlink) {
       if (last) {
         close(dir);

@@ -7,20 +7,20 @@
 //   2. Deletions travel as ".wh." marker files; overlayfs wants whiteout
 //      devices and opaque xattrs instead (see the whiteouts region).
 //   3. The image config names each layer by its diff id, the sha256 of the
-//      uncompressed tar, so we hash the bytes as they stream past the parser.
+//      uncompressed tar, so we hash the bytes as they stream past the tar reader.
 import fs from 'node:fs';
 import { faultPoint } from '../faults.js';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { extract as tarExtract, type Extract, type ExtractEvents, type Header } from 'tar-stream';
 import type { Syscalls } from '../kernel/syscalls.js';
 import { TsrunError, errorText, fail, withContext } from '../errors.js';
 import { decompress } from './compression.js';
 import { classifyEntryName, OVERLAY_OPAQUE_XATTR, OVERLAY_OPAQUE_VALUE } from './whiteouts.js';
 import { lstatOrNull } from './lstat.js';
-import { imageMayCarryXattr, keepPaxBytes, xattrsInPax, type PaxRecords } from './xattrs.js';
+import { imageMayCarryXattr } from './xattrs.js';
+import { readTar, type ReadEntry, type ReadHeader } from './tar-reader.js';
 
 export interface UnpackedLayer {
   /** "sha256:<hex>" of the uncompressed tar: what the image config lists in rootfs.diff_ids. */
@@ -29,15 +29,10 @@ export interface UnpackedLayer {
   size: number;
 }
 
-/** One tar entry as the parser hands it to us: its header, and a stream of its data. */
-type TarEntry = ExtractEvents['entry'][1];
-
 /** What unpacking one layer keeps track of as it goes. */
 interface LayerInProgress {
   sys: Syscalls;
   dest: string;
-  /** The records of an entry's PAX header, as bytes (tar-stream's header.pax has them as text). */
-  paxOf: (header: Header) => PaxRecords;
   size: number;
   /** Directories get their mtime last: creating anything inside a directory changes it. */
   directoryMtimes: Map<string, Date>;
@@ -52,46 +47,41 @@ interface LayerInProgress {
  *  <root>/tmp and renames it into place only on success). */
 export async function unpackLayer(sys: Syscalls, compressed: Readable, dest: string): Promise<UnpackedLayer> {
   const hash = crypto.createHash('sha256');
-  const parser = tarExtract();
-  const layer: LayerInProgress = { sys, dest, paxOf: keepPaxBytes(parser), size: 0, directoryMtimes: new Map(), directories: new Set([dest]) };
+  const layer: LayerInProgress = { sys, dest, size: 0, directoryMtimes: new Map(), directories: new Set([dest]) };
 
-  // Two things run at once: the bytes flow in (decompress, hash, parse), and
-  // the parsed entries are written out. If writing fails, leaving the loop
-  // destroys the parser, which stops the flow in; if the flow fails, the parser
-  // is destroyed with its error, which ends the loop. Either way both settle
-  // before we return, so nothing is left running.
-  const [writing, flowing] = await Promise.allSettled([
-    writeEntries(layer, parser),
-    pipeline([decompress(compressed), hashEverything(hash), parser]),
-  ]);
-  // A bad entry fails writing with a TsrunError; bad bytes fail the flow, and the writing loop with it.
-  if (writing.status === 'rejected') throw unreadable(writing.reason);
-  if (flowing.status === 'rejected') throw unreadable(flowing.reason);
+  // The bytes flow in (decompress, hash) only as fast as the tar reader takes them, which is as fast
+  // as the entries are written out. Whatever fails, pipeline destroys the streams before it settles,
+  // which closes `compressed`: nothing is left running.
+  try {
+    await pipeline(decompress(compressed), hashEverything(hash), (tar: AsyncIterable<Buffer>) => writeEntries(layer, readTar(tar)));
+  } catch (error) {
+    // A bad entry or bad tar bytes fail with a TsrunError; bad compressed bytes, with zlib's or fzstd's own.
+    throw unreadable(error);
+  }
 
   for (const [dir, mtime] of layer.directoryMtimes) fs.lutimesSync(dir, mtime, mtime);
   return { diffId: `sha256:${hash.digest('hex')}`, size: layer.size };
 }
 
-/** The bytes are not a tar (or not gzip or zstd): tar-stream's, zlib's or fzstd's own error, told as ours. */
+/** The bytes are not gzip or zstd: zlib's or fzstd's own error, told as ours. */
 function unreadable(error: unknown): TsrunError {
-  if (error instanceof TsrunError) return error; // a bad entry, or a malformed PAX header read while parsing
+  if (error instanceof TsrunError) return error; // a bad entry, or what the tar reader refused
   return fail(`not a readable layer: ${errorText(error)}`, 'the image is damaged or malicious; tsrun will not unpack it', error);
 }
 
-async function writeEntries(layer: LayerInProgress, parser: Extract): Promise<void> {
-  for await (const entry of parser) {
+async function writeEntries(layer: LayerInProgress, entries: AsyncIterable<ReadEntry>): Promise<void> {
+  for await (const entry of entries) {
     try {
-      await writeEntry(layer, entry);
+      await writeEntry(layer, entry); // data it does not read (a marker's) the reader skips
       faultPoint('pull-unpack');
     } catch (error) {
       throw withContext(`layer entry ${JSON.stringify(entry.header.name)}`, error);
     }
-    entry.resume(); // skip any data we did not write (a link's or a marker's): the parser waits for it
   }
 }
 
 /** A pass-through that feeds every byte to `hash`. It sits right before the
- *  parser, so padding and end-of-archive blocks are hashed too, as the diff id requires. */
+ *  tar reader, so padding and end-of-archive blocks are hashed too, as the diff id requires. */
 function hashEverything(hash: crypto.Hash): Transform {
   return new Transform({
     transform(chunk: Buffer, _encoding, callback) {
@@ -101,7 +91,7 @@ function hashEverything(hash: crypto.Hash): Transform {
   });
 }
 
-async function writeEntry(layer: LayerInProgress, entry: TarEntry): Promise<void> {
+async function writeEntry(layer: LayerInProgress, entry: ReadEntry): Promise<void> {
   const { header } = entry;
   const name = classifyEntryName(header.name);
   switch (name.kind) {
@@ -119,7 +109,6 @@ async function writeEntry(layer: LayerInProgress, entry: TarEntry): Promise<void
 
   switch (header.type) {
     case 'file':
-    case 'contiguous-file':
       return writeRegularFile(layer, at, entry);
     case 'directory':
       return makeDirectory(layer, at, header);
@@ -131,8 +120,8 @@ async function writeEntry(layer: LayerInProgress, entry: TarEntry): Promise<void
     case 'block-device':
     case 'fifo':
       return makeSpecialFile(layer, at, header);
-    default:
-      throw fail(`unsupported kind of tar entry: ${header.type ?? 'unknown type flag'}`);
+    case 'unknown':
+      throw fail(`unsupported kind of tar entry: type flag ${JSON.stringify(header.typeflag)}`);
   }
 }
 
@@ -165,7 +154,7 @@ function makeParents(layer: LayerInProgress, at: string): void {
   layer.directories.add(parent);
 }
 
-async function writeRegularFile(layer: LayerInProgress, at: string, entry: TarEntry): Promise<void> {
+async function writeRegularFile(layer: LayerInProgress, at: string, entry: ReadEntry): Promise<void> {
   const { header } = entry;
   // 'wx' is O_CREAT|O_EXCL: it creates a new file or fails, and never follows a symlink.
   // The calls are synchronous on purpose: a layer has thousands of small files, and handing each
@@ -173,7 +162,7 @@ async function writeRegularFile(layer: LayerInProgress, at: string, entry: TarEn
   // reason the file's metadata is set through its descriptor: no path to look up again.
   const fd = makeReplacing(layer, at, () => fs.openSync(at, 'wx', 0o600));
   try {
-    for await (const chunk of entry as AsyncIterable<Buffer>) fs.writeSync(fd, chunk); // the parser streams Buffers
+    for await (const chunk of entry.data) fs.writeSync(fd, chunk);
     fs.fchownSync(fd, header.uid, header.gid); // first: chown clears setuid/setgid bits and file capabilities
     applyXattrs(layer, at, header);
     fs.fchmodSync(fd, header.mode & 0o7777);
@@ -185,7 +174,7 @@ async function writeRegularFile(layer: LayerInProgress, at: string, entry: TarEn
 }
 
 /** A directory over a directory (a tar may name one twice) keeps its contents and gets new metadata. */
-function makeDirectory(layer: LayerInProgress, at: string, header: Header): void {
+function makeDirectory(layer: LayerInProgress, at: string, header: ReadHeader): void {
   try {
     fs.mkdirSync(at, 0o700);
   } catch (error) {
@@ -201,14 +190,14 @@ function makeDirectory(layer: LayerInProgress, at: string, header: Header): void
 
 /** The link text is stored as it is: "/bin/busybox" is resolved inside the
  *  container's root when the container uses it, and we never write through it. */
-function makeSymlink(layer: LayerInProgress, at: string, header: Header): void {
-  if (!header.linkname) throw unsafe('a symbolic link without a target'); // tar-stream reads an empty one as null
+function makeSymlink(layer: LayerInProgress, at: string, header: ReadHeader): void {
+  if (!header.linkname) throw unsafe('a symbolic link without a target');
   makeReplacing(layer, at, () => fs.symlinkSync(header.linkname, at));
   applyMetadata(layer, at, header);
 }
 
 /** A hard link shares its target's inode, owner, mode and times, so there is no metadata to apply. */
-function makeHardlink(layer: LayerInProgress, at: string, header: Header): void {
+function makeHardlink(layer: LayerInProgress, at: string, header: ReadHeader): void {
   if (!header.linkname) throw unsafe('a hard link without a target');
   const target = resolveHardlinkTarget(layer, header.linkname);
   // An entry that links to its own path replaces the very file it would link to.
@@ -216,13 +205,13 @@ function makeHardlink(layer: LayerInProgress, at: string, header: Header): void 
   makeReplacing(layer, at, () => fs.linkSync(target, at)); // link(2) does not follow a symlink target: it links the symlink itself
 }
 
-const FILE_TYPE_BITS: Partial<Record<Header['type'], number>> = {
+const FILE_TYPE_BITS: Partial<Record<ReadHeader['type'], number>> = {
   'character-device': fs.constants.S_IFCHR,
   'block-device': fs.constants.S_IFBLK,
   'fifo': fs.constants.S_IFIFO,
 };
 
-function makeSpecialFile(layer: LayerInProgress, at: string, header: Header): void {
+function makeSpecialFile(layer: LayerInProgress, at: string, header: ReadHeader): void {
   makeReplacing(layer, at, () => layer.sys.mknod(at, FILE_TYPE_BITS[header.type]! | 0o600, header.devmajor, header.devminor));
   applyMetadata(layer, at, header);
 }
@@ -230,7 +219,7 @@ function makeSpecialFile(layer: LayerInProgress, at: string, header: Header): vo
 /** Owner, extended attributes, mode, then times, in that order: chown clears
  *  setuid/setgid bits and file capabilities, so it has to come first.
  *  (Regular files get the same through their descriptor, in writeRegularFile.) */
-function applyMetadata(layer: LayerInProgress, at: string, header: Header): void {
+function applyMetadata(layer: LayerInProgress, at: string, header: ReadHeader): void {
   fs.lchownSync(at, header.uid, header.gid);
   applyXattrs(layer, at, header);
   // Linux symlinks have no mode of their own; chmod would change the target's.
@@ -240,8 +229,8 @@ function applyMetadata(layer: LayerInProgress, at: string, header: Header): void
 }
 
 /** Extended attributes travel as PAX records (see xattrs.ts), set here as the bytes they are. */
-function applyXattrs(layer: LayerInProgress, at: string, header: Header): void {
-  for (const [name, value] of xattrsInPax(layer.paxOf(header))) {
+function applyXattrs(layer: LayerInProgress, at: string, header: ReadHeader): void {
+  for (const [name, value] of header.xattrs) {
     if (!imageMayCarryXattr(name)) continue; // trusted.*, security.selinux: never the image's to set
     try {
       layer.sys.lsetxattr(at, name, value);

@@ -10,7 +10,6 @@
 // struct, 01 00 00 02 80 00 00 00 …, and 0x80 alone is not UTF-8: read as text,
 // the capability is lost. So these records are read and written as bytes here.
 import { fail } from '../errors.js';
-import type { Extract, Header } from 'tar-stream';
 
 /** A PAX header's records: key (text) to value (bytes). */
 export type PaxRecords = Map<string, Buffer>;
@@ -93,29 +92,3 @@ export function imageMayCarryXattr(name: string): boolean {
   return true;
 }
 // #endregion
-
-/** tar-stream reads PAX records as UTF-8 text, with no option to keep their
- *  bytes. So we wrap the method of its parser that decodes an extended header
- *  (tar-stream 3's Extract#_decodeLongHeader), read the same block ourselves,
- *  and file our records under the object it then hands over as `header.pax`.
- *  Returns the records of an entry's own PAX header (none: an empty map). */
-export function keepPaxBytes(parser: Extract): (header: Header) => PaxRecords {
-  const internals = parser as unknown as { _decodeLongHeader(block: Buffer): void; _header: { type: string }; _pax: object | null };
-  const bytesOf = new WeakMap<object, PaxRecords>();
-  const decode = internals._decodeLongHeader;
-  if (typeof decode !== 'function') throw tarStreamChanged();
-  internals._decodeLongHeader = function (this: typeof internals, block: Buffer) {
-    decode.call(this, block);
-    if (this._header.type === 'pax-header') bytesOf.set(this._pax!, parsePaxRecords(block));
-  };
-  return (header) => {
-    if (!header.pax) return new Map();
-    const records = bytesOf.get(header.pax);
-    if (!records) throw tarStreamChanged();
-    return records;
-  };
-}
-
-function tarStreamChanged(): Error {
-  return fail('cannot read the tar\'s PAX headers as bytes', 'tar-stream no longer decodes them in Extract#_decodeLongHeader: update src/image/xattrs.ts');
-}
