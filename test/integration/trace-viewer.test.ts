@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { REPO_ROOT } from '../../src/teach/regions.js';
 import { readTraceFile, traceExtent, type SavedTrace } from '../../src/trace/saved.js';
@@ -43,6 +43,7 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('the trace viewer in Chromium', () => 
         '--disable-component-update', '--disable-sync'],
     });
   });
+  beforeEach(() => { errors.length = 0; }); // each test answers for its own pages' errors
   afterAll(async () => {
     await browser?.close();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -121,21 +122,33 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('the trace viewer in Chromium', () => 
     expect(errors).toEqual([]);
   });
 
-  it('fits every page to the window, at 1280 px and at 390 px, whichever span is open', async () => {
+  it('fits every page to the window, at 1280 px and at 390 px, whichever span is open: nothing scrolls sideways', async () => {
     const pages = fs.readdirSync(site).filter((name) => name.endsWith('.html'));
     for (const width of [1280, 390]) {
       const page = await open(inSite('index.html'), width);
       for (const name of pages) {
         await page.goto(inSite(name));
-        // As it opens, then with each span's details open in turn (clicked where it is: the details may cover it).
-        const tooWide = await page.evaluate(() => {
-          const wider = (what: string) => (document.scrollingElement!.scrollWidth > window.innerWidth ? [what] : []);
-          return [...wider('as it opens'), ...[...document.querySelectorAll('g.span')].flatMap((row) => {
+        // As it opens, then with each span's details open in turn (clicked where it is: the details may cover it):
+        // the page no wider than the window, nothing in it scrolling sideways, no attribute's name broken in two.
+        const problems = await page.evaluate(() => {
+          const lines = (element: Element) => {
+            const range = document.createRange();
+            range.selectNodeContents(element);
+            return range.getClientRects().length;
+          };
+          const check = (when: string) => [
+            ...(document.scrollingElement!.scrollWidth > window.innerWidth ? [`${when}: the page is wider than the window`] : []),
+            ...[...document.querySelectorAll('body *')].filter((e) => e.scrollWidth > e.clientWidth && getComputedStyle(e).overflowX !== 'visible')
+              .map((e) => `${when}: a ${e.tagName} scrolls sideways`),
+            ...[...document.querySelectorAll('.details th')].filter((th) => th.checkVisibility() && lines(th) > 1)
+              .map((th) => `${when}: ${th.textContent} is broken across lines`),
+          ];
+          return [...check('as it opens'), ...[...document.querySelectorAll('g.span')].flatMap((row) => {
             row.dispatchEvent(new MouseEvent('click', { bubbles: true }));
-            return wider(`with ${row.querySelector('text.name')!.textContent} open`);
+            return check(`with ${row.querySelector('text.name')!.textContent} open`);
           })];
         });
-        expect(tooWide, `${name} at ${width} px: wider than the window`).toEqual([]);
+        expect(problems, `${name} at ${width} px`).toEqual([]);
       }
       await page.close();
     }
