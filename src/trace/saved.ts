@@ -140,15 +140,19 @@ export interface TraceListing {
   status: string;
 }
 
-/** The traces saved under `dir` (and its subdirectories), oldest first. A trace saved in both
- *  formats (NAME.otlp.jsonl and NAME.jaeger.json) is listed once, by its OTLP file. */
-export function listSavedTraces(dir: string, warn: (message: string) => void): TraceListing[] {
+/** The trace files under `dir` (and its subdirectories), by name. A trace saved in both formats
+ *  (NAME.otlp.jsonl and NAME.jaeger.json) is there once, by its OTLP file. */
+export function traceFilesIn(dir: string): string[] {
   const names = fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort();
   const otlp = names.filter((name) => name.endsWith('.otlp.jsonl'));
   const jaegerOnly = names.filter((name) => name.endsWith('.jaeger.json') && !otlp.includes(name.replace(/\.jaeger\.json$/, '.otlp.jsonl')));
+  return [...otlp, ...jaegerOnly].sort().map((name) => path.join(dir, name));
+}
+
+/** The traces saved under `dir` (and its subdirectories), oldest first, each once (traceFilesIn). */
+export function listSavedTraces(dir: string, warn: (message: string) => void): TraceListing[] {
   const listings: TraceListing[] = [];
-  for (const name of [...otlp, ...jaegerOnly]) {
-    const file = path.join(dir, name);
+  for (const file of traceFilesIn(dir)) {
     try {
       listings.push(...readTraceFile(file).map((trace) => listingOf(file, trace)));
     } catch (error) {

@@ -40,7 +40,7 @@ export function waterfallLines(trace: SavedTrace, { chalk, width }: WaterfallOpt
   const fixedWidth = nameWidth + DURATION_WIDTH + 6; // all of a row but its bar and attributes: name, frames, duration, spaces
   const barWidth = Number.isFinite(width) ? Math.max(MIN_BAR_WIDTH, Math.min(BAR_WIDTH, width - fixedWidth - ATTRIBUTES_ROOM)) : BAR_WIDTH;
 
-  const lines = [heading(trace, chalk, total), ''];
+  const lines = [heading(trace, chalk), ''];
   for (const { span, label } of rows) {
     const failed = span.error !== undefined;
     const name = label.length > nameWidth ? label.slice(0, nameWidth - 1) + '…' : label.padEnd(nameWidth);
@@ -61,38 +61,53 @@ export function barCells(offset: number, duration: number, total: number, width:
   return ' '.repeat(from) + '█'.repeat(to - from) + ' '.repeat(width - to);
 }
 
-interface Row { span: SavedSpan; label: string }
+export interface Row {
+  span: SavedSpan;
+  /** 0 for a root span, 1 for its children, and so on. */
+  depth: number;
+  /** The name drawn with the tree's lines before it (├─ └─ │), as the terminal shows it. */
+  label: string;
+}
 
-/** Depth first, children in start order, each label drawn with the tree's lines (├─ └─ │). */
-function treeRows(trace: SavedTrace): Row[] {
+/** Depth first, children in start order: the rows of a waterfall, in the terminal and in a web page (trace-page.ts). */
+export function treeRows(trace: SavedTrace): Row[] {
   const byStart = [...trace.spans].sort((a, b) => a.start - b.start);
   const childrenOf = (id: string) => byStart.filter((s) => s.parentSpanId === id);
   const rows: Row[] = [];
-  const walk = (span: SavedSpan, indent: string, branch: string) => {
-    rows.push({ span, label: indent + branch + span.name });
+  const walk = (span: SavedSpan, depth: number, indent: string, branch: string) => {
+    rows.push({ span, depth, label: indent + branch + span.name });
     const children = childrenOf(span.spanId);
     const below = indent + (branch === '├─ ' ? '│  ' : branch === '└─ ' ? '   ' : '');
-    children.forEach((child, i) => walk(child, below, i === children.length - 1 ? '└─ ' : '├─ '));
+    children.forEach((child, i) => walk(child, depth + 1, below, i === children.length - 1 ? '└─ ' : '├─ '));
   };
-  for (const root of rootSpans(trace).sort((a, b) => a.start - b.start)) walk(root, '', '');
+  for (const root of rootSpans(trace).sort((a, b) => a.start - b.start)) walk(root, 0, '', '');
   return rows;
 }
 
-function heading(trace: SavedTrace, chalk: ChalkInstance, total: number): string {
-  const roots = rootSpans(trace);
-  const started = new Date(Math.min(...trace.spans.map((s) => s.start)) / 1000).toISOString().replace('T', ' ').replace('Z', ' UTC');
+/** What a heading says of a trace, in the terminal and in a web page: the root spans' names, the facts, and how many spans failed. */
+export interface TraceFacts { roots: string; facts: string[]; failures: number }
+
+export function traceFacts(trace: SavedTrace): TraceFacts {
+  const { start, end } = traceExtent(trace);
+  const started = new Date(start / 1000).toISOString().replace('T', ' ').replace('Z', ' UTC');
   const containerId = trace.spans.map((s) => s.attributes['container.id']).find((id) => id !== undefined);
-  const failures = trace.spans.filter((s) => s.error !== undefined).length;
-  return [
-    chalk.bold(roots.map((s) => s.name).join(', ')),
-    `trace ${trace.traceId}`,
-    `service ${trace.serviceName}`,
-    started,
-    formatMicroseconds(total),
-    `${trace.spans.length} spans`,
-    ...(containerId ? [`container ${String(containerId).slice(0, 12)}`] : []),
-    ...(failures ? [chalk.red(`${failures} failed`)] : []),
-  ].join(chalk.dim(' · '));
+  return {
+    roots: rootSpans(trace).map((s) => s.name).join(', '),
+    facts: [
+      `trace ${trace.traceId}`,
+      `service ${trace.serviceName}`,
+      started,
+      formatMicroseconds(Math.max(end - start, 1)),
+      `${trace.spans.length} spans`,
+      ...(containerId ? [`container ${String(containerId).slice(0, 12)}`] : []),
+    ],
+    failures: trace.spans.filter((s) => s.error !== undefined).length,
+  };
+}
+
+function heading(trace: SavedTrace, chalk: ChalkInstance): string {
+  const { roots, facts, failures } = traceFacts(trace);
+  return [chalk.bold(roots), ...facts, ...(failures ? [chalk.red(`${failures} failed`)] : [])].join(chalk.dim(' · '));
 }
 
 /** `key=value` for each attribute a reader wants to see on the span's row; lists as `[a b c]`. */

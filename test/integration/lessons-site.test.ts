@@ -6,8 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
-import { buildSite } from '../../src/teach/site.js';
+import { EXAMPLE_TRACES, buildSite } from '../../src/teach/site.js';
 import { LESSONS_DIR } from '../../src/teach/terminal-lesson.js';
+import { traceFilesIn } from '../../src/trace/saved.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -33,7 +34,7 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('the lessons site in Chromium', () => 
 
   it('renders every page without console errors, and every internal link resolves', async () => {
     expect(pages).toContain('index.html');
-    expect(pages.length).toBe(fs.readdirSync(LESSONS_DIR).filter((f) => f.endsWith('.mdx')).length + 2);
+    expect(pages.length).toBe(fs.readdirSync(LESSONS_DIR).filter((f) => f.endsWith('.mdx')).length + 2 + traceFilesIn(EXAMPLE_TRACES).length);
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('console', (message) => { if (message.type() === 'error') errors.push(message.text()); });

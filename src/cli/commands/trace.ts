@@ -1,14 +1,15 @@
-// tsrun trace show FILE | ls [DIR]: look at traces saved by `--trace`, in the terminal.
+// tsrun trace show [--html] FILE | ls [DIR]: look at traces saved by `--trace`, in the terminal or as a web page.
 import type { CommandModule } from 'yargs';
 
-interface TraceArgs { action: string; path?: string }
+interface TraceArgs { action: string; path?: string; html: boolean }
 
 export const traceCommand: CommandModule<object, TraceArgs> = {
   command: 'trace <action> [path]',
-  describe: 'Saved traces: show FILE (a waterfall of its spans), ls [DIR] (the traces in ./traces/ or DIR)',
+  describe: 'Saved traces: show FILE (a waterfall of its spans; --html: as a web page), ls [DIR] (the traces in ./traces/ or DIR)',
   builder: (yargs) => yargs
     .positional('action', { choices: ['show', 'ls'] as const, describe: 'What to do' })
-    .positional('path', { type: 'string', describe: 'show: a .otlp.jsonl or .jaeger.json file; ls: a directory (default ./traces)' }) as never,
+    .positional('path', { type: 'string', describe: 'show: a .otlp.jsonl or .jaeger.json file; ls: a directory (default ./traces)' })
+    .option('html', { type: 'boolean', default: false, describe: 'show: write the waterfall as one web page, which needs no network, to stdout (> trace.html)' }) as never,
   handler: async (argv) => {
     const fs = await import('node:fs');
     const { Chalk, default: chalk } = await import('chalk');
@@ -16,6 +17,12 @@ export const traceCommand: CommandModule<object, TraceArgs> = {
     const { formatMicroseconds, listSavedTraces, readTraceFile } = await import('../../trace/saved.js');
     if (argv.action === 'show') {
       if (!argv.path) throw fail('tsrun trace show needs a file', 'name one, e.g. from `tsrun trace ls`');
+      if (argv.html) {
+        const path = await import('node:path');
+        const { traceDocument } = await import('../../trace/trace-page.js');
+        process.stdout.write(traceDocument(path.basename(argv.path), readTraceFile(argv.path)));
+        return;
+      }
       const { waterfallLines } = await import('../../trace/waterfall.js');
       // Colours and the terminal's width only for a terminal; NO_COLOR (https://no-color.org) turns colours off.
       const terminal = process.stdout.isTTY === true;
