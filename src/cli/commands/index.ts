@@ -26,6 +26,7 @@ import { imagesCommand } from './images.js';
 import { rmiCommand } from './rmi.js';
 import { commitCommand } from './commit.js';
 import { buildCommand } from './build.js';
+import { historyCommand } from './history.js';
 import { saveCommand } from './save.js';
 import { makeDemoImageCommand } from './make-demo-image.js';
 import { lessonCommand } from './lesson.js';
@@ -63,6 +64,7 @@ export const commands: CommandModule<any, any>[] = [
   rmiCommand,
   commitCommand,
   buildCommand,
+  historyCommand,
   saveCommand,
   makeDemoImageCommand,
   lessonCommand,
