@@ -146,19 +146,24 @@ class Builder {
     const warnings: string[] = [];
     const parent = state.image;
     const image = await this.inStep(step, instruction, async () => {
-      switch (instruction.keyword) {
-        case 'RUN': return this.run(state, instruction, step, warnings);
-        case 'COPY': return this.copy(state, instruction, step, warnings);
-        default: return this.settings(state, instruction, step, warnings);
+      const made = await this.make(state, instruction, step, warnings);
+      annotate({ 'tsrun.build.image.id': made.id });
+      if (made.layers.length > parent.layers.length) {
+        const layer = made.layers.at(-1)!;
+        annotate({ 'tsrun.build.layer.digest': layer.digest, 'tsrun.build.layer.size': layer.size });
       }
+      return made;
     }, () => {});
     this.warn(warnings);
-    annotate({ 'tsrun.build.image.id': image.id });
-    if (image.layers.length > parent.layers.length) {
-      const layer = image.layers.at(-1)!;
-      annotate({ 'tsrun.build.layer.digest': layer.digest, 'tsrun.build.layer.size': layer.size });
-    }
     return image;
+  }
+
+  private async make(state: StageState, instruction: Instruction, step: StepProgress, warnings: string[]): Promise<ImageRecord> {
+    switch (instruction.keyword) {
+      case 'RUN': return this.run(state, instruction, step, warnings);
+      case 'COPY': return this.copy(state, instruction, step, warnings);
+      default: return this.settings(state, instruction, step, warnings);
+    }
   }
   // #endregion
 

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeWithDemoImage, tsrun, type CliResult } from '../helpers/cli.js';
+import { parseOtlpLines, plainValue, spansOf } from '../../src/trace/otlp-json.js';
 import { tempDir } from '../helpers/images.js';
 
 const asRoot = process.getuid?.() === 0;
@@ -246,6 +247,22 @@ describe.skipIf(!asRoot)('tsrun build (as root)', () => {
     const bad = context('quiet-bad', { 'Dockerfile.custom': 'FROM tsrun-demo\nWORKDIR\n' });
     const wrong = run('build', '-f', path.join(bad, 'Dockerfile.custom'), bad);
     expect(wrong.stderr).toContain('Dockerfile.custom:2: WORKDIR'); // named as the file is
+  });
+
+  it('traces a build: a root span, a tsrun.build.step per instruction, and a RUN\'s run stages inside its step', () => {
+    const dir = context('traced', { 'Dockerfile': 'FROM tsrun-demo\nCOPY f /f\nRUN echo ran > /ran\nENV A=1\n', 'f': 'traced\n' });
+    const file = path.join(work, 'traced.json');
+    expect(run(`--trace=${file}`, 'build', '--network', 'none', dir).status).toBe(0);
+    const spans = spansOf(parseOtlpLines(fs.readFileSync(file.replace(/\.json$/, '.otlp.jsonl'), 'utf8'))).map((s) => s.span);
+    const attributes = (span: (typeof spans)[number]) => Object.fromEntries((span.attributes ?? []).map((a) => [a.key, plainValue(a.value)]));
+    const root = spans.find((span) => span.name === 'tsrun build')!;
+    const steps = spans.filter((span) => span.parentSpanId === root.spanId && span.name === 'tsrun.build.step');
+    expect(steps.map((step) => attributes(step)['tsrun.build.instruction'])).toEqual(['FROM tsrun-demo', 'COPY f /f', 'RUN echo ran > /ran', 'ENV A=1']);
+    const [, copy, runStep, env] = steps;
+    expect(attributes(copy!)).toMatchObject({ 'tsrun.build.cached': false, 'tsrun.build.line': 2, 'tsrun.build.layer.digest': expect.stringMatching(/^sha256:/), 'tsrun.build.layer.size': expect.any(Number) });
+    expect(attributes(env!)).not.toHaveProperty('tsrun.build.layer.digest'); // settings only: no layer
+    const inRun = spans.filter((span) => span.parentSpanId === runStep!.spanId).map((span) => span.name);
+    expect(inRun).toEqual(expect.arrayContaining(['tsrun.pull', 'tsrun.create', 'tsrun.rwlayer', 'tsrun.network', 'tsrun.namespaces', 'tsrun.exec']));
   });
 
   it('runs RUN on the default bridge network when no --network is given', () => {
