@@ -15,7 +15,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Runtime } from '../runtime.js';
-import { checkRunRequest, type NetworkMode, type RunRequest } from '../container.js';
+import { checkRunRequest, type ContainerRecord, type NetworkMode, type RunRequest } from '../container.js';
 import { createContainer, pullImage, start } from '../run.js';
 import { fail, TsrunError } from '../errors.js';
 import { deleteContainer } from '../store/containers.js';
@@ -121,10 +121,12 @@ class Builder {
     const name = base.kind === 'image' ? base.reference : base.kind === 'scratch' ? 'scratch' : stageLabel(this.plan.stages[base.index]!);
     const step = this.progress.step(`${label} FROM ${name}`);
     return this.inStep(step, stage.from, async () => {
-      if (base.kind === 'stage') return this.built.get(base.index)!;
-      if (base.kind === 'scratch') return { id: '', layers: [], config: { ...hostPlatform(), config: {}, rootfs: { type: 'layers', diff_ids: [] } } };
-      return this.pull(base.reference, step);
-    }, () => step.done());
+      const image: Image = base.kind === 'stage' ? this.built.get(base.index)!
+        : base.kind === 'scratch' ? { id: '', layers: [], config: { ...hostPlatform(), config: {}, rootfs: { type: 'layers', diff_ids: [] } } }
+        : await this.pull(base.reference, step);
+      step.done();
+      return image;
+    });
   }
 
   private async pull(reference: string, step: StepProgress): Promise<ImageRecord> {
@@ -153,7 +155,7 @@ class Builder {
         annotate({ 'tsrun.build.layer.digest': layer.digest, 'tsrun.build.layer.size': layer.size });
       }
       return made;
-    }, () => {});
+    });
     this.warn(warnings);
     return image;
   }
@@ -169,12 +171,10 @@ class Builder {
 
   /** Runs a step in its span, `tsrun.build.step`; a failure is shown in the step's block and becomes the
    *  Dockerfile's error, naming the line and the instruction. */
-  private async inStep<T extends Image>(step: StepProgress, instruction: Instruction, work: () => Promise<T>, done: () => void): Promise<T> {
+  private async inStep<T extends Image>(step: StepProgress, instruction: Instruction, work: () => Promise<T>): Promise<T> {
     return inSpan('tsrun.build.step', { 'tsrun.build.instruction': shown(instruction), 'tsrun.build.line': instruction.line }, async () => {
       try {
-        const result = await work();
-        done();
-        return result;
+        return await work();
       } catch (error) {
         const failure = error instanceof BuildError ? error
           : buildError(this.dockerfile, instruction, error instanceof TsrunError ? error.message : String((error as Error).message ?? error), error instanceof TsrunError ? error.hint : undefined, error);
@@ -230,20 +230,19 @@ class Builder {
     };
     checkRunRequest(request);
     const output = outputPipe(this.runtime.sys, step);
-    let finished = false;
-    const finish = () => { finished = true; return output.finish(); };
-    const container = await createContainer(this.runtime, request).catch(async (error) => { await finish(); throw error; });
+    let container: ContainerRecord | undefined;
     try {
+      container = await createContainer(this.runtime, request);
       const exit = await start(this.runtime, container, { io: { stdin: 0, stdout: output.fd, stderr: output.fd } });
-      const printed = await finish();
+      const printed = await output.finish();
       if (exit.exitCode !== 0) {
         if (this.progress.quiet) process.stderr.write(printed);
         throw fail(`process "${argv.join(' ')}" did not complete successfully: exit code: ${exit.exitCode}`, 'see the command\'s output above');
       }
       return await newImage(this.runtime, image, { layer: containerLayer(this.runtime, container, false), config: image.config.config ?? {}, history: { created_by: text }, repoTags: [] });
     } finally {
-      if (!finished) await finish();
-      deleteContainer(this.runtime.paths, container.id);
+      await output.finish();
+      if (container) deleteContainer(this.runtime.paths, container.id);
     }
   }
   // #endregion
@@ -302,20 +301,23 @@ class Builder {
     return this.withSettings(state.image, change.text, change.apply, change.author, step);
   }
 
-  private async withSettings(image: Image, text: string, apply: (config: ContainerConfig) => void, author: string | undefined, step: StepProgress | undefined): Promise<ImageRecord> {
+  private async withSettings(image: Image, text: string, apply: (config: ContainerConfig) => void, author: string | undefined, step: StepProgress): Promise<ImageRecord> {
     const config = structuredClone(image.config.config ?? {});
     apply(config);
     // The text alone could be read two ways (ENV A="1 B=2" and ENV A=1 B=2 both show as A=1 B=2): the result cannot.
     const key = cacheKey({ parent: image.id, text: JSON.stringify([text, config, author ?? image.config.author ?? '']) });
     const make = () => newImage(this.runtime, image, { config, history: { created_by: text }, author, repoTags: [] });
-    return step ? this.cachedOr(step, key, make) : this.cachedOr(this.progress.step(text), key, make);
+    return this.cachedOr(step, key, make);
   }
 
   /** --label, and the image a build of FROM scratch alone makes. */
   async finalSettings(image: Image): Promise<Image> {
     const labels = Object.entries(this.request.labels);
     const text = labels.length > 0 ? `LABEL ${labels.map(([name, value]) => `${name}=${value}`).join(' ')}` : 'FROM scratch';
-    return this.withSettings(image, text, (config) => { if (labels.length > 0) config.Labels = { ...config.Labels, ...this.request.labels }; }, undefined, undefined);
+    const apply = (config: ContainerConfig) => {
+      if (labels.length > 0) config.Labels = { ...config.Labels, ...this.request.labels };
+    };
+    return this.withSettings(image, text, apply, undefined, this.progress.step(text));
   }
 
   /** What a variable is in the stage so far: its ENV, else its ARG. */

@@ -66,7 +66,8 @@ export class StepProgress {
 // #region output-pipe
 /** A pipe for a RUN's stdout and stderr: the container writes `fd`, and each line it writes is printed in the
  *  step's block as it comes. A FIFO, since Node opens no anonymous pipe: made, opened at both ends, and unlinked
- *  at once. `finish()`, once the container has exited, closes tsrun's end and returns all the output. */
+ *  at once. `finish()`, once the container has exited (or was never made), closes tsrun's end and returns all
+ *  the output. */
 export function outputPipe(sys: Syscalls, step: StepProgress): { fd: number; finish: () => Promise<string> } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-build-'));
   let readFd: number;
@@ -90,14 +91,16 @@ export function outputPipe(sys: Syscalls, step: StepProgress): { fd: number; fin
     for (const line of lines) step.line(`${step.seconds().toFixed(3)} ${line}`);
   });
   const ended = new Promise<void>((resolve) => reader.on('close', () => resolve()));
+  let finished: Promise<string> | undefined;
   return {
     fd,
-    finish: async () => {
+    // Once, however often it is asked: a failing RUN reads the output, and cleaning up asks again.
+    finish: () => finished ??= (async () => {
       fs.closeSync(fd); // the container's copy closed when it exited: now the reader sees the end
       await ended;
       if (partial !== '') step.line(`${step.seconds().toFixed(3)} ${partial}`);
       return all;
-    },
+    })(),
   };
 }
 // #endregion
