@@ -6,7 +6,8 @@
 //             instruction's; its changes (the rw layer's upper dir) committed as one more layer, as
 //             `tsrun commit` does; the container removed
 //   COPY      files written straight into one more layer (copy.ts), no container needed
-//   ENV, …    settings only (settings.ts): a new config, a history entry marked empty_layer
+//   ENV, …    settings only (settings.ts): a new config, a history entry marked empty_layer; WORKDIR
+//             also makes its directory, in a layer, when the image has none there
 //   ARG       nothing in the image: a variable the next instructions of its stage may use
 //
 // Before each step, the cache (cache-key.ts, store/build-cache.ts): a step that would start from the same
@@ -32,7 +33,7 @@ import { annotate, inSpan } from '../trace/span.js';
 import { BuildError, buildError, flagValue, jsonForm, parseDockerfile, shown, type Dockerfile, type Instruction } from './dockerfile.js';
 import { declaredArgs, expand, planBuild, stageLabel, stageNamed, type BuildPlan, type Stage } from './plan.js';
 import { commandOf, settingsChange } from './settings.js';
-import { contextTree, imageTree, type SourceTree } from './trees.js';
+import { cleanPath, contextTree, imageTree, resolveIn, type SourceTree } from './trees.js';
 import { copyChecksum, copyLayer, planCopy } from './copy.js';
 import { cacheKey } from './cache-key.js';
 import { outputPipe, type Progress, type StepProgress } from './progress.js';
@@ -164,6 +165,7 @@ class Builder {
     switch (instruction.keyword) {
       case 'RUN': return this.run(state, instruction, step, warnings);
       case 'COPY': return this.copy(state, instruction, step, warnings);
+      case 'WORKDIR': return this.workdir(state, instruction, step, warnings);
       default: return this.settings(state, instruction, step, warnings);
     }
   }
@@ -286,10 +288,15 @@ class Builder {
   /** --chown=USER[:GROUP], names read from the image's /etc/passwd and /etc/group; a user alone is also
    *  the group's number, as Docker does. */
   private owner(image: Image, spec: string): { uid: number; gid: number } {
+    const user = this.user(image, spec);
+    return { uid: user.uid, gid: spec.includes(':') ? user.gid : user.uid };
+  }
+
+  /** USER's numbers, as the image's /etc/passwd and /etc/group give them. */
+  private user(image: Image, spec: string): { uid: number; gid: number } {
     const layers = this.layerDirs(image);
     const read = (file: string) => readInLayers(layers, file, this.runtime.sys) ?? '';
-    const user = resolveUser(spec, read('/etc/passwd'), read('/etc/group'));
-    return { uid: user.uid, gid: spec.includes(':') ? user.gid : user.uid };
+    return resolveUser(spec, read('/etc/passwd'), read('/etc/group'));
   }
   // #endregion
 
@@ -299,6 +306,23 @@ class Builder {
     const change = settingsChange(this.dockerfile, instruction, base, this.lookup(state), warnings, state.cmdSet);
     if (instruction.keyword === 'CMD') state.cmdSet = true;
     return this.withSettings(state.image, change.text, change.apply, change.author, step);
+  }
+
+  /** WORKDIR: a setting, and the directory made when the image has none there yet (owned by USER, as
+   *  BuildKit makes it), so the image has it whatever comes next. */
+  private async workdir(state: StageState, instruction: Instruction, step: StepProgress, warnings: string[]): Promise<ImageRecord> {
+    const { image } = state;
+    const change = settingsChange(this.dockerfile, instruction, image.config.config ?? {}, this.lookup(state), warnings, state.cmdSet);
+    const config = structuredClone(image.config.config ?? {});
+    change.apply(config);
+    const tree = imageTree(this.runtime.sys, this.layerDirs(image), 'the image');
+    const dir = `/${resolveIn(tree, config.WorkingDir!, true)}`;
+    if (tree.entry(cleanPath(dir))?.type === 'directory') return this.withSettings(image, change.text, change.apply, undefined, step);
+    const owner = config.User ? this.user(image, config.User) : { uid: 0, gid: 0 };
+    const key = cacheKey({ parent: image.id, text: JSON.stringify([change.text, config]) });
+    return this.cachedOr(step, key, () => newImage(this.runtime, image, {
+      layer: { entries: () => copyLayer([], tree, owner, new Date(), [dir]) }, config, history: { created_by: change.text }, repoTags: [],
+    }));
   }
 
   private async withSettings(image: Image, text: string, apply: (config: ContainerConfig) => void, author: string | undefined, step: StepProgress): Promise<ImageRecord> {

@@ -112,8 +112,8 @@ export async function copyChecksum(items: CopyItem[]): Promise<string> {
 
 // #region copy-layer
 /** The layer's entries: every directory above an item (as the image has it, or new: 0755, `owner`'s), then the
- *  items, each parent before its children. */
-export function copyLayer(items: CopyItem[], image: SourceTree, owner: { uid: number; gid: number }, now: Date): TarEntry[] {
+ *  items, each parent before its children; and `directories` (WORKDIR's), made the same way. */
+export function copyLayer(items: CopyItem[], image: SourceTree, owner: { uid: number; gid: number }, now: Date, directories: string[] = []): TarEntry[] {
   const entries = new Map<string, TarEntry>();
   const targets = new Set(items.map((item) => item.target));
   const parent = (dir: string) => {
@@ -133,6 +133,7 @@ export function copyLayer(items: CopyItem[], image: SourceTree, owner: { uid: nu
     else if (entry.type === 'symlink') entries.set(item.target, { header: { ...common, name, type: 'symlink', linkname: entry.linkname } });
     else entries.set(item.target, { header: { ...common, name, type: 'file', size: entry.size }, file: entry.hostPath });
   }
+  for (const dir of directories) parent(dir);
   return [...entries.values()];
 }
 // #endregion

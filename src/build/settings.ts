@@ -1,6 +1,8 @@
 // The instructions that change only an image's settings (ENV, WORKDIR, USER, LABEL, EXPOSE, VOLUME, CMD,
 // ENTRYPOINT, STOPSIGNAL, SHELL, MAINTAINER): each read into the change it makes, applied by the same
-// applySetting that `tsrun commit -c` uses. Each makes an image with one more history entry and no layer.
+// applySetting that `tsrun commit -c` uses. Each makes an image with one more history entry and no layer
+// (but WORKDIR, which also makes its directory when the image has none: build.ts).
+import path from 'node:path';
 import type { ContainerConfig } from '../image/oci.js';
 import { applySetting, type Setting } from '../image/changes.js';
 import { buildError, jsonForm, type Dockerfile, type Instruction } from './dockerfile.js';
@@ -42,9 +44,8 @@ export function settingsChange(
       return setting({ keyword, pairs }, `${keyword} ${pairs.map(([name, value]) => `${name}=${value}`).join(' ')}`);
     }
     case 'WORKDIR': {
-      // A relative WORKDIR continues from the one before.
-      const dir = word(args.trim());
-      const absolute = dir.startsWith('/') ? dir : `${(config.WorkingDir || '/').replace(/\/$/, '')}/${dir}`;
+      // A relative WORKDIR continues from the one before; either is cleaned ("/a/../b/" is "/b"), as Docker does.
+      const absolute = path.posix.resolve(config.WorkingDir || '/', word(args.trim()));
       return setting({ keyword, value: absolute }, `WORKDIR ${absolute}`);
     }
     case 'USER': case 'STOPSIGNAL': {

@@ -127,6 +127,16 @@ describe.skipIf(!asRoot)('tsrun build (as root)', () => {
     expect(ok('images', '-a')).toMatch(/<none>/);
   });
 
+  it('makes WORKDIR\'s directory when the image has none, owned by USER as BuildKit makes it', () => {
+    const dir = context('workdir', { 'Dockerfile': 'FROM tsrun-demo\nUSER student\nWORKDIR /home/student/work/deep\nWORKDIR /tmp\nWORKDIR ../srv\n' });
+    expect(build(dir, '-t', 'workdir:1').status).toBe(0);
+    expect(ok('run', '--rm', '--network', 'none', '-u', 'root', 'workdir:1', 'stat', '-c', '%n %a %u:%g', '/home/student/work', '/home/student/work/deep', '/srv'))
+      .toBe('/home/student/work 755 1000:1000\n/home/student/work/deep 755 1000:1000\n/srv 755 1000:1000\n');
+    const history = ok('history', 'workdir:1').split('\n');
+    expect(history.find((line) => line.includes('WORKDIR /tmp'))).toMatch(/ 0B/); // there already: settings only
+    expect(JSON.parse(ok('inspect', '-f', '{{json .Config.WorkingDir}}', 'workdir:1'))).toBe('/srv');
+  });
+
   it('takes unchanged steps from the cache: a changed file rebuilds its COPY and what follows, a changed build arg the RUN that has it', () => {
     const dir = context('cache', {
       'Dockerfile': [

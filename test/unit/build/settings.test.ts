@@ -26,6 +26,7 @@ describe('settingsChange', () => {
   it('takes WORKDIR relative to the one before, and EXPOSE as docker records ports', () => {
     expect(apply('WORKDIR src', { WorkingDir: '/app' }).config.WorkingDir).toBe('/app/src');
     expect(apply('WORKDIR $HOME/x', {}, { HOME: '/root' }).config.WorkingDir).toBe('/root/x');
+    expect(apply('WORKDIR ../srv/', { WorkingDir: '/tmp' }).config.WorkingDir).toBe('/srv');
     expect(apply('EXPOSE 80 53/UDP').config.ExposedPorts).toEqual({ '80/tcp': {}, '53/udp': {} });
     expect(() => apply('EXPOSE eighty')).toThrow('invalid port "eighty"');
   });
