@@ -3,6 +3,7 @@
 // says), by the cache's CACHED lines (a changed file rebuilds only its COPY and what follows, a changed
 // build arg the RUNs that have it), by multi-stage builds, .dockerignore, and the failing cases.
 import fs from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeWithDemoImage, tsrun, type CliResult } from '../helpers/cli.js';
@@ -123,6 +124,12 @@ describe.skipIf(!asRoot)('tsrun build (as root)', () => {
     expect(history.find((line) => line.includes('RUN |1 WHO=builder /bin/sh -c echo'))).toMatch(/ \d+B/);
     // Up the parent chain: each step's image, then the image FROM named (its one entry).
     expect(ok('history', '-q', 'each:1').split('\n').at(-2)).toBe(ok('inspect', '-f', '{{.Id}}', 'tsrun-demo').trim().slice('sha256:'.length, 'sha256:'.length + 12));
+    // What another tool reads of it: the layers and the config, from the docker-archive tsrun save writes.
+    const archive = path.join(work, 'each.tar');
+    ok('save', '-o', archive, 'each:1');
+    const inspected = JSON.parse(execFileSync('skopeo', ['inspect', '--config', `docker-archive:${archive}`], { encoding: 'utf8' }));
+    expect(inspected.rootfs.diff_ids).toEqual(JSON.parse(ok('inspect', '-f', '{{json .RootFS.Layers}}', 'each:1')));
+    expect(inspected.config).toMatchObject({ User: 'student', WorkingDir: '/app', Cmd: ['cat $APP/greeting.txt; echo $GREETING'] });
     expect(ok('images')).not.toMatch(/<none>/); // a build's intermediate images are hidden, as docker hides them
     expect(ok('images', '-a')).toMatch(/<none>/);
   });
