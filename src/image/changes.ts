@@ -28,32 +28,53 @@ function apply(config: ContainerConfig, instruction: Instruction, change: string
   if (!SUPPORTED.includes(keyword)) throw fail(`tsrun commit cannot apply ${keyword}`, `use one of ${SUPPORTED.join(', ')}`);
   if (text.trim() === '') throw fail(`invalid change "${change}": ${keyword} needs arguments`);
   switch (keyword) {
-    case 'CMD': config.Cmd = commandForm(text); break;
-    case 'ENTRYPOINT': config.Entrypoint = commandForm(text); break;
+    case 'CMD': case 'ENTRYPOINT': return applySetting(config, { keyword, argv: commandForm(text) });
+    case 'ENV': case 'LABEL': return applySetting(config, { keyword, pairs: properties(instruction) });
+    case 'EXPOSE': return applySetting(config, { keyword, items: text.trim().split(/\s+/) });
+    case 'VOLUME': return applySetting(config, { keyword, items: text.trim().startsWith('[') ? jsonArray(text) : text.trim().split(/\s+/) });
+    case 'USER': case 'WORKDIR': case 'STOPSIGNAL': return applySetting(config, { keyword, value: text.trim() });
+  }
+}
+
+/** One instruction's change to the settings, its arguments already read: by `tsrun commit -c` above, by
+ *  `tsrun build` from a Dockerfile (with its variables replaced and SHELL applied). */
+export type Setting =
+  | { keyword: 'CMD' | 'ENTRYPOINT'; argv: string[] }
+  | { keyword: 'ENV' | 'LABEL'; pairs: Array<[string, string]> }
+  | { keyword: 'EXPOSE' | 'VOLUME'; items: string[] }
+  | { keyword: 'USER' | 'WORKDIR' | 'STOPSIGNAL'; value: string };
+
+// #region apply-setting
+/** `config` changed by `setting`, in place. */
+export function applySetting(config: ContainerConfig, setting: Setting): void {
+  switch (setting.keyword) {
+    case 'CMD': config.Cmd = setting.argv; break;
+    case 'ENTRYPOINT': config.Entrypoint = setting.argv; break;
     case 'ENV': {
       const env = new Map((config.Env ?? []).map((entry) => [entry.slice(0, entry.indexOf('=')), entry]));
-      for (const [key, value] of properties(instruction)) env.set(key, `${key}=${value}`);
+      for (const [key, value] of setting.pairs) env.set(key, `${key}=${value}`);
       config.Env = [...env.values()];
       break;
     }
-    case 'LABEL': config.Labels = { ...config.Labels, ...Object.fromEntries(properties(instruction)) }; break;
+    case 'LABEL': config.Labels = { ...config.Labels, ...Object.fromEntries(setting.pairs) }; break;
     case 'EXPOSE': {
       const ports = { ...config.ExposedPorts };
-      for (const port of text.trim().split(/\s+/)) ports[port.includes('/') ? port : `${port}/tcp`] = {};
+      for (const port of setting.items) ports[port.includes('/') ? port : `${port}/tcp`] = {};
       config.ExposedPorts = ports;
       break;
     }
     case 'VOLUME': {
       const volumes = { ...config.Volumes };
-      for (const dir of text.trim().startsWith('[') ? jsonArray(text) : text.trim().split(/\s+/)) volumes[dir] = {};
+      for (const dir of setting.items) volumes[dir] = {};
       config.Volumes = volumes;
       break;
     }
-    case 'USER': config.User = text.trim(); break;
-    case 'WORKDIR': config.WorkingDir = text.trim(); break;
-    case 'STOPSIGNAL': config.StopSignal = text.trim(); break;
+    case 'USER': config.User = setting.value; break;
+    case 'WORKDIR': config.WorkingDir = setting.value; break;
+    case 'STOPSIGNAL': config.StopSignal = setting.value; break;
   }
 }
+// #endregion
 
 /** The exec form, ["sh", "-c", "…"], as it is; the shell form, as Docker runs it: /bin/sh -c "…". */
 function commandForm(text: string): string[] {

@@ -23,7 +23,7 @@ import { containerDir } from '../store/paths.js';
 import { containerCgroup, setFrozen } from '../cgroups/cgroup.js';
 import { findImage, type ImageRecord } from '../store/images.js';
 import { parseReference } from './reference.js';
-import { MEDIA_TYPES, type ContainerConfig, type Descriptor, type ImageConfig, type ImageManifest } from './oci.js';
+import { MEDIA_TYPES, type ContainerConfig, type Descriptor, type HistoryEntry, type ImageConfig, type ImageManifest } from './oci.js';
 import { imageRecord, withStaging } from './staging.js';
 import { applyChanges } from './changes.js';
 import { OPAQUE_MARKER, OVERLAY_OPAQUE_VALUE, OVERLAY_OPAQUE_XATTR, WHITEOUT_PREFIX } from './whiteouts.js';
@@ -51,30 +51,64 @@ export async function commitContainer(runtime: Runtime, container: ContainerReco
   if (reference?.digest !== undefined) throw fail(`refusing to create a tag with a digest reference: ${options.reference}`, 'give the new name as REPO[:TAG]');
   const base = findImage(runtime.paths, container.image.id);
   if (!base) throw fail(`the image of container ${container.name} (${container.image.id}) is no longer in the store`, 'pull or load it again');
+  return newImage(runtime, base, {
+    layer: containerLayer(runtime, container, options.pause ?? true),
+    config: applyChanges(containerSettings(base.config.config ?? {}, container), options.changes ?? []),
+    history: { created_by: container.config.argv.join(' '), ...(options.message ? { comment: options.message } : {}) },
+    author: options.author,
+    repoTags: reference ? [reference.canonical] : [],
+  });
+}
+
+/** The container's changes, its upper directory, as the entries of a layer. */
+export function containerLayer(runtime: Runtime, container: ContainerRecord, pause: boolean): NewLayer {
   const upper = path.join(containerDir(runtime.paths, container.id), 'upper');
+  return { entries: () => entriesOf(runtime.sys, upper, '', new Map()), whileReading: (read) => whileFrozen(container, pause, read) };
+}
+
+/** An image made from another: `tsrun commit`, and each step of `tsrun build`. */
+export interface NewImageSpec {
+  /** One more layer on top of the base's; without it, only the settings change (history says empty_layer). */
+  layer?: NewLayer;
+  config: ContainerConfig;
+  /** What made it, for `tsrun history`; `created` is added. */
+  history: HistoryEntry;
+  author?: string;
+  repoTags: string[];
+}
+
+export interface NewLayer {
+  entries: () => AsyncIterable<TarEntry> | Iterable<TarEntry>;
+  /** Wraps the reading of the entries (commit freezes a running container meanwhile). */
+  whileReading?: <T>(read: () => Promise<T>) => Promise<T>;
+}
+
+/** `base` (the empty image of `FROM scratch` has id '') with `spec` applied, stored: the layer goes through the
+ *  same staging as a pulled one, unpacked again and its diff id checked before the image appears in the store. */
+export async function newImage(runtime: Runtime, base: Pick<ImageRecord, 'id' | 'config' | 'layers'>, spec: NewImageSpec): Promise<ImageRecord> {
   const now = new Date().toISOString();
-
   const [image] = await withStaging(runtime.sys, runtime.paths, 'commit', HINT, async (staging) => {
-    // The changes as a gzipped tar, hashed twice on the way: the diff id (tar) and the digest (gzip).
-    const incoming = staging.incomingFile();
-    const tarHash = crypto.createHash('sha256');
-    const entries = entriesOf(runtime.sys, upper, '', new Map());
-    const written = () => pipeline(tarBytes(entries), hashing(tarHash), zlib.createGzip(), fs.createWriteStream(incoming, { flags: 'wx', mode: 0o600 }));
-    await whileFrozen(container, options.pause ?? true, written);
-    const diffId = `sha256:${tarHash.digest('hex')}`;
-    const blob = await staging.keepBlob(incoming, 'layer', undefined);
-    const unpackedSize = await staging.layer(blob.path, blob.digest, diffId); // unpacked as any layer is, diff id checked
-
+    const layers = [...base.layers];
+    if (spec.layer) {
+      // The layer as a gzipped tar, hashed twice on the way: the diff id (tar) and the digest (gzip).
+      const { entries, whileReading = (read) => read() } = spec.layer;
+      const incoming = staging.incomingFile();
+      const tarHash = crypto.createHash('sha256');
+      await whileReading(() => pipeline(tarBytes(entries()), hashing(tarHash), zlib.createGzip(), fs.createWriteStream(incoming, { flags: 'wx', mode: 0o600 })));
+      const diffId = `sha256:${tarHash.digest('hex')}`;
+      const blob = await staging.keepBlob(incoming, 'layer', undefined);
+      const unpackedSize = await staging.layer(blob.path, blob.digest, diffId); // unpacked as any layer is, diff id checked
+      layers.push({ diffId, digest: blob.digest, mediaType: MEDIA_TYPES.ociLayerGzip, size: blob.size, unpackedSize });
+    }
     const config: ImageConfig = {
       ...base.config,
       created: now,
-      ...(options.author ? { author: options.author } : {}),
-      config: applyChanges(containerSettings(base.config.config ?? {}, container), options.changes ?? []),
-      rootfs: { type: 'layers', diff_ids: [...base.config.rootfs.diff_ids, diffId] },
-      history: [...(base.config.history ?? []), { created: now, created_by: container.config.argv.join(' '), ...(options.message ? { comment: options.message } : {}) }],
+      ...(spec.author ? { author: spec.author } : {}),
+      config: spec.config,
+      rootfs: { type: 'layers', diff_ids: layers.map((layer) => layer.diffId) },
+      history: [...(base.config.history ?? []), { created: now, ...spec.history, ...(spec.layer ? {} : { empty_layer: true }) }],
     };
     const configBlob = await keepJson(staging, 'config', config);
-    const layers = [...base.layers, { diffId, digest: blob.digest, mediaType: MEDIA_TYPES.ociLayerGzip, size: blob.size, unpackedSize }];
     const manifest: ImageManifest = {
       schemaVersion: 2,
       mediaType: MEDIA_TYPES.ociManifest,
@@ -82,8 +116,8 @@ export async function commitContainer(runtime: Runtime, container: ContainerReco
       layers: layers.map((layer): Descriptor => ({ mediaType: layer.mediaType, digest: layer.digest, size: layer.size })),
     };
     const manifestBlob = await keepJson(staging, 'manifest', manifest);
-    const names = { repoTags: reference ? [reference.canonical] : [], repoDigests: [] };
-    return [{ ...imageRecord(configBlob.digest, config, layers, names), manifestDigest: manifestBlob.digest }];
+    const names = { repoTags: spec.repoTags, repoDigests: [] };
+    return [{ ...imageRecord(configBlob.digest, config, layers, names), manifestDigest: manifestBlob.digest, ...(base.id ? { parent: base.id } : {}) }];
   });
   return image!;
 }

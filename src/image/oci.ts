@@ -77,6 +77,8 @@ export interface ContainerConfig {
   WorkingDir?: string;
   Labels?: Record<string, string>;
   StopSignal?: string;
+  /** A Dockerfile's SHELL: what the shell form of RUN, CMD and ENTRYPOINT runs in (Docker's extension). */
+  Shell?: string[];
 }
 
 export interface HistoryEntry {

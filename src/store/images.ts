@@ -16,6 +16,7 @@ import { fail } from '../errors.js';
 import { blobPath, imageRecordPath, layerDir, lockPath, repositoriesPath, tmpDir, type StorePaths } from './paths.js';
 import { jsonText, makeStagingDir, readJson, writeFilesAtomic, writeJsonAtomic } from './atomic.js';
 import { withLock } from './lock.js';
+import { forgetImageLocked } from './build-cache.js';
 
 export interface LayerRecord {
   /** sha256 of the uncompressed tar: names the unpacked directory layers/sha256/<hex>. */
@@ -41,6 +42,9 @@ export interface ImageRecord {
   config: ImageConfig;
   /** The manifest blob, when the image came with one (OCI layouts do, docker-archives don't). */
   manifestDigest?: string;
+  /** The image this one was made from on this host (commit, a build step), as docker's Parent: an image
+   *  without a name that is the parent of another is a build's intermediate, which `tsrun images` hides. */
+  parent?: string;
   /** Bottom to top: the overlay's lowerdirs, in reverse. */
   layers: LayerRecord[];
   /** Bytes of all layers unpacked. */
@@ -155,6 +159,7 @@ export async function removeImage(sys: Syscalls, paths: StorePaths, refOrId: str
       return { untagged, deleted: [] };
     }
     fs.rmSync(imageRecordPath(paths, image.id));
+    forgetImageLocked(paths, image.id);
     return { untagged, deleted: [image.id, ...collectGarbage(paths, image)] };
   });
 }

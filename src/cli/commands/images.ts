@@ -3,12 +3,13 @@ import type { CommandModule } from 'yargs';
 import type { ImageRecord } from '../../store/images.js';
 import type { ImageReference } from '../../image/reference.js';
 
-interface ImagesArgs { root?: string; quiet: boolean; digests: boolean; 'no-trunc': boolean }
+interface ImagesArgs { root?: string; all: boolean; quiet: boolean; digests: boolean; 'no-trunc': boolean }
 
 export const imagesCommand: CommandModule<object, ImagesArgs> = {
   command: 'images',
   describe: 'List images',
   builder: (yargs) => yargs.options({
+    all: { alias: 'a', type: 'boolean', default: false, describe: 'Show all images (by default a build\'s intermediate images are hidden)' },
     quiet: { alias: 'q', type: 'boolean', default: false, describe: 'Only show image IDs' },
     digests: { type: 'boolean', default: false, describe: 'Show digests' },
     'no-trunc': { type: 'boolean', default: false, describe: 'Don\'t truncate output' },
@@ -18,7 +19,10 @@ export const imagesCommand: CommandModule<object, ImagesArgs> = {
     const { listImages, shortId } = await import('../../store/images.js');
     const { parseReference } = await import('../../image/reference.js');
     const { formatTable, humanSize, timeAgo } = await import('../format.js');
-    const images = listImages(storePaths(argv.root));
+    const stored = listImages(storePaths(argv.root));
+    // As docker: an image with no name that another was made from is a build's intermediate step.
+    const parents = new Set(stored.map((image) => image.parent));
+    const images = argv.all ? stored : stored.filter((image) => image.repoTags.length + image.repoDigests.length > 0 || !parents.has(image.id));
     const id = (full: string) => (argv['no-trunc'] ? full : shortId(full));
     if (argv.quiet) {
       process.stdout.write([...new Set(images.map((image) => id(image.id)))].map((line) => line + '\n').join(''));

@@ -25,6 +25,8 @@ import { loadCommand } from './load.js';
 import { imagesCommand } from './images.js';
 import { rmiCommand } from './rmi.js';
 import { commitCommand } from './commit.js';
+import { buildCommand } from './build.js';
+import { historyCommand } from './history.js';
 import { saveCommand } from './save.js';
 import { makeDemoImageCommand } from './make-demo-image.js';
 import { lessonCommand } from './lesson.js';
@@ -61,6 +63,8 @@ export const commands: CommandModule<any, any>[] = [
   tagCommand,
   rmiCommand,
   commitCommand,
+  buildCommand,
+  historyCommand,
   saveCommand,
   makeDemoImageCommand,
   lessonCommand,
