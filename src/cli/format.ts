@@ -1,5 +1,6 @@
 // Output the way the docker CLI prints it: tables aligned like Go's tabwriter,
 // sizes and ages like docker's go-units library ("4.26MB", "2 weeks ago").
+import type { ContainerState } from '../container.js';
 
 /** Docker's table writer settings: a column is as wide as its widest cell plus
  *  3 spaces, and at least 10 characters; the last column is not padded. */
@@ -65,4 +66,13 @@ export function humanDuration(ms: number): string {
 /** "2 weeks ago", as docker prints CREATED. */
 export function timeAgo(date: Date | string, now: Date = new Date()): string {
   return `${humanDuration(now.getTime() - new Date(date).getTime())} ago`;
+}
+
+/** A container's STATUS, as `docker ps` shows it (and as the daemon sends it, for the docker CLI prints it as it is). */
+export function containerStatus(state: ContainerState, now: Date = new Date()): string {
+  const up = () => `Up ${humanDuration(now.getTime() - Date.parse(state.startedAt!))}`;
+  if (state.status === 'running') return up();
+  if (state.status === 'paused') return `${up()} (Paused)`;
+  if (state.status === 'exited') return `Exited (${state.exitCode}) ${timeAgo(new Date(state.finishedAt!), now)}`;
+  return 'Created';
 }

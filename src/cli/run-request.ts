@@ -87,8 +87,8 @@ async function mounts(argv: RunArgs): Promise<MountSpec[]> {
   return [...argv.volume.map(parseVolumeFlag), ...argv.mount.map(parseMountFlag), ...argv.tmpfs.map(parseTmpfsFlag)];
 }
 
-/** --log-opt max-size=10m (json-file's only option tsrun has). */
-function logMaxSize(options: string[]): number | undefined {
+/** --log-opt max-size=10m (json-file's only option tsrun has). Shared with the daemon's front door. */
+export function logMaxSize(options: string[]): number | undefined {
   let size: number | undefined;
   for (const option of options) {
     const [key, value] = option.split('=');
@@ -98,8 +98,8 @@ function logMaxSize(options: string[]): number | undefined {
   return size;
 }
 
-/** --restart as docker reads it. */
-function restartPolicy(text: string): RestartPolicy {
+/** --restart as docker reads it. Shared with the daemon's front door. */
+export function restartPolicy(text: string): RestartPolicy {
   const [name, count, ...extra] = text.split(':');
   const policies = ['no', 'on-failure', 'always', 'unless-stopped'];
   if (!policies.includes(name!) || extra.length > 0 || (count !== undefined && (name !== 'on-failure' || !/^\d+$/.test(count)))) {
@@ -108,8 +108,11 @@ function restartPolicy(text: string): RestartPolicy {
   return { name: name as RestartPolicy['name'], maximumRetryCount: Number(count ?? 0) };
 }
 
-/** --memory, --cpus, … as numbers, each checked the way docker checks it. */
-function resourceLimits(argv: RunArgs): ResourceLimits {
+/** The resource flags, as typed. */
+export type ResourceFlags = Pick<RunArgs, 'memory' | 'memory-swap' | 'cpus' | 'cpu-shares' | 'pids-limit' | 'cpuset-cpus'>;
+
+/** --memory, --cpus, … as numbers, each checked the way docker checks it. Shared with the daemon's front door. */
+export function resourceLimits(argv: ResourceFlags): ResourceLimits {
   const number = (flag: string, text: string, valid: (n: number) => boolean, what: string) => {
     const value = Number(text);
     if (text.trim() === '' || !valid(value)) throw fail(`invalid value "${text}" for --${flag}`, `give ${what}`);

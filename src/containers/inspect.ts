@@ -24,7 +24,7 @@ export async function inspect(runtime: Runtime, nameOrId: string): Promise<objec
   throw fail(`no such object: ${nameOrId}`, 'give a container name or id (`tsrun ps -a`) or an image (`tsrun images`)');
 }
 
-function containerDocument(runtime: Runtime, container: ContainerRecord): object {
+export function containerDocument(runtime: Runtime, container: ContainerRecord): object {
   const { config, state } = container;
   const onBridge = isUp(state) ? findLease(container.id) : undefined;
   const limits = config.resources ?? {};

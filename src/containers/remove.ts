@@ -25,7 +25,7 @@ export async function removeContainers(runtime: Runtime, names: string[], force:
   if (failures > 0) process.exitCode = 1;
 }
 
-async function removeContainer(runtime: Runtime, name: string, force: boolean, volumes: boolean): Promise<void> {
+export async function removeContainer(runtime: Runtime, name: string, force: boolean, volumes: boolean): Promise<void> {
   const container = await reconcile(runtime, getContainer(runtime.paths, name));
   if (!container) return; // run with --rm: gone with its process
   const { pid, pidStartTime, status } = container.state;

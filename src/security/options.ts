@@ -96,6 +96,11 @@ function keptSecurityOpt(option: string): string {
     case 'seccomp': {
       if (!value) throw invalid('name a profile file, or unconfined');
       if (value === 'unconfined') return 'seccomp=unconfined';
+      // The docker CLI reads the file itself and sends the profile: tsrun's daemon is given JSON, not a path.
+      if (value.trimStart().startsWith('{')) {
+        parseSeccompProfile(value, 'the seccomp profile');
+        return `seccomp=${JSON.stringify(JSON.parse(value))}`;
+      }
       let text: string;
       try {
         text = fs.readFileSync(value, 'utf8');

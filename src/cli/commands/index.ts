@@ -36,6 +36,7 @@ import { systemCommand } from './system.js';
 import { volumeCommand } from './volume.js';
 import { inspectCommand } from './inspect.js';
 import { traceCommand } from './trace.js';
+import { daemonCommand } from './daemon.js';
 
 export const commands: CommandModule<any, any>[] = [
   runCommand,
@@ -73,5 +74,6 @@ export const commands: CommandModule<any, any>[] = [
   systemCommand,
   volumeCommand,
   traceCommand,
+  daemonCommand,
   containerExitedCommand,
 ];

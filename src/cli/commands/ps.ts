@@ -32,7 +32,7 @@ export const psCommand: CommandModule<object, PsArgs> = {
     const { runtimeFor } = await import('../runtime.js');
     const { reconcileAll } = await import('../../containers/reconcile.js');
     const { isUp } = await import('../../container.js');
-    const { formatTable, timeAgo, humanDuration } = await import('../format.js');
+    const { formatTable, timeAgo, containerStatus } = await import('../format.js');
     const { formatTemplate } = await import('../go-template.js');
     const { findLease } = await import('../../net/ipam.js');
     const { formatMapping } = await import('../../net/ports.js');
@@ -62,14 +62,6 @@ export const psCommand: CommandModule<object, PsArgs> = {
       return;
     }
     const now = new Date();
-    const status = (c: (typeof containers)[number]) => {
-      const { state } = c;
-      const up = () => `Up ${humanDuration(now.getTime() - Date.parse(state.startedAt!))}`;
-      if (state.status === 'running') return up();
-      if (state.status === 'paused') return `${up()} (Paused)`;
-      if (state.status === 'exited') return `Exited (${state.exitCode}) ${timeAgo(new Date(state.finishedAt!), now)}`;
-      return 'Created';
-    };
     const command = (argvOf: string[]) => {
       const text = argvOf.join(' ');
       return JSON.stringify(argv['no-trunc'] || text.length <= 20 ? text : text.slice(0, 19) + '…');
@@ -78,7 +70,7 @@ export const psCommand: CommandModule<object, PsArgs> = {
     const ports = (c: (typeof containers)[number]) => (isUp(c.state) ? (findLease(c.id)?.lease.ports ?? []).map(formatMapping).join(', ') : '');
     const rows = containers.map((c) => ({
       ID: id(c.id), Image: c.image.name, Command: command(c.config.argv), RunningFor: timeAgo(new Date(c.created), now),
-      Status: status(c), State: c.state.status, Ports: ports(c), Names: c.name,
+      Status: containerStatus(c.state, now), State: c.state.status, Ports: ports(c), Names: c.name,
     }));
 
     if (argv.format === undefined) {

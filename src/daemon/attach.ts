@@ -1,0 +1,67 @@
+// POST /containers/{id}/attach: the connection becomes the container's terminal line. The daemon answers
+// `101 UPGRADED` and stops speaking HTTP: from then on the socket carries the container's output one way and its
+// input the other, raw bytes, until the container exits and the daemon closes its side.
+//
+// `docker run` attaches before it starts the container, so that no output is lost: output is read from the
+// container's json-file log (the monitor writes it) from the moment of the attach, and followed until the run
+// ends. Input (with -i) may arrive before the container exists to read it: it waits here until the start, then
+// goes into the FIFO the monitor gave the container as its stdin. The client half-closes the socket when its
+// input ends (at once, without -i): that ends the container's input only; the output goes on.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Duplex } from 'node:stream';
+import { logPath } from '../containers/logs.js';
+import { containerRunDir } from '../store/paths.js';
+import { lookUp } from './containers.js';
+import { LogFollower, followRun, onTheWire, writeAll } from './stream.js';
+import { queryFlag, type HijackedRequest } from './http.js';
+
+// #region attach
+export async function attach(request: HijackedRequest): Promise<void> {
+  const { runtime, runs, socket, query, signal } = request;
+  const container = await lookUp(request); // before the 101: a missing container is a plain 404
+  request.upgrade();
+  const streams = new Set([queryFlag(query, 'stdout') && 'stdout', queryFlag(query, 'stderr') && 'stderr']);
+  const input = queryFlag(query, 'stdin') && container.config.interactive ? new Input(request.head, socket) : undefined;
+  if (!input) socket.resume(); // read, and dropped: so that the client's going away is seen
+  const file = logPath(runtime.paths, container);
+  fs.closeSync(fs.openSync(file, 'a', 0o640)); // made as the monitor makes it, if this is the first start
+  const output = new LogFollower(file, queryFlag(query, 'logs') ? 'start' : 'end');
+  try {
+    const run = (await runs.current(container.id)) ?? (await runs.next(container.id, signal));
+    if (!run) return; // removed before it ran
+    input?.into(path.join(containerRunDir(runtime.paths, container.id), 'stdin')); // the FIFO the monitor gave it (src/stages/exec.ts)
+    const options = { tty: container.config.tty, timestamps: false };
+    await followRun(output, run, signal, (entries) => writeAll(socket, entries.filter((entry) => streams.has(entry.stream)).map((entry) => onTheWire(entry, options))));
+  } finally {
+    output.close();
+    input?.close();
+    socket.end();
+  }
+}
+// #endregion
+
+/** The client's bytes for the container's stdin: kept until the container has started, then written into its FIFO. */
+class Input {
+  private readonly early: Buffer[] = [];
+  private fifo: fs.WriteStream | undefined;
+  private ended = false;
+
+  constructor(head: Buffer, socket: Duplex) {
+    if (head.length > 0) this.early.push(head);
+    socket.on('data', (chunk: Buffer) => (this.fifo ? this.fifo.write(chunk) : this.early.push(chunk)));
+    socket.on('end', () => this.close()); // the client's half-close: the end of its input, not of the attach
+  }
+
+  into(file: string): void {
+    this.fifo = fs.createWriteStream(file, { flags: 'a' });
+    this.fifo.on('error', () => {}); // the container may be gone before its last input is written
+    for (const chunk of this.early.splice(0)) this.fifo.write(chunk);
+    if (this.ended) this.fifo.end();
+  }
+
+  close(): void {
+    this.ended = true;
+    this.fifo?.end();
+  }
+}

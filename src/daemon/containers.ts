@@ -1,0 +1,193 @@
+// The containers endpoints. Each is a call into what `tsrun`'s own commands call (src/run.ts, src/containers/);
+// what is left here is the API's side: finding the container the path names, Docker's status codes and words.
+import { isUp, type ContainerRecord } from '../container.js';
+import { TsrunError } from '../errors.js';
+import { createContainer } from '../run.js';
+import { findContainer, listContainers } from '../store/containers.js';
+import { findImage } from '../store/images.js';
+import { familiarString, parseReference } from '../image/reference.js';
+import { reconcile, reconcileAll } from '../containers/reconcile.js';
+import { killContainer, stopContainer } from '../containers/stop.js';
+import { removeContainer } from '../containers/remove.js';
+import { containerDocument } from '../containers/inspect.js';
+import { findLease } from '../net/ipam.js';
+import { containerStatus } from '../cli/format.js';
+import { createRequest } from './create-body.js';
+import {
+  badRequest, conflict, messageOf, notFound, queryFlag, readJsonBody, sendEmpty, sendJson, type DaemonRequest,
+} from './http.js';
+
+/** The container the path names ({id}: a name, an id or an id's prefix), as it is now; Docker's 404 if none. */
+export async function lookUp({ runtime, params }: Pick<DaemonRequest, 'runtime' | 'params'>): Promise<ContainerRecord> {
+  const found = await asBadRequest(() => findContainer(runtime.paths, params.id!)); // an ambiguous prefix
+  const container = found && await reconcile(runtime, found);
+  if (!container) throw notFound(`No such container: ${params.id}`);
+  return container;
+}
+
+// #region create
+/** POST /containers/create?name=N: the body becomes a RunRequest (create-body.ts), and the request a container,
+ *  by the pipeline's first two stages, as `tsrun create` makes one. */
+export async function create(request: DaemonRequest): Promise<void> {
+  const { runtime, req, res, query } = request;
+  const { request: wanted, warnings } = await createRequest(await readJsonBody(req), query.get('name'));
+  // 404 is what makes `docker run` pull the image (POST /images/create) and ask again.
+  if (!findImage(runtime.paths, wanted.image)) {
+    const reference = await asBadRequest(() => parseReference(wanted.image));
+    throw notFound(`No such image: ${familiarString(reference)}`);
+  }
+  if (wanted.name !== undefined) await refuseTakenName(request, wanted.name);
+  const container = await asBadRequest(() => createContainer(runtime, wanted));
+  sendJson(res, 201, { Id: container.id, Warnings: warnings });
+}
+// #endregion
+
+/** Docker's 409, in its words. */
+async function refuseTakenName({ runtime }: DaemonRequest, name: string): Promise<void> {
+  const holder = listContainers(runtime.paths).find((container) => container.name === name);
+  // A --rm container whose owner was killed holds its name until reconciled.
+  if (holder && await reconcile(runtime, holder)) {
+    throw conflict(`Conflict. The container name "/${name}" is already in use by container "${holder.id}". You have to remove (or rename) that container to be able to reuse that name.`);
+  }
+}
+
+// #region start
+/** POST /containers/{id}/start: in the background, its monitor its parent, as `tsrun start` does. A command that
+ *  cannot run is a 400 whose words (`executable file not found`, `permission denied`) make `docker run` exit 127
+ *  or 126. */
+export async function start(request: DaemonRequest): Promise<void> {
+  const container = await lookUp(request);
+  if (isUp(container.state)) return sendEmpty(request.res, 304); // started already: not an error to the CLI
+  await request.runs.start(container);
+  sendEmpty(request.res, 204);
+}
+// #endregion
+
+// #region wait
+/** POST /containers/{id}/wait?condition=…: the 200 and its headers at once, the body when the condition is met.
+ *  `docker run` sends /start only once it has those headers: held back, the run never begins. */
+export async function wait(request: DaemonRequest): Promise<void> {
+  const condition = request.query.get('condition') || 'not-running';
+  if (!['not-running', 'next-exit', 'removed'].includes(condition)) throw badRequest(`invalid condition: "${condition}"`);
+  const container = await lookUp(request);
+  const { res, signal } = request;
+  res.writeHead(200, { 'Content-Type': 'application/json' });
+  res.flushHeaders();
+  let answer: object;
+  try {
+    answer = { StatusCode: await exitFor(request, container, condition), Error: null };
+  } catch (error) {
+    if (signal.aborted) return; // the client has gone: `run -d` opens a wait and leaves it
+    answer = { StatusCode: -1, Error: { Message: messageOf(error) } };
+  }
+  res.end(JSON.stringify(answer) + '\n');
+}
+// #endregion
+
+/** The exit code the condition waits for: of the run in progress, or else of the next one (next-exit); with
+ *  `removed`, of the last run before the container is removed (a `docker run --rm`). */
+async function exitFor({ runs, signal }: DaemonRequest, container: ContainerRecord, condition: string): Promise<number> {
+  const current = await runs.current(container.id);
+  if (condition === 'not-running') return current ? until(current.exited, signal) : container.state.exitCode ?? 0;
+  if (condition === 'next-exit') {
+    const run = current ?? await runs.next(container.id, signal);
+    if (!run) throw new Error(`container ${container.id} was removed before it ran`);
+    return until(run.exited, signal);
+  }
+  let code = container.state.exitCode ?? 0;
+  for (let run = current; ; ) {
+    if (run) code = await until(run.exited, signal);
+    run = await runs.next(container.id, signal); // started again (a restart), or undefined: removed
+    if (!run) return code;
+  }
+}
+
+/** `work`, unless the client goes away first. */
+function until<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const gone = () => reject(new Error('the client went away'));
+    if (signal.aborted) return gone();
+    signal.addEventListener('abort', gone, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', gone));
+  });
+}
+
+/** POST /containers/{id}/stop[?t=SECONDS][&signal=SIG]: 304 if it is not running, as dockerd answers. */
+export async function stop(request: DaemonRequest): Promise<void> {
+  const container = await lookUp(request);
+  if (!isUp(container.state)) return sendEmpty(request.res, 304);
+  const t = request.query.get('t');
+  if (t !== null && !/^-?\d+$/.test(t)) throw badRequest(`invalid value for t: "${t}"`);
+  // Without t, dockerd's default: 10 seconds; -1 waits for as long as it takes.
+  const seconds = t === null ? 10 : Number(t) < 0 ? Infinity : Number(t);
+  await asBadRequest(() => stopContainer(request.runtime, container.id, seconds, request.query.get('signal') || undefined));
+  sendEmpty(request.res, 204);
+}
+
+/** POST /containers/{id}/kill[?signal=SIG]: SIGKILL unless told; the docker CLI sends every signal it gets this way. */
+export async function kill(request: DaemonRequest): Promise<void> {
+  const container = await lookUp(request);
+  if (!isUp(container.state)) throw conflict(`Cannot kill container: ${request.params.id}: Container ${container.id} is not running`);
+  await asBadRequest(() => killContainer(request.runtime, container.id, request.query.get('signal') || 'SIGKILL'));
+  sendEmpty(request.res, 204);
+}
+
+/** DELETE /containers/{id}[?force=1][&v=1]: a running container only with force (killed first), as `tsrun rm -f`. */
+export async function remove(request: DaemonRequest): Promise<void> {
+  const container = await lookUp(request);
+  const force = queryFlag(request.query, 'force');
+  if (isUp(container.state) && !force) {
+    throw conflict(`You cannot remove a running container ${container.id}. Stop the container before attempting removal or force remove`);
+  }
+  await removeContainer(request.runtime, container.id, force, queryFlag(request.query, 'v'));
+  sendEmpty(request.res, 204);
+}
+
+/** GET /containers/{id}/json: `tsrun inspect`'s document, which has what the CLI reads (Id, Config.Tty, HostConfig). */
+export async function inspect(request: DaemonRequest): Promise<void> {
+  sendJson(request.res, 200, containerDocument(request.runtime, await lookUp(request)));
+}
+
+// #region list
+/** GET /containers/json[?all=1]: `docker ps` prints these fields as they are (Status too: "Up 3 seconds"). */
+export async function list({ runtime, res, query }: DaemonRequest): Promise<void> {
+  if (/[^{}\s]/.test(query.get('filters') ?? '')) throw badRequest('tsrun\'s daemon does not filter containers yet');
+  const all = queryFlag(query, 'all');
+  const now = new Date();
+  const containers = (await reconcileAll(runtime)).filter((container) => all || isUp(container.state));
+  sendJson(res, 200, containers.map((container) => {
+    // A running container's published ports are in its lease on its bridge, with the host ports it got.
+    const published = isUp(container.state) ? findLease(container.id)?.lease.ports ?? [] : [];
+    return {
+      Id: container.id,
+      Names: [`/${container.name}`],
+      Image: container.image.name,
+      ImageID: container.image.id,
+      Command: command(container.config.argv),
+      Created: Math.floor(Date.parse(container.created) / 1000),
+      Ports: published.map((port) => ({ IP: port.hostIp || '0.0.0.0', PrivatePort: port.containerPort, PublicPort: port.hostPort, Type: port.protocol })),
+      Labels: {},
+      State: container.state.status,
+      Status: containerStatus(container.state, now),
+      HostConfig: { NetworkMode: container.config.network ?? 'bridge' },
+      NetworkSettings: { Networks: {} },
+      Mounts: [],
+    };
+  }));
+}
+// #endregion
+
+/** dockerd's way: each argument with a space in single quotes, so that `docker ps` shows "sh -c 'echo hi'". */
+function command(argv: string[]): string {
+  return argv.map((arg, i) => (i > 0 && arg.includes(' ') ? `'${arg}'` : arg)).join(' ');
+}
+
+/** What tsrun refuses in a request (a bad signal, an ambiguous id prefix, a network that does not exist) is the
+ *  request's fault: 400, not 500. */
+async function asBadRequest<T>(work: () => T | Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw error instanceof TsrunError && error.kind === 'runtime' ? badRequest(messageOf(error)) : error;
+  }
+}

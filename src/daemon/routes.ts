@@ -1,0 +1,62 @@
+// Which handler answers which request. The docker CLI puts the API version it negotiated in front of every path
+// but the ping (/v1.41/containers/create); tsrun answers every version as 1.41, and paths without one too.
+import type { DaemonRequest, HijackedRequest } from './http.js';
+import { info, ping, version } from './system.js';
+import { create, inspect, kill, list, remove, start, stop, wait } from './containers.js';
+import { attach } from './attach.js';
+import { logs } from './logs.js';
+
+interface Route<R> {
+  method: string;
+  /** `{name}` matches one part of the path. */
+  path: string;
+  handle: (request: R) => Promise<void> | void;
+}
+
+// #region routes
+export const ROUTES: Route<DaemonRequest>[] = [
+  { method: 'HEAD', path: '/_ping', handle: ping },
+  { method: 'GET', path: '/_ping', handle: ping },
+  { method: 'GET', path: '/version', handle: version },
+  { method: 'GET', path: '/info', handle: info },
+  { method: 'POST', path: '/containers/create', handle: create },
+  { method: 'GET', path: '/containers/json', handle: list },
+  { method: 'GET', path: '/containers/{id}/json', handle: inspect },
+  { method: 'POST', path: '/containers/{id}/start', handle: start },
+  { method: 'POST', path: '/containers/{id}/wait', handle: wait },
+  { method: 'POST', path: '/containers/{id}/stop', handle: stop },
+  { method: 'POST', path: '/containers/{id}/kill', handle: kill },
+  { method: 'GET', path: '/containers/{id}/logs', handle: logs },
+  { method: 'DELETE', path: '/containers/{id}', handle: remove },
+];
+
+/** Answered with 101, after which the connection is the container's (attach.ts). */
+export const HIJACKED_ROUTES: Route<HijackedRequest>[] = [
+  { method: 'POST', path: '/containers/{id}/attach', handle: attach },
+];
+// #endregion
+
+/** The path without its version: /v1.41/containers/json -> /containers/json. */
+export function unversioned(path: string): string {
+  return path.replace(/^\/v\d+(\.\d+)?(?=\/)/, '');
+}
+
+export function match<R>(routes: Route<R>[], method: string, path: string): { route: Route<R>; params: Record<string, string> } | undefined {
+  const parts = path.split('/');
+  for (const route of routes) {
+    const pattern = route.path.split('/');
+    if (route.method !== method || pattern.length !== parts.length) continue;
+    const params: Record<string, string> = {};
+    const matches = pattern.every((part, i) => {
+      if (!part.startsWith('{')) return part === parts[i];
+      try {
+        params[part.slice(1, -1)] = decodeURIComponent(parts[i]!);
+      } catch {
+        return false; // a malformed %-escape: no container or image has that name
+      }
+      return parts[i] !== '';
+    });
+    if (matches) return { route, params };
+  }
+  return undefined;
+}

@@ -1,0 +1,142 @@
+// `tsrun daemon` driven by the real docker CLI, as root: the daemon on a private socket with a private store,
+// and `docker -H unix://SOCKET …` with a private DOCKER_CONFIG. Nothing here talks to anything but that socket.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { storeWithDemoImage, tsrun, TSRUN } from '../helpers/cli.js';
+
+const DOCKER = '/usr/local/bin/docker';
+const ready = process.getuid?.() === 0 && fs.existsSync(DOCKER);
+
+/** Until `check` holds, at most `ms`. */
+async function eventually(check: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${check}`);
+    await sleep(50);
+  }
+}
+
+/** Processes of the monitors' exit command (`tsrun container-exited`), which may finish a moment after the
+ *  removal they report: the host check that follows every test must not count one that is about to go. */
+const exitCommands = () => fs.readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).filter((pid) => {
+  try {
+    const args = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return args[0] === process.execPath && args.includes('container-exited'); // not a monitor, whose arguments name it too
+  } catch {
+    return false;
+  }
+});
+
+describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () => {
+  let root: string;
+  let dir: string;
+  let socket: string;
+  let daemon: ChildProcess;
+  /** What the daemon wrote on stderr so far: a line per request. */
+  const daemonLog = () => fs.readFileSync(path.join(dir, 'daemon.log'), 'utf8');
+  const docker = (args: string[], input?: string) => {
+    const result = spawnSync(DOCKER, ['-H', `unix://${socket}`, ...args], {
+      encoding: 'utf8', timeout: 60_000, input, env: { ...process.env, DOCKER_CONFIG: path.join(dir, 'docker-config') },
+    });
+    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+  };
+
+  beforeAll(async () => {
+    root = await storeWithDemoImage('daemon');
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-daemon-'));
+    socket = path.join(dir, 'tsrun.sock');
+    const log = fs.openSync(path.join(dir, 'daemon.log'), 'w');
+    daemon = spawn(process.execPath, [TSRUN, 'daemon', '--host', `unix://${socket}`], { env: { ...process.env, TSRUN_ROOT: root }, stdio: ['ignore', 'ignore', log] });
+    fs.closeSync(log);
+    await eventually(() => fs.existsSync(socket));
+  });
+  afterEach(async () => {
+    await eventually(() => exitCommands().length === 0);
+  });
+  afterAll(async () => {
+    if (daemon.exitCode === null) {
+      daemon.kill('SIGTERM');
+      await new Promise((resolve) => daemon.once('exit', resolve));
+    }
+    const left = tsrun(root, ['ps', '-aq']).stdout.split('\n').filter(Boolean);
+    if (left.length > 0) tsrun(root, ['rm', '-f', ...left]);
+    fs.rmSync(root, { recursive: true, force: true });
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers docker version with API 1.41, on a socket only root and the tsrun group may use', () => {
+    expect(docker(['version', '--format', '{{.Server.APIVersion}} {{.Server.Platform.Name}}'])).toEqual({ status: 0, stdout: '1.41 tsrun\n', stderr: '' });
+    expect(fs.statSync(socket).mode & 0o777).toBe(0o660);
+  });
+
+  it('runs docker run --rm: the output, the exit code, and the container gone when the CLI returns', () => {
+    expect(docker(['run', '--rm', 'tsrun-demo', 'echo', 'hi'])).toEqual({ status: 0, stdout: 'hi\n', stderr: '' });
+    expect(docker(['run', '--rm', 'tsrun-demo', 'sh', '-c', 'echo out; echo err >&2; exit 3'])).toEqual({ status: 3, stdout: 'out\n', stderr: 'err\n' });
+    expect(tsrun(root, ['ps', '-aq']).stdout).toBe('');
+    // The calls behind it, in the daemon's log: create, then attach, wait and start, the wait answered last.
+    expect(daemonLog()).toMatch(/POST \/v1\.41\/containers\/create 201 .*\nPOST \/v1\.41\/containers\/\w+\/start 204/s);
+    expect(daemonLog()).toMatch(/POST \/v1\.41\/containers\/\w+\/attach\?stderr=1&stdout=1&stream=1 101 /);
+    expect(daemonLog()).toMatch(/POST \/v1\.41\/containers\/\w+\/wait\?condition=removed 200 /);
+  });
+
+  it('passes piped input to docker run -i', () => {
+    expect(docker(['run', '-i', '--rm', 'tsrun-demo', 'sh'], 'echo from-stdin\nexit 2\n')).toEqual({ status: 2, stdout: 'from-stdin\n', stderr: '' });
+  });
+
+  it('exits 127 for a command that is not there and 126 for one that cannot run, with the words docker reads them from', () => {
+    const missing = docker(['run', '--rm', 'tsrun-demo', 'no-such-command']);
+    expect(missing.status).toBe(127);
+    expect(missing.stderr).toContain('docker: Error response from daemon: exec: "no-such-command": executable file not found in $PATH');
+    const notExecutable = docker(['run', '--rm', 'tsrun-demo', '/etc/passwd']);
+    expect(notExecutable.status).toBe(126);
+    expect(notExecutable.stderr).toContain('exec: "/etc/passwd": permission denied');
+    expect(tsrun(root, ['ps', '-aq']).stdout).toBe('');
+  });
+
+  it('answers with Docker\'s errors: no such object, a bad name, a name in use', () => {
+    expect(docker(['inspect', 'no-such-thing'])).toMatchObject({ status: 1, stderr: 'Error: No such object: no-such-thing\n' });
+    expect(docker(['create', '--name', 'bad name!', 'tsrun-demo'])).toMatchObject({
+      status: 1, stderr: 'Error response from daemon: Invalid container name (bad name!), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed\n',
+    });
+    const id = docker(['create', '--name', 'taken', 'tsrun-demo', 'true']).stdout.trim();
+    expect(id).toMatch(/^[0-9a-f]{64}$/);
+    expect(docker(['create', '--name', 'taken', 'tsrun-demo', 'true']).stderr).toContain(`Conflict. The container name "/taken" is already in use by container "${id}"`);
+    expect(docker(['rm', 'taken'])).toEqual({ status: 0, stdout: 'taken\n', stderr: '' });
+    expect(docker(['rm', 'taken'])).toMatchObject({ status: 1, stderr: 'Error response from daemon: No such container: taken\n' });
+  });
+
+  it('runs docker run -d, and lists, logs, stops, kills and removes the container', async () => {
+    const id = docker(['run', '-d', '--name', 'web', 'tsrun-demo', 'sh', '-c', 'echo one; echo two >&2; exec sleep 100']).stdout.trim();
+    expect(id).toMatch(/^[0-9a-f]{64}$/);
+    const ps = docker(['ps']);
+    expect(ps.stdout).toMatch(new RegExp(`^CONTAINER ID +IMAGE +COMMAND +CREATED +STATUS +PORTS +NAMES\n${id.slice(0, 12)} +tsrun-demo +"sh -c 'echo one; ec…" .+ Up .+ web\n$`));
+    await eventually(() => docker(['logs', 'web']).stderr === 'two\n');
+    expect(docker(['logs', 'web'])).toEqual({ status: 0, stdout: 'one\n', stderr: 'two\n' });
+    expect(docker(['inspect', '-f', '{{.State.Status}} {{.Config.Tty}} {{.Name}}', 'web']).stdout).toBe('running false /web\n');
+    expect(docker(['rm', 'web'])).toMatchObject({ status: 1, stderr: expect.stringContaining(`You cannot remove a running container ${id}`) });
+    // sleep, the container's PID 1, ignores SIGTERM: SIGKILL after the second -t gives it.
+    expect(docker(['stop', '-t', '1', 'web'])).toEqual({ status: 0, stdout: 'web\n', stderr: '' });
+    expect(docker(['ps', '-a', '--format', '{{.Names}} {{.Status}}']).stdout).toMatch(/^web Exited \(137\) .+ ago\n$/);
+    expect(docker(['kill', 'web'])).toMatchObject({ status: 1, stderr: `Error response from daemon: Cannot kill container: web: Container ${id} is not running\n` });
+    expect(docker(['start', 'web'])).toEqual({ status: 0, stdout: 'web\n', stderr: '' });
+    expect(docker(['kill', 'web'])).toEqual({ status: 0, stdout: 'web\n', stderr: '' });
+    expect(docker(['wait', 'web'])).toEqual({ status: 0, stdout: '137\n', stderr: '' });
+    expect(docker(['logs', 'web']).stdout).toBe('one\none\n'); // both runs
+    expect(docker(['rm', 'web'])).toEqual({ status: 0, stdout: 'web\n', stderr: '' });
+    expect(docker(['ps', '-aq']).stdout).toBe('');
+  });
+
+  it('stops on SIGTERM: its socket goes, and the containers it started run on under their monitors', async () => {
+    const id = docker(['run', '-d', 'tsrun-demo', 'sleep', '100']).stdout.trim();
+    daemon.kill('SIGTERM');
+    expect(await new Promise((resolve) => daemon.once('exit', resolve))).toBe(0);
+    expect(fs.existsSync(socket)).toBe(false);
+    expect(daemonLog()).toContain('SIGTERM: stopping the daemon');
+    expect(tsrun(root, ['inspect', '-f', '{{.State.Status}}', id]).stdout).toBe('running\n');
+    expect(tsrun(root, ['rm', '-f', id]).status).toBe(0);
+  });
+});
