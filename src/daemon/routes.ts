@@ -5,6 +5,7 @@ import { info, ping, version } from './system.js';
 import { create, inspect, kill, list, remove, start, stop, wait } from './containers.js';
 import { attach } from './attach.js';
 import { logs } from './logs.js';
+import { pull } from './images.js';
 
 interface Route<R> {
   method: string;
@@ -28,6 +29,7 @@ export const ROUTES: Route<DaemonRequest>[] = [
   { method: 'POST', path: '/containers/{id}/kill', handle: kill },
   { method: 'GET', path: '/containers/{id}/logs', handle: logs },
   { method: 'DELETE', path: '/containers/{id}', handle: remove },
+  { method: 'POST', path: '/images/create', handle: pull },
 ];
 
 /** Answered with 101, after which the connection is the container's (attach.ts). */

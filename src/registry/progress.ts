@@ -28,7 +28,7 @@ export type PullEvent =
 
 export type PullProgress = (event: PullEvent) => void;
 
-const LAYER_STATUS_TEXT: Record<LayerStatus, string> = {
+export const LAYER_STATUS_TEXT: Record<LayerStatus, string> = {
   waiting: 'Pulling fs layer',
   exists: 'Already exists',
   downloading: 'Downloading',

@@ -7,6 +7,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { storeWithDemoImage, tsrun, TSRUN } from '../helpers/cli.js';
+import { demoLayout, tempDir } from '../helpers/images.js';
+import { startRegistry } from '../helpers/registry.js';
 
 const DOCKER = '/usr/local/bin/docker';
 const ready = process.getuid?.() === 0 && fs.existsSync(DOCKER);
@@ -128,6 +130,28 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
     expect(docker(['logs', 'web']).stdout).toBe('one\none\n'); // both runs
     expect(docker(['rm', 'web'])).toEqual({ status: 0, stdout: 'web\n', stderr: '' });
     expect(docker(['ps', '-aq']).stdout).toBe('');
+  });
+
+  it('pulls from a registry on loopback with docker pull, and when docker run needs an image it does not have', async () => {
+    const registry = await startRegistry();
+    const layouts = tempDir('daemon-layouts');
+    try {
+      registry.push(await demoLayout(path.join(layouts, 'demo')), 'latest', 'demo:1');
+      const pulled = docker(['pull', `${registry.host}/demo:1`]);
+      expect(pulled.status).toBe(0);
+      expect(pulled.stdout).toMatch(new RegExp(`^1: Pulling from demo\n\\w{12}: (Already exists|Pulling fs layer)\n.*Digest: sha256:\\w{64}\nStatus: Downloaded newer image for ${registry.host}/demo:1\n${registry.host}/demo:1\n$`, 's'));
+      expect(docker(['pull', `${registry.host}/demo:1`]).stdout).toContain(`Status: Image is up to date for ${registry.host}/demo:1`);
+      // No such tag: an error answer before any progress, which the CLI prints.
+      expect(docker(['pull', `${registry.host}/demo:no-such-tag`])).toMatchObject({ status: 1, stderr: expect.stringContaining('Error response from daemon: manifest unknown') });
+      // create says 404, the CLI pulls (POST /images/create) and creates again.
+      registry.push(path.join(layouts, 'demo'), 'latest', 'demo:2');
+      const run = docker(['run', '--rm', `${registry.host}/demo:2`, 'echo', 'pulled, then run']);
+      expect(run).toMatchObject({ status: 0, stdout: 'pulled, then run\n' });
+      expect(run.stderr).toMatch(new RegExp(`^Unable to find image '${registry.host}/demo:2' locally\n2: Pulling from demo\n`));
+    } finally {
+      await registry.stop();
+      fs.rmSync(layouts, { recursive: true, force: true });
+    }
   });
 
   it('stops on SIGTERM: its socket goes, and the containers it started run on under their monitors', async () => {
