@@ -148,7 +148,6 @@ export async function inspect(request: DaemonRequest): Promise<void> {
   sendJson(request.res, 200, containerDocument(request.runtime, await lookUp(request)));
 }
 
-// #region list
 /** GET /containers/json[?all=1]: `docker ps` prints these fields as they are (Status too: "Up 3 seconds"). */
 export async function list({ runtime, res, query }: DaemonRequest): Promise<void> {
   if (/[^{}\s]/.test(query.get('filters') ?? '')) throw badRequest('tsrun\'s daemon does not filter containers yet');
@@ -175,7 +174,6 @@ export async function list({ runtime, res, query }: DaemonRequest): Promise<void
     };
   }));
 }
-// #endregion
 
 /** dockerd's way: each argument with a space in single quotes, so that `docker ps` shows "sh -c 'echo hi'". */
 function command(argv: string[]): string {

@@ -16,6 +16,7 @@ import { startDetached } from '../run.js';
 import { findContainer } from '../store/containers.js';
 import { containerRunDir } from '../store/paths.js';
 import { reconcile } from '../containers/reconcile.js';
+import { claim } from '../containers/lifecycle.js';
 import { exitCodeOf } from '../errors.js';
 
 const POLL_MS = 50;
@@ -40,10 +41,12 @@ export class Runs {
   // #region start
   /** Start the container in the background, as `tsrun start` does, and follow its run. */
   async start(container: ContainerRecord): Promise<void> {
+    // Started by hand: the restart count begins anew. Claimed before the note is made (startDetached claims it
+    // again): a run directory whose owner is gone is a dead start's leftover, which reconcile.ts removes.
+    const claimed = claim(this.runtime, { ...container, state: { ...container.state, restartCount: 0 } });
     const note = openExitNote(this.runtime, container.id);
     try {
-      // Started by hand: the restart policy's count begins anew.
-      await startDetached(this.runtime, { ...container, state: { ...container.state, restartCount: 0 } });
+      await startDetached(this.runtime, claimed);
     } catch (error) {
       fs.closeSync(note);
       this.begin(container.id, { exited: Promise.resolve(exitCodeOf(error)) });

@@ -21,16 +21,20 @@ import { Runs } from './runs.js';
 import { HIJACKED_ROUTES, ROUTES, match, unversioned } from './routes.js';
 import { badRequest, commonHeaders, errorResponseText, notFound, sendError, statusOf } from './http.js';
 
-export type Listen = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
+export type Listen = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number } | { kind: 'systemd' };
+
+/** The first socket systemd passes to a service it starts for a socket unit (sd_listen_fds(3)). */
+const SD_LISTEN_FDS_START = 3;
 
 export interface Daemon {
   /** No new connection; the answers under way finish (a wait or an attach ends), and the socket file goes. */
   close(): Promise<void>;
 }
 
-/** unix:///PATH, or tcp://HOST:PORT on a loopback address: the API has no TLS and no login, so whoever can
- *  connect to it is root on this machine. */
+/** unix:///PATH; fd://, the socket systemd made (contrib/tsrun.socket); or tcp://HOST:PORT on a loopback
+ *  address: the API has no TLS and no login, so whoever can connect to it is root on this machine. */
 export function parseHost(text: string): Listen {
+  if (text === 'fd://') return { kind: 'systemd' };
   if (text.startsWith('unix://')) {
     const file = text.slice('unix://'.length);
     if (!file.startsWith('/')) throw fail(`invalid --host "${text}": the socket's path must be absolute`, 'write unix:///run/tsrun/tsrun.sock');
@@ -39,7 +43,7 @@ export function parseHost(text: string): Listen {
   const tcp = /^tcp:\/\/(\[::1\]|localhost|127(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(text);
   if (tcp && Number(tcp[2]) >= 1 && Number(tcp[2]) <= 65535) return { kind: 'tcp', host: tcp[1]!.replace(/^\[|\]$/g, ''), port: Number(tcp[2]) };
   if (text.startsWith('tcp://')) throw fail(`invalid --host "${text}": tsrun listens on TCP on a loopback address only`, 'it has no TLS: write tcp://127.0.0.1:PORT, or use a unix socket');
-  throw fail(`invalid --host "${text}"`, 'write unix:///PATH or tcp://127.0.0.1:PORT');
+  throw fail(`invalid --host "${text}"`, 'write unix:///PATH, fd:// or tcp://127.0.0.1:PORT');
 }
 
 // #region serve
@@ -145,6 +149,15 @@ async function respond(
 async function listenOn(server: http.Server, listen: Listen): Promise<void> {
   if (listen.kind === 'tcp') {
     server.listen(listen.port, listen.host);
+    await once(server, 'listening');
+    return;
+  }
+  if (listen.kind === 'systemd') {
+    // Made, owned and given its mode by systemd, which passes it to the process it starts and to no other.
+    if (process.env.LISTEN_PID !== String(process.pid) || !(Number(process.env.LISTEN_FDS) >= 1)) {
+      throw fail('--host fd:// but systemd passed no socket (LISTEN_PID, LISTEN_FDS)', 'use fd:// in a service started by a socket unit (contrib/tsrun.socket); else unix:///PATH');
+    }
+    server.listen({ fd: SD_LISTEN_FDS_START });
     await once(server, 'listening');
     return;
   }

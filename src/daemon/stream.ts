@@ -85,7 +85,6 @@ export class LogFollower {
 }
 // #endregion
 
-// #region follow-run
 /** Send what the container writes until its run ends (or the client goes, or the daemon stops). Once the run has
  *  ended, the log is read once more: the monitor has written all of it before the exit was known. */
 export async function followRun(output: LogFollower, run: Run, signal: AbortSignal, send: (entries: LogEntry[]) => Promise<void>): Promise<void> {
@@ -98,7 +97,6 @@ export async function followRun(output: LogFollower, run: Run, signal: AbortSign
     await Promise.race([sleep(POLL_MS, undefined, { ref: false }), run.exited]);
   }
 }
-// #endregion
 
 /** Written as fast as the client reads: a container that writes faster waits in its log, not in the daemon's memory. */
 export async function writeAll(to: Writable, chunks: Buffer[]): Promise<void> {

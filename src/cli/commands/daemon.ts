@@ -23,7 +23,8 @@ export const daemonCommand: CommandModule<object, DaemonArgs> = {
       say(`tsrun: WARNING: the API on ${argv.host} has no TLS and asks for no password: every user of this machine who can connect to it can run anything as root`);
     }
     const daemon = await serve(runtime, listen, say);
-    say(`tsrun: daemon listening on ${argv.host} (store ${runtime.paths.root}); DOCKER_HOST=${argv.host} docker …`);
+    const where = listen.kind === 'systemd' ? 'the socket systemd passed' : `${argv.host}: DOCKER_HOST=${argv.host} docker …`;
+    say(`tsrun: daemon listening on ${where} (store ${runtime.paths.root})`);
     const signal = await new Promise<NodeJS.Signals>((resolve) => {
       for (const name of ['SIGTERM', 'SIGINT'] as const) process.once(name, resolve);
     });

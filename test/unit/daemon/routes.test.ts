@@ -25,8 +25,9 @@ describe('the daemon\'s routes', () => {
     expect(match(HIJACKED_ROUTES, 'POST', '/containers/abc/attach')).toMatchObject({ params: { id: 'abc' } });
   });
 
-  it('listens on a unix socket, or on TCP on loopback only', () => {
+  it('listens on a unix socket, one systemd passes, or on TCP on loopback only', () => {
     expect(parseHost('unix:///run/tsrun/tsrun.sock')).toEqual({ kind: 'unix', path: '/run/tsrun/tsrun.sock' });
+    expect(parseHost('fd://')).toEqual({ kind: 'systemd' });
     expect(parseHost('tcp://127.0.0.1:2375')).toEqual({ kind: 'tcp', host: '127.0.0.1', port: 2375 });
     expect(parseHost('tcp://[::1]:2375')).toEqual({ kind: 'tcp', host: '::1', port: 2375 });
     expect(() => parseHost('tcp://0.0.0.0:2375')).toThrow(/loopback address only/);
