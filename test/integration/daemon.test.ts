@@ -1,6 +1,7 @@
 // `tsrun daemon` driven by the real docker CLI, as root: the daemon on a private socket with a private store,
 // and `docker -H unix://SOCKET …` with a private DOCKER_CONFIG. Nothing here talks to anything but that socket.
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -32,6 +33,18 @@ const exitCommands = () => fs.readdirSync('/proc').filter((pid) => /^\d+$/.test(
     return false;
   }
 });
+
+/** One request on the socket, as a client that is not the docker CLI sends it. */
+function request(socket: string, method: string, path: string, body?: string): Promise<{ status: number; type: string | undefined; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ socketPath: socket, method, path, headers: body === undefined ? {} : { 'Content-Type': 'application/json' } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (chunk) => { text += chunk; }).on('end', () => resolve({ status: res.statusCode!, type: res.headers['content-type'], body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 
 describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () => {
   let root: string;
@@ -152,6 +165,33 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
       await registry.stop();
       fs.rmSync(layouts, { recursive: true, force: true });
     }
+  });
+
+  it('answers what is not Docker\'s API, or not JSON, with a JSON error, and 50 requests at once', async () => {
+    const json = 'application/json';
+    expect(await request(socket, 'GET', '/v1.41/no/such/endpoint')).toEqual({ status: 404, type: json, body: '{"message":"page not found"}\n' });
+    expect(await request(socket, 'POST', '/v1.41/containers/create', '{"Image": ')).toMatchObject({ status: 400, type: json, body: expect.stringContaining('the request body is not JSON') });
+    expect(await request(socket, 'POST', '/v1.41/containers/create', JSON.stringify({ Image: 'tsrun-demo', HostConfig: { Memory: '64m' } })))
+      .toEqual({ status: 400, type: json, body: '{"message":"HostConfig.Memory must be a whole number, not a string"}\n' });
+    expect(await request(socket, 'POST', '/v1.41/containers/create', 'x'.repeat(2 * 1024 * 1024))).toMatchObject({ status: 413, type: json });
+    expect(await request(socket, 'POST', '/v1.41/containers/create', JSON.stringify({ Image: 'no-such-image' })))
+      .toEqual({ status: 404, type: json, body: '{"message":"No such image: no-such-image:latest"}\n' });
+    const answers = await Promise.all(Array.from({ length: 50 }, () => request(socket, 'GET', '/v1.41/containers/json?all=1')));
+    expect(answers.map((answer) => answer.status)).toEqual(Array(50).fill(200));
+    expect(tsrun(root, ['ps', '-aq']).stdout).toBe(''); // nothing was made on the way
+  });
+
+  it('keeps serving when a client goes away in the middle of a run, and lets go of what it held for it', async () => {
+    const daemonFds = () => fs.readdirSync(`/proc/${daemon.pid}/fd`).length;
+    const before = daemonFds();
+    const cli = spawn(DOCKER, ['-H', `unix://${socket}`, 'run', '--rm', 'tsrun-demo', 'sh', '-c', 'echo started; sleep 1; echo done'], {
+      env: { ...process.env, DOCKER_CONFIG: path.join(dir, 'docker-config') }, stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    await new Promise((resolve) => cli.stdout!.once('data', resolve)); // it runs
+    cli.kill('SIGKILL');
+    expect(docker(['version', '--format', '{{.Server.APIVersion}}']).stdout).toBe('1.41\n');
+    // The container ends on its own, and is removed (--rm); the daemon's attach, wait and files go with it.
+    await eventually(() => tsrun(root, ['ps', '-aq']).stdout === '' && daemonFds() === before);
   });
 
   it('stops on SIGTERM: its socket goes, and the containers it started run on under their monitors', async () => {
