@@ -11,7 +11,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { ROOT_CONTEXT, SpanStatusCode, context } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation } from '@opentelemetry/api';
 import type { Runtime } from '../runtime.js';
 import { errorText, fail } from '../errors.js';
 import { inSpan } from '../trace/span.js';
@@ -123,8 +123,9 @@ export async function serve(runtime: Runtime, listen: Listen, log: (line: string
 }
 // #endregion
 
-/** One request: its span (a trace of its own, with HTTP's semantic attributes: never a body, an environment
- *  variable or the query), its answer, and its line on stderr. */
+/** One request: its span (with HTTP's semantic attributes: never a body, an environment variable or the query;
+ *  a trace of its own, unless the client sent a traceparent header: then a part of the client's), its answer,
+ *  and its line on stderr. */
 async function respond(
   req: http.IncomingMessage,
   answer: (url: URL, path: string) => Promise<{ route: string | undefined; status: number }>,
@@ -133,7 +134,7 @@ async function respond(
   const started = performance.now();
   const url = new URL(req.url ?? '/', 'http://tsrun');
   const path = unversioned(url.pathname);
-  const { status } = await context.with(ROOT_CONTEXT, () => inSpan(`${req.method}`, {
+  const { status } = await context.with(propagation.extract(ROOT_CONTEXT, req.headers), () => inSpan(`${req.method}`, {
     'http.request.method': req.method!,
     'url.path': url.pathname,
   }, async (span) => {
@@ -142,7 +143,7 @@ async function respond(
     span.setAttribute('http.response.status_code', result.status);
     if (result.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
     return result;
-  }));
+  }, SpanKind.SERVER));
   log(`${req.method} ${req.url} ${status} ${Math.round(performance.now() - started)} ms`);
 }
 

@@ -6,7 +6,7 @@
 // TRACEPARENT is set; the stages' `tsrun.<stage>` spans nest under it. At the
 // end the spans go to the files `--trace` asked for, and to the exporters of
 // OTEL_TRACES_EXPORTER, waiting for a collector no longer than a bound.
-import { ROOT_CONTEXT, context, defaultTextMapGetter, trace, type Context } from '@opentelemetry/api';
+import { ROOT_CONTEXT, context, defaultTextMapGetter, propagation, trace, type Context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
@@ -58,9 +58,11 @@ export async function startTracing(request: TracingRequest, command: TracedComma
   trace.setGlobalTracerProvider(provider);
   // Parent and child spans find each other across `await` through AsyncLocalStorage.
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  // A CI job or a lab checker that runs tsrun inside its own trace hands it over as TRACEPARENT.
-  const parent: Context = new W3CTraceContextPropagator().extract(
-    ROOT_CONTEXT, { traceparent: env.TRACEPARENT, tracestate: env.TRACESTATE }, defaultTextMapGetter);
+  // A CI job or a lab checker that runs tsrun inside its own trace hands it over as TRACEPARENT; a client of
+  // `tsrun daemon`, as a traceparent header, which the daemon reads through the global propagator.
+  const propagator = new W3CTraceContextPropagator();
+  propagation.setGlobalPropagator(propagator);
+  const parent: Context = propagator.extract(ROOT_CONTEXT, { traceparent: env.TRACEPARENT, tracestate: env.TRACESTATE }, defaultTextMapGetter);
   // #endregion
 
   let traceId = '';
@@ -108,6 +110,7 @@ export async function startTracing(request: TracingRequest, command: TracedComma
       if (settled) await provider.shutdown();
       trace.disable();
       context.disable();
+      propagation.disable();
       return { settled, written };
     },
   };

@@ -1,16 +1,16 @@
 // Every stage runs inside a span named `tsrun.<stage>`, opened by src/run.ts. Only the OpenTelemetry
 // API is loaded here: until an SDK is registered (src/trace/setup.ts, only when
 // tracing is asked for), spans are no-ops and cost next to nothing.
-import { trace, isSpanContextValid, SpanStatusCode, type Attributes, type Span } from '@opentelemetry/api';
+import { trace, isSpanContextValid, SpanKind, SpanStatusCode, type Attributes, type Span } from '@opentelemetry/api';
 
 /** Wall-clock milliseconds with the fraction of the monotonic clock. The SDK's own default start
  *  time is Date.now(), whole milliseconds: too coarse for stages that take a few hundred µs. */
 export const preciseNow = () => performance.timeOrigin + performance.now();
 
 // #region in-span
-export async function inSpan<T>(name: string, attributes: Attributes, work: (span: Span) => Promise<T> | T): Promise<T> {
+export async function inSpan<T>(name: string, attributes: Attributes, work: (span: Span) => Promise<T> | T, kind = SpanKind.INTERNAL): Promise<T> {
   // Asked for on each span, not once: the provider registered by setup.ts may come and go (tests).
-  return trace.getTracer('tsrun').startActiveSpan(name, { attributes, startTime: preciseNow() }, async (span) => {
+  return trace.getTracer('tsrun').startActiveSpan(name, { attributes, kind, startTime: preciseNow() }, async (span) => {
     try {
       return await work(span);
     } catch (error) {

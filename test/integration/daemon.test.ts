@@ -35,9 +35,9 @@ const exitCommands = () => fs.readdirSync('/proc').filter((pid) => /^\d+$/.test(
 });
 
 /** One request on the socket, as a client that is not the docker CLI sends it. */
-function request(socket: string, method: string, path: string, body?: string): Promise<{ status: number; type: string | undefined; body: string }> {
+function request(socket: string, method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<{ status: number; type: string | undefined; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ socketPath: socket, method, path, headers: body === undefined ? {} : { 'Content-Type': 'application/json' } }, (res) => {
+    const req = http.request({ socketPath: socket, method, path, headers: { ...headers, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) } }, (res) => {
       let text = '';
       res.setEncoding('utf8').on('data', (chunk) => { text += chunk; }).on('end', () => resolve({ status: res.statusCode!, type: res.headers['content-type'], body: text }));
     });
@@ -192,6 +192,40 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
     expect(docker(['version', '--format', '{{.Server.APIVersion}}']).stdout).toBe('1.41\n');
     // The container ends on its own, and is removed (--rm); the daemon's attach, wait and files go with it.
     await eventually(() => tsrun(root, ['ps', '-aq']).stdout === '' && daemonFds() === before);
+  });
+
+  it('traces each request as a server span, the stages it runs under it, a client\'s traceparent honoured, no value of -e', async () => {
+    const traced = path.join(dir, 'traced.sock');
+    const traces = path.join(dir, 'traces');
+    const second = spawn(process.execPath, [TSRUN, 'daemon', `--trace=${traces}`, '--host', `unix://${traced}`], { env: { ...process.env, TSRUN_ROOT: root }, stdio: 'ignore' });
+    try {
+      await eventually(() => fs.existsSync(traced));
+      const [traceId, parentId] = ['4bf92f3577b34da6a3ce929d0e0e4736', '00f067aa0ba902b7'];
+      expect((await request(traced, 'GET', '/_ping', undefined, { traceparent: `00-${traceId}-${parentId}-01` })).status).toBe(200);
+      const run = spawnSync(DOCKER, ['-H', `unix://${traced}`, 'run', '--rm', '-e', 'PASSWORD=hunter2', 'tsrun-demo', 'true'], { env: { ...process.env, DOCKER_CONFIG: path.join(dir, 'docker-config') } });
+      expect(run.status).toBe(0);
+    } finally {
+      second.kill('SIGTERM');
+      await new Promise((resolve) => second.once('exit', resolve));
+    }
+    const file = fs.readdirSync(traces).find((name) => name.endsWith('.otlp.jsonl'))!;
+    const text = fs.readFileSync(path.join(traces, file), 'utf8');
+    expect(text).not.toContain('hunter2');
+    type Span = { traceId: string; spanId: string; parentSpanId?: string; name: string; kind: number; attributes: Array<{ key: string; value: Record<string, unknown> }> };
+    const spans = text.trim().split('\n').flatMap((line) => (JSON.parse(line) as { resourceSpans: Array<{ scopeSpans: Array<{ spans: Span[] }> }> })
+      .resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)));
+    const attributes = (span: Span) => Object.fromEntries(span.attributes.map((a) => [a.key, Object.values(a.value)[0]]));
+    const SERVER = 2; // OTLP's SPAN_KIND_SERVER
+    const ping = spans.find((span) => span.name === 'GET /_ping')!;
+    expect(ping).toMatchObject({ kind: SERVER, traceId: '4bf92f3577b34da6a3ce929d0e0e4736', parentSpanId: '00f067aa0ba902b7' });
+    const start = spans.find((span) => span.name === 'POST /containers/{id}/start')!;
+    expect(start.kind).toBe(SERVER);
+    expect(attributes(start)).toMatchObject({
+      'http.request.method': 'POST', 'http.route': '/containers/{id}/start', 'url.path': expect.stringMatching(/^\/v1\.41\/containers\/\w{64}\/start$/),
+    });
+    expect(Number(attributes(start)['http.response.status_code'])).toBe(204);
+    const under = spans.filter((span) => span.parentSpanId === start.spanId).map((span) => span.name);
+    expect(under).toEqual(['tsrun.rwlayer', 'tsrun.network', 'tsrun.namespaces', 'tsrun.exec']);
   });
 
   it('stops on SIGTERM: its socket goes, and the containers it started run on under their monitors', async () => {
