@@ -49,6 +49,7 @@ export function info({ runtime, res }: DaemonRequest): void {
     Images: listImages(runtime.paths).length,
     Driver: 'overlay',
     DriverStatus: [],
+    Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'none'], Log: ['json-file'] },
     LoggingDriver: 'json-file',
     CgroupDriver: 'cgroupfs',
     CgroupVersion: String(hostCgroupLayout().version),
@@ -62,6 +63,8 @@ export function info({ runtime, res }: DaemonRequest): void {
     ServerVersion: tsrunVersion(),
     DockerRootDir: runtime.paths.root,
     SecurityOptions: ['name=seccomp,profile=default'],
+    // Docker's name for containers that outlive their daemon, which tsrun's always do (their monitors).
+    LiveRestoreEnabled: true,
     // Without it the CLI prints a swarm node's lines, empty.
     Swarm: { LocalNodeState: 'inactive', ControlAvailable: false },
     Warnings: [],

@@ -83,9 +83,10 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('answers docker version with API 1.41, on a socket only root and the tsrun group may use', () => {
+  it('answers docker version with API 1.41 and docker info, on a socket only root and the tsrun group may use', () => {
     expect(docker(['version', '--format', '{{.Server.APIVersion}} {{.Server.Platform.Name}}'])).toEqual({ status: 0, stdout: '1.41 tsrun\n', stderr: '' });
     expect(fs.statSync(socket).mode & 0o777).toBe(0o660);
+    expect(docker(['info', '--format', '{{.OSType}} {{.Swarm.LocalNodeState}} {{.LiveRestoreEnabled}} {{.DockerRootDir}}'])).toEqual({ status: 0, stdout: `linux inactive true ${root}\n`, stderr: '' });
   });
 
   it('runs docker run --rm: the output, the exit code, and the container gone when the CLI returns', () => {
