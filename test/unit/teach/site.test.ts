@@ -61,7 +61,7 @@ describe('the site\'s traces', () => {
     const network = demo.spans.find((span) => span.name === 'tsrun.network')!;
     expect(spansRow('tsrun.network')).toEqual([
       '<code>tsrun.network</code>',
-      '<a href="introduction.html">introduction</a>, <a href="network.html">network</a>, <a href="tracing.html">tracing</a>',
+      '<a href="introduction.html">introduction</a>, <a href="network.html">network</a>, <a href="tracing.html">tracing</a>, <a href="daemon.html">daemon</a>',
       spansInSource().get('tsrun.network')!.join('<br>'),
       `<a href="trace-demo-run.html#tsrun.network">${formatMicroseconds(network.duration)}</a>`,
     ]);
