@@ -64,7 +64,7 @@ node -e '
   const tsrun = m["tsrun run --rm"], bridged = m["tsrun run --rm (bridge)"], node = m["node -e 1"], runc = m["runc run"];
   const unconfined = m["tsrun run --rm (unconfined build)"];
   console.log(`${process.argv.length - 1} rounds, ${times["runc run"].length} runs of each: medians node -e 1 ${node.toFixed(1)} ms, tsrun ${tsrun.toFixed(1)} ms, runc ${runc.toFixed(1)} ms`);
-  console.log(`tsrun / node -e 1 = ${(tsrun / node).toFixed(2)}x (tsrun - node = ${(tsrun - node).toFixed(1)} ms; target: within 70 ms)`);
+  console.log(`tsrun / node -e 1 = ${(tsrun / node).toFixed(2)}x (tsrun - node = ${(tsrun - node).toFixed(1)} ms; target: within 50 ms)`);
   console.log(`tsrun / runc run  = ${(tsrun / runc).toFixed(2)}x (both without a network of their own beyond loopback)`);
   console.log(`the default bridge network (veth, address, route) adds ${(bridged - tsrun).toFixed(1)} ms: ${(bridged / node).toFixed(2)}x node -e 1`);
   // Confinement is a few ms of a 60 ms run that one run on a busy VM moves by more: each confined run is paired
