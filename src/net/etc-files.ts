@@ -55,8 +55,14 @@ export function updatePeers(state: BridgeState): void {
 /** The host's resolver settings. In a network namespace of its own, a nameserver on the host's
  *  loopback (systemd-resolved's 127.0.0.53) is the container's own loopback, where nothing
  *  listens: such lines go, and if no nameserver is left, Docker's public fallback takes over. */
-export function resolvConf(mode: NetworkMode, hostResolvConf: string): string {
+export function resolvConf(mode: NetworkMode, hostResolvConf: string, nameserver?: string): string {
   if (mode === 'host') return hostResolvConf;
+  if (nameserver !== undefined) {
+    // A user network's own name server (dns.ts) knows the containers and asks the host's resolvers the rest.
+    // ndots:0, as Docker writes: "web" is asked as it is, not first with the host's search domains appended.
+    const kept = hostResolvConf.split('\n').filter((line) => line.trim() !== '' && !/^\s*nameserver\s/.test(line));
+    return [...kept, `nameserver ${nameserver}`, 'options ndots:0', ''].join('\n');
+  }
   const lines = hostResolvConf.trimEnd().split('\n').filter((line) => !/^\s*nameserver\s+(127\.|::1\b)/.test(line));
   if (!lines.some((line) => /^\s*nameserver\s/.test(line))) {
     lines.push(...FALLBACK_NAMESERVERS.map((server) => `nameserver ${server}`));
@@ -67,13 +73,13 @@ export function resolvConf(mode: NetworkMode, hostResolvConf: string): string {
 
 /** Written before the container starts and again at each start: nothing reads them half-written and
  *  nothing needs them after a crash, so they are plain writes, without a rename or an fsync. */
-export function writeEtcFiles(dir: string, container: Pick<ContainerRecord, 'name' | 'config'>, mode: NetworkMode, address?: string): NetworkPlan['files'] {
+export function writeEtcFiles(dir: string, container: Pick<ContainerRecord, 'name' | 'config'>, mode: NetworkMode, address?: string, nameserver?: string): NetworkPlan['files'] {
   const files = { hostname: path.join(dir, 'hostname'), hosts: path.join(dir, 'hosts'), resolvConf: path.join(dir, 'resolv.conf') };
   const { hostname } = container.config;
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(files.hostname, `${hostname}\n`);
   fs.writeFileSync(files.hosts, hostsFile(mode, hostname, [container.name], address, readHostFile('/etc/hosts')));
-  fs.writeFileSync(files.resolvConf, resolvConf(mode, readHostFile('/etc/resolv.conf')));
+  fs.writeFileSync(files.resolvConf, resolvConf(mode, readHostFile('/etc/resolv.conf'), nameserver));
   return files;
 }
 

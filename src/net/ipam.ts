@@ -21,6 +21,8 @@ export interface BridgeState {
   ipForwardBefore: string;
   /** address -> who holds it. */
   leases: Record<string, Lease>;
+  /** On a user network: its name server's process (dns.ts), while containers are on it. */
+  dns?: Lease['holder'];
 }
 
 export interface Lease {

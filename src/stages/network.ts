@@ -24,7 +24,8 @@ import { findLease, leaseAddress, leaseOf, listBridgeStates, publishedPorts, rea
 import { formatMapping, pickHostPorts } from '../net/ports.js';
 import { connectContainer, createNetns, disconnectContainer, removeNetns, vethName } from '../net/veth.js';
 import { updatePeers, writeEtcFiles } from '../net/etc-files.js';
-import { parseSubnet } from '../net/address.js';
+import { formatAddress, nthAddress, parseSubnet } from '../net/address.js';
+import { ensureDns, stopDnsWhenIdle } from '../net/dns.js';
 import { annotate } from '../trace/span.js';
 
 /** Where a container's network namespace is kept while it runs. */
@@ -46,7 +47,9 @@ export async function network(runtime: Runtime, container: ContainerRecord, host
   const net = mode === 'bridge' ? defaultNetwork(runtime.paths) : (await import('../net/networks.js')).bridgeNetworkFor(runtime.paths, mode);
   const file = netnsFile(runtime.paths, container.id);
   const address = await leaseFor(runtime, container, host, net, file);
-  const files = writeEtcFiles(containerDir(runtime.paths, container.id), container, mode, address);
+  // On a user network, names are asked of the network's name server, on its gateway address (dns.ts).
+  const nameserver = mode === 'bridge' ? undefined : formatAddress(nthAddress(parseSubnet(net.subnet), 1));
+  const files = writeEtcFiles(containerDir(runtime.paths, container.id), container, mode, address, nameserver);
   const bridge = await attach(runtime, container, host, net, file, files.hosts);
   annotate({
     'network.interface.name': 'eth0',
@@ -86,7 +89,8 @@ async function leaseFor(runtime: Runtime, container: ContainerRecord, host: Netw
 }
 
 // #region attach
-/** Under the network lock: the namespace, the veth pair, the published ports, and on a user network the names. */
+/** Under the network lock: the namespace, the veth pair, the published ports, and on a user network the names
+ *  and their server. */
 async function attach(runtime: Runtime, container: ContainerRecord, host: NetworkHost, net: BridgeNetwork, file: string, hostsPath: string): Promise<BridgeAttachment> {
   const mtu = await uplinkMtu(host.run);
   return withNetworkLock(runtime.sys, host, async () => {
@@ -105,6 +109,7 @@ async function attach(runtime: Runtime, container: ContainerRecord, host: Networ
     if (attachment.ports.length > 0) await applyNat(host); // the DNAT rules, once the container's address answers
     if (lease.name !== undefined) {
       lease.hostsFile = hostsPath;
+      await ensureDns(net.bridge, runtime.paths.root, state, host.dns);
       writeBridgeState(host.stateDir, net.bridge, state);
       updatePeers(state);
     }
@@ -116,7 +121,8 @@ async function attach(runtime: Runtime, container: ContainerRecord, host: Networ
 
 // #region release
 /** When the container has stopped (or failed to start): the veth pair, the address, its published ports and the
- *  namespace file go, and on a user network its name leaves the others' hosts files. The bridge stays. */
+ *  namespace file go, and on a user network its name leaves the others' hosts files (and with the last container,
+ *  the name server stops). The bridge stays. */
 export async function releaseNetwork(runtime: Runtime, container: ContainerRecord, host = networkHost(runtime.paths)): Promise<void> {
   if (!hasNetworkNamespace(container)) return;
   await withNetworkLock(runtime.sys, host, async () => {
@@ -125,6 +131,7 @@ export async function releaseNetwork(runtime: Runtime, container: ContainerRecor
     const { bridge, state, lease } = held;
     await disconnectContainer(host.run, vethName(container.id));
     releaseAddress(state, container.id);
+    await stopDnsWhenIdle(state, host.dns);
     writeBridgeState(host.stateDir, bridge, state);
     if ((lease.ports ?? []).length > 0) await applyNat(host);
     if (lease.name !== undefined) updatePeers(state);

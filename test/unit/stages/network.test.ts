@@ -235,6 +235,41 @@ describe('network stage', () => {
     expect(fs.statSync(onePlan.files.hosts).ino).toBe(hostsInode); // rewritten in place: the bind mount still shows it
   });
 
+  it('starts a user network\'s name server with its first container, again when found dead, and stops it with the last', async () => {
+    const lab = await createNetwork(runtime.sys, store, host, 'lab');
+    const [one, two, three] = ['1', '2', '3'].map((id) => named(id, `n${id}`, 'lab'));
+    const plan = await network(runtime, one!, host);
+    expect(fs.readFileSync(plan.files.resolvConf, 'utf8')).toMatch(/(^|\n)nameserver 10\.89\.0\.1\noptions ndots:0\n$/);
+    expect(fs.readFileSync(plan.files.resolvConf, 'utf8').match(/nameserver/g)).toHaveLength(1);
+    await network(runtime, two!, host);
+    expect(host.dnsEvents).toEqual([`start ${lab.bridge} 1000`]);
+    expect(readBridgeState(host.stateDir, lab.bridge)!.dns).toEqual({ pid: 1000, startTime: 1 });
+    host.dnsRunning.clear(); // the server died
+    await network(runtime, three!, host);
+    expect(host.dnsEvents).toEqual([`start ${lab.bridge} 1000`, `start ${lab.bridge} 1001`]);
+    await releaseNetwork(runtime, one!, host);
+    await releaseNetwork(runtime, two!, host);
+    expect(host.dnsEvents).toHaveLength(2);
+    await releaseNetwork(runtime, three!, host);
+    expect(host.dnsEvents.at(-1)).toBe('stop 1001');
+    expect(readBridgeState(host.stateDir, lab.bridge)!.dns).toBeUndefined();
+    // The default bridge has no name server, as in Docker: the host's resolvers, no ndots.
+    const plain = await network(runtime, container('4'), host);
+    expect(fs.readFileSync(plain.files.resolvConf, 'utf8')).not.toContain('ndots');
+    expect(host.dnsEvents).toHaveLength(3);
+  });
+
+  it('stops the name server a killed tsrun left running when its network is removed', async () => {
+    const lab = await createNetwork(runtime.sys, store, host, 'lab');
+    await network(runtime, named('1', 'one', 'lab'), host);
+    const state = readBridgeState(host.stateDir, lab.bridge)!;
+    for (const lease of Object.values(state.leases)) lease.holder = { pid: 0x7fffffff, startTime: null }; // no such process
+    writeBridgeState(host.stateDir, lab.bridge, state);
+    await removeNetwork(runtime.sys, store, host, 'lab');
+    expect(host.dnsEvents).toEqual([`start ${lab.bridge} 1000`, 'stop 1000']);
+    expect(host.dnsRunning.size).toBe(0);
+  });
+
   it('keeps networks apart: nothing is forwarded from one of tsrun\'s bridges to another', async () => {
     const lab = await createNetwork(runtime.sys, store, host, 'lab');
     await network(runtime, named('1', 'on-default', 'bridge'), host);
