@@ -89,7 +89,15 @@ export async function forward(message: Buffer, upstreams: Upstream[]): Promise<B
 function askOnce(message: Buffer, upstream: Upstream): Promise<Buffer | undefined> {
   return new Promise((resolve) => {
     const socket = dgram.createSocket('udp4');
-    const done = (answer?: Buffer) => { clearTimeout(timer); socket.close(); resolve(answer); };
+    let settled = false;
+    // Once only: an error and a timeout may both come, and a socket closed twice throws.
+    const done = (answer?: Buffer) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.close();
+      resolve(answer);
+    };
     const timer = setTimeout(done, FORWARD_TIMEOUT_MS);
     socket.on('error', () => done());
     socket.on('message', (answer, from) => {
@@ -118,7 +126,10 @@ export async function serveDns(options: DnsServerOptions): Promise<{ close: () =
   const address = options.address ?? initial.gateway;
   const port = options.port ?? DNS_PORT;
 
-  const answer = async (message: Buffer, from: string): Promise<Buffer | undefined> => {
+  // Whatever goes wrong with one query (a state file unreadable for a moment) is that query's SERVFAIL, not the
+  // end of the server: a failure here would otherwise be an unhandled rejection, which ends the process.
+  const answer = (message: Buffer, from: string) => answerOrFail(message, from).catch(() => writeError(message, RCODE.servFail));
+  const answerOrFail = async (message: Buffer, from: string): Promise<Buffer | undefined> => {
     const state = readBridgeState(options.stateDir, options.bridge);
     if (!state) return writeError(message, RCODE.servFail);
     if (!overlaps(parseSubnet(from), parseSubnet(state.subnet))) return writeError(message, RCODE.refused);

@@ -39,7 +39,7 @@ describe('network stage', () => {
     expect(host.typed()).toEqual([
       'ip -json link show',
       'ip -json route show',
-      'ip -batch -\n  link add tsrun0 type bridge\n  address add 10.88.0.1/16 dev tsrun0\n  link set tsrun0 up',
+      'ip -batch -\n  link add tsrun0 address 02:42:0a:58:00:01 type bridge\n  address add 10.88.0.1/16 dev tsrun0\n  link set tsrun0 up',
       'sysctl -q -w net.ipv4.conf.tsrun0.route_localnet=1',
       'sysctl -n net.ipv4.ip_forward',
       'sysctl -q -w net.ipv4.ip_forward=1',
@@ -208,7 +208,7 @@ describe('network stage', () => {
   it('creates a network with a bridge and a free subnet of its own, and refuses a taken name or an overlapping subnet', async () => {
     const lab = await createNetwork(runtime.sys, store, host, 'lab');
     expect(lab).toMatchObject({ name: 'lab', bridge: `tsrun-${lab.id.slice(0, 8)}`, subnet: '10.89.0.0/16', gateway: '10.89.0.1' });
-    expect(host.typed()).toContain(`ip -batch -\n  link add ${lab.bridge} type bridge\n  address add 10.89.0.1/16 dev ${lab.bridge}\n  link set ${lab.bridge} up`);
+    expect(host.typed()).toContain(`ip -batch -\n  link add ${lab.bridge} address 02:42:0a:59:00:01 type bridge\n  address add 10.89.0.1/16 dev ${lab.bridge}\n  link set ${lab.bridge} up`);
     expect((await createNetwork(runtime.sys, store, host, 'other')).subnet).toBe('10.90.0.0/16');
     await expect(createNetwork(runtime.sys, store, host, 'lab')).rejects.toThrow('network with name lab already exists');
     await expect(createNetwork(runtime.sys, store, host, 'host')).rejects.toThrow('network with name host already exists');
