@@ -24,7 +24,6 @@ export interface Question {
   raw: Buffer;
 }
 
-// #region dns-question
 /** The question of a standard query, or undefined when the message is not one tsrun answers itself
  *  (an answer, another opcode, several questions, a name cut short). */
 export function readQuestion(message: Buffer): Question | undefined {
@@ -55,7 +54,6 @@ export function readQuestion(message: Buffer): Question | undefined {
   }
   return undefined;
 }
-// #endregion
 
 // #region dns-answer
 /** The answer to `question`: its A records (none for a name that exists but has no address of that type). */

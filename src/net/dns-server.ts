@@ -117,7 +117,6 @@ export interface DnsServerOptions {
   port?: number;
 }
 
-// #region dns-serve
 /** Listen (UDP and TCP) until close(). Only the network's own containers are answered: a container on another
  *  network also reaches this address (it is the host's), but must not learn this network's names. */
 export async function serveDns(options: DnsServerOptions): Promise<{ close: () => void }> {
@@ -167,4 +166,3 @@ export async function serveDns(options: DnsServerOptions): Promise<{ close: () =
   ]);
   return { close: () => { udp.close(); tcp.close(); } };
 }
-// #endregion

@@ -42,7 +42,6 @@ export async function stopDnsWhenIdle(state: BridgeState, processes = DNS_PROCES
 }
 // #endregion
 
-// #region dns-process
 export const DNS_PROCESSES: DnsProcesses = {
   async start(bridge, root) {
     const { spawn } = await import('node:child_process');
@@ -68,7 +67,6 @@ export const DNS_PROCESSES: DnsProcesses = {
     }
   },
 };
-// #endregion
 
 /** Everything written on the pipe until the server closes it (or the timeout). */
 function firstWords(pipe: Readable): Promise<string> {

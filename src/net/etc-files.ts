@@ -3,7 +3,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ContainerRecord, NetworkMode, NetworkPlan } from '../container.js';
-import type { BridgeState } from './ipam.js';
 
 /** Docker's choice when the host's resolvers cannot be reached from a container. */
 export const FALLBACK_NAMESERVERS = ['8.8.8.8', '8.8.4.4'];
@@ -20,34 +19,6 @@ export function hostsFile(mode: NetworkMode, hostname: string, names: string[], 
     `${address ?? '127.0.1.1'}\t${own}`,
     '',
   ].join('\n');
-}
-// #endregion
-
-// #region peers
-/** The line after which tsrun lists the other containers of a user network. */
-const PEERS_MARKER = '# Other containers on this network (tsrun keeps this list current)';
-
-/** Rewrite the list of peers at the end of a container's hosts file. In place, not by rename: the file is
- *  bind-mounted over the container's /etc/hosts, and a bind mount holds on to the file it was made with. */
-export function writePeers(hostsPath: string, peers: Array<{ address: string; name: string }>): void {
-  const current = fs.readFileSync(hostsPath, 'utf8');
-  const own = current.includes(PEERS_MARKER) ? current.slice(0, current.indexOf(PEERS_MARKER)) : current;
-  const listed = peers.map((peer) => `${peer.address}\t${peer.name}\n`).join('');
-  fs.writeFileSync(hostsPath, peers.length > 0 ? `${own}${PEERS_MARKER}\n${listed}` : own);
-}
-
-/** On a user network, every container's hosts file lists all the others, by name: how they find each other. */
-export function updatePeers(state: BridgeState): void {
-  const named = Object.entries(state.leases).filter(([, lease]) => lease.name !== undefined && lease.hostsFile !== undefined);
-  for (const [address, lease] of named) {
-    const others = named.filter(([other]) => other !== address).map(([other, peer]) => ({ address: other, name: peer.name! }));
-    try {
-      writePeers(lease.hostsFile!, others);
-    } catch (error) {
-      // A container whose files are gone (removed while its tsrun was killed) needs no list.
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
-  }
 }
 // #endregion
 
