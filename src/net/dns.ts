@@ -22,9 +22,9 @@ export interface DnsProcesses {
 
 /** The server says "ready" once it listens; a slower start is a failure. */
 const STARTUP_TIMEOUT_MS = 5_000;
-/** How long a stop waits for the port to be free again: 100 looks, 20 ms apart. */
-const STOP_CHECKS = 100;
-const STOP_CHECK_MS = 20;
+/** How long a stop waits for the port to be free again: 400 looks, 5 ms apart (it exits in a few ms). */
+const STOP_CHECKS = 400;
+const STOP_CHECK_MS = 5;
 
 // #region dns-lifecycle
 /** Under the network lock, when a container joins a user network: its name server, started if it has none

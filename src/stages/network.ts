@@ -104,12 +104,18 @@ async function attach(runtime: Runtime, container: ContainerRecord, host: Networ
       mtu,
       ports: lease.ports ?? [],
     };
-    await createNetns(host.run, file);
-    await connectContainer(host.run, { netnsFile: file, bridge: net.bridge, ...attachment });
-    if (attachment.ports.length > 0) await applyNat(host); // the DNAT rules, once the container's address answers
-    if (lease.name !== undefined) {
-      await ensureDns(net.bridge, runtime.paths.root, state, host.dns);
-      writeBridgeState(host.stateDir, net.bridge, state);
+    // A name server to start (Node's own start, the longest step here) starts while the cable is laid.
+    const serving = lease.name === undefined ? undefined : ensureDns(net.bridge, runtime.paths.root, state, host.dns);
+    try {
+      await createNetns(host.run, file);
+      await connectContainer(host.run, { netnsFile: file, bridge: net.bridge, ...attachment });
+      if (attachment.ports.length > 0) await applyNat(host); // the DNAT rules, once the container's address answers
+    } finally {
+      // Recorded whatever happened, so that the release that follows a failure stops it.
+      if (serving) {
+        await serving;
+        writeBridgeState(host.stateDir, net.bridge, state);
+      }
     }
     return attachment;
   });
