@@ -20,8 +20,9 @@ export const DNS_PORT = 53;
 const FORWARD_TIMEOUT_MS = 2_000;
 /** resolv.conf's own limit (MAXNS): at most three upstreams, so a forwarded query ends within 6 s. */
 const MAX_UPSTREAMS = 3;
-/** A TCP client that says nothing for this long is let go. */
+/** A TCP client that says nothing for this long is let go; no more than this many at once. */
 const TCP_IDLE_MS = 10_000;
+const TCP_CLIENTS = 64;
 
 export interface Upstream { address: string; port: number }
 
@@ -160,6 +161,7 @@ export async function serveDns(options: DnsServerOptions): Promise<{ close: () =
       }
     });
   });
+  tcp.maxConnections = TCP_CLIENTS; // one container must not take all of the server's descriptors
   await Promise.all([
     new Promise<void>((resolve, reject) => { udp.once('error', reject); udp.bind({ address, port }, resolve); }),
     new Promise<void>((resolve, reject) => { tcp.once('error', reject); tcp.listen({ host: address, port }, resolve); }),
