@@ -1,7 +1,7 @@
 // User networks' name server for real, as root: a container finds a peer started after it, by name, and sees
-// the peer stop, restart and be renamed; a name that is no container is asked of a resolver this test runs on
-// loopback (the store's "dns-upstream"); a container on another network is refused; and once the last container
-// and the network are gone, so are the server's process and its record.
+// the peer stop, restart and be renamed; a server found dead is started again; a name that is no container is
+// asked of a resolver this test runs on loopback (the store's "dns-upstream"); a container on another network is
+// refused; and once the last container and the network are gone, so are the server's process and its record.
 // Traffic goes only to the containers, the gateway of the network made here, and loopback.
 import dgram from 'node:dgram';
 import fs from 'node:fs';
@@ -68,7 +68,7 @@ describe.skipIf(!asRoot)('the name server of a user network (as root)', () => {
     fs.rmSync(root, { recursive: true, force: true });
   });
 
-  it('answers peers started later, stopped, restarted and renamed; forwards other names; leaves nothing behind', async () => {
+  it('answers peers started later, stopped, restarted and renamed; restarts a dead server; forwards other names; leaves nothing behind', async () => {
     try {
       await namesServed();
     } finally {
@@ -99,7 +99,12 @@ describe.skipIf(!asRoot)('the name server of a user network (as root)', () => {
     expect(await run(['stop', '-t', '1', 'gamma'])).toMatchObject({ status: 0 });
     expect(await lookUp('gamma')).toBe('not found');
     expect(asked).toContain('gamma'); // no container by that name now: the upstream was asked, and said so
+    // The server dies (killed, as by the OOM killer): the next container to join finds it dead and starts another.
+    const [killed] = dnsProcesses(bridge);
+    process.kill(Number(killed), 'SIGKILL');
     expect(await run(['start', 'gamma'])).toMatchObject({ status: 0 });
+    expect(dnsProcesses(bridge)).toEqual([String(readBridgeState(HOST_NETWORK_DIR, bridge)!.dns!.pid)]);
+    expect(dnsProcesses(bridge)).not.toContain(killed);
     expect(await lookUp('gamma')).toBe(await addressOf('gamma'));
 
     expect(await lookUp(OUTSIDE)).toBe(OUTSIDE_ADDRESS);
