@@ -4,6 +4,7 @@
 import { ipBatch, type CommandRunner } from './command.js';
 import { formatSubnet, parseSubnet, overlaps } from './address.js';
 import { fail } from '../errors.js';
+import { macFor } from './veth.js';
 
 export const BRIDGE = 'tsrun0';
 export const DEFAULT_SUBNET = '10.88.0.0/16';
@@ -35,7 +36,9 @@ export async function uplinkMtu(run: CommandRunner): Promise<number> {
 export async function createBridge(run: CommandRunner, name: string, subnet: string, gateway: string): Promise<void> {
   const { prefix } = parseSubnet(subnet);
   await ipBatch(run, [
-    `link add ${name} type bridge`,
+    // A MAC of its own, made from the gateway address: without one, a bridge takes its lowest port's, and changes
+    // it when that container leaves, so the others' ARP entry for the gateway points nowhere for half a minute.
+    `link add ${name} address ${macFor(gateway)} type bridge`,
     `address add ${gateway}/${prefix} dev ${name}`,
     `link set ${name} up`,
   ]);

@@ -16,6 +16,7 @@ import { enableForwarding, restoreForwarding } from './nat.js';
 import { installNat, type FirewallBackend } from './firewall.js';
 import { HOST_NETWORK_DIR, listBridgeStates, networkLockPath, publishedPorts, readBridgeState, writeBridgeState, type BridgeState } from './ipam.js';
 import { disconnectContainer, removeNetns, vethName } from './veth.js';
+import { stopDnsWhenIdle, type DnsProcesses } from './dns.js';
 import { isSameProcess } from '../kernel/proc.js';
 import { fail } from '../errors.js';
 import { configFile, readJsonObject } from '../store/config.js';
@@ -30,6 +31,8 @@ export interface NetworkHost {
   firewall?: FirewallBackend;
   /** Whether nothing on the host listens on a port to be published (default: try to bind it). */
   isPortFree?: (mapping: PortMapping) => Promise<boolean>;
+  /** How user networks' name servers are started and stopped (default: `tsrun dns-server` processes). */
+  dns?: DnsProcesses;
 }
 
 /** A network of bridge type: the default one, or a user network. */
@@ -126,6 +129,7 @@ export async function pruneBridge(sys: Syscalls, host: NetworkHost, bridge: stri
     const state = readBridgeState(host.stateDir, bridge);
     if (state) await reclaimStaleLeases(sys, host, bridge, state);
     if (state && Object.keys(state.leases).length > 0) return false;
+    if (state) await stopDnsWhenIdle(state, host.dns);
     if (await linkExists(host.run, bridge)) await deleteBridge(host.run, bridge);
     writeBridgeState(host.stateDir, bridge, undefined);
     await applyNat(host);

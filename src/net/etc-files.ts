@@ -3,7 +3,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ContainerRecord, NetworkMode, NetworkPlan } from '../container.js';
-import type { BridgeState } from './ipam.js';
 
 /** Docker's choice when the host's resolvers cannot be reached from a container. */
 export const FALLBACK_NAMESERVERS = ['8.8.8.8', '8.8.4.4'];
@@ -23,40 +22,18 @@ export function hostsFile(mode: NetworkMode, hostname: string, names: string[], 
 }
 // #endregion
 
-// #region peers
-/** The line after which tsrun lists the other containers of a user network. */
-const PEERS_MARKER = '# Other containers on this network (tsrun keeps this list current)';
-
-/** Rewrite the list of peers at the end of a container's hosts file. In place, not by rename: the file is
- *  bind-mounted over the container's /etc/hosts, and a bind mount holds on to the file it was made with. */
-export function writePeers(hostsPath: string, peers: Array<{ address: string; name: string }>): void {
-  const current = fs.readFileSync(hostsPath, 'utf8');
-  const own = current.includes(PEERS_MARKER) ? current.slice(0, current.indexOf(PEERS_MARKER)) : current;
-  const listed = peers.map((peer) => `${peer.address}\t${peer.name}\n`).join('');
-  fs.writeFileSync(hostsPath, peers.length > 0 ? `${own}${PEERS_MARKER}\n${listed}` : own);
-}
-
-/** On a user network, every container's hosts file lists all the others, by name: how they find each other. */
-export function updatePeers(state: BridgeState): void {
-  const named = Object.entries(state.leases).filter(([, lease]) => lease.name !== undefined && lease.hostsFile !== undefined);
-  for (const [address, lease] of named) {
-    const others = named.filter(([other]) => other !== address).map(([other, peer]) => ({ address: other, name: peer.name! }));
-    try {
-      writePeers(lease.hostsFile!, others);
-    } catch (error) {
-      // A container whose files are gone (removed while its tsrun was killed) needs no list.
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
-  }
-}
-// #endregion
-
 // #region resolv-conf
 /** The host's resolver settings. In a network namespace of its own, a nameserver on the host's
  *  loopback (systemd-resolved's 127.0.0.53) is the container's own loopback, where nothing
  *  listens: such lines go, and if no nameserver is left, Docker's public fallback takes over. */
-export function resolvConf(mode: NetworkMode, hostResolvConf: string): string {
+export function resolvConf(mode: NetworkMode, hostResolvConf: string, nameserver?: string): string {
   if (mode === 'host') return hostResolvConf;
+  if (nameserver !== undefined) {
+    // A user network's own name server (dns.ts) knows the containers and asks the host's resolvers the rest.
+    // ndots:0, as Docker writes: "web" is asked as it is, not first with the host's search domains appended.
+    const kept = hostResolvConf.split('\n').filter((line) => line.trim() !== '' && !/^\s*nameserver\s/.test(line));
+    return [...kept, `nameserver ${nameserver}`, 'options ndots:0', ''].join('\n');
+  }
   const lines = hostResolvConf.trimEnd().split('\n').filter((line) => !/^\s*nameserver\s+(127\.|::1\b)/.test(line));
   if (!lines.some((line) => /^\s*nameserver\s/.test(line))) {
     lines.push(...FALLBACK_NAMESERVERS.map((server) => `nameserver ${server}`));
@@ -67,13 +44,13 @@ export function resolvConf(mode: NetworkMode, hostResolvConf: string): string {
 
 /** Written before the container starts and again at each start: nothing reads them half-written and
  *  nothing needs them after a crash, so they are plain writes, without a rename or an fsync. */
-export function writeEtcFiles(dir: string, container: Pick<ContainerRecord, 'name' | 'config'>, mode: NetworkMode, address?: string): NetworkPlan['files'] {
+export function writeEtcFiles(dir: string, container: Pick<ContainerRecord, 'name' | 'config'>, mode: NetworkMode, address?: string, nameserver?: string): NetworkPlan['files'] {
   const files = { hostname: path.join(dir, 'hostname'), hosts: path.join(dir, 'hosts'), resolvConf: path.join(dir, 'resolv.conf') };
   const { hostname } = container.config;
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(files.hostname, `${hostname}\n`);
   fs.writeFileSync(files.hosts, hostsFile(mode, hostname, [container.name], address, readHostFile('/etc/hosts')));
-  fs.writeFileSync(files.resolvConf, resolvConf(mode, readHostFile('/etc/resolv.conf')));
+  fs.writeFileSync(files.resolvConf, resolvConf(mode, readHostFile('/etc/resolv.conf'), nameserver));
   return files;
 }
 

@@ -21,6 +21,8 @@ export interface BridgeState {
   ipForwardBefore: string;
   /** address -> who holds it. */
   leases: Record<string, Lease>;
+  /** On a user network: its name server's process (dns.ts), while containers are on it. */
+  dns?: Lease['holder'];
 }
 
 export interface Lease {
@@ -33,9 +35,8 @@ export interface Lease {
   netns: string;
   /** Host ports published to this container (-p, -P), each with its host port picked. */
   ports?: PortMapping[];
-  /** On a user network: the name the other containers there know it by, and its hosts file, which lists them. */
+  /** On a user network: the name it started with (the name server reads the current one from its store). */
   name?: string;
-  hostsFile?: string;
 }
 
 export const networkLockPath = (dir: string) => path.join(dir, 'lock');

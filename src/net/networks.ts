@@ -1,6 +1,6 @@
 // User networks, Docker's `docker network create`: each one a bridge of its
 // own with a subnet of its own. Containers on one reach each other by name
-// (tsrun keeps their /etc/hosts current, see etc-files.ts); containers on
+// (the network's name server answers them, see dns.ts); containers on
 // different networks cannot reach each other at all (nat.ts drops what the
 // host would forward between bridges).
 //

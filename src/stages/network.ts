@@ -6,7 +6,8 @@
 //     an address of its own, a default route through the bridge's address.
 //     The container's process joins that namespace (setns) when it starts.
 //   NAME, a user network (`tsrun network create NAME`): the same, on that
-//     network's own bridge; and the containers there know each other by name.
+//     network's own bridge; and the containers there know each other by name,
+//     from the network's name server (net/dns.ts).
 //   none: a new, empty network namespace; the child brings up loopback.
 //   host: no network namespace of its own; the host's interfaces.
 //
@@ -23,8 +24,9 @@ import { processStartTime } from '../kernel/proc.js';
 import { findLease, leaseAddress, leaseOf, listBridgeStates, publishedPorts, readBridgeState, releaseAddress, writeBridgeState, type Lease } from '../net/ipam.js';
 import { formatMapping, pickHostPorts } from '../net/ports.js';
 import { connectContainer, createNetns, disconnectContainer, removeNetns, vethName } from '../net/veth.js';
-import { updatePeers, writeEtcFiles } from '../net/etc-files.js';
-import { parseSubnet } from '../net/address.js';
+import { writeEtcFiles } from '../net/etc-files.js';
+import { formatAddress, nthAddress, parseSubnet } from '../net/address.js';
+import { ensureDns, stopDnsWhenIdle } from '../net/dns.js';
 import { annotate } from '../trace/span.js';
 
 /** Where a container's network namespace is kept while it runs. */
@@ -46,8 +48,10 @@ export async function network(runtime: Runtime, container: ContainerRecord, host
   const net = mode === 'bridge' ? defaultNetwork(runtime.paths) : (await import('../net/networks.js')).bridgeNetworkFor(runtime.paths, mode);
   const file = netnsFile(runtime.paths, container.id);
   const address = await leaseFor(runtime, container, host, net, file);
-  const files = writeEtcFiles(containerDir(runtime.paths, container.id), container, mode, address);
-  const bridge = await attach(runtime, container, host, net, file, files.hosts);
+  // On a user network, names are asked of the network's name server, on its gateway address (dns.ts).
+  const nameserver = mode === 'bridge' ? undefined : formatAddress(nthAddress(parseSubnet(net.subnet), 1));
+  const files = writeEtcFiles(containerDir(runtime.paths, container.id), container, mode, address, nameserver);
+  const bridge = await attach(runtime, container, host, net, file);
   annotate({
     'network.interface.name': 'eth0',
     'network.local.address': address,
@@ -86,8 +90,8 @@ async function leaseFor(runtime: Runtime, container: ContainerRecord, host: Netw
 }
 
 // #region attach
-/** Under the network lock: the namespace, the veth pair, the published ports, and on a user network the names. */
-async function attach(runtime: Runtime, container: ContainerRecord, host: NetworkHost, net: BridgeNetwork, file: string, hostsPath: string): Promise<BridgeAttachment> {
+/** Under the network lock: the namespace, the veth pair, the published ports, and on a user network its name server. */
+async function attach(runtime: Runtime, container: ContainerRecord, host: NetworkHost, net: BridgeNetwork, file: string): Promise<BridgeAttachment> {
   const mtu = await uplinkMtu(host.run);
   return withNetworkLock(runtime.sys, host, async () => {
     const state = readBridgeState(host.stateDir, net.bridge)!; // leaseFor made it, under the same lock
@@ -100,13 +104,18 @@ async function attach(runtime: Runtime, container: ContainerRecord, host: Networ
       mtu,
       ports: lease.ports ?? [],
     };
-    await createNetns(host.run, file);
-    await connectContainer(host.run, { netnsFile: file, bridge: net.bridge, ...attachment });
-    if (attachment.ports.length > 0) await applyNat(host); // the DNAT rules, once the container's address answers
-    if (lease.name !== undefined) {
-      lease.hostsFile = hostsPath;
-      writeBridgeState(host.stateDir, net.bridge, state);
-      updatePeers(state);
+    // A name server to start (Node's own start, the longest step here) starts while the cable is laid.
+    const serving = lease.name === undefined ? undefined : ensureDns(net.bridge, runtime.paths.root, state, host.dns);
+    try {
+      await createNetns(host.run, file);
+      await connectContainer(host.run, { netnsFile: file, bridge: net.bridge, ...attachment });
+      if (attachment.ports.length > 0) await applyNat(host); // the DNAT rules, once the container's address answers
+    } finally {
+      // Recorded whatever happened, so that the release that follows a failure stops it.
+      if (serving) {
+        await serving;
+        writeBridgeState(host.stateDir, net.bridge, state);
+      }
     }
     return attachment;
   });
@@ -116,7 +125,7 @@ async function attach(runtime: Runtime, container: ContainerRecord, host: Networ
 
 // #region release
 /** When the container has stopped (or failed to start): the veth pair, the address, its published ports and the
- *  namespace file go, and on a user network its name leaves the others' hosts files. The bridge stays. */
+ *  namespace file go (and with a user network's last container, its name server). The bridge stays. */
 export async function releaseNetwork(runtime: Runtime, container: ContainerRecord, host = networkHost(runtime.paths)): Promise<void> {
   if (!hasNetworkNamespace(container)) return;
   await withNetworkLock(runtime.sys, host, async () => {
@@ -125,9 +134,9 @@ export async function releaseNetwork(runtime: Runtime, container: ContainerRecor
     const { bridge, state, lease } = held;
     await disconnectContainer(host.run, vethName(container.id));
     releaseAddress(state, container.id);
+    await stopDnsWhenIdle(state, host.dns);
     writeBridgeState(host.stateDir, bridge, state);
     if ((lease.ports ?? []).length > 0) await applyNat(host);
-    if (lease.name !== undefined) updatePeers(state);
   });
   removeNetns(runtime.sys, netnsFile(runtime.paths, container.id));
 }

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { CommandRunner } from '../../src/net/command.js';
+import type { DnsProcesses } from '../../src/net/dns.js';
 import type { ContainerRecord } from '../../src/container.js';
 import type { PortMapping } from '../../src/container.js';
 
@@ -32,8 +33,21 @@ export function fakeHost(options: { routes?: Array<{ dst: string; dev: string }>
     return '';
   };
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-net-state-'));
+  // Name servers as pids of pretend processes: started ones run until stopped, or until a test kills one.
+  const dnsRunning = new Set<number>();
+  const dnsEvents: string[] = [];
+  const dns: DnsProcesses = {
+    start: async (bridge) => {
+      const pid = 1000 + dnsEvents.length;
+      dnsRunning.add(pid);
+      dnsEvents.push(`start ${bridge} ${pid}`);
+      return { pid, startTime: 1 };
+    },
+    isRunning: (holder) => dnsRunning.has(holder.pid),
+    stop: async (holder) => { dnsRunning.delete(holder.pid); dnsEvents.push(`stop ${holder.pid}`); },
+  };
   return {
-    run, ran, links, stateDir,
+    run, ran, links, stateDir, dns, dnsEvents, dnsRunning,
     /** The commands as one would type them, stdin shown indented below its command. */
     typed: () => ran.map((r) => r.argv.join(' ') + (r.input ? '\n' + r.input.trimEnd().replace(/^/gm, '  ') : '')),
     remove: () => fs.rmSync(stateDir, { recursive: true, force: true }),

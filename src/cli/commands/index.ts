@@ -14,6 +14,7 @@ import { pauseCommand } from './pause.js';
 import { unpauseCommand } from './unpause.js';
 import { statsCommand } from './stats.js';
 import { containerExitedCommand } from './container-exited.js';
+import { dnsServerCommand } from './dns-server.js';
 import { createCommand } from './create.js';
 import { psCommand } from './ps.js';
 import { rmCommand } from './rm.js';
@@ -76,4 +77,5 @@ export const commands: CommandModule<any, any>[] = [
   traceCommand,
   daemonCommand,
   containerExitedCommand,
+  dnsServerCommand,
 ];

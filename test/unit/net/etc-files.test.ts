@@ -15,4 +15,9 @@ describe('/etc/hosts and /etc/resolv.conf', () => {
     // On the host's own network the stub resolver is reachable: the file stays as it is.
     expect(resolvConf('host', 'nameserver 127.0.0.53\n')).toBe('nameserver 127.0.0.53\n');
   });
+
+  it('on a user network, points at the network\'s name server alone, with the host\'s search list and Docker\'s ndots:0', () => {
+    expect(resolvConf('lab', 'search lan\nnameserver 10.255.255.53\nnameserver 127.0.0.53\n', '10.89.0.1'))
+      .toBe('search lan\nnameserver 10.89.0.1\noptions ndots:0\n');
+  });
 });

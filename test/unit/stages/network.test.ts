@@ -39,7 +39,7 @@ describe('network stage', () => {
     expect(host.typed()).toEqual([
       'ip -json link show',
       'ip -json route show',
-      'ip -batch -\n  link add tsrun0 type bridge\n  address add 10.88.0.1/16 dev tsrun0\n  link set tsrun0 up',
+      'ip -batch -\n  link add tsrun0 address 02:42:0a:58:00:01 type bridge\n  address add 10.88.0.1/16 dev tsrun0\n  link set tsrun0 up',
       'sysctl -q -w net.ipv4.conf.tsrun0.route_localnet=1',
       'sysctl -n net.ipv4.ip_forward',
       'sysctl -q -w net.ipv4.ip_forward=1',
@@ -208,7 +208,7 @@ describe('network stage', () => {
   it('creates a network with a bridge and a free subnet of its own, and refuses a taken name or an overlapping subnet', async () => {
     const lab = await createNetwork(runtime.sys, store, host, 'lab');
     expect(lab).toMatchObject({ name: 'lab', bridge: `tsrun-${lab.id.slice(0, 8)}`, subnet: '10.89.0.0/16', gateway: '10.89.0.1' });
-    expect(host.typed()).toContain(`ip -batch -\n  link add ${lab.bridge} type bridge\n  address add 10.89.0.1/16 dev ${lab.bridge}\n  link set ${lab.bridge} up`);
+    expect(host.typed()).toContain(`ip -batch -\n  link add ${lab.bridge} address 02:42:0a:59:00:01 type bridge\n  address add 10.89.0.1/16 dev ${lab.bridge}\n  link set ${lab.bridge} up`);
     expect((await createNetwork(runtime.sys, store, host, 'other')).subnet).toBe('10.90.0.0/16');
     await expect(createNetwork(runtime.sys, store, host, 'lab')).rejects.toThrow('network with name lab already exists');
     await expect(createNetwork(runtime.sys, store, host, 'host')).rejects.toThrow('network with name host already exists');
@@ -218,21 +218,50 @@ describe('network stage', () => {
     expect(networkSummaries(store).map((n) => `${n.name} ${n.driver}`)).toEqual(['bridge bridge', 'host host', 'none null', 'lab bridge', 'other bridge']);
   });
 
-  it('lists each container in the others\' hosts files on a user network, and takes it out when it goes', async () => {
+  it('gives each container on a user network an address of its own there, and only its own name in its hosts file', async () => {
     const lab = await createNetwork(runtime.sys, store, host, 'lab');
     const one = named('1', 'one', 'lab');
-    const two = named('2', 'two', 'lab');
     const onePlan = await network(runtime, one, host);
-    const twoPlan = await network(runtime, two, host);
+    await network(runtime, named('2', 'two', 'lab'), host);
     expect(onePlan.bridge).toMatchObject({ name: lab.bridge, address: '10.89.0.2/16' });
-    expect(fs.readFileSync(onePlan.files.hosts, 'utf8')).toMatch(/\n10\.89\.0\.2\tone\n# Other containers on this network \(tsrun keeps this list current\)\n10\.89\.0\.3\ttwo\n$/);
-    expect(fs.readFileSync(twoPlan.files.hosts, 'utf8')).toMatch(/\n10\.89\.0\.3\ttwo\n# Other containers on this network \(tsrun keeps this list current\)\n10\.89\.0\.2\tone\n$/);
-    const hostsInode = fs.statSync(onePlan.files.hosts).ino;
-    expect(inspectNetwork(store, host, 'lab')).toMatchObject({ Name: 'lab', Containers: { [one.id]: { Name: 'one', IPv4Address: '10.89.0.2/16' } } });
-
-    await releaseNetwork(runtime, two, host);
+    // The others are found through the network's name server, which knows them as they are now.
     expect(fs.readFileSync(onePlan.files.hosts, 'utf8')).toMatch(/\n10\.89\.0\.2\tone\n$/);
-    expect(fs.statSync(onePlan.files.hosts).ino).toBe(hostsInode); // rewritten in place: the bind mount still shows it
+    expect(inspectNetwork(store, host, 'lab')).toMatchObject({ Name: 'lab', Containers: { [one.id]: { Name: 'one', IPv4Address: '10.89.0.2/16' } } });
+  });
+
+  it('starts a user network\'s name server with its first container, again when found dead, and stops it with the last', async () => {
+    const lab = await createNetwork(runtime.sys, store, host, 'lab');
+    const [one, two, three] = ['1', '2', '3'].map((id) => named(id, `n${id}`, 'lab'));
+    const plan = await network(runtime, one!, host);
+    expect(fs.readFileSync(plan.files.resolvConf, 'utf8')).toMatch(/(^|\n)nameserver 10\.89\.0\.1\noptions ndots:0\n$/);
+    expect(fs.readFileSync(plan.files.resolvConf, 'utf8').match(/nameserver/g)).toHaveLength(1);
+    await network(runtime, two!, host);
+    expect(host.dnsEvents).toEqual([`start ${lab.bridge} 1000`]);
+    expect(readBridgeState(host.stateDir, lab.bridge)!.dns).toEqual({ pid: 1000, startTime: 1 });
+    host.dnsRunning.clear(); // the server died
+    await network(runtime, three!, host);
+    expect(host.dnsEvents).toEqual([`start ${lab.bridge} 1000`, `start ${lab.bridge} 1001`]);
+    await releaseNetwork(runtime, one!, host);
+    await releaseNetwork(runtime, two!, host);
+    expect(host.dnsEvents).toHaveLength(2);
+    await releaseNetwork(runtime, three!, host);
+    expect(host.dnsEvents.at(-1)).toBe('stop 1001');
+    expect(readBridgeState(host.stateDir, lab.bridge)!.dns).toBeUndefined();
+    // The default bridge has no name server, as in Docker: the host's resolvers, no ndots.
+    const plain = await network(runtime, container('4'), host);
+    expect(fs.readFileSync(plain.files.resolvConf, 'utf8')).not.toContain('ndots');
+    expect(host.dnsEvents).toHaveLength(3);
+  });
+
+  it('stops the name server a killed tsrun left running when its network is removed', async () => {
+    const lab = await createNetwork(runtime.sys, store, host, 'lab');
+    await network(runtime, named('1', 'one', 'lab'), host);
+    const state = readBridgeState(host.stateDir, lab.bridge)!;
+    for (const lease of Object.values(state.leases)) lease.holder = { pid: 0x7fffffff, startTime: null }; // no such process
+    writeBridgeState(host.stateDir, lab.bridge, state);
+    await removeNetwork(runtime.sys, store, host, 'lab');
+    expect(host.dnsEvents).toEqual([`start ${lab.bridge} 1000`, 'stop 1000']);
+    expect(host.dnsRunning.size).toBe(0);
   });
 
   it('keeps networks apart: nothing is forwarded from one of tsrun\'s bridges to another', async () => {

@@ -1,0 +1,29 @@
+// tsrun dns-server BRIDGE: not for people; the name server of one user network (src/net/dns-server.ts), started
+// with the network's first container by src/net/dns.ts, which reads its first words on fd 3.
+import type { CommandModule } from 'yargs';
+
+export const dnsServerCommand: CommandModule<object, { root?: string; bridge: string }> = {
+  command: 'dns-server <bridge>',
+  describe: false,
+  builder: (yargs) => yargs.positional('bridge', { type: 'string' }) as never,
+  handler: async (argv) => {
+    const fs = await import('node:fs');
+    const { storePaths } = await import('../../store/paths.js');
+    const { configFile, readJsonObject } = await import('../../store/config.js');
+    const { networkHost } = await import('../../net/bridges.js');
+    const { serveDns, upstreamsFrom } = await import('../../net/dns-server.js');
+    const paths = storePaths(argv.root);
+    let said = 'ready';
+    try {
+      const upstreams = upstreamsFrom(readJsonObject(configFile(paths))['dns-upstream'], fs.readFileSync('/etc/resolv.conf', 'utf8'));
+      const server = await serveDns({ stateDir: networkHost(paths).stateDir, bridge: argv.bridge, upstreams });
+      // Stopped by dns.ts with SIGTERM: with its sockets closed, nothing keeps the process alive.
+      process.once('SIGTERM', () => server.close());
+    } catch (error) {
+      said = (error as Error).message;
+      process.exitCode = 1;
+    }
+    fs.writeSync(3, `${said}\n`);
+    fs.closeSync(3);
+  },
+};

@@ -1,0 +1,170 @@
+// The name server of one user network, what `tsrun dns-server BRIDGE` runs:
+// it listens on the network's gateway address, port 53 (UDP, and TCP for
+// resolvers that ask that way), where the containers' /etc/resolv.conf points.
+//
+// A container's name is answered from the bridge's state file, read again at
+// every query: the leases are the truth about who runs on the network now, so
+// a peer started later, stopped, restarted or renamed is answered as it is.
+// Any other name is forwarded, byte for byte, to the host's resolvers.
+import dgram from 'node:dgram';
+import net from 'node:net';
+import path from 'node:path';
+import { readJson } from '../store/atomic.js';
+import { overlaps, parseSubnet } from './address.js';
+import { readBridgeState, type BridgeState, type Lease } from './ipam.js';
+import { CLASS_IN, RCODE, TYPE_A, readQuestion, writeAnswer, writeError } from './dns-message.js';
+import { FALLBACK_NAMESERVERS } from './etc-files.js';
+
+export const DNS_PORT = 53;
+/** How long one upstream resolver has to answer a forwarded query. */
+const FORWARD_TIMEOUT_MS = 2_000;
+/** resolv.conf's own limit (MAXNS): at most three upstreams, so a forwarded query ends within 6 s. */
+const MAX_UPSTREAMS = 3;
+/** A TCP client that says nothing for this long is let go; no more than this many at once. */
+const TCP_IDLE_MS = 10_000;
+const TCP_CLIENTS = 64;
+
+export interface Upstream { address: string; port: number }
+
+// #region dns-names
+/** Who answers to which name on the network now: each container by its current name (read from its store,
+ *  so a rename is seen at once) and by the 12 first digits of its id, as Docker's embedded DNS does. */
+export function namesOnNetwork(state: BridgeState, nameOf: (lease: Lease) => string | undefined = currentName): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const [address, lease] of Object.entries(state.leases)) {
+    const name = nameOf(lease);
+    if (name !== undefined) names.set(name.toLowerCase(), address);
+    names.set(lease.container.slice(0, 12), address);
+  }
+  return names;
+}
+
+function currentName(lease: Lease): string | undefined {
+  try {
+    return readJson<{ name: string }>(path.join(lease.store, 'containers', lease.container, 'config.json')).name;
+  } catch {
+    return lease.name; // its record is being removed: the name it started with
+  }
+}
+// #endregion
+
+// #region dns-reply
+/** What to send back: an answer of ours, 'forward' for a name that is no container here. */
+export function replyTo(message: Buffer, names: Map<string, string>): Buffer | 'forward' | undefined {
+  const question = readQuestion(message);
+  if (!question) return writeError(message, RCODE.notImp);
+  const address = names.get(question.name);
+  if (address === undefined) return 'forward';
+  // The name is a container's: an A question gets its address; AAAA and the rest get no record (not NXDOMAIN,
+  // which would tell the resolver the name does not exist at all).
+  const isA = question.type === TYPE_A && question.class === CLASS_IN;
+  return writeAnswer(question, RCODE.noError, isA ? [address] : []);
+}
+// #endregion
+
+// #region dns-upstreams
+/** Where other names are asked: "dns-upstream" in the store's config.json (["ADDRESS" or "ADDRESS:PORT", …]),
+ *  else the host's nameservers. Loopback ones stay: unlike a container, this server runs in the host's
+ *  network namespace, where systemd-resolved's 127.0.0.53 answers. */
+export function upstreamsFrom(configured: unknown, hostResolvConf: string): Upstream[] {
+  const listed = Array.isArray(configured)
+    ? configured.map(String)
+    : hostResolvConf.split('\n').map((line) => /^\s*nameserver\s+([0-9.]+)\s*$/.exec(line)?.[1]).filter((a): a is string => !!a);
+  const servers = listed.length > 0 ? listed : FALLBACK_NAMESERVERS;
+  return servers.slice(0, MAX_UPSTREAMS).map((server) => {
+    const [address, port] = server.split(':');
+    return { address: address!, port: port === undefined ? DNS_PORT : Number(port) };
+  });
+}
+// #endregion
+
+/** The query, asked of each upstream in turn until one answers; undefined if none did in time. */
+export async function forward(message: Buffer, upstreams: Upstream[]): Promise<Buffer | undefined> {
+  for (const upstream of upstreams) {
+    const answer = await askOnce(message, upstream);
+    if (answer) return answer;
+  }
+  return undefined;
+}
+
+function askOnce(message: Buffer, upstream: Upstream): Promise<Buffer | undefined> {
+  return new Promise((resolve) => {
+    const socket = dgram.createSocket('udp4');
+    let settled = false;
+    // Once only: an error and a timeout may both come, and a socket closed twice throws.
+    const done = (answer?: Buffer) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.close();
+      resolve(answer);
+    };
+    const timer = setTimeout(done, FORWARD_TIMEOUT_MS);
+    socket.on('error', () => done());
+    socket.on('message', (answer, from) => {
+      // Only the upstream's answer to this very query: same sender, same id.
+      if (from.address === upstream.address && from.port === upstream.port && answer.length >= 2 && answer.readUInt16BE(0) === message.readUInt16BE(0)) done(answer);
+    });
+    socket.send(message, upstream.port, upstream.address, (error) => { if (error) done(); });
+  });
+}
+
+export interface DnsServerOptions {
+  stateDir: string;
+  bridge: string;
+  upstreams: Upstream[];
+  /** Default: the network's gateway address, port 53; tests give loopback and a free port. */
+  address?: string;
+  port?: number;
+}
+
+/** Listen (UDP and TCP) until close(). Only the network's own containers are answered: a container on another
+ *  network also reaches this address (it is the host's), but must not learn this network's names. */
+export async function serveDns(options: DnsServerOptions): Promise<{ close: () => void }> {
+  const initial = readBridgeState(options.stateDir, options.bridge);
+  if (!initial) throw new Error(`no state for the bridge ${options.bridge}`);
+  const address = options.address ?? initial.gateway;
+  const port = options.port ?? DNS_PORT;
+
+  // Whatever goes wrong with one query (a state file unreadable for a moment) is that query's SERVFAIL, not the
+  // end of the server: a failure here would otherwise be an unhandled rejection, which ends the process.
+  const answer = (message: Buffer, from: string) => answerOrFail(message, from).catch(() => writeError(message, RCODE.servFail));
+  const answerOrFail = async (message: Buffer, from: string): Promise<Buffer | undefined> => {
+    const state = readBridgeState(options.stateDir, options.bridge);
+    if (!state) return writeError(message, RCODE.servFail);
+    if (!overlaps(parseSubnet(from), parseSubnet(state.subnet))) return writeError(message, RCODE.refused);
+    const reply = replyTo(message, namesOnNetwork(state));
+    if (reply !== 'forward') return reply;
+    return (await forward(message, options.upstreams)) ?? writeError(message, RCODE.servFail);
+  };
+
+  const udp = dgram.createSocket('udp4');
+  udp.on('message', (message, from) => {
+    void answer(message, from.address).then((reply) => { if (reply) udp.send(reply, from.port, from.address, () => {}); }); // a client gone meanwhile: nothing to do
+  });
+  // Over TCP each message comes after its length, two bytes (RFC 1035 §4.2.2).
+  const tcp = net.createServer((connection) => {
+    let received = Buffer.alloc(0);
+    connection.setTimeout(TCP_IDLE_MS, () => connection.destroy());
+    connection.on('error', () => connection.destroy());
+    connection.on('data', (chunk) => {
+      received = Buffer.concat([received, chunk]);
+      while (received.length >= 2 && received.length >= 2 + received.readUInt16BE(0)) {
+        const message = received.subarray(2, 2 + received.readUInt16BE(0));
+        received = received.subarray(2 + message.length);
+        void answer(message, connection.remoteAddress!.replace(/^::ffff:/, '')).then((reply) => {
+          if (!reply || connection.destroyed) return;
+          const length = Buffer.alloc(2);
+          length.writeUInt16BE(reply.length);
+          connection.write(Buffer.concat([length, reply]));
+        });
+      }
+    });
+  });
+  tcp.maxConnections = TCP_CLIENTS; // one container must not take all of the server's descriptors
+  await Promise.all([
+    new Promise<void>((resolve, reject) => { udp.once('error', reject); udp.bind({ address, port }, resolve); }),
+    new Promise<void>((resolve, reject) => { tcp.once('error', reject); tcp.listen({ host: address, port }, resolve); }),
+  ]);
+  return { close: () => { udp.close(); tcp.close(); } };
+}

@@ -1,0 +1,79 @@
+// When a user network's name server runs. tsrun has no daemon to host one
+// resolver for the whole machine, so each user network gets its own small
+// process (`tsrun dns-server BRIDGE`, dns-server.ts), podman's shape rather
+// than Docker's: started with the network's first container, stopped with its
+// last one (or by `network rm` / `prune`), and recorded in the bridge's state
+// as a lease's holder is, by pid and start time, so a server found dead is
+// started again by the next container. Every decision is made under the
+// network lock, with the leases it depends on.
+import type { Readable } from 'node:stream';
+import type { BridgeState } from './ipam.js';
+import { isRunningProcess, processStartTime } from '../kernel/proc.js';
+import { fail } from '../errors.js';
+
+export type DnsHolder = NonNullable<BridgeState['dns']>;
+
+/** How the server's process is started, watched and stopped (tests give a fake). */
+export interface DnsProcesses {
+  start(bridge: string, root: string): Promise<DnsHolder>;
+  isRunning(holder: DnsHolder): boolean;
+  stop(holder: DnsHolder): Promise<void>;
+}
+
+/** The server says "ready" once it listens; a slower start is a failure. */
+const STARTUP_TIMEOUT_MS = 5_000;
+/** How long a stop waits for the port to be free again: 400 looks, 5 ms apart (it exits in a few ms). */
+const STOP_CHECKS = 400;
+const STOP_CHECK_MS = 5;
+
+// #region dns-lifecycle
+/** Under the network lock, when a container joins a user network: its name server, started if it has none
+ *  or the recorded one is dead. Changes state.dns; the caller writes the state. */
+export async function ensureDns(bridge: string, root: string, state: BridgeState, processes = DNS_PROCESSES): Promise<void> {
+  if (state.dns && processes.isRunning(state.dns)) return;
+  state.dns = await processes.start(bridge, root);
+}
+
+/** Under the network lock, when a container leaves (or the network goes): with no container left, no server. */
+export async function stopDnsWhenIdle(state: BridgeState, processes = DNS_PROCESSES): Promise<void> {
+  if (!state.dns || Object.keys(state.leases).length > 0) return;
+  if (processes.isRunning(state.dns)) await processes.stop(state.dns);
+  delete state.dns;
+}
+// #endregion
+
+export const DNS_PROCESSES: DnsProcesses = {
+  async start(bridge, root) {
+    const { spawn } = await import('node:child_process');
+    // Its own session (detached), so that ^C in the terminal of the run that started it does not reach it;
+    // cwd / so that it holds no directory of whoever started it. It answers on fd 3: "ready", or why not.
+    const child = spawn(process.execPath, [process.argv[1]!, '--root', root, 'dns-server', bridge],
+      { detached: true, cwd: '/', stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
+    const said = await firstWords(child.stdio[3] as Readable);
+    if (said !== 'ready') {
+      child.kill('SIGKILL');
+      throw fail(`the name server of the network on ${bridge} did not start: ${said || 'it exited'}`,
+        'is something else listening on port 53 of the network\'s gateway address?');
+    }
+    child.unref();
+    return { pid: child.pid!, startTime: processStartTime(child.pid!) };
+  },
+  isRunning: (holder) => isRunningProcess(holder.pid, holder.startTime),
+  async stop(holder) {
+    process.kill(holder.pid, 'SIGTERM');
+    // Gone before the lock is let go: a network made next on the same subnet can then have port 53.
+    for (let check = 0; check < STOP_CHECKS && isRunningProcess(holder.pid, holder.startTime); check++) {
+      await new Promise((resolve) => setTimeout(resolve, STOP_CHECK_MS));
+    }
+  },
+};
+
+/** Everything written on the pipe until the server closes it (or the timeout). */
+function firstWords(pipe: Readable): Promise<string> {
+  return new Promise((resolve) => {
+    let said = '';
+    const timer = setTimeout(() => { pipe.destroy(); resolve(`no word within ${STARTUP_TIMEOUT_MS / 1000} s`); }, STARTUP_TIMEOUT_MS);
+    pipe.setEncoding('utf8').on('data', (chunk: string) => { said += chunk; });
+    pipe.on('end', () => { clearTimeout(timer); pipe.destroy(); resolve(said.trim()); });
+  });
+}
