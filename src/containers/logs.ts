@@ -21,9 +21,14 @@ export const logPath = (paths: StorePaths, container: ContainerRecord) => path.j
 /** Every entry so far, oldest first; with `since` (ISO time), only those at or after it. */
 export function readLogs(paths: StorePaths, container: ContainerRecord, since?: string): LogEntry[] {
   const file = logPath(paths, container);
-  return [`${file}.1`, file].flatMap((part) => parseLog(readIfThere(part))).filter((entry) => since === undefined || entry.time >= since);
+  return [...rotatedEntries(file), ...parseLog(readIfThere(file))].filter((entry) => since === undefined || entry.time >= since);
 }
 // #endregion
+
+/** The entries of the part of the log rotated away (`LOG.1`), if there is one. */
+export function rotatedEntries(file: string): LogEntry[] {
+  return parseLog(readIfThere(`${file}.1`));
+}
 
 /** Complete lines only: the monitor may be half-way through writing the last one. */
 export function parseLog(text: string): LogEntry[] {

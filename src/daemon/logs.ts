@@ -2,7 +2,7 @@
 // `tsrun logs` prints, as frames (stream.ts), from the json-file log the monitor writes; with follow, until the
 // container exits. `docker logs` asks GET /containers/{id}/json first, for Config.Tty: it reads the frames so.
 import fs from 'node:fs';
-import { logPath, parseLog, type LogEntry } from '../containers/logs.js';
+import { logPath, rotatedEntries, type LogEntry } from '../containers/logs.js';
 import { lookUp } from './containers.js';
 import { LogFollower, followRun, onTheWire, writeAll } from './stream.js';
 import { badRequest, queryFlag, type DaemonRequest } from './http.js';
@@ -25,7 +25,7 @@ export async function logs(request: DaemonRequest): Promise<void> {
   // The current file through a descriptor, so that a follow goes on in it; the part rotated away, read as it is.
   const output = fs.existsSync(file) ? new LogFollower(file, 'start') : undefined;
   try {
-    const written = [...parseLog(readIfThere(`${file}.1`)), ...(output?.read() ?? [])].filter(wanted);
+    const written = [...rotatedEntries(file), ...(output?.read() ?? [])].filter(wanted);
     await send(tail === 'all' || tail === '' ? written : written.slice(Math.max(0, written.length - Number(tail))));
     const run = output && queryFlag(query, 'follow') ? await runs.current(container.id) : undefined;
     if (run) await followRun(output!, run, signal, send);
@@ -41,13 +41,4 @@ function unixTime(query: URLSearchParams, name: string): number | undefined {
   if (text === null || text === '' || text === '0') return undefined;
   if (!/^\d+(\.\d+)?$/.test(text)) throw badRequest(`invalid value for ${name}: "${text}"`);
   return Number(text) * 1000;
-}
-
-function readIfThere(file: string): string {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
-    throw error;
-  }
 }
