@@ -3,7 +3,7 @@
 // `tsrun run` never loads the code of `tsrun load`.
 import fs from 'node:fs';
 import { formatError, exitCodeOf } from '../errors.js';
-import { tsrunVersion } from './version.js';
+import { tsrunVersion } from '../version.js';
 import { containerCommandAt, markCommandTail } from './command-tail.js';
 import { loadRun, runHandler } from './commands/run.js';
 import { containerOptions } from './run-options.js';

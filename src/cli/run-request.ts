@@ -1,9 +1,9 @@
 // The command line's front door: `run` and `create` flags, parsed and checked into one RunRequest
 // (src/container.ts), so that no stage ever reads a flag. Docker's flags, Docker's meanings.
 import fs from 'node:fs';
-import { checkRunRequest, type MountSpec, type PortMapping, type RestartPolicy, type RunRequest } from '../container.js';
+import { checkRunRequest, type MountSpec, type PortMapping, type RunRequest } from '../container.js';
 import { fail } from '../errors.js';
-import { parseBytes, type ResourceLimits } from '../cgroups/limits.js';
+import { logMaxSize, resourceLimits, restartPolicy } from '../docker/settings.js';
 import { securityConfig } from '../security/options.js';
 import type { RunArgs } from './run-options.js';
 
@@ -85,51 +85,6 @@ async function mounts(argv: RunArgs): Promise<MountSpec[]> {
   if (argv.volume.length === 0 && argv.mount.length === 0 && argv.tmpfs.length === 0) return [];
   const { parseMountFlag, parseTmpfsFlag, parseVolumeFlag } = await import('../volumes/spec.js');
   return [...argv.volume.map(parseVolumeFlag), ...argv.mount.map(parseMountFlag), ...argv.tmpfs.map(parseTmpfsFlag)];
-}
-
-/** --log-opt max-size=10m (json-file's only option tsrun has). Shared with the daemon's front door. */
-export function logMaxSize(options: string[]): number | undefined {
-  let size: number | undefined;
-  for (const option of options) {
-    const [key, value] = option.split('=');
-    if (key !== 'max-size' || !value) throw fail(`invalid --log-opt "${option}"`, 'tsrun\'s json-file log takes max-size=SIZE, e.g. --log-opt max-size=1m');
-    size = parseBytes('--log-opt max-size', value);
-  }
-  return size;
-}
-
-/** --restart as docker reads it. Shared with the daemon's front door. */
-export function restartPolicy(text: string): RestartPolicy {
-  const [name, count, ...extra] = text.split(':');
-  const policies = ['no', 'on-failure', 'always', 'unless-stopped'];
-  if (!policies.includes(name!) || extra.length > 0 || (count !== undefined && (name !== 'on-failure' || !/^\d+$/.test(count)))) {
-    throw fail(`invalid restart policy "${text}"`, 'use no, on-failure[:MAX-RETRIES], always or unless-stopped');
-  }
-  return { name: name as RestartPolicy['name'], maximumRetryCount: Number(count ?? 0) };
-}
-
-/** The resource flags, as typed. */
-export type ResourceFlags = Pick<RunArgs, 'memory' | 'memory-swap' | 'cpus' | 'cpu-shares' | 'pids-limit' | 'cpuset-cpus'>;
-
-/** --memory, --cpus, … as numbers, each checked the way docker checks it. Shared with the daemon's front door. */
-export function resourceLimits(argv: ResourceFlags): ResourceLimits {
-  const number = (flag: string, text: string, valid: (n: number) => boolean, what: string) => {
-    const value = Number(text);
-    if (text.trim() === '' || !valid(value)) throw fail(`invalid value "${text}" for --${flag}`, `give ${what}`);
-    return value;
-  };
-  const limits: ResourceLimits = {};
-  if (argv.memory !== undefined) limits.memory = parseBytes('--memory', argv.memory);
-  if (argv['memory-swap'] !== undefined) limits.memorySwap = argv['memory-swap'] === '-1' ? -1 : parseBytes('--memory-swap', argv['memory-swap']);
-  if (limits.memorySwap !== undefined && limits.memory === undefined) throw fail('--memory-swap needs --memory', 'give --memory as well');
-  if (argv.cpus !== undefined) limits.cpus = number('cpus', argv.cpus, (n) => n > 0, 'a positive number of CPUs, like 0.5 or 2');
-  if (argv['cpu-shares'] !== undefined) limits.cpuShares = number('cpu-shares', argv['cpu-shares'], (n) => Number.isInteger(n) && n >= 2, 'a whole number of at least 2');
-  if (argv['pids-limit'] !== undefined) limits.pidsLimit = number('pids-limit', argv['pids-limit'], Number.isInteger, 'a whole number, or -1 for no limit');
-  if (argv['cpuset-cpus'] !== undefined) {
-    if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(argv['cpuset-cpus'])) throw fail(`invalid value "${argv['cpuset-cpus']}" for --cpuset-cpus`, 'give CPUs like 0-3 or 0,1');
-    limits.cpusetCpus = argv['cpuset-cpus'];
-  }
-  return limits;
 }
 
 function pullPolicy(text: string): RunRequest['pull'] {

@@ -11,7 +11,7 @@ import { killContainer, stopContainer } from '../containers/stop.js';
 import { removeContainer } from '../containers/remove.js';
 import { containerDocument } from '../containers/inspect.js';
 import { findLease } from '../net/ipam.js';
-import { containerStatus } from '../cli/format.js';
+import { containerStatus } from '../docker/format.js';
 import { createRequest } from './create-body.js';
 import {
   badRequest, conflict, messageOf, notFound, queryFlag, readJsonBody, sendEmpty, sendJson, type DaemonRequest,

@@ -10,7 +10,7 @@
 // change nothing in how a container runs, are dropped with a warning, which `docker run` prints.
 import { checkRunRequest, VALID_NAME, type MountSpec, type PortMapping, type RunRequest } from '../container.js';
 import { TsrunError, fail } from '../errors.js';
-import { logMaxSize, resourceLimits, restartPolicy } from '../cli/run-request.js';
+import { logMaxSize, resourceLimits, restartPolicy } from '../docker/settings.js';
 import { parseMountFlag, parseTmpfsFlag, parseVolumeFlag } from '../volumes/spec.js';
 import { parsePublish } from '../net/ports.js';
 import { securityConfig } from '../security/options.js';

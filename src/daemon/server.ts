@@ -16,7 +16,7 @@ import type { Runtime } from '../runtime.js';
 import { errorText, fail } from '../errors.js';
 import { inSpan } from '../trace/span.js';
 import { reconcileAll } from '../containers/reconcile.js';
-import { tsrunVersion } from '../cli/version.js';
+import { tsrunVersion } from '../version.js';
 import { Runs } from './runs.js';
 import { HIJACKED_ROUTES, ROUTES, match, unversioned } from './routes.js';
 import { badRequest, commonHeaders, errorResponseText, notFound, sendError, statusOf } from './http.js';

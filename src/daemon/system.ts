@@ -7,7 +7,7 @@ import { isUp } from '../container.js';
 import { listContainers } from '../store/containers.js';
 import { listImages } from '../store/images.js';
 import { hostCgroupLayout } from '../cgroups/cgroup.js';
-import { tsrunVersion } from '../cli/version.js';
+import { tsrunVersion } from '../version.js';
 
 // #region ping
 /** HEAD (or, if that fails, GET) /_ping: the CLI reads Api-Version from its headers to choose the version of every

@@ -20,7 +20,7 @@ export const historyCommand: CommandModule<object, HistoryArgs> = {
     const { fail } = await import('../../errors.js');
     const { storePaths } = await import('../../store/paths.js');
     const { findImage, shortId } = await import('../../store/images.js');
-    const { formatTable, humanSize, timeAgo } = await import('../format.js');
+    const { formatTable, humanSize, timeAgo } = await import('../../docker/format.js');
     const paths = storePaths(argv.root);
     const image = findImage(paths, argv.image);
     if (!image) throw fail(`no such image: ${argv.image}`, 'see `tsrun images` for the images there are');

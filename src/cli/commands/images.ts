@@ -18,7 +18,7 @@ export const imagesCommand: CommandModule<object, ImagesArgs> = {
     const { storePaths } = await import('../../store/paths.js');
     const { listImages, shortId } = await import('../../store/images.js');
     const { parseReference } = await import('../../image/reference.js');
-    const { formatTable, humanSize, timeAgo } = await import('../format.js');
+    const { formatTable, humanSize, timeAgo } = await import('../../docker/format.js');
     const stored = listImages(storePaths(argv.root));
     // As docker: an image with no name that another was made from is a build's intermediate step.
     const parents = new Set(stored.map((image) => image.parent));

@@ -28,7 +28,7 @@ export const networkCommand: CommandModule<object, NetworkArgs> = {
       if (argv.names.length > 1) throw fail('tsrun network create takes one name', 'create networks one at a time');
       write((await networks.createNetwork(sys, paths, host, argv.names[0]!, argv.subnet)).id);
     } else if (argv.action === 'ls') {
-      const { formatTable } = await import('../format.js');
+      const { formatTable } = await import('../../docker/format.js');
       const rows = networks.networkSummaries(paths);
       if (argv.quiet) for (const row of rows) write(row.id.slice(0, 12));
       else process.stdout.write(formatTable(['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE'], rows.map((row) => [row.id.slice(0, 12), row.name, row.driver, 'local'])));

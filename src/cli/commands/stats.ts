@@ -18,7 +18,7 @@ export const statsCommand: CommandModule<object, { root?: string; containers: st
     const { isUp } = await import('../../container.js');
     const { cgroupLayout } = await import('../../cgroups/layout.js');
     const { planCgroup, readUsage } = await import('../../cgroups/cgroup.js');
-    const { formatTable, humanSize } = await import('../format.js');
+    const { formatTable, humanSize } = await import('../../docker/format.js');
     const runtime = runtimeFor(argv);
     const layout = cgroupLayout(fs.readFileSync('/proc/self/mountinfo', 'utf8'));
     const asked = argv.containers.length > 0 ? argv.containers.map((name) => getContainer(runtime.paths, String(name))) : listContainers(runtime.paths);

@@ -79,7 +79,7 @@ async function diskUsage(argv: SystemArgs): Promise<void> {
   const { runtimeFor } = await import('../runtime.js');
   const { isUp } = await import('../../container.js');
   const { listVolumes, containersUsingVolume, volumeDataDir } = await import('../../volumes/store.js');
-  const { formatTable, humanSize } = await import('../format.js');
+  const { formatTable, humanSize } = await import('../../docker/format.js');
   const runtime = runtimeFor(argv);
   const paths = runtime.paths;
   // Bytes of the files under a directory, each hard-linked file counted once.

@@ -38,7 +38,7 @@ export const traceCommand: CommandModule<object, TraceArgs> = {
     if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
       throw fail(`no directory ${dir}`, '`tsrun --trace run …` saves traces in ./traces/; or name a directory: tsrun trace ls DIR');
     }
-    const { formatTable } = await import('../format.js');
+    const { formatTable } = await import('../../docker/format.js');
     const listings = listSavedTraces(dir, (message) => process.stderr.write(`tsrun: skipped: ${message}\n`));
     const started = (us: number) => new Date(us / 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
     process.stdout.write(formatTable(

@@ -23,7 +23,7 @@ export const volumeCommand: CommandModule<object, VolumeArgs> = {
       if (names.length > 1) throw fail('tsrun volume create takes one name', 'create volumes one at a time');
       write((await volumes.ensureVolume(sys, paths, names[0] ?? '')).volume.Name);
     } else if (argv.action === 'ls') {
-      const { formatTable } = await import('../format.js');
+      const { formatTable } = await import('../../docker/format.js');
       const all = volumes.listVolumes(paths);
       if (argv.quiet) for (const volume of all) write(volume.Name);
       else process.stdout.write(formatTable(['DRIVER', 'VOLUME NAME'], all.map((volume) => ['local', volume.Name])));

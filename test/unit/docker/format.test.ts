@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatTable, humanDuration, humanSize, timeAgo } from '../../../src/cli/format.js';
+import { formatTable, humanDuration, humanSize, timeAgo } from '../../../src/docker/format.js';
 
 describe('formatTable', () => {
   it('pads every column but the last to its widest cell plus 3, and at least 10', () => {
