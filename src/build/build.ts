@@ -23,7 +23,7 @@ import { deleteContainer } from '../store/containers.js';
 import { findImage, saveImage, type ImageRecord } from '../store/images.js';
 import { layerDir } from '../store/paths.js';
 import { cachedImage, rememberImage } from '../store/build-cache.js';
-import { containerLayer, newImage } from '../image/commit.js';
+import { containerLayer, newImage } from '../containers/commit.js';
 import { hostPlatform, type ContainerConfig } from '../image/oci.js';
 import { readInLayers } from '../image/layer-stack.js';
 import { resolveUser } from '../image/passwd.js';

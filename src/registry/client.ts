@@ -21,7 +21,7 @@ import type http from 'node:http';
 import type { Readable } from 'node:stream';
 import { fail } from '../errors.js';
 import { inSpan } from '../trace/span.js';
-import { MAX_JSON_BYTES } from '../image/staging.js';
+import { MAX_JSON_BYTES } from '../store/staging.js';
 import { Transport, readBody } from './http.js';
 import { basicAuthorization, parseWwwAuthenticate, tokenRealm, type Credentials } from './auth.js';
 import { MANIFEST_ACCEPT } from './media.js';

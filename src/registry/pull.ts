@@ -8,7 +8,7 @@
 // arrives and compared with the digest that named it; every layer, unpacked,
 // must hash to the diff id its config lists. A layer goes through it all in one
 // pass: download → hash → decompress → hash → untar, chunk by chunk. It all happens in a staging
-// directory (src/image/staging.ts, shared with `tsrun load`) and moves into the
+// directory (src/store/staging.ts, shared with `tsrun load`) and moves into the
 // store only once everything checked out. A layer the store already has is not
 // fetched again.
 import fs from 'node:fs';
@@ -22,7 +22,7 @@ import { blobPath, type StorePaths } from '../store/paths.js';
 import { findImage, type ImageRecord, type LayerRecord } from '../store/images.js';
 import { familiarString, type ImageReference } from '../image/reference.js';
 import { CONFIG_MEDIA_TYPES, LAYER_MEDIA_TYPES, checkDescriptor, hostPlatform, type Descriptor, type ImageIndex, type ImageManifest, type Platform } from '../image/oci.js';
-import { imageRecord, readImageConfig, withStaging, type Staging, type StagedBlob } from '../image/staging.js';
+import { imageRecord, readImageConfig, withStaging, type Staging, type StagedBlob } from '../store/staging.js';
 import { readRegistryConfig, type RegistryConfig } from './config.js';
 import { endpointsFor, type Endpoint } from './endpoint.js';
 import { credentialsFor } from './auth.js';

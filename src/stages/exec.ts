@@ -13,8 +13,7 @@ import path from 'node:path';
 import { containerDir, containerRunDir, seccompDir } from '../store/paths.js';
 import type { ContainerRecord, DetachedStart, ExecIO, ExitRecord, NamespacesPlan, ProcessPlan, RootfsPlan, RunObserver } from '../container.js';
 import type { Runtime } from '../runtime.js';
-import type { ChildStep } from '../kernel/steps.js';
-import { stepsAndSpans } from '../kernel/steps.js';
+import { stepsAndSpans, type ChildStep } from '../kernel/steps.js';
 import { forwardSignals, startChild, stepError, waitForExit } from '../kernel/child.js';
 import { readInLayers } from '../image/layer-stack.js';
 import { resolveUser } from '../image/passwd.js';
@@ -52,7 +51,9 @@ export async function exec(
     faultPoint('running');
 
     const error = child.failure && stepError(child.failure, steps, container.config.argv[0]!);
-    recordChildSpans({ times: child.times, steps, spans: stepSpans(ns, proc), cloneFlags: ns.cloneFlags, reportedAt: child.reportedAt, failedStep: child.failure?.step }, error?.message);
+    // The trace groups the namespaces stage's steps, then the process's (counted on from them), into spans.
+    const spans = [...ns.stepSpans, ...proc.stepSpans.map((s) => ({ ...s, first: s.first + ns.steps.length }))];
+    recordChildSpans({ times: child.times, steps, spans, cloneFlags: ns.cloneFlags, reportedAt: child.reportedAt, failedStep: child.failure?.step }, error?.message);
     if (error) {
       await child.exited;
       throw error;
@@ -110,11 +111,6 @@ export async function execDetached(runtime: Runtime, container: ContainerRecord,
 }
 // #endregion
 
-/** How the trace groups the steps into spans: the namespaces stage's, then the process's, counted on from them. */
-function stepSpans(ns: NamespacesPlan, proc: ProcessPlan) {
-  return [...ns.stepSpans, ...proc.stepSpans.map((s) => ({ ...s, first: s.first + ns.steps.length }))];
-}
-
 // #region process
 /** The process as the kernel will start it: whose it is, where, with what. */
 export function planProcess(runtime: Runtime, container: ContainerRecord, rootfs: Pick<RootfsPlan, 'upperdir' | 'lowerdirs'>): ProcessPlan {
@@ -137,8 +133,8 @@ export function planProcess(runtime: Runtime, container: ContainerRecord, rootfs
     { span: 'tsrun.child.process' },
     { op: 'setsid' },
     ...(container.config.tty ? [{ op: 'open_pty', rows: process.stdout.rows || 24, cols: process.stdout.columns || 80 } as ChildStep] : []),
-    // Docker creates a missing working directory.
-    ...ancestors(cwd).map((dir): ChildStep => ({ op: 'mkdir', path: dir, mode: 0o755 })),
+    // Docker creates a missing working directory: /a, then /a/b, then /a/b/c.
+    ...cwd.split('/').filter(Boolean).map((_, i, parts): ChildStep => ({ op: 'mkdir', path: '/' + parts.slice(0, i + 1).join('/'), mode: 0o755 })),
     ...confined.beforeUser, // limits, the bounding set, and seccomp: see src/security/confinement.ts
     { span: 'tsrun.child.user' },
     { op: 'setgroups', gids: user.groups },
@@ -155,9 +151,3 @@ export function planProcess(runtime: Runtime, container: ContainerRecord, rootfs
   };
 }
 // #endregion
-
-/** "/a/b/c" -> ["/a", "/a/b", "/a/b/c"] */
-function ancestors(dir: string): string[] {
-  const parts = dir.split('/').filter(Boolean);
-  return parts.map((_, i) => '/' + parts.slice(0, i + 1).join('/'));
-}

@@ -1,5 +1,5 @@
 // `tsrun system check [--repair]`: is the store what its records say? It changes only by renames under
-// a lock (atomic.ts, image/staging.ts), so it should always be whole; a disk that flips bits, a hand that
+// a lock (atomic.ts, staging.ts), so it should always be whole; a disk that flips bits, a hand that
 // deletes a directory, or a tsrun killed between two steps can still break it. The check looks at:
 //
 //   blobs        each hashed again: its name is the sha256 of its bytes

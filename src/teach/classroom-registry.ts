@@ -22,7 +22,7 @@ import { makeStagingDir } from '../store/atomic.js';
 import { findImage, saveImage } from '../store/images.js';
 import { parseReference } from '../image/reference.js';
 import { buildDemoImage, buildLayersImage, DEMO_REPOSITORY, LAYERS_REPOSITORY } from '../image/demo.js';
-import { loadImages } from '../image/load.js';
+import { loadImages } from '../store/load.js';
 import { pushImage } from '../registry/push.js';
 
 export const DEFAULT_PORT = 5000;

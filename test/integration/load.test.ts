@@ -6,7 +6,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { afterEach, beforeAll, afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { realSyscalls } from '../../src/kernel/native.js';
-import { loadImages } from '../../src/image/load.js';
+import { loadImages } from '../../src/store/load.js';
 import { findImage, listImages, removeImage } from '../../src/store/images.js';
 import { blobPath, layerDir, storePaths, type StorePaths } from '../../src/store/paths.js';
 import { MEDIA_TYPES, type ImageIndex } from '../../src/image/oci.js';

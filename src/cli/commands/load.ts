@@ -12,7 +12,7 @@ export const loadCommand: CommandModule<object, LoadArgs> = {
   }),
   handler: async (argv) => {
     const { runtimeFor } = await import('../runtime.js');
-    const { loadImages } = await import('../../image/load.js');
+    const { loadImages } = await import('../../store/load.js');
     const { familiarString, parseReference } = await import('../../image/reference.js');
     const { sys, paths } = runtimeFor(argv);
     const images = await loadImages(sys, paths, argv.input, { name: argv.name });

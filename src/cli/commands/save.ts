@@ -14,7 +14,7 @@ export const saveCommand: CommandModule<object, SaveArgs> = {
     const path = await import('node:path');
     const { fail } = await import('../../errors.js');
     const { storePaths } = await import('../../store/paths.js');
-    const { saveImages } = await import('../../image/save.js');
+    const { saveImages } = await import('../../store/save.js');
     const paths = storePaths(argv.root);
     const names = argv.images.map(String);
     if (argv.output === undefined) {

@@ -14,7 +14,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { pullImage } from '../../../src/registry/pull.js';
-import { loadImages } from '../../../src/image/load.js';
+import { loadImages } from '../../../src/store/load.js';
 import { parseReference } from '../../../src/image/reference.js';
 import { MEDIA_TYPES, hostPlatform } from '../../../src/image/oci.js';
 import { realSyscalls as sys } from '../../../src/kernel/native.js';

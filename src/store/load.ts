@@ -19,16 +19,16 @@ import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import type { Syscalls } from '../kernel/syscalls.js';
 import { fail, printable, withContext } from '../errors.js';
-import type { StorePaths } from '../store/paths.js';
-import type { ImageRecord, LayerRecord } from '../store/images.js';
-import { decompress, detectCompression, type Compression } from './compression.js';
+import type { StorePaths } from './paths.js';
+import type { ImageRecord, LayerRecord } from './images.js';
+import { decompress, detectCompression, type Compression } from '../image/compression.js';
 import { Staging, imageRecord, readImageConfig, readJsonFile, withStaging, wrongSize, type Expected, type StagedBlob } from './staging.js';
-import { parseReference, parseRepository, type ImageReference } from './reference.js';
+import { parseReference, parseRepository, type ImageReference } from '../image/reference.js';
 import {
   ANNOTATION_CONTAINERD_NAME, ANNOTATION_REF_NAME, CONFIG_MEDIA_TYPES, INDEX_MEDIA_TYPES, LAYER_MEDIA_TYPES,
   MANIFEST_MEDIA_TYPES, MEDIA_TYPES, checkDescriptor, hostPlatform,
   type Descriptor, type DockerArchiveEntry, type ImageConfig, type ImageIndex, type ImageManifest,
-} from './oci.js';
+} from '../image/oci.js';
 
 const CORRUPT = 'the image is damaged or was changed after it was exported; export it again';
 /** An index may point at another index; real images nest one level, we allow a few. */

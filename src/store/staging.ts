@@ -9,12 +9,12 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Syscalls } from '../kernel/syscalls.js';
 import { errorText, fail, hasErrorCode, withContext } from '../errors.js';
-import { blobPath, layerDir, lockPath, tmpDir, type StorePaths } from '../store/paths.js';
-import { hashFile } from '../store/digest.js';
-import { makeStagingDir } from '../store/atomic.js';
-import { withLock } from '../store/lock.js';
-import { listImages, saveImagesLocked, type ImageRecord, type LayerRecord } from '../store/images.js';
-import type { ImageConfig } from './oci.js';
+import { blobPath, layerDir, lockPath, tmpDir, type StorePaths } from './paths.js';
+import { hashFile } from './digest.js';
+import { makeStagingDir } from './atomic.js';
+import { withLock } from './lock.js';
+import { listImages, saveImagesLocked, type ImageRecord, type LayerRecord } from './images.js';
+import type { ImageConfig } from '../image/oci.js';
 
 /** Manifests and configs are small; anything bigger than this is not one. */
 export const MAX_JSON_BYTES = 8 * 1024 * 1024;
@@ -139,7 +139,7 @@ export class Staging {
     try {
       fs.mkdirSync(dest, { mode: 0o755 });
       // Loaded when there is something to unpack: a pull of layers the store has starts sooner without it.
-      const { unpackLayer } = await import('./unpack.js');
+      const { unpackLayer } = await import('../image/unpack.js');
       unpacked = await unpackLayer(this.sys, compressed, dest);
     } catch (error) {
       throw withContext(`layer ${digest}`, error);

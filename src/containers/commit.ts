@@ -22,13 +22,13 @@ import { fail } from '../errors.js';
 import { containerDir } from '../store/paths.js';
 import { containerCgroup, setFrozen } from '../cgroups/cgroup.js';
 import { findImage, type ImageRecord } from '../store/images.js';
-import { parseReference } from './reference.js';
-import { MEDIA_TYPES, type ContainerConfig, type Descriptor, type HistoryEntry, type ImageConfig, type ImageManifest } from './oci.js';
-import { imageRecord, withStaging } from './staging.js';
-import { applyChanges } from './changes.js';
-import { OPAQUE_MARKER, OVERLAY_OPAQUE_VALUE, OVERLAY_OPAQUE_XATTR, WHITEOUT_PREFIX } from './whiteouts.js';
-import { imageMayCarryXattr } from './xattrs.js';
-import { tarBytes, type TarEntry } from './tar-writer.js';
+import { parseReference } from '../image/reference.js';
+import { MEDIA_TYPES, type ContainerConfig, type Descriptor, type HistoryEntry, type ImageConfig, type ImageManifest } from '../image/oci.js';
+import { imageRecord, withStaging } from '../store/staging.js';
+import { applyChanges } from '../image/changes.js';
+import { OPAQUE_MARKER, OVERLAY_OPAQUE_VALUE, OVERLAY_OPAQUE_XATTR, WHITEOUT_PREFIX } from '../image/whiteouts.js';
+import { imageMayCarryXattr } from '../image/xattrs.js';
+import { tarBytes, type TarEntry } from '../image/tar-writer.js';
 
 export interface CommitOptions {
   /** REPO[:TAG] for the new image; without it the image has no name, as with docker. */

@@ -4,7 +4,7 @@ import type { Descriptor } from '../../../src/image/oci.js';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Staging } from '../../../src/image/staging.js';
+import { Staging } from '../../../src/store/staging.js';
 import { makeStagingDir } from '../../../src/store/atomic.js';
 import { tmpDir } from '../../../src/store/paths.js';
 import { fakeSyscalls } from '../../helpers/fake-syscalls.js';

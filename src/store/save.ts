@@ -9,12 +9,12 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { pack as tarPack, type Pack } from 'tar-stream';
 import { fail } from '../errors.js';
-import { blobPath, tmpDir, type StorePaths } from '../store/paths.js';
-import { makeStagingDir } from '../store/atomic.js';
-import { findImage, type ImageRecord } from '../store/images.js';
-import { familiarString, parseReference } from './reference.js';
-import { decompress } from './compression.js';
-import type { DockerArchiveEntry } from './oci.js';
+import { blobPath, tmpDir, type StorePaths } from './paths.js';
+import { makeStagingDir } from './atomic.js';
+import { findImage, type ImageRecord } from './images.js';
+import { familiarString, parseReference } from '../image/reference.js';
+import { decompress } from '../image/compression.js';
+import type { DockerArchiveEntry } from '../image/oci.js';
 
 // #region save
 export async function saveImages(paths: StorePaths, names: string[], output: NodeJS.WritableStream): Promise<void> {
