@@ -1,7 +1,8 @@
 // The flags of `run` and `create`: the table yargs (and the fast path, plain-run.ts) parse them with.
 // Kept apart from their meaning (run-request.ts), which is loaded only when a container is made.
+import type { ResourceFlags } from '../docker/settings.js';
 
-export interface RunArgs {
+export interface RunArgs extends ResourceFlags {
   root?: string;
   image: string;
   /** The words after `--` that main.ts put after the image: the container's command. */
@@ -28,12 +29,6 @@ export interface RunArgs {
   'log-opt': string[];
   'stop-signal'?: string;
   pull: string;
-  memory?: string;
-  'memory-swap'?: string;
-  cpus?: string;
-  'cpu-shares'?: string;
-  'pids-limit'?: string;
-  'cpuset-cpus'?: string;
   privileged: boolean;
   'cap-add': string[];
   'cap-drop': string[];
