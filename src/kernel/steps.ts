@@ -142,3 +142,9 @@ export function stepsAndSpans(list: Array<ChildStep | SpanName>): { steps: Child
   return { steps, spans: spans.filter((span) => span.count > 0) };
 }
 // #endregion
+
+/** A directory and each one above it, top down, for the mkdir steps that make a path: "/a/b" -> ["/a", "/a/b"]; "/" -> []. */
+export function ancestors(dir: string): string[] {
+  const parts = dir.split('/').filter(Boolean);
+  return parts.map((_, i) => '/' + parts.slice(0, i + 1).join('/'));
+}

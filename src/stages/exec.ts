@@ -13,7 +13,7 @@ import path from 'node:path';
 import { containerDir, containerRunDir, seccompDir } from '../store/paths.js';
 import type { ContainerRecord, DetachedStart, ExecIO, ExitRecord, NamespacesPlan, ProcessPlan, RootfsPlan, RunObserver } from '../container.js';
 import type { Runtime } from '../runtime.js';
-import { stepsAndSpans, type ChildStep } from '../kernel/steps.js';
+import { ancestors, stepsAndSpans, type ChildStep } from '../kernel/steps.js';
 import { forwardSignals, startChild, stepError, waitForExit } from '../kernel/child.js';
 import { readInLayers } from '../image/layer-stack.js';
 import { resolveUser } from '../image/passwd.js';
@@ -133,8 +133,8 @@ export function planProcess(runtime: Runtime, container: ContainerRecord, rootfs
     { span: 'tsrun.child.process' },
     { op: 'setsid' },
     ...(container.config.tty ? [{ op: 'open_pty', rows: process.stdout.rows || 24, cols: process.stdout.columns || 80 } as ChildStep] : []),
-    // Docker creates a missing working directory: /a, then /a/b, then /a/b/c.
-    ...cwd.split('/').filter(Boolean).map((_, i, parts): ChildStep => ({ op: 'mkdir', path: '/' + parts.slice(0, i + 1).join('/'), mode: 0o755 })),
+    // Docker creates a missing working directory.
+    ...ancestors(cwd).map((dir): ChildStep => ({ op: 'mkdir', path: dir, mode: 0o755 })),
     ...confined.beforeUser, // limits, the bounding set, and seccomp: see src/security/confinement.ts
     { span: 'tsrun.child.user' },
     { op: 'setgroups', gids: user.groups },

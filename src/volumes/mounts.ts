@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Syscalls } from '../kernel/syscalls.js';
-import type { ChildStep } from '../kernel/steps.js';
+import { ancestors, type ChildStep } from '../kernel/steps.js';
 import type { StorePaths } from '../store/paths.js';
 import { fail } from '../errors.js';
 import { statInLayers } from '../image/layer-stack.js';
@@ -93,12 +93,6 @@ export function mountSteps(mounts: PreparedMount[], root: string): ChildStep[] {
   });
 }
 // #endregion
-
-/** "/a/b" -> ["/a", "/a/b"]; "/" -> []. */
-function ancestors(dir: string): string[] {
-  const parts = dir.split('/').filter(Boolean);
-  return parts.map((_, i) => '/' + parts.slice(0, i + 1).join('/'));
-}
 
 // #region copy-up
 /** A new volume gets what the image has at its path: each layer's copy, bottom to top, with whiteouts and
