@@ -5,6 +5,7 @@
 // The CLI becomes a few CommonJS files, which bin/tsrun.js loads with src/cli/load-bundle.ts, each
 // with a V8 code cache (made afterwards by dist/bundle/train-code-cache.cjs; see package.json):
 //   tsrun.cjs       the CLI: every command, loaded whole (its commands are compiled only when used)
+//   tsrun-oci.cjs   the OCI runtime's command line (bin/tsrun-oci.js)
 //   tracing.cjs     the OpenTelemetry SDK and tsrun's trace files, loaded only when a command is traced
 //   otlp.cjs        the OTLP/HTTP exporters, loaded only when OTEL_TRACES_EXPORTER says otlp
 //   otlp-grpc.cjs   the OTLP/gRPC exporter and its gRPC library (a megabyte), only for that protocol
@@ -40,6 +41,7 @@ async function bundleCli() {
   fs.rmSync(outdir, { recursive: true, force: true });
   const bundles = {
     tsrun: 'src/cli/main.ts',
+    'tsrun-oci': 'src/oci/main.ts',
     tracing: 'src/trace/setup.ts',
     otlp: 'src/trace/otlp.ts',
     'otlp-grpc': 'src/trace/otlp-grpc.ts',

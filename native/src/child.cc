@@ -98,11 +98,12 @@ int SealedCopy(const char* path, const char** failed) {
 }
 // #endregion
 
-void PlanExecve(std::vector<Step>& steps, int error_write) {
+void PlanExecve(std::vector<Step>& steps, int error_write, int start_fd) {
   for (size_t i = 0; i < steps.size(); i++) {
     Step& step = steps[i];
     if (step.op != Op::Execve) continue;
-    step.exec_argv_store = {"tsrun-exec", std::to_string(error_write), std::to_string(i), std::to_string(step.candidates.size())};
+    step.exec_argv_store = {"tsrun-exec", std::to_string(error_write), std::to_string(i), std::to_string(start_fd),
+                             std::to_string(step.candidates.size())};
     step.exec_argv_store.insert(step.exec_argv_store.end(), step.candidates.begin(), step.candidates.end());
     step.exec_argv_store.insert(step.exec_argv_store.end(), step.argv_store.begin(), step.argv_store.end());
     TerminateArray(step.exec_argv_store, step.exec_argv);
@@ -469,6 +470,7 @@ int InRoot(const Step& step) {
 // reports on it if no candidate runs, and its own execve of the command closes it.
 int Execve(const ChildContext& ctx, const Step& step) {
   if (fcntl(ctx.error_write, F_SETFD, 0) != 0) return -1;
+  if (ctx.start_fd >= 0 && fcntl(ctx.start_fd, F_SETFD, 0) != 0) return -1;
   return execveat(ctx.exec_helper, "", step.exec_argv.data(), step.envp.data(), AT_EMPTY_PATH);
 }
 // #endregion

@@ -48,6 +48,7 @@ struct ChildContext {
   int error_write;     // close-on-exec: closes at execve (tsrun-exec's, see exec.c)
   int exec_helper;     // tsrun-exec's sealed copy (SealedCopy), which the execve step runs
   int console_child;   // open_pty sends the master through here
+  int start_fd = -1;   // a FIFO opened O_PATH: tsrun-exec waits on it for `tsrun-oci start` (exec.c)
   int parent_ends[2];  // the parent's ends of the pipes, closed in the child
   bool die_with_parent;
   // In tsrun's memory, for a child that shares it: where a fork step puts the pid of the process it makes.
@@ -76,8 +77,9 @@ std::string DecodeBase64(const std::string& text);
 int SealedCopy(const char* path, const char** failed);
 
 // Fills in what each execve step will start tsrun-exec with: the error pipe's descriptor, the step's
-// index, its candidates and its argv (see exec.c). In the parent, before clone: it allocates.
-void PlanExecve(std::vector<Step>& steps, int error_write);
+// index, the FIFO to wait on (-1: none), its candidates and its argv (see exec.c). In the parent, before
+// clone: it allocates.
+void PlanExecve(std::vector<Step>& steps, int error_write, int start_fd = -1);
 
 // The clone flags, tsrun-exec's path and the steps as bytes, for tsrun-monitor's standard input, and back.
 std::string EncodeSpawn(unsigned long clone_flags, const std::string& exec_helper, const std::vector<Step>& steps);

@@ -10,13 +10,17 @@
 // again, which, without tsrun's instructions, says so and does nothing.
 //
 // tsrun starts it as
-//   tsrun-exec ERROR_FD STEP COUNT CANDIDATE... ARGV...
+//   tsrun-exec ERROR_FD STEP START_FD COUNT CANDIDATE... ARGV...
 // with the container's environment. It tries the COUNT candidate paths in turn (the PATH search of
 // the execve step); the first that runs becomes the container's process. If none does, it writes
 // {STEP, errno} to ERROR_FD, the child's error pipe, just as the child does for its other steps.
+// START_FD is -1, except for `tsrun-oci create`: then it is a FIFO opened O_PATH, and the command waits
+// for `tsrun-oci start` (see WaitForStart).
 // Linked statically, with musl (binding.gyp): the images it runs in need no loader or libc of their own, and
 // at 17 kB it is cheap to copy and to start for every container (glibc's static start alone is 680 kB).
 #include <errno.h>
+#include <signal.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -38,15 +42,40 @@ static long Number(const char* text) {
   return errno != 0 || end == text || *end != '\0' ? -1 : value;
 }
 
+// #region wait-for-start
+// The OCI runtime spec splits starting a container in two: `create` prepares everything, and the
+// process waits just before the user's program; `start` lets it go. As runc does, the waiting is an
+// open of a FIFO for writing, which blocks until `start` opens it for reading. The FIFO is a host file,
+// out of reach after pivot_root, so the child was handed it already open (O_PATH), and this opens it
+// again through /proc/self/fd. The end opened here closes on execve: `start` reads until then.
+// A command that is not there is told at `create` (before the wait), as runc tells it.
+static int WaitForStart(int error_fd, int32_t step, long start_fd, char** candidates, long count) {
+  int found = 0, denied = 0;
+  for (long i = 0; i < count && !found; i++) {
+    if (access(candidates[i], X_OK) == 0) found = 1;
+    else if (errno == EACCES) denied = 1;
+  }
+  if (!found) return denied ? EACCES : ENOENT;
+  int32_t waiting[2] = {step, 0};  // errno 0: not a failure, "waiting for start"
+  if (write(error_fd, waiting, sizeof(waiting)) != (ssize_t)sizeof(waiting)) return errno;
+  char fifo[32];
+  snprintf(fifo, sizeof(fifo), "/proc/self/fd/%ld", start_fd);
+  if (open(fifo, O_WRONLY | O_CLOEXEC) < 0) return errno;
+  close((int)start_fd);
+  return 0;
+}
+// #endregion
+
 // #region main
 int main(int argc, char** argv) {
-  // tsrun always passes its error pipe, a step and a count of candidates (0 if PATH is empty), then an argv.
-  int from_tsrun = argc > 4 && strcmp(argv[0], "tsrun-exec") == 0;
+  // tsrun always passes its error pipe, a step, a FIFO or -1, a count of candidates (0 if PATH is empty), then an argv.
+  int from_tsrun = argc > 5 && strcmp(argv[0], "tsrun-exec") == 0;
   long error_fd = from_tsrun ? Number(argv[1]) : -1;
   long step = from_tsrun ? Number(argv[2]) : -1;
-  long count = from_tsrun ? Number(argv[3]) : -1;
+  long start_fd = from_tsrun ? Number(argv[3]) : -1;
+  long count = from_tsrun ? Number(argv[4]) : -1;
   struct stat pipe;
-  if (!from_tsrun || step < 0 || count < 0 || count > argc - 5 || fstat((int)error_fd, &pipe) != 0 ||
+  if (!from_tsrun || step < 0 || count < 0 || count > argc - 6 || fstat((int)error_fd, &pipe) != 0 ||
       !S_ISFIFO(pipe.st_mode)) {
     ssize_t ignored = write(2, kNotFromTsrun, sizeof(kNotFromTsrun) - 1);
     (void)ignored;
@@ -56,17 +85,20 @@ int main(int argc, char** argv) {
   // Open only until the command starts: then it closes, which tells tsrun that the command runs.
   fcntl((int)error_fd, F_SETFD, FD_CLOEXEC);
 
-  char** candidates = argv + 4;
+  char** candidates = argv + 5;
   char** command = candidates + count;
+  int err = start_fd >= 0 ? WaitForStart((int)error_fd, (int32_t)step, start_fd, candidates, count) : 0;
   // As execvp does: remember EACCES, so "exists but cannot run" (126) is told apart from
   // "not found anywhere" (127).
-  int denied = 0, err = 0;
+  int denied = 0;
   for (long i = 0; i < count && err == 0; i++) {
     execve(candidates[i], command, environ);
     if (errno == EACCES) denied = 1;
     else if (errno != ENOENT && errno != ENOTDIR) err = errno;
   }
   if (err == 0) err = denied ? EACCES : ENOENT;
+  // After a wait for start, `tsrun-oci create` has gone and closed its end: no SIGPIPE for a report no one reads.
+  signal(SIGPIPE, SIG_IGN);
   int32_t message[2] = {(int32_t)step, err};
   ssize_t ignored = write((int)error_fd, message, sizeof(message));
   (void)ignored;

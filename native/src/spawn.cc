@@ -258,7 +258,7 @@ long CloneSharingMemory(unsigned long clone_flags, const ChildContext& ctx) {
   return pid;
 }
 
-// spawn({cloneFlags, steps, stdio, dieWithParent, execHelper}) -> {pid, errorFd, consoleFd, times}
+// spawn({cloneFlags, steps, stdio, dieWithParent, execHelper, awaitStart}) -> {pid, errorFd, consoleFd, times}
 Napi::Value Spawn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object request = info[0].As<Napi::Object>();
@@ -285,7 +285,10 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
     CloseAll({exec_helper, error_pipe[0], error_pipe[1]});
     ThrowErrno(env, err, "socketpair");
   }
-  PlanExecve(steps, error_pipe[1]);
+  // tsrun-oci create: the command waits on this FIFO until `tsrun-oci start` opens it (exec.c).
+  Napi::Value await_start = request.Get("awaitStart");
+  int start_fd = await_start.IsNumber() ? await_start.As<Napi::Number>().Int32Value() : -1;
+  PlanExecve(steps, error_pipe[1], start_fd);
 
   // One slot for clone, one for the child's start, one per step, one for the end of a failed last step.
   size_t times_length = (kFirstStepSlot + steps.size() + 1) * sizeof(int64_t);
@@ -303,6 +306,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   ctx.error_write = error_pipe[1];
   ctx.exec_helper = exec_helper;
   ctx.console_child = console[1];
+  ctx.start_fd = start_fd;
   ctx.parent_ends[0] = error_pipe[0];
   ctx.parent_ends[1] = console[0];
   ctx.die_with_parent = request.Get("dieWithParent").ToBoolean();

@@ -71,6 +71,7 @@ const NamedFlag kMountFlags[] = {
     {"MS_REC", MS_REC},         {"MS_PRIVATE", MS_PRIVATE},       {"MS_SLAVE", MS_SLAVE},
     {"MS_SHARED", MS_SHARED},   {"MS_UNBINDABLE", MS_UNBINDABLE}, {"MS_STRICTATIME", MS_STRICTATIME},
     {"MS_RELATIME", MS_RELATIME}, {"MS_NOATIME", MS_NOATIME},     {"MS_MOVE", MS_MOVE},
+    {"MS_NODIRATIME", MS_NODIRATIME}, {"MS_SYNCHRONOUS", MS_SYNCHRONOUS}, {"MS_DIRSYNC", MS_DIRSYNC},
 };
 const NamedFlag kOpenFlags[] = {
     {"O_RDONLY", O_RDONLY},   {"O_WRONLY", O_WRONLY},   {"O_RDWR", O_RDWR},         {"O_PATH", O_PATH},

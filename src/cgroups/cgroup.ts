@@ -39,10 +39,16 @@ export function hostCgroupLayout(): CgroupLayout {
   return cgroupLayout(fs.readFileSync('/proc/self/mountinfo', 'utf8'));
 }
 
-// #region cgroup-plan
+/** A container of tsrun's has the cgroup tsrun/ID in each hierarchy. */
 export function planCgroup(layout: CgroupLayout, containerId: string, limits: ResourceLimits, devices: DeviceRule[] = []): CgroupPlan {
+  return planCgroupAt(layout, path.join(PARENT, containerId), limits, devices);
+}
+
+// #region cgroup-plan
+/** `at`: the cgroup's path below each hierarchy's root (an OCI bundle's cgroupsPath names its own). */
+export function planCgroupAt(layout: CgroupLayout, at: string, limits: ResourceLimits, devices: DeviceRule[] = []): CgroupPlan {
   if (layout.version === 2) {
-    const dir = path.join(layout.root, PARENT, containerId);
+    const dir = path.join(layout.root, at);
     return {
       version: 2,
       dirs: [dir],
@@ -52,7 +58,7 @@ export function planCgroup(layout: CgroupLayout, containerId: string, limits: Re
       devices,
     };
   }
-  const dirOf = (controller: Controller) => path.join(layout.roots[controller]!, PARENT, containerId);
+  const dirOf = (controller: Controller) => path.join(layout.roots[controller]!, at);
   const controllers = CONTROLLERS.filter((c) => layout.roots[c] !== undefined);
   // Co-mounted controllers ("cpu,cpuacct") share one tree, and so one directory.
   const dirs = [...new Set(controllers.map(dirOf))];
@@ -87,8 +93,7 @@ export function createCgroup(plan: CgroupPlan, sys: Syscalls): void {
   const filterDevices = plan.version === 2 && plan.devices.length > 0;
   for (const dir of plan.dirs) {
     if (filterDevices) removeLeftover(dir);
-    const parent = path.dirname(dir);
-    for (const level of [parent, dir]) {
+    for (const level of levelsDown(dir)) {
       if (plan.version === 2) enableControllers(path.dirname(level));
       if (fs.existsSync(level)) continue;
       fs.mkdirSync(level);
@@ -97,6 +102,14 @@ export function createCgroup(plan: CgroupPlan, sys: Syscalls): void {
   }
   for (const { file, value } of plan.writes) fs.writeFileSync(file, value);
   if (filterDevices) attachDeviceFilter(plan.dirs[0]!, plan.devices, sys);
+}
+
+/** `dir`, its parent, and any directory above them still missing, top down: each must exist and, on v2, be handed
+ *  the controllers by its own parent. */
+function levelsDown(dir: string): string[] {
+  const levels = [dir];
+  for (let level = path.dirname(dir); levels.length < 2 || !fs.existsSync(level); level = path.dirname(level)) levels.unshift(level);
+  return levels;
 }
 
 // #region devices-v2

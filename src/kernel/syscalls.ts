@@ -15,6 +15,9 @@ export interface SpawnRequest {
   stdio: [number, number, number];
   /** SIGKILL the child if tsrun dies (default true): a foreground container never outlives its runtime. */
   dieWithParent?: boolean;
+  /** `tsrun-oci create`: a descriptor of a FIFO, opened O_PATH. After its last step the child says it is waiting
+   *  (a report with errno 0) and waits until someone opens the FIFO for reading (native/src/exec.c). */
+  awaitStart?: number;
 }
 
 export interface SpawnedChild {

@@ -65,24 +65,30 @@ export function confinement(sys: Syscalls, seccompDir: string, security: Securit
     seccomp: seccomp && seccomp.summary,
     rlimits: security.ulimits,
   };
-  const rlimits = security.ulimits.map((u): ChildStep => ({ op: 'setrlimit', resource: ULIMIT_RESOURCES[u.name]!, soft: u.soft, hard: u.hard }));
-  const notKept = inKernelOrder(CAPABILITIES.filter((cap) => !caps.includes(cap)));
-  const loadFilter: Array<ChildStep | SpanName> = seccomp ? [{ span: 'tsrun.child.seccomp' }, { op: 'seccomp', filter: seccomp.program }] : [];
+  return { plan, ...confinementSteps(plan, seccomp && seccomp.program) };
+}
+
+/** The steps that give a process these capabilities, limits, no_new_privs and seccomp filter (a BPF program in
+ *  base64, or null), in the order the kernel needs. `tsrun run`'s plan and an OCI bundle's (src/oci/) both come here. */
+export function confinementSteps(plan: Omit<ConfinementPlan, 'seccomp'>, seccompProgram: string | null): Omit<Confinement, 'plan'> {
+  const { bounding, effective, permitted, inheritable } = plan.capabilities;
+  const rlimits = plan.rlimits.map((u): ChildStep => ({ op: 'setrlimit', resource: ULIMIT_RESOURCES[u.name]!, soft: u.soft, hard: u.hard }));
+  const notKept = inKernelOrder(CAPABILITIES.filter((cap) => !bounding.includes(cap)));
+  const loadFilter: Array<ChildStep | SpanName> = seccompProgram ? [{ span: 'tsrun.child.seccomp' }, { op: 'seccomp', filter: seccompProgram }] : [];
   return {
-    plan,
     beforeUser: [
       ...rlimits,
       { span: 'tsrun.child.bounding-set' },
       { op: 'capbset_drop', caps: notKept },
       // Without no_new_privs, loading a filter takes CAP_SYS_ADMIN: the child still has it here, not after capset.
-      ...(options.noNewPrivileges ? [] : loadFilter),
+      ...(plan.noNewPrivileges ? [] : loadFilter),
     ],
     afterUser: [
       { span: 'tsrun.child.capabilities' },
       // Root's sets are computed again by execve, from the bounding set; this makes sure nothing is inheritable
-      // (and so nothing ambient), whatever tsrun's own process held, and empties them for another user.
-      { op: 'capset', effective: held, permitted: held, inheritable: [] },
-      ...(options.noNewPrivileges ? [{ op: 'prctl', option: 'PR_SET_NO_NEW_PRIVS', value: 1 } as ChildStep, ...loadFilter] : []),
+      // (and so nothing ambient) unless asked, whatever tsrun's own process held, and empties them for another user.
+      { op: 'capset', effective, permitted, inheritable },
+      ...(plan.noNewPrivileges ? [{ op: 'prctl', option: 'PR_SET_NO_NEW_PRIVS', value: 1 } as ChildStep, ...loadFilter] : []),
     ],
   };
 }

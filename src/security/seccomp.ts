@@ -113,6 +113,11 @@ const MACHINES: Record<string, { seccomp: string; docker: string }> = {
   loongarch64: { seccomp: 'SCMP_ARCH_LOONGARCH64', docker: 'loongarch64' },
 };
 
+/** This machine's architecture in libseccomp's words (SCMP_ARCH_X86_64), or its uname -m if tsrun does not know it. */
+export function seccompArchOf(machine: string): string {
+  return MACHINES[machine]?.seccomp ?? machine;
+}
+
 /** Read a profile in Docker's JSON format; `source` names it in errors (a path, or 'default'). */
 export function parseSeccompProfile(text: string, source: string): SeccompProfile {
   let value: unknown;

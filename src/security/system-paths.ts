@@ -26,12 +26,20 @@ export function systemPathsMasked(security: SecurityConfig): boolean {
 /** Masked files get /dev/null bound over them, masked directories an empty read-only tmpfs. A read-only path
  *  is bound onto itself, then remounted read-only: a bind mount takes new flags only from a remount. */
 export function systemPathSteps(root: string): ChildStep[] {
+  return [...maskedPathSteps(MASKED_FILES, MASKED_DIRS, root), ...readonlyPathSteps(READONLY_PATHS, root)];
+}
+
+/** The same steps for any lists: an OCI bundle's maskedPaths and readonlyPaths (src/oci/plan.ts). */
+export function maskedPathSteps(files: string[], dirs: string[], root: string): ChildStep[] {
   return [
-    ...MASKED_FILES.map((p): ChildStep => ({ op: 'mount', source: '/dev/null', sourceInRoot: true, root, target: p, fstype: '', flags: ['MS_BIND'], data: '', optional: true })),
-    ...MASKED_DIRS.map((p): ChildStep => ({ op: 'mount', source: 'tmpfs', root, target: p, fstype: 'tmpfs', flags: ['MS_RDONLY'], data: 'size=0', optional: true })),
-    ...READONLY_PATHS.flatMap((p): ChildStep[] => [
-      { op: 'mount', source: p, sourceInRoot: true, root, target: p, fstype: '', flags: ['MS_BIND', 'MS_REC'], data: '', optional: true },
-      { op: 'mount', source: '', root, target: p, fstype: '', flags: ['MS_BIND', 'MS_REMOUNT', 'MS_RDONLY'], data: '', optional: true },
-    ]),
+    ...files.map((p): ChildStep => ({ op: 'mount', source: '/dev/null', sourceInRoot: true, root, target: p, fstype: '', flags: ['MS_BIND'], data: '', optional: true })),
+    ...dirs.map((p): ChildStep => ({ op: 'mount', source: 'tmpfs', root, target: p, fstype: 'tmpfs', flags: ['MS_RDONLY'], data: 'size=0', optional: true })),
   ];
+}
+
+export function readonlyPathSteps(paths: string[], root: string): ChildStep[] {
+  return paths.flatMap((p): ChildStep[] => [
+    { op: 'mount', source: p, sourceInRoot: true, root, target: p, fstype: '', flags: ['MS_BIND', 'MS_REC'], data: '', optional: true },
+    { op: 'mount', source: '', root, target: p, fstype: '', flags: ['MS_BIND', 'MS_REMOUNT', 'MS_RDONLY'], data: '', optional: true },
+  ]);
 }

@@ -22,7 +22,7 @@ import { processStartTime } from '../kernel/proc.js';
 import { fail } from '../errors.js';
 import { annotate, preciseNow, recordSpan, traceContextEnv } from '../trace/span.js';
 import { recordChildSpans } from '../trace/child-spans.js';
-import { confinement } from '../security/confinement.js';
+import { confinement, type Confinement } from '../security/confinement.js';
 import { faultPoint } from '../faults.js';
 
 // #region exec
@@ -126,28 +126,36 @@ export function planProcess(runtime: Runtime, container: ContainerRecord, rootfs
   const pathVar = env.find((entry) => entry.startsWith('PATH='))?.slice('PATH='.length) ?? '';
   const search = pathVar.split(':').filter(Boolean);
   const cwd = container.config.workingDir;
-  const [file, ...args] = container.config.argv;
 
   const confined = confinement(runtime.sys, seccompDir(runtime.paths), container.config.security, user.uid);
+  const proc = { argv: container.config.argv, env, cwd, uid: user.uid, gid: user.gid, groups: user.groups, search };
+  const pty = container.config.tty ? { rows: process.stdout.rows || 24, cols: process.stdout.columns || 80 } : null;
+  return { ...proc, confinement: confined.plan, ...processSteps(proc, confined, pty) };
+}
+
+/** The child's last steps: a session, the terminal, the user and its confinement, then execve. An OCI bundle's
+ *  process (src/oci/plan.ts) ends with the same steps. */
+export function processSteps(
+  proc: Pick<ProcessPlan, 'argv' | 'env' | 'cwd' | 'uid' | 'gid' | 'groups' | 'search'>, confined: Omit<Confinement, 'plan'>,
+  pty: { rows: number; cols: number } | null,
+): Pick<ProcessPlan, 'steps' | 'stepSpans'> {
+  const [file, ...args] = proc.argv;
   const { steps, spans } = stepsAndSpans([
     { span: 'tsrun.child.process' },
     { op: 'setsid' },
-    ...(container.config.tty ? [{ op: 'open_pty', rows: process.stdout.rows || 24, cols: process.stdout.columns || 80 } as ChildStep] : []),
+    ...(pty ? [{ op: 'open_pty', ...pty } as ChildStep] : []),
     // Docker creates a missing working directory.
-    ...ancestors(cwd).map((dir): ChildStep => ({ op: 'mkdir', path: dir, mode: 0o755 })),
+    ...ancestors(proc.cwd).map((dir): ChildStep => ({ op: 'mkdir', path: dir, mode: 0o755 })),
     ...confined.beforeUser, // limits, the bounding set, and seccomp: see src/security/confinement.ts
     { span: 'tsrun.child.user' },
-    { op: 'setgroups', gids: user.groups },
-    { op: 'setgid', gid: user.gid },
-    { op: 'setuid', uid: user.uid }, // last: after it, we may no longer be allowed to change the others
-    { op: 'chdir', path: cwd },
+    { op: 'setgroups', gids: proc.groups },
+    { op: 'setgid', gid: proc.gid },
+    { op: 'setuid', uid: proc.uid }, // last: after it, we may no longer be allowed to change the others
+    { op: 'chdir', path: proc.cwd },
     ...confined.afterUser, // the container's own capabilities, no_new_privs
     { span: 'tsrun.child.execve' },
-    { op: 'execve', file: file!, search, argv: [file!, ...args], envp: env },
+    { op: 'execve', file: file!, search: proc.search, argv: [file!, ...args], envp: proc.env },
   ]);
-  return {
-    argv: container.config.argv, env, cwd, uid: user.uid, gid: user.gid, groups: user.groups, search,
-    confinement: confined.plan, steps, stepSpans: spans,
-  };
+  return { steps, stepSpans: spans };
 }
 // #endregion

@@ -10,7 +10,7 @@ import type { ContainerRecord, NamespacesPlan, NetworkPlan, RootfsPlan } from '.
 import type { Runtime } from '../runtime.js';
 import { stepsAndSpans, type ChildStep } from '../kernel/steps.js';
 import { annotate } from '../trace/span.js';
-import { createCgroup, hostCgroupLayout, planCgroup } from '../cgroups/cgroup.js';
+import { createCgroup, hostCgroupLayout, planCgroup, type CgroupPlan } from '../cgroups/cgroup.js';
 import type { CgroupLayout } from '../cgroups/layout.js';
 import { DEFAULT_SECURITY } from '../security/options.js';
 import { systemPathSteps, systemPathsMasked } from '../security/system-paths.js';
@@ -61,12 +61,7 @@ export async function namespaces(
     { op: 'mount', source: '', target: '/', fstype: '', flags: ['MS_REC', 'MS_PRIVATE'], data: '' },
     // #endregion
     { span: 'tsrun.child.cgroup' },
-    // #region cgroup-join
-    // Into the container's cgroup ("0" means "me"), then a cgroup namespace rooted there,
-    // so inside, /proc/self/cgroup says "/" and the host's hierarchy stays out of sight.
-    ...cgroup.joins.map((file): ChildStep => ({ op: 'write_file', path: file, data: '0' })),
-    { op: 'unshare', flags: ['CLONE_NEWCGROUP'] },
-    // #endregion
+    ...joinCgroupSteps(cgroup),
     { span: 'tsrun.child.network' },
     ...net.steps,
     { span: 'tsrun.child.hostname' },
@@ -119,17 +114,36 @@ export async function namespaces(
     { span: 'tsrun.child.masks' },
     ...(systemPathsMasked(security) ? systemPathSteps(root) : []),
     { span: 'tsrun.child.pivot_root' },
-    // #region pivot-root
-    // Make the overlay the root. pivot_root(".", ".") stacks the old root under
-    // the new one; detaching it leaves the host's filesystem unreachable.
+    ...pivotRootSteps(root),
+  ]);
+  return { cloneFlags, cgroup, root, steps, stepSpans: spans };
+}
+
+// The two moves every container's child makes, whoever planned the rest (an OCI bundle's too: src/oci/plan.ts).
+
+// #region cgroup-join
+/** Into the container's cgroup ("0" means "me"), then a cgroup namespace rooted there,
+ *  so inside, /proc/self/cgroup says "/" and the host's hierarchy stays out of sight. */
+export function joinCgroupSteps(cgroup: CgroupPlan, newNamespace = true): ChildStep[] {
+  return [
+    ...cgroup.joins.map((file): ChildStep => ({ op: 'write_file', path: file, data: '0' })),
+    ...(newNamespace ? [{ op: 'unshare', flags: ['CLONE_NEWCGROUP'] } as ChildStep] : []),
+  ];
+}
+// #endregion
+
+// #region pivot-root
+/** Make the overlay the root. pivot_root(".", ".") stacks the old root under
+ *  the new one; detaching it leaves the host's filesystem unreachable. */
+export function pivotRootSteps(root: string): ChildStep[] {
+  return [
     { op: 'chdir', path: root },
     { op: 'pivot_root', new_root: '.', put_old: '.' },
     { op: 'umount2', target: '.', flags: ['MNT_DETACH'] },
     { op: 'chdir', path: '/' },
-    // #endregion
-  ]);
-  return { cloneFlags, cgroup, root, steps, stepSpans: spans };
+  ];
 }
+// #endregion
 
 /** The child's steps for -v, --mount and --tmpfs; the code for them is loaded only when there are some. */
 async function volumeMountSteps(runtime: Runtime, container: ContainerRecord, rootfs: RootfsPlan): Promise<ChildStep[]> {

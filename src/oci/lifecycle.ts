@@ -1,0 +1,252 @@
+// The OCI runtime's lifecycle (the runtime spec's runtime.md), one function per command of runc's that
+// callers use: create, start, state, kill, delete, and run (all of them at once).
+//
+//   create   plan the bundle, make the cgroup, clone the child: it performs every step, then waits on
+//            exec.fifo just before the user's program; its pid goes to --pid-file, and tsrun-oci exits.
+//            Its parent is then the caller's (containerd's shim is a subreaper): the container outlives us.
+//   start    open exec.fifo for reading: the child's open for writing returns and it execs the program.
+//   delete   once the process is gone: the cgroup and the record go, and the poststop hooks run.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Syscalls, WaitStatus } from '../kernel/syscalls.js';
+import { startChild, stepError } from '../kernel/child.js';
+import { processStartTime } from '../kernel/proc.js';
+import { createCgroup, hostCgroupLayout, removeCgroup, setFrozen } from '../cgroups/cgroup.js';
+import { writeFileAtomic } from '../store/atomic.js';
+import { fail, withContext } from '../errors.js';
+import { readBundle, type HookName, type OciHook } from './spec.js';
+import { planBundle } from './plan.js';
+import { containerDir, fifoPath, loadRecord, saveRecord, stateOf, statusOf, type OciRecord, type OciState } from './state.js';
+
+export interface OciContext {
+  sys: Syscalls;
+  /** --root: where the containers' records are. */
+  root: string;
+  /** Where warnings go (poststart and poststop hooks that fail): the --log file, in its format. */
+  warn: (message: string) => void;
+}
+
+export interface CreateOptions {
+  bundle: string;
+  pidFile?: string;
+  consoleSocket?: string;
+}
+
+// #region create
+export async function create(ctx: OciContext, id: string, options: CreateOptions): Promise<{ record: OciRecord; exited: Promise<WaitStatus> }> {
+  const bundle = path.resolve(options.bundle);
+  const spec = readBundle(bundle);
+  if (spec.process!.terminal) throw fail('config.json: process.terminal: tsrun-oci cannot give a container a terminal yet', 'run it without a tty (docker run without -t)');
+  if (options.consoleSocket) throw fail('--console-socket is only for a process with a terminal');
+  const dir = containerDir(ctx.root, id);
+  fs.mkdirSync(ctx.root, { recursive: true, mode: 0o711 });
+  try {
+    fs.mkdirSync(dir, { mode: 0o711 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw fail(`container with id ${id} already exists`);
+    throw error;
+  }
+  const plan = planBundleOrClean(() => planBundle(spec, bundle, id, hostCgroupLayout(), ctx.sys), dir);
+  let pid = 0;
+  try {
+    createCgroup(plan.cgroup, ctx.sys);
+    // Anyone may write the FIFO (the container's user need not be root); only its open matters, not its data.
+    ctx.sys.mknod(fifoPath(dir), fs.constants.S_IFIFO | 0o622, 0, 0);
+    fs.chmodSync(fifoPath(dir), 0o622);
+    const fifo = openPath(ctx.sys, dir, 'exec.fifo');
+    let child;
+    try {
+      child = await startChild(ctx.sys, { cloneFlags: plan.cloneFlags, steps: plan.steps, stdio: [0, 1, 2], dieWithParent: false, awaitStart: fifo, tty: false }, (spawned) => { pid = spawned; });
+    } finally {
+      fs.closeSync(fifo);
+    }
+    // errno 0: not a failure but tsrun-exec saying it waits for start (native/src/exec.c).
+    if (!child.failure || child.failure.errno !== 0) {
+      await child.exited;
+      throw child.failure ? stepError(child.failure, plan.steps, spec.process!.args[0]!) : fail('the container\'s process did not wait for start');
+    }
+    const record: OciRecord = {
+      id, bundle, rootfs: plan.root, pid, pidStartTime: processStartTime(pid), created: new Date().toISOString(),
+      cgroup: plan.cgroup, hooks: spec.hooks ?? {}, annotations: spec.annotations ?? {},
+    };
+    saveRecord(dir, record);
+    // The network of a pod, say, is set up by these: after the namespaces exist, before the program runs.
+    runHooks(record, 'prestart', 'created');
+    runHooks(record, 'createRuntime', 'created');
+    if (options.pidFile) writeFileAtomic(path.resolve(options.pidFile), String(pid));
+    return { record, exited: child.exited };
+  } catch (error) {
+    if (pid > 0) killQuietly(pid, 'SIGKILL');
+    await removeCgroup(plan.cgroup).catch(() => undefined);
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+// #endregion
+
+function planBundleOrClean<T>(plan: () => T, dir: string): T {
+  try {
+    return plan();
+  } catch (error) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** A file of `dir` opened O_PATH (no read, no write: the FIFO's open must not count as its reader). */
+function openPath(sys: Syscalls, dir: string, name: string): number {
+  const dirFd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  try {
+    return sys.openat2(dirFd, name, ['O_PATH', 'O_NOFOLLOW'], ['RESOLVE_BENEATH']);
+  } finally {
+    fs.closeSync(dirFd);
+  }
+}
+
+// #region start
+export async function start(ctx: OciContext, id: string): Promise<void> {
+  const record = loadRecord(ctx.root, id);
+  const dir = containerDir(ctx.root, id);
+  const status = statusOf(record, dir);
+  if (status === 'stopped') throw fail(`cannot start a container that has stopped`);
+  if (status !== 'created') throw fail(`cannot start an already running container`);
+  await releaseFromFifo(record, dir);
+  fs.rmSync(fifoPath(dir), { force: true });
+  runHooks(record, 'poststart', 'running', ctx.warn);
+}
+// #endregion
+
+/** Open exec.fifo for reading, which lets the waiting child go on, and read until it execs (its end closes). A child
+ *  that died meanwhile would leave the open waiting for ever: its death is watched for too. */
+async function releaseFromFifo(record: OciRecord, dir: string): Promise<void> {
+  const opened = fs.promises.open(fifoPath(dir), 'r');
+  const died = (async () => {
+    while (statusOf(record, dir) === 'created') await sleep(20);
+    // Let an open that has succeeded win the race.
+    await sleep(100);
+    throw fail(`container ${record.id}'s process ended before it started`);
+  })();
+  const fifo = await Promise.race([opened, died]);
+  try {
+    await fifo.readFile();
+  } finally {
+    await fifo.close();
+  }
+}
+
+export function state(ctx: OciContext, id: string): OciState {
+  return stateOf(loadRecord(ctx.root, id), containerDir(ctx.root, id));
+}
+
+// #region kill
+/** SIGTERM by default; a name (KILL, SIGKILL) or a number, as runc takes it. --all: every process of its cgroup. */
+export function kill(ctx: OciContext, id: string, signal = 'SIGTERM', all = false): void {
+  const record = loadRecord(ctx.root, id);
+  const status = statusOf(record, containerDir(ctx.root, id));
+  if (status === 'stopped' && !all) throw fail('container not running');
+  const sig = signalOf(signal);
+  for (const pid of all ? cgroupPids(record) : [record.pid]) killQuietly(pid, sig);
+}
+// #endregion
+
+export function signalOf(text: string): NodeJS.Signals | number {
+  if (/^\d+$/.test(text)) return Number(text);
+  const name = (text.toUpperCase().startsWith('SIG') ? text.toUpperCase() : `SIG${text.toUpperCase()}`) as NodeJS.Signals;
+  if (!(name in os.constants.signals)) throw fail(`unknown signal ${JSON.stringify(text)}`);
+  return name;
+}
+
+function cgroupPids(record: OciRecord): number[] {
+  const file = path.join(record.cgroup.dirs[0]!, 'cgroup.procs');
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function killQuietly(pid: number, signal: NodeJS.Signals | number): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+export function ps(ctx: OciContext, id: string): number[] {
+  return cgroupPids(loadRecord(ctx.root, id));
+}
+
+export async function pause(ctx: OciContext, id: string, frozen: boolean): Promise<void> {
+  const record = loadRecord(ctx.root, id);
+  const status = statusOf(record, containerDir(ctx.root, id));
+  if (frozen && status !== 'running') throw fail(`container not running`);
+  if (!frozen && status !== 'paused') throw fail(`container not paused`);
+  await setFrozen(record.cgroup, frozen);
+}
+
+// #region delete
+/** A created container may go at once, as with runc (nothing of it ran yet); a running one only with --force. */
+export async function remove(ctx: OciContext, id: string, force = false): Promise<void> {
+  let record: OciRecord;
+  try {
+    record = loadRecord(ctx.root, id);
+  } catch (error) {
+    if (force && !fs.existsSync(path.join(ctx.root, id))) return;
+    throw error;
+  }
+  const dir = containerDir(ctx.root, id);
+  const status = statusOf(record, dir);
+  if (status !== 'stopped') {
+    if (!force && status !== 'created') throw fail(`cannot delete container ${id} that is not stopped: ${status}`, 'stop it first, or use delete --force');
+    for (const pid of [record.pid, ...cgroupPids(record)]) killQuietly(pid, 'SIGKILL');
+    // A frozen process cannot die: thaw it once the signal is queued.
+    if (status === 'paused') await setFrozen(record.cgroup, false);
+    for (let i = 0; i < 500 && statusOf(record, dir) !== 'stopped'; i++) await sleep(10);
+  }
+  await removeCgroup(record.cgroup).catch((error: unknown) => { throw withContext(`remove the cgroup of ${id}`, error); });
+  runHooks(record, 'poststop', 'stopped', ctx.warn);
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+// #endregion
+
+// #region hooks
+/** Each hook of a kind, in order, with the container's state on its standard input. One that fails stops a create (the
+ *  spec's rule for prestart and createRuntime); for poststart and poststop it is a warning (`warn`) and the rest go on. */
+export function runHooks(record: OciRecord, kind: HookName, status: OciState['status'], warn?: (message: string) => void): void {
+  const input = JSON.stringify({ ociVersion: '1.0.2', id: record.id, status, pid: record.pid, bundle: record.bundle, annotations: record.annotations });
+  for (const hook of record.hooks[kind] ?? []) {
+    const error = runHook(hook, input);
+    if (!error) continue;
+    const message = `${kind} hook ${hook.path}: ${error}`;
+    if (!warn) throw fail(message);
+    warn(message);
+  }
+}
+
+function runHook(hook: OciHook, input: string): string | null {
+  const [argv0, ...args] = hook.args?.length ? hook.args : [hook.path];
+  const result = spawnSync(hook.path, args, {
+    argv0, input, env: Object.fromEntries((hook.env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])),
+    timeout: hook.timeout ? hook.timeout * 1000 : undefined, encoding: 'utf8',
+  });
+  if (result.error) return (result.error as NodeJS.ErrnoException).code === 'ETIMEDOUT' ? `timed out after ${hook.timeout} s` : result.error.message;
+  if (result.status !== 0) return `exit status ${result.status ?? result.signal}${result.stderr.trim() ? `: ${result.stderr.trim()}` : ''}`;
+  return null;
+}
+// #endregion
+
+/** `tsrun-oci run`: create and start, then wait in the foreground for the process, and delete it; its exit code. */
+export async function run(ctx: OciContext, id: string, options: CreateOptions): Promise<number> {
+  const { exited } = await create(ctx, id, options);
+  try {
+    await start(ctx, id);
+    const status = await exited;
+    return status.code ?? 128 + os.constants.signals[status.signal!];
+  } finally {
+    await remove(ctx, id, true);
+  }
+}

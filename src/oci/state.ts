@@ -1,0 +1,94 @@
+// What tsrun-oci knows of a container between its commands: each command is a process of its own (the shim
+// calls `create`, later `start`, `state`, `kill`, `delete`), so the container lives in a directory under
+// --root, and its status is read off the kernel each time, never remembered:
+//
+//   created   its process lives and still waits on exec.fifo (native/src/exec.c)
+//   running   its process lives and exec.fifo is gone: `start` let it go
+//   paused    running, with its cgroup frozen
+//   stopped   its process is gone (or is a zombie no one has reaped yet)
+import fs from 'node:fs';
+import path from 'node:path';
+import { isRunningProcess } from '../kernel/proc.js';
+import { writeFileAtomic } from '../store/atomic.js';
+import type { CgroupPlan } from '../cgroups/cgroup.js';
+import type { OciHooks } from './spec.js';
+import { fail } from '../errors.js';
+
+export type OciStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
+
+/** The record `create` leaves in ROOT/ID/state.json. */
+export interface OciRecord {
+  id: string;
+  bundle: string;
+  rootfs: string;
+  pid: number;
+  pidStartTime: number | null;
+  created: string;
+  cgroup: CgroupPlan;
+  hooks: OciHooks;
+  annotations: Record<string, string>;
+}
+
+/** The state JSON of the runtime spec (runtime.md, "State"), with runc's extra fields. */
+export interface OciState {
+  ociVersion: string;
+  id: string;
+  pid: number;
+  status: OciStatus;
+  bundle: string;
+  rootfs: string;
+  created: string;
+  owner: string;
+  annotations: Record<string, string>;
+}
+
+export const OCI_VERSION = '1.0.2';
+
+/** A container id names a directory: runc's rule (letters, digits, _ + - .). */
+const VALID_ID = /^[\w+.-]+$/;
+
+export function containerDir(root: string, id: string): string {
+  if (!VALID_ID.test(id) || id === '.' || id === '..') throw fail(`invalid container id ${JSON.stringify(id)}`, 'use letters, digits, _ + - and .');
+  return path.join(root, id);
+}
+
+export const fifoPath = (dir: string) => path.join(dir, 'exec.fifo');
+
+export function saveRecord(dir: string, record: OciRecord): void {
+  writeFileAtomic(path.join(dir, 'state.json'), JSON.stringify(record), 0o600);
+}
+
+export function loadRecord(root: string, id: string): OciRecord {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(containerDir(root, id), 'state.json'), 'utf8')) as OciRecord;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw fail(`container ${id} does not exist`);
+    throw error;
+  }
+}
+
+// #region status
+export function statusOf(record: OciRecord, dir: string): OciStatus {
+  if (!isRunningProcess(record.pid, record.pidStartTime)) return 'stopped';
+  if (fs.existsSync(fifoPath(dir))) return 'created';
+  return frozen(record.cgroup) ? 'paused' : 'running';
+}
+// #endregion
+
+function frozen(cgroup: CgroupPlan): boolean {
+  try {
+    if (cgroup.version === 2) return fs.readFileSync(path.join(cgroup.dirs[0]!, 'cgroup.freeze'), 'utf8').trim() === '1';
+    const freezer = cgroup.byController.freezer;
+    return !!freezer && fs.readFileSync(path.join(freezer, 'freezer.state'), 'utf8').trim() !== 'THAWED';
+  } catch {
+    return false;
+  }
+}
+
+export function stateOf(record: OciRecord, dir: string): OciState {
+  const status = statusOf(record, dir);
+  return {
+    ociVersion: OCI_VERSION, id: record.id, pid: status === 'stopped' ? 0 : record.pid, status,
+    bundle: record.bundle, rootfs: record.rootfs, created: record.created, owner: '', annotations: record.annotations,
+  };
+}
