@@ -17,7 +17,7 @@ import type { ChildStep } from '../kernel/steps.js';
 import { forwardSignals, startChild, stepError, waitForExit } from '../kernel/child.js';
 import { fail } from '../errors.js';
 import { reconcile } from './reconcile.js';
-import { containerCgroup } from '../cgroups/cgroup.js';
+import { containerCgroup, type CgroupPlan } from '../cgroups/cgroup.js';
 import { planProcess } from '../stages/exec.js';
 import { lowerDirs, upperDir } from '../stages/rwlayer.js';
 
@@ -40,6 +40,16 @@ const NAMESPACES = [
   { file: 'mnt', nstype: 'CLONE_NEWNS' },
 ] as const;
 
+/** The steps that take a new process into the cgroup and namespaces of the container whose process is `pid`.
+ *  `tsrun-oci exec` (src/oci/lifecycle.ts) joins a container the same way. */
+export function joinContainerSteps(pid: number, cgroup: CgroupPlan): ChildStep[] {
+  return [
+    ...cgroup.joins.map((file): ChildStep => ({ op: 'write_file', path: file, data: '0' })),
+    ...NAMESPACES.map(({ file, nstype }): ChildStep => ({ op: 'setns', path: `/proc/${pid}/ns/${file}`, nstype })),
+    { op: 'fork' },
+  ];
+}
+
 // #region exec-in
 export async function execIn(runtime: Runtime, containerRecord: ContainerRecord, request: ExecRequest): Promise<number> {
   const container = await reconcile(runtime, containerRecord);
@@ -49,12 +59,7 @@ export async function execIn(runtime: Runtime, containerRecord: ContainerRecord,
   if (container.state.status !== 'running' || pid === null) {
     throw fail(`container ${container.name} is not running`, 'start it first: `tsrun start ' + container.name + '`');
   }
-  const cgroup = containerCgroup(container.id, container.config.resources ?? {});
-  const joins: ChildStep[] = [
-    ...cgroup.joins.map((file): ChildStep => ({ op: 'write_file', path: file, data: '0' })),
-    ...NAMESPACES.map(({ file, nstype }): ChildStep => ({ op: 'setns', path: `/proc/${pid}/ns/${file}`, nstype })),
-    { op: 'fork' },
-  ];
+  const joins = joinContainerSteps(pid, containerCgroup(container.id, container.config.resources ?? {}));
   // The process as `run` would start it, with exec's own command and flags.
   const asExec: ContainerRecord = {
     ...container,

@@ -7,6 +7,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import type { ChildStep } from './steps.js';
 import { describeStep } from './steps.js';
+import { isRunningProcess } from './proc.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { SpawnRequest, Syscalls, WaitStatus } from './syscalls.js';
 import { TsrunError, errnoName, fail } from '../errors.js';
 
@@ -36,12 +38,14 @@ export interface StartedChild {
 
 // #region start-child
 /** Clones the child and returns once it has called execve, or a step has failed. `spawned` learns its pid at
- *  once, so that a signal for it during its steps is passed on, not lost. */
-export async function startChild(sys: Syscalls, request: SpawnRequest & { tty: boolean }, spawned: (pid: number) => void): Promise<StartedChild> {
+ *  once, so that a signal for it during its steps is passed on, not lost. `reap` false: the child is left for
+ *  whoever will be its parent once tsrun has gone (containerd's shim, for tsrun-oci), which must see its
+ *  exit status; `exited` then only watches it go, and tells no status. */
+export async function startChild(sys: Syscalls, request: SpawnRequest & { tty: boolean }, spawned: (pid: number) => void, reap = true): Promise<StartedChild> {
   const child = sys.spawn(request);
   spawned(child.pid);
   try {
-    const exited = sys.waitpid(child.pid);
+    const exited = reap ? sys.waitpid(child.pid) : gone(child.pid);
     const failure = await readStepFailure(child.errorFd);
     const reportedAt = process.hrtime.bigint();
     const ptyFd = request.tty && !failure ? sys.recvfd(child.consoleFd) : -1;
@@ -51,6 +55,11 @@ export async function startChild(sys: Syscalls, request: SpawnRequest & { tty: b
   }
 }
 // #endregion
+
+async function gone(pid: number): Promise<WaitStatus> {
+  while (isRunningProcess(pid, null)) await sleep(10);
+  return { code: null, signal: null };
+}
 
 /** Its exit code once it has exited and, with -t, all its output is relayed: 128 + N for a death by signal N. */
 export async function waitForExit(sys: Syscalls, child: StartedChild, forwardInput: boolean): Promise<{ code: number; signal: NodeJS.Signals | null }> {

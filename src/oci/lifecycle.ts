@@ -12,13 +12,14 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Syscalls, WaitStatus } from '../kernel/syscalls.js';
-import { startChild, stepError } from '../kernel/child.js';
+import { forwardSignals, startChild, stepError } from '../kernel/child.js';
 import { processStartTime } from '../kernel/proc.js';
 import { createCgroup, hostCgroupLayout, removeCgroup, setFrozen } from '../cgroups/cgroup.js';
 import { writeFileAtomic } from '../store/atomic.js';
 import { fail, withContext } from '../errors.js';
-import { readBundle, type HookName, type OciHook } from './spec.js';
-import { planBundle } from './plan.js';
+import { checkSpec, readBundle, type HookName, type OciHook, type OciProcess } from './spec.js';
+import { planBundle, processPlanSteps } from './plan.js';
+import { joinContainerSteps } from '../containers/exec-in.js';
 import { containerDir, fifoPath, loadRecord, saveRecord, stateOf, statusOf, type OciRecord, type OciState } from './state.js';
 
 export interface OciContext {
@@ -31,6 +32,8 @@ export interface OciContext {
 
 export interface CreateOptions {
   bundle: string;
+  /** `run` waits for the process itself: it reaps it. `create` leaves it to its next parent. */
+  reap?: boolean;
   pidFile?: string;
   consoleSocket?: string;
 }
@@ -59,7 +62,7 @@ export async function create(ctx: OciContext, id: string, options: CreateOptions
     const fifo = openPath(ctx.sys, dir, 'exec.fifo');
     let child;
     try {
-      child = await startChild(ctx.sys, { cloneFlags: plan.cloneFlags, steps: plan.steps, stdio: [0, 1, 2], dieWithParent: false, awaitStart: fifo, tty: false }, (spawned) => { pid = spawned; });
+      child = await startChild(ctx.sys, { cloneFlags: plan.cloneFlags, steps: plan.steps, stdio: [0, 1, 2], dieWithParent: false, awaitStart: fifo, tty: false }, (spawned) => { pid = spawned; }, options.reap ?? false);
     } finally {
       fs.closeSync(fifo);
     }
@@ -239,9 +242,62 @@ function runHook(hook: OciHook, input: string): string | null {
 }
 // #endregion
 
+// #region exec
+export interface ExecOptions {
+  /** process.json: the process as config.json's `process` says it; without it, `args` and the flags below. */
+  processFile?: string;
+  args: string[];
+  detach?: boolean;
+  pidFile?: string;
+  cwd?: string;
+  env?: string[];
+  /** uid[:gid] */
+  user?: string;
+  tty?: boolean;
+}
+
+/** One more process in a running container: it joins the container's cgroup and namespaces as `tsrun exec`'s does
+ *  (containers/exec-in.ts), and gets the container's seccomp filter, as runc gives it. */
+export async function exec(ctx: OciContext, id: string, options: ExecOptions): Promise<number> {
+  const record = loadRecord(ctx.root, id);
+  const status = statusOf(record, containerDir(ctx.root, id));
+  if (status !== 'running') throw fail(`cannot exec in a ${status} container`);
+  const spec = readBundle(record.bundle);
+  const proc = options.processFile ? JSON.parse(fs.readFileSync(options.processFile, 'utf8')) as OciProcess : processFromFlags(spec.process!, options);
+  checkSpec({ ...spec, process: proc });
+  if (proc.terminal || options.tty) throw fail('tsrun-oci cannot give a process a terminal yet', 'exec without a tty (docker exec without -t)');
+  const steps = [...joinContainerSteps(record.pid, record.cgroup), ...processPlanSteps(proc, spec.linux ?? {}, ctx.sys)];
+  let pid = 0;
+  const stopForwarding = options.detach ? () => undefined : forwardSignals(() => pid);
+  try {
+    const child = await startChild(ctx.sys, { cloneFlags: [], steps, stdio: [0, 1, 2], dieWithParent: !options.detach, tty: false }, (spawned) => { pid = spawned; }, !options.detach);
+    if (child.failure) {
+      await child.exited;
+      throw stepError(child.failure, steps, proc.args[0]!);
+    }
+    if (options.pidFile) writeFileAtomic(path.resolve(options.pidFile), String(child.pid));
+    if (options.detach) return 0;
+    const exit = await child.exited;
+    return exit.code ?? 128 + os.constants.signals[exit.signal!];
+  } finally {
+    stopForwarding();
+  }
+}
+// #endregion
+
+function processFromFlags(base: OciProcess, options: ExecOptions): OciProcess {
+  if (options.args.length === 0) throw fail('exec needs a command, or --process FILE');
+  const [uid, gid] = (options.user ?? `${base.user.uid}:${base.user.gid}`).split(':').map(Number);
+  if (!Number.isInteger(uid) || (gid !== undefined && !Number.isInteger(gid))) throw fail(`--user ${options.user}: write UID[:GID] in numbers`);
+  return {
+    ...base, args: options.args, cwd: options.cwd ?? base.cwd, env: [...(base.env ?? []), ...(options.env ?? [])],
+    user: { ...base.user, uid: uid!, gid: gid ?? base.user.gid }, terminal: options.tty ?? false,
+  };
+}
+
 /** `tsrun-oci run`: create and start, then wait in the foreground for the process, and delete it; its exit code. */
 export async function run(ctx: OciContext, id: string, options: CreateOptions): Promise<number> {
-  const { exited } = await create(ctx, id, options);
+  const { exited } = await create(ctx, id, { ...options, reap: true });
   try {
     await start(ctx, id);
     const status = await exited;

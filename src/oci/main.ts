@@ -90,6 +90,21 @@ async function command(argv: string[], log: Log): Promise<number> {
       checkCreate(args);
       exitCode = await lifecycle.run(context(args), args.id, { bundle: args.bundle, pidFile: args.pidFile, consoleSocket: args.consoleSocket });
     })
+    .command('exec <id> [command..]', 'run one more process in a running container', (y) => id(y)
+      .positional('command', { type: 'string', array: true, default: [] })
+      .option('process', { alias: 'p', type: 'string', describe: 'the process, as process.json (config.json\'s process)' })
+      .option('detach', { alias: 'd', type: 'boolean' })
+      .option('pid-file', { type: 'string' })
+      .option('console-socket', { type: 'string' })
+      .option('tty', { alias: 't', type: 'boolean' })
+      .option('cwd', { type: 'string' })
+      .option('env', { alias: 'e', type: 'string', array: true, default: [] })
+      .option('user', { alias: 'u', type: 'string', describe: 'UID[:GID]' }), async (args) => {
+      if (args.consoleSocket) throw new TsrunError('--console-socket: tsrun-oci cannot give a process a terminal yet');
+      exitCode = await lifecycle.exec(context(args), args.id, {
+        processFile: args.process, args: args.command, detach: args.detach, pidFile: args.pidFile, cwd: args.cwd, env: args.env, user: args.user, tty: args.tty,
+      });
+    })
     .command('state <id>', 'the container\'s state, as the runtime spec\'s JSON', id, (args) => {
       process.stdout.write(JSON.stringify(lifecycle.state(context(args), args.id), null, 2) + '\n');
     })
@@ -117,7 +132,7 @@ async function command(argv: string[], log: Log): Promise<number> {
       const { features } = await import('./defaults.js');
       process.stdout.write(JSON.stringify(features(), null, 2) + '\n');
     })
-    .demandCommand(1, 'name a command: create, start, state, kill, delete, run, ps, pause, resume, spec, features')
+    .demandCommand(1, 'name a command: create, start, exec, state, kill, delete, run, ps, pause, resume, spec, features')
     .version(false)
     .strict()
     .fail((message, error) => { throw error ?? new TsrunError(message); })

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { OciDeviceRule, OciMount, OciSpec } from './spec.js';
+import type { OciDeviceRule, OciLinux, OciMount, OciProcess, OciSpec } from './spec.js';
 import type { ChildStep } from '../kernel/steps.js';
 import { ancestors } from '../kernel/steps.js';
 import type { Syscalls } from '../kernel/syscalls.js';
@@ -62,23 +62,6 @@ export function planBundle(spec: OciSpec, bundle: string, id: string, layout: Cg
   const devTmpfs = (spec.mounts ?? []).some((m) => path.normalize(m.destination) === '/dev' && m.type !== 'bind' && !m.options?.some((o) => o === 'bind' || o === 'rbind'));
   const hasProc = (spec.mounts ?? []).some((m) => m.type === 'proc');
 
-  const caps = proc.capabilities ?? {};
-  for (const cap of Object.values(caps).flat()) {
-    if (!(CAPABILITIES as readonly string[]).includes(cap)) throw fail(`config.json: process.capabilities: unknown capability ${cap}`);
-  }
-  const rlimits = (proc.rlimits ?? []).map(rlimit);
-  const seccomp = linux.seccomp ? seccompProgram(sys, linux.seccomp, caps.bounding ?? []) : null;
-  const confined = confinementSteps({
-    capabilities: { bounding: caps.bounding ?? [], effective: caps.effective ?? [], permitted: caps.permitted ?? [], inheritable: caps.inheritable ?? [], ambient: [] },
-    noNewPrivileges: proc.noNewPrivileges ?? false,
-    rlimits,
-  }, seccomp);
-  const env = proc.env ?? [];
-  const search = (env.find((e) => e.startsWith('PATH='))?.slice(5) ?? '').split(':').filter(Boolean);
-  const process = processSteps({
-    argv: proc.args, env, cwd: proc.cwd, uid: proc.user.uid, gid: proc.user.gid, groups: proc.user.additionalGids ?? [], search,
-  }, confined, null);
-
   const steps: ChildStep[] = [
     ...joins,
     ...(proc.oomScoreAdj !== undefined ? [{ op: 'write_file', path: '/proc/self/oom_score_adj', data: String(proc.oomScoreAdj) } as ChildStep] : []),
@@ -99,11 +82,33 @@ export function planBundle(spec: OciSpec, bundle: string, id: string, layout: Cg
     ...maskSteps(linux.maskedPaths ?? [], root),
     ...readonlyPathSteps(linux.readonlyPaths ?? [], root),
     ...pivotRootSteps(root),
-    ...(proc.user.umask !== undefined ? [{ op: 'umask', mask: proc.user.umask } as ChildStep] : []),
-    ...process.steps,
+    ...processPlanSteps(proc, linux, sys),
   ];
   return { root, cloneFlags, steps, cgroup };
 }
+
+// #region process
+/** The process's own steps, from config.json's process (or, for `exec`, process.json): its umask, limits, capabilities,
+ *  no_new_privs, the container's seccomp filter, its user, and the execve: the exec stage's steps. */
+export function processPlanSteps(proc: OciProcess, linux: OciLinux, sys: Syscalls): ChildStep[] {
+  const caps = proc.capabilities ?? {};
+  for (const cap of Object.values(caps).flat()) {
+    if (!(CAPABILITIES as readonly string[]).includes(cap)) throw fail(`config.json: process.capabilities: unknown capability ${cap}`);
+  }
+  const seccomp = linux.seccomp ? seccompProgram(sys, linux.seccomp, caps.bounding ?? []) : null;
+  const confined = confinementSteps({
+    capabilities: { bounding: caps.bounding ?? [], effective: caps.effective ?? [], permitted: caps.permitted ?? [], inheritable: caps.inheritable ?? [], ambient: [] },
+    noNewPrivileges: proc.noNewPrivileges ?? false,
+    rlimits: (proc.rlimits ?? []).map(rlimit),
+  }, seccomp);
+  const env = proc.env ?? [];
+  const search = (env.find((e) => e.startsWith('PATH='))?.slice(5) ?? '').split(':').filter(Boolean);
+  const { steps } = processSteps({
+    argv: proc.args, env, cwd: proc.cwd, uid: proc.user.uid, gid: proc.user.gid, groups: proc.user.additionalGids ?? [], search,
+  }, confined, null);
+  return [...(proc.user.umask !== undefined ? [{ op: 'umask', mask: proc.user.umask } as ChildStep] : []), ...steps];
+}
+// #endregion
 
 /** cgroupsPath below each hierarchy's root; without one, tsrun-oci/ID. systemd's slice:prefix:name is not cgroupfs. */
 function cgroupPath(cgroupsPath: string | undefined, id: string): string {
