@@ -37,6 +37,8 @@ export interface Lease {
   ports?: PortMapping[];
   /** On a user network: the name it started with (the name server reads the current one from its store). */
   name?: string;
+  /** On a user network: its --network-alias names there, which the name server answers too. */
+  aliases?: string[];
 }
 
 export const networkLockPath = (dir: string) => path.join(dir, 'lock');

@@ -47,7 +47,19 @@ describe('the network\'s name server', () => {
   const names = namesOnNetwork(state, (l) => l.name);
 
   it('knows each container by its name, in any case, and by its short id', () => {
-    expect(Object.fromEntries(names)).toEqual({ alpha: '10.89.0.2', ['a'.repeat(12)]: '10.89.0.2', beta: '10.89.0.3', ['b'.repeat(12)]: '10.89.0.3' });
+    expect(Object.fromEntries(names)).toEqual({ alpha: ['10.89.0.2'], ['a'.repeat(12)]: ['10.89.0.2'], beta: ['10.89.0.3'], ['b'.repeat(12)]: ['10.89.0.3'] });
+  });
+
+  it('knows containers by their aliases too: a shared alias is answered with every address that has it', () => {
+    const aliased: BridgeState = { ...state, leases: {
+      '10.89.0.2': { ...lease('a'.repeat(64), 'alpha'), aliases: ['db', 'Primary', 'alpha'] },
+      '10.89.0.3': { ...lease('b'.repeat(64), 'beta'), aliases: ['db'] },
+    } };
+    const byAlias = namesOnNetwork(aliased, (l) => l.name);
+    expect(byAlias.get('db')).toEqual(['10.89.0.2', '10.89.0.3']);
+    expect(byAlias.get('primary')).toEqual(['10.89.0.2']);
+    expect(byAlias.get('alpha')).toEqual(['10.89.0.2']); // its own name as an alias: once
+    expect(replyTo(query('db'), byAlias)).toEqual(writeAnswer(readQuestion(query('db'))!, RCODE.noError, ['10.89.0.2', '10.89.0.3']));
   });
 
   it('answers A for a container, no record (not NXDOMAIN) for its AAAA, and forwards every other name', () => {
