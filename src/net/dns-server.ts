@@ -11,7 +11,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { readJson } from '../store/atomic.js';
 import { overlaps, parseSubnet } from './address.js';
-import { readBridgeState, type BridgeState, type Lease } from './ipam.js';
+import { leaseOf, listBridgeStates, readBridgeState, type BridgeState, type Lease } from './ipam.js';
 import { CLASS_IN, RCODE, TYPE_A, readQuestion, writeAnswer, writeError } from './dns-message.js';
 import { FALLBACK_NAMESERVERS } from './etc-files.js';
 
@@ -37,10 +37,23 @@ export function namesOnNetwork(state: BridgeState, nameOf: (lease: Lease) => str
     if (!addresses.includes(address)) names.set(name.toLowerCase(), [...addresses, address]); // an alias that is its own name, say
   };
   for (const [address, lease] of Object.entries(state.leases)) {
+    if (lease.name === undefined) continue; // a lease on the default bridge, where Docker gives out no names
     const name = nameOf(lease);
     if (name !== undefined) add(name, address);
     add(lease.container.slice(0, 12), address);
     for (const alias of lease.aliases ?? []) add(alias, address);
+  }
+  return names;
+}
+
+/** What a container asking from `from` may learn: the names of every user network it is on (a container connected
+ *  to several asks only its first network's server, as its resolv.conf says), as Docker's resolver answers it. */
+export function namesFor(from: string, state: BridgeState, others: BridgeState[], nameOf: (lease: Lease) => string | undefined = currentName): Map<string, string[]> {
+  const asker = state.leases[from]?.container;
+  const networks = [state, ...others.filter((other) => asker !== undefined && leaseOf(other, asker) !== undefined)];
+  const names = new Map<string, string[]>();
+  for (const network of networks) {
+    for (const [name, addresses] of namesOnNetwork(network, nameOf)) names.set(name, [...(names.get(name) ?? []), ...addresses]);
   }
   return names;
 }
@@ -139,7 +152,8 @@ export async function serveDns(options: DnsServerOptions): Promise<{ close: () =
     const state = readBridgeState(options.stateDir, options.bridge);
     if (!state) return writeError(message, RCODE.servFail);
     if (!overlaps(parseSubnet(from), parseSubnet(state.subnet))) return writeError(message, RCODE.refused);
-    const reply = replyTo(message, namesOnNetwork(state));
+    const others = listBridgeStates(options.stateDir).filter(({ bridge }) => bridge !== options.bridge).map((other) => other.state);
+    const reply = replyTo(message, namesFor(from, state, others));
     if (reply !== 'forward') return reply;
     return (await forward(message, options.upstreams)) ?? writeError(message, RCODE.servFail);
   };

@@ -28,7 +28,7 @@ import { processStartTime } from '../kernel/proc.js';
 import { findLeases, interfaceNumber, leaseAddress, leaseOf, listBridgeStates, publishedPorts, readBridgeState, releaseAddress, writeBridgeState, type BridgeState, type Lease } from '../net/ipam.js';
 import { formatMapping, pickHostPorts } from '../net/ports.js';
 import { connectContainer, createNetns, disconnectContainer, removeNetns, vethName } from '../net/veth.js';
-import { writeEtcFiles } from '../net/etc-files.js';
+import { writeEtcFiles, writeResolvConf } from '../net/etc-files.js';
 import { formatAddress, nthAddress, parseSubnet } from '../net/address.js';
 import { ensureDns, stopDnsWhenIdle } from '../net/dns.js';
 import { annotate } from '../trace/span.js';
@@ -171,7 +171,9 @@ export async function joinNetwork(runtime: Runtime, container: ContainerRecord, 
   const holder = findLeases(container.id, host.stateDir)[0]?.lease.holder ?? { pid: container.state.pid!, startTime: container.state.pidStartTime };
   await leaseFor(runtime, container, host, net, endpoint, undefined, holder);
   try {
-    return await attach(runtime, container, host, net, netnsFile(runtime.paths, container.id));
+    const attachment = await attach(runtime, container, host, net, netnsFile(runtime.paths, container.id));
+    askNameServer(runtime, container, host);
+    return attachment;
   } catch (error) {
     await leaveNetwork(runtime, container, endpoint.network, host); // no address kept for an interface never made
     throw error;
@@ -182,11 +184,21 @@ export async function joinNetwork(runtime: Runtime, container: ContainerRecord, 
  *  network and its address there go. */
 export async function leaveNetwork(runtime: Runtime, container: ContainerRecord, network: string, host = networkHost(runtime.paths)): Promise<void> {
   const net = await bridgeNetworkOf(runtime.paths, network);
-  return withNetworkLock(runtime.sys, host, async () => {
+  await withNetworkLock(runtime.sys, host, async () => {
     const state = readBridgeState(host.stateDir, net.bridge);
     const address = state && leaseOf(state, container.id);
     if (state && address) await giveBack(host, net.bridge, state, address);
   });
+  askNameServer(runtime, container, host);
+}
+
+/** Names are asked of the server of the first user network the container is on now (it answers for all of them,
+ *  dns-server.ts), or of the host's resolvers when it is on none: a container started on the default bridge and
+ *  connected to a user network learns its names, as in Docker. */
+function askNameServer(runtime: Runtime, container: ContainerRecord, host: NetworkHost): void {
+  const named = findLeases(container.id, host.stateDir).filter(({ lease }) => lease.name !== undefined)
+    .sort((a, b) => interfaceNumber(a.lease) - interfaceNumber(b.lease));
+  writeResolvConf(containerDir(runtime.paths, container.id), container.config.network ?? 'bridge', named[0]?.state.gateway);
 }
 // #endregion
 

@@ -335,6 +335,18 @@ describe('network stage', () => {
     expect([leaseOn(lab.bridge, c.id), leaseOn(other.bridge, c.id)]).toEqual([undefined, undefined]);
   });
 
+  it('points a container started on the default bridge at a user network\'s name server once connected to it, and back', async () => {
+    await createNetwork(runtime.sys, store, host, 'lab');
+    const c = named('1', 'one', 'bridge');
+    const plan = await network(runtime, c, host);
+    const hostResolvers = fs.readFileSync(plan.files.resolvConf, 'utf8');
+    expect(hostResolvers).not.toContain('ndots');
+    await joinNetwork(runtime, c, { network: 'lab', aliases: [] }, host);
+    expect(fs.readFileSync(plan.files.resolvConf, 'utf8')).toMatch(/(^|\n)nameserver 10\.89\.0\.1\noptions ndots:0\n$/);
+    await leaveNetwork(runtime, c, 'lab', host);
+    expect(fs.readFileSync(plan.files.resolvConf, 'utf8')).toBe(hostResolvers);
+  });
+
   it('takes away an address whose interface could not be made', async () => {
     const other = await createNetwork(runtime.sys, store, host, 'other');
     const c = named('1', 'one', 'bridge');
