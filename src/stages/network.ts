@@ -133,8 +133,10 @@ function nextInterface(container: string, stateDir: string): string {
 async function attach(runtime: Runtime, container: ContainerRecord, host: NetworkHost, net: BridgeNetwork, file: string): Promise<BridgeAttachment> {
   const mtu = await uplinkMtu(host.run);
   return withNetworkLock(runtime.sys, host, async () => {
-    const state = readBridgeState(host.stateDir, net.bridge)!; // leaseFor made it, under the same lock
-    const address = leaseOf(state, container.id)!;
+    const state = readBridgeState(host.stateDir, net.bridge);
+    const address = state && leaseOf(state, container.id);
+    // leaseFor made it; only the release of a running container that stopped since `network connect` began takes it.
+    if (!state || !address) throw fail(`container ${container.name} stopped while it was being connected to ${net.name}`, 'start it, then connect it again');
     const lease = state.leases[address]!;
     const inside = lease.interface ?? 'eth0';
     const attachment: BridgeAttachment = {

@@ -360,6 +360,24 @@ describe('network stage', () => {
     expect(leaseOn('tsrun0', c.id)).toBeDefined();
   });
 
+  it('refuses to lay the cable of a container that stopped (and was released) while it was being connected', async () => {
+    const other = await createNetwork(runtime.sys, store, host, 'other');
+    const c = named('1', 'one', 'bridge');
+    await network(runtime, c, host);
+    // The container's release takes its new lease away between the lease and the cable, as its exit would.
+    const releasing: typeof host.run = async (argv, input) => {
+      if (argv.join(' ') === 'ip -json route show default') {
+        const state = readBridgeState(host.stateDir, other.bridge)!;
+        state.leases = {};
+        writeBridgeState(host.stateDir, other.bridge, state);
+      }
+      return host.run(argv, input);
+    };
+    await expect(joinNetwork(runtime, c, { network: 'other', aliases: [] }, { ...host, run: releasing }))
+      .rejects.toThrow('container one stopped while it was being connected to other');
+    expect(host.typed().filter((command) => command.includes('peer name eth1'))).toEqual([]);
+  });
+
   it('joins at start every network the record lists, eth0 first; with none left, loopback only', async () => {
     const lab = await createNetwork(runtime.sys, store, host, 'lab');
     const c = aliased('1', 'one', [['lab', []], ['bridge', []]]);
