@@ -3,7 +3,8 @@
 // asked of a resolver this test runs on loopback (the store's "dns-upstream"); a container on another network is
 // refused; and once the last container and the network are gone, so are the server's process and its record.
 // Aliases (--network-alias) are answered, a shared one with every address; `network connect` gives a running
-// container an interface and a name on another network, and `disconnect` (or its removal) takes them away.
+// container an interface and a name on another network, which its restart keeps, and `disconnect` (or its
+// removal) takes them away.
 // Traffic goes only to the containers, the gateway of the network made here, and loopback.
 import dgram from 'node:dgram';
 import fs from 'node:fs';
@@ -195,8 +196,11 @@ describe.skipIf(!asRoot)('the name server of a user network (as root)', () => {
     expect([holds(aliased), holds(elsewhere)]).toEqual([false, true]);
     expect((await run(['network', 'disconnect', 'aliased', 'loner'])).stderr).toMatch(new RegExp(`^tsrun: container ${id} is not connected to the network aliased`));
 
-    // Connected again and then removed: both leases and both veths go with it.
+    // Connected again, it is on both networks after a restart too (its record lists them); then removed, both
+    // leases and both veths go with it.
     expect(await run(['network', 'connect', 'aliased', 'loner'])).toMatchObject({ status: 0 });
+    expect(await run(['restart', '-t', '1', 'loner'])).toMatchObject({ status: 0 });
+    expect(await lookUpFrom('client', 'loner')).toBe(await addressOf('loner', 'eth1'));
     expect(holds(aliased)).toBe(true);
     expect(await run(['rm', '-f', 'loner'])).toMatchObject({ status: 0 });
     expect([holds(aliased), holds(elsewhere)]).toEqual([false, false]);
