@@ -37,6 +37,8 @@ export interface RunRequest {
   autoRemove: boolean;
   /** bridge (the default), none (loopback only), host (the host's own stack), or a user network's name or id. */
   network: NetworkMode;
+  /** --network-alias: more names the container answers to on its network (a user network's name server only). */
+  aliases: string[];
   /** Ports to publish; a host port of 0 is picked when the container starts. */
   ports: PortMapping[];
   /** -P: publish every port the image exposes that `ports` does not name. */
@@ -66,6 +68,10 @@ export function checkRunRequest(request: RunRequest): void {
   if (request.restart.name !== 'no' && request.autoRemove) {
     throw fail('conflicting options: --restart and --rm', 'a container that removes itself cannot be restarted: drop one');
   }
+  if (request.aliases.length > 0 && !isUserNetwork(request.network)) {
+    // Docker's words: only a user network has a name server to answer them.
+    throw fail('network-scoped alias is supported only for containers in user defined networks', 'create a network with `tsrun network create` and run the container on it');
+  }
   if ((request.ports.length > 0 || request.publishAll) && (request.network === 'none' || request.network === 'host')) {
     throw fail(`--network ${request.network} has no ports to publish`, request.network === 'host' ? 'the container uses the host\'s ports directly: drop -p' : 'drop -p, or use --network bridge');
   }
@@ -78,6 +84,16 @@ export type PullPolicy = 'missing' | 'always' | 'never';
 
 /** bridge (the default network), none, host, or the name of a user network (`tsrun network create`). */
 export type NetworkMode = string;
+
+/** A network of the user's, not one of the three every host has. */
+export const isUserNetwork = (network: NetworkMode) => network !== 'bridge' && network !== 'none' && network !== 'host';
+
+/** One network a container is on (Docker's endpoint): which, and the aliases it answers to there. */
+export interface NetworkEndpoint {
+  /** bridge, or a user network's name. */
+  network: string;
+  aliases: string[];
+}
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'exited';
 
@@ -168,8 +184,12 @@ export interface ContainerRecord {
     tty: boolean;
     interactive: boolean;
     autoRemove: boolean;
-    /** 'bridge' when absent. */
+    /** 'bridge' when absent. What Docker calls the network mode: a user network named here is the one joined at
+     *  create; `networks` says which the container is on now. */
     network?: NetworkMode;
+    /** The networks it is on, eth0's first: the one `network` names, then those `tsrun network connect` added,
+     *  less those `disconnect` took away. Absent in records older than it: the one `network` names. */
+    networks?: NetworkEndpoint[];
     /** Ports to publish on the bridge; a host port of 0 is picked when the container starts. */
     ports?: PortMapping[];
     /** Volumes, bind mounts and tmpfs mounts (anonymous volumes already named). */
@@ -204,8 +224,10 @@ export interface NetworkPlan {
   interfaces: string[];
   /** bridge: the network namespace tsrun made and configured, kept as a file the child joins. */
   namespaceFile?: string;
-  /** bridge: how the container is wired to the host. */
+  /** bridge: how the container is wired to the host, through its first network (eth0, the default route). */
   bridge?: BridgeAttachment;
+  /** The other networks it is on (`tsrun network connect`), one interface each: eth1, … */
+  alsoOn?: BridgeAttachment[];
   /** Files bind-mounted over the container's /etc/hostname, /etc/hosts and /etc/resolv.conf. */
   files: { hostname: string; hosts: string; resolvConf: string };
   steps: ChildStep[];
@@ -218,7 +240,9 @@ export interface BridgeAttachment {
   gateway: string;
   /** The container's address, with the subnet's prefix length: 10.88.0.2/16. */
   address: string;
-  /** The host's end of the veth pair, a port of the bridge; the other end is eth0 inside. */
+  /** The container's end of the veth pair: eth0, or eth1, … on the networks it joined later. */
+  interface: string;
+  /** The host's end of the veth pair, a port of the bridge. */
   hostInterface: string;
   mtu: number;
   /** Published ports, each with the host port it got. */

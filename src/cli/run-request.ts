@@ -26,6 +26,7 @@ export async function runRequest(argv: RunArgs): Promise<RunRequest> {
     tty: argv.tty,
     autoRemove: argv.rm,
     network: argv.network,
+    aliases: argv['network-alias'],
     ports: await ports(argv.publish),
     publishAll: argv['publish-all'],
     mounts: await mounts(argv),

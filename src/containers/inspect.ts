@@ -1,7 +1,7 @@
 // `tsrun inspect`: a container or an image as JSON shaped like docker's, so
 // what students learn to read in `docker inspect` reads the same here.
 import path from 'node:path';
-import { isUp, type ContainerRecord } from '../container.js';
+import { isUp, isUserNetwork, type ContainerRecord } from '../container.js';
 import type { Runtime } from '../runtime.js';
 import { findContainer } from '../store/containers.js';
 import { reconcile } from './reconcile.js';
@@ -10,7 +10,12 @@ import { containerDir, containerRunDir, layerDir } from '../store/paths.js';
 import { lowerDirs, upperDir } from '../stages/rwlayer.js';
 import { familiarString, parseReference } from '../image/reference.js';
 import { fail } from '../errors.js';
-import { findLease } from '../net/ipam.js';
+import { findLease, findLeases } from '../net/ipam.js';
+import { defaultNetwork } from '../net/bridges.js';
+import { findNetwork, networkId } from '../net/networks.js';
+import { parseSubnet } from '../net/address.js';
+import { macFor } from '../net/veth.js';
+import { networksOf } from '../stages/network.js';
 import { volumeDataDir } from '../volumes/store.js';
 import { DEFAULT_SECURITY } from '../security/options.js';
 import { MASKED_PATHS, READONLY_PATHS, systemPathsMasked } from '../security/system-paths.js';
@@ -27,6 +32,7 @@ export async function inspect(runtime: Runtime, nameOrId: string): Promise<objec
 export function containerDocument(runtime: Runtime, container: ContainerRecord): object {
   const { config, state } = container;
   const onBridge = isUp(state) ? findLease(container.id) : undefined;
+  const leases = isUp(state) ? findLeases(container.id) : [];
   const limits = config.resources ?? {};
   const security = config.security ?? DEFAULT_SECURITY;
   const masked = systemPathsMasked(security);
@@ -96,6 +102,7 @@ export function containerDocument(runtime: Runtime, container: ContainerRecord):
         const bound = (onBridge?.lease.ports ?? []).filter((port) => `${port.containerPort}/${port.protocol}` === key);
         return [key, bound.length > 0 ? bound.map((port) => ({ HostIp: port.hostIp || '0.0.0.0', HostPort: String(port.hostPort) })) : null];
       })),
+      Networks: networksDocument(runtime, container, leases),
     },
     Config: {
       Hostname: config.hostname,
@@ -109,6 +116,25 @@ export function containerDocument(runtime: Runtime, container: ContainerRecord):
       WorkingDir: config.workingDir,
     },
   };
+}
+
+/** Docker's NetworkSettings.Networks: each network the container is on, with its aliases there, and while it
+ *  runs its address on it. DNSNames are what the network's name server answers for it (none on the default bridge). */
+function networksDocument(runtime: Runtime, container: ContainerRecord, leases: ReturnType<typeof findLeases>): object {
+  return Object.fromEntries(networksOf(container).map(({ network, aliases }) => {
+    const bridge = network === 'bridge' ? defaultNetwork(runtime.paths).bridge : findNetwork(runtime.paths, network)?.bridge;
+    const held = leases.find((lease) => lease.bridge === bridge);
+    const prefix = held ? parseSubnet(held.state.subnet).prefix : 0;
+    return [network, {
+      Aliases: aliases.length > 0 ? aliases : null,
+      NetworkID: networkId(runtime.paths, network),
+      Gateway: held?.state.gateway ?? '',
+      IPAddress: held?.address ?? '',
+      IPPrefixLen: prefix,
+      MacAddress: held ? macFor(held.address) : '',
+      DNSNames: isUserNetwork(network) ? [container.name, container.id.slice(0, 12), ...aliases] : null,
+    }];
+  }));
 }
 
 function imageDocument(runtime: Runtime, image: ImageRecord): object {

@@ -33,7 +33,7 @@ const UNSUPPORTED = {
     'CpuCount', 'CpuPercent', 'IOMaximumIOps', 'IOMaximumBandwidth', 'Init', 'StorageOpt', 'Sysctls', 'KernelMemory',
     'KernelMemoryTCP', 'Runtime',
   ],
-  endpoint: ['IPAMConfig', 'Links', 'Aliases', 'MacAddress', 'DriverOpts'],
+  endpoint: ['IPAMConfig', 'Links', 'MacAddress', 'DriverOpts'],
 };
 
 // #region create-body
@@ -65,6 +65,7 @@ export async function createRequest(body: unknown, name: string | null): Promise
       tty: false,
       autoRemove: host.flag('AutoRemove'),
       network,
+      aliases: checkEndpoints(config.object('NetworkingConfig'), network),
       ports: ports(config, host),
       publishAll: host.flag('PublishAllPorts'),
       mounts: mounts(config, host),
@@ -89,7 +90,6 @@ export async function createRequest(body: unknown, name: string | null): Promise
         ulimits: host.objects('Ulimits').map((u) => `${u.requiredText('Name')}=${u.integer('Soft') ?? 0}:${u.integer('Hard') ?? 0}`),
       }),
     };
-    checkEndpoints(config.object('NetworkingConfig'), network);
     checkRunRequest(request);
     return { request, warnings };
   } catch (error) {
@@ -121,13 +121,15 @@ function networkMode(host: Fields): string {
   return mode;
 }
 
-/** One network, the one NetworkMode names: tsrun connects a container to no other. */
-function checkEndpoints(networking: Fields, network: string): void {
+/** One network, the one NetworkMode names: tsrun connects a container to no other at create (`docker network
+ *  connect` does later). Returns its Aliases, what `--network-alias` sent. */
+function checkEndpoints(networking: Fields, network: string): string[] {
   const endpoints = networking.object('EndpointsConfig');
   for (const key of endpoints.keys()) {
     if (key !== 'default' && key !== network) throw badRequest(`tsrun connects a container to one network, ${network}, not also to ${key}`);
     refuseIfSet(endpoints.object(key), UNSUPPORTED.endpoint);
   }
+  return endpoints.keys().flatMap((key) => endpoints.object(key).texts('Aliases'));
 }
 
 /** PortBindings as the -p flags they came from; with PublishAllPorts, the ExposedPorts none of them names too. */

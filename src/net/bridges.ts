@@ -113,7 +113,7 @@ export async function reclaimStaleLeases(sys: Syscalls, host: NetworkHost, bridg
   let portsFreed = false;
   for (const [address, lease] of Object.entries(state.leases)) {
     if (isSameProcess(lease.holder.pid, lease.holder.startTime)) continue;
-    await disconnectContainer(host.run, vethName(lease.container));
+    await disconnectContainer(host.run, vethName(lease.container, lease.interface));
     removeNetns(sys, lease.netns);
     portsFreed ||= (lease.ports ?? []).length > 0;
     delete state.leases[address];

@@ -11,7 +11,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { readJson } from '../store/atomic.js';
 import { overlaps, parseSubnet } from './address.js';
-import { readBridgeState, type BridgeState, type Lease } from './ipam.js';
+import { leaseOf, listBridgeStates, readBridgeState, type BridgeState, type Lease } from './ipam.js';
 import { CLASS_IN, RCODE, TYPE_A, readQuestion, writeAnswer, writeError } from './dns-message.js';
 import { FALLBACK_NAMESERVERS } from './etc-files.js';
 
@@ -28,13 +28,32 @@ export interface Upstream { address: string; port: number }
 
 // #region dns-names
 /** Who answers to which name on the network now: each container by its current name (read from its store,
- *  so a rename is seen at once) and by the 12 first digits of its id, as Docker's embedded DNS does. */
-export function namesOnNetwork(state: BridgeState, nameOf: (lease: Lease) => string | undefined = currentName): Map<string, string> {
-  const names = new Map<string, string>();
+ *  so a rename is seen at once), by the 12 first digits of its id, and by its --network-alias names, as Docker's
+ *  embedded DNS does. Several containers may share an alias: the name then has all their addresses. */
+export function namesOnNetwork(state: BridgeState, nameOf: (lease: Lease) => string | undefined = currentName): Map<string, string[]> {
+  const names = new Map<string, string[]>();
+  const add = (name: string, address: string) => {
+    const addresses = names.get(name.toLowerCase()) ?? [];
+    if (!addresses.includes(address)) names.set(name.toLowerCase(), [...addresses, address]); // an alias that is its own name, say
+  };
   for (const [address, lease] of Object.entries(state.leases)) {
+    if (lease.name === undefined) continue; // a lease on the default bridge, where Docker gives out no names
     const name = nameOf(lease);
-    if (name !== undefined) names.set(name.toLowerCase(), address);
-    names.set(lease.container.slice(0, 12), address);
+    if (name !== undefined) add(name, address);
+    add(lease.container.slice(0, 12), address);
+    for (const alias of lease.aliases ?? []) add(alias, address);
+  }
+  return names;
+}
+
+/** What a container asking from `from` may learn: the names of every user network it is on (a container connected
+ *  to several asks only its first network's server, as its resolv.conf says), as Docker's resolver answers it. */
+export function namesFor(from: string, state: BridgeState, others: BridgeState[], nameOf: (lease: Lease) => string | undefined = currentName): Map<string, string[]> {
+  const asker = state.leases[from]?.container;
+  const networks = [state, ...others.filter((other) => asker !== undefined && leaseOf(other, asker) !== undefined)];
+  const names = new Map<string, string[]>();
+  for (const network of networks) {
+    for (const [name, addresses] of namesOnNetwork(network, nameOf)) names.set(name, [...(names.get(name) ?? []), ...addresses]);
   }
   return names;
 }
@@ -50,15 +69,15 @@ function currentName(lease: Lease): string | undefined {
 
 // #region dns-reply
 /** What to send back: an answer of ours, 'forward' for a name that is no container here. */
-export function replyTo(message: Buffer, names: Map<string, string>): Buffer | 'forward' | undefined {
+export function replyTo(message: Buffer, names: Map<string, string[]>): Buffer | 'forward' | undefined {
   const question = readQuestion(message);
   if (!question) return writeError(message, RCODE.notImp);
-  const address = names.get(question.name);
-  if (address === undefined) return 'forward';
+  const addresses = names.get(question.name);
+  if (addresses === undefined) return 'forward';
   // The name is a container's: an A question gets its address; AAAA and the rest get no record (not NXDOMAIN,
   // which would tell the resolver the name does not exist at all).
   const isA = question.type === TYPE_A && question.class === CLASS_IN;
-  return writeAnswer(question, RCODE.noError, isA ? [address] : []);
+  return writeAnswer(question, RCODE.noError, isA ? addresses : []);
 }
 // #endregion
 
@@ -133,7 +152,8 @@ export async function serveDns(options: DnsServerOptions): Promise<{ close: () =
     const state = readBridgeState(options.stateDir, options.bridge);
     if (!state) return writeError(message, RCODE.servFail);
     if (!overlaps(parseSubnet(from), parseSubnet(state.subnet))) return writeError(message, RCODE.refused);
-    const reply = replyTo(message, namesOnNetwork(state));
+    const others = listBridgeStates(options.stateDir).filter(({ bridge }) => bridge !== options.bridge).map((other) => other.state);
+    const reply = replyTo(message, namesFor(from, state, others));
     if (reply !== 'forward') return reply;
     return (await forward(message, options.upstreams)) ?? writeError(message, RCODE.servFail);
   };

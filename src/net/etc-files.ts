@@ -50,8 +50,14 @@ export function writeEtcFiles(dir: string, container: Pick<ContainerRecord, 'nam
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(files.hostname, `${hostname}\n`);
   fs.writeFileSync(files.hosts, hostsFile(mode, hostname, [container.name], address, readHostFile('/etc/hosts')));
-  fs.writeFileSync(files.resolvConf, resolvConf(mode, readHostFile('/etc/resolv.conf'), nameserver));
+  writeResolvConf(dir, mode, nameserver);
   return files;
+}
+
+/** The container's resolv.conf alone, as at its start or after `tsrun network connect` changed which name server
+ *  it asks: written over the same file, which the container has bind-mounted, so it sees the change at once. */
+export function writeResolvConf(dir: string, mode: NetworkMode, nameserver?: string): void {
+  fs.writeFileSync(path.join(dir, 'resolv.conf'), resolvConf(mode, readHostFile('/etc/resolv.conf'), nameserver));
 }
 
 function readHostFile(file: string): string {

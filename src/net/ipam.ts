@@ -37,6 +37,10 @@ export interface Lease {
   ports?: PortMapping[];
   /** On a user network: the name it started with (the name server reads the current one from its store). */
   name?: string;
+  /** On a user network: its --network-alias names there, which the name server answers too. */
+  aliases?: string[];
+  /** The container's interface on this bridge: eth1, … for a network joined after the first; eth0 when absent. */
+  interface?: string;
 }
 
 export const networkLockPath = (dir: string) => path.join(dir, 'lock');
@@ -77,13 +81,22 @@ export function leaseOf(state: BridgeState, container: string): string | undefin
   return Object.keys(state.leases).find((address) => state.leases[address]!.container === container);
 }
 
-/** What a running container holds, on whichever bridge: its address and published ports (for ps and inspect). */
+/** What a running container holds on its first network (eth0, where ports are published): its address and
+ *  published ports (for ps and inspect). */
 export function findLease(container: string, dir = HOST_NETWORK_DIR): { bridge: string; state: BridgeState; address: string; gateway: string; lease: Lease } | undefined {
-  for (const { bridge, state } of listBridgeStates(dir)) {
+  const held = findLeases(container, dir).sort((a, b) => interfaceNumber(a.lease) - interfaceNumber(b.lease))[0];
+  return held && { ...held, gateway: held.state.gateway };
+}
+
+/** 0 for eth0, 1 for eth1, … */
+export const interfaceNumber = (lease: Lease) => Number((lease.interface ?? 'eth0').slice('eth'.length));
+
+/** Every lease the container holds: one per network it is on. */
+export function findLeases(container: string, dir = HOST_NETWORK_DIR): Array<{ bridge: string; state: BridgeState; address: string; lease: Lease }> {
+  return listBridgeStates(dir).flatMap(({ bridge, state }) => {
     const address = leaseOf(state, container);
-    if (address) return { bridge, state, address, gateway: state.gateway, lease: state.leases[address]! };
-  }
-  return undefined;
+    return address ? [{ bridge, state, address, lease: state.leases[address]! }] : [];
+  });
 }
 
 /** Every port published on this bridge, and where it leads. */

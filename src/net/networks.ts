@@ -139,6 +139,11 @@ export function inspectNetwork(paths: StorePaths, host: NetworkHost, nameOrId: s
   };
 }
 
+/** What `docker inspect` shows as a container's NetworkID: a user network's id, or a built-in one's. */
+export function networkId(paths: StorePaths, name: string): string {
+  return findNetwork(paths, name)?.id ?? builtInId(name);
+}
+
 /** Built-in networks have no record; their ids are made from their names, so they stay the same. */
 function builtInId(name: string): string {
   return crypto.createHash('sha256').update(`tsrun network ${name}`).digest('hex');

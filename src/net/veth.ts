@@ -13,12 +13,19 @@ import type { Syscalls } from '../kernel/syscalls.js';
 import { ipBatch, linkExists, type CommandRunner } from './command.js';
 import { inSpan } from '../trace/span.js';
 
-/** The host's end, named after the container: tsrun + the first 8 hex digits of its id (15 characters at most). */
-export const vethName = (containerId: string) => `tsrun${containerId.slice(0, 8)}`;
+/** The host's end, named after the container: tsrun + the first 8 hex digits of its id, and for eth1, … its number
+ *  after a dash (tsrun1a2b3c4d-1). Linux allows 15 characters: hence at most ten interfaces, eth0 to eth9. */
+export function vethName(containerId: string, inside = 'eth0'): string {
+  const own = `tsrun${containerId.slice(0, 8)}`;
+  return inside === 'eth0' ? own : `${own}-${inside.slice('eth'.length)}`;
+}
+export const MAX_INTERFACES = 10;
 
 export interface Connection {
   netnsFile: string;
   bridge: string;
+  /** eth0 carries the container's default route; eth1, … reach their own subnet only. */
+  interface: string;
   hostInterface: string;
   /** The container's address with the prefix length: 10.88.0.2/16. */
   address: string;
@@ -38,18 +45,16 @@ export async function createNetns(run: CommandRunner, file: string): Promise<voi
 
 // #region connect
 export async function connectContainer(run: CommandRunner, c: Connection): Promise<void> {
-  // On the host: the pair, its far end born straight inside the container's namespace as eth0.
+  // On the host: the pair, its far end born straight inside the container's namespace.
   await inSpan('tsrun.network.veth', { 'network.interface.name': c.hostInterface }, () => ipBatch(run, [
-    `link add ${c.hostInterface} mtu ${c.mtu} type veth peer name eth0 address ${macFor(c.address)} mtu ${c.mtu} netns ${c.netnsFile}`,
+    `link add ${c.hostInterface} mtu ${c.mtu} type veth peer name ${c.interface} address ${macFor(c.address)} mtu ${c.mtu} netns ${c.netnsFile}`,
     `link set ${c.hostInterface} master ${c.bridge} up`,
   ]));
-  // Inside the container's namespace: loopback, the address, and the way out through the gateway.
-  await inSpan('tsrun.network.address', { 'network.local.address': c.address }, () => ipBatch(run, [
-    'link set lo up',
-    `address add ${c.address} dev eth0`,
-    'link set eth0 up',
-    `route add default via ${c.gateway}`,
-  ], c.netnsFile));
+  // Inside the container's namespace: the address, and on eth0 loopback and the way out through the gateway.
+  // A network joined later (eth1, …) adds its own subnet only, as Docker's do: one default route is enough.
+  const address = [`address add ${c.address} dev ${c.interface}`, `link set ${c.interface} up`];
+  await inSpan('tsrun.network.address', { 'network.local.address': c.address }, () => ipBatch(run,
+    c.interface === 'eth0' ? ['link set lo up', ...address, `route add default via ${c.gateway}`] : address, c.netnsFile));
 }
 // #endregion
 

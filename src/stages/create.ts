@@ -5,7 +5,7 @@
 // The request comes parsed and checked (src/cli/run-request.ts): what is left
 // is what only the image can settle, Docker's way.
 import crypto from 'node:crypto';
-import type { ContainerRecord, MountSpec, NetworkMode, PortMapping, RunRequest } from '../container.js';
+import type { ContainerRecord, MountSpec, NetworkEndpoint, NetworkMode, PortMapping, RunRequest } from '../container.js';
 import type { Runtime } from '../runtime.js';
 import type { ImageRecord } from '../store/images.js';
 import { addContainer } from '../store/containers.js';
@@ -37,7 +37,7 @@ export async function create(runtime: Runtime, image: ImageRecord, request: RunR
       tty: request.tty,
       interactive: request.interactive,
       autoRemove: request.autoRemove,
-      network: await networkName(runtime, request.network),
+      ...await networks(runtime, request),
       ports: await portsToPublish(image, request),
       mounts: await volumesFor(runtime, image, request.mounts),
       readOnly: request.readOnly,
@@ -118,11 +118,14 @@ async function volumesFor(runtime: Runtime, image: ImageRecord, requested: Mount
 }
 // #endregion
 
-/** bridge, none, host, or a user network: by its name, as it is recorded even when given by id. */
-async function networkName(runtime: Runtime, mode: NetworkMode): Promise<NetworkMode> {
-  if (mode === 'bridge' || mode === 'none' || mode === 'host') return mode;
+/** The network mode (bridge, none, host, or a user network: by its name, as it is recorded even when given by
+ *  id), and the network the container is on first, with its aliases there; none with none or host. */
+async function networks(runtime: Runtime, request: RunRequest): Promise<{ network: NetworkMode; networks?: NetworkEndpoint[] }> {
+  const mode = request.network;
+  if (mode === 'none' || mode === 'host') return { network: mode };
+  if (mode === 'bridge') return { network: mode, networks: [{ network: mode, aliases: [] }] };
   const { findNetwork } = await import('../net/networks.js'); // user networks' records, only when one is named
   const network = findNetwork(runtime.paths, mode);
   if (!network) throw fail(`network ${mode} not found`, 'use --network bridge, none, host, or a network from `tsrun network ls`');
-  return network.name;
+  return { network: network.name, networks: [{ network: network.name, aliases: request.aliases }] };
 }

@@ -7,27 +7,32 @@
 //     The container's process joins that namespace (setns) when it starts.
 //   NAME, a user network (`tsrun network create NAME`): the same, on that
 //     network's own bridge; and the containers there know each other by name,
-//     from the network's name server (net/dns.ts).
+//     and by their --network-alias names, from the network's name server
+//     (net/dns.ts).
+//   A running container joins more networks with `tsrun network connect`
+//     (eth1, …, each the same veth pair and lease), and leaves with
+//     `disconnect`; its record lists them, and its next start joins them all.
 //   none: a new, empty network namespace; the child brings up loopback.
 //   host: no network namespace of its own; the host's interfaces.
 //
 // In every mode the container gets its own /etc/hostname, /etc/hosts and
 // /etc/resolv.conf, written here and bind-mounted into its root.
 import path from 'node:path';
-import type { BridgeAttachment, ContainerRecord, NetworkPlan } from '../container.js';
+import type { BridgeAttachment, ContainerRecord, NetworkEndpoint, NetworkPlan } from '../container.js';
 import type { Runtime } from '../runtime.js';
 import type { StorePaths } from '../store/paths.js';
 import { containerDir } from '../store/paths.js';
 import { uplinkMtu } from '../net/bridge.js';
 import { applyNat, defaultNetwork, ensureBridge, networkHost, reclaimStaleLeases, withNetworkLock, type BridgeNetwork, type NetworkHost } from '../net/bridges.js';
 import { processStartTime } from '../kernel/proc.js';
-import { findLease, leaseAddress, leaseOf, listBridgeStates, publishedPorts, readBridgeState, releaseAddress, writeBridgeState, type Lease } from '../net/ipam.js';
+import { findLeases, interfaceNumber, leaseAddress, leaseOf, listBridgeStates, publishedPorts, readBridgeState, releaseAddress, writeBridgeState, type BridgeState, type Lease } from '../net/ipam.js';
 import { formatMapping, pickHostPorts } from '../net/ports.js';
 import { connectContainer, createNetns, disconnectContainer, removeNetns, vethName } from '../net/veth.js';
-import { writeEtcFiles } from '../net/etc-files.js';
+import { writeEtcFiles, writeResolvConf } from '../net/etc-files.js';
 import { formatAddress, nthAddress, parseSubnet } from '../net/address.js';
 import { ensureDns, stopDnsWhenIdle } from '../net/dns.js';
 import { annotate } from '../trace/span.js';
+import { fail } from '../errors.js';
 
 /** Where a container's network namespace is kept while it runs. */
 export const netnsFile = (paths: StorePaths, id: string) => path.join(paths.runRoot, 'netns', id);
@@ -44,70 +49,107 @@ export async function network(runtime: Runtime, container: ContainerRecord, host
     annotate({ 'network.interface.name': 'lo' });
     return { mode, interfaces: ['lo 127.0.0.1/8'], files: writeEtcFiles(containerDir(runtime.paths, container.id), container, mode), steps: [{ op: 'link_up', name: 'lo' }] };
   }
-  // A user network's record is read only when one is named.
-  const net = mode === 'bridge' ? defaultNetwork(runtime.paths) : (await import('../net/networks.js')).bridgeNetworkFor(runtime.paths, mode);
+  // Each network the container is on, in its record's order: eth0, eth1, … (`tsrun network connect` adds to them).
+  const joining = await Promise.all(networksOf(container).map(async (endpoint, n) => ({ endpoint, net: await bridgeNetworkOf(runtime.paths, endpoint.network), inside: `eth${n}` })));
   const file = netnsFile(runtime.paths, container.id);
-  const address = await leaseFor(runtime, container, host, net, file);
+  const addresses: string[] = [];
+  for (const { endpoint, net, inside } of joining) addresses.push(await leaseFor(runtime, container, host, net, endpoint, inside));
   // On a user network, names are asked of the network's name server, on its gateway address (dns.ts).
-  const nameserver = mode === 'bridge' ? undefined : formatAddress(nthAddress(parseSubnet(net.subnet), 1));
-  const files = writeEtcFiles(containerDir(runtime.paths, container.id), container, mode, address, nameserver);
-  const bridge = await attach(runtime, container, host, net, file);
+  const named = joining.find(({ net }) => net.name !== 'bridge');
+  const nameserver = named && formatAddress(nthAddress(parseSubnet(named.net.subnet), 1));
+  const files = writeEtcFiles(containerDir(runtime.paths, container.id), container, mode, addresses[0], nameserver);
+  await createNetns(host.run, file);
+  const attachments: BridgeAttachment[] = [];
+  for (const { net } of joining) attachments.push(await attach(runtime, container, host, net, file));
+  const [bridge, ...alsoOn] = attachments;
   annotate({
-    'network.interface.name': 'eth0',
-    'network.local.address': address,
-    'tsrun.network.bridge': bridge.name,
-    'tsrun.network.veth': bridge.hostInterface,
-    'tsrun.network.ports': bridge.ports.map(formatMapping),
+    'network.interface.name': bridge?.interface ?? 'lo',
+    ...(bridge ? {
+      'network.local.address': addresses[0],
+      'tsrun.network.bridge': bridge.name,
+      'tsrun.network.veth': bridge.hostInterface,
+      'tsrun.network.ports': bridge.ports.map(formatMapping),
+    } : {}),
+    ...(alsoOn.length > 0 ? { 'tsrun.network.also_on': alsoOn.map((other) => `${other.interface} ${other.address} on ${other.name}`) } : {}),
   });
   return {
     mode,
-    interfaces: ['lo 127.0.0.1/8', `eth0 ${bridge.address}`],
+    interfaces: ['lo 127.0.0.1/8', ...attachments.map((attachment) => `${attachment.interface} ${attachment.address}`)],
     namespaceFile: file,
-    bridge,
+    ...(bridge ? { bridge } : {}),
+    ...(alsoOn.length > 0 ? { alsoOn } : {}),
     files,
-    steps: [{ op: 'setns', path: file, nstype: 'CLONE_NEWNET' }],
+    // Disconnected from every network, it still has loopback, which the cable would otherwise bring up.
+    steps: [{ op: 'setns', path: file, nstype: 'CLONE_NEWNET' }, ...(bridge ? [] : [{ op: 'link_up', name: 'lo' } as const])],
   };
 }
 // #endregion
 
-/** Under the network lock: the bridge (first use), an address and the host ports, recorded before anything else,
- *  so that releasing always finds them. */
-async function leaseFor(runtime: Runtime, container: ContainerRecord, host: NetworkHost, net: BridgeNetwork, file: string): Promise<string> {
+/** The networks a container is on: its record's list, or for a record older than it, the one --network named. */
+export function networksOf(container: ContainerRecord): NetworkEndpoint[] {
+  if (!hasNetworkNamespace(container)) return [];
+  return container.config.networks ?? [{ network: container.config.network ?? 'bridge', aliases: [] }];
+}
+
+/** A user network's record is read only when one is named. */
+async function bridgeNetworkOf(paths: StorePaths, name: string): Promise<BridgeNetwork> {
+  return name === 'bridge' ? defaultNetwork(paths) : (await import('../net/networks.js')).bridgeNetworkFor(paths, name);
+}
+
+/** Under the network lock: the bridge (first use), an address and the host ports (with the first network only),
+ *  recorded before anything else, so that releasing always finds them. The holder is this tsrun, or given. */
+async function leaseFor(runtime: Runtime, container: ContainerRecord, host: NetworkHost, net: BridgeNetwork, endpoint: NetworkEndpoint,
+  inside: string | undefined, holder: Lease['holder'] = { pid: process.pid, startTime: processStartTime(process.pid) }): Promise<string> {
   return withNetworkLock(runtime.sys, host, async () => {
     const state = await ensureBridge(host, net);
     await reclaimStaleLeases(runtime.sys, host, net.bridge, state); // left by a tsrun killed before it could release them
+    if (leaseOf(state, container.id)) throw fail(`endpoint with name ${container.name} already exists in network ${net.name}`, 'it is on that network already');
+    const next = inside ?? nextInterface(container.id, host.stateDir);
     const everyPublished = listBridgeStates(host.stateDir).flatMap((other) => publishedPorts(other.state).map((published) => published.mapping));
-    const ports = await pickHostPorts(container.config.ports ?? [], everyPublished, host.isPortFree);
+    const ports = next === 'eth0' ? await pickHostPorts(container.config.ports ?? [], everyPublished, host.isPortFree) : [];
+    const user = net.name !== 'bridge';
     const address = leaseAddress(state, {
-      container: container.id, store: runtime.paths.root, netns: file,
-      holder: { pid: process.pid, startTime: processStartTime(process.pid) },
-      ports,
-      name: net.name === 'bridge' ? undefined : container.name,
+      container: container.id, store: runtime.paths.root, netns: netnsFile(runtime.paths, container.id),
+      holder, ports,
+      ...(user ? { name: container.name } : {}),
+      ...(user && endpoint.aliases.length > 0 ? { aliases: endpoint.aliases } : {}),
+      ...(next === 'eth0' ? {} : { interface: next }),
     });
     writeBridgeState(host.stateDir, net.bridge, state);
     return address;
   });
 }
 
+/** The lowest interface number the container's leases leave free: eth1 after eth0, eth0 again once it left. */
+function nextInterface(container: string, stateDir: string): string {
+  const taken = new Set(findLeases(container, stateDir).map(({ lease }) => interfaceNumber(lease)));
+  let free = 0;
+  while (taken.has(free)) free++;
+  return `eth${free}`;
+}
+
 // #region attach
-/** Under the network lock: the namespace, the veth pair, the published ports, and on a user network its name server. */
+/** Under the network lock: the veth pair into the namespace, the published ports, and on a user network its name server. */
 async function attach(runtime: Runtime, container: ContainerRecord, host: NetworkHost, net: BridgeNetwork, file: string): Promise<BridgeAttachment> {
   const mtu = await uplinkMtu(host.run);
   return withNetworkLock(runtime.sys, host, async () => {
-    const state = readBridgeState(host.stateDir, net.bridge)!; // leaseFor made it, under the same lock
-    const address = leaseOf(state, container.id)!;
+    const state = readBridgeState(host.stateDir, net.bridge);
+    const address = state && leaseOf(state, container.id);
+    // leaseFor made it; only the release of a running container that stopped since `network connect` began takes it.
+    if (!state || !address) throw fail(`container ${container.name} stopped while it was being connected to ${net.name}`, 'start it, then connect it again');
     const lease = state.leases[address]!;
+    const inside = lease.interface ?? 'eth0';
     const attachment: BridgeAttachment = {
       name: net.bridge, subnet: net.subnet, gateway: state.gateway,
       address: `${address}/${parseSubnet(net.subnet).prefix}`,
-      hostInterface: vethName(container.id),
+      interface: inside,
+      hostInterface: vethName(container.id, inside),
       mtu,
       ports: lease.ports ?? [],
     };
     // A name server to start (Node's own start, the longest step here) starts while the cable is laid.
     const serving = lease.name === undefined ? undefined : ensureDns(net.bridge, runtime.paths.root, state, host.dns);
     try {
-      await createNetns(host.run, file);
       await connectContainer(host.run, { netnsFile: file, bridge: net.bridge, ...attachment });
       if (attachment.ports.length > 0) await applyNat(host); // the DNAT rules, once the container's address answers
     } finally {
@@ -122,23 +164,66 @@ async function attach(runtime: Runtime, container: ContainerRecord, host: Networ
 }
 // #endregion
 
+// #region join-network
+/** `tsrun network connect` of a running container: what the stage does for one network, into the namespace the
+ *  container runs in, on its next free interface. The lease is held by whoever holds its others (else by its
+ *  process): when that one is gone, so is this address. */
+export async function joinNetwork(runtime: Runtime, container: ContainerRecord, endpoint: NetworkEndpoint, host = networkHost(runtime.paths)): Promise<BridgeAttachment> {
+  const net = await bridgeNetworkOf(runtime.paths, endpoint.network);
+  const holder = findLeases(container.id, host.stateDir)[0]?.lease.holder ?? { pid: container.state.pid!, startTime: container.state.pidStartTime };
+  await leaseFor(runtime, container, host, net, endpoint, undefined, holder);
+  try {
+    const attachment = await attach(runtime, container, host, net, netnsFile(runtime.paths, container.id));
+    askNameServer(runtime, container, host);
+    return attachment;
+  } catch (error) {
+    await leaveNetwork(runtime, container, endpoint.network, host); // no address kept for an interface never made
+    throw error;
+  }
+}
+
+/** `tsrun network disconnect` of a running container (or a connect that failed half-way): its interface on that
+ *  network and its address there go. */
+export async function leaveNetwork(runtime: Runtime, container: ContainerRecord, network: string, host = networkHost(runtime.paths)): Promise<void> {
+  const net = await bridgeNetworkOf(runtime.paths, network);
+  await withNetworkLock(runtime.sys, host, async () => {
+    const state = readBridgeState(host.stateDir, net.bridge);
+    const address = state && leaseOf(state, container.id);
+    if (state && address) await giveBack(host, net.bridge, state, address);
+  });
+  askNameServer(runtime, container, host);
+}
+
+/** Names are asked of the server of the first user network the container is on now (it answers for all of them,
+ *  dns-server.ts), or of the host's resolvers when it is on none: a container started on the default bridge and
+ *  connected to a user network learns its names, as in Docker. */
+function askNameServer(runtime: Runtime, container: ContainerRecord, host: NetworkHost): void {
+  const named = findLeases(container.id, host.stateDir).filter(({ lease }) => lease.name !== undefined)
+    .sort((a, b) => interfaceNumber(a.lease) - interfaceNumber(b.lease));
+  writeResolvConf(containerDir(runtime.paths, container.id), container.config.network ?? 'bridge', named[0]?.state.gateway);
+}
+// #endregion
 
 // #region release
-/** When the container has stopped (or failed to start): the veth pair, the address, its published ports and the
- *  namespace file go (and with a user network's last container, its name server). The bridge stays. */
+/** When the container has stopped (or failed to start): on every network it is on, the veth pair, the address and
+ *  its published ports go (and with a user network's last container, its name server); then the namespace file.
+ *  The bridges stay. */
 export async function releaseNetwork(runtime: Runtime, container: ContainerRecord, host = networkHost(runtime.paths)): Promise<void> {
   if (!hasNetworkNamespace(container)) return;
   await withNetworkLock(runtime.sys, host, async () => {
-    const held = findLease(container.id, host.stateDir);
-    if (!held) return;
-    const { bridge, state, lease } = held;
-    await disconnectContainer(host.run, vethName(container.id));
-    releaseAddress(state, container.id);
-    await stopDnsWhenIdle(state, host.dns);
-    writeBridgeState(host.stateDir, bridge, state);
-    if ((lease.ports ?? []).length > 0) await applyNat(host);
+    for (const { bridge, state, address } of findLeases(container.id, host.stateDir)) await giveBack(host, bridge, state, address);
   });
   removeNetns(runtime.sys, netnsFile(runtime.paths, container.id));
+}
+
+/** Under the network lock: one lease's veth pair and address, and what they kept busy. */
+async function giveBack(host: NetworkHost, bridge: string, state: BridgeState, address: string): Promise<void> {
+  const lease = state.leases[address]!;
+  await disconnectContainer(host.run, vethName(lease.container, lease.interface));
+  releaseAddress(state, lease.container);
+  await stopDnsWhenIdle(state, host.dns);
+  writeBridgeState(host.stateDir, bridge, state);
+  if ((lease.ports ?? []).length > 0) await applyNat(host);
 }
 
 /** On a bridge (the default one or a user network), the container has a namespace, an address and a veth pair
@@ -149,13 +234,13 @@ export function hasNetworkNamespace(container: ContainerRecord): boolean {
 }
 // #endregion
 
-/** A detached container's lease passes from the tsrun that started it to the container's own process:
- *  while that runs, the address is taken, whatever became of tsrun. */
+/** A detached container's leases pass from the tsrun that started it to the container's own process:
+ *  while that runs, the addresses are taken, whatever became of tsrun. */
 export async function handOverNetwork(runtime: Runtime, container: ContainerRecord, holder: Lease['holder'], host = networkHost(runtime.paths)): Promise<void> {
   await withNetworkLock(runtime.sys, host, async () => {
-    const held = findLease(container.id, host.stateDir);
-    if (!held) return; // --network none or host: no lease
-    held.lease.holder = holder;
-    writeBridgeState(host.stateDir, held.bridge, held.state);
+    for (const held of findLeases(container.id, host.stateDir)) { // none with --network none or host
+      held.lease.holder = holder;
+      writeBridgeState(host.stateDir, held.bridge, held.state);
+    }
   });
 }

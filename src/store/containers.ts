@@ -2,7 +2,7 @@
 // state.json its changing state (written atomically at every transition).
 import fs from 'node:fs';
 import path from 'node:path';
-import { VALID_NAME, type ContainerRecord, type ContainerState } from '../container.js';
+import { VALID_NAME, type ContainerRecord, type ContainerState, type NetworkEndpoint } from '../container.js';
 import type { Syscalls } from '../kernel/syscalls.js';
 import { fail } from '../errors.js';
 import { generateName } from './names.js';
@@ -53,6 +53,16 @@ export async function renameContainer(sys: Syscalls, paths: StorePaths, nameOrId
     if (holder) throw fail(`the container name "/${newName}" is already in use by container "${holder.id}"`, 'choose another name');
     const { state: _state, ...config } = container;
     writeJsonAtomic(configFile(paths, container.id), { ...config, name: newName });
+  });
+}
+
+/** `tsrun network connect` / `disconnect`: the networks the container is on, as `change` makes them from its record
+ *  read again under the lock (two connects at once both count). */
+export async function saveNetworks(sys: Syscalls, paths: StorePaths, id: string, change: (container: ContainerRecord) => NetworkEndpoint[]): Promise<void> {
+  await withLock(sys, lockPath(paths), () => {
+    if (!fs.existsSync(configFile(paths, id))) return; // removed meanwhile
+    const { state, ...config } = readContainer(paths, id);
+    writeJsonAtomic(configFile(paths, id), { ...config, config: { ...config.config, networks: change({ ...config, state }) } });
   });
 }
 

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { CommandRunner } from '../../src/net/command.js';
 import type { DnsProcesses } from '../../src/net/dns.js';
-import type { ContainerRecord } from '../../src/container.js';
+import type { ContainerRecord, NetworkEndpoint } from '../../src/container.js';
 import type { PortMapping } from '../../src/container.js';
 
 export interface Ran { argv: string[]; input?: string }
@@ -54,14 +54,16 @@ export function fakeHost(options: { routes?: Array<{ dst: string; dev: string }>
   };
 }
 
-/** A created container for the network stage: id "1" -> 64 ones, named c1 with hostname h1 unless a name is given. */
-export function containerOn(id: string, network?: string, options: { name?: string; ports?: PortMapping[] } = {}): ContainerRecord {
+/** A created container for the network stage: id "1" -> 64 ones, named c1 with hostname h1 unless a name is given;
+ *  on the one network it names unless `networks` lists them. */
+export function containerOn(id: string, network?: string, options: { name?: string; ports?: PortMapping[]; networks?: NetworkEndpoint[] } = {}): ContainerRecord {
   return {
     id: id.repeat(64 / id.length), name: options.name ?? `c${id}`, created: new Date().toISOString(),
     image: { id: 'sha256:' + 'a'.repeat(64), name: 'demo', layers: [] },
     config: {
       argv: ['sh'], env: [], workingDir: '/', user: '', hostname: options.name ?? `h${id}`,
       tty: false, interactive: false, autoRemove: false, network, ports: options.ports ?? [],
+      ...(options.networks ? { networks: options.networks } : {}),
     },
     state: { status: 'created', pid: null, pidStartTime: null, exitCode: null, startedAt: null, finishedAt: null, error: '' },
   };

@@ -1,17 +1,20 @@
-// tsrun network create|ls|inspect|rm|prune: user networks, as `docker network` manages them.
+// tsrun network create|ls|inspect|rm|prune|connect|disconnect: user networks, as `docker network` manages them.
 import type { CommandModule } from 'yargs';
 
-interface NetworkArgs { root?: string; action: string; names: string[]; subnet?: string; quiet: boolean }
+interface NetworkArgs { root?: string; action: string; names: string[]; subnet?: string; quiet: boolean; alias: string[]; force: boolean }
 
 export const networkCommand: CommandModule<object, NetworkArgs> = {
   command: 'network <action> [names..]',
-  describe: 'Manage networks: create [--subnet CIDR] NAME, ls, inspect NAME..., rm NAME..., prune',
+  describe: 'Manage networks: create [--subnet CIDR] NAME, ls, inspect NAME..., rm NAME..., prune, connect [--alias A]... NETWORK CONTAINER, disconnect [-f] NETWORK CONTAINER',
   builder: (yargs) => yargs
-    .positional('action', { choices: ['create', 'ls', 'inspect', 'rm', 'prune'] as const, describe: 'What to do' })
-    .positional('names', { type: 'string', array: true, default: [], describe: 'Network names (or ids)' })
+    .positional('action', { choices: ['create', 'ls', 'inspect', 'rm', 'prune', 'connect', 'disconnect'] as const, describe: 'What to do' })
+    .positional('names', { type: 'string', array: true, default: [], describe: 'Network names (or ids); with connect and disconnect, NETWORK CONTAINER' })
     .option('subnet', { type: 'string', describe: 'create: the network\'s subnet in CIDR form (default: a free 10.x.0.0/16)' })
-    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'ls: only the ids' }) as never,
+    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'ls: only the ids' })
+    .option('alias', { type: 'string', array: true, default: [], describe: 'connect: another name the container answers to on that network' })
+    .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'disconnect: also from a network removed meanwhile' }) as never,
   handler: async (argv) => {
+    if (argv.action === 'connect' || argv.action === 'disconnect') return connectOrDisconnect(argv);
     const { fail } = await import('../../errors.js');
     const { runtimeFor } = await import('../runtime.js');
     const { networkHost } = await import('../../net/bridges.js');
@@ -46,3 +49,20 @@ export const networkCommand: CommandModule<object, NetworkArgs> = {
     }
   },
 };
+
+/** Docker's `network connect` and `disconnect`: nothing printed on success; a refusal is the daemon's error, exit 1. */
+async function connectOrDisconnect(argv: NetworkArgs): Promise<void> {
+  const { fail, formatError } = await import('../../errors.js');
+  const { runtimeFor } = await import('../runtime.js');
+  const { connectToNetwork, disconnectFromNetwork } = await import('../../containers/connect.js');
+  try {
+    if (argv.names.length !== 2) throw fail(`"tsrun network ${argv.action}" requires exactly 2 arguments`, `tsrun network ${argv.action} NETWORK CONTAINER`);
+    const [network, container] = argv.names as [string, string];
+    const runtime = runtimeFor(argv);
+    if (argv.action === 'connect') await connectToNetwork(runtime, network, container, argv.alias);
+    else await disconnectFromNetwork(runtime, network, container, argv.force);
+  } catch (error) {
+    process.stderr.write(formatError(error) + '\n');
+    process.exitCode = 1;
+  }
+}

@@ -9,7 +9,7 @@ import type { RunArgs } from '../../../src/cli/run-options.js';
 /** The flags as yargs hands them over when none is given (containerOptions' defaults). */
 const args = (flags: Partial<RunArgs> = {}, command: string[] = []): RunArgs => ({
   image: 'demo', _: ['run', ...command], rm: false, detach: false, interactive: false, tty: false, env: [], 'env-file': [],
-  network: 'bridge', publish: [], 'publish-all': false, volume: [], mount: [], tmpfs: [], 'read-only': false, restart: 'no',
+  network: 'bridge', 'network-alias': [], publish: [], 'publish-all': false, volume: [], mount: [], tmpfs: [], 'read-only': false, restart: 'no',
   'log-opt': [], pull: 'missing', privileged: false, 'cap-add': [], 'cap-drop': [], 'security-opt': [], device: [], ulimit: [],
   step: false, 'no-traceparent': false, ...flags,
 });
@@ -47,6 +47,12 @@ describe('runRequest', () => {
     await expect(runRequest(args({ 'env-file': [path.join(dir, 'missing')] }))).rejects.toThrow(/cannot read env file .*ENOENT/);
   });
 
+  it('takes --network-alias (and --net-alias) for a user network, each time it is given', async () => {
+    expect(await runRequest(args({ network: 'lab', 'network-alias': ['db', 'primary'] }))).toMatchObject({ network: 'lab', aliases: ['db', 'primary'] });
+    const { parsePlainRun } = await import('../../../src/cli/plain-run.js');
+    expect(parsePlainRun(['run', '--network', 'lab', '--net-alias', 'db', '--network-alias', 'cache', 'demo'])).toMatchObject({ 'network-alias': ['db', 'cache'] });
+  });
+
   it('refuses a variable with no name, without repeating its value (a trace records errors)', async () => {
     const refused = runRequest(args({ env: ['=hunter2'] }));
     await expect(refused).rejects.toThrow(/invalid environment variable/);
@@ -62,6 +68,8 @@ describe('runRequest', () => {
     [{ publish: ['80'], network: 'none' }, /--network none has no ports to publish/],
     [{ 'publish-all': true, network: 'host' }, /--network host has no ports to publish/],
     [{ volume: ['/data'], tmpfs: ['/data'] }, /duplicate mount point: \/data/],
+    [{ 'network-alias': ['db'] }, /^network-scoped alias is supported only for containers in user defined networks$/],
+    [{ 'network-alias': ['db'], network: 'host' }, /^network-scoped alias is supported only for containers in user defined networks$/],
     [{ 'log-opt': ['max-file=3'] }, /invalid --log-opt "max-file=3"/],
     [{ pull: 'sometimes' }, /invalid --pull "sometimes"/],
     [{ 'memory-swap': '1g' }, /--memory-swap needs --memory/],

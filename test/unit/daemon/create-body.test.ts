@@ -41,6 +41,18 @@ describe('createRequest', () => {
     }
   });
 
+  it('takes --network-alias from the network\'s endpoint, and refuses it on the default bridge as docker does', async () => {
+    const aliased = body('08-run-rm-echo.txt');
+    aliased.HostConfig.NetworkMode = 'lab';
+    aliased.NetworkingConfig.EndpointsConfig = { lab: { Aliases: ['db', 'primary'] } };
+    const { request } = await createRequest(aliased, null);
+    expect(request).toMatchObject({ network: 'lab', aliases: ['db', 'primary'] });
+    expect(request).toEqual(await fromTheCommandLine(['--rm', '--network', 'lab', '--network-alias', 'db', '--net-alias', 'primary', 'busybox:local', 'echo', 'hi']));
+    aliased.HostConfig.NetworkMode = 'bridge';
+    aliased.NetworkingConfig.EndpointsConfig = { bridge: { Aliases: ['db'] } };
+    await expect(createRequest(aliased, null)).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/^network-scoped alias is supported only for containers in user defined networks/) });
+  });
+
   it('drops labels with a warning, which docker run prints', async () => {
     expect((await createRequest(body('45-create.txt'), 'cap-created')).warnings).toEqual(['tsrun keeps no labels yet: team dropped']);
     expect((await createRequest(body('08-run-rm-echo.txt'), null)).warnings).toEqual([]);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RCODE, readQuestion, writeAnswer } from '../../../src/net/dns-message.js';
-import { namesOnNetwork, replyTo, upstreamsFrom } from '../../../src/net/dns-server.js';
+import { namesFor, namesOnNetwork, replyTo, upstreamsFrom } from '../../../src/net/dns-server.js';
 import type { BridgeState, Lease } from '../../../src/net/ipam.js';
 
 /** A query as a resolver sends it: id 0x1234, recursion desired, one question (NAME, TYPE, class IN). */
@@ -47,7 +47,38 @@ describe('the network\'s name server', () => {
   const names = namesOnNetwork(state, (l) => l.name);
 
   it('knows each container by its name, in any case, and by its short id', () => {
-    expect(Object.fromEntries(names)).toEqual({ alpha: '10.89.0.2', ['a'.repeat(12)]: '10.89.0.2', beta: '10.89.0.3', ['b'.repeat(12)]: '10.89.0.3' });
+    expect(Object.fromEntries(names)).toEqual({ alpha: ['10.89.0.2'], ['a'.repeat(12)]: ['10.89.0.2'], beta: ['10.89.0.3'], ['b'.repeat(12)]: ['10.89.0.3'] });
+  });
+
+  it('knows containers by their aliases too: a shared alias is answered with every address that has it', () => {
+    const aliased: BridgeState = { ...state, leases: {
+      '10.89.0.2': { ...lease('a'.repeat(64), 'alpha'), aliases: ['db', 'Primary', 'alpha'] },
+      '10.89.0.3': { ...lease('b'.repeat(64), 'beta'), aliases: ['db'] },
+    } };
+    const byAlias = namesOnNetwork(aliased, (l) => l.name);
+    expect(byAlias.get('db')).toEqual(['10.89.0.2', '10.89.0.3']);
+    expect(byAlias.get('primary')).toEqual(['10.89.0.2']);
+    expect(byAlias.get('alpha')).toEqual(['10.89.0.2']); // its own name as an alias: once
+    expect(replyTo(query('db'), byAlias)).toEqual(writeAnswer(readQuestion(query('db'))!, RCODE.noError, ['10.89.0.2', '10.89.0.3']));
+  });
+
+  it('tells a container the names of every user network it is on, and of no other; none on the default bridge', () => {
+    const [alpha, beta, gamma] = ['a', 'b', 'c'].map((digit) => digit.repeat(64));
+    const other: BridgeState = { subnet: '10.90.0.0/16', gateway: '10.90.0.1', ipForwardBefore: '0', leases: {
+      '10.90.0.2': { ...lease(alpha!, 'alpha'), interface: 'eth1' }, '10.90.0.3': lease(gamma!, 'gamma'),
+    } };
+    const unnamed = { container: 'd'.repeat(64), store: '/nowhere', netns: '', holder: { pid: 1, startTime: null } };
+    const defaultBridge: BridgeState = { subnet: '10.88.0.0/16', gateway: '10.88.0.1', ipForwardBefore: '0', leases: {
+      '10.88.0.2': { ...unnamed, container: alpha! }, '10.88.0.3': unnamed,
+    } };
+    const forAlpha = namesFor('10.89.0.2', state, [other, defaultBridge], (l) => l.name);
+    expect(forAlpha.get('gamma')).toEqual(['10.90.0.3']);
+    expect(forAlpha.get('alpha')).toEqual(['10.89.0.2', '10.90.0.2']);
+    expect(forAlpha.get('d'.repeat(12))).toBeUndefined();
+    const forBeta = namesFor('10.89.0.3', state, [other, defaultBridge], (l) => l.name);
+    expect(forBeta.get('gamma')).toBeUndefined();
+    expect(forBeta.get('alpha')).toEqual(['10.89.0.2']);
+    expect(beta).toBe('b'.repeat(64));
   });
 
   it('answers A for a container, no record (not NXDOMAIN) for its AAAA, and forwards every other name', () => {

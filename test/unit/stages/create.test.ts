@@ -24,7 +24,7 @@ function image(config: Record<string, unknown>): ImageRecord {
 }
 
 const request = (overrides: Partial<RunRequest> = {}): RunRequest => ({
-  image: 'demo', pull: 'missing', command: [], env: [], interactive: false, tty: false, autoRemove: false, network: 'bridge',
+  image: 'demo', pull: 'missing', command: [], env: [], interactive: false, tty: false, autoRemove: false, network: 'bridge', aliases: [],
   ports: [], publishAll: false, mounts: [], readOnly: false, restart: { name: 'no', maximumRetryCount: 0 }, resources: {},
   security: DEFAULT_SECURITY, ...overrides,
 });

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { network, netnsFile, releaseNetwork } from '../../../src/stages/network.js';
+import { joinNetwork, leaveNetwork, network, netnsFile, releaseNetwork } from '../../../src/stages/network.js';
 import { pruneDefaultBridge } from '../../../src/net/bridges.js';
 import { createNetwork, inspectNetwork, listNetworks, networkSummaries, pruneNetworks, removeNetwork } from '../../../src/net/networks.js';
 import { readBridgeState, writeBridgeState } from '../../../src/net/ipam.js';
@@ -44,9 +44,9 @@ describe('network stage', () => {
       'sysctl -n net.ipv4.ip_forward',
       'sysctl -q -w net.ipv4.ip_forward=1',
       expect.stringMatching(/^nft -f -\n  table ip tsrun\n  delete table ip tsrun\n  table ip tsrun \{\n/),
+      `unshare --net=${file} true`,
       'ip -json route show default',
       'ip -json link show dev eth0',
-      `unshare --net=${file} true`,
       `ip -batch -\n  link add tsrun11111111 mtu 1400 type veth peer name eth0 address 02:42:0a:58:00:02 mtu 1400 netns ${file}\n  link set tsrun11111111 master tsrun0 up`,
       `nsenter --net=${file} ip -batch -\n  link set lo up\n  address add 10.88.0.2/16 dev eth0\n  link set eth0 up\n  route add default via 10.88.0.1`,
     ]);
@@ -285,5 +285,133 @@ describe('network stage', () => {
     expect(host.typed()).toContain(`ip link delete ${lab.bridge}`);
     expect(listNetworks(store)).toEqual([]);
     expect(lastRuleset()).toBe('table ip tsrun\ndelete table ip tsrun\n'); // the last bridge: no table left
+  });
+
+  // Aliases, and more networks than one: `tsrun network connect` / `disconnect` of a running container, and a
+  // start that joins every network its record lists.
+  const aliased = (id: string, name: string, networks: Array<[string, string[]]>) =>
+    containerOn(id, networks[0]![0], { name, networks: networks.map(([net, aliases]) => ({ network: net, aliases })) });
+  const leaseOn = (bridge: string, id: string) => Object.values(readBridgeState(host.stateDir, bridge)!.leases).find((lease) => lease.container === id);
+
+  it('records a container\'s aliases in its lease on a user network, for the name server to answer', async () => {
+    const lab = await createNetwork(runtime.sys, store, host, 'lab');
+    const db = aliased('1', 'db1', [['lab', ['db', 'primary']]]);
+    await network(runtime, db, host);
+    expect(leaseOn(lab.bridge, db.id)).toMatchObject({ name: 'db1', aliases: ['db', 'primary'] });
+    expect(leaseOn(lab.bridge, db.id)!.interface).toBeUndefined(); // eth0
+  });
+
+  it('connects a running container to another network: eth1 in its namespace, its own lease, its name served there', async () => {
+    const lab = await createNetwork(runtime.sys, store, host, 'lab');
+    const other = await createNetwork(runtime.sys, store, host, 'other');
+    const c = named('1', 'one', 'lab');
+    await network(runtime, c, host);
+    const file = netnsFile(store, c.id);
+    host.ran.length = 0;
+    const attachment = await joinNetwork(runtime, c, { network: 'other', aliases: ['api'] }, host);
+    expect(attachment).toMatchObject({ name: other.bridge, interface: 'eth1', hostInterface: 'tsrun11111111-1', address: '10.90.0.2/16', gateway: '10.90.0.1' });
+    // The same cable as the stage lays, without a second default route or namespace.
+    expect(host.typed().filter((command) => !command.startsWith('ip -json'))).toEqual([
+      `ip -batch -\n  link add tsrun11111111-1 mtu 1400 type veth peer name eth1 address 02:42:0a:5a:00:02 mtu 1400 netns ${file}\n  link set tsrun11111111-1 master ${other.bridge} up`,
+      `nsenter --net=${file} ip -batch -\n  address add 10.90.0.2/16 dev eth1\n  link set eth1 up`,
+    ]);
+    expect(leaseOn(other.bridge, c.id)).toMatchObject({ name: 'one', aliases: ['api'], interface: 'eth1', holder: leaseOn(lab.bridge, c.id)!.holder });
+    expect(host.dnsEvents).toEqual([`start ${lab.bridge} 1000`, `start ${other.bridge} 1001`]);
+    await expect(joinNetwork(runtime, c, { network: 'other', aliases: [] }, host)).rejects.toThrow('endpoint with name one already exists in network other');
+
+    // Disconnected: its interface there, its address and the network's name server (its last container) go.
+    host.ran.length = 0;
+    await leaveNetwork(runtime, c, 'other', host);
+    expect(host.typed()).toEqual(['ip link delete tsrun11111111-1']);
+    expect(leaseOn(other.bridge, c.id)).toBeUndefined();
+    expect(host.dnsEvents.at(-1)).toBe('stop 1001');
+    expect(leaseOn(lab.bridge, c.id)).toBeDefined();
+
+    // Connected again, then released with the container: every network's veth and address.
+    await joinNetwork(runtime, c, { network: 'other', aliases: [] }, host);
+    host.ran.length = 0;
+    await releaseNetwork(runtime, c, host);
+    expect(host.typed().sort()).toEqual(['ip link delete tsrun11111111', 'ip link delete tsrun11111111-1']);
+    expect([leaseOn(lab.bridge, c.id), leaseOn(other.bridge, c.id)]).toEqual([undefined, undefined]);
+  });
+
+  it('points a container started on the default bridge at a user network\'s name server once connected to it, and back', async () => {
+    await createNetwork(runtime.sys, store, host, 'lab');
+    const c = named('1', 'one', 'bridge');
+    const plan = await network(runtime, c, host);
+    const hostResolvers = fs.readFileSync(plan.files.resolvConf, 'utf8');
+    expect(hostResolvers).not.toContain('ndots');
+    await joinNetwork(runtime, c, { network: 'lab', aliases: [] }, host);
+    expect(fs.readFileSync(plan.files.resolvConf, 'utf8')).toMatch(/(^|\n)nameserver 10\.89\.0\.1\noptions ndots:0\n$/);
+    await leaveNetwork(runtime, c, 'lab', host);
+    expect(fs.readFileSync(plan.files.resolvConf, 'utf8')).toBe(hostResolvers);
+  });
+
+  it('takes away an address whose interface could not be made', async () => {
+    const other = await createNetwork(runtime.sys, store, host, 'other');
+    const c = named('1', 'one', 'bridge');
+    await network(runtime, c, host);
+    const refusing: typeof host.run = async (argv, input) => {
+      if (input?.includes('peer name eth1')) throw new Error('RTNETLINK answers: File exists');
+      return host.run(argv, input);
+    };
+    await expect(joinNetwork(runtime, c, { network: 'other', aliases: [] }, { ...host, run: refusing })).rejects.toThrow('File exists');
+    expect(leaseOn(other.bridge, c.id)).toBeUndefined();
+    expect(leaseOn('tsrun0', c.id)).toBeDefined();
+  });
+
+  it('refuses to lay the cable of a container that stopped (and was released) while it was being connected', async () => {
+    const other = await createNetwork(runtime.sys, store, host, 'other');
+    const c = named('1', 'one', 'bridge');
+    await network(runtime, c, host);
+    // The container's release takes its new lease away between the lease and the cable, as its exit would.
+    const releasing: typeof host.run = async (argv, input) => {
+      if (argv.join(' ') === 'ip -json route show default') {
+        const state = readBridgeState(host.stateDir, other.bridge)!;
+        state.leases = {};
+        writeBridgeState(host.stateDir, other.bridge, state);
+      }
+      return host.run(argv, input);
+    };
+    await expect(joinNetwork(runtime, c, { network: 'other', aliases: [] }, { ...host, run: releasing }))
+      .rejects.toThrow('container one stopped while it was being connected to other');
+    expect(host.typed().filter((command) => command.includes('peer name eth1'))).toEqual([]);
+  });
+
+  it('joins at start every network the record lists, eth0 first; with none left, loopback only', async () => {
+    const lab = await createNetwork(runtime.sys, store, host, 'lab');
+    const c = aliased('1', 'one', [['lab', []], ['bridge', []]]);
+    const plan = await network(runtime, c, host);
+    expect(plan.interfaces).toEqual(['lo 127.0.0.1/8', 'eth0 10.89.0.2/16', 'eth1 10.88.0.2/16']);
+    expect(plan.bridge).toMatchObject({ name: lab.bridge, interface: 'eth0' });
+    expect(plan.alsoOn).toMatchObject([{ name: 'tsrun0', interface: 'eth1', hostInterface: 'tsrun11111111-1' }]);
+    // Names are asked of the user network's server; the default bridge has none.
+    expect(fs.readFileSync(plan.files.resolvConf, 'utf8')).toContain('nameserver 10.89.0.1\n');
+    expect(leaseOn('tsrun0', c.id)).toMatchObject({ interface: 'eth1' });
+    expect(leaseOn('tsrun0', c.id)!.name).toBeUndefined();
+    await releaseNetwork(runtime, c, host);
+
+    host.ran.length = 0;
+    const alone = containerOn('2', 'lab', { networks: [] }); // disconnected from each of its networks
+    const bare = await network(runtime, alone, host);
+    expect(host.typed()).toEqual([`unshare --net=${netnsFile(store, alone.id)} true`]);
+    expect(bare).toMatchObject({ interfaces: ['lo 127.0.0.1/8'], steps: [{ op: 'setns' }, { op: 'link_up', name: 'lo' }] });
+    expect(bare.bridge).toBeUndefined();
+  });
+
+  it('frees a dead tsrun\'s lease on a network joined later by that interface\'s own veth', async () => {
+    const other = await createNetwork(runtime.sys, store, host, 'other');
+    const killed = named('1', 'one', 'bridge');
+    await network(runtime, killed, host);
+    await joinNetwork(runtime, killed, { network: 'other', aliases: [] }, host);
+    const gone = { pid: spawnSync('true').pid!, startTime: null }; // a process that has exited
+    for (const bridge of ['tsrun0', other.bridge]) {
+      const state = readBridgeState(host.stateDir, bridge)!;
+      for (const lease of Object.values(state.leases)) lease.holder = gone;
+      writeBridgeState(host.stateDir, bridge, state);
+    }
+    host.ran.length = 0;
+    await network(runtime, named('2', 'two', 'other'), host);
+    expect(host.typed()).toContain('ip link delete tsrun11111111-1');
   });
 });
