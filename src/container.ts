@@ -33,6 +33,9 @@ export interface RunRequest {
   user?: string;
   hostname?: string;
   interactive: boolean;
+  /** With interactive: the input ends when the first client that wrote it closes it (Docker's StdinOnce, which
+   *  `docker run -i` sets); else writers may come and go (`run -d -i`, then attaches). */
+  stdinOnce: boolean;
   tty: boolean;
   autoRemove: boolean;
   /** bridge (the default), none (loopback only), host (the host's own stack), or a user network's name or id. */
@@ -167,6 +170,8 @@ export interface ContainerRecord {
     hostname: string;
     tty: boolean;
     interactive: boolean;
+    /** The input ends with its first writer's (RunRequest's stdinOnce). */
+    stdinOnce?: boolean;
     autoRemove: boolean;
     /** 'bridge' when absent. */
     network?: NetworkMode;

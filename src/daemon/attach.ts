@@ -8,6 +8,7 @@
 // goes into the FIFO the monitor gave the container as its stdin. The client half-closes the socket when its
 // input ends (at once, without -i): that ends the container's input only; the output goes on.
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { logPath } from '../containers/logs.js';
@@ -41,10 +42,12 @@ export async function attach(request: HijackedRequest): Promise<void> {
 }
 // #endregion
 
-/** The client's bytes for the container's stdin: kept until the container has started, then written into its FIFO. */
+/** The client's bytes for the container's stdin: kept until the container has started, then written into its FIFO.
+ *  Closing the FIFO is what ends the input of a container made by `docker run -i` (StdinOnce: its monitor lets go
+ *  of its own end then, native/src/monitor.cc). */
 class Input {
   private readonly early: Buffer[] = [];
-  private fifo: fs.WriteStream | undefined;
+  private fifo: net.Socket | undefined;
   private ended = false;
 
   constructor(head: Buffer, socket: Duplex) {
@@ -54,7 +57,15 @@ class Input {
   }
 
   into(file: string): void {
-    this.fifo = fs.createWriteStream(file, { flags: 'a' });
+    let fd: number;
+    try {
+      // Not waiting for a reader: a container that has exited already has none (ENXIO), and a blocking open
+      // would hold one of Node's few I/O threads for good. Written as a socket is, without blocking either.
+      fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+    } catch {
+      return; // its input has nowhere to go
+    }
+    this.fifo = new net.Socket({ fd, readable: false });
     this.fifo.on('error', () => {}); // the container may be gone before its last input is written
     for (const chunk of this.early.splice(0)) this.fifo.write(chunk);
     if (this.ended) this.fifo.end();

@@ -62,6 +62,7 @@ export async function createRequest(body: unknown, name: string | null): Promise
       user: config.text('User') || undefined,
       hostname: config.text('Hostname') || undefined,
       interactive: config.flag('OpenStdin'),
+      stdinOnce: config.flag('OpenStdin') && config.flag('StdinOnce'),
       tty: false,
       autoRemove: host.flag('AutoRemove'),
       network,

@@ -78,14 +78,14 @@ export const realSyscalls: Syscalls = {
   bpf_prog_attach: (progFd, targetFd, attachType, flags) => native().bpf_prog_attach(progFd, targetFd, attachType, flags),
 };
 
-/** tsrun-monitor LOG MAX_LOG_BYTES EXIT_FILE SYNC_FD STDIN -- EXIT_COMMAND…, its steps on stdin, fd 3 its sync pipe. */
+/** tsrun-monitor LOG MAX_LOG_BYTES EXIT_FILE SYNC_FD STDIN STDIN_ONCE -- EXIT_COMMAND…, its steps on stdin, fd 3 its sync pipe. */
 function spawnMonitor(request: MonitorRequest): StartedMonitor {
   // node:child_process is loaded only here, for a detached start: a foreground run does not need it.
   const { spawn } = createRequire(import.meta.url)('node:child_process') as typeof ChildProcesses;
   const log = fs.openSync(request.monitorLog, 'a');
   try {
     const monitor = spawn(MONITOR_PATH, [
-      request.logPath, String(request.logMaxBytes), request.exitFile, '3', request.stdinFifo ?? '-', '--', ...request.exitCommand,
+      request.logPath, String(request.logMaxBytes), request.exitFile, '3', request.stdinFifo ?? '-', request.stdinOnce ? 'once' : 'kept', '--', ...request.exitCommand,
     ], { detached: true, stdio: ['pipe', log, log, 'pipe'], env: request.env });
     monitor.stdin!.end(request.spawn);
     const said = linesUntilClosed(monitor.stdio[3] as Readable).finally(() => monitor.unref());

@@ -40,6 +40,8 @@ export interface MonitorRequest {
   exitFile: string;
   /** A FIFO the container reads as its stdin (`run -d -i`), or null for /dev/null. */
   stdinFifo: string | null;
+  /** The container's input ends when the FIFO's first writer closes it (else the monitor keeps it open). */
+  stdinOnce: boolean;
   /** What the monitor becomes (execv) once it has written the exit status: tsrun again. */
   exitCommand: string[];
   /** The monitor's own stdout and stderr. */

@@ -55,7 +55,8 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
   const daemonLog = () => fs.readFileSync(path.join(dir, 'daemon.log'), 'utf8');
   const docker = (args: string[], input?: string) => {
     const result = spawnSync(DOCKER, ['-H', `unix://${socket}`, ...args], {
-      encoding: 'utf8', timeout: 60_000, input, env: { ...process.env, DOCKER_CONFIG: path.join(dir, 'docker-config') },
+      // SIGKILL at the end of the time: the CLI would pass a SIGTERM on to the container, and wait on.
+      encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL', input, env: { ...process.env, DOCKER_CONFIG: path.join(dir, 'docker-config') },
     });
     return { status: result.status, stdout: result.stdout, stderr: result.stderr };
   };
@@ -99,8 +100,13 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
     expect(daemonLog()).toMatch(/POST \/v1\.41\/containers\/\w+\/wait\?condition=removed 200 /);
   });
 
-  it('passes piped input to docker run -i', () => {
+  it('passes piped input to docker run -i, and its end: the container reads to the end of it and exits (StdinOnce)', () => {
     expect(docker(['run', '-i', '--rm', 'tsrun-demo', 'sh'], 'echo from-stdin\nexit 2\n')).toEqual({ status: 2, stdout: 'from-stdin\n', stderr: '' });
+    expect(docker(['run', '-i', '--rm', 'tsrun-demo', 'cat'], 'hi\nthere\n')).toEqual({ status: 0, stdout: 'hi\nthere\n', stderr: '' });
+    expect(docker(['run', '-i', '--rm', 'tsrun-demo', 'wc', '-c'], '')).toMatchObject({ status: 0, stdout: expect.stringMatching(/^\s*0\n$/) });
+    // Gone before its input could be written: the daemon finds no reader, and does not wait for one.
+    for (let i = 0; i < 3; i++) expect(docker(['run', '-i', '--rm', 'tsrun-demo', 'true'], 'never read\n')).toEqual({ status: 0, stdout: '', stderr: '' });
+    expect(tsrun(root, ['ps', '-aq']).stdout).toBe('');
   });
 
   it('exits 127 for a command that is not there and 126 for one that cannot run, with the words docker reads them from', () => {
