@@ -161,8 +161,14 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
       expect(pulled.status).toBe(0);
       expect(pulled.stdout).toMatch(new RegExp(`^1: Pulling from demo\n\\w{12}: (Already exists|Pulling fs layer)\n.*Digest: sha256:\\w{64}\nStatus: Downloaded newer image for ${registry.host}/demo:1\n${registry.host}/demo:1\n$`, 's'));
       expect(docker(['pull', `${registry.host}/demo:1`]).stdout).toContain(`Status: Image is up to date for ${registry.host}/demo:1`);
-      // No such tag: an error answer before any progress, which the CLI prints.
-      expect(docker(['pull', `${registry.host}/demo:no-such-tag`])).toMatchObject({ status: 1, stderr: expect.stringContaining('Error response from daemon: manifest unknown') });
+      // No such tag: a 404 before any progress, which the CLI prints; docker run prints it too, and exits 125.
+      expect(docker(['pull', `${registry.host}/demo:no-such-tag`])).toEqual({
+        status: 1, stdout: '', stderr: `Error response from daemon: manifest unknown: ${registry.host}/demo has no no-such-tag — check the tag or digest\n`,
+      });
+      expect(daemonLog()).toMatch(/POST \/v1\.41\/images\/create\?fromImage=[^ ]+&tag=no-such-tag 404 /);
+      const runMissing = docker(['run', '--rm', `${registry.host}/demo:no-such-tag`, 'true']);
+      expect(runMissing.status).toBe(125);
+      expect(runMissing.stderr).toContain(`docker: Error response from daemon: manifest unknown: ${registry.host}/demo has no no-such-tag`);
       // create says 404, the CLI pulls (POST /images/create) and creates again.
       registry.push(path.join(layouts, 'demo'), 'latest', 'demo:2');
       const run = docker(['run', '--rm', `${registry.host}/demo:2`, 'echo', 'pulled, then run']);
