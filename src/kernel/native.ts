@@ -20,6 +20,7 @@ interface NativeModule {
   spawn(request: SpawnRequest & { dieWithParent: boolean; execHelper: string }): Omit<SpawnedChild, 'times'> & { times: ArrayBuffer };
   encodeSpawn(request: Pick<SpawnRequest, 'cloneFlags' | 'steps'> & { execHelper: string }): Buffer;
   waitpid(pid: number, callback: (error: Error | null, status: WaitStatus | null) => void): void;
+  pipe(): [number, number];
   recvfd(socketFd: number): number;
   ioctl_TIOCSWINSZ(fd: number, rows: number, cols: number): void;
   tcgetattr(fd: number): Buffer;
@@ -68,6 +69,7 @@ export const realSyscalls: Syscalls = {
   waitpid: (pid) => new Promise((resolve, reject) => {
     native().waitpid(pid, (error, status) => (error ? reject(error) : resolve(status!)));
   }),
+  pipe: () => native().pipe(),
   recvfd: (socketFd) => native().recvfd(socketFd),
   ioctl_TIOCSWINSZ: (fd, rows, cols) => native().ioctl_TIOCSWINSZ(fd, rows, cols),
   tcgetattr: (fd) => native().tcgetattr(fd),

@@ -83,6 +83,8 @@ export interface Syscalls {
   spawnMonitor(request: MonitorRequest): StartedMonitor;
   /** waitpid(pid, 0) on a helper thread; resolves without blocking the event loop. */
   waitpid(pid: number): Promise<WaitStatus>;
+  /** pipe2(O_CLOEXEC): [read end, write end]; the daemon's exec gives the child one end of each. */
+  pipe(): [number, number];
   /** recvmsg(SCM_RIGHTS): one file descriptor passed over a unix socket. */
   recvfd(socketFd: number): number;
   /** A terminal's settings (struct termios, as bytes), to restore them later. */
