@@ -211,7 +211,7 @@ function refuseIfSet(fields: Fields, keys: string[]): void {
 }
 
 /** A JSON object's fields, each read as the type the API gives it; a wrong type is a 400 that names the field. */
-class Fields {
+export class Fields {
   private readonly values: Record<string, unknown>;
 
   constructor(value: unknown, private readonly where: string) {

@@ -152,6 +152,84 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
     expect(docker(['ps', '-aq']).stdout).toBe('');
   });
 
+  it('restarts, renames, pauses and unpauses a container, with Docker\'s errors', async () => {
+    const id = docker(['run', '-d', '--name', 'napper', 'tsrun-demo', 'sh', '-c', 'echo run; exec sleep 100']).stdout.trim();
+    const other = docker(['create', '--name', 'other', 'tsrun-demo', 'true']).stdout.trim();
+    try {
+      expect(docker(['rename', 'napper', 'sleeper'])).toEqual({ status: 0, stdout: '', stderr: '' });
+      expect(docker(['inspect', '-f', '{{.Name}}', id]).stdout).toBe('/sleeper\n');
+      // The CLI adds a line of its own after the daemon's words.
+      expect(docker(['rename', 'napper', 'x'])).toMatchObject({
+        status: 1, stderr: 'Error response from daemon: No such container: napper\nError: failed to rename container named napper\n',
+      });
+      expect(docker(['rename', 'sleeper', 'bad name!'])).toMatchObject({
+        status: 1, stderr: 'Error response from daemon: Invalid container name (bad name!), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed\nError: failed to rename container named sleeper\n',
+      });
+      expect(docker(['rename', 'sleeper', 'other'])).toMatchObject({ status: 1, stderr: expect.stringContaining(`The container name "/other" is already in use by container "${other}"`) });
+
+      // Frozen by its cgroup: the freezer on v1, cgroup.freeze on v2.
+      const frozen = () => (fs.existsSync('/sys/fs/cgroup/freezer')
+        ? fs.readFileSync(`/sys/fs/cgroup/freezer/tsrun/${id}/freezer.state`, 'utf8').trim() === 'FROZEN'
+        : fs.readFileSync(`/sys/fs/cgroup/tsrun/${id}/cgroup.freeze`, 'utf8').trim() === '1');
+      expect(docker(['pause', 'sleeper'])).toEqual({ status: 0, stdout: 'sleeper\n', stderr: '' });
+      expect(frozen()).toBe(true);
+      expect(docker(['ps', '--format', '{{.Names}} {{.Status}}']).stdout).toMatch(/^sleeper Up .+ \(Paused\)\n$/);
+      expect(docker(['pause', 'sleeper'])).toMatchObject({ status: 1, stderr: `Error response from daemon: Container ${id} is already paused\n` });
+      expect(docker(['exec', 'sleeper', 'true'])).toMatchObject({ status: 1, stderr: `Error response from daemon: Container ${id} is paused, unpause the container before exec\n` });
+      expect(docker(['unpause', 'sleeper'])).toEqual({ status: 0, stdout: 'sleeper\n', stderr: '' });
+      expect(frozen()).toBe(false);
+      expect(docker(['unpause', 'sleeper'])).toMatchObject({ status: 1, stderr: `Error response from daemon: Container ${id} is not paused\n` });
+
+      const pid = () => docker(['inspect', '-f', '{{.State.Pid}}', 'sleeper']).stdout;
+      const before = pid();
+      expect(docker(['restart', '-t', '1', 'sleeper'])).toEqual({ status: 0, stdout: 'sleeper\n', stderr: '' });
+      expect(docker(['inspect', '-f', '{{.State.Status}}', 'sleeper']).stdout).toBe('running\n');
+      expect(pid()).not.toBe(before);
+      await eventually(() => docker(['logs', 'sleeper']).stdout === 'run\nrun\n');
+      // A stopped container is started, and one that is not running cannot be paused.
+      expect(docker(['stop', '-t', '1', 'sleeper']).status).toBe(0);
+      expect(docker(['pause', 'sleeper'])).toMatchObject({ status: 1, stderr: `Error response from daemon: Container ${id} is not running\n` });
+      expect(docker(['restart', 'sleeper'])).toEqual({ status: 0, stdout: 'sleeper\n', stderr: '' });
+      expect(docker(['inspect', '-f', '{{.State.Status}}', 'sleeper']).stdout).toBe('running\n');
+      expect(docker(['restart', 'no-such-container'])).toMatchObject({ status: 1, stderr: 'Error response from daemon: No such container: no-such-container\n' });
+    } finally {
+      docker(['rm', '-f', id, other]);
+    }
+  });
+
+  it('runs docker exec: its output and exit code, -e -w -u, piped input with -i, -d, a command that is not there', async () => {
+    const id = docker(['run', '-d', '--name', 'box', 'tsrun-demo', 'sleep', '100']).stdout.trim();
+    try {
+      expect(docker(['exec', 'box', 'sh', '-c', 'echo from-exec; echo err-exec >&2; exit 4'])).toEqual({ status: 4, stdout: 'from-exec\n', stderr: 'err-exec\n' });
+      expect(daemonLog()).toMatch(/POST \/v1\.41\/containers\/box\/exec 201 .*\nPOST \/v1\.41\/exec\/\w{64}\/start 101 .*\nGET \/v1\.41\/exec\/\w{64}\/json 200 /s);
+      expect(docker(['exec', '-e', 'A=1', '-w', '/tmp', '-u', '0', 'box', 'sh', '-c', 'echo $A $(pwd) $(id -u)'])).toEqual({ status: 0, stdout: '1 /tmp 0\n', stderr: '' });
+      expect(docker(['exec', '-i', 'box', 'cat'], 'piped\ninput\n')).toEqual({ status: 0, stdout: 'piped\ninput\n', stderr: '' });
+      expect(docker(['exec', '-d', 'box', 'sh', '-c', 'echo detached > /tmp/marker'])).toEqual({ status: 0, stdout: '', stderr: '' });
+      await eventually(() => docker(['exec', 'box', 'cat', '/tmp/marker']).stdout === 'detached\n');
+      // Told on the stream, as dockerd tells it; the exit code is the one tsrun exec and docker run give.
+      const missing = docker(['exec', 'box', 'no-such-command']);
+      expect(missing).toMatchObject({ status: 127, stdout: expect.stringContaining('exec: "no-such-command": executable file not found in $PATH') });
+      expect(docker(['exec', 'no-such-box', 'true'])).toMatchObject({ status: 1, stderr: 'Error response from daemon: No such container: no-such-box\n' });
+      expect(docker(['exec', '-t', 'box', 'true'])).toMatchObject({ status: 1, stderr: expect.stringContaining('tsrun cannot give an exec a terminal through its daemon yet') });
+
+      // Resizes: 200, as dockerd answers for a container or exec without a terminal (no other kind comes in yet).
+      const made = await request(socket, 'POST', '/v1.41/containers/box/exec', JSON.stringify({ Cmd: ['true'] }));
+      expect(made.status).toBe(201);
+      const execId = (JSON.parse(made.body) as { Id: string }).Id;
+      expect(await request(socket, 'POST', `/v1.41/exec/${execId}/resize?h=30&w=100`)).toMatchObject({ status: 200, body: '' });
+      expect(await request(socket, 'POST', '/v1.41/exec/no-such-exec/resize?h=30&w=100')).toEqual({ status: 404, type: 'application/json', body: '{"message":"No such exec instance: no-such-exec"}\n' });
+      expect(await request(socket, 'POST', '/v1.41/containers/box/resize?h=30&w=100')).toMatchObject({ status: 200, body: '' });
+      expect(await request(socket, 'POST', '/v1.41/containers/box/resize?h=tall&w=100')).toMatchObject({ status: 400, body: '{"message":"invalid value for h: \\"tall\\""}\n' });
+      expect(await request(socket, 'GET', `/v1.41/exec/${execId}/json`)).toMatchObject({ status: 200, body: expect.stringContaining('"Running":false,"ExitCode":null') });
+
+      expect(docker(['stop', '-t', '1', 'box']).status).toBe(0);
+      expect(docker(['exec', 'box', 'true'])).toMatchObject({ status: 1, stderr: `Error response from daemon: Container ${id} is not running\n` });
+      expect(await request(socket, 'POST', '/v1.41/containers/box/resize?h=30&w=100')).toMatchObject({ status: 409 });
+    } finally {
+      docker(['rm', '-f', id]);
+    }
+  });
+
   it('pulls from a registry on loopback with docker pull, and when docker run needs an image it does not have', async () => {
     const registry = await startRegistry();
     const layouts = tempDir('daemon-layouts');
@@ -241,10 +319,20 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
     expect(under).toEqual(['tsrun.rwlayer', 'tsrun.network', 'tsrun.namespaces', 'tsrun.exec']);
   });
 
-  it('stops on SIGTERM: its socket goes, and the containers it started run on under their monitors', async () => {
+  it('stops on SIGTERM: its socket goes, the containers it started run on under their monitors, what docker exec started ends', async () => {
     const id = docker(['run', '-d', 'tsrun-demo', 'sleep', '100']).stdout.trim();
+    expect(docker(['exec', '-d', id, 'sleep', '101']).status).toBe(0);
+    const execs = () => fs.readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).filter((pid) => {
+      try {
+        return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8') === 'sleep\u0000101\u0000';
+      } catch {
+        return false;
+      }
+    });
+    await eventually(() => execs().length === 1);
     daemon.kill('SIGTERM');
     expect(await new Promise((resolve) => daemon.once('exit', resolve))).toBe(0);
+    await eventually(() => execs().length === 0);
     expect(fs.existsSync(socket)).toBe(false);
     expect(daemonLog()).toContain('SIGTERM: stopping the daemon');
     expect(tsrun(root, ['inspect', '-f', '{{.State.Status}}', id]).stdout).toBe('running\n');
