@@ -152,7 +152,6 @@ export async function rename(request: DaemonRequest): Promise<void> {
   sendEmpty(request.res, 204);
 }
 
-// #region pause
 /** POST /containers/{id}/pause: every process frozen by the container's cgroup (the freezer on cgroup v1,
  *  cgroup.freeze on v2), as `tsrun pause` freezes them. */
 export async function pause(request: DaemonRequest): Promise<void> {
@@ -169,7 +168,6 @@ export async function unpause(request: DaemonRequest): Promise<void> {
   await unpauseContainer(request.runtime, container.id);
   sendEmpty(request.res, 204);
 }
-// #endregion
 
 /** POST /containers/{id}/resize?h=ROWS&w=COLUMNS: a container's terminal takes the client's size. No container
  *  the daemon starts has one (-t is refused at create), and dockerd answers a resize of a container without a

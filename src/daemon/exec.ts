@@ -28,7 +28,6 @@ import {
 /** Largest start body read off a hijacked connection ({"Detach":false,"Tty":false} is 28 bytes). */
 const MAX_START_BODY_BYTES = 64 * 1024;
 
-// #region exec-create
 /** POST /containers/{id}/exec: the body's process, checked now, run on start. */
 export async function createExec(request: DaemonRequest): Promise<void> {
   const container = await lookUp(request);
@@ -52,7 +51,6 @@ export async function createExec(request: DaemonRequest): Promise<void> {
   });
   sendJson(request.res, 201, { Id: instance.id });
 }
-// #endregion
 
 /** GET /exec/{id}/json: `docker exec` exits with ExitCode (null while it runs). */
 export function inspectExec({ execs, params, res }: DaemonRequest): void {
