@@ -222,6 +222,16 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
       expect(await request(socket, 'POST', '/v1.41/containers/box/resize?h=tall&w=100')).toMatchObject({ status: 400, body: '{"message":"invalid value for h: \\"tall\\""}\n' });
       expect(await request(socket, 'GET', `/v1.41/exec/${execId}/json`)).toMatchObject({ status: 200, body: expect.stringContaining('"Running":false,"ExitCode":null') });
 
+      // A client that goes away: the process runs on to its end, and the daemon lets go of its pipes then.
+      const daemonFds = () => fs.readdirSync(`/proc/${daemon.pid}/fd`).length;
+      const before = daemonFds();
+      const cli = spawn(DOCKER, ['-H', `unix://${socket}`, 'exec', 'box', 'sh', '-c', 'echo started; sleep 1; echo done > /tmp/ended'], {
+        env: { ...process.env, DOCKER_CONFIG: path.join(dir, 'docker-config') }, stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      await new Promise((resolve) => cli.stdout!.once('data', resolve));
+      cli.kill('SIGKILL');
+      await eventually(() => docker(['exec', 'box', 'cat', '/tmp/ended']).stdout === 'done\n' && daemonFds() === before);
+
       expect(docker(['stop', '-t', '1', 'box']).status).toBe(0);
       expect(docker(['exec', 'box', 'true'])).toMatchObject({ status: 1, stderr: `Error response from daemon: Container ${id} is not running\n` });
       expect(await request(socket, 'POST', '/v1.41/containers/box/resize?h=30&w=100')).toMatchObject({ status: 409 });
