@@ -104,6 +104,14 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
     expect(docker(['run', '-i', '--rm', 'tsrun-demo', 'sh'], 'echo from-stdin\nexit 2\n')).toEqual({ status: 2, stdout: 'from-stdin\n', stderr: '' });
     expect(docker(['run', '-i', '--rm', 'tsrun-demo', 'cat'], 'hi\nthere\n')).toEqual({ status: 0, stdout: 'hi\nthere\n', stderr: '' });
     expect(docker(['run', '-i', '--rm', 'tsrun-demo', 'wc', '-c'], '')).toMatchObject({ status: 0, stdout: expect.stringMatching(/^\s*0\n$/) });
+    // docker start -ai of a container made with -i: the same, run after run.
+    const id = docker(['create', '-i', '--name', 'reader', 'tsrun-demo', 'cat']).stdout.trim();
+    try {
+      expect(docker(['start', '-ai', 'reader'], 'first\n')).toEqual({ status: 0, stdout: 'first\n', stderr: '' });
+      expect(docker(['start', '-ai', 'reader'], 'second\n')).toEqual({ status: 0, stdout: 'second\n', stderr: '' });
+    } finally {
+      docker(['rm', '-f', id]);
+    }
     // Gone before its input could be written: the daemon finds no reader, and does not wait for one.
     for (let i = 0; i < 3; i++) expect(docker(['run', '-i', '--rm', 'tsrun-demo', 'true'], 'never read\n')).toEqual({ status: 0, stdout: '', stderr: '' });
     expect(tsrun(root, ['ps', '-aq']).stdout).toBe('');
