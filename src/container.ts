@@ -103,6 +103,8 @@ export interface ContainerState {
   restartCount?: number;
   /** Stopped with `tsrun stop` or `kill`: the restart policy leaves it stopped. */
   stoppedByUser?: boolean;
+  /** Stopped by `restart`, to be started again at once: its exit does not remove it, even with --rm. */
+  restarting?: boolean;
   /** The kernel's OOM killer killed a process of it during its last run (docker's State.OOMKilled). */
   oomKilled?: boolean;
   /** The tsrun that last started it (or, for a detached container, its monitor's exit command): if that one

@@ -12,7 +12,7 @@ import type { Runtime } from '../runtime.js';
 import { fail } from '../errors.js';
 import { containerRunDir } from '../store/paths.js';
 import { readLogs } from './logs.js';
-import { waitForExit } from './stop.js';
+import { gone, waitForExit } from './stop.js';
 import { getContainer } from '../store/containers.js';
 import { reconcile } from './reconcile.js';
 
@@ -37,7 +37,7 @@ export async function attach(runtime: Runtime, record: ContainerRecord, options:
       if (!up) break;
       await sleep(50);
     }
-    return (await waitForExit(runtime, container.id)).state.exitCode ?? 0;
+    return (await waitForExit(runtime, container.id) ?? gone(container.name)).state.exitCode ?? 0;
   } finally {
     for (const signal of PROXIED_SIGNALS) process.off(signal, proxy);
     if (input) {

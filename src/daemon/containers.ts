@@ -7,7 +7,7 @@ import { findContainer, listContainers, renameContainer } from '../store/contain
 import { findImage } from '../store/images.js';
 import { familiarString, parseReference } from '../image/reference.js';
 import { reconcile, reconcileAll } from '../containers/reconcile.js';
-import { killContainer, pauseContainer, stopContainer, unpauseContainer } from '../containers/stop.js';
+import { killContainer, pauseContainer, stopContainer, stopToRestart, unpauseContainer } from '../containers/stop.js';
 import { removeContainer } from '../containers/remove.js';
 import { containerDocument } from '../containers/inspect.js';
 import { findLease } from '../net/ipam.js';
@@ -120,12 +120,12 @@ export async function stop(request: DaemonRequest): Promise<void> {
   sendEmpty(request.res, 204);
 }
 
-/** POST /containers/{id}/restart[?t=SECONDS]: stopped as by /stop (a stopped container is started), then started
- *  in the background as by /start: a `docker wait` or `docker run`'s wait sees the new run. */
+/** POST /containers/{id}/restart[?t=SECONDS]: stopped as by /stop (a stopped container is started; a --rm one is
+ *  kept), then started in the background as by /start: a `docker wait` or `docker run`'s wait sees the new run. */
 export async function restart(request: DaemonRequest): Promise<void> {
   const container = await lookUp(request);
   const seconds = stopTimeout(request.query);
-  const stopped = isUp(container.state) ? await asBadRequest(() => stopContainer(request.runtime, container.id, seconds)) : container;
+  const stopped = await asBadRequest(() => stopToRestart(request.runtime, container.id, seconds));
   await request.runs.start(stopped);
   sendEmpty(request.res, 204);
 }

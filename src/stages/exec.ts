@@ -106,7 +106,7 @@ export async function execDetached(runtime: Runtime, container: ContainerRecord,
   }
   const startedAt = new Date().toISOString();
   const monitorRecord = { pid: monitor.pid, startTime: processStartTime(monitor.pid) };
-  saveState(runtime.paths, container.id, { ...container.state, status: 'running', pid, pidStartTime: processStartTime(pid), startedAt, error: '', monitor: monitorRecord, stoppedByUser: false });
+  saveState(runtime.paths, container.id, { ...container.state, status: 'running', pid, pidStartTime: processStartTime(pid), startedAt, error: '', monitor: monitorRecord, stoppedByUser: false, restarting: false });
   annotate({ 'process.pid': pid, 'tsrun.monitor.pid': monitor.pid });
   return { pid, startedAt, monitorPid: monitor.pid, logPath };
 }

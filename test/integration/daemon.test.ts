@@ -203,6 +203,16 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
     } finally {
       docker(['rm', '-f', id, other]);
     }
+    // A --rm container is restarted, not removed; it goes once it stops for good.
+    const passing = docker(['run', '-d', '--rm', '--name', 'passing', 'tsrun-demo', 'sleep', '100']).stdout.trim();
+    try {
+      expect(docker(['restart', '-t', '1', 'passing'])).toEqual({ status: 0, stdout: 'passing\n', stderr: '' });
+      expect(docker(['inspect', '-f', '{{.State.Status}}', 'passing']).stdout).toBe('running\n');
+      expect(docker(['stop', '-t', '1', 'passing']).status).toBe(0);
+      await eventually(() => docker(['ps', '-aq']).stdout === '');
+    } finally {
+      docker(['rm', '-f', passing]);
+    }
   });
 
   it('runs docker exec: its output and exit code, -e -w -u, piped input with -i, -d, a command that is not there', async () => {

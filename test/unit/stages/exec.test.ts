@@ -232,7 +232,7 @@ describe('exec stage', () => {
       expect(started).toEqual({ pid, startedAt: expect.any(String), monitorPid: process.pid, logPath });
       expect(getContainer(store, ID).state).toEqual({
         status: 'running', pid, pidStartTime: processStartTime(pid), exitCode: null, startedAt: started.startedAt, finishedAt: null, error: '',
-        monitor: { pid: process.pid, startTime: processStartTime(process.pid) }, stoppedByUser: false,
+        monitor: { pid: process.pid, startTime: processStartTime(process.pid) }, stoppedByUser: false, restarting: false,
       });
     });
 
