@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ContainerRecord } from '../container.js';
-import { exitCodeOf } from '../errors.js';
+import { EXIT_CODES, exitCodeOf } from '../errors.js';
 import { startExec } from '../containers/exec-in.js';
 import { waitForExit } from '../kernel/child.js';
 import { framed } from './stream.js';
@@ -103,7 +103,8 @@ async function startable(request: DaemonRequest | HijackedRequest): Promise<{ in
 }
 
 /** The instance's process, started on `stdio` (-1: /dev/null); its exit code to come, which the instance records.
- *  A command that cannot start (not found, not executable) is thrown, the instance ended with 127 or 126. */
+ *  One that cannot start is thrown, the instance ended as dockerd ends it: 127 for a command not found, 126 for
+ *  anything else (a command not executable, a user not there …). */
 async function launch(request: DaemonRequest | HijackedRequest, instance: ExecInstance, container: ContainerRecord, stdio: [number, number, number]): Promise<{ exited: Promise<number> }> {
   instance.running = true;
   try {
@@ -112,7 +113,7 @@ async function launch(request: DaemonRequest | HijackedRequest, instance: ExecIn
     void exited.then((code) => request.execs.ended(instance, code));
     return { exited };
   } catch (error) {
-    request.execs.ended(instance, exitCodeOf(error));
+    request.execs.ended(instance, exitCodeOf(error) === EXIT_CODES['not-found'] ? EXIT_CODES['not-found'] : EXIT_CODES['cannot-exec']);
     throw error;
   }
 }

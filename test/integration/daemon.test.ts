@@ -227,6 +227,8 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
       // Told on the stream, as dockerd tells it; the exit code is the one tsrun exec and docker run give.
       const missing = docker(['exec', 'box', 'no-such-command']);
       expect(missing).toMatchObject({ status: 127, stdout: expect.stringContaining('exec: "no-such-command": executable file not found in $PATH') });
+      // Any other failure to start is 126, as dockerd has it.
+      expect(docker(['exec', '-u', 'no-such-user', 'box', 'true'])).toMatchObject({ status: 126, stdout: expect.stringContaining('no-such-user') });
       expect(docker(['exec', 'no-such-box', 'true'])).toMatchObject({ status: 1, stderr: 'Error response from daemon: No such container: no-such-box\n' });
       expect(docker(['exec', '-t', 'box', 'true'])).toMatchObject({ status: 1, stderr: expect.stringContaining('tsrun cannot give an exec a terminal through its daemon yet') });
 
