@@ -30,7 +30,7 @@ export interface DaemonRequest {
   signal: AbortSignal;
 }
 
-/** A request whose connection is taken over (hijacked) after its 101 answer: attach. */
+/** A request whose connection is taken over (hijacked) after its 101 answer: attach, and an exec's start. */
 export interface HijackedRequest extends Omit<DaemonRequest, 'res'> {
   socket: Duplex;
   /** Bytes the client sent after the request's headers: stdin may come before anything is answered. */
