@@ -33,6 +33,9 @@ export interface RunRequest {
   user?: string;
   hostname?: string;
   interactive: boolean;
+  /** With interactive: the input ends when the first client that wrote it closes it (Docker's StdinOnce, which
+   *  `docker run -i` sets); else writers may come and go (`run -d -i`, then attaches). */
+  stdinOnce: boolean;
   tty: boolean;
   autoRemove: boolean;
   /** bridge (the default), none (loopback only), host (the host's own stack), or a user network's name or id. */
@@ -116,6 +119,8 @@ export interface ContainerState {
   restartCount?: number;
   /** Stopped with `tsrun stop` or `kill`: the restart policy leaves it stopped. */
   stoppedByUser?: boolean;
+  /** Stopped by `restart`, to be started again at once: its exit does not remove it, even with --rm. */
+  restarting?: boolean;
   /** The kernel's OOM killer killed a process of it during its last run (docker's State.OOMKilled). */
   oomKilled?: boolean;
   /** The tsrun that last started it (or, for a detached container, its monitor's exit command): if that one
@@ -183,6 +188,8 @@ export interface ContainerRecord {
     hostname: string;
     tty: boolean;
     interactive: boolean;
+    /** The input ends with its first writer's (RunRequest's stdinOnce). */
+    stdinOnce?: boolean;
     autoRemove: boolean;
     /** 'bridge' when absent. What Docker calls the network mode: a user network named here is the one joined at
      *  create; `networks` says which the container is on now. */

@@ -20,12 +20,16 @@ export const EXIT_CODES: Record<ErrorKind, number> = {
 export class TsrunError extends Error {
   readonly kind: ErrorKind;
   readonly hint: string | undefined;
+  /** What went wrong, for a caller that acts on it (hasErrorCode), as a system error's ENOSPC: a registry's
+   *  MANIFEST_UNKNOWN, which the daemon answers with 404 as dockerd does. */
+  readonly code: string | undefined;
 
-  constructor(message: string, options: { kind?: ErrorKind; hint?: string; cause?: unknown } = {}) {
+  constructor(message: string, options: { kind?: ErrorKind; hint?: string; cause?: unknown; code?: string } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'TsrunError';
     this.kind = options.kind ?? 'runtime';
     this.hint = options.hint;
+    this.code = options.code;
   }
 
   get exitCode(): number {

@@ -16,8 +16,10 @@
 //      becomes the exit command (execv), which is tsrun again: it records the
 //      exit and frees the network, the cgroup and the rest.
 //
-// Usage: tsrun-monitor LOG_FILE MAX_LOG_BYTES EXIT_FILE SYNC_FD STDIN -- EXIT_COMMAND...
+// Usage: tsrun-monitor LOG_FILE MAX_LOG_BYTES EXIT_FILE SYNC_FD STDIN STDIN_ONCE -- EXIT_COMMAND...
 // STDIN is "-" (the container reads /dev/null) or a FIFO that `tsrun attach` writes into (`run -d -i`).
+// STDIN_ONCE is "once" when the container's input ends with the first writer's (Docker's StdinOnce, which
+// `docker run -i` sets), else "kept": writers may come and go, and the container sees no end of its input.
 #include "child.h"
 
 #include <errno.h>
@@ -28,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -168,8 +171,8 @@ struct Stream {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 8 || strcmp(argv[6], "--") != 0) {
-    fprintf(stderr, "usage: tsrun-monitor LOG_FILE MAX_LOG_BYTES EXIT_FILE SYNC_FD STDIN -- EXIT_COMMAND...\n");
+  if (argc < 9 || strcmp(argv[7], "--") != 0) {
+    fprintf(stderr, "usage: tsrun-monitor LOG_FILE MAX_LOG_BYTES EXIT_FILE SYNC_FD STDIN STDIN_ONCE -- EXIT_COMMAND...\n");
     return 125;
   }
   const char* log_path = argv[1];
@@ -177,7 +180,8 @@ int main(int argc, char** argv) {
   std::string exit_file = argv[3];
   int sync = atoi(argv[4]);
   const char* stdin_path = argv[5];
-  char** exit_command = argv + 7;
+  bool stdin_once = strcmp(argv[6], "once") == 0;
+  char** exit_command = argv + 8;
 
   unsigned long clone_flags = 0;
   std::string exec_helper_path;
@@ -211,9 +215,24 @@ int main(int argc, char** argv) {
   tsrun::ChildContext ctx;
   ctx.steps = &steps;
   ctx.times = static_cast<int64_t*>(times);
-  // Opened for reading and writing: the container never sees end-of-file when an attach goes away.
-  ctx.stdio[0] = strcmp(stdin_path, "-") == 0 ? -1 : open(stdin_path, O_RDWR | O_CLOEXEC);
-  if (ctx.stdio[0] == -1 && strcmp(stdin_path, "-") != 0) Die("open the container's stdin");
+  // A FIFO's reader sees end-of-file once no writer has it open. The container gets a read-only end; the
+  // monitor holds a writing end (opened first: on Linux a FIFO opened for both never waits for a partner, and
+  // then the reader's open does not wait either), so that no end-of-file comes before an attach writes, nor
+  // between two attaches. With STDIN_ONCE it lets go of it when the first writer closes the FIFO (inotify
+  // tells): the container reads what is left, then end-of-file, and `echo hi | docker run -i … cat` ends.
+  int stdin_keeper = -1;
+  int stdin_closed = -1;
+  ctx.stdio[0] = -1;
+  if (strcmp(stdin_path, "-") != 0) {
+    stdin_keeper = open(stdin_path, O_RDWR | O_CLOEXEC);
+    if (stdin_keeper < 0) Die("open the container's stdin");
+    ctx.stdio[0] = open(stdin_path, O_RDONLY | O_CLOEXEC);
+    if (ctx.stdio[0] < 0) Die("open the container's stdin");
+    if (stdin_once) {
+      stdin_closed = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+      if (stdin_closed < 0 || inotify_add_watch(stdin_closed, stdin_path, IN_CLOSE_WRITE) < 0) Die("watch the container's stdin");
+    }
+  }
   ctx.stdio[1] = out[1];
   ctx.stdio[2] = err[1];
   ctx.error_write = error_pipe[1];
@@ -230,7 +249,9 @@ int main(int argc, char** argv) {
     tsrun::RunChild(ctx);
   }
   if (pid < 0) Die("clone");
-  for (int fd : {out[1], err[1], error_pipe[1], exec_helper}) close(fd);
+  for (int fd : {out[1], err[1], error_pipe[1], exec_helper, ctx.stdio[0]}) {
+    if (fd >= 0) close(fd);
+  }
 
   WriteAll(sync, "pid " + std::to_string(pid) + "\n");
   int32_t failure[2];
@@ -252,8 +273,14 @@ int main(int argc, char** argv) {
   // Until the container has exited and both pipes are closed (a process it left behind may hold them open
   // a while; once the container is gone, what is left in them is drained and they are closed).
   while (!exited || streams[0].fd >= 0 || streams[1].fd >= 0) {
-    struct pollfd fds[3] = {{child_exits, POLLIN, 0}, {streams[0].fd, POLLIN, 0}, {streams[1].fd, POLLIN, 0}};
-    if (poll(fds, 3, exited ? 0 : -1) < 0 && errno != EINTR) Die("poll");
+    struct pollfd fds[4] = {
+        {child_exits, POLLIN, 0}, {streams[0].fd, POLLIN, 0}, {streams[1].fd, POLLIN, 0}, {stdin_closed, POLLIN, 0}};
+    if (poll(fds, 4, exited ? 0 : -1) < 0 && errno != EINTR) Die("poll");
+    if (fds[3].revents & POLLIN) {  // the first writer is gone: so is the container's input, once it is read
+      close(stdin_closed);
+      close(stdin_keeper);
+      stdin_closed = stdin_keeper = -1;
+    }
     for (int i = 0; i < 2; i++) {
       if (streams[i].fd >= 0 && (fds[i + 1].revents & (POLLIN | POLLHUP | POLLERR))) streams[i].Drain(log);
     }

@@ -216,6 +216,16 @@ Napi::Value Flock(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), true);
 }
 
+// pipe2(O_CLOEXEC): [read end, write end]
+Napi::Value Pipe(const Napi::CallbackInfo& info) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) ThrowErrno(info.Env(), errno, "pipe2");
+  Napi::Array ends = Napi::Array::New(info.Env(), 2);
+  ends.Set(0u, Napi::Number::New(info.Env(), fds[0]));
+  ends.Set(1u, Napi::Number::New(info.Env(), fds[1]));
+  return ends;
+}
+
 // recvmsg with SCM_RIGHTS: receives one file descriptor (the pty master from the container)
 Napi::Value Recvfd(const Napi::CallbackInfo& info) {
   int sock = Int(info, 0);
@@ -319,6 +329,7 @@ Napi::Object InitSyscalls(Napi::Env env, Napi::Object exports) {
   exports.Set("lgetxattr", Napi::Function::New(env, Lgetxattr, "lgetxattr"));
   exports.Set("llistxattr", Napi::Function::New(env, Llistxattr, "llistxattr"));
   exports.Set("flock", Napi::Function::New(env, Flock, "flock"));
+  exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));
   exports.Set("recvfd", Napi::Function::New(env, Recvfd, "recvfd"));
   exports.Set("ioctl_TIOCSWINSZ", Napi::Function::New(env, IoctlTiocswinsz, "ioctl_TIOCSWINSZ"));
   exports.Set("tcgetattr", Napi::Function::New(env, Tcgetattr, "tcgetattr"));

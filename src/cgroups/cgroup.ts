@@ -260,16 +260,21 @@ export function oomKills(plan: CgroupPlan): number {
 // #region freeze
 /** `tsrun pause`/`unpause`: the kernel stops (or resumes) scheduling every process of the cgroup. */
 export async function setFrozen(plan: CgroupPlan, frozen: boolean): Promise<void> {
+  // Both freeze in the background, until every task has stopped: v1's freezer.state says FREEZING until then,
+  // v2's cgroup.events "frozen 0". A pause is done, as Docker's is, when the kernel says so.
+  let done: () => boolean;
   if (plan.version === 2) {
-    fs.writeFileSync(path.join(plan.byController.memory!, 'cgroup.freeze'), frozen ? '1' : '0');
-    return;
+    const dir = plan.dirs[0]!;
+    fs.writeFileSync(path.join(dir, 'cgroup.freeze'), frozen ? '1' : '0');
+    done = () => /^frozen 1$/m.test(fs.readFileSync(path.join(dir, 'cgroup.events'), 'utf8')) === frozen;
+  } else {
+    const dir = plan.byController.freezer;
+    if (!dir) throw new Error('this machine has no freezer cgroup');
+    const state = path.join(dir, 'freezer.state');
+    fs.writeFileSync(state, frozen ? 'FROZEN' : 'THAWED');
+    done = () => !frozen || fs.readFileSync(state, 'utf8').trim() === 'FROZEN';
   }
-  const dir = plan.byController.freezer;
-  if (!dir) throw new Error('this machine has no freezer cgroup');
-  const state = path.join(dir, 'freezer.state');
-  fs.writeFileSync(state, frozen ? 'FROZEN' : 'THAWED');
-  // v1 freezes in the background: FREEZING until every task has stopped.
   const deadline = Date.now() + EMPTY_WAIT_MS;
-  while (frozen && fs.readFileSync(state, 'utf8').trim() !== 'FROZEN' && Date.now() < deadline) await sleep(10);
+  while (!done() && Date.now() < deadline) await sleep(10);
 }
 // #endregion

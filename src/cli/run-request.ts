@@ -23,6 +23,7 @@ export async function runRequest(argv: RunArgs): Promise<RunRequest> {
     user: argv.user,
     hostname: argv.hostname,
     interactive: argv.interactive,
+    stdinOnce: argv.interactive && !argv.detach, // as docker's: attached, the input is the caller's alone
     tty: argv.tty,
     autoRemove: argv.rm,
     network: argv.network,

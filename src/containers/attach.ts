@@ -4,6 +4,7 @@
 // Signals go to the container (docker's --sig-proxy), and attach ends with
 // the container, returning its exit code.
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isUp, type ContainerRecord } from '../container.js';
@@ -11,7 +12,7 @@ import type { Runtime } from '../runtime.js';
 import { fail } from '../errors.js';
 import { containerRunDir } from '../store/paths.js';
 import { readLogs } from './logs.js';
-import { waitForExit } from './stop.js';
+import { gone, waitForExit } from './stop.js';
 import { getContainer } from '../store/containers.js';
 import { reconcile } from './reconcile.js';
 
@@ -21,9 +22,7 @@ const PROXIED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQU
 export async function attach(runtime: Runtime, record: ContainerRecord, options: { stdin: boolean }): Promise<number> {
   const container = await reconcile(runtime, record);
   if (!container || !isUp(container.state)) throw fail(`container ${record.name} is not running`, 'start it first, or read what it wrote with `tsrun logs`');
-  const fifo = path.join(containerRunDir(runtime.paths, container.id), 'stdin');
-  const input = options.stdin && container.config.interactive && fs.existsSync(fifo) ? fs.createWriteStream(fifo, { flags: 'a' }) : undefined;
-  input?.on('error', () => {}); // the container may be gone before its last input is written
+  const input = options.stdin && container.config.interactive ? openInput(runtime, container.id) : undefined;
   if (input) process.stdin.pipe(input);
   const proxy = (signal: NodeJS.Signals) => { try { process.kill(container.state.pid!, signal); } catch { /* it has exited */ } };
   for (const signal of PROXIED_SIGNALS) process.on(signal, proxy);
@@ -38,7 +37,7 @@ export async function attach(runtime: Runtime, record: ContainerRecord, options:
       if (!up) break;
       await sleep(50);
     }
-    return (await waitForExit(runtime, container.id)).state.exitCode ?? 0;
+    return (await waitForExit(runtime, container.id) ?? gone(container.name)).state.exitCode ?? 0;
   } finally {
     for (const signal of PROXIED_SIGNALS) process.off(signal, proxy);
     if (input) {
@@ -49,3 +48,19 @@ export async function attach(runtime: Runtime, record: ContainerRecord, options:
   }
 }
 // #endregion
+
+/** The FIFO a container run with -i reads as its stdin (src/stages/exec.ts), opened to be written into; undefined
+ *  when it has none. Not waiting for a reader: a container that has exited already has none (ENXIO), and a
+ *  blocking open would wait for good. Written as a socket is, without blocking either. Closing it ends the input
+ *  of a container made with StdinOnce (its monitor lets go of its own end then: native/src/monitor.cc). */
+export function openInput(runtime: Runtime, id: string): net.Socket | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(path.join(containerRunDir(runtime.paths, id), 'stdin'), fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  const input = new net.Socket({ fd, readable: false });
+  input.on('error', () => {}); // the container may be gone before its last input is written
+  return input;
+}

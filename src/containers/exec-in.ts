@@ -11,10 +11,13 @@
 //                     (CLONE_PARENT), the one spawn returns, while the first one exits
 //
 // then the same user, directory and execve steps as `run` (the exec stage's).
+//
+// `tsrun exec` gives the process its own terminal or stdio; the daemon's exec (`docker exec`, src/daemon/exec.ts)
+// starts the same process with pipes it relays to the client.
 import type { ContainerRecord } from '../container.js';
 import type { Runtime } from '../runtime.js';
 import type { ChildStep } from '../kernel/steps.js';
-import { forwardSignals, startChild, stepError, waitForExit } from '../kernel/child.js';
+import { forwardSignals, startChild, stepError, waitForExit, type StartedChild } from '../kernel/child.js';
 import { fail } from '../errors.js';
 import { reconcile } from './reconcile.js';
 import { containerCgroup, type CgroupPlan } from '../cgroups/cgroup.js';
@@ -51,7 +54,24 @@ export function joinContainerSteps(pid: number, cgroup: CgroupPlan): ChildStep[]
 }
 
 // #region exec-in
+/** `tsrun exec`: the process on tsrun's own stdio (or a terminal, with -t), signals passed on; its exit code. */
 export async function execIn(runtime: Runtime, containerRecord: ContainerRecord, request: ExecRequest): Promise<number> {
+  let child = 0;
+  const stopForwarding = forwardSignals(() => child);
+  try {
+    const stdio: [number, number, number] = request.tty ? [-1, -1, -1] : [request.interactive ? 0 : -1, 1, 2];
+    const started = await startExec(runtime, containerRecord, request, stdio, (pid) => { child = pid; });
+    return (await waitForExit(runtime.sys, started, request.interactive)).code;
+  } finally {
+    stopForwarding();
+  }
+}
+
+/** The process started in the container, on the descriptors `stdio` (-1: /dev/null); `spawned` is told its pid
+ *  at once. A command that cannot be started (not found: 127, not executable: 126) is thrown once it is gone. */
+export async function startExec(
+  runtime: Runtime, containerRecord: ContainerRecord, request: ExecRequest, stdio: [number, number, number], spawned: (pid: number) => void,
+): Promise<StartedChild> {
   const container = await reconcile(runtime, containerRecord);
   if (!container) throw fail(`container ${containerRecord.name} is not running`, 'it was run with --rm, and is gone with its process');
   const pid = container.state.pid;
@@ -74,19 +94,11 @@ export async function execIn(runtime: Runtime, containerRecord: ContainerRecord,
   };
   const layers = { upperdir: upperDir(runtime.paths, container), lowerdirs: lowerDirs(runtime.paths, container) };
   const steps = [...joins, ...planProcess(runtime, asExec, layers).steps];
-
-  let child = 0;
-  const stopForwarding = forwardSignals(() => child);
-  try {
-    const stdio: [number, number, number] = request.tty ? [-1, -1, -1] : [request.interactive ? 0 : -1, 1, 2];
-    const started = await startChild(runtime.sys, { cloneFlags: [], steps, stdio, tty: request.tty }, (pid) => { child = pid; });
-    if (started.failure) {
-      await started.exited;
-      throw stepError(started.failure, steps, request.command[0]!);
-    }
-    return (await waitForExit(runtime.sys, started, request.interactive)).code;
-  } finally {
-    stopForwarding();
+  const started = await startChild(runtime.sys, { cloneFlags: [], steps, stdio, tty: request.tty }, spawned);
+  if (started.failure) {
+    await started.exited;
+    throw stepError(started.failure, steps, request.command[0]!);
   }
+  return started;
 }
 // #endregion

@@ -109,6 +109,7 @@ export function containerDocument(runtime: Runtime, container: ContainerRecord):
       User: config.user,
       Tty: config.tty,
       OpenStdin: config.interactive,
+      StdinOnce: config.stdinOnce ?? false,
       Env: config.env,
       Cmd: config.cmd ?? config.argv,
       Entrypoint: config.entrypoint?.length ? config.entrypoint : null,

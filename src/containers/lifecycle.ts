@@ -76,7 +76,7 @@ export async function releaseContainer(runtime: Runtime, container: ContainerRec
       const cgroup = containerCgroup(container.id, container.config.resources ?? {});
       await inSpan('tsrun.release.cgroup', { 'tsrun.cgroup.dirs': cgroup.dirs }, () => removeCgroup(cgroup));
       fs.rmSync(containerRunDir(runtime.paths, container.id), { recursive: true, force: true });
-      if (container.config.autoRemove) {
+      if (container.config.autoRemove && !container.state.restarting) {
         await inSpan('tsrun.release.remove', {}, async () => {
           deleteContainer(runtime.paths, container.id);
           await removeAnonymousVolumes(runtime.sys, runtime.paths, container.config.mounts ?? []); // as docker run --rm does

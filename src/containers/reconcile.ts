@@ -19,7 +19,7 @@ export async function reconcile(runtime: Runtime, container: ContainerRecord): P
   // Loaded only now: most commands find every container as its record says, and start faster without the stages.
   const { releaseContainer } = await import('./lifecycle.js');
   await releaseContainer(runtime, now);
-  return container.config.autoRemove ? null : now;
+  return container.config.autoRemove && !now.state.restarting ? null : now;
 }
 
 /** Not running, its owner gone, and what a start makes still there: the run dir (which a release removes
@@ -28,7 +28,7 @@ export async function reconcile(runtime: Runtime, container: ContainerRecord): P
 function abandoned(runtime: Runtime, container: ContainerRecord): boolean {
   const { owner } = container.state;
   if (isUp(container.state) || !owner || isRunningProcess(owner.pid, owner.startTime)) return false;
-  return container.config.autoRemove || fs.existsSync(containerRunDir(runtime.paths, container.id));
+  return (container.config.autoRemove && !container.state.restarting) || fs.existsSync(containerRunDir(runtime.paths, container.id));
 }
 // #endregion
 

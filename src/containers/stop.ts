@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { isUp, type ContainerRecord } from '../container.js';
 import type { Runtime } from '../runtime.js';
 import { containerCgroup, setFrozen } from '../cgroups/cgroup.js';
-import { getContainer, saveState } from '../store/containers.js';
+import { findContainer, getContainer, saveState } from '../store/containers.js';
 import { reconcile } from './reconcile.js';
 import { isSameProcess } from '../kernel/proc.js';
 import { fail } from '../errors.js';
@@ -17,8 +17,9 @@ const POLL_MS = 50;
 const RECORD_WAIT_MS = 10_000;
 
 // #region stop
-/** SIGTERM (or the signal asked for), then SIGKILL after `timeoutSeconds`, as `docker stop` does. */
-export async function stopContainer(runtime: Runtime, nameOrId: string, timeoutSeconds: number, asked?: string): Promise<ContainerRecord> {
+/** SIGTERM (or the signal asked for), then SIGKILL after `timeoutSeconds`, as `docker stop` does. Its record
+ *  then; null if it was run with --rm, and is gone with its process. */
+export async function stopContainer(runtime: Runtime, nameOrId: string, timeoutSeconds: number, asked?: string): Promise<ContainerRecord | null> {
   const container = await current(runtime, nameOrId);
   // The flag, else what the container was made with (--stop-signal, or the image's STOPSIGNAL), else SIGTERM.
   const signal = signalName(asked ?? container.config.stopSignal ?? 'SIGTERM');
@@ -34,6 +35,14 @@ export async function stopContainer(runtime: Runtime, nameOrId: string, timeoutS
   return waitForExit(runtime, container.id);
 }
 // #endregion
+
+/** `restart`'s first half: stopped as by stopContainer, marked so that its exit does not remove it (with --rm,
+ *  as Docker's restart keeps it too); the caller starts it again, which clears the mark. */
+export async function stopToRestart(runtime: Runtime, nameOrId: string, timeoutSeconds: number): Promise<ContainerRecord> {
+  const container = await current(runtime, nameOrId);
+  if (isUp(container.state)) saveState(runtime.paths, container.id, { ...container.state, restarting: true });
+  return await stopContainer(runtime, container.id, timeoutSeconds) ?? gone(nameOrId);
+}
 
 /** `docker kill`: one signal, no waiting. */
 export async function killContainer(runtime: Runtime, nameOrId: string, signal: string): Promise<ContainerRecord> {
@@ -70,18 +79,24 @@ export async function thaw(container: ContainerRecord): Promise<void> {
 }
 
 
-/** Until the container has exited and its exit is recorded; its record then. */
-export async function waitForExit(runtime: Runtime, nameOrId: string): Promise<ContainerRecord> {
-  let container = await current(runtime, nameOrId);
-  while (isUp(container.state)) {
+/** Until the container has exited and its exit is recorded; its record then, or null if it was run with --rm
+ *  and is gone with its process (its exit command removed it). */
+export async function waitForExit(runtime: Runtime, nameOrId: string): Promise<ContainerRecord | null> {
+  const { id } = await current(runtime, nameOrId);
+  const now = async () => {
+    const found = findContainer(runtime.paths, id);
+    return found ? reconcile(runtime, found) : null;
+  };
+  let container = await now();
+  while (container && isUp(container.state)) {
     await sleep(POLL_MS);
-    container = await current(runtime, container.id);
+    container = await now();
   }
   // Gone from the process table, but its parent may still be writing the exit code down.
   const deadline = Date.now() + RECORD_WAIT_MS;
-  while (container.state.finishedAt === null && Date.now() < deadline) {
+  while (container && container.state.finishedAt === null && Date.now() < deadline) {
     await sleep(POLL_MS);
-    container = await current(runtime, container.id);
+    container = await now();
   }
   return container;
 }
@@ -98,9 +113,12 @@ function signalName(text: string): NodeJS.Signals {
 }
 
 async function current(runtime: Runtime, nameOrId: string): Promise<ContainerRecord> {
-  const container = await reconcile(runtime, getContainer(runtime.paths, nameOrId));
-  if (!container) throw fail(`no such container: ${nameOrId}`, 'it was run with --rm, and is gone with its process');
-  return container;
+  return await reconcile(runtime, getContainer(runtime.paths, nameOrId)) ?? gone(nameOrId);
+}
+
+/** The error for a container that is not there: one run with --rm is removed with its process. */
+export function gone(nameOrId: string): never {
+  throw fail(`no such container: ${nameOrId}`, 'it was run with --rm, and is gone with its process');
 }
 
 function sendSignal(pid: number, signal: NodeJS.Signals | number): void {

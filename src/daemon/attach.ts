@@ -8,10 +8,10 @@
 // goes into the FIFO the monitor gave the container as its stdin. The client half-closes the socket when its
 // input ends (at once, without -i): that ends the container's input only; the output goes on.
 import fs from 'node:fs';
-import path from 'node:path';
+import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { logPath } from '../containers/logs.js';
-import { containerRunDir } from '../store/paths.js';
+import { openInput } from '../containers/attach.js';
 import { lookUp } from './containers.js';
 import { LogFollower, followRun, onTheWire, writeAll } from './stream.js';
 import { queryFlag, type HijackedRequest } from './http.js';
@@ -30,7 +30,7 @@ export async function attach(request: HijackedRequest): Promise<void> {
   try {
     const run = (await runs.current(container.id)) ?? (await runs.next(container.id, signal));
     if (!run) return; // removed before it ran
-    input?.into(path.join(containerRunDir(runtime.paths, container.id), 'stdin')); // the FIFO the monitor gave it (src/stages/exec.ts)
+    input?.into(openInput(runtime, container.id));
     const options = { tty: container.config.tty, timestamps: false };
     await followRun(output, run, signal, (entries) => writeAll(socket, entries.filter((entry) => streams.has(entry.stream)).map((entry) => onTheWire(entry, options))));
   } finally {
@@ -43,21 +43,22 @@ export async function attach(request: HijackedRequest): Promise<void> {
 
 /** The client's bytes for the container's stdin: kept until the container has started, then written into its FIFO. */
 class Input {
-  private readonly early: Buffer[] = [];
-  private fifo: fs.WriteStream | undefined;
+  private early: Buffer[] | undefined = [];
+  private fifo: net.Socket | undefined;
   private ended = false;
 
   constructor(head: Buffer, socket: Duplex) {
-    if (head.length > 0) this.early.push(head);
-    socket.on('data', (chunk: Buffer) => (this.fifo ? this.fifo.write(chunk) : this.early.push(chunk)));
+    if (head.length > 0) this.early!.push(head);
+    socket.on('data', (chunk: Buffer) => (this.early ? this.early.push(chunk) : this.fifo?.write(chunk)));
     socket.on('end', () => this.close()); // the client's half-close: the end of its input, not of the attach
   }
 
-  into(file: string): void {
-    this.fifo = fs.createWriteStream(file, { flags: 'a' });
-    this.fifo.on('error', () => {}); // the container may be gone before its last input is written
-    for (const chunk of this.early.splice(0)) this.fifo.write(chunk);
-    if (this.ended) this.fifo.end();
+  /** The container's stdin FIFO; undefined when the container has gone already, and its input is dropped. */
+  into(fifo: net.Socket | undefined): void {
+    for (const chunk of this.early!) fifo?.write(chunk);
+    this.early = undefined;
+    this.fifo = fifo;
+    if (this.ended) fifo?.end();
   }
 
   close(): void {

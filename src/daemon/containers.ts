@@ -1,13 +1,13 @@
 // The containers endpoints. Each is a call into what `tsrun`'s own commands call (src/run.ts, src/containers/);
 // what is left here is the API's side: finding the container the path names, Docker's status codes and words.
-import { isUp, type ContainerRecord } from '../container.js';
+import { VALID_NAME, isUp, type ContainerRecord } from '../container.js';
 import { TsrunError } from '../errors.js';
 import { createContainer } from '../run.js';
-import { findContainer, listContainers } from '../store/containers.js';
+import { findContainer, listContainers, renameContainer } from '../store/containers.js';
 import { findImage } from '../store/images.js';
 import { familiarString, parseReference } from '../image/reference.js';
 import { reconcile, reconcileAll } from '../containers/reconcile.js';
-import { killContainer, stopContainer } from '../containers/stop.js';
+import { killContainer, pauseContainer, stopContainer, stopToRestart, unpauseContainer } from '../containers/stop.js';
 import { removeContainer } from '../containers/remove.js';
 import { containerDocument } from '../containers/inspect.js';
 import { findLease } from '../net/ipam.js';
@@ -116,12 +116,75 @@ function until<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
 export async function stop(request: DaemonRequest): Promise<void> {
   const container = await lookUp(request);
   if (!isUp(container.state)) return sendEmpty(request.res, 304);
-  const t = request.query.get('t');
-  if (t !== null && !/^-?\d+$/.test(t)) throw badRequest(`invalid value for t: "${t}"`);
-  // Without t, dockerd's default: 10 seconds; -1 waits for as long as it takes.
-  const seconds = t === null ? 10 : Number(t) < 0 ? Infinity : Number(t);
-  await asBadRequest(() => stopContainer(request.runtime, container.id, seconds, request.query.get('signal') || undefined));
+  await asBadRequest(() => stopContainer(request.runtime, container.id, stopTimeout(request.query), request.query.get('signal') || undefined));
   sendEmpty(request.res, 204);
+}
+
+/** POST /containers/{id}/restart[?t=SECONDS]: stopped as by /stop (a stopped container is started; a --rm one is
+ *  kept), then started in the background as by /start: a `docker wait` or `docker run`'s wait sees the new run. */
+export async function restart(request: DaemonRequest): Promise<void> {
+  const container = await lookUp(request);
+  const seconds = stopTimeout(request.query);
+  const stopped = await asBadRequest(() => stopToRestart(request.runtime, container.id, seconds));
+  await request.runs.start(stopped);
+  sendEmpty(request.res, 204);
+}
+
+/** ?t=: seconds before SIGKILL. Without it, dockerd's default: 10 seconds; -1 waits for as long as it takes. */
+function stopTimeout(query: URLSearchParams): number {
+  const t = query.get('t');
+  if (t !== null && !/^-?\d+$/.test(t)) throw badRequest(`invalid value for t: "${t}"`);
+  return t === null ? 10 : Number(t) < 0 ? Infinity : Number(t);
+}
+
+/** POST /containers/{id}/rename?name=NEW: 204; a name in use is Docker's 409, a bad one its 400. */
+export async function rename(request: DaemonRequest): Promise<void> {
+  const container = await lookUp(request);
+  const name = (request.query.get('name') ?? '').replace(/^\//, '');
+  if (name === '') throw badRequest('Neither old nor new names may be empty');
+  if (!VALID_NAME.test(name)) throw badRequest(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+  if (name === container.name) throw badRequest('Renaming a container with the same name as its current name');
+  const holder = listContainers(request.runtime.paths).find((other) => other.name === name);
+  if (holder) {
+    throw conflict(`Error when allocating new name: Conflict. The container name "/${name}" is already in use by container "${holder.id}". You have to remove (or rename) that container to be able to reuse that name.`);
+  }
+  await asBadRequest(() => renameContainer(request.runtime.sys, request.runtime.paths, container.id, name));
+  sendEmpty(request.res, 204);
+}
+
+/** POST /containers/{id}/pause: every process frozen by the container's cgroup (the freezer on cgroup v1,
+ *  cgroup.freeze on v2), as `tsrun pause` freezes them. */
+export async function pause(request: DaemonRequest): Promise<void> {
+  const container = await lookUp(request);
+  if (container.state.status === 'paused') throw conflict(`Container ${container.id} is already paused`);
+  if (container.state.status !== 'running') throw conflict(`Container ${container.id} is not running`);
+  await pauseContainer(request.runtime, container.id);
+  sendEmpty(request.res, 204);
+}
+
+export async function unpause(request: DaemonRequest): Promise<void> {
+  const container = await lookUp(request);
+  if (container.state.status !== 'paused') throw conflict(`Container ${container.id} is not paused`);
+  await unpauseContainer(request.runtime, container.id);
+  sendEmpty(request.res, 204);
+}
+
+/** POST /containers/{id}/resize?h=ROWS&w=COLUMNS: a container's terminal takes the client's size. No container
+ *  the daemon starts has one (-t is refused at create), and dockerd answers a resize of a container without a
+ *  terminal with 200, doing nothing: so does tsrun. */
+export async function resize(request: DaemonRequest): Promise<void> {
+  checkTerminalSize(request.query);
+  const container = await lookUp(request);
+  if (!isUp(container.state)) throw conflict(`Container ${container.id} is not running`);
+  sendEmpty(request.res, 200);
+}
+
+/** h= (rows) and w= (columns) are whole numbers, as dockerd reads them. */
+export function checkTerminalSize(query: URLSearchParams): void {
+  for (const name of ['h', 'w']) {
+    const text = query.get(name) ?? '';
+    if (!/^\d+$/.test(text)) throw badRequest(`invalid value for ${name}: "${text}"`);
+  }
 }
 
 /** POST /containers/{id}/kill[?signal=SIG]: SIGKILL unless told; the docker CLI sends every signal it gets this way. */

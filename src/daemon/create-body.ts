@@ -62,6 +62,7 @@ export async function createRequest(body: unknown, name: string | null): Promise
       user: config.text('User') || undefined,
       hostname: config.text('Hostname') || undefined,
       interactive: config.flag('OpenStdin'),
+      stdinOnce: config.flag('OpenStdin') && config.flag('StdinOnce'),
       tty: false,
       autoRemove: host.flag('AutoRemove'),
       network,
@@ -212,7 +213,7 @@ function refuseIfSet(fields: Fields, keys: string[]): void {
 }
 
 /** A JSON object's fields, each read as the type the API gives it; a wrong type is a 400 that names the field. */
-class Fields {
+export class Fields {
   private readonly values: Record<string, unknown>;
 
   constructor(value: unknown, private readonly where: string) {

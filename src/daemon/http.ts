@@ -6,6 +6,7 @@ import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Runtime } from '../runtime.js';
 import type { Runs } from './runs.js';
+import type { Execs } from './execs.js';
 import { TsrunError, errorText } from '../errors.js';
 
 /** The API version tsrun speaks. Below 1.30 the CLI's `run` waits for the exit through the events API instead of
@@ -19,6 +20,7 @@ const MAX_BODY_BYTES = 1024 * 1024;
 export interface DaemonRequest {
   runtime: Runtime;
   runs: Runs;
+  execs: Execs;
   req: http.IncomingMessage;
   res: http.ServerResponse;
   /** The path's parts named in its route: {id} … */
@@ -28,7 +30,7 @@ export interface DaemonRequest {
   signal: AbortSignal;
 }
 
-/** A request whose connection is taken over (hijacked) after its 101 answer: attach. */
+/** A request whose connection is taken over (hijacked) after its 101 answer: attach, and an exec's start. */
 export interface HijackedRequest extends Omit<DaemonRequest, 'res'> {
   socket: Duplex;
   /** Bytes the client sent after the request's headers: stdin may come before anything is answered. */
@@ -76,9 +78,10 @@ export function sendJson(res: http.ServerResponse, status: number, body: unknown
   res.end(text);
 }
 
-/** 204 No Content, or 304 Not Modified (a start of a started container, a stop of a stopped one). */
-export function sendEmpty(res: http.ServerResponse, status: 204 | 304): void {
-  res.writeHead(status);
+/** 204 No Content, 304 Not Modified (a start of a started container, a stop of a stopped one), or a 200 with an
+ *  empty body, as dockerd answers a resize and a detached exec start. */
+export function sendEmpty(res: http.ServerResponse, status: 200 | 204 | 304): void {
+  res.writeHead(status, status === 200 ? { 'Content-Length': 0 } : {});
   res.end();
 }
 

@@ -5,7 +5,8 @@ import type http from 'node:http';
 import { pullImage } from '../run.js';
 import { parseReference } from '../image/reference.js';
 import { LAYER_STATUS_TEXT, pullEventLines, type PullEvent } from '../registry/progress.js';
-import { badRequest, messageOf, type DaemonRequest } from './http.js';
+import { hasErrorCode } from '../errors.js';
+import { badRequest, messageOf, notFound, type DaemonRequest } from './http.js';
 
 // #region pull
 export async function pull({ runtime, query, res }: DaemonRequest): Promise<void> {
@@ -37,7 +38,8 @@ export async function pull({ runtime, query, res }: DaemonRequest): Promise<void
   try {
     await pullImage(runtime, reference.canonical, { policy: 'always', platform: query.get('platform') || undefined, progress });
   } catch (error) {
-    if (!res.headersSent) throw error;
+    // Not begun: a plain error; 404 when the registry has no such image, which `docker run` reports and exits 125.
+    if (!res.headersSent) throw ['MANIFEST_UNKNOWN', 'NAME_UNKNOWN'].some((code) => hasErrorCode(error, code)) ? notFound(messageOf(error)) : error;
     // Begun already: the error is the stream's last line, which the CLI prints before it exits 1.
     writeLine(res, { errorDetail: { message: messageOf(error) }, error: messageOf(error) });
   }

@@ -2,7 +2,8 @@
 // but the ping (/v1.41/containers/create); tsrun answers every version as 1.41, and paths without one too.
 import type { DaemonRequest, HijackedRequest } from './http.js';
 import { info, ping, version } from './system.js';
-import { create, inspect, kill, list, remove, start, stop, wait } from './containers.js';
+import { create, inspect, kill, list, pause, remove, rename, resize, restart, start, stop, unpause, wait } from './containers.js';
+import { createExec, inspectExec, resizeExec, startAttachedExec, startDetachedExec } from './exec.js';
 import { attach } from './attach.js';
 import { logs } from './logs.js';
 import { pull } from './images.js';
@@ -27,14 +28,24 @@ export const ROUTES: Route<DaemonRequest>[] = [
   { method: 'POST', path: '/containers/{id}/wait', handle: wait },
   { method: 'POST', path: '/containers/{id}/stop', handle: stop },
   { method: 'POST', path: '/containers/{id}/kill', handle: kill },
+  { method: 'POST', path: '/containers/{id}/restart', handle: restart },
+  { method: 'POST', path: '/containers/{id}/rename', handle: rename },
+  { method: 'POST', path: '/containers/{id}/pause', handle: pause },
+  { method: 'POST', path: '/containers/{id}/unpause', handle: unpause },
+  { method: 'POST', path: '/containers/{id}/resize', handle: resize },
   { method: 'GET', path: '/containers/{id}/logs', handle: logs },
   { method: 'DELETE', path: '/containers/{id}', handle: remove },
+  { method: 'POST', path: '/containers/{id}/exec', handle: createExec },
+  { method: 'POST', path: '/exec/{id}/start', handle: startDetachedExec }, // -d: no upgrade
+  { method: 'GET', path: '/exec/{id}/json', handle: inspectExec },
+  { method: 'POST', path: '/exec/{id}/resize', handle: resizeExec },
   { method: 'POST', path: '/images/create', handle: pull },
 ];
 
-/** Answered with 101, after which the connection is the container's (attach.ts). */
+/** Answered with 101, after which the connection is the container's (attach.ts) or the exec's (exec.ts). */
 export const HIJACKED_ROUTES: Route<HijackedRequest>[] = [
   { method: 'POST', path: '/containers/{id}/attach', handle: attach },
+  { method: 'POST', path: '/exec/{id}/start', handle: startAttachedExec },
 ];
 // #endregion
 

@@ -18,6 +18,7 @@ import { inSpan } from '../trace/span.js';
 import { reconcileAll } from '../containers/reconcile.js';
 import { tsrunVersion } from '../version.js';
 import { Runs } from './runs.js';
+import { Execs } from './execs.js';
 import { HIJACKED_ROUTES, ROUTES, match, unversioned } from './routes.js';
 import { badRequest, commonHeaders, errorResponseText, notFound, sendError, statusOf } from './http.js';
 
@@ -27,7 +28,8 @@ export type Listen = { kind: 'unix'; path: string } | { kind: 'tcp'; host: strin
 const SD_LISTEN_FDS_START = 3;
 
 export interface Daemon {
-  /** No new connection; the answers under way finish (a wait or an attach ends), and the socket file goes. */
+  /** No new connection; the answers under way finish (a wait or an attach ends, the processes `docker exec` started
+   *  are killed), and the socket file goes. */
   close(): Promise<void>;
 }
 
@@ -50,6 +52,7 @@ export function parseHost(text: string): Listen {
 export async function serve(runtime: Runtime, listen: Listen, log: (line: string) => void): Promise<Daemon> {
   await reconcileAll(runtime); // what happened while no daemon was looking: exits recorded, --rm containers gone
   const runs = new Runs(runtime);
+  const execs = new Execs();
   const headers = commonHeaders(tsrunVersion());
   const stopping = new AbortController();
   const connections = new Set<net.Socket>();
@@ -77,7 +80,7 @@ export async function serve(runtime: Runtime, listen: Listen, log: (line: string
         throw notFound('page not found');
       }
       const signal = AbortSignal.any([gone.signal, stopping.signal]);
-      await found.route.handle({ runtime, runs, req, res, params: found.params, query: url.searchParams, signal });
+      await found.route.handle({ runtime, runs, execs, req, res, params: found.params, query: url.searchParams, signal });
     } catch (error) {
       if (!res.headersSent) sendError(res, error);
       else res.destroy(); // a stream cut short, rather than one that looks complete
@@ -99,7 +102,7 @@ export async function serve(runtime: Runtime, listen: Listen, log: (line: string
     try {
       if (!found) throw notFound('page not found');
       const signal = AbortSignal.any([gone.signal, stopping.signal]);
-      await found.route.handle({ runtime, runs, req, socket, head, upgrade, params: found.params, query: url.searchParams, signal });
+      await found.route.handle({ runtime, runs, execs, req, socket, head, upgrade, params: found.params, query: url.searchParams, signal });
       return { route: found.route.path, status: 101 };
     } catch (error) {
       if (upgraded) socket.destroy();
@@ -114,6 +117,7 @@ export async function serve(runtime: Runtime, listen: Listen, log: (line: string
     async close() {
       const closed = new Promise((resolve) => server.close(resolve));
       stopping.abort();
+      execs.killAll();
       await Promise.all(answering);
       for (const socket of connections) socket.destroy(); // idle keep-alive connections, abandoned waits
       await closed;

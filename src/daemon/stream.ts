@@ -14,9 +14,13 @@ const POLL_MS = 50;
 
 // #region frame
 export function frame(entry: LogEntry): Buffer {
-  const data = Buffer.from(entry.log, 'utf8');
+  return framed(entry.stream, Buffer.from(entry.log, 'utf8'));
+}
+
+/** Bytes as they came from a pipe (an exec's output), in one frame. */
+export function framed(stream: LogEntry['stream'], data: Buffer): Buffer {
   const header = Buffer.alloc(8);
-  header[0] = entry.stream === 'stdout' ? 1 : 2;
+  header[0] = stream === 'stdout' ? 1 : 2;
   header.writeUInt32BE(data.length, 4);
   return Buffer.concat([header, data]);
 }

@@ -20,6 +20,7 @@ interface NativeModule {
   spawn(request: SpawnRequest & { dieWithParent: boolean; execHelper: string }): Omit<SpawnedChild, 'times'> & { times: ArrayBuffer };
   encodeSpawn(request: Pick<SpawnRequest, 'cloneFlags' | 'steps'> & { execHelper: string }): Buffer;
   waitpid(pid: number, callback: (error: Error | null, status: WaitStatus | null) => void): void;
+  pipe(): [number, number];
   recvfd(socketFd: number): number;
   ioctl_TIOCSWINSZ(fd: number, rows: number, cols: number): void;
   tcgetattr(fd: number): Buffer;
@@ -68,6 +69,7 @@ export const realSyscalls: Syscalls = {
   waitpid: (pid) => new Promise((resolve, reject) => {
     native().waitpid(pid, (error, status) => (error ? reject(error) : resolve(status!)));
   }),
+  pipe: () => native().pipe(),
   recvfd: (socketFd) => native().recvfd(socketFd),
   ioctl_TIOCSWINSZ: (fd, rows, cols) => native().ioctl_TIOCSWINSZ(fd, rows, cols),
   tcgetattr: (fd) => native().tcgetattr(fd),
@@ -78,14 +80,14 @@ export const realSyscalls: Syscalls = {
   bpf_prog_attach: (progFd, targetFd, attachType, flags) => native().bpf_prog_attach(progFd, targetFd, attachType, flags),
 };
 
-/** tsrun-monitor LOG MAX_LOG_BYTES EXIT_FILE SYNC_FD STDIN -- EXIT_COMMAND…, its steps on stdin, fd 3 its sync pipe. */
+/** tsrun-monitor LOG MAX_LOG_BYTES EXIT_FILE SYNC_FD STDIN STDIN_ONCE -- EXIT_COMMAND…, its steps on stdin, fd 3 its sync pipe. */
 function spawnMonitor(request: MonitorRequest): StartedMonitor {
   // node:child_process is loaded only here, for a detached start: a foreground run does not need it.
   const { spawn } = createRequire(import.meta.url)('node:child_process') as typeof ChildProcesses;
   const log = fs.openSync(request.monitorLog, 'a');
   try {
     const monitor = spawn(MONITOR_PATH, [
-      request.logPath, String(request.logMaxBytes), request.exitFile, '3', request.stdinFifo ?? '-', '--', ...request.exitCommand,
+      request.logPath, String(request.logMaxBytes), request.exitFile, '3', request.stdinFifo ?? '-', request.stdinOnce ? 'once' : 'kept', '--', ...request.exitCommand,
     ], { detached: true, stdio: ['pipe', log, log, 'pipe'], env: request.env });
     monitor.stdin!.end(request.spawn);
     const said = linesUntilClosed(monitor.stdio[3] as Readable).finally(() => monitor.unref());

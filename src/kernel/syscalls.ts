@@ -43,6 +43,8 @@ export interface MonitorRequest {
   exitFile: string;
   /** A FIFO the container reads as its stdin (`run -d -i`), or null for /dev/null. */
   stdinFifo: string | null;
+  /** The container's input ends when the FIFO's first writer closes it (else the monitor keeps it open). */
+  stdinOnce: boolean;
   /** What the monitor becomes (execv) once it has written the exit status: tsrun again. */
   exitCommand: string[];
   /** The monitor's own stdout and stderr. */
@@ -84,6 +86,8 @@ export interface Syscalls {
   spawnMonitor(request: MonitorRequest): StartedMonitor;
   /** waitpid(pid, 0) on a helper thread; resolves without blocking the event loop. */
   waitpid(pid: number): Promise<WaitStatus>;
+  /** pipe2(O_CLOEXEC): [read end, write end]; the daemon's exec gives the child one end of each. */
+  pipe(): [number, number];
   /** recvmsg(SCM_RIGHTS): one file descriptor passed over a unix socket. */
   recvfd(socketFd: number): number;
   /** A terminal's settings (struct termios, as bytes), to restore them later. */

@@ -19,7 +19,7 @@
 // fetching a new one when the registry stops accepting it.
 import type http from 'node:http';
 import type { Readable } from 'node:stream';
-import { fail } from '../errors.js';
+import { TsrunError, fail } from '../errors.js';
 import { inSpan } from '../trace/span.js';
 import { MAX_JSON_BYTES } from '../store/staging.js';
 import { Transport, readBody } from './http.js';
@@ -245,9 +245,11 @@ export class RegistryClient {
     const { domain } = this.endpoint;
     const name = `${domain}/${this.repository}`;
     const reading = method === 'GET' || method === 'HEAD';
-    if (code === 'NAME_UNKNOWN') return fail(`repository ${name} not found`, 'check the name; `tsrun pull` takes the repository as the registry lists it');
+    if (code === 'NAME_UNKNOWN') {
+      return new TsrunError(`repository ${name} not found`, { hint: 'check the name; `tsrun pull` takes the repository as the registry lists it', code });
+    }
     if (code === 'MANIFEST_UNKNOWN' || (reading && status === 404 && path.includes('/manifests/'))) {
-      return fail(`manifest unknown: ${name} has no ${path.slice(path.lastIndexOf('/') + 1)}`, 'check the tag or digest');
+      return new TsrunError(`manifest unknown: ${name} has no ${path.slice(path.lastIndexOf('/') + 1)}`, { hint: 'check the tag or digest', code: 'MANIFEST_UNKNOWN' });
     }
     if (code === 'BLOB_UNKNOWN' || (reading && status === 404 && path.includes('/blobs/'))) {
       return fail(`blob unknown: ${name} has no ${path.slice(path.lastIndexOf('/') + 1)}`, 'the image in the registry is incomplete; push it again');

@@ -36,6 +36,7 @@ export async function create(runtime: Runtime, image: ImageRecord, request: RunR
       hostname,
       tty: request.tty,
       interactive: request.interactive,
+      stdinOnce: request.stdinOnce,
       autoRemove: request.autoRemove,
       ...await networks(runtime, request),
       ports: await portsToPublish(image, request),

@@ -81,7 +81,7 @@ export async function execDetached(runtime: Runtime, container: ContainerRecord,
   const steps = [...ns.steps, ...planProcess(runtime, container, rootfs).steps];
   const runDir = containerRunDir(runtime.paths, container.id);
   const logPath = path.join(containerDir(runtime.paths, container.id), `${container.id}-json.log`);
-  // With -i, the container reads a FIFO that `tsrun attach` writes into.
+  // With -i, the container reads a FIFO that `tsrun attach` (or the daemon's attach) writes into.
   const stdinFifo = container.config.interactive ? path.join(runDir, 'stdin') : null;
   if (stdinFifo && !fs.existsSync(stdinFifo)) runtime.sys.mknod(stdinFifo, fs.constants.S_IFIFO | 0o600, 0, 0);
   const monitorLog = path.join(runDir, 'monitor.log');
@@ -91,6 +91,7 @@ export async function execDetached(runtime: Runtime, container: ContainerRecord,
     logMaxBytes: container.config.logMaxSize ?? MAX_LOG_BYTES,
     exitFile: path.join(runDir, 'exit'),
     stdinFifo,
+    stdinOnce: container.config.stdinOnce ?? false,
     // When the container exits, the monitor becomes this command: tsrun again, to record the exit and clean up.
     exitCommand: [process.execPath, process.argv[1]!, '--root', runtime.paths.root, 'container-exited', container.id],
     monitorLog,
@@ -105,7 +106,7 @@ export async function execDetached(runtime: Runtime, container: ContainerRecord,
   }
   const startedAt = new Date().toISOString();
   const monitorRecord = { pid: monitor.pid, startTime: processStartTime(monitor.pid) };
-  saveState(runtime.paths, container.id, { ...container.state, status: 'running', pid, pidStartTime: processStartTime(pid), startedAt, error: '', monitor: monitorRecord, stoppedByUser: false });
+  saveState(runtime.paths, container.id, { ...container.state, status: 'running', pid, pidStartTime: processStartTime(pid), startedAt, error: '', monitor: monitorRecord, stoppedByUser: false, restarting: false });
   annotate({ 'process.pid': pid, 'tsrun.monitor.pid': monitor.pid });
   return { pid, startedAt, monitorPid: monitor.pid, logPath };
 }

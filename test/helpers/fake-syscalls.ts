@@ -67,6 +67,8 @@ export function fakeSyscalls(overrides: Partial<Syscalls> = {}, fake: FakeOption
       return { pid, said: Promise.resolve(monitor.said ?? [`pid ${pid}`, failed ?? 'started']) };
     }),
     waitpid: record('waitpid', (pid: number) => Promise.resolve(pid === childPid && fake.child?.exit ? fake.child.exit : { code: 0, signal: null })),
+    // Real descriptors, though not a pipe's: a test that reads or writes one needs the real module.
+    pipe: record('pipe', () => [fs.openSync('/dev/null', 'r'), fs.openSync('/dev/null', 'w')]),
     recvfd: record('recvfd', () => -1),
     ioctl_TIOCSWINSZ: record('ioctl_TIOCSWINSZ', () => undefined),
     tcgetattr: record('tcgetattr', () => Buffer.alloc(60)),

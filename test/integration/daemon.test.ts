@@ -55,7 +55,8 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
   const daemonLog = () => fs.readFileSync(path.join(dir, 'daemon.log'), 'utf8');
   const docker = (args: string[], input?: string) => {
     const result = spawnSync(DOCKER, ['-H', `unix://${socket}`, ...args], {
-      encoding: 'utf8', timeout: 60_000, input, env: { ...process.env, DOCKER_CONFIG: path.join(dir, 'docker-config') },
+      // SIGKILL at the end of the time: the CLI would pass a SIGTERM on to the container, and wait on.
+      encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL', input, env: { ...process.env, DOCKER_CONFIG: path.join(dir, 'docker-config') },
     });
     return { status: result.status, stdout: result.stdout, stderr: result.stderr };
   };
@@ -99,8 +100,21 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
     expect(daemonLog()).toMatch(/POST \/v1\.41\/containers\/\w+\/wait\?condition=removed 200 /);
   });
 
-  it('passes piped input to docker run -i', () => {
+  it('passes piped input to docker run -i, and its end: the container reads to the end of it and exits (StdinOnce)', () => {
     expect(docker(['run', '-i', '--rm', 'tsrun-demo', 'sh'], 'echo from-stdin\nexit 2\n')).toEqual({ status: 2, stdout: 'from-stdin\n', stderr: '' });
+    expect(docker(['run', '-i', '--rm', 'tsrun-demo', 'cat'], 'hi\nthere\n')).toEqual({ status: 0, stdout: 'hi\nthere\n', stderr: '' });
+    expect(docker(['run', '-i', '--rm', 'tsrun-demo', 'wc', '-c'], '')).toMatchObject({ status: 0, stdout: expect.stringMatching(/^\s*0\n$/) });
+    // docker start -ai of a container made with -i: the same, run after run.
+    const id = docker(['create', '-i', '--name', 'reader', 'tsrun-demo', 'cat']).stdout.trim();
+    try {
+      expect(docker(['start', '-ai', 'reader'], 'first\n')).toEqual({ status: 0, stdout: 'first\n', stderr: '' });
+      expect(docker(['start', '-ai', 'reader'], 'second\n')).toEqual({ status: 0, stdout: 'second\n', stderr: '' });
+    } finally {
+      docker(['rm', '-f', id]);
+    }
+    // Gone before its input could be written: the daemon finds no reader, and does not wait for one.
+    for (let i = 0; i < 3; i++) expect(docker(['run', '-i', '--rm', 'tsrun-demo', 'true'], 'never read\n')).toEqual({ status: 0, stdout: '', stderr: '' });
+    expect(tsrun(root, ['ps', '-aq']).stdout).toBe('');
   });
 
   it('exits 127 for a command that is not there and 126 for one that cannot run, with the words docker reads them from', () => {
@@ -146,6 +160,106 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
     expect(docker(['ps', '-aq']).stdout).toBe('');
   });
 
+  it('restarts, renames, pauses and unpauses a container, with Docker\'s errors', async () => {
+    const id = docker(['run', '-d', '--name', 'napper', 'tsrun-demo', 'sh', '-c', 'echo run; exec sleep 100']).stdout.trim();
+    const other = docker(['create', '--name', 'other', 'tsrun-demo', 'true']).stdout.trim();
+    try {
+      expect(docker(['rename', 'napper', 'sleeper'])).toEqual({ status: 0, stdout: '', stderr: '' });
+      expect(docker(['inspect', '-f', '{{.Name}}', id]).stdout).toBe('/sleeper\n');
+      // The CLI adds a line of its own after the daemon's words.
+      expect(docker(['rename', 'napper', 'x'])).toMatchObject({
+        status: 1, stderr: 'Error response from daemon: No such container: napper\nError: failed to rename container named napper\n',
+      });
+      expect(docker(['rename', 'sleeper', 'bad name!'])).toMatchObject({
+        status: 1, stderr: 'Error response from daemon: Invalid container name (bad name!), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed\nError: failed to rename container named sleeper\n',
+      });
+      expect(docker(['rename', 'sleeper', 'other'])).toMatchObject({ status: 1, stderr: expect.stringContaining(`The container name "/other" is already in use by container "${other}"`) });
+
+      // Frozen by its cgroup: the freezer on v1, cgroup.freeze on v2.
+      const frozen = () => (fs.existsSync('/sys/fs/cgroup/freezer')
+        ? fs.readFileSync(`/sys/fs/cgroup/freezer/tsrun/${id}/freezer.state`, 'utf8').trim() === 'FROZEN'
+        : fs.readFileSync(`/sys/fs/cgroup/tsrun/${id}/cgroup.freeze`, 'utf8').trim() === '1');
+      expect(docker(['pause', 'sleeper'])).toEqual({ status: 0, stdout: 'sleeper\n', stderr: '' });
+      expect(frozen()).toBe(true);
+      expect(docker(['ps', '--format', '{{.Names}} {{.Status}}']).stdout).toMatch(/^sleeper Up .+ \(Paused\)\n$/);
+      expect(docker(['pause', 'sleeper'])).toMatchObject({ status: 1, stderr: `Error response from daemon: Container ${id} is already paused\n` });
+      expect(docker(['exec', 'sleeper', 'true'])).toMatchObject({ status: 1, stderr: `Error response from daemon: Container ${id} is paused, unpause the container before exec\n` });
+      expect(docker(['unpause', 'sleeper'])).toEqual({ status: 0, stdout: 'sleeper\n', stderr: '' });
+      expect(frozen()).toBe(false);
+      expect(docker(['unpause', 'sleeper'])).toMatchObject({ status: 1, stderr: `Error response from daemon: Container ${id} is not paused\n` });
+
+      const pid = () => docker(['inspect', '-f', '{{.State.Pid}}', 'sleeper']).stdout;
+      const before = pid();
+      expect(docker(['restart', '-t', '1', 'sleeper'])).toEqual({ status: 0, stdout: 'sleeper\n', stderr: '' });
+      expect(docker(['inspect', '-f', '{{.State.Status}}', 'sleeper']).stdout).toBe('running\n');
+      expect(pid()).not.toBe(before);
+      await eventually(() => docker(['logs', 'sleeper']).stdout === 'run\nrun\n');
+      // A stopped container is started, and one that is not running cannot be paused.
+      expect(docker(['stop', '-t', '1', 'sleeper']).status).toBe(0);
+      expect(docker(['pause', 'sleeper'])).toMatchObject({ status: 1, stderr: `Error response from daemon: Container ${id} is not running\n` });
+      expect(docker(['restart', 'sleeper'])).toEqual({ status: 0, stdout: 'sleeper\n', stderr: '' });
+      expect(docker(['inspect', '-f', '{{.State.Status}}', 'sleeper']).stdout).toBe('running\n');
+      expect(docker(['restart', 'no-such-container'])).toMatchObject({ status: 1, stderr: 'Error response from daemon: No such container: no-such-container\n' });
+    } finally {
+      docker(['rm', '-f', id, other]);
+    }
+    // A --rm container is restarted, not removed; it goes once it stops for good.
+    const passing = docker(['run', '-d', '--rm', '--name', 'passing', 'tsrun-demo', 'sleep', '100']).stdout.trim();
+    try {
+      expect(docker(['restart', '-t', '1', 'passing'])).toEqual({ status: 0, stdout: 'passing\n', stderr: '' });
+      expect(docker(['inspect', '-f', '{{.State.Status}}', 'passing']).stdout).toBe('running\n');
+      expect(docker(['stop', '-t', '1', 'passing']).status).toBe(0);
+      await eventually(() => docker(['ps', '-aq']).stdout === '');
+    } finally {
+      docker(['rm', '-f', passing]);
+    }
+  });
+
+  it('runs docker exec: its output and exit code, -e -w -u, piped input with -i, -d, a command that is not there', async () => {
+    const id = docker(['run', '-d', '--name', 'box', 'tsrun-demo', 'sleep', '100']).stdout.trim();
+    try {
+      expect(docker(['exec', 'box', 'sh', '-c', 'echo from-exec; echo err-exec >&2; exit 4'])).toEqual({ status: 4, stdout: 'from-exec\n', stderr: 'err-exec\n' });
+      expect(daemonLog()).toMatch(/POST \/v1\.41\/containers\/box\/exec 201 .*\nPOST \/v1\.41\/exec\/\w{64}\/start 101 .*\nGET \/v1\.41\/exec\/\w{64}\/json 200 /s);
+      expect(docker(['exec', '-e', 'A=1', '-w', '/tmp', '-u', '0', 'box', 'sh', '-c', 'echo $A $(pwd) $(id -u)'])).toEqual({ status: 0, stdout: '1 /tmp 0\n', stderr: '' });
+      expect(docker(['exec', '-i', 'box', 'cat'], 'piped\ninput\n')).toEqual({ status: 0, stdout: 'piped\ninput\n', stderr: '' });
+      expect(docker(['exec', '-d', 'box', 'sh', '-c', 'echo detached > /tmp/marker'])).toEqual({ status: 0, stdout: '', stderr: '' });
+      await eventually(() => docker(['exec', 'box', 'cat', '/tmp/marker']).stdout === 'detached\n');
+      // Told on the stream, as dockerd tells it; the exit code is the one tsrun exec and docker run give.
+      const missing = docker(['exec', 'box', 'no-such-command']);
+      expect(missing).toMatchObject({ status: 127, stdout: expect.stringContaining('exec: "no-such-command": executable file not found in $PATH') });
+      // Any other failure to start is 126, as dockerd has it.
+      expect(docker(['exec', '-u', 'no-such-user', 'box', 'true'])).toMatchObject({ status: 126, stdout: expect.stringContaining('no-such-user') });
+      expect(docker(['exec', 'no-such-box', 'true'])).toMatchObject({ status: 1, stderr: 'Error response from daemon: No such container: no-such-box\n' });
+      expect(docker(['exec', '-t', 'box', 'true'])).toMatchObject({ status: 1, stderr: expect.stringContaining('tsrun cannot give an exec a terminal through its daemon yet') });
+
+      // Resizes: 200, as dockerd answers for a container or exec without a terminal (no other kind comes in yet).
+      const made = await request(socket, 'POST', '/v1.41/containers/box/exec', JSON.stringify({ Cmd: ['true'] }));
+      expect(made.status).toBe(201);
+      const execId = (JSON.parse(made.body) as { Id: string }).Id;
+      expect(await request(socket, 'POST', `/v1.41/exec/${execId}/resize?h=30&w=100`)).toMatchObject({ status: 200, body: '' });
+      expect(await request(socket, 'POST', '/v1.41/exec/no-such-exec/resize?h=30&w=100')).toEqual({ status: 404, type: 'application/json', body: '{"message":"No such exec instance: no-such-exec"}\n' });
+      expect(await request(socket, 'POST', '/v1.41/containers/box/resize?h=30&w=100')).toMatchObject({ status: 200, body: '' });
+      expect(await request(socket, 'POST', '/v1.41/containers/box/resize?h=tall&w=100')).toMatchObject({ status: 400, body: '{"message":"invalid value for h: \\"tall\\""}\n' });
+      expect(await request(socket, 'GET', `/v1.41/exec/${execId}/json`)).toMatchObject({ status: 200, body: expect.stringContaining('"Running":false,"ExitCode":null') });
+
+      // A client that goes away: the process runs on to its end, and the daemon lets go of its pipes then.
+      const daemonFds = () => fs.readdirSync(`/proc/${daemon.pid}/fd`).length;
+      const before = daemonFds();
+      const cli = spawn(DOCKER, ['-H', `unix://${socket}`, 'exec', 'box', 'sh', '-c', 'echo started; sleep 1; echo done > /tmp/ended'], {
+        env: { ...process.env, DOCKER_CONFIG: path.join(dir, 'docker-config') }, stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      await new Promise((resolve) => cli.stdout!.once('data', resolve));
+      cli.kill('SIGKILL');
+      await eventually(() => docker(['exec', 'box', 'cat', '/tmp/ended']).stdout === 'done\n' && daemonFds() === before);
+
+      expect(docker(['stop', '-t', '1', 'box']).status).toBe(0);
+      expect(docker(['exec', 'box', 'true'])).toMatchObject({ status: 1, stderr: `Error response from daemon: Container ${id} is not running\n` });
+      expect(await request(socket, 'POST', '/v1.41/containers/box/resize?h=30&w=100')).toMatchObject({ status: 409 });
+    } finally {
+      docker(['rm', '-f', id]);
+    }
+  });
+
   it('pulls from a registry on loopback with docker pull, and when docker run needs an image it does not have', async () => {
     const registry = await startRegistry();
     const layouts = tempDir('daemon-layouts');
@@ -155,8 +269,14 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
       expect(pulled.status).toBe(0);
       expect(pulled.stdout).toMatch(new RegExp(`^1: Pulling from demo\n\\w{12}: (Already exists|Pulling fs layer)\n.*Digest: sha256:\\w{64}\nStatus: Downloaded newer image for ${registry.host}/demo:1\n${registry.host}/demo:1\n$`, 's'));
       expect(docker(['pull', `${registry.host}/demo:1`]).stdout).toContain(`Status: Image is up to date for ${registry.host}/demo:1`);
-      // No such tag: an error answer before any progress, which the CLI prints.
-      expect(docker(['pull', `${registry.host}/demo:no-such-tag`])).toMatchObject({ status: 1, stderr: expect.stringContaining('Error response from daemon: manifest unknown') });
+      // No such tag: a 404 before any progress, which the CLI prints; docker run prints it too, and exits 125.
+      expect(docker(['pull', `${registry.host}/demo:no-such-tag`])).toEqual({
+        status: 1, stdout: '', stderr: `Error response from daemon: manifest unknown: ${registry.host}/demo has no no-such-tag — check the tag or digest\n`,
+      });
+      expect(daemonLog()).toMatch(/POST \/v1\.41\/images\/create\?fromImage=[^ ]+&tag=no-such-tag 404 /);
+      const runMissing = docker(['run', '--rm', `${registry.host}/demo:no-such-tag`, 'true']);
+      expect(runMissing.status).toBe(125);
+      expect(runMissing.stderr).toContain(`docker: Error response from daemon: manifest unknown: ${registry.host}/demo has no no-such-tag`);
       // create says 404, the CLI pulls (POST /images/create) and creates again.
       registry.push(path.join(layouts, 'demo'), 'latest', 'demo:2');
       const run = docker(['run', '--rm', `${registry.host}/demo:2`, 'echo', 'pulled, then run']);
@@ -229,10 +349,20 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
     expect(under).toEqual(['tsrun.rwlayer', 'tsrun.network', 'tsrun.namespaces', 'tsrun.exec']);
   });
 
-  it('stops on SIGTERM: its socket goes, and the containers it started run on under their monitors', async () => {
+  it('stops on SIGTERM: its socket goes, the containers it started run on under their monitors, what docker exec started ends', async () => {
     const id = docker(['run', '-d', 'tsrun-demo', 'sleep', '100']).stdout.trim();
+    expect(docker(['exec', '-d', id, 'sleep', '101']).status).toBe(0);
+    const execs = () => fs.readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).filter((pid) => {
+      try {
+        return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8') === 'sleep\u0000101\u0000';
+      } catch {
+        return false;
+      }
+    });
+    await eventually(() => execs().length === 1);
     daemon.kill('SIGTERM');
     expect(await new Promise((resolve) => daemon.once('exit', resolve))).toBe(0);
+    await eventually(() => execs().length === 0);
     expect(fs.existsSync(socket)).toBe(false);
     expect(daemonLog()).toContain('SIGTERM: stopping the daemon');
     expect(tsrun(root, ['inspect', '-f', '{{.State.Status}}', id]).stdout).toBe('running\n');

@@ -115,6 +115,12 @@ describe.skipIf(!asRoot)('detached containers (as root)', () => {
     expect(state('renamed')).toMatchObject({ Status: 'running' });
     expect(state('renamed').Pid).not.toBe(firstPid);
     run('rm', '-f', 'renamed');
+    // A --rm container is restarted, not removed, as Docker's restart keeps it; it goes once it stops for good.
+    run('run', '-d', '--rm', '--name', 'passing', 'tsrun-demo', 'sleep', '60');
+    expect(run('restart', '-t', '1', 'passing')).toEqual({ status: 0, stdout: 'passing\n', stderr: '' });
+    expect(state('passing')).toMatchObject({ Status: 'running' });
+    expect(run('stop', '-t', '1', 'passing').status).toBe(0);
+    expect(run('ps', '-a', '--filter', 'name=passing', '-q').stdout).toBe('');
 
     run('run', '-d', '--name', 'flaky', '--restart', 'on-failure:2', 'tsrun-demo', 'sh', '-c', 'echo try; exit 1');
     // Three runs in all (the first and two restarts, 100 and 200 ms apart), then it stays exited.

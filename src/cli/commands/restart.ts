@@ -9,10 +9,10 @@ export const restartCommand: CommandModule<object, ContainersArgs> = {
     time: { alias: 't', type: 'number', default: 10, describe: 'Seconds to wait before killing the container' },
   }).positional('containers', { type: 'string', array: true, describe: 'Container names or ids' }) as never,
   handler: async (argv) => {
-    const { stopContainer } = await import('../../containers/stop.js');
+    const { stopToRestart } = await import('../../containers/stop.js');
     const { startDetached } = await import('../../run.js');
     await eachContainer(argv, async (runtime, name) => {
-      const stopped = await stopContainer(runtime, name, argv.time);
+      const stopped = await stopToRestart(runtime, name, argv.time);
       await startDetached(runtime, { ...stopped, state: { ...stopped.state, restartCount: 0 } });
     });
   },

@@ -8,8 +8,8 @@ export const waitCommand: CommandModule<object, ContainersArgs> = {
   builder: (yargs) => yargs.positional('containers', { type: 'string', array: true, describe: 'Container names or ids' }) as never,
   handler: async (argv) => {
     const { runtimeFor } = await import('../runtime.js');
-    const { waitForExit } = await import('../../containers/stop.js');
+    const { gone, waitForExit } = await import('../../containers/stop.js');
     const runtime = runtimeFor(argv);
-    for (const name of argv.containers.map(String)) process.stdout.write(`${(await waitForExit(runtime, name)).state.exitCode}\n`);
+    for (const name of argv.containers.map(String)) process.stdout.write(`${(await waitForExit(runtime, name) ?? gone(name)).state.exitCode}\n`);
   },
 };

@@ -144,7 +144,7 @@ describe('a container cgroup in a fake cgroupfs', () => {
     expect(planCgroup({ version: 1, roots }, 'abc', {}, ALL_DEVICES).writes.map((w) => w.value)).toEqual(['a', 'a']);
   });
 
-  it('v2: reads usage and OOM kills from the unified files, and freezes with cgroup.freeze', async () => {
+  it('v2: reads usage and OOM kills from the unified files, and freezes with cgroup.freeze, done when cgroup.events says so', async () => {
     const plan = planCgroup({ version: 2, root }, 'abc', {});
     const dir = path.join(root, 'tsrun/abc');
     fs.mkdirSync(dir, { recursive: true });
@@ -156,8 +156,17 @@ describe('a container cgroup in a fake cgroupfs', () => {
     for (const [file, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, file), text);
     expect(readUsage(plan)).toEqual({ memoryBytes: 1048576, memoryLimit: null, cpuNanoseconds: 2_500_000, pids: 3 });
     expect(oomKills(plan)).toBe(1);
-    await setFrozen(plan, true);
+    // The kernel freezes in the background: "frozen 1" in cgroup.events once every task has stopped.
+    const events = (frozen: 0 | 1) => fs.writeFileSync(path.join(dir, 'cgroup.events'), `populated 1\nfrozen ${frozen}\n`);
+    events(0);
+    let paused = false;
+    const pausing = setFrozen(plan, true).then(() => { paused = true; });
+    await new Promise((resolve) => setTimeout(resolve, 50));
     expect(fs.readFileSync(path.join(dir, 'cgroup.freeze'), 'utf8')).toBe('1');
+    expect(paused).toBe(false);
+    events(1);
+    await pausing;
+    events(0);
     await setFrozen(plan, false);
     expect(fs.readFileSync(path.join(dir, 'cgroup.freeze'), 'utf8')).toBe('0');
   });

@@ -74,6 +74,16 @@ describe('createRequest', () => {
       '--log-opt', 'max-size=1m', '--cap-drop', 'ALL', '--stop-signal', 'SIGINT', 'busybox:local', 'echo', 'hi']));
   });
 
+  it('keeps -i\'s StdinOnce: set by docker run -i (12-run-i-stdin.txt), not by docker run -d -i', async () => {
+    const interactive = body('08-run-rm-echo.txt');
+    Object.assign(interactive, { AttachStdin: true, OpenStdin: true, StdinOnce: true, Cmd: ['sh'] });
+    expect((await createRequest(interactive, null)).request).toEqual(await fromTheCommandLine(['-i', '--rm', 'busybox:local', 'sh']));
+    expect((await createRequest(interactive, null)).request).toMatchObject({ interactive: true, stdinOnce: true });
+    Object.assign(interactive, { AttachStdin: false, AttachStdout: false, AttachStderr: false, StdinOnce: false });
+    expect((await createRequest(interactive, null)).request).toEqual(await fromTheCommandLine(['-d', '-i', '--rm', 'busybox:local', 'sh']));
+    expect((await createRequest(interactive, null)).request).toMatchObject({ interactive: true, stdinOnce: false });
+  });
+
   it('refuses a bad body with a 400 that says what is wrong, repeating no value that may be a secret', async () => {
     const refused = async (edit: (b: Record<string, any>) => void, name: string | null, message: string | RegExp) => {
       const changed = body('08-run-rm-echo.txt');

@@ -23,6 +23,9 @@ describe('the daemon\'s routes', () => {
     expect(match(ROUTES, 'POST', '/containers/create')).toMatchObject({ route: { path: '/containers/create' }, params: {} });
     expect(match(ROUTES, 'POST', '/containers/abc/attach')).toBeUndefined();
     expect(match(HIJACKED_ROUTES, 'POST', '/containers/abc/attach')).toMatchObject({ params: { id: 'abc' } });
+    // An exec's start is hijacked, unless it is detached (docker exec -d): then it is a plain request.
+    expect(match(HIJACKED_ROUTES, 'POST', '/exec/e1/start')).toMatchObject({ route: { path: '/exec/{id}/start' }, params: { id: 'e1' } });
+    expect(match(ROUTES, 'POST', '/exec/e1/start')).toMatchObject({ route: { path: '/exec/{id}/start' }, params: { id: 'e1' } });
   });
 
   it('listens on a unix socket, one systemd passes, or on TCP on loopback only', () => {

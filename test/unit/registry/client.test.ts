@@ -127,8 +127,9 @@ describe('RegistryClient', () => {
     });
     const client = clientFor(host);
     try {
-      await expect(client.manifest('v9')).rejects.toThrow(`manifest unknown: ${host}/team/app has no v9`);
-      await expect(client.blob('sha256:1', readAll)).rejects.toThrow(`repository ${host}/team/app not found`);
+      // The code too, by which the daemon answers 404 as dockerd does.
+      await expect(client.manifest('v9')).rejects.toMatchObject({ message: `manifest unknown: ${host}/team/app has no v9`, code: 'MANIFEST_UNKNOWN' });
+      await expect(client.blob('sha256:1', readAll)).rejects.toMatchObject({ message: `repository ${host}/team/app not found`, code: 'NAME_UNKNOWN' });
     } finally {
       client.close();
     }

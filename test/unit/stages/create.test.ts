@@ -24,7 +24,7 @@ function image(config: Record<string, unknown>): ImageRecord {
 }
 
 const request = (overrides: Partial<RunRequest> = {}): RunRequest => ({
-  image: 'demo', pull: 'missing', command: [], env: [], interactive: false, tty: false, autoRemove: false, network: 'bridge', aliases: [],
+  image: 'demo', pull: 'missing', command: [], env: [], interactive: false, stdinOnce: false, tty: false, autoRemove: false, network: 'bridge', aliases: [],
   ports: [], publishAll: false, mounts: [], readOnly: false, restart: { name: 'no', maximumRetryCount: 0 }, resources: {},
   security: DEFAULT_SECURITY, ...overrides,
 });
@@ -137,8 +137,8 @@ describe('create: what only the image can settle, and the rest of the request', 
     const resources = { memory: 64 << 20, pidsLimit: 10 };
     const security = { ...DEFAULT_SECURITY, capDrop: ['CAP_NET_RAW'] };
     const img = image({ Cmd: ['sh'], StopSignal: 'SIGQUIT' });
-    const record = await create(runtime, img, request({ readOnly: true, restart, logMaxSize: 4096, resources, security, autoRemove: true, network: 'none', interactive: true }));
-    expect(record.config).toMatchObject({ readOnly: true, restart, logMaxSize: 4096, resources, security, autoRemove: true, network: 'none', interactive: true, tty: false, stopSignal: 'SIGQUIT' });
+    const record = await create(runtime, img, request({ readOnly: true, restart, logMaxSize: 4096, resources, security, autoRemove: true, network: 'none', interactive: true, stdinOnce: true }));
+    expect(record.config).toMatchObject({ readOnly: true, restart, logMaxSize: 4096, resources, security, autoRemove: true, network: 'none', interactive: true, stdinOnce: true, tty: false, stopSignal: 'SIGQUIT' });
     expect((await create(runtime, img, request({ stopSignal: 'SIGINT' }))).config.stopSignal).toBe('SIGINT');
     expect(record.image).toEqual({ id: img.id, name: 'demo', layers: ['sha256:' + 'b'.repeat(64)] });
   });

@@ -222,7 +222,7 @@ describe('exec stage', () => {
       expect(monitors).toHaveLength(1);
       const request = monitors[0]!.args[0] as Record<string, unknown> & { exitCommand: string[]; env: NodeJS.ProcessEnv };
       expect(request).toMatchObject({
-        logPath, logMaxBytes: 10 * 1024 * 1024, exitFile: path.join(runDir, 'exit'), stdinFifo: null, monitorLog: path.join(runDir, 'monitor.log'),
+        logPath, logMaxBytes: 10 * 1024 * 1024, exitFile: path.join(runDir, 'exit'), stdinFifo: null, stdinOnce: false, monitorLog: path.join(runDir, 'monitor.log'),
       });
       expect(request.exitCommand[0]).toBe(process.execPath);
       expect(request.exitCommand.slice(-4)).toEqual(['--root', store.root, 'container-exited', ID]);
@@ -232,7 +232,7 @@ describe('exec stage', () => {
       expect(started).toEqual({ pid, startedAt: expect.any(String), monitorPid: process.pid, logPath });
       expect(getContainer(store, ID).state).toEqual({
         status: 'running', pid, pidStartTime: processStartTime(pid), exitCode: null, startedAt: started.startedAt, finishedAt: null, error: '',
-        monitor: { pid: process.pid, startTime: processStartTime(process.pid) }, stoppedByUser: false,
+        monitor: { pid: process.pid, startTime: processStartTime(process.pid) }, stoppedByUser: false, restarting: false,
       });
     });
 
@@ -241,7 +241,13 @@ describe('exec stage', () => {
       await execDetached(runtime, container, rootfs, ns);
       const fifo = path.join(containerRunDir(store, ID), 'stdin');
       expect(sys.calls.find((call) => call.name === 'mknod')!.args).toEqual([fifo, fs.constants.S_IFIFO | 0o600, 0, 0]);
-      expect(sys.calls.find((call) => call.name === 'spawnMonitor')!.args[0]).toMatchObject({ stdinFifo: fifo, logMaxBytes: 4096 });
+      expect(sys.calls.find((call) => call.name === 'spawnMonitor')!.args[0]).toMatchObject({ stdinFifo: fifo, stdinOnce: false, logMaxBytes: 4096 });
+    });
+
+    it('tells the monitor when the input ends with its first writer (StdinOnce: `docker run -i`)', async () => {
+      const { sys, runtime, container, rootfs, ns } = await setUp({}, { interactive: true, stdinOnce: true });
+      await execDetached(runtime, container, rootfs, ns);
+      expect(sys.calls.find((call) => call.name === 'spawnMonitor')!.args[0]).toMatchObject({ stdinFifo: path.join(containerRunDir(store, ID), 'stdin'), stdinOnce: true });
     });
 
     it('refuses -t before starting anything', async () => {
