@@ -224,7 +224,7 @@ export function mountSteps(mount: OciMount, root: string, cgroup: CgroupPlan): C
   return [
     ...make,
     { op: 'mount', source: mount.source ?? mount.type ?? 'none', root, target, fstype: bind ? '' : mount.type ?? '', flags: mountFlags, data: data.join(',') },
-    ...(bind && flags.has('MS_RDONLY') ? [{ op: 'mount', source: '', root, target, fstype: '', flags: ['MS_BIND', 'MS_REMOUNT', ...flags], data: '' } as ChildStep] : []),
+    ...(bind && flags.has('MS_RDONLY') ? [{ op: 'mount', source: '', root, target, fstype: '', flags: [...new Set(['MS_BIND', 'MS_REMOUNT', ...flags])], data: '' } as ChildStep] : []),
     ...propagation.map((p): ChildStep => ({ op: 'mount', source: '', root, target, fstype: '', flags: p, data: '' })),
   ];
 }

@@ -1,0 +1,231 @@
+// tsrun-oci as its callers use it, as root: bundles made here (busybox as the root filesystem, a config.json
+// from `tsrun-oci spec`), the commands run one process each, as containerd's shim runs them, and the state
+// machine checked across them. Every test leaves the host as it found it.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { hostSnapshot } from '../helpers/cli.js';
+import type { OciSpec } from '../../src/oci/spec.js';
+
+const OCI = path.resolve(import.meta.dirname, '../../bin/tsrun-oci.js');
+const BUSYBOX = '/bin/busybox';
+const ready = process.getuid?.() === 0 && fs.existsSync(BUSYBOX);
+const CGROUP_PARENT = 'tsrun-oci-test';
+
+let dir: string;
+let root: string;
+let bundle: string;
+
+let calls = 0;
+
+/** One command, as a shim runs it. The container inherits its stdio, as from runc: files, not pipes, or this wait for
+ *  the command would last as long as the container. */
+function oci(args: string[], options: { timeout?: number } = {}) {
+  const out = path.join(dir, `out-${++calls}`);
+  const err = path.join(dir, `err-${calls}`);
+  const [outFd, errFd] = [fs.openSync(out, 'w'), fs.openSync(err, 'w')];
+  try {
+    const result = spawnSync(process.execPath, [OCI, '--root', root, '--log', path.join(dir, 'log.json'), '--log-format', 'json', ...args], {
+      stdio: ['ignore', outFd, errFd], timeout: options.timeout ?? 30_000, killSignal: 'SIGKILL', env: { ...process.env, NO_COLOR: '1' },
+    });
+    return { status: result.status, stdout: fs.readFileSync(out, 'utf8'), stderr: fs.readFileSync(err, 'utf8'), out };
+  } finally {
+    fs.closeSync(outFd);
+    fs.closeSync(errFd);
+  }
+}
+
+/** A bundle whose config.json is `tsrun-oci spec`'s, changed by `change`. */
+function writeBundle(id: string, change: (spec: OciSpec) => void = () => {}): string {
+  const at = path.join(dir, id);
+  fs.mkdirSync(path.join(at, 'rootfs', 'bin'), { recursive: true });
+  fs.copyFileSync(BUSYBOX, path.join(at, 'rootfs', 'bin', 'busybox'));
+  fs.chmodSync(path.join(at, 'rootfs', 'bin', 'busybox'), 0o755);
+  for (const tool of ['sh', 'echo', 'cat', 'sleep', 'id', 'ls', 'hostname', 'touch', 'grep', 'cut']) fs.symlinkSync('busybox', path.join(at, 'rootfs', 'bin', tool));
+  expect(spawnSync(process.execPath, [OCI, 'spec', '--bundle', at], { encoding: 'utf8' }).status).toBe(0);
+  const spec = JSON.parse(fs.readFileSync(path.join(at, 'config.json'), 'utf8')) as OciSpec;
+  spec.linux!.cgroupsPath = `/${CGROUP_PARENT}/${id}`;
+  change(spec);
+  fs.writeFileSync(path.join(at, 'config.json'), JSON.stringify(spec, null, 2));
+  return at;
+}
+
+const command = (...args: string[]) => (spec: OciSpec) => { spec.process!.args = args; };
+const state = (id: string) => JSON.parse(oci(['state', id]).stdout) as { ociVersion: string; id: string; status: string; pid: number; bundle: string; annotations: object };
+
+async function eventually(check: () => boolean, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${check}`);
+    await sleep(20);
+  }
+}
+
+/** Every tree's cgroup of a container of these tests, still there. */
+const leftCgroups = () => ['memory', 'pids', 'freezer', 'devices'].filter((c) => fs.existsSync(`/sys/fs/cgroup/${c}/${CGROUP_PARENT}`))
+  .flatMap((c) => fs.readdirSync(`/sys/fs/cgroup/${c}/${CGROUP_PARENT}`, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => `${c}/${e.name}`));
+
+describe.skipIf(!ready)('tsrun-oci (as root)', () => {
+  let before: ReturnType<typeof hostSnapshot>;
+
+  beforeEach(() => {
+    before = hostSnapshot();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-oci-'));
+    root = path.join(dir, 'state');
+  });
+
+  afterEach(async () => {
+    // Whatever a failed test left: every container of ours goes, by force.
+    for (const id of fs.existsSync(root) ? fs.readdirSync(root) : []) oci(['delete', '--force', id]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    for (const c of ['memory', 'pids', 'freezer', 'devices', 'cpu,cpuacct', 'cpuset', 'blkio']) fs.rmSync(`/sys/fs/cgroup/${c}/${CGROUP_PARENT}`, { recursive: false, force: true });
+    await eventually(() => JSON.stringify(hostSnapshot()) === JSON.stringify(before));
+    expect(leftCgroups()).toEqual([]);
+  });
+
+  it('runs a bundle in the foreground: its output, its exit code, and nothing of it left', () => {
+    bundle = writeBundle('r1', command('sh', '-c', 'echo hello from $(hostname); exit 3'));
+    const ran = spawnSync(process.execPath, [OCI, '--root', root, 'run', '--bundle', bundle, 'r1'], { encoding: 'utf8', timeout: 30_000 });
+    expect(ran).toMatchObject({ status: 3, stdout: 'hello from tsrun\n', stderr: '' });
+    expect(fs.readdirSync(root)).toEqual([]);
+    expect(leftCgroups()).toEqual([]);
+  });
+
+  it('create leaves the process waiting before the program; start lets it run; kill and delete end it', async () => {
+    bundle = writeBundle('c1', (spec) => {
+      spec.process!.args = ['sh', '-c', 'touch /tmp/ran; echo started; exec sleep 60'];
+      spec.root.readonly = false;
+    });
+    fs.mkdirSync(path.join(bundle, 'rootfs/tmp'));
+    const pidFile = path.join(dir, 'c1.pid');
+    const created = oci(['create', '--bundle', bundle, '--pid-file', pidFile, 'c1']);
+    expect(created).toMatchObject({ status: 0, stdout: '', stderr: '' });
+    const pid = Number(fs.readFileSync(pidFile, 'utf8'));
+    expect(state('c1')).toMatchObject({ ociVersion: '1.0.2', id: 'c1', status: 'created', pid, bundle, annotations: {} });
+    // Waiting in tsrun-exec, after every step: its root is the bundle's already, and the program has not run.
+    expect(fs.readlinkSync(`/proc/${pid}/exe`)).toMatch(/^\/memfd:tsrun-exec/);
+    expect(fs.existsSync(path.join(bundle, 'rootfs/tmp/ran'))).toBe(false);
+    expect(fs.readlinkSync(`/proc/${pid}/root`)).toBe('/');
+    expect(fs.readFileSync(`/sys/fs/cgroup/memory/${CGROUP_PARENT}/c1/cgroup.procs`, 'utf8').trim()).toBe(String(pid));
+
+    expect(oci(['start', 'c1'])).toMatchObject({ status: 0, stdout: '', stderr: '' });
+    expect(state('c1')).toMatchObject({ status: 'running', pid });
+    await eventually(() => fs.existsSync(path.join(bundle, 'rootfs/tmp/ran')));
+    // Its output goes where create's went: the stdio the shim gave create.
+    expect(fs.readFileSync(created.out, 'utf8')).toBe('started\n');
+    expect(oci(['start', 'c1'])).toMatchObject({ status: 1, stderr: 'tsrun-oci: cannot start an already running container\n' });
+    expect(oci(['delete', 'c1'])).toMatchObject({ status: 1, stderr: expect.stringContaining('cannot delete container c1 that is not stopped: running') });
+
+    expect(oci(['kill', 'c1', 'KILL'])).toMatchObject({ status: 0 });
+    await eventually(() => state('c1').status === 'stopped');
+    expect(state('c1').pid).toBe(0);
+    expect(oci(['kill', 'c1'])).toMatchObject({ status: 1, stderr: 'tsrun-oci: container not running\n' });
+    expect(oci(['start', 'c1'])).toMatchObject({ status: 1, stderr: 'tsrun-oci: cannot start a container that has stopped\n' });
+    expect(oci(['delete', 'c1'])).toMatchObject({ status: 0, stdout: '', stderr: '' });
+    expect(oci(['state', 'c1'])).toMatchObject({ status: 1, stderr: 'tsrun-oci: container c1 does not exist\n' });
+    // What the shim reads back: the last error, as JSON lines.
+    const logged = fs.readFileSync(path.join(dir, 'log.json'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { level: string; msg: string });
+    expect(logged.at(-1)).toMatchObject({ level: 'error', msg: 'container c1 does not exist' });
+  });
+
+  it('delete removes a created container at once, and --force a running one', async () => {
+    bundle = writeBundle('d1', command('sleep', '60'));
+    expect(oci(['create', '--bundle', bundle, 'd1']).status).toBe(0);
+    expect(oci(['delete', 'd1'])).toMatchObject({ status: 0 });
+    expect(oci(['create', '--bundle', bundle, 'd1']).status).toBe(0);
+    expect(oci(['start', 'd1']).status).toBe(0);
+    expect(oci(['delete', '--force', 'd1'])).toMatchObject({ status: 0, stderr: '' });
+    expect(fs.existsSync(path.join(root, 'd1'))).toBe(false);
+    expect(oci(['delete', '--force', 'd1'])).toMatchObject({ status: 0 }); // gone already: nothing to do, as runc
+  });
+
+  it('tells a missing command at create, as runc does, and leaves nothing', () => {
+    bundle = writeBundle('m1', command('no-such-command'));
+    const created = oci(['create', '--bundle', bundle, 'm1']);
+    expect(created.status).toBe(1);
+    expect(created.stderr).toContain('exec: "no-such-command": executable file not found in $PATH');
+    expect(fs.readdirSync(root)).toEqual([]);
+  });
+
+  it('runs the hooks with the state on their standard input: prestart at create, poststart at start, poststop at delete', async () => {
+    const hook = (name: string) => ({ path: '/bin/sh', args: ['sh', '-c', `cat > ${path.join(dir, name)}.json`] });
+    bundle = writeBundle('h1', (spec) => {
+      spec.process!.args = ['sleep', '60'];
+      spec.hooks = { prestart: [hook('prestart')], poststart: [hook('poststart')], poststop: [hook('poststop')] };
+      spec.annotations = { 'org.example.lab': 'hooks' };
+    });
+    expect(oci(['create', '--bundle', bundle, 'h1']).status).toBe(0);
+    const pid = state('h1').pid;
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'prestart.json'), 'utf8'))).toEqual({ ociVersion: '1.0.2', id: 'h1', status: 'created', pid, bundle, annotations: { 'org.example.lab': 'hooks' } });
+    expect(fs.existsSync(path.join(dir, 'poststart.json'))).toBe(false);
+    expect(oci(['start', 'h1']).status).toBe(0);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'poststart.json'), 'utf8'))).toMatchObject({ status: 'running', pid });
+    expect(oci(['delete', '--force', 'h1']).status).toBe(0);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'poststop.json'), 'utf8'))).toMatchObject({ status: 'stopped', id: 'h1' });
+  });
+
+  it('a failing prestart hook fails the create, and the container goes', () => {
+    bundle = writeBundle('h2', (spec) => {
+      spec.process!.args = ['sleep', '60'];
+      spec.hooks = { prestart: [{ path: '/bin/sh', args: ['sh', '-c', 'echo no network for you >&2; exit 2'] }] };
+    });
+    const created = oci(['create', '--bundle', bundle, 'h2']);
+    expect(created).toMatchObject({ status: 1, stderr: expect.stringContaining('prestart hook /bin/sh: exit status 2: no network for you') });
+    expect(fs.readdirSync(root)).toEqual([]);
+  });
+
+  it('joins a network namespace by path, as a pod\'s containers share one', () => {
+    const netns = `tsrun-oci-test-${process.pid}`;
+    expect(spawnSync('ip', ['netns', 'add', netns]).status).toBe(0);
+    try {
+      expect(spawnSync('ip', ['-n', netns, 'link', 'add', 'podlink0', 'type', 'veth', 'peer', 'name', 'podlink1']).status).toBe(0);
+      bundle = writeBundle('n1', (spec) => {
+        spec.process!.args = ['cat', '/proc/net/dev'];
+        spec.linux!.namespaces = spec.linux!.namespaces!.map((ns) => (ns.type === 'network' ? { type: 'network', path: `/run/netns/${netns}` } : ns));
+      });
+      const ran = spawnSync(process.execPath, [OCI, '--root', root, 'run', '--bundle', bundle, 'n1'], { encoding: 'utf8', timeout: 30_000 });
+      expect(ran.status).toBe(0);
+      expect(ran.stdout).toContain('podlink0');
+    } finally {
+      spawnSync('ip', ['netns', 'delete', netns]);
+    }
+  });
+
+  it('gives the process what config.json says: its user, capabilities and limits', () => {
+    bundle = writeBundle('u1', (spec) => {
+      spec.process!.args = ['sh', '-c', 'id -u; id -g; grep -E "^Cap(Eff|Bnd)" /proc/self/status; ulimit -n'];
+      spec.process!.user = { uid: 1000, gid: 1000 };
+      spec.process!.capabilities = { bounding: ['CAP_KILL', 'CAP_CHOWN'], effective: [], permitted: [] };
+      spec.process!.rlimits = [{ type: 'RLIMIT_NOFILE', hard: 512, soft: 256 }];
+    });
+    const ran = spawnSync(process.execPath, [OCI, '--root', root, 'run', '--bundle', bundle, 'u1'], { encoding: 'utf8', timeout: 30_000 });
+    // CAP_CHOWN is bit 0, CAP_KILL bit 5: 0x21.
+    expect(ran).toMatchObject({ status: 0, stdout: '1000\n1000\nCapEff:\t0000000000000000\nCapBnd:\t0000000000000021\n256\n' });
+  });
+
+  it('masks the paths config.json masks and makes its read-only paths read-only', () => {
+    bundle = writeBundle('p1', command('sh', '-c', 'grep -E " /proc/(keys|sys) " /proc/self/mountinfo | cut -d" " -f5,6 | cut -d, -f1; echo 1 > /proc/sys/kernel/panic || echo refused'));
+    const ran = spawnSync(process.execPath, [OCI, '--root', root, 'run', '--bundle', bundle, 'p1'], { encoding: 'utf8', timeout: 30_000 });
+    expect(ran.stdout).toBe('/proc/keys rw\n/proc/sys ro\nrefused\n');
+  });
+
+  it('refuses what it cannot honour by name, before anything is made', () => {
+    bundle = writeBundle('x1', (spec) => { spec.linux!.namespaces!.push({ type: 'user' }); });
+    expect(oci(['create', '--bundle', bundle, 'x1'])).toMatchObject({ status: 1, stderr: expect.stringContaining('config.json: linux.namespaces: user namespaces') });
+    expect(oci(['--systemd-cgroup', 'create', '--bundle', bundle, 'x1'])).toMatchObject({ status: 1, stderr: expect.stringContaining('--systemd-cgroup') });
+    expect(fs.existsSync(path.join(root, 'x1'))).toBe(false);
+  });
+
+  it('writes a default spec once, and tells its features', () => {
+    const at = fs.mkdtempSync(path.join(dir, 'spec-'));
+    expect(spawnSync(process.execPath, [OCI, 'spec', '--bundle', at]).status).toBe(0);
+    expect(JSON.parse(fs.readFileSync(path.join(at, 'config.json'), 'utf8'))).toMatchObject({ ociVersion: '1.0.2', root: { path: 'rootfs' } });
+    expect(spawnSync(process.execPath, [OCI, 'spec', '--bundle', at], { encoding: 'utf8' }).stderr).toContain('exists');
+    const features = JSON.parse(spawnSync(process.execPath, [OCI, 'features'], { encoding: 'utf8' }).stdout) as { ociVersionMax: string; linux: { cgroup: object } };
+    expect(features).toMatchObject({ ociVersionMax: '1.0.2', linux: { cgroup: { v1: true, v2: true, systemd: false } } });
+    expect(spawnSync(process.execPath, [OCI, '--version'], { encoding: 'utf8' }).stdout).toMatch(/^tsrun-oci version .+\nspec: 1\.0\.2\n$/);
+  });
+});
