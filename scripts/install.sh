@@ -16,18 +16,27 @@ fi
 # libseccomp-dev: the native module links libseccomp, which compiles seccomp profiles to BPF
 # (python3 also loads such a program in test/integration/seccomp-bpf.test.ts). musl-tools: tsrun-exec,
 # copied into memory and started for every container, is linked with musl: 17 kB instead of glibc's 680 kB.
-packages=(g++ make python3 libseccomp-dev musl-tools attr tmux busybox-static umoci skopeo zstd docker-registry apache2-utils iproute2 util-linux procps nftables iptables chromium hyperfine debootstrap)
+# docker.io and containerd: real callers of tsrun-oci (test/integration/oci-docker.test.ts starts a private dockerd
+# with --add-runtime); never a dependency of tsrun itself.
+packages=(g++ make python3 libseccomp-dev musl-tools attr tmux busybox-static umoci skopeo zstd docker-registry apache2-utils iproute2 util-linux procps nftables iptables chromium hyperfine debootstrap docker.io containerd)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
+  # On a machine without systemd, a package's init script would start its service at once (docker.io's dockerd,
+  # with its bridge and firewall rules): policy-rc.d says no to every start during the install.
+  made_policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && made_policy=1
+  fi
   apt-get update -qq
   apt-get install -y -qq "${missing[@]}" >/dev/null
-  # tsrun's tests start their own registries on loopback; the package's system service is not wanted.
+  if [ -n "$made_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi
+  # tsrun's tests start their own registries and dockerd on private sockets; the packages' system services are not wanted.
   if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
-    systemctl disable --now docker-registry >/dev/null 2>&1 || true
+    systemctl disable --now docker-registry docker.socket docker containerd >/dev/null 2>&1 || true
   fi
 fi
 

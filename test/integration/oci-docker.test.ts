@@ -1,0 +1,114 @@
+// tsrun-oci behind a real caller: Debian's dockerd, started here on a private socket, data root and exec root,
+// with `--add-runtime tsrun=bin/tsrun-oci.js`, and driven by the docker CLI with `--runtime tsrun`. dockerd asks
+// its own containerd, whose shim runs tsrun-oci create, start, exec, kill, delete as it runs runc. No network:
+// the daemon has no bridge and makes no firewall rules; every container runs with --network none.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hostSnapshot } from '../helpers/cli.js';
+
+const DOCKERD = '/usr/sbin/dockerd';
+const DOCKER = '/usr/local/bin/docker';
+const OCI = path.resolve(import.meta.dirname, '../../bin/tsrun-oci.js');
+const ready = process.getuid?.() === 0 && fs.existsSync(DOCKERD) && fs.existsSync(DOCKER) && fs.existsSync('/bin/busybox');
+
+async function eventually(check: () => boolean, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${check}`);
+    await sleep(100);
+  }
+}
+
+describe.skipIf(!ready)('dockerd with tsrun-oci as a runtime (as root)', () => {
+  let dir: string;
+  let socket: string;
+  let dockerd: ChildProcess;
+  let before: ReturnType<typeof hostSnapshot>;
+  let hadRunDocker: boolean;
+
+  const docker = (args: string[], input?: string) => {
+    const result = spawnSync(DOCKER, ['-H', `unix://${socket}`, ...args], {
+      encoding: 'utf8', input, timeout: 60_000, killSignal: 'SIGKILL', env: { ...process.env, DOCKER_CONFIG: path.join(dir, 'docker-config') },
+    });
+    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+  };
+  const run = (...args: string[]) => docker(['run', '--runtime', 'tsrun', '--network', 'none', ...args]);
+
+  beforeAll(async () => {
+    before = hostSnapshot();
+    hadRunDocker = fs.existsSync('/run/docker');
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-oci-docker-'));
+    socket = path.join(dir, 'docker.sock');
+    dockerd = spawn(DOCKERD, [
+      '--host', `unix://${socket}`, '--data-root', path.join(dir, 'data'), '--exec-root', path.join(dir, 'exec'),
+      '--pidfile', path.join(dir, 'docker.pid'), '--iptables=false', '--ip-masq=false', '--bridge=none',
+      '--storage-driver', 'vfs', '--exec-opt', 'native.cgroupdriver=cgroupfs', '--cgroup-parent', 'tsrun-oci-docker-test',
+      '--add-runtime', `tsrun=${OCI}`,
+    ], { stdio: ['ignore', 'ignore', fs.openSync(path.join(dir, 'dockerd.log'), 'w')] });
+    await eventually(() => docker(['version']).status === 0, 30_000);
+    // The image: the same busybox as the bundles' of oci.test.ts, imported from a tar of its root.
+    const rootfs = path.join(dir, 'rootfs');
+    fs.mkdirSync(path.join(rootfs, 'bin'), { recursive: true });
+    fs.copyFileSync('/bin/busybox', path.join(rootfs, 'bin', 'busybox'));
+    fs.chmodSync(path.join(rootfs, 'bin', 'busybox'), 0o755);
+    for (const tool of ['sh', 'echo', 'cat', 'sleep', 'wc', 'ps']) fs.symlinkSync('busybox', path.join(rootfs, 'bin', tool));
+    const tar = spawnSync('tar', ['-C', rootfs, '-c', '.'], { maxBuffer: 64 << 20 });
+    const imported = spawnSync(DOCKER, ['-H', `unix://${socket}`, 'import', '-', 'oci-test'], { input: tar.stdout, encoding: 'utf8', env: { ...process.env, DOCKER_CONFIG: path.join(dir, 'docker-config') } });
+    expect(imported.status, imported.stderr).toBe(0);
+  }, 90_000);
+
+  afterAll(async () => {
+    if (dockerd) {
+      const ids = docker(['ps', '-aq']).stdout.split('\n').filter(Boolean);
+      if (ids.length) docker(['rm', '-f', ...ids]);
+      dockerd.kill('SIGTERM');
+      await eventually(() => dockerd.exitCode !== null || dockerd.signalCode !== null, 30_000);
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+    // dockerd makes /run/docker/plugins whatever its exec root.
+    if (!hadRunDocker) fs.rmSync('/run/docker', { recursive: true, force: true });
+    for (const c of ['memory', 'pids', 'freezer', 'devices', 'cpu,cpuacct', 'cpuset', 'blkio', 'net_cls,net_prio', 'perf_event', 'hugetlb']) {
+      fs.rmSync(`/sys/fs/cgroup/${c}/tsrun-oci-docker-test`, { recursive: false, force: true });
+    }
+    await eventually(() => JSON.stringify(hostSnapshot()) === JSON.stringify(before), 10_000);
+  }, 90_000);
+
+  it('docker run --rm: the output, the exit code, and 127 for a command that is not there', () => {
+    expect(run('--rm', 'oci-test', 'echo', 'hi')).toEqual({ status: 0, stdout: 'hi\n', stderr: '' });
+    expect(run('--rm', 'oci-test', 'sh', '-c', 'echo out; echo err >&2; exit 3')).toEqual({ status: 3, stdout: 'out\n', stderr: 'err\n' });
+    const missing = run('--rm', 'oci-test', 'no-such-command');
+    expect(missing.status).toBe(127);
+    expect(missing.stderr).toContain('exec: "no-such-command": executable file not found in $PATH');
+  });
+
+  it('passes piped input to docker run -i', () => {
+    expect(run('--rm', '-i', 'oci-test', 'wc', '-c')).toMatchObject({ status: 0 });
+    expect(docker(['run', '--runtime', 'tsrun', '--network', 'none', '--rm', '-i', 'oci-test', 'cat'], 'from stdin\n')).toEqual({ status: 0, stdout: 'from stdin\n', stderr: '' });
+  });
+
+  it('docker run -d, then exec, top, pause and stop', () => {
+    const started = run('-d', 'oci-test', 'sleep', '60');
+    expect(started.status).toBe(0);
+    const id = started.stdout.trim();
+    expect(docker(['exec', id, 'sh', '-c', 'echo in $(cat /proc/1/cmdline | tr "\\0" " "); exit 4'])).toMatchObject({ status: 4 });
+    expect(docker(['exec', id, 'sh', '-c', 'ps -o comm | sort'])).toMatchObject({ status: 0, stdout: expect.stringContaining('sleep') });
+    expect(docker(['top', id])).toMatchObject({ status: 0, stdout: expect.stringContaining('sleep 60') });
+    expect(docker(['pause', id]).status).toBe(0);
+    expect(docker(['inspect', '-f', '{{.State.Status}}', id]).stdout).toBe('paused\n');
+    expect(docker(['unpause', id]).status).toBe(0);
+    // sleep, as PID 1, has no handler for SIGTERM: docker stop kills it after the timeout, as with runc.
+    expect(docker(['stop', '-t', '1', id]).status).toBe(0);
+    expect(docker(['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', id]).stdout).toBe('exited 137\n');
+    expect(docker(['rm', id]).status).toBe(0);
+  });
+
+  it('a terminal is refused with words that say so', () => {
+    const tty = run('--rm', '-t', 'oci-test', 'true');
+    expect(tty.status).toBe(125);
+    expect(tty.stderr).toContain('tsrun-oci cannot give a container a terminal yet');
+  });
+});
