@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -251,6 +252,54 @@ Napi::Value Recvfd(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), fd);
 }
 
+// socket(AF_UNIX, SOCK_STREAM) connected to path: the caller's console socket (tsrun-oci --console-socket).
+Napi::Value ConnectUnix(const Napi::CallbackInfo& info) {
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  struct sockaddr_un address = {};
+  address.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(address.sun_path)) ThrowErrno(info.Env(), ENAMETOOLONG, "connect", path);
+  memcpy(address.sun_path, path.c_str(), path.size() + 1);
+  int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) ThrowErrno(info.Env(), errno, "socket");
+  int rc;
+  do rc = connect(sock, reinterpret_cast<struct sockaddr*>(&address), sizeof(address));
+  while (rc < 0 && errno == EINTR);
+  if (rc < 0) {
+    int err = errno;
+    close(sock);
+    ThrowErrno(info.Env(), err, "connect", path);
+  }
+  return Napi::Number::New(info.Env(), sock);
+}
+
+// sendmsg(SCM_RIGHTS): one file descriptor over a unix socket, with `name` as the message's bytes (runc sends the
+// terminal's name with its master; containerd reads both).
+Napi::Value Sendfd(const Napi::CallbackInfo& info) {
+  int sock = Int(info, 0);
+  int fd = Int(info, 1);
+  std::string name = info[2].As<Napi::String>().Utf8Value();
+  struct iovec iov = {&name[0], name.size()};
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } control = {};
+  struct msghdr msg = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.buf;
+  msg.msg_controllen = sizeof(control.buf);
+  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+  ssize_t sent;
+  do sent = sendmsg(sock, &msg, MSG_NOSIGNAL);
+  while (sent < 0 && errno == EINTR);
+  if (sent < 0) ThrowErrno(info.Env(), errno, "sendmsg");
+  return info.Env().Undefined();
+}
+
 // ioctl(fd, TIOCSWINSZ, {rows, cols})
 Napi::Value IoctlTiocswinsz(const Napi::CallbackInfo& info) {
   struct winsize size = {};
@@ -331,6 +380,8 @@ Napi::Object InitSyscalls(Napi::Env env, Napi::Object exports) {
   exports.Set("flock", Napi::Function::New(env, Flock, "flock"));
   exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));
   exports.Set("recvfd", Napi::Function::New(env, Recvfd, "recvfd"));
+  exports.Set("connect_unix", Napi::Function::New(env, ConnectUnix, "connect_unix"));
+  exports.Set("sendfd", Napi::Function::New(env, Sendfd, "sendfd"));
   exports.Set("ioctl_TIOCSWINSZ", Napi::Function::New(env, IoctlTiocswinsz, "ioctl_TIOCSWINSZ"));
   exports.Set("tcgetattr", Napi::Function::New(env, Tcgetattr, "tcgetattr"));
   exports.Set("tcsetattr", Napi::Function::New(env, Tcsetattr, "tcsetattr"));

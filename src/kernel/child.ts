@@ -48,7 +48,8 @@ export async function startChild(sys: Syscalls, request: SpawnRequest & { tty: b
     const exited = reap ? sys.waitpid(child.pid) : gone(child.pid);
     const failure = await readStepFailure(child.errorFd);
     const reportedAt = process.hrtime.bigint();
-    const ptyFd = request.tty && !failure ? sys.recvfd(child.consoleFd) : -1;
+    // A child that waits for start (errno 0, tsrun-oci's) has taken every step: its terminal is open too.
+    const ptyFd = request.tty && (!failure || failure.errno === 0) ? sys.recvfd(child.consoleFd) : -1;
     return { pid: child.pid, failure, exited, ptyFd, times: child.times, reportedAt };
   } finally {
     for (const fd of [child.errorFd, child.consoleFd]) if (fd >= 0) fs.closeSync(fd);

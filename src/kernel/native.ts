@@ -22,6 +22,8 @@ interface NativeModule {
   waitpid(pid: number, callback: (error: Error | null, status: WaitStatus | null) => void): void;
   pipe(): [number, number];
   recvfd(socketFd: number): number;
+  connect_unix(path: string): number;
+  sendfd(socketFd: number, fd: number, name: string): void;
   ioctl_TIOCSWINSZ(fd: number, rows: number, cols: number): void;
   tcgetattr(fd: number): Buffer;
   tcsetattr(fd: number, settings: Buffer): void;
@@ -71,6 +73,8 @@ export const realSyscalls: Syscalls = {
   }),
   pipe: () => native().pipe(),
   recvfd: (socketFd) => native().recvfd(socketFd),
+  connect_unix: (path) => native().connect_unix(path),
+  sendfd: (socketFd, fd, name) => native().sendfd(socketFd, fd, name),
   ioctl_TIOCSWINSZ: (fd, rows, cols) => native().ioctl_TIOCSWINSZ(fd, rows, cols),
   tcgetattr: (fd) => native().tcgetattr(fd),
   tcsetattr: (fd, settings) => native().tcsetattr(fd, settings),

@@ -90,6 +90,10 @@ export interface Syscalls {
   pipe(): [number, number];
   /** recvmsg(SCM_RIGHTS): one file descriptor passed over a unix socket. */
   recvfd(socketFd: number): number;
+  /** socket(AF_UNIX, SOCK_STREAM) and connect(2) to `path`; the socket's fd, close-on-exec. */
+  connect_unix(path: string): number;
+  /** sendmsg(SCM_RIGHTS): `fd` over a unix socket, with `name` as the message's bytes. */
+  sendfd(socketFd: number, fd: number, name: string): void;
   /** A terminal's settings (struct termios, as bytes), to restore them later. */
   tcgetattr(fd: number): Buffer;
   tcsetattr(fd: number, settings: Buffer): void;

@@ -11,8 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Syscalls, WaitStatus } from '../kernel/syscalls.js';
-import { forwardSignals, startChild, stepError } from '../kernel/child.js';
+import type { Syscalls } from '../kernel/syscalls.js';
+import { forwardSignals, startChild, stepError, waitForExit, type StartedChild } from '../kernel/child.js';
 import { processStartTime } from '../kernel/proc.js';
 import { createCgroup, hostCgroupLayout, removeCgroup, setFrozen } from '../cgroups/cgroup.js';
 import { writeFileAtomic } from '../store/atomic.js';
@@ -39,11 +39,12 @@ export interface CreateOptions {
 }
 
 // #region create
-export async function create(ctx: OciContext, id: string, options: CreateOptions): Promise<{ record: OciRecord; exited: Promise<WaitStatus> }> {
+export async function create(ctx: OciContext, id: string, options: CreateOptions): Promise<{ record: OciRecord; child: StartedChild }> {
   const bundle = path.resolve(options.bundle);
   const spec = readBundle(bundle);
-  if (spec.process!.terminal) throw fail('config.json: process.terminal: tsrun-oci cannot give a container a terminal yet', 'run it without a tty (docker run without -t)');
-  if (options.consoleSocket) throw fail('--console-socket is only for a process with a terminal');
+  const terminal = spec.process!.terminal ?? false;
+  if (terminal && !options.consoleSocket && !options.reap) throw fail('config.json: process.terminal: create needs --console-socket to hand the terminal to');
+  if (options.consoleSocket && !terminal) throw fail('--console-socket is only for a process with a terminal (process.terminal)');
   const dir = containerDir(ctx.root, id);
   fs.mkdirSync(ctx.root, { recursive: true, mode: 0o711 });
   try {
@@ -62,7 +63,8 @@ export async function create(ctx: OciContext, id: string, options: CreateOptions
     const fifo = openPath(ctx.sys, dir, 'exec.fifo');
     let child;
     try {
-      child = await startChild(ctx.sys, { cloneFlags: plan.cloneFlags, steps: plan.steps, stdio: [0, 1, 2], dieWithParent: false, awaitStart: fifo, tty: false }, (spawned) => { pid = spawned; }, options.reap ?? false);
+      const stdio: [number, number, number] = terminal ? [-1, -1, -1] : [0, 1, 2];
+      child = await startChild(ctx.sys, { cloneFlags: plan.cloneFlags, steps: plan.steps, stdio, dieWithParent: false, awaitStart: fifo, tty: terminal }, (spawned) => { pid = spawned; }, options.reap ?? false);
     } finally {
       fs.closeSync(fifo);
     }
@@ -79,13 +81,28 @@ export async function create(ctx: OciContext, id: string, options: CreateOptions
     // The network of a pod, say, is set up by these: after the namespaces exist, before the program runs.
     runHooks(record, 'prestart', 'created');
     runHooks(record, 'createRuntime', 'created');
+    if (options.consoleSocket) handOverTerminal(ctx.sys, options.consoleSocket, child.ptyFd);
     if (options.pidFile) writeFileAtomic(path.resolve(options.pidFile), String(pid));
-    return { record, exited: child.exited };
+    return { record, child };
   } catch (error) {
     if (pid > 0) killQuietly(pid, 'SIGKILL');
     await removeCgroup(plan.cgroup).catch(() => undefined);
     fs.rmSync(dir, { recursive: true, force: true });
     throw error;
+  }
+}
+// #endregion
+
+// #region console-socket
+/** The terminal's master goes to the caller over its console socket, as runc sends it (SCM_RIGHTS, with the name
+ *  of the multiplexer it came from): the caller relays it to the user, and tsrun-oci keeps no copy. */
+function handOverTerminal(sys: Syscalls, consoleSocket: string, ptyFd: number): void {
+  const socket = sys.connect_unix(consoleSocket);
+  try {
+    sys.sendfd(socket, ptyFd, '/dev/ptmx');
+  } finally {
+    fs.closeSync(socket);
+    fs.closeSync(ptyFd);
   }
 }
 // #endregion
@@ -254,6 +271,7 @@ export interface ExecOptions {
   /** uid[:gid] */
   user?: string;
   tty?: boolean;
+  consoleSocket?: string;
 }
 
 /** One more process in a running container: it joins the container's cgroup and namespaces as `tsrun exec`'s does
@@ -265,20 +283,22 @@ export async function exec(ctx: OciContext, id: string, options: ExecOptions): P
   const spec = readBundle(record.bundle);
   const proc = options.processFile ? JSON.parse(fs.readFileSync(options.processFile, 'utf8')) as OciProcess : processFromFlags(spec.process!, options);
   checkSpec({ ...spec, process: proc });
-  if (proc.terminal || options.tty) throw fail('tsrun-oci cannot give a process a terminal yet', 'exec without a tty (docker exec without -t)');
+  const terminal = proc.terminal ?? false;
+  if (terminal && options.detach && !options.consoleSocket) throw fail('exec --detach with a terminal needs --console-socket to hand the terminal to');
   const steps = [...joinContainerSteps(record.pid, record.cgroup), ...processPlanSteps(proc, spec.linux ?? {}, ctx.sys)];
   let pid = 0;
   const stopForwarding = options.detach ? () => undefined : forwardSignals(() => pid);
   try {
-    const child = await startChild(ctx.sys, { cloneFlags: [], steps, stdio: [0, 1, 2], dieWithParent: !options.detach, tty: false }, (spawned) => { pid = spawned; }, !options.detach);
+    const stdio: [number, number, number] = terminal ? [-1, -1, -1] : [0, 1, 2];
+    const child = await startChild(ctx.sys, { cloneFlags: [], steps, stdio, dieWithParent: !options.detach, tty: terminal }, (spawned) => { pid = spawned; }, !options.detach);
     if (child.failure) {
       await child.exited;
       throw stepError(child.failure, steps, proc.args[0]!);
     }
+    if (options.consoleSocket) handOverTerminal(ctx.sys, options.consoleSocket, child.ptyFd);
     if (options.pidFile) writeFileAtomic(path.resolve(options.pidFile), String(child.pid));
     if (options.detach) return 0;
-    const exit = await child.exited;
-    return exit.code ?? 128 + os.constants.signals[exit.signal!];
+    return (await waitForExit(ctx.sys, options.consoleSocket ? { ...child, ptyFd: -1 } : child, true)).code;
   } finally {
     stopForwarding();
   }
@@ -297,11 +317,11 @@ function processFromFlags(base: OciProcess, options: ExecOptions): OciProcess {
 
 /** `tsrun-oci run`: create and start, then wait in the foreground for the process, and delete it; its exit code. */
 export async function run(ctx: OciContext, id: string, options: CreateOptions): Promise<number> {
-  const { exited } = await create(ctx, id, { ...options, reap: true });
+  const { child } = await create(ctx, id, { ...options, reap: true });
   try {
     await start(ctx, id);
-    const status = await exited;
-    return status.code ?? 128 + os.constants.signals[status.signal!];
+    // With a terminal and no console socket, this terminal is the container's: waitForExit relays it.
+    return (await waitForExit(ctx.sys, options.consoleSocket ? { ...child, ptyFd: -1 } : child, true)).code;
   } finally {
     await remove(ctx, id, true);
   }

@@ -100,9 +100,9 @@ async function command(argv: string[], log: Log): Promise<number> {
       .option('cwd', { type: 'string' })
       .option('env', { alias: 'e', type: 'string', array: true, default: [] })
       .option('user', { alias: 'u', type: 'string', describe: 'UID[:GID]' }), async (args) => {
-      if (args.consoleSocket) throw new TsrunError('--console-socket: tsrun-oci cannot give a process a terminal yet');
       exitCode = await lifecycle.exec(context(args), args.id, {
-        processFile: args.process, args: args.command, detach: args.detach, pidFile: args.pidFile, cwd: args.cwd, env: args.env, user: args.user, tty: args.tty,
+        processFile: args.process, args: args.command, detach: args.detach, pidFile: args.pidFile, cwd: args.cwd, env: args.env, user: args.user,
+        tty: args.tty, consoleSocket: args.consoleSocket,
       });
     })
     .command('state <id>', 'the container\'s state, as the runtime spec\'s JSON', id, (args) => {

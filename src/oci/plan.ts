@@ -105,7 +105,7 @@ export function processPlanSteps(proc: OciProcess, linux: OciLinux, sys: Syscall
   const search = (env.find((e) => e.startsWith('PATH='))?.slice(5) ?? '').split(':').filter(Boolean);
   const { steps } = processSteps({
     argv: proc.args, env, cwd: proc.cwd, uid: proc.user.uid, gid: proc.user.gid, groups: proc.user.additionalGids ?? [], search,
-  }, confined, null);
+  }, confined, proc.terminal ? { rows: proc.consoleSize?.height || 24, cols: proc.consoleSize?.width || 80 } : null);
   return [...(proc.user.umask !== undefined ? [{ op: 'umask', mask: proc.user.umask } as ChildStep] : []), ...steps];
 }
 // #endregion

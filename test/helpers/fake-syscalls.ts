@@ -70,6 +70,8 @@ export function fakeSyscalls(overrides: Partial<Syscalls> = {}, fake: FakeOption
     // Real descriptors, though not a pipe's: a test that reads or writes one needs the real module.
     pipe: record('pipe', () => [fs.openSync('/dev/null', 'r'), fs.openSync('/dev/null', 'w')]),
     recvfd: record('recvfd', () => -1),
+    connect_unix: record('connect_unix', () => -1),
+    sendfd: record('sendfd', () => undefined),
     ioctl_TIOCSWINSZ: record('ioctl_TIOCSWINSZ', () => undefined),
     tcgetattr: record('tcgetattr', () => Buffer.alloc(60)),
     tcsetattr: record('tcsetattr', () => undefined),

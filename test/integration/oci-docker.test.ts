@@ -106,9 +106,20 @@ describe.skipIf(!ready)('dockerd with tsrun-oci as a runtime (as root)', () => {
     expect(docker(['rm', id]).status).toBe(0);
   });
 
-  it('a terminal is refused with words that say so', () => {
-    const tty = run('--rm', '-t', 'oci-test', 'true');
-    expect(tty.status).toBe(125);
-    expect(tty.stderr).toContain('tsrun-oci cannot give a container a terminal yet');
+  it('docker run -it and docker exec -it: the terminal reaches the CLI through the console socket', () => {
+    // script(1) gives the docker CLI a terminal of its own; -e returns the command's exit code.
+    const inTerminal = (command: string) => spawnSync('script', ['-eqc', command, '/dev/null'], {
+      encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL', env: { ...process.env, DOCKER_CONFIG: path.join(dir, 'docker-config') },
+    });
+    const cli = `${DOCKER} -H unix://${socket}`;
+    const ran = inTerminal(`${cli} run --runtime tsrun --network none --rm -it oci-test sh -c 'tty; exit 5'`);
+    expect(ran.status).toBe(5);
+    expect(ran.stdout).toContain('/dev/pts/0\r\n');
+    const started = run('-d', 'oci-test', 'sleep', '60');
+    const id = started.stdout.trim();
+    const execed = inTerminal(`${cli} exec -it ${id} sh -c 'tty; exit 6'`);
+    expect(execed.status).toBe(6);
+    expect(execed.stdout).toMatch(/\/dev\/pts\/\d+\r\n/);
+    expect(docker(['rm', '-f', id]).status).toBe(0);
   });
 });

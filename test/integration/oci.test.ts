@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hostSnapshot } from '../helpers/cli.js';
@@ -210,6 +210,49 @@ describe.skipIf(!ready)('tsrun-oci (as root)', () => {
     bundle = writeBundle('p1', command('sh', '-c', 'grep -E " /proc/(keys|sys) " /proc/self/mountinfo | cut -d" " -f5,6 | cut -d, -f1; echo 1 > /proc/sys/kernel/panic || echo refused'));
     const ran = spawnSync(process.execPath, [OCI, '--root', root, 'run', '--bundle', bundle, 'p1'], { encoding: 'utf8', timeout: 30_000 });
     expect(ran.stdout).toBe('/proc/keys rw\n/proc/sys ro\nrefused\n');
+  });
+
+  it('hands a terminal\'s master to --console-socket, as runc does, and the program runs on it', async () => {
+    // The caller's side, as containerd's shim does it: listen, take the descriptor (SCM_RIGHTS), read the terminal.
+    const consoleSocket = path.join(dir, 'console.sock');
+    const receiver = spawn('python3', ['-c', `
+import os, socket, sys
+server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+server.bind(sys.argv[1]); server.listen(1)
+connection, _ = server.accept()
+name, fds, _, _ = socket.recv_fds(connection, 64, 1)
+print(name.decode(), flush=True)
+out = b''
+while True:
+    try:
+        chunk = os.read(fds[0], 1024)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+print(out.decode().replace('\\r', ''), flush=True)
+`, consoleSocket], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let heard = '';
+    receiver.stdout!.setEncoding('utf8').on('data', (text: string) => { heard += text; });
+    const receiverDone = new Promise((resolve) => receiver.on('exit', resolve));
+    try {
+      await eventually(() => fs.existsSync(consoleSocket));
+      bundle = writeBundle('t1', (spec) => {
+        spec.process!.terminal = true;
+        spec.process!.consoleSize = { height: 33, width: 101 };
+        spec.process!.args = ['sh', '-c', 'tty; stty size'];
+      });
+      fs.symlinkSync('busybox', path.join(bundle, 'rootfs', 'bin', 'tty'));
+      fs.symlinkSync('busybox', path.join(bundle, 'rootfs', 'bin', 'stty'));
+      expect(oci(['create', '--bundle', bundle, '--console-socket', consoleSocket, 't1'])).toMatchObject({ status: 0, stderr: '' });
+      expect(oci(['start', 't1'])).toMatchObject({ status: 0 });
+      await receiverDone;
+      expect(heard).toBe('/dev/ptmx\n/dev/pts/0\n33 101\n\n');
+      expect(oci(['create', '--bundle', bundle, 't2'])).toMatchObject({ status: 1, stderr: expect.stringContaining('needs --console-socket') });
+    } finally {
+      receiver.kill('SIGKILL');
+    }
   });
 
   it('refuses what it cannot honour by name, before anything is made', () => {
