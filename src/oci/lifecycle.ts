@@ -14,11 +14,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Syscalls } from '../kernel/syscalls.js';
 import { forwardSignals, startChild, stepError, waitForExit, type StartedChild } from '../kernel/child.js';
 import { processStartTime } from '../kernel/proc.js';
-import { createCgroup, hostCgroupLayout, removeCgroup, setFrozen } from '../cgroups/cgroup.js';
+import { createCgroup, hostCgroupLayout, planCgroupAt, readUsage, removeCgroup, setFrozen } from '../cgroups/cgroup.js';
 import { writeFileAtomic } from '../store/atomic.js';
 import { fail, withContext } from '../errors.js';
-import { checkSpec, readBundle, type HookName, type OciHook, type OciProcess } from './spec.js';
-import { planBundle, processPlanSteps } from './plan.js';
+import { checkSpec, readBundle, type HookName, type OciHook, type OciProcess, type OciResources } from './spec.js';
+import { planBundle, processPlanSteps, resourceLimits } from './plan.js';
 import { joinContainerSteps } from '../containers/exec-in.js';
 import { containerDir, fifoPath, loadRecord, saveRecord, stateOf, statusOf, type OciRecord, type OciState } from './state.js';
 
@@ -75,7 +75,7 @@ export async function create(ctx: OciContext, id: string, options: CreateOptions
     }
     const record: OciRecord = {
       id, bundle, rootfs: plan.root, pid, pidStartTime: processStartTime(pid), created: new Date().toISOString(),
-      cgroup: plan.cgroup, hooks: spec.hooks ?? {}, annotations: spec.annotations ?? {},
+      cgroup: plan.cgroup, cgroupPath: plan.cgroupPath, hooks: spec.hooks ?? {}, annotations: spec.annotations ?? {},
     };
     saveRecord(dir, record);
     // The network of a pod, say, is set up by these: after the namespaces exist, before the program runs.
@@ -208,6 +208,33 @@ export async function pause(ctx: OciContext, id: string, frozen: boolean): Promi
   await setFrozen(record.cgroup, frozen);
 }
 
+// #region update
+/** `update --resources FILE`: new limits written into the container's cgroup (docker update). The device list stays as
+ *  create made it: an allow-list taken back while processes hold devices open would not close them anyway. */
+export function update(ctx: OciContext, id: string, resources: OciResources): void {
+  const record = loadRecord(ctx.root, id);
+  if (statusOf(record, containerDir(ctx.root, id)) === 'stopped') throw fail(`container ${id} is stopped`);
+  checkSpec({ ociVersion: '1.0.2', root: { path: '.' }, process: { args: ['-'], cwd: '/', user: { uid: 0, gid: 0 } }, linux: { resources } });
+  if (resources.devices?.length) throw fail('update: linux.resources.devices cannot be changed after create');
+  const plan = planCgroupAt(hostCgroupLayout(), record.cgroupPath, resourceLimits(resources));
+  for (const { file, value } of plan.writes) fs.writeFileSync(file, value);
+}
+// #endregion
+
+/** `events --stats`: the cgroup's counters, once, in runc's shape (the parts tsrun reads). */
+export function stats(ctx: OciContext, id: string): object {
+  const record = loadRecord(ctx.root, id);
+  const usage = readUsage(record.cgroup);
+  return {
+    type: 'stats', id,
+    data: {
+      cpu: { usage: { total: usage.cpuNanoseconds } },
+      memory: { usage: { usage: usage.memoryBytes, limit: usage.memoryLimit ?? 0 } },
+      pids: { current: usage.pids },
+    },
+  };
+}
+
 // #region delete
 /** A created container may go at once, as with runc (nothing of it ran yet); a running one only with --force. */
 export async function remove(ctx: OciContext, id: string, force = false): Promise<void> {
@@ -253,7 +280,9 @@ function runHook(hook: OciHook, input: string): string | null {
     argv0, input, env: Object.fromEntries((hook.env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])),
     timeout: hook.timeout ? hook.timeout * 1000 : undefined, encoding: 'utf8',
   });
-  if (result.error) return (result.error as NodeJS.ErrnoException).code === 'ETIMEDOUT' ? `timed out after ${hook.timeout} s` : result.error.message;
+  // A hook need not read the state: one that leaves before it is written (EPIPE) has still run.
+  const unread = (result.error as NodeJS.ErrnoException | undefined)?.code === 'EPIPE' && (result.status !== null || result.signal !== null);
+  if (result.error && !unread) return (result.error as NodeJS.ErrnoException).code === 'ETIMEDOUT' ? `timed out after ${hook.timeout} s` : result.error.message;
   if (result.status !== 0) return `exit status ${result.status ?? result.signal}${result.stderr.trim() ? `: ${result.stderr.trim()}` : ''}`;
   return null;
 }
@@ -281,7 +310,7 @@ export async function exec(ctx: OciContext, id: string, options: ExecOptions): P
   const status = statusOf(record, containerDir(ctx.root, id));
   if (status !== 'running') throw fail(`cannot exec in a ${status} container`);
   const spec = readBundle(record.bundle);
-  const proc = options.processFile ? JSON.parse(fs.readFileSync(options.processFile, 'utf8')) as OciProcess : processFromFlags(spec.process!, options);
+  const proc = options.processFile ? JSON.parse(fs.readFileSync(options.processFile === '-' ? 0 : options.processFile, 'utf8')) as OciProcess : processFromFlags(spec.process!, options);
   checkSpec({ ...spec, process: proc });
   const terminal = proc.terminal ?? false;
   if (terminal && options.detach && !options.consoleSocket) throw fail('exec --detach with a terminal needs --console-socket to hand the terminal to');

@@ -11,6 +11,7 @@ import { tsrunVersion } from '../version.js';
 import { realSyscalls } from '../kernel/native.js';
 import { OCI_VERSION } from './state.js';
 import type { OciContext } from './lifecycle.js';
+import type { OciResources } from './spec.js';
 
 const DEFAULT_ROOT = '/run/tsrun-oci';
 
@@ -50,7 +51,12 @@ function logger(argv: string[]): Log {
   };
 }
 
-async function command(argv: string[], log: Log): Promise<number> {
+/** Options whose value may be "-", standard input (containerd's shim passes `update --resources -`): yargs would read a
+ *  lone "-" as a positional argument, so it is joined to its option first. */
+const STDIN_OPTIONS = new Set(['--resources', '-r', '--process', '-p']);
+
+async function command(typed: string[], log: Log): Promise<number> {
+  const argv = typed.flatMap((arg, i) => (arg === '-' && STDIN_OPTIONS.has(typed[i - 1]!) ? [] : STDIN_OPTIONS.has(arg) && typed[i + 1] === '-' ? [`${arg}=-`] : [arg]));
   const { default: yargs } = await import('yargs');
   const lifecycle = await import('./lifecycle.js');
   let exitCode = 0;
@@ -120,6 +126,16 @@ async function command(argv: string[], log: Log): Promise<number> {
       const pids = lifecycle.ps(context(args), args.id);
       process.stdout.write(args.format === 'json' ? JSON.stringify(pids) + '\n' : ['PID', ...pids].join('\n') + '\n');
     })
+    .command('update <id>', 'change the container\'s limits', (y) => id(y)
+      .option('resources', { alias: 'r', type: 'string', demandOption: true, describe: 'linux.resources as JSON, in a file or - for stdin' }), (args) => {
+      const text = fs.readFileSync(args.resources === '-' ? 0 : args.resources, 'utf8');
+      lifecycle.update(context(args), args.id, JSON.parse(text) as OciResources);
+    })
+    .command('events <id>', 'the container\'s counters (with --stats, once)', (y) => id(y)
+      .option('stats', { type: 'boolean', describe: 'print the counters once and leave' }), (args) => {
+      if (!args.stats) throw new TsrunError('events: only --stats is supported (one report of the counters)');
+      process.stdout.write(JSON.stringify(lifecycle.stats(context(args), args.id)) + '\n');
+    })
     .command('pause <id>', 'freeze every process of the container', id, async (args) => { await lifecycle.pause(context(args), args.id, true); })
     .command('resume <id>', 'thaw a paused container', id, async (args) => { await lifecycle.pause(context(args), args.id, false); })
     .command('spec', 'write a default config.json in the current directory', (y) => y.option('bundle', { alias: 'b', type: 'string', default: '.' }), async (args) => {
@@ -132,7 +148,7 @@ async function command(argv: string[], log: Log): Promise<number> {
       const { features } = await import('./defaults.js');
       process.stdout.write(JSON.stringify(features(), null, 2) + '\n');
     })
-    .demandCommand(1, 'name a command: create, start, exec, state, kill, delete, run, ps, pause, resume, spec, features')
+    .demandCommand(1, 'name a command: create, start, exec, state, kill, delete, run, ps, update, events, pause, resume, spec, features')
     .version(false)
     .strict()
     .fail((message, error) => { throw error ?? new TsrunError(message); })

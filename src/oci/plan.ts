@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { OciDeviceRule, OciLinux, OciMount, OciProcess, OciSpec } from './spec.js';
+import type { OciDeviceRule, OciLinux, OciMount, OciProcess, OciResources, OciSpec } from './spec.js';
 import type { ChildStep } from '../kernel/steps.js';
 import { ancestors } from '../kernel/steps.js';
 import type { Syscalls } from '../kernel/syscalls.js';
@@ -30,6 +30,8 @@ export interface OciPlan {
   /** Everything the child does, ending in the execve that waits for `start` (native/src/exec.c). */
   steps: ChildStep[];
   cgroup: CgroupPlan;
+  /** Where the cgroup is below each hierarchy's root: `update` plans it again there. */
+  cgroupPath: string;
 }
 
 // #region namespaces
@@ -57,7 +59,8 @@ export function planBundle(spec: OciSpec, bundle: string, id: string, layout: Cg
   if (namespaces.some((ns) => ns.type === 'pid' && ns.path)) joins.push({ op: 'fork' });
   // #endregion
 
-  const cgroup = planCgroupAt(layout, cgroupPath(linux.cgroupsPath, id), resourceLimits(spec), deviceRules(linux.resources?.devices));
+  const at = cgroupPath(linux.cgroupsPath, id);
+  const cgroup = planCgroupAt(layout, at, resourceLimits(linux.resources ?? {}), deviceRules(linux.resources?.devices));
   const mounts = (spec.mounts ?? []).flatMap((mount) => mountSteps(mount, root, cgroup));
   const devTmpfs = (spec.mounts ?? []).some((m) => path.normalize(m.destination) === '/dev' && m.type !== 'bind' && !m.options?.some((o) => o === 'bind' || o === 'rbind'));
   const hasProc = (spec.mounts ?? []).some((m) => m.type === 'proc');
@@ -84,7 +87,7 @@ export function planBundle(spec: OciSpec, bundle: string, id: string, layout: Cg
     ...pivotRootSteps(root),
     ...processPlanSteps(proc, linux, sys),
   ];
-  return { root, cloneFlags, steps, cgroup };
+  return { root, cloneFlags, steps, cgroup, cgroupPath: at };
 }
 
 // #region process
@@ -117,8 +120,7 @@ function cgroupPath(cgroupsPath: string | undefined, id: string): string {
   return path.normalize(cgroupsPath).replace(/^\/+/, '');
 }
 
-function resourceLimits(spec: OciSpec): ResourceLimits {
-  const { memory, cpu, pids } = spec.linux?.resources ?? {};
+export function resourceLimits({ memory, cpu, pids }: OciResources): ResourceLimits {
   const limits: ResourceLimits = {};
   if (memory?.limit && memory.limit > 0) limits.memory = memory.limit;
   if (memory?.swap && (memory.swap > 0 || memory.swap === -1)) limits.memorySwap = memory.swap;

@@ -25,6 +25,8 @@ export interface OciRecord {
   pidStartTime: number | null;
   created: string;
   cgroup: CgroupPlan;
+  /** The cgroup below each hierarchy's root (config.json's cgroupsPath, or tsrun-oci/ID). */
+  cgroupPath: string;
   hooks: OciHooks;
   annotations: Record<string, string>;
 }

@@ -55,7 +55,7 @@ describe.skipIf(!ready)('dockerd with tsrun-oci as a runtime (as root)', () => {
     fs.mkdirSync(path.join(rootfs, 'bin'), { recursive: true });
     fs.copyFileSync('/bin/busybox', path.join(rootfs, 'bin', 'busybox'));
     fs.chmodSync(path.join(rootfs, 'bin', 'busybox'), 0o755);
-    for (const tool of ['sh', 'echo', 'cat', 'sleep', 'wc', 'ps']) fs.symlinkSync('busybox', path.join(rootfs, 'bin', tool));
+    for (const tool of ['sh', 'echo', 'cat', 'sleep', 'wc', 'ps', 'sort', 'tr']) fs.symlinkSync('busybox', path.join(rootfs, 'bin', tool));
     const tar = spawnSync('tar', ['-C', rootfs, '-c', '.'], { maxBuffer: 64 << 20 });
     const imported = spawnSync(DOCKER, ['-H', `unix://${socket}`, 'import', '-', 'oci-test'], { input: tar.stdout, encoding: 'utf8', env: { ...process.env, DOCKER_CONFIG: path.join(dir, 'docker-config') } });
     expect(imported.status, imported.stderr).toBe(0);
@@ -100,6 +100,9 @@ describe.skipIf(!ready)('dockerd with tsrun-oci as a runtime (as root)', () => {
     expect(docker(['pause', id]).status).toBe(0);
     expect(docker(['inspect', '-f', '{{.State.Status}}', id]).stdout).toBe('paused\n');
     expect(docker(['unpause', id]).status).toBe(0);
+    const updated = docker(['update', '--memory', '64m', '--memory-swap', '128m', id]);
+    expect(updated.status, updated.stderr).toBe(0);
+    expect(docker(['exec', id, 'cat', '/sys/fs/cgroup/memory/memory.limit_in_bytes'])).toMatchObject({ status: 0, stdout: `${64 << 20}\n` });
     // sleep, as PID 1, has no handler for SIGTERM: docker stop kills it after the timeout, as with runc.
     expect(docker(['stop', '-t', '1', id]).status).toBe(0);
     expect(docker(['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', id]).stdout).toBe('exited 137\n');

@@ -150,6 +150,22 @@ describe.skipIf(!ready)('tsrun-oci (as root)', () => {
     expect(fs.readdirSync(root)).toEqual([]);
   });
 
+  it('update changes the limits of a running container, and events --stats reads its counters', () => {
+    bundle = writeBundle('s1', command('sleep', '60'));
+    expect(oci(['create', '--bundle', bundle, 's1']).status).toBe(0);
+    expect(oci(['start', 's1']).status).toBe(0);
+    const resources = path.join(dir, 'resources.json');
+    fs.writeFileSync(resources, JSON.stringify({ memory: { limit: 64 << 20 }, pids: { limit: 50 } }));
+    expect(oci(['update', '--resources', resources, 's1'])).toMatchObject({ status: 0, stderr: '' });
+    expect(fs.readFileSync(`/sys/fs/cgroup/memory/${CGROUP_PARENT}/s1/memory.limit_in_bytes`, 'utf8').trim()).toBe(String(64 << 20));
+    expect(fs.readFileSync(`/sys/fs/cgroup/pids/${CGROUP_PARENT}/s1/pids.max`, 'utf8').trim()).toBe('50');
+    const stats = JSON.parse(oci(['events', '--stats', 's1']).stdout) as { type: string; data: { pids: { current: number }; memory: { usage: { usage: number; limit: number } } } };
+    expect(stats).toMatchObject({ type: 'stats', data: { pids: { current: 1 }, memory: { usage: { limit: 64 << 20 } } } });
+    expect(stats.data.memory.usage.usage).toBeGreaterThan(0);
+    fs.writeFileSync(resources, JSON.stringify({ memory: { reservation: 1 } }));
+    expect(oci(['update', '--resources', resources, 's1'])).toMatchObject({ status: 1, stderr: expect.stringContaining('linux.resources.memory.reservation') });
+  });
+
   it('runs the hooks with the state on their standard input: prestart at create, poststart at start, poststop at delete', async () => {
     const hook = (name: string) => ({ path: '/bin/sh', args: ['sh', '-c', `cat > ${path.join(dir, name)}.json`] });
     bundle = writeBundle('h1', (spec) => {
