@@ -4,4 +4,6 @@
 const path = require('node:path');
 const { loadBundle } = require('../dist/bundle/load-bundle.cjs');
 
-loadBundle(path.join(__dirname, '..', 'dist', 'bundle', 'tsrun-oci.cjs')).main();
+// Once the command is done, leave: after create, a thread still watches the container, which is its caller's now,
+// and would keep Node running as long as the container lives.
+loadBundle(path.join(__dirname, '..', 'dist', 'bundle', 'tsrun-oci.cjs')).main().then(() => process.exit());

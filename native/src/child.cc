@@ -353,6 +353,15 @@ int CapbsetDrop(unsigned long mask) {
   return 0;
 }
 
+// prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE) for each: capabilities kept through an execve of a program without file
+// capabilities, as an OCI bundle's process.capabilities.ambient asks. Each must be permitted and inheritable already.
+int CapAmbientRaise(unsigned long mask) {
+  for (int cap = 0; cap < 64; cap++) {
+    if ((mask >> cap) & 1UL && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0) return -1;
+  }
+  return 0;
+}
+
 // capset(2) takes each set as two 32-bit words (version 3 of its structures).
 int Capset(const Step& step) {
   struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
@@ -542,6 +551,7 @@ int RunStep(const ChildContext& ctx, const Step& step) {
     case Op::OpenPty: return OpenPty(ctx, step);
     case Op::Execve: return Execve(ctx, step);
     case Op::CapbsetDrop: return CapbsetDrop(step.flags);
+    case Op::CapAmbientRaise: return CapAmbientRaise(step.flags);
     case Op::Capset: return Capset(step);
     case Op::Prctl: return prctl((int)step.n1, (unsigned long)step.n2, 0, 0, 0);
     case Op::Setrlimit: return Setrlimit(step);

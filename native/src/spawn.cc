@@ -49,7 +49,7 @@ const struct {
     {"setgroups", Op::Setgroups},     {"setgid", Op::Setgid},       {"setuid", Op::Setuid},
     {"open_pty", Op::OpenPty},        {"execve", Op::Execve},       {"fork", Op::Fork},
     {"capbset_drop", Op::CapbsetDrop}, {"capset", Op::Capset},      {"prctl", Op::Prctl},
-    {"setrlimit", Op::Setrlimit},     {"seccomp", Op::Seccomp},
+    {"setrlimit", Op::Setrlimit},     {"seccomp", Op::Seccomp},     {"cap_ambient_raise", Op::CapAmbientRaise},
 };
 
 struct Named {
@@ -75,7 +75,7 @@ const Named kResources[] = {
     NAMED(RLIMIT_RSS), NAMED(RLIMIT_RTPRIO), NAMED(RLIMIT_RTTIME), NAMED(RLIMIT_SIGPENDING), NAMED(RLIMIT_STACK),
     NAMED(RLIMIT_AS),
 };
-const Named kPrctlOptions[] = {NAMED(PR_SET_NO_NEW_PRIVS)};
+const Named kPrctlOptions[] = {NAMED(PR_SET_NO_NEW_PRIVS), NAMED(PR_SET_KEEPCAPS)};
 #undef NAMED
 
 template <size_t N>
@@ -171,7 +171,7 @@ Step ParseStep(Napi::Env env, const Napi::Object& obj) {
     }
     case Op::Setgid: step.n1 = NumberProp(obj, "gid"); break;
     case Op::Setuid: step.n1 = NumberProp(obj, "uid"); break;
-    case Op::CapbsetDrop: step.flags = CapabilityMask(env, obj, "caps"); break;
+    case Op::CapbsetDrop: case Op::CapAmbientRaise: step.flags = CapabilityMask(env, obj, "caps"); break;
     case Op::Capset:
       step.n1 = (long)CapabilityMask(env, obj, "effective");
       step.n2 = (long)CapabilityMask(env, obj, "permitted");

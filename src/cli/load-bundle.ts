@@ -79,9 +79,9 @@ export function codeCacheAccepted(file: string): boolean {
   return script !== undefined && script.cachedDataRejected === false;
 }
 
-/** Write the code cache of every bundle loaded so far: what V8 has compiled of it up to now. */
-export function saveCodeCaches(): string[] {
-  return [...loaded].map(([file, { script, header }]) => {
+/** Write the code cache of every bundle loaded so far (or of those `only` names): what V8 has compiled of it up to now. */
+export function saveCodeCaches(only?: (file: string) => boolean): string[] {
+  return [...loaded].filter(([file]) => !only || only(file)).map(([file, { script, header }]) => {
     fs.writeFileSync(codeCacheOf(file), Buffer.concat([header, script.createCachedData()]));
     return codeCacheOf(file);
   });

@@ -29,8 +29,16 @@ interface Training {
   otlp?: boolean;
 }
 
+const TRAIN_OCI = '--run-oci-and-save';
+const ociBin = path.join(bundleDir, '..', '..', 'bin', 'tsrun-oci.js');
+
 if (process.argv[2] === TRAIN) {
   runAndSave(JSON.parse(process.argv[3]!) as Training[]).catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+} else if (process.argv[2] === TRAIN_OCI) {
+  runOciAndSave(JSON.parse(process.argv[3]!) as string[][]).catch((error: unknown) => {
     console.error(error);
     process.exitCode = 1;
   });
@@ -56,6 +64,7 @@ function train(): void {
     const shown = ({ args, otlp }: Training) => `${otlp ? 'OTEL_TRACES_EXPORTER=otlp ' : ''}tsrun ${args.join(' ')}`;
     console.log(`${said.at(-1)} made by running: ${commands.map(shown).join('; ')}`);
     if (run.status !== 0) console.log(`  a command failed, so the caches cover less of tsrun:\n  ${run.stderr.trim().replace(/\n/g, '\n  ')}`);
+    trainOci(work, env);
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
@@ -83,6 +92,35 @@ async function runAndSave(commands: Training[]): Promise<void> {
   receiver.close();
   console.log(`code caches ${saveCodeCaches().map((file) => path.basename(file)).join(', ')}`);
   process.exitCode = failed ? 1 : 0;
+}
+
+/** tsrun-oci's bundle, trained by the three commands a shim runs for every container (through `run`) on a bundle of
+ *  the demo image's files, and by `state`. Its cache alone is saved: the shared bundles keep the CLI's. */
+function trainOci(work: string, env: NodeJS.ProcessEnv): void {
+  const bundle = path.join(work, 'oci-bundle');
+  const layers = path.join(work, 'store', 'layers', 'sha256');
+  const layer = fs.existsSync(layers) ? fs.readdirSync(layers)[0] : undefined;
+  if (!layer) return;
+  fs.mkdirSync(bundle);
+  fs.cpSync(path.join(layers, layer), path.join(bundle, 'rootfs'), { recursive: true, verbatimSymlinks: true });
+  spawnSync(process.execPath, [ociBin, 'spec', '--bundle', bundle], { stdio: 'ignore' });
+  const config = path.join(bundle, 'config.json');
+  const spec = JSON.parse(fs.readFileSync(config, 'utf8')) as { process: { args: string[] }; linux: { cgroupsPath?: string } };
+  spec.process.args = ['true'];
+  spec.linux.cgroupsPath = '/tsrun-code-cache/oci';
+  fs.writeFileSync(config, JSON.stringify(spec));
+  const root = path.join(work, 'oci-state');
+  const commands = [['--root', root, 'run', '--bundle', bundle, 'training'], ['--root', root, 'state', 'training']];
+  const run = spawnSync(process.execPath, [fileURLToPath(import.meta.url), TRAIN_OCI, JSON.stringify(commands)], { env, encoding: 'utf8', timeout: 60_000 });
+  console.log(`${run.stdout.trim().split('\n').at(-1)} made by running: ${commands.map((args) => `tsrun-oci ${args.slice(2).join(' ')}`).join('; ')}`);
+}
+
+async function runOciAndSave(commands: string[][]): Promise<void> {
+  const file = path.join(bundleDir, 'tsrun-oci.cjs');
+  const { main } = loadBundle(file) as { main(argv: string[]): Promise<void> };
+  for (const argv of commands) await main(argv);
+  process.exitCode = 0;
+  console.log(`code cache ${saveCodeCaches((loaded) => loaded === file).map((saved) => path.basename(saved)).join(', ')}`);
 }
 
 /** Run `work` with `vars` set in the environment, then put back what was there. */

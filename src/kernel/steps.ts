@@ -55,8 +55,11 @@ type Step =
   | { op: 'capbset_drop'; caps: string[] }
   /** capset(2): what the process may do now (effective), may take up (permitted) and hand on (inheritable). */
   | { op: 'capset'; effective: string[]; permitted: string[]; inheritable: string[] }
-  /** prctl(PR_SET_NO_NEW_PRIVS, 1): no execve can raise privileges from here on (setuid files, file capabilities). */
-  | { op: 'prctl'; option: 'PR_SET_NO_NEW_PRIVS'; value: number }
+  /** prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE) for each: kept through execve (an OCI bundle may ask for them). */
+  | { op: 'cap_ambient_raise'; caps: string[] }
+  /** prctl(PR_SET_NO_NEW_PRIVS, 1): no execve can raise privileges from here on (setuid files, file capabilities).
+   *  prctl(PR_SET_KEEPCAPS, 1): a switch away from uid 0 keeps the permitted set (for a user given capabilities). */
+  | { op: 'prctl'; option: 'PR_SET_NO_NEW_PRIVS' | 'PR_SET_KEEPCAPS'; value: number }
   /** setrlimit(2); -1 is unlimited. */
   | { op: 'setrlimit'; resource: string; soft: number; hard: number }
   /** seccomp(SECCOMP_SET_MODE_FILTER): a BPF program (base64) the kernel runs on every system call from now on. */
@@ -101,6 +104,7 @@ function describe(step: Step): string {
     case 'setgid': return `setgid ${step.gid}`;
     case 'setuid': return `setuid ${step.uid}`;
     case 'capbset_drop': return `drop from the bounding set: ${step.caps.map(short).join(' ') || '(nothing)'}`;
+    case 'cap_ambient_raise': return `raise into the ambient set: ${step.caps.map(short).join(' ')}`;
     case 'capset': return `capset effective=${capList(step.effective)} permitted=${capList(step.permitted)} inheritable=${capList(step.inheritable)}`;
     case 'prctl': return `prctl ${step.option} ${step.value}`;
     case 'setrlimit': return `setrlimit ${step.resource} ${limit(step.soft)}:${limit(step.hard)}`;

@@ -18,7 +18,7 @@ import { createCgroup, hostCgroupLayout, planCgroupAt, readUsage, removeCgroup, 
 import { writeFileAtomic } from '../store/atomic.js';
 import { fail, withContext } from '../errors.js';
 import { checkSpec, readBundle, type HookName, type OciHook, type OciProcess, type OciResources } from './spec.js';
-import { planBundle, processPlanSteps, resourceLimits } from './plan.js';
+import { ambientCapabilities, planBundle, processPlanSteps, resourceLimits } from './plan.js';
 import { joinContainerSteps } from '../containers/exec-in.js';
 import { containerDir, fifoPath, loadRecord, saveRecord, stateOf, statusOf, type OciRecord, type OciState } from './state.js';
 
@@ -54,6 +54,8 @@ export async function create(ctx: OciContext, id: string, options: CreateOptions
     throw error;
   }
   const plan = planBundleOrClean(() => planBundle(spec, bundle, id, hostCgroupLayout(), ctx.sys), dir);
+  const { skipped } = ambientCapabilities(spec.process!.capabilities ?? {});
+  if (skipped.length) ctx.warn(`process.capabilities.ambient: ${skipped.join(', ')} not raised: an ambient capability must be permitted and inheritable`);
   let pid = 0;
   try {
     createCgroup(plan.cgroup, ctx.sys);
@@ -140,20 +142,23 @@ export async function start(ctx: OciContext, id: string): Promise<void> {
 // #endregion
 
 /** Open exec.fifo for reading, which lets the waiting child go on, and read until it execs (its end closes). A child
- *  that died meanwhile would leave the open waiting for ever: its death is watched for too. */
+ *  that died meanwhile would leave the open waiting for ever: its death is watched for too, until the open is done. */
 async function releaseFromFifo(record: OciRecord, dir: string): Promise<void> {
-  const opened = fs.promises.open(fifoPath(dir), 'r');
-  const died = (async () => {
-    while (statusOf(record, dir) === 'created') await sleep(20);
-    // Let an open that has succeeded win the race.
-    await sleep(100);
+  const done = new AbortController();
+  const died = (async (): Promise<never> => {
+    while (statusOf(record, dir) === 'created') await sleep(20, undefined, { signal: done.signal });
     throw fail(`container ${record.id}'s process ended before it started`);
   })();
-  const fifo = await Promise.race([opened, died]);
+  died.catch(() => undefined); // once the open has won, the watch's end is of no interest
   try {
-    await fifo.readFile();
+    const fifo = await Promise.race([fs.promises.open(fifoPath(dir), 'r'), died]);
+    try {
+      await fifo.readFile();
+    } finally {
+      await fifo.close();
+    }
   } finally {
-    await fifo.close();
+    done.abort();
   }
 }
 

@@ -5,7 +5,11 @@
 //
 // An error goes to stderr and, with --log, into that file in the format asked: the shim reads the last one back
 // from there and shows it to the user (dockerd turns "executable file not found" into exit code 127).
+//
+// A shim runs three of these commands for every container, so each starts as fast as it can: the flags are read by
+// Node's own util.parseArgs, one table per command, not by yargs (a dozen milliseconds of every command).
 import fs from 'node:fs';
+import { parseArgs } from 'node:util';
 import { errorText, TsrunError } from '../errors.js';
 import { tsrunVersion } from '../version.js';
 import { realSyscalls } from '../kernel/native.js';
@@ -15,11 +19,58 @@ import type { OciResources } from './spec.js';
 
 const DEFAULT_ROOT = '/run/tsrun-oci';
 
+type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
+
+/** The flags before the command. --criu and --rootless are accepted as runc's callers may pass them; --debug too. */
+const GLOBAL: Options = {
+  root: { type: 'string', default: DEFAULT_ROOT },
+  log: { type: 'string' },
+  'log-format': { type: 'string', default: 'text' },
+  debug: { type: 'boolean' },
+  'systemd-cgroup': { type: 'boolean' },
+  criu: { type: 'string' },
+  rootless: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+};
+
+const CREATE: Options = {
+  bundle: { type: 'string', short: 'b', default: '.' },
+  'pid-file': { type: 'string' },
+  'console-socket': { type: 'string' },
+  'no-pivot': { type: 'boolean' },
+  'no-new-keyring': { type: 'boolean' },
+  'preserve-fds': { type: 'string', default: '0' },
+};
+
+/** Each command: what it does (for --help), its flags, and how many ids or other operands it takes. */
+const COMMANDS: Record<string, { summary: string; options: Options; operands: string }> = {
+  create: { summary: 'create a container from a bundle; its process waits for start', options: CREATE, operands: '<id>' },
+  start: { summary: 'start the process of a created container', options: {}, operands: '<id>' },
+  run: { summary: 'create and start a container, and wait for it', options: CREATE, operands: '<id>' },
+  exec: {
+    summary: 'run one more process in a running container',
+    options: {
+      process: { type: 'string', short: 'p' }, detach: { type: 'boolean', short: 'd' }, 'pid-file': { type: 'string' },
+      'console-socket': { type: 'string' }, tty: { type: 'boolean', short: 't' }, cwd: { type: 'string' },
+      env: { type: 'string', short: 'e', multiple: true, default: [] }, user: { type: 'string', short: 'u' },
+    },
+    operands: '<id> [command...]',
+  },
+  state: { summary: 'the container\'s state, as the runtime spec\'s JSON', options: {}, operands: '<id>' },
+  kill: { summary: 'send a signal (default SIGTERM) to the container\'s process', options: { all: { type: 'boolean', short: 'a' } }, operands: '<id> [signal]' },
+  delete: { summary: 'remove a stopped container (--force: kill it first)', options: { force: { type: 'boolean', short: 'f' } }, operands: '<id>' },
+  ps: { summary: 'the processes of the container', options: { format: { type: 'string', short: 'f', default: 'table' } }, operands: '<id>' },
+  update: { summary: 'change the container\'s limits', options: { resources: { type: 'string', short: 'r' } }, operands: '<id>' },
+  events: { summary: 'the container\'s counters, once (--stats)', options: { stats: { type: 'boolean' } }, operands: '<id>' },
+  pause: { summary: 'freeze every process of the container', options: {}, operands: '<id>' },
+  resume: { summary: 'thaw a paused container', options: {}, operands: '<id>' },
+  spec: { summary: 'write a default config.json', options: { bundle: { type: 'string', short: 'b', default: '.' } }, operands: '' },
+  features: { summary: 'what this runtime supports, as the runtime spec\'s features JSON', options: {}, operands: '' },
+};
+
+/** Runs the command in `argv`; what tsrun-oci exits with is left in process.exitCode. */
 export async function main(argv = process.argv.slice(2)): Promise<void> {
-  if (argv.includes('--version') || argv.includes('-v')) {
-    process.stdout.write(`tsrun-oci version ${tsrunVersion()}\nspec: ${OCI_VERSION}\n`);
-    return;
-  }
   const log = logger(argv);
   try {
     process.exitCode = await command(argv, log);
@@ -29,14 +80,11 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     process.stderr.write(`tsrun-oci: ${message}\n`);
     process.exitCode = 1;
   }
-  // After create, a thread still waits for the container's exit and would keep Node running as long as the
-  // container lives: the command is done, and the container is its caller's now.
-  process.exit();
 }
 
 type Log = (level: 'error' | 'warning', message: string) => void;
 
-/** --log FILE --log-format text|json, read before yargs so that a mistake in the other flags is logged too. */
+/** --log FILE --log-format text|json, read before the rest so that a mistake in the other flags is logged too. */
 function logger(argv: string[]): Log {
   const value = (flag: string) => {
     const at = argv.findIndex((a) => a === flag || a.startsWith(`${flag}=`));
@@ -51,107 +99,123 @@ function logger(argv: string[]): Log {
   };
 }
 
-/** Options whose value may be "-", standard input (containerd's shim passes `update --resources -`): yargs would read a
- *  lone "-" as a positional argument, so it is joined to its option first. */
-const STDIN_OPTIONS = new Set(['--resources', '-r', '--process', '-p']);
+/** util.parseArgs, with its errors in tsrun's words. */
+function parse(args: string[], options: Options, strict = true) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict, tokens: true });
+  } catch (error) {
+    throw new TsrunError((error as Error).message, { hint: 'see tsrun-oci --help' });
+  }
+}
 
-async function command(typed: string[], log: Log): Promise<number> {
-  const argv = typed.flatMap((arg, i) => (arg === '-' && STDIN_OPTIONS.has(typed[i - 1]!) ? [] : STDIN_OPTIONS.has(arg) && typed[i + 1] === '-' ? [`${arg}=-`] : [arg]));
-  const { default: yargs } = await import('yargs');
+async function command(argv: string[], log: Log): Promise<number> {
+  // The global flags end at the first word that is no flag: the command.
+  const globals = parse(argv, GLOBAL, false);
+  const at = globals.tokens!.find((token) => token.kind === 'positional');
+  const name = at && 'value' in at ? at.value : undefined;
+  const global = parse(argv.slice(0, at ? at.index : argv.length), GLOBAL).values as Record<string, string | boolean | undefined>;
+  if (global.version) {
+    process.stdout.write(`tsrun-oci version ${tsrunVersion()}\nspec: ${OCI_VERSION}\n`);
+    return 0;
+  }
+  if (global.help || !name) {
+    process.stdout.write(usage());
+    return name || global.help ? 0 : 1;
+  }
+  if (global['systemd-cgroup']) {
+    throw new TsrunError('--systemd-cgroup: tsrun-oci manages cgroups through cgroupfs only', {
+      hint: 'configure the caller for cgroupfs (containerd: SystemdCgroup = false; dockerd: native.cgroupdriver=cgroupfs)',
+    });
+  }
+  if (global['log-format'] !== 'text' && global['log-format'] !== 'json') throw new TsrunError(`--log-format ${String(global['log-format'])}: text or json`);
+  const spec = COMMANDS[name];
+  if (!spec) throw new TsrunError(`unknown command ${JSON.stringify(name)}`, { hint: 'see tsrun-oci --help' });
+  // exec's command is the container's: its flags are not ours. They begin at the first word after the id.
+  const rest = argv.slice(at!.index + 1);
+  const { values, positionals } = name === 'exec' ? parseExec(rest, spec.options) : parse(rest, spec.options);
+  const flag = values as Record<string, string | boolean | string[] | undefined>;
+  const [id, ...more] = positionals;
+  const required = spec.operands.split(' ').filter((operand) => operand.startsWith('<')).length;
+  if (positionals.length < required) throw new TsrunError(`${name} needs ${spec.operands}`, { hint: `tsrun-oci ${name} ${spec.operands}` });
+  if (!spec.operands.includes('...') && !spec.operands.includes('[') && positionals.length > required) {
+    throw new TsrunError(`${name}: unexpected ${JSON.stringify(positionals[required])}`, { hint: `tsrun-oci ${name} ${spec.operands}` });
+  }
+
   const lifecycle = await import('./lifecycle.js');
-  let exitCode = 0;
-  // Every command's arguments hold the global --root; the commands' own builders do not type it.
-  const context = (args: object): OciContext => ({
-    sys: realSyscalls, root: (args as { root: string }).root, warn: (message) => { log('warning', message); process.stderr.write(`tsrun-oci: warning: ${message}\n`); },
-  });
-  const id = (y: ReturnType<typeof yargs>) => y.positional('id', { type: 'string', demandOption: true, describe: 'the container\'s id' });
-  const createOptions = (y: ReturnType<typeof yargs>) => id(y)
-    .option('bundle', { alias: 'b', type: 'string', default: '.', describe: 'the bundle: config.json and the root filesystem' })
-    .option('pid-file', { type: 'string', describe: 'write the process\'s pid here' })
-    .option('console-socket', { type: 'string', describe: 'where to send a terminal\'s master (a process with a terminal)' })
-    .option('no-pivot', { type: 'boolean', describe: 'refused: tsrun always uses pivot_root' })
-    .option('no-new-keyring', { type: 'boolean', describe: 'accepted: tsrun makes no session keyring' })
-    .option('preserve-fds', { type: 'number', default: 0, describe: 'refused unless 0' });
-  const checkCreate = (args: { noPivot?: boolean; preserveFds: number }) => {
-    if (args.noPivot) throw new TsrunError('--no-pivot: tsrun always uses pivot_root (a chroot would leave the host\'s root reachable)');
-    if (args.preserveFds) throw new TsrunError('--preserve-fds: passing extra descriptors is not supported yet');
+  const context: OciContext = {
+    sys: realSyscalls, root: String(global.root),
+    warn: (message) => { log('warning', message); process.stderr.write(`tsrun-oci: warning: ${message}\n`); },
   };
-  await yargs(argv)
-    .scriptName('tsrun-oci')
-    .usage('$0 [global options] <command> [options] <id>')
-    .option('root', { type: 'string', default: DEFAULT_ROOT, describe: 'where the containers\' state is kept' })
-    .option('log', { type: 'string', describe: 'write errors and warnings to this file' })
-    .option('log-format', { choices: ['text', 'json'], default: 'text' })
-    .option('debug', { type: 'boolean', describe: 'accepted; tsrun-oci logs errors and warnings only' })
-    .option('systemd-cgroup', { type: 'boolean', describe: 'refused: tsrun-oci manages cgroupfs paths' })
-    .middleware((args) => {
-      if (args.systemdCgroup) throw new TsrunError('--systemd-cgroup: tsrun-oci manages cgroups through cgroupfs only', { hint: 'configure the caller for cgroupfs (containerd: SystemdCgroup = false; dockerd: native.cgroupdriver=cgroupfs)' });
-    })
-    .command('create <id>', 'create a container from a bundle; its process waits for start', createOptions, async (args) => {
-      checkCreate(args);
-      await lifecycle.create(context(args), args.id, { bundle: args.bundle, pidFile: args.pidFile, consoleSocket: args.consoleSocket });
-    })
-    .command('start <id>', 'start the process of a created container', id, async (args) => { await lifecycle.start(context(args), args.id); })
-    .command('run <id>', 'create and start a container, and wait for it', createOptions, async (args) => {
-      checkCreate(args);
-      exitCode = await lifecycle.run(context(args), args.id, { bundle: args.bundle, pidFile: args.pidFile, consoleSocket: args.consoleSocket });
-    })
-    .command('exec <id> [command..]', 'run one more process in a running container', (y) => id(y)
-      .positional('command', { type: 'string', array: true, default: [] })
-      .option('process', { alias: 'p', type: 'string', describe: 'the process, as process.json (config.json\'s process)' })
-      .option('detach', { alias: 'd', type: 'boolean' })
-      .option('pid-file', { type: 'string' })
-      .option('console-socket', { type: 'string' })
-      .option('tty', { alias: 't', type: 'boolean' })
-      .option('cwd', { type: 'string' })
-      .option('env', { alias: 'e', type: 'string', array: true, default: [] })
-      .option('user', { alias: 'u', type: 'string', describe: 'UID[:GID]' }), async (args) => {
-      exitCode = await lifecycle.exec(context(args), args.id, {
-        processFile: args.process, args: args.command, detach: args.detach, pidFile: args.pidFile, cwd: args.cwd, env: args.env, user: args.user,
-        tty: args.tty, consoleSocket: args.consoleSocket,
+  const createOptions = () => {
+    if (flag['no-pivot']) throw new TsrunError('--no-pivot: tsrun always uses pivot_root (a chroot would leave the host\'s root reachable)');
+    if (flag['preserve-fds'] !== '0') throw new TsrunError('--preserve-fds: passing extra descriptors is not supported yet');
+    return { bundle: String(flag.bundle), pidFile: flag['pid-file'] as string | undefined, consoleSocket: flag['console-socket'] as string | undefined };
+  };
+  switch (name) {
+    case 'create': await lifecycle.create(context, id!, createOptions()); return 0;
+    case 'start': await lifecycle.start(context, id!); return 0;
+    case 'run': return lifecycle.run(context, id!, createOptions());
+    case 'exec':
+      return lifecycle.exec(context, id!, {
+        processFile: flag.process as string | undefined, args: more, detach: !!flag.detach, pidFile: flag['pid-file'] as string | undefined,
+        cwd: flag.cwd as string | undefined, env: flag.env as string[], user: flag.user as string | undefined, tty: !!flag.tty,
+        consoleSocket: flag['console-socket'] as string | undefined,
       });
-    })
-    .command('state <id>', 'the container\'s state, as the runtime spec\'s JSON', id, (args) => {
-      process.stdout.write(JSON.stringify(lifecycle.state(context(args), args.id), null, 2) + '\n');
-    })
-    .command('kill <id> [signal]', 'send a signal to the container\'s process', (y) => id(y)
-      .positional('signal', { type: 'string', default: 'SIGTERM' })
-      .option('all', { alias: 'a', type: 'boolean', describe: 'to every process of the container' }), (args) => {
-      lifecycle.kill(context(args), args.id, args.signal, args.all);
-    })
-    .command('delete <id>', 'remove a stopped container', (y) => id(y).option('force', { alias: 'f', type: 'boolean', describe: 'kill it first if it runs' }), async (args) => {
-      await lifecycle.remove(context(args), args.id, args.force);
-    })
-    .command('ps <id>', 'the processes of the container', (y) => id(y).option('format', { alias: 'f', choices: ['table', 'json'], default: 'table' }), (args) => {
-      const pids = lifecycle.ps(context(args), args.id);
-      process.stdout.write(args.format === 'json' ? JSON.stringify(pids) + '\n' : ['PID', ...pids].join('\n') + '\n');
-    })
-    .command('update <id>', 'change the container\'s limits', (y) => id(y)
-      .option('resources', { alias: 'r', type: 'string', demandOption: true, describe: 'linux.resources as JSON, in a file or - for stdin' }), (args) => {
-      const text = fs.readFileSync(args.resources === '-' ? 0 : args.resources, 'utf8');
-      lifecycle.update(context(args), args.id, JSON.parse(text) as OciResources);
-    })
-    .command('events <id>', 'the container\'s counters (with --stats, once)', (y) => id(y)
-      .option('stats', { type: 'boolean', describe: 'print the counters once and leave' }), (args) => {
-      if (!args.stats) throw new TsrunError('events: only --stats is supported (one report of the counters)');
-      process.stdout.write(JSON.stringify(lifecycle.stats(context(args), args.id)) + '\n');
-    })
-    .command('pause <id>', 'freeze every process of the container', id, async (args) => { await lifecycle.pause(context(args), args.id, true); })
-    .command('resume <id>', 'thaw a paused container', id, async (args) => { await lifecycle.pause(context(args), args.id, false); })
-    .command('spec', 'write a default config.json in the current directory', (y) => y.option('bundle', { alias: 'b', type: 'string', default: '.' }), async (args) => {
+    case 'state': print(lifecycle.state(context, id!), 2); return 0;
+    case 'kill': lifecycle.kill(context, id!, more[0] ?? 'SIGTERM', !!flag.all); return 0;
+    case 'delete': await lifecycle.remove(context, id!, !!flag.force); return 0;
+    case 'ps': {
+      const pids = lifecycle.ps(context, id!);
+      if (flag.format === 'json') print(pids);
+      else process.stdout.write(['PID', ...pids].join('\n') + '\n');
+      return 0;
+    }
+    case 'update': {
+      if (typeof flag.resources !== 'string') throw new TsrunError('update needs --resources FILE (or - for standard input)');
+      lifecycle.update(context, id!, JSON.parse(fs.readFileSync(flag.resources === '-' ? 0 : flag.resources, 'utf8')) as OciResources);
+      return 0;
+    }
+    case 'events':
+      if (!flag.stats) throw new TsrunError('events: only --stats is supported (one report of the counters)');
+      print(lifecycle.stats(context, id!));
+      return 0;
+    case 'pause': await lifecycle.pause(context, id!, true); return 0;
+    case 'resume': await lifecycle.pause(context, id!, false); return 0;
+    case 'spec': {
       const { defaultSpec } = await import('./defaults.js');
-      const file = `${args.bundle}/config.json`;
+      const file = `${String(flag.bundle)}/config.json`;
       if (fs.existsSync(file)) throw new TsrunError(`File ${file} exists. Remove it first`);
       fs.writeFileSync(file, JSON.stringify(defaultSpec(), null, 2) + '\n');
-    })
-    .command('features', 'what this runtime supports, as the runtime spec\'s features JSON', {}, async () => {
+      return 0;
+    }
+    default: { // features
       const { features } = await import('./defaults.js');
-      process.stdout.write(JSON.stringify(features(), null, 2) + '\n');
-    })
-    .demandCommand(1, 'name a command: create, start, exec, state, kill, delete, run, ps, update, events, pause, resume, spec, features')
-    .version(false)
-    .strict()
-    .fail((message, error) => { throw error ?? new TsrunError(message); })
-    .parseAsync();
-  return exitCode;
+      print(features(), 2);
+      return 0;
+    }
+  }
+}
+
+/** exec ID [COMMAND...]: flags up to the id are exec's; from the command on, every word is the command's. */
+function parseExec(args: string[], options: Options) {
+  const ours = parse(args, options, false);
+  const first = ours.tokens!.find((token) => token.kind === 'positional');
+  const upToId = first ? args.slice(0, first.index + 1) : args;
+  const parsed = parse(upToId, options);
+  return { values: parsed.values, positionals: [...parsed.positionals, ...(first ? args.slice(first.index + 1) : [])] };
+}
+
+function print(value: unknown, indent?: number): void {
+  process.stdout.write(JSON.stringify(value, null, indent) + '\n');
+}
+
+function usage(): string {
+  const width = Math.max(...Object.entries(COMMANDS).map(([name, c]) => `${name} ${c.operands}`.length));
+  return [
+    'Usage: tsrun-oci [--root DIR] [--log FILE] [--log-format text|json] <command> [options] <id>',
+    '',
+    'Commands (runc\'s, as containerd, dockerd and podman call them):',
+    ...Object.entries(COMMANDS).map(([name, c]) => `  ${`${name} ${c.operands}`.padEnd(width)}  ${c.summary}`),
+    '',
+  ].join('\n');
 }

@@ -100,10 +100,10 @@ export function processPlanSteps(proc: OciProcess, linux: OciLinux, sys: Syscall
   }
   const seccomp = linux.seccomp ? seccompProgram(sys, linux.seccomp, caps.bounding ?? []) : null;
   const confined = confinementSteps({
-    capabilities: { bounding: caps.bounding ?? [], effective: caps.effective ?? [], permitted: caps.permitted ?? [], inheritable: caps.inheritable ?? [], ambient: [] },
+    capabilities: { bounding: caps.bounding ?? [], effective: caps.effective ?? [], permitted: caps.permitted ?? [], inheritable: caps.inheritable ?? [], ambient: ambientCapabilities(caps).raised },
     noNewPrivileges: proc.noNewPrivileges ?? false,
     rlimits: (proc.rlimits ?? []).map(rlimit),
-  }, seccomp);
+  }, seccomp, proc.user.uid);
   const env = proc.env ?? [];
   const search = (env.find((e) => e.startsWith('PATH='))?.slice(5) ?? '').split(':').filter(Boolean);
   const { steps } = processSteps({
@@ -112,6 +112,13 @@ export function processPlanSteps(proc: OciProcess, linux: OciLinux, sys: Syscall
   return [...(proc.user.umask !== undefined ? [{ op: 'umask', mask: proc.user.umask } as ChildStep] : []), ...steps];
 }
 // #endregion
+
+/** The kernel raises an ambient capability only if it is permitted and inheritable; runc's default spec lists some that
+ *  are not (it warns and goes on, as tsrun-oci does: for root, whose every execve gets the bounding set, they change nothing). */
+export function ambientCapabilities(caps: NonNullable<OciProcess['capabilities']>): { raised: string[]; skipped: string[] } {
+  const raisable = (cap: string) => !!caps.permitted?.includes(cap) && !!caps.inheritable?.includes(cap);
+  return { raised: (caps.ambient ?? []).filter(raisable), skipped: (caps.ambient ?? []).filter((cap) => !raisable(cap)) };
+}
 
 /** cgroupsPath below each hierarchy's root; without one, tsrun-oci/ID. systemd's slice:prefix:name is not cgroupfs. */
 function cgroupPath(cgroupsPath: string | undefined, id: string): string {

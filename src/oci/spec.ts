@@ -145,7 +145,6 @@ export function checkSpec(spec: OciSpec): void {
   const proc = spec.process!;
   if (!proc.args?.length) refuse('process.args', 'required, with at least the program');
   if (!proc.cwd?.startsWith('/')) refuse('process.cwd', 'required, an absolute path');
-  if (proc.capabilities?.ambient?.length) refuse('process.capabilities.ambient', 'tsrun does not raise ambient capabilities');
   if (proc.selinuxLabel) refuse('process.selinuxLabel', 'tsrun has no SELinux support');
   const linux = spec.linux ?? {};
   if (linux.uidMappings?.length || linux.gidMappings?.length || linux.namespaces?.some((ns) => ns.type === 'user')) {

@@ -70,8 +70,10 @@ export function confinement(sys: Syscalls, seccompDir: string, security: Securit
 
 /** The steps that give a process these capabilities, limits, no_new_privs and seccomp filter (a BPF program in
  *  base64, or null), in the order the kernel needs. `tsrun run`'s plan and an OCI bundle's (src/oci/) both come here. */
-export function confinementSteps(plan: Omit<ConfinementPlan, 'seccomp'>, seccompProgram: string | null): Omit<Confinement, 'plan'> {
-  const { bounding, effective, permitted, inheritable } = plan.capabilities;
+export function confinementSteps(plan: Omit<ConfinementPlan, 'seccomp'>, seccompProgram: string | null, uid = 0): Omit<Confinement, 'plan'> {
+  const { bounding, effective, permitted, inheritable, ambient } = plan.capabilities;
+  // Switching away from uid 0 empties the permitted set, unless asked to keep it: only a user given capabilities asks.
+  const keepCaps = uid !== 0 && permitted.length > 0;
   const rlimits = plan.rlimits.map((u): ChildStep => ({ op: 'setrlimit', resource: ULIMIT_RESOURCES[u.name]!, soft: u.soft, hard: u.hard }));
   const notKept = inKernelOrder(CAPABILITIES.filter((cap) => !bounding.includes(cap)));
   const loadFilter: Array<ChildStep | SpanName> = seccompProgram ? [{ span: 'tsrun.child.seccomp' }, { op: 'seccomp', filter: seccompProgram }] : [];
@@ -82,12 +84,14 @@ export function confinementSteps(plan: Omit<ConfinementPlan, 'seccomp'>, seccomp
       { op: 'capbset_drop', caps: notKept },
       // Without no_new_privs, loading a filter takes CAP_SYS_ADMIN: the child still has it here, not after capset.
       ...(plan.noNewPrivileges ? [] : loadFilter),
+      ...(keepCaps ? [{ op: 'prctl', option: 'PR_SET_KEEPCAPS', value: 1 } as ChildStep] : []),
     ],
     afterUser: [
       { span: 'tsrun.child.capabilities' },
       // Root's sets are computed again by execve, from the bounding set; this makes sure nothing is inheritable
       // (and so nothing ambient) unless asked, whatever tsrun's own process held, and empties them for another user.
       { op: 'capset', effective, permitted, inheritable },
+      ...(ambient.length ? [{ op: 'cap_ambient_raise', caps: ambient } as ChildStep] : []),
       ...(plan.noNewPrivileges ? [{ op: 'prctl', option: 'PR_SET_NO_NEW_PRIVS', value: 1 } as ChildStep, ...loadFilter] : []),
     ],
   };

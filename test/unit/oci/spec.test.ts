@@ -21,7 +21,6 @@ describe('checkSpec', () => {
     ['uid mappings', (s: OciSpec) => { s.linux!.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }]; }, 'user namespaces'],
     ['a joined mount namespace', (s: OciSpec) => { s.linux!.namespaces![4] = { type: 'mount', path: '/proc/1/ns/mnt' }; }, 'joining a mount namespace'],
     ['a hostname without a uts namespace of its own', (s: OciSpec) => { s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'uts'); }, 'hostname: setting it needs a new uts namespace'],
-    ['ambient capabilities', (s: OciSpec) => { s.process!.capabilities!.ambient = ['CAP_KILL']; }, 'process.capabilities.ambient'],
     ['a 2.x spec', (s: OciSpec) => { s.ociVersion = '2.0.0'; }, 'ociVersion'],
     ['a relative cwd', (s: OciSpec) => { s.process!.cwd = 'tmp'; }, 'process.cwd'],
     ['a memory reservation', (s: OciSpec) => { s.linux!.resources!.memory = { reservation: 1 << 20 }; }, 'linux.resources.memory.reservation: not supported yet'],
