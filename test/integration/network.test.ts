@@ -130,6 +130,33 @@ describe.skipIf(!asRoot)('networks (as root)', () => {
     expect(tsrunOnHost(root).netns).toEqual([]);
   });
 
+  it('lays the cable by rtnetlink: eth0 with its address, the uplink\'s MTU and the default route, its host end on tsrun0; nothing left after', async () => {
+    const uplink = (JSON.parse(execFileSync('ip', ['-json', 'route', 'show', 'default'], { encoding: 'utf8' })) as Array<{ dev: string }>)[0]?.dev;
+    const mtu = uplink ? fs.readFileSync(`/sys/class/net/${uplink}/mtu`, 'utf8').trim() : '1500';
+    // eth0's iflink is the index of its peer, the host's end.
+    const container = startContainer(root, ['tsrun-demo', 'sh', '-c',
+      `echo $(${OWN_ADDRESS}) $(cat /sys/class/net/eth0/mtu /sys/class/net/eth0/iflink /sys/class/net/lo/flags) $(ip route | grep ^default); read x || true`]);
+    let hostIndex: number | undefined;
+    try {
+      const [address, insideMtu, iflink, loFlags, ...route] = (await container.ready).split(' ');
+      hostIndex = Number(iflink);
+      expect(address).toMatch(/^10\.88\.\d+\.\d+\/16$/);
+      expect(insideMtu).toBe(mtu);
+      expect(Number(loFlags) & 1).toBe(1); // IFF_UP
+      expect(route.join(' ')).toBe('default via 10.88.0.1 dev eth0');
+      const hostEnd = (JSON.parse(execFileSync('ip', ['-json', 'link', 'show'], { encoding: 'utf8' })) as Array<{ ifindex: number; ifname: string; master?: string; mtu: number; operstate: string }>)
+        .find((link) => link.ifindex === hostIndex);
+      expect(hostEnd).toMatchObject({ master: 'tsrun0', mtu: Number(mtu), operstate: 'UP' });
+      expect(hostEnd!.ifname).toMatch(/^tsrun[0-9a-f]{8}$/);
+    } finally {
+      expect(await container.stop()).toBe(0);
+    }
+    const links = JSON.parse(execFileSync('ip', ['-json', 'link', 'show'], { encoding: 'utf8' })) as Array<{ ifindex: number }>;
+    expect(links.filter((link) => link.ifindex === hostIndex)).toEqual([]);
+    expect(tsrunOnHost(root).netns).toEqual([]);
+    expect(Object.values(readBridgeState(HOST.stateDir, 'tsrun0')?.leases ?? {}).filter((lease) => lease.store === root)).toEqual([]);
+  });
+
   it('gives --network none only a loopback interface, with no way out', () => {
     const result = run(['run', '--rm', '--network', 'none', 'tsrun-demo', 'sh', '-c',
       'ls /sys/class/net; ping -c 1 -W 1 10.88.0.1 >/dev/null 2>&1 || echo unreachable']);
