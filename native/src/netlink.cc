@@ -102,7 +102,7 @@ class RouteSocket {
     if (sendto(fd_.fd, request.Header(), request.Header()->nlmsg_len, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof(kernel)) < 0) {
       throw Failure{errno, "sendto", about, ""};
     }
-    alignas(NLMSG_ALIGNTO) static thread_local char answers[32 * 1024];
+    alignas(NLMSG_ALIGNTO) char answers[32 * 1024];  // netlink puts at most 32 KiB of a dump in one answer
     for (;;) {
       ssize_t got = recv(fd_.fd, answers, sizeof(answers), 0);
       if (got < 0 && errno == EINTR) continue;
@@ -150,6 +150,7 @@ int RouteSocketFd() {
   return fd;
 }
 
+// #region socket-in-namespace
 // A socket speaks to the network namespace it was made in, for its whole life. For a container's namespace, a
 // short-lived thread joins it (setns(CLONE_NEWNET) changes the calling thread's namespace only), makes the socket
 // there and ends: Node's own thread never leaves the host's namespace, and no thread of tsrun is left inside the
@@ -174,8 +175,7 @@ int RouteSocketIn(const std::string& netns) {
   if (failure.err) throw failure;
   return fd;
 }
-
-std::string Text(const Napi::Object& m, const char* key) { return StringProp(m, key); }
+// #endregion
 
 uint32_t Number(const Napi::Object& m, const char* key) {
   Napi::Value value = m.Get(key);
@@ -185,7 +185,7 @@ uint32_t Number(const Napi::Object& m, const char* key) {
 
 in_addr Ipv4(const Napi::Object& m, const char* key) {
   in_addr address;
-  if (inet_pton(AF_INET, Text(m, key).c_str(), &address) != 1) throw Napi::TypeError::New(m.Env(), std::string(key) + " must be an IPv4 address");
+  if (inet_pton(AF_INET, StringProp(m, key).c_str(), &address) != 1) throw Napi::TypeError::New(m.Env(), std::string(key) + " must be an IPv4 address");
   return address;
 }
 
@@ -205,19 +205,19 @@ uint32_t LinkIndex(RouteSocket& sock, const std::string& name) {
 // namespace (IFLA_NET_NS_FD, the file opened here and kept open in `opened` until the message is sent) and
 // ifi_flags (IFF_UP).
 void LinkAttrs(Request& request, ifinfomsg* ifi, RouteSocket& sock, const Napi::Object& m, std::vector<Fd>& opened) {
-  request.Attr(IFLA_IFNAME, Text(m, "IFLA_IFNAME"));
+  request.Attr(IFLA_IFNAME, StringProp(m, "IFLA_IFNAME"));
   if (m.Has("IFLA_ADDRESS")) {
     unsigned char mac[6];
-    std::string text = Text(m, "IFLA_ADDRESS");
+    std::string text = StringProp(m, "IFLA_ADDRESS");
     if (sscanf(text.c_str(), "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &mac[0], &mac[1], &mac[2], &mac[3], &mac[4], &mac[5]) != 6) {
       throw Napi::TypeError::New(m.Env(), "IFLA_ADDRESS must be a MAC address");
     }
     request.Attr(IFLA_ADDRESS, mac, sizeof(mac));
   }
   if (m.Has("IFLA_MTU")) request.Attr(IFLA_MTU, Number(m, "IFLA_MTU"));
-  if (m.Has("IFLA_MASTER")) request.Attr(IFLA_MASTER, LinkIndex(sock, Text(m, "IFLA_MASTER")));
+  if (m.Has("IFLA_MASTER")) request.Attr(IFLA_MASTER, LinkIndex(sock, StringProp(m, "IFLA_MASTER")));
   if (m.Has("IFLA_NET_NS_FD")) {
-    std::string netns = Text(m, "IFLA_NET_NS_FD");
+    std::string netns = StringProp(m, "IFLA_NET_NS_FD");
     opened.emplace_back(open(netns.c_str(), O_RDONLY | O_CLOEXEC));
     if (opened.back().fd < 0) throw Failure{errno, "open", netns, ""};
     request.Attr(IFLA_NET_NS_FD, (uint32_t)opened.back().fd);
@@ -231,6 +231,7 @@ void LinkAttrs(Request& request, ifinfomsg* ifi, RouteSocket& sock, const Napi::
   }
 }
 
+// #region newlink
 // RTM_NEWLINK: with IFLA_INFO_KIND, a new link (a bridge, or a veth pair whose peer is described in
 // VETH_INFO_PEER, within IFLA_INFO_DATA); without, a change to the link named IFLA_IFNAME.
 void NewLink(RouteSocket& sock, const Napi::Object& m) {
@@ -242,7 +243,7 @@ void NewLink(RouteSocket& sock, const Napi::Object& m) {
   LinkAttrs(request, ifi, sock, m, opened);
   if (create) {
     size_t linkinfo = request.Begin(IFLA_LINKINFO);
-    request.Attr(IFLA_INFO_KIND, Text(m, "IFLA_INFO_KIND"));
+    request.Attr(IFLA_INFO_KIND, StringProp(m, "IFLA_INFO_KIND"));
     if (m.Has("VETH_INFO_PEER")) {
       size_t data = request.Begin(IFLA_INFO_DATA);
       size_t peer = request.Begin(VETH_INFO_PEER);
@@ -254,8 +255,9 @@ void NewLink(RouteSocket& sock, const Napi::Object& m) {
     }
     request.End(linkinfo);
   }
-  sock.Exchange(request, "RTM_NEWLINK", Text(m, "IFLA_IFNAME"));
+  sock.Exchange(request, "RTM_NEWLINK", StringProp(m, "IFLA_IFNAME"));
 }
+// #endregion
 
 // RTM_NEWADDR: an IPv4 address on a link, IFA_LOCAL with ifa_prefixlen; the route to its subnet comes with it.
 void NewAddr(RouteSocket& sock, const Napi::Object& m) {
@@ -264,7 +266,7 @@ void NewAddr(RouteSocket& sock, const Napi::Object& m) {
   ifa->ifa_family = AF_INET;
   ifa->ifa_prefixlen = Number(m, "ifa_prefixlen");
   ifa->ifa_scope = RT_SCOPE_UNIVERSE;
-  std::string link = Text(m, "ifa_index");
+  std::string link = StringProp(m, "ifa_index");
   ifa->ifa_index = LinkIndex(sock, link);
   in_addr local = Ipv4(m, "IFA_LOCAL");
   request.Attr(IFA_LOCAL, &local, sizeof(local));
@@ -282,15 +284,15 @@ void NewRoute(RouteSocket& sock, const Napi::Object& m) {
   rt->rtm_type = RTN_UNICAST;
   in_addr gateway = Ipv4(m, "RTA_GATEWAY");
   request.Attr(RTA_GATEWAY, &gateway, sizeof(gateway));
-  sock.Exchange(request, "RTM_NEWROUTE", Text(m, "RTA_GATEWAY"));
+  sock.Exchange(request, "RTM_NEWROUTE", StringProp(m, "RTA_GATEWAY"));
 }
 
 // RTM_DELLINK: the link named IFLA_IFNAME (a veth's peer goes with it); ENODEV when there is none.
 void DelLink(RouteSocket& sock, const Napi::Object& m) {
   Request request(RTM_DELLINK, NLM_F_ACK);
   request.Append<ifinfomsg>()->ifi_family = AF_UNSPEC;
-  request.Attr(IFLA_IFNAME, Text(m, "IFLA_IFNAME"));
-  sock.Exchange(request, "RTM_DELLINK", Text(m, "IFLA_IFNAME"));
+  request.Attr(IFLA_IFNAME, StringProp(m, "IFLA_IFNAME"));
+  sock.Exchange(request, "RTM_DELLINK", StringProp(m, "IFLA_IFNAME"));
 }
 
 // Runs `work`, turning a Failure into the error Node's own system calls throw: {code, errno, syscall, path}.
@@ -311,6 +313,7 @@ Napi::Value Reporting(Napi::Env env, Work work) {
 // rtnetlink({netns?, messages}): the messages in order on one socket, in the host's network namespace or in
 // the one kept at the file `netns`; each is acknowledged before the next is sent, and the first refusal throws.
 Napi::Value Rtnetlink(const Napi::CallbackInfo& info) {
+  if (!info[0].IsObject()) throw Napi::TypeError::New(info.Env(), "rtnetlink takes {netns?, messages}");
   Napi::Object batch = info[0].As<Napi::Object>();
   return Reporting(info.Env(), [&] {
     RouteSocket sock(batch.Has("netns") ? RouteSocketIn(StringProp(batch, "netns")) : RouteSocketFd());
