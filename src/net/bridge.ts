@@ -40,6 +40,7 @@ function linkName(links: LinkInfo[], index: number): string {
 }
 
 // #region create-bridge
+/** The bridge, up, with a MAC of its own; then the gateway's address on it. */
 export function bridgeMessages(name: string, subnet: string, gateway: string): RtnetlinkMessage[] {
   return [
     // A MAC of its own, made from the gateway address: without one, a bridge takes its lowest port's, and changes
