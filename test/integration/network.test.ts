@@ -5,11 +5,13 @@
 // Traffic goes only to addresses of the containers and the bridge made here.
 import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { realSyscalls } from '../../src/kernel/native.js';
+import type { RtnetlinkMessage } from '../../src/kernel/syscalls.js';
 import { runCommand } from '../../src/net/command.js';
 import { applyNat, pruneDefaultBridge, withNetworkLock, type NetworkHost } from '../../src/net/bridges.js';
 import { removeIptables } from '../../src/net/iptables.js';
@@ -155,6 +157,30 @@ describe.skipIf(!asRoot)('networks (as root)', () => {
     expect(links.filter((link) => link.ifindex === hostIndex)).toEqual([]);
     expect(tsrunOnHost(root).netns).toEqual([]);
     expect(Object.values(readBridgeState(HOST.stateDir, 'tsrun0')?.leases ?? {}).filter((lease) => lease.store === root)).toEqual([]);
+  });
+
+  it('refuses an rtnetlink message with an error shaped as Node\'s, the kernel\'s words included, inside a namespace made here', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-netlink-'));
+    const netns = path.join(dir, 'net');
+    fs.writeFileSync(netns, '');
+    execFileSync('unshare', [`--net=${netns}`, 'true']);
+    try {
+      const send = (...messages: RtnetlinkMessage[]) => realSyscalls.rtnetlink({ netns, messages });
+      send(
+        { message: 'RTM_NEWLINK', IFLA_IFNAME: 'probe0', IFLA_INFO_KIND: 'veth', ifi_flags: ['IFF_UP'], VETH_INFO_PEER: { IFLA_IFNAME: 'probe1' } },
+        { message: 'RTM_NEWADDR', ifa_index: 'probe0', ifa_prefixlen: 24, IFA_LOCAL: '10.123.0.1' },
+      );
+      expect(execFileSync('nsenter', [`--net=${netns}`, 'ip', '-4', '-o', 'address', 'show', 'probe0'], { encoding: 'utf8' })).toContain('10.123.0.1/24');
+      expect(() => send({ message: 'RTM_NEWLINK', IFLA_IFNAME: 'probe0', IFLA_INFO_KIND: 'veth', VETH_INFO_PEER: { IFLA_IFNAME: 'probe2' } }))
+        .toThrow(expect.objectContaining({ code: 'EEXIST', errno: -17, syscall: 'RTM_NEWLINK', path: 'probe0' }));
+      expect(() => send({ message: 'RTM_NEWROUTE', RTA_GATEWAY: '10.124.0.1' })) // on no subnet of its links
+        .toThrow(expect.objectContaining({ code: 'ENETUNREACH', syscall: 'RTM_NEWROUTE', message: expect.stringMatching(/: Nexthop has invalid gateway$/) }));
+      expect(() => send({ message: 'RTM_DELLINK', IFLA_IFNAME: 'nosuch0' })).toThrow(expect.objectContaining({ code: 'ENODEV', path: 'nosuch0' }));
+      expect(() => realSyscalls.rtnetlink({ netns: path.join(dir, 'missing'), messages: [] })).toThrow(expect.objectContaining({ code: 'ENOENT', syscall: 'open' }));
+    } finally {
+      execFileSync('umount', [netns]);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('gives --network none only a loopback interface, with no way out', () => {
