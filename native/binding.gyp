@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "tsrun_native",
-      "sources": ["src/addon.cc", "src/syscalls.cc", "src/bpf.cc", "src/spawn.cc", "src/child.cc", "src/seccomp.cc"],
+      "sources": ["src/addon.cc", "src/syscalls.cc", "src/bpf.cc", "src/spawn.cc", "src/child.cc", "src/seccomp.cc", "src/netlink.cc"],
       "libraries": ["-lseccomp"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],

@@ -2,6 +2,7 @@
 // is JSON-serialisable: --explain prints it, tests compare it, the store
 // keeps it, and a daemon could hand it over the wire.
 import type { ChildStep, StepSpan } from './kernel/steps.js';
+import type { RtnetlinkBatch } from './kernel/syscalls.js';
 import type { ResourceLimits } from './cgroups/limits.js';
 import type { CgroupPlan } from './cgroups/cgroup.js';
 import { fail } from './errors.js';
@@ -254,6 +255,9 @@ export interface BridgeAttachment {
   mtu: number;
   /** Published ports, each with the host port it got. */
   ports: PortMapping[];
+  /** The rtnetlink messages that laid the cable: the veth pair on the host, then the address (and on eth0
+   *  loopback and the default route) inside the namespace. */
+  netlink: RtnetlinkBatch[];
 }
 
 /** What the namespaces stage decided: which namespaces, and the mounts that build the container's root. */

@@ -1,5 +1,5 @@
-// The native module: thin system call wrappers (syscalls.cc, bpf.cc), spawn (spawn.cc) and the seccomp
-// filter compiler (seccomp.cc).
+// The native module: thin system call wrappers (syscalls.cc, bpf.cc), rtnetlink messages (netlink.cc),
+// spawn (spawn.cc) and the seccomp filter compiler (seccomp.cc).
 #include "common.h"
 
 namespace tsrun {
@@ -9,6 +9,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitSpawn(env, exports);
   InitSeccomp(env, exports);
   InitBpf(env, exports);
+  InitNetlink(env, exports);
   return exports;
 }
 

@@ -27,5 +27,6 @@ Napi::Object InitSyscalls(Napi::Env env, Napi::Object exports);
 Napi::Object InitSpawn(Napi::Env env, Napi::Object exports);
 Napi::Object InitSeccomp(Napi::Env env, Napi::Object exports);
 Napi::Object InitBpf(Napi::Env env, Napi::Object exports);
+Napi::Object InitNetlink(Napi::Env env, Napi::Object exports);
 
 }  // namespace tsrun

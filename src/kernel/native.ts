@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { SeccompFilter } from '../security/seccomp.js';
-import type { MonitorRequest, StartedMonitor, Syscalls, SpawnRequest, SpawnedChild, WaitStatus } from './syscalls.js';
+import type { LinkInfo, MonitorRequest, RouteInfo, RtnetlinkBatch, StartedMonitor, Syscalls, SpawnRequest, SpawnedChild, WaitStatus } from './syscalls.js';
 
 interface NativeModule {
   mount(source: string, target: string, fstype: string, flags: string[], data: string): void;
@@ -29,6 +29,9 @@ interface NativeModule {
   tcsetattr(fd: number, settings: Buffer): void;
   cfmakeraw(settings: Buffer): Buffer;
   seccomp_export_bpf(filter: SeccompFilter): Buffer;
+  rtnetlink(batch: RtnetlinkBatch): void;
+  rtnetlink_getlink(): LinkInfo[];
+  rtnetlink_getroute(): RouteInfo[];
   bpf_prog_load(progType: string, insns: Buffer, license: string): number;
   bpf_prog_attach(progFd: number, targetFd: number, attachType: string, flags: string[]): void;
 }
@@ -80,6 +83,9 @@ export const realSyscalls: Syscalls = {
   tcsetattr: (fd, settings) => native().tcsetattr(fd, settings),
   cfmakeraw: (settings) => native().cfmakeraw(settings),
   seccomp_export_bpf: (filter) => native().seccomp_export_bpf(filter),
+  rtnetlink: (batch) => native().rtnetlink(batch),
+  rtnetlink_getlink: () => native().rtnetlink_getlink(),
+  rtnetlink_getroute: () => native().rtnetlink_getroute(),
   bpf_prog_load: (progType, insns, license) => native().bpf_prog_load(progType, insns, license),
   bpf_prog_attach: (progFd, targetFd, attachType, flags) => native().bpf_prog_attach(progFd, targetFd, attachType, flags),
 };

@@ -65,6 +65,33 @@ export interface WaitStatus {
   signal: NodeJS.Signals | null;
 }
 
+/** rtnetlink(7) requests as plain data: the message type, then its header's fields and attributes under the
+ *  kernel's names (RTM_NEWLINK carries ifinfomsg's ifi_flags and IFLA_* attributes). Where the kernel wants an
+ *  interface's index (ifa_index, IFLA_MASTER), a request names the interface, and native/src/netlink.cc asks the
+ *  kernel its index (RTM_GETLINK); where it wants a namespace's fd (IFLA_NET_NS_FD), the namespace's file. */
+export type RtnetlinkMessage =
+  /** With IFLA_INFO_KIND a new link, a bridge or a veth pair (its other end in VETH_INFO_PEER); without, a change
+   *  to the link IFLA_IFNAME names. IFLA_ADDRESS is a MAC address. */
+  | { message: 'RTM_NEWLINK'; IFLA_IFNAME: string; IFLA_INFO_KIND?: 'bridge' | 'veth'; IFLA_ADDRESS?: string; IFLA_MTU?: number;
+    IFLA_MASTER?: string; IFLA_NET_NS_FD?: string; ifi_flags?: Array<'IFF_UP'>; VETH_INFO_PEER?: VethPeer }
+  /** An IPv4 address on a link: IFA_LOCAL, with ifa_prefixlen bits of it the subnet's. */
+  | { message: 'RTM_NEWADDR'; ifa_index: string; ifa_prefixlen: number; IFA_LOCAL: string }
+  /** The default route, through the gateway RTA_GATEWAY. */
+  | { message: 'RTM_NEWROUTE'; RTA_GATEWAY: string }
+  | { message: 'RTM_DELLINK'; IFLA_IFNAME: string };
+
+/** A veth pair's other end: born in the namespace IFLA_NET_NS_FD when given. */
+export interface VethPeer { IFLA_IFNAME: string; IFLA_ADDRESS?: string; IFLA_MTU?: number; IFLA_NET_NS_FD?: string }
+
+/** Messages sent in order on one rtnetlink socket: in the host's network namespace, or in the one kept at `netns`. */
+export interface RtnetlinkBatch { netns?: string; messages: RtnetlinkMessage[] }
+
+/** A link of the host, from an RTM_GETLINK dump. */
+export interface LinkInfo { index: number; ifname: string; mtu: number }
+/** An IPv4 route of the host's main table, from an RTM_GETROUTE dump: oif is the index of the link it leaves by
+ *  (0 when it names none). */
+export interface RouteInfo { dst: string; oif: number }
+
 export interface Syscalls {
   mount(source: string, target: string, fstype: string, flags: string[], data: string): void;
   umount2(target: string, flags: string[]): void;
@@ -101,6 +128,13 @@ export interface Syscalls {
   cfmakeraw(settings: Buffer): Buffer;
   /** ioctl(fd, TIOCSWINSZ): a terminal's window size. */
   ioctl_TIOCSWINSZ(fd: number, rows: number, cols: number): void;
+  /** rtnetlink(7): the messages, each acknowledged before the next is sent; the first refusal throws
+   *  ({code, errno, syscall: 'RTM_NEWLINK', path: the interface}). */
+  rtnetlink(batch: RtnetlinkBatch): void;
+  /** RTM_GETLINK dump: the host's links. */
+  rtnetlink_getlink(): LinkInfo[];
+  /** RTM_GETROUTE dump: the host's IPv4 routes ("default" or "A.B.C.D/N"). */
+  rtnetlink_getroute(): RouteInfo[];
   /** The classic BPF program libseccomp makes of a resolved filter: struct sock_filter[], 8 bytes each. */
   seccomp_export_bpf(filter: SeccompFilter): Buffer;
   /** bpf(BPF_PROG_LOAD): an eBPF program checked by the kernel's verifier; its fd. A refusal's message carries the verifier's log. */

@@ -9,13 +9,13 @@ import path from 'node:path';
 import type { Syscalls } from '../kernel/syscalls.js';
 import type { StorePaths } from '../store/paths.js';
 import { withLock } from '../store/lock.js';
-import { linkExists, runCommand, type CommandRunner } from './command.js';
+import { runCommand, type CommandRunner } from './command.js';
 import { formatAddress, nthAddress, parseSubnet } from './address.js';
-import { BRIDGE, DEFAULT_SUBNET, checkSubnetIsFree, createBridge, deleteBridge, normaliseSubnet } from './bridge.js';
+import { BRIDGE, DEFAULT_SUBNET, checkSubnetIsFree, createBridge, linkExists, normaliseSubnet } from './bridge.js';
 import { enableForwarding, restoreForwarding } from './nat.js';
 import { installNat, type FirewallBackend } from './firewall.js';
 import { HOST_NETWORK_DIR, listBridgeStates, networkLockPath, publishedPorts, readBridgeState, writeBridgeState, type BridgeState } from './ipam.js';
-import { disconnectContainer, removeNetns, vethName } from './veth.js';
+import { deleteLink, removeNetns, vethName } from './veth.js';
 import { stopDnsWhenIdle, type DnsProcesses } from './dns.js';
 import { isSameProcess } from '../kernel/proc.js';
 import { fail } from '../errors.js';
@@ -74,7 +74,7 @@ export function defaultNetwork(paths: StorePaths): BridgeNetwork {
 
 // #region first-use
 /** The bridge's state, making the bridge first if the host does not have it. Call under the network lock. */
-export async function ensureBridge(host: NetworkHost, network: BridgeNetwork): Promise<BridgeState> {
+export async function ensureBridge(sys: Syscalls, host: NetworkHost, network: BridgeNetwork): Promise<BridgeState> {
   return inSpan('tsrun.network.bridge', { 'network.interface.name': network.bridge }, async () => {
     const { bridge, subnet } = network;
     const known = readBridgeState(host.stateDir, bridge);
@@ -82,12 +82,12 @@ export async function ensureBridge(host: NetworkHost, network: BridgeNetwork): P
       throw fail(`the bridge ${bridge} serves ${known.subnet}, not the configured ${subnet}`,
         'stop tsrun\'s containers on it and remove it first, or keep "bridge-subnet" as it was');
     }
-    const bridgeExists = await linkExists(host.run, bridge);
+    const bridgeExists = linkExists(sys, bridge);
     if (known && bridgeExists) return known;
 
-    await checkSubnetIsFree(host.run, subnet, bridge);
+    checkSubnetIsFree(sys, subnet, bridge);
     const gateway = formatAddress(nthAddress(parseSubnet(subnet), 1));
-    if (!bridgeExists) await createBridge(host.run, bridge, subnet, gateway);
+    if (!bridgeExists) await createBridge(sys, host.run, bridge, subnet, gateway);
     // ip_forward as it was before any of tsrun's bridges, so the last prune can put it back.
     const before = known?.ipForwardBefore ?? listBridgeStates(host.stateDir)[0]?.state.ipForwardBefore;
     const ipForwardBefore = before ?? await enableForwarding(host.run);
@@ -113,7 +113,7 @@ export async function reclaimStaleLeases(sys: Syscalls, host: NetworkHost, bridg
   let portsFreed = false;
   for (const [address, lease] of Object.entries(state.leases)) {
     if (isSameProcess(lease.holder.pid, lease.holder.startTime)) continue;
-    await disconnectContainer(host.run, vethName(lease.container, lease.interface));
+    deleteLink(sys, vethName(lease.container, lease.interface));
     removeNetns(sys, lease.netns);
     portsFreed ||= (lease.ports ?? []).length > 0;
     delete state.leases[address];
@@ -130,7 +130,7 @@ export async function pruneBridge(sys: Syscalls, host: NetworkHost, bridge: stri
     if (state) await reclaimStaleLeases(sys, host, bridge, state);
     if (state && Object.keys(state.leases).length > 0) return false;
     if (state) await stopDnsWhenIdle(state, host.dns);
-    if (await linkExists(host.run, bridge)) await deleteBridge(host.run, bridge);
+    deleteLink(sys, bridge);
     writeBridgeState(host.stateDir, bridge, undefined);
     await applyNat(host);
     if (state && listBridgeStates(host.stateDir).length === 0) await restoreForwarding(host.run, state.ipForwardBefore);

@@ -1,7 +1,7 @@
-// The network is set up the way an administrator would do it by hand, with
-// ip(8), nft(8), sysctl(8) and unshare(1): every command tsrun runs is one a
-// student can type. They all go through a runner, so unit tests can check the
-// exact commands without root.
+// The commands the network stage runs, as an administrator would type them:
+// nft(8) or iptables(8) for the firewall, sysctl(8) and unshare(1). (Links,
+// addresses and routes are rtnetlink messages, sent through Syscalls.) They
+// all go through a runner, so unit tests can check the exact commands without root.
 import { fail } from '../errors.js';
 
 /** Runs argv (with `input` on stdin) and resolves to its stdout; a failure carries the tool's own message. */
@@ -24,16 +24,3 @@ export const runCommand: CommandRunner = async (argv, input) => {
     child.stdin!.end(input);
   });
 };
-
-/** Several `ip` commands in one process: each line is what you would type after `ip`.
- *  With `netnsFile`, they run inside that network namespace (nsenter --net). */
-export function ipBatch(run: CommandRunner, lines: string[], netnsFile?: string): Promise<string> {
-  const ip = ['ip', '-batch', '-'];
-  return run(netnsFile ? ['nsenter', `--net=${netnsFile}`, ...ip] : ip, lines.join('\n') + '\n');
-}
-
-/** Whether the host has a network interface of that name. */
-export async function linkExists(run: CommandRunner, name: string): Promise<boolean> {
-  const links = JSON.parse(await run(['ip', '-json', 'link', 'show'])) as Array<{ ifname: string }>;
-  return links.some((link) => link.ifname === name);
-}

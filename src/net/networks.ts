@@ -78,7 +78,7 @@ export async function createNetwork(sys: Syscalls, paths: StorePaths, host: Netw
       created: new Date().toISOString(),
     };
     // The bridge first: a subnet the host already routes is refused before anything is recorded.
-    await ensureBridge(host, { name, bridge: record.bridge, subnet });
+    await ensureBridge(sys, host, { name, bridge: record.bridge, subnet });
     writeJsonAtomic(recordPath(paths, name), record);
     return record;
   });

@@ -7,10 +7,13 @@
 // does, and keeps it alive as a file: `unshare --net=FILE` bind-mounts the new
 // namespace on FILE (what `ip netns add` does in /run/netns). tsrun can then
 // configure it from the host, and the container's process joins it with setns.
+//
+// The pair, the address and the route are rtnetlink messages (rtnetlink(7)), built here as plain data and
+// sent by native/src/netlink.cc: the ones ip(8) would send, without starting ip.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Syscalls } from '../kernel/syscalls.js';
-import { ipBatch, linkExists, type CommandRunner } from './command.js';
+import type { RtnetlinkBatch, RtnetlinkMessage, Syscalls } from '../kernel/syscalls.js';
+import type { CommandRunner } from './command.js';
 import { inSpan } from '../trace/span.js';
 
 /** The host's end, named after the container: tsrun + the first 8 hex digits of its id, and for eth1, … its number
@@ -44,17 +47,35 @@ export async function createNetns(run: CommandRunner, file: string): Promise<voi
 // #endregion
 
 // #region connect
-export async function connectContainer(run: CommandRunner, c: Connection): Promise<void> {
-  // On the host: the pair, its far end born straight inside the container's namespace.
-  await inSpan('tsrun.network.veth', { 'network.interface.name': c.hostInterface }, () => ipBatch(run, [
-    `link add ${c.hostInterface} mtu ${c.mtu} type veth peer name ${c.interface} address ${macFor(c.address)} mtu ${c.mtu} netns ${c.netnsFile}`,
-    `link set ${c.hostInterface} master ${c.bridge} up`,
-  ]));
-  // Inside the container's namespace: the address, and on eth0 loopback and the way out through the gateway.
-  // A network joined later (eth1, …) adds its own subnet only, as Docker's do: one default route is enough.
-  const address = [`address add ${c.address} dev ${c.interface}`, `link set ${c.interface} up`];
-  await inSpan('tsrun.network.address', { 'network.local.address': c.address }, () => ipBatch(run,
-    c.interface === 'eth0' ? ['link set lo up', ...address, `route add default via ${c.gateway}`] : address, c.netnsFile));
+/** The cable's messages: the first batch on the host, the second inside the container's namespace. */
+export function cableMessages(c: Connection): [RtnetlinkBatch, RtnetlinkBatch] {
+  const pair: RtnetlinkMessage = {
+    // On the host: the pair, its end here a port of the bridge and up, its far end born straight inside the
+    // container's namespace (IFLA_NET_NS_FD), with its name and a MAC made from its address.
+    message: 'RTM_NEWLINK', IFLA_IFNAME: c.hostInterface, IFLA_INFO_KIND: 'veth', IFLA_MTU: c.mtu, IFLA_MASTER: c.bridge, ifi_flags: ['IFF_UP'],
+    VETH_INFO_PEER: { IFLA_IFNAME: c.interface, IFLA_ADDRESS: macFor(c.address), IFLA_MTU: c.mtu, IFLA_NET_NS_FD: c.netnsFile },
+  };
+  // Inside: the address, and on eth0 loopback and the way out through the gateway. A network joined
+  // later (eth1, …) adds its own subnet only, as Docker's do: one default route is enough.
+  const [address, prefix] = c.address.split('/');
+  const own: RtnetlinkMessage[] = [
+    { message: 'RTM_NEWADDR', ifa_index: c.interface, ifa_prefixlen: Number(prefix), IFA_LOCAL: address! },
+    { message: 'RTM_NEWLINK', IFLA_IFNAME: c.interface, ifi_flags: ['IFF_UP'] },
+  ];
+  const inside: RtnetlinkMessage[] = c.interface === 'eth0' ? [
+    { message: 'RTM_NEWLINK', IFLA_IFNAME: 'lo', ifi_flags: ['IFF_UP'] },
+    ...own,
+    { message: 'RTM_NEWROUTE', RTA_GATEWAY: c.gateway },
+  ] : own;
+  return [{ messages: [pair] }, { netns: c.netnsFile, messages: inside }];
+}
+
+/** Lays the cable; returns the messages it sent, for --explain to show. */
+export async function connectContainer(sys: Syscalls, c: Connection): Promise<RtnetlinkBatch[]> {
+  const [pair, inside] = cableMessages(c);
+  await inSpan('tsrun.network.veth', { 'network.interface.name': c.hostInterface }, async () => sys.rtnetlink(pair));
+  await inSpan('tsrun.network.address', { 'network.local.address': c.address }, async () => sys.rtnetlink(inside));
+  return [pair, inside];
 }
 // #endregion
 
@@ -65,14 +86,13 @@ export function macFor(address: string): string {
   return ['02', '42', ...bytes].join(':');
 }
 
-/** Deleting one end of a veth pair deletes both. */
-export async function disconnectContainer(run: CommandRunner, hostInterface: string): Promise<void> {
+/** RTM_DELLINK: a container's veth (deleting one end of a pair deletes both), or a bridge. One already gone
+ *  (its namespace went first) is what we wanted. */
+export function deleteLink(sys: Syscalls, name: string): void {
   try {
-    await run(['ip', 'link', 'delete', hostInterface]);
+    sys.rtnetlink({ messages: [{ message: 'RTM_DELLINK', IFLA_IFNAME: name }] });
   } catch (error) {
-    // Already gone (its namespace went first) is what we wanted. Asked only now: listing the links costs
-    // a second ip(8), a few milliseconds of every container's release.
-    if (await linkExists(run, hostInterface)) throw error;
+    if ((error as NodeJS.ErrnoException).code !== 'ENODEV') throw error;
   }
 }
 

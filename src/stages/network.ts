@@ -20,6 +20,7 @@
 import path from 'node:path';
 import type { BridgeAttachment, ContainerRecord, NetworkEndpoint, NetworkPlan } from '../container.js';
 import type { Runtime } from '../runtime.js';
+import type { Syscalls } from '../kernel/syscalls.js';
 import type { StorePaths } from '../store/paths.js';
 import { containerDir } from '../store/paths.js';
 import { uplinkMtu } from '../net/bridge.js';
@@ -27,7 +28,7 @@ import { applyNat, defaultNetwork, ensureBridge, networkHost, reclaimStaleLeases
 import { processStartTime } from '../kernel/proc.js';
 import { findLeases, interfaceNumber, leaseAddress, leaseOf, listBridgeStates, publishedPorts, readBridgeState, releaseAddress, writeBridgeState, type BridgeState, type Lease } from '../net/ipam.js';
 import { formatMapping, pickHostPorts } from '../net/ports.js';
-import { connectContainer, createNetns, disconnectContainer, removeNetns, vethName } from '../net/veth.js';
+import { connectContainer, createNetns, deleteLink, removeNetns, vethName } from '../net/veth.js';
 import { writeEtcFiles, writeResolvConf } from '../net/etc-files.js';
 import { formatAddress, nthAddress, parseSubnet } from '../net/address.js';
 import { ensureDns, stopDnsWhenIdle } from '../net/dns.js';
@@ -101,7 +102,7 @@ async function bridgeNetworkOf(paths: StorePaths, name: string): Promise<BridgeN
 async function leaseFor(runtime: Runtime, container: ContainerRecord, host: NetworkHost, net: BridgeNetwork, endpoint: NetworkEndpoint,
   inside: string | undefined, holder: Lease['holder'] = { pid: process.pid, startTime: processStartTime(process.pid) }): Promise<string> {
   return withNetworkLock(runtime.sys, host, async () => {
-    const state = await ensureBridge(host, net);
+    const state = await ensureBridge(runtime.sys, host, net);
     await reclaimStaleLeases(runtime.sys, host, net.bridge, state); // left by a tsrun killed before it could release them
     if (leaseOf(state, container.id)) throw fail(`endpoint with name ${container.name} already exists in network ${net.name}`, 'it is on that network already');
     const next = inside ?? nextInterface(container.id, host.stateDir);
@@ -131,7 +132,7 @@ function nextInterface(container: string, stateDir: string): string {
 // #region attach
 /** Under the network lock: the veth pair into the namespace, the published ports, and on a user network its name server. */
 async function attach(runtime: Runtime, container: ContainerRecord, host: NetworkHost, net: BridgeNetwork, file: string): Promise<BridgeAttachment> {
-  const mtu = await uplinkMtu(host.run);
+  const mtu = uplinkMtu(runtime.sys);
   return withNetworkLock(runtime.sys, host, async () => {
     const state = readBridgeState(host.stateDir, net.bridge);
     const address = state && leaseOf(state, container.id);
@@ -139,7 +140,7 @@ async function attach(runtime: Runtime, container: ContainerRecord, host: Networ
     if (!state || !address) throw fail(`container ${container.name} stopped while it was being connected to ${net.name}`, 'start it, then connect it again');
     const lease = state.leases[address]!;
     const inside = lease.interface ?? 'eth0';
-    const attachment: BridgeAttachment = {
+    const attachment: Omit<BridgeAttachment, 'netlink'> = {
       name: net.bridge, subnet: net.subnet, gateway: state.gateway,
       address: `${address}/${parseSubnet(net.subnet).prefix}`,
       interface: inside,
@@ -150,8 +151,9 @@ async function attach(runtime: Runtime, container: ContainerRecord, host: Networ
     // A name server to start (Node's own start, the longest step here) starts while the cable is laid.
     const serving = lease.name === undefined ? undefined : ensureDns(net.bridge, runtime.paths.root, state, host.dns);
     try {
-      await connectContainer(host.run, { netnsFile: file, bridge: net.bridge, ...attachment });
+      const netlink = await connectContainer(runtime.sys, { netnsFile: file, bridge: net.bridge, ...attachment });
       if (attachment.ports.length > 0) await applyNat(host); // the DNAT rules, once the container's address answers
+      return { ...attachment, netlink };
     } finally {
       // Recorded whatever happened, so that the release that follows a failure stops it.
       if (serving) {
@@ -159,7 +161,6 @@ async function attach(runtime: Runtime, container: ContainerRecord, host: Networ
         writeBridgeState(host.stateDir, net.bridge, state);
       }
     }
-    return attachment;
   });
 }
 // #endregion
@@ -189,7 +190,7 @@ export async function leaveNetwork(runtime: Runtime, container: ContainerRecord,
   await withNetworkLock(runtime.sys, host, async () => {
     const state = readBridgeState(host.stateDir, net.bridge);
     const address = state && leaseOf(state, container.id);
-    if (state && address) await giveBack(host, net.bridge, state, address);
+    if (state && address) await giveBack(runtime.sys, host, net.bridge, state, address);
   });
   askNameServer(runtime, container, host);
 }
@@ -211,15 +212,15 @@ function askNameServer(runtime: Runtime, container: ContainerRecord, host: Netwo
 export async function releaseNetwork(runtime: Runtime, container: ContainerRecord, host = networkHost(runtime.paths)): Promise<void> {
   if (!hasNetworkNamespace(container)) return;
   await withNetworkLock(runtime.sys, host, async () => {
-    for (const { bridge, state, address } of findLeases(container.id, host.stateDir)) await giveBack(host, bridge, state, address);
+    for (const { bridge, state, address } of findLeases(container.id, host.stateDir)) await giveBack(runtime.sys, host, bridge, state, address);
   });
   removeNetns(runtime.sys, netnsFile(runtime.paths, container.id));
 }
 
 /** Under the network lock: one lease's veth pair and address, and what they kept busy. */
-async function giveBack(host: NetworkHost, bridge: string, state: BridgeState, address: string): Promise<void> {
+async function giveBack(sys: Syscalls, host: NetworkHost, bridge: string, state: BridgeState, address: string): Promise<void> {
   const lease = state.leases[address]!;
-  await disconnectContainer(host.run, vethName(lease.container, lease.interface));
+  deleteLink(sys, vethName(lease.container, lease.interface));
   releaseAddress(state, lease.container);
   await stopDnsWhenIdle(state, host.dns);
   writeBridgeState(host.stateDir, bridge, state);

@@ -244,16 +244,16 @@ export const LABS: Lab[] = [
     task: 'A container on the bridge has eth0 and an address, so it can talk to its neighbours on 10.88.0.0/16, but it has no idea where to send anything else. Give it a default route through the bridge\'s address, the gateway.',
     file: 'src/net/veth.ts',
     region: 'connect',
-    remove: "    `route add default via ${c.gateway}`,\n",
+    remove: "    { message: 'RTM_NEWROUTE', RTA_GATEWAY: c.gateway },\n",
     insert: "    // TODO(lab 6): packets for other networks need a way out: a default route through the gateway (c.gateway).\n",
     wrongFix: {
-      text: "    `route add default dev eth0`,\n",
-      why: "a default route out of eth0, but through no gateway",
+      text: "    { message: 'RTM_NEWROUTE', RTA_GATEWAY: c.address.split('/')[0]! },\n",
+      why: "a default route through the container's own address, not the gateway",
     },
     checks: [
       {
         name: 'the container has a default route through the gateway',
-        hint: '`ip route add default via ADDRESS` — these lines are `ip -batch` commands, run inside the container\'s namespace.',
+        hint: 'An RTM_NEWROUTE message with RTA_GATEWAY, what `ip route add default via ADDRESS` sends: these messages go to the kernel inside the container\'s namespace.',
         run: async ({ tsrun }) => {
           const result = tsrun(['run', '--rm', DEMO, 'sh', '-c', 'ip route | grep "^default"']);
           return /^default via 10\.88\.0\.1 dev eth0/.test(result.stdout) ? '' : `ip route inside shows no default route via 10.88.0.1 (got ${JSON.stringify(result.stdout)}, exit ${result.status})`;

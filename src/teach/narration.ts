@@ -3,6 +3,7 @@
 // value shown is taken from what the stage really returned, and every
 // command suggested is one a student can type as it is.
 import { formatMapping } from '../net/ports.js';
+import { describeMessage } from '../net/netlink.js';
 import { errnoName } from '../errors.js';
 import type { ContainerRecord, NamespacesPlan, NetworkPlan, ProcessPlan, RootfsPlan, StageName } from '../container.js';
 import type { ImageRecord } from '../store/images.js';
@@ -86,12 +87,15 @@ export const NARRATION: Record<StageName, StageNarration> = {
     lesson: 'network',
     intro: 'The container gets its place on a network before its process exists. On the default bridge, tsrun makes a '
       + 'network namespace (kept as a file), plugs it into the bridge tsrun0 with a veth pair, gives eth0 an address and '
-      + 'a default route; the process joins that namespace later. It also writes /etc/hostname, /etc/hosts and /etc/resolv.conf.',
+      + 'a default route, each an rtnetlink message to the kernel; the process joins that namespace later. '
+      + 'It also writes /etc/hostname, /etc/hosts and /etc/resolv.conf.',
     values: (result) => {
       const net = result as NetworkPlan;
       const bridge = net.bridge
         ? [['bridge', `${net.bridge.name} ${net.bridge.subnet}, gateway ${net.bridge.gateway}`], ['veth (host end)', net.bridge.hostInterface],
-          ['namespace file', net.namespaceFile ?? ''], ['mtu', String(net.bridge.mtu)],
+          ['namespace file ($NETNS)', net.namespaceFile ?? ''], ['mtu', String(net.bridge.mtu)],
+          ['rtnetlink', net.bridge.netlink.flatMap((batch) => batch.messages.map((message) =>
+            `${batch.netns ? 'in $NETNS: ' : ''}${describeMessage(message).split(net.namespaceFile!).join('$NETNS')}`))],
           ...(net.bridge.ports.length > 0 ? [['published', net.bridge.ports.map(formatMapping)]] : [])] as Array<[string, string | string[]]>
         : [];
       return [['mode', net.mode], ['interfaces', net.interfaces], ...bridge, ['hosts file', net.files.hosts], ['resolv.conf', net.files.resolvConf]];

@@ -1,37 +1,54 @@
-// A pretend host for the network modules: records every command instead of
-// running it, and answers the few questions they ask (links, routes, MTU,
-// ip_forward) from a small model that the commands it records keep up to date.
+// A pretend host for the network modules: records every command and every batch
+// of rtnetlink messages instead of running or sending them, and answers the few
+// questions they ask (links, routes, MTU, ip_forward) from a small model that
+// the messages it records keep up to date.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { CommandRunner } from '../../src/net/command.js';
+import type { RtnetlinkBatch } from '../../src/kernel/syscalls.js';
+import { describeMessage } from '../../src/net/netlink.js';
+import { fakeSyscalls } from './fake-syscalls.js';
 import type { DnsProcesses } from '../../src/net/dns.js';
 import type { ContainerRecord, NetworkEndpoint } from '../../src/container.js';
 import type { PortMapping } from '../../src/container.js';
 
+/** A command and its stdin; or a batch of rtnetlink messages, as argv ['rtnetlink'] (['rtnetlink', 'in', FILE] inside
+ *  a namespace) with the messages written out one a line as input, so that one list holds everything in order. */
 export interface Ran { argv: string[]; input?: string }
+
+/** An error as native/src/netlink.cc throws it. */
+export function netlinkError(code: string, message: string, name: string): Error {
+  return Object.assign(new Error(`${message} ${name}: ${code}`), { code, syscall: message, path: name });
+}
 
 export function fakeHost(options: { routes?: Array<{ dst: string; dev: string }>; ipForward?: string } = {}) {
   const ran: Ran[] = [];
-  const links = new Set(['lo', 'eth0']);
+  // The host's links by name, with their index and MTU: loopback, the uplink eth0, and what the messages make.
+  const links = new Map([['lo', { index: 1, mtu: 65536 }], ['eth0', { index: 2, mtu: 1400 }]]);
   const routes = options.routes ?? [{ dst: 'default', dev: 'eth0' }, { dst: '192.0.2.0/24', dev: 'eth0' }];
+  for (const route of routes) if (!links.has(route.dev)) links.set(route.dev, { index: links.size + 1, mtu: 1500 });
   const run: CommandRunner = async (argv, input) => {
     ran.push(input === undefined ? { argv } : { argv, input });
     const command = argv.join(' ');
-    if (command === 'ip -json link show') return JSON.stringify([...links].map((ifname) => ({ ifname })));
-    if (command === 'ip -json route show') return JSON.stringify(routes);
-    if (command === 'ip -json route show default') return JSON.stringify(routes.filter((r) => r.dst === 'default'));
-    if (command.startsWith('ip -json link show dev ')) return JSON.stringify([{ ifname: argv.at(-1), mtu: 1400 }]);
     if (command === 'sysctl -n net.ipv4.ip_forward') return `${options.ipForward ?? '0'}\n`;
-    if (command === 'ip -batch -') for (const line of input!.split('\n')) {
-      const added = /^link add (\S+) /.exec(line);
-      if (added) links.add(added[1]!);
-    }
-    if (argv[0] === 'ip' && argv[1] === 'link' && argv[2] === 'delete' && !links.delete(argv[3]!)) {
-      throw new Error(`${command}: Cannot find device "${argv[3]}"`); // as ip(8) says it
-    }
     return '';
   };
+  const sys = fakeSyscalls({
+    rtnetlink: (batch: RtnetlinkBatch) => {
+      ran.push({ argv: batch.netns === undefined ? ['rtnetlink'] : ['rtnetlink', 'in', batch.netns], input: batch.messages.map(describeMessage).join('\n') + '\n' });
+      if (batch.netns !== undefined) return; // inside a container's namespace: nothing the host's model holds
+      for (const m of batch.messages) {
+        if (m.message === 'RTM_NEWLINK' && m.IFLA_INFO_KIND) {
+          if (links.has(m.IFLA_IFNAME)) throw netlinkError('EEXIST', m.message, m.IFLA_IFNAME);
+          links.set(m.IFLA_IFNAME, { index: 100 + links.size, mtu: m.IFLA_MTU ?? 1500 });
+        }
+        if (m.message === 'RTM_DELLINK' && !links.delete(m.IFLA_IFNAME)) throw netlinkError('ENODEV', m.message, m.IFLA_IFNAME);
+      }
+    },
+    rtnetlink_getlink: () => [...links].map(([ifname, link]) => ({ ifname, ...link })),
+    rtnetlink_getroute: () => routes.map((route) => ({ dst: route.dst, oif: links.get(route.dev)!.index })),
+  });
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-net-state-'));
   // Name servers as pids of pretend processes: started ones run until stopped, or until a test kills one.
   const dnsRunning = new Set<number>();
@@ -47,8 +64,8 @@ export function fakeHost(options: { routes?: Array<{ dst: string; dev: string }>
     stop: async (holder) => { dnsRunning.delete(holder.pid); dnsEvents.push(`stop ${holder.pid}`); },
   };
   return {
-    run, ran, links, stateDir, dns, dnsEvents, dnsRunning,
-    /** The commands as one would type them, stdin shown indented below its command. */
+    run, sys, ran, links, stateDir, dns, dnsEvents, dnsRunning,
+    /** The commands as one would type them, stdin shown indented below its command (and the messages below rtnetlink). */
     typed: () => ran.map((r) => r.argv.join(' ') + (r.input ? '\n' + r.input.trimEnd().replace(/^/gm, '  ') : '')),
     remove: () => fs.rmSync(stateDir, { recursive: true, force: true }),
   };

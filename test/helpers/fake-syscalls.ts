@@ -81,6 +81,10 @@ export function fakeSyscalls(overrides: Partial<Syscalls> = {}, fake: FakeOption
     // A real fd, so the caller can close it as it would a program's.
     bpf_prog_load: record('bpf_prog_load', () => fs.openSync('/dev/null', 'r')),
     bpf_prog_attach: record('bpf_prog_attach', () => undefined),
+    rtnetlink: record('rtnetlink', () => undefined),
+    // A host with loopback and eth0, its default route out of eth0 (test/helpers/fake-network-host.ts keeps a model).
+    rtnetlink_getlink: record('rtnetlink_getlink', () => [{ index: 1, ifname: 'lo', mtu: 65536 }, { index: 2, ifname: 'eth0', mtu: 1500 }]),
+    rtnetlink_getroute: record('rtnetlink_getroute', () => [{ dst: 'default', oif: 2 }]),
     ...overrides,
   };
   return Object.assign(sys, { calls });

@@ -49,6 +49,15 @@ describe.skipIf(!asRoot)('tsrun run --explain (as root)', () => {
     expect(results.rwlayer!.upperdir).toBe(path.join(root, 'containers', id, 'upper'));
     expect(fs.readFileSync(path.join(root, 'containers', id, 'upper', '..', 'hostname'), 'utf8')).toBe(`${id.slice(0, 12)}\n`);
     expect(results.namespaces!['clone flags']).toMatch(/CLONE_NEWPID/);
+    // The cable, as the rtnetlink messages sent: the veth pair on the host, then loopback, eth0's address and the route inside.
+    expect(results.network!.rtnetlink).toEqual([
+      expect.stringMatching(new RegExp(`^RTM_NEWLINK IFLA_IFNAME=tsrun${id.slice(0, 8)} IFLA_INFO_KIND=veth .*IFLA_MASTER=tsrun0 ifi_flags=IFF_UP `
+        + 'VETH_INFO_PEER=\\{IFLA_IFNAME=eth0 .*IFLA_NET_NS_FD=\\$NETNS\\}$')),
+      'in $NETNS: RTM_NEWLINK IFLA_IFNAME=lo ifi_flags=IFF_UP',
+      expect.stringMatching(/^in \$NETNS: RTM_NEWADDR ifa_index=eth0 ifa_prefixlen=16 IFA_LOCAL=10\.88\.\d+\.\d+$/),
+      'in $NETNS: RTM_NEWLINK IFLA_IFNAME=eth0 ifi_flags=IFF_UP',
+      'in $NETNS: RTM_NEWROUTE RTA_GATEWAY=10.88.0.1',
+    ]);
 
     const started = events.find((e) => e.event === 'started')!;
     expect(started.event === 'started' && started.namespaces.pid).toBe(pidNamespace);

@@ -5,11 +5,13 @@
 // Traffic goes only to addresses of the containers and the bridge made here.
 import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { realSyscalls } from '../../src/kernel/native.js';
+import type { RtnetlinkMessage } from '../../src/kernel/syscalls.js';
 import { runCommand } from '../../src/net/command.js';
 import { applyNat, pruneDefaultBridge, withNetworkLock, type NetworkHost } from '../../src/net/bridges.js';
 import { removeIptables } from '../../src/net/iptables.js';
@@ -128,6 +130,57 @@ describe.skipIf(!asRoot)('networks (as root)', () => {
       await new Promise((resolve) => server ? server.close(resolve) : resolve(undefined));
     }
     expect(tsrunOnHost(root).netns).toEqual([]);
+  });
+
+  it('lays the cable by rtnetlink: eth0 with its address, the uplink\'s MTU and the default route, its host end on tsrun0; nothing left after', async () => {
+    const uplink = (JSON.parse(execFileSync('ip', ['-json', 'route', 'show', 'default'], { encoding: 'utf8' })) as Array<{ dev: string }>)[0]?.dev;
+    const mtu = uplink ? fs.readFileSync(`/sys/class/net/${uplink}/mtu`, 'utf8').trim() : '1500';
+    // eth0's iflink is the index of its peer, the host's end.
+    const container = startContainer(root, ['tsrun-demo', 'sh', '-c',
+      `echo $(${OWN_ADDRESS}) $(cat /sys/class/net/eth0/mtu /sys/class/net/eth0/iflink /sys/class/net/lo/flags) $(ip route | grep ^default); read x || true`]);
+    let hostIndex: number | undefined;
+    try {
+      const [address, insideMtu, iflink, loFlags, ...route] = (await container.ready).split(' ');
+      hostIndex = Number(iflink);
+      expect(address).toMatch(/^10\.88\.\d+\.\d+\/16$/);
+      expect(insideMtu).toBe(mtu);
+      expect(Number(loFlags) & 1).toBe(1); // IFF_UP
+      expect(route.join(' ')).toBe('default via 10.88.0.1 dev eth0');
+      const hostEnd = (JSON.parse(execFileSync('ip', ['-json', 'link', 'show'], { encoding: 'utf8' })) as Array<{ ifindex: number; ifname: string; master?: string; mtu: number; operstate: string }>)
+        .find((link) => link.ifindex === hostIndex);
+      expect(hostEnd).toMatchObject({ master: 'tsrun0', mtu: Number(mtu), operstate: 'UP' });
+      expect(hostEnd!.ifname).toMatch(/^tsrun[0-9a-f]{8}$/);
+    } finally {
+      expect(await container.stop()).toBe(0);
+    }
+    const links = JSON.parse(execFileSync('ip', ['-json', 'link', 'show'], { encoding: 'utf8' })) as Array<{ ifindex: number }>;
+    expect(links.filter((link) => link.ifindex === hostIndex)).toEqual([]);
+    expect(tsrunOnHost(root).netns).toEqual([]);
+    expect(Object.values(readBridgeState(HOST.stateDir, 'tsrun0')?.leases ?? {}).filter((lease) => lease.store === root)).toEqual([]);
+  });
+
+  it('refuses an rtnetlink message with an error shaped as Node\'s, the kernel\'s words included, inside a namespace made here', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-netlink-'));
+    const netns = path.join(dir, 'net');
+    fs.writeFileSync(netns, '');
+    execFileSync('unshare', [`--net=${netns}`, 'true']);
+    try {
+      const send = (...messages: RtnetlinkMessage[]) => realSyscalls.rtnetlink({ netns, messages });
+      send(
+        { message: 'RTM_NEWLINK', IFLA_IFNAME: 'probe0', IFLA_INFO_KIND: 'veth', ifi_flags: ['IFF_UP'], VETH_INFO_PEER: { IFLA_IFNAME: 'probe1' } },
+        { message: 'RTM_NEWADDR', ifa_index: 'probe0', ifa_prefixlen: 24, IFA_LOCAL: '10.123.0.1' },
+      );
+      expect(execFileSync('nsenter', [`--net=${netns}`, 'ip', '-4', '-o', 'address', 'show', 'probe0'], { encoding: 'utf8' })).toContain('10.123.0.1/24');
+      expect(() => send({ message: 'RTM_NEWLINK', IFLA_IFNAME: 'probe0', IFLA_INFO_KIND: 'veth', VETH_INFO_PEER: { IFLA_IFNAME: 'probe2' } }))
+        .toThrow(expect.objectContaining({ code: 'EEXIST', errno: -17, syscall: 'RTM_NEWLINK', path: 'probe0' }));
+      expect(() => send({ message: 'RTM_NEWROUTE', RTA_GATEWAY: '10.124.0.1' })) // on no subnet of its links
+        .toThrow(expect.objectContaining({ code: 'ENETUNREACH', syscall: 'RTM_NEWROUTE', message: expect.stringMatching(/: Nexthop has invalid gateway$/) }));
+      expect(() => send({ message: 'RTM_DELLINK', IFLA_IFNAME: 'nosuch0' })).toThrow(expect.objectContaining({ code: 'ENODEV', path: 'nosuch0' }));
+      expect(() => realSyscalls.rtnetlink({ netns: path.join(dir, 'missing'), messages: [] })).toThrow(expect.objectContaining({ code: 'ENOENT', syscall: 'open' }));
+    } finally {
+      execFileSync('umount', [netns]);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('gives --network none only a loopback interface, with no way out', () => {

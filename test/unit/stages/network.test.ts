@@ -1,5 +1,5 @@
-// The network stage and its release, against a pretend host: the exact ip, nft,
-// sysctl and unshare commands, in order, without root.
+// The network stage and its release, against a pretend host: the exact rtnetlink
+// messages and nft, sysctl and unshare commands, in order, without root.
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -12,7 +12,8 @@ import type { NetworkMode } from '../../../src/container.js';
 import { fakeSyscalls } from '../../helpers/fake-syscalls.js';
 import { tempStore } from '../../helpers/temp-store.js';
 import { containerDir } from '../../../src/store/paths.js';
-import { containerOn, fakeHost } from '../../helpers/fake-network-host.js';
+import { containerOn, fakeHost, netlinkError } from '../../helpers/fake-network-host.js';
+import type { RtnetlinkBatch } from '../../../src/kernel/syscalls.js';
 import type { PortMapping } from '../../../src/container.js';
 
 const container = (id: string, network?: NetworkMode, ports: PortMapping[] = []) => containerOn(id, network, { ports });
@@ -25,7 +26,7 @@ describe('network stage', () => {
   beforeEach(() => {
     store = tempStore();
     host = fakeHost();
-    runtime = { sys: fakeSyscalls(), paths: store };
+    runtime = { sys: host.sys, paths: store };
   });
   afterEach(() => {
     store.remove();
@@ -37,25 +38,38 @@ describe('network stage', () => {
     const file = netnsFile(store, c.id);
     const plan = await network(runtime, c, host);
     expect(host.typed()).toEqual([
-      'ip -json link show',
-      'ip -json route show',
-      'ip -batch -\n  link add tsrun0 address 02:42:0a:58:00:01 type bridge\n  address add 10.88.0.1/16 dev tsrun0\n  link set tsrun0 up',
+      'rtnetlink\n  RTM_NEWLINK IFLA_IFNAME=tsrun0 IFLA_INFO_KIND=bridge IFLA_ADDRESS=02:42:0a:58:00:01 ifi_flags=IFF_UP'
+        + '\n  RTM_NEWADDR ifa_index=tsrun0 ifa_prefixlen=16 IFA_LOCAL=10.88.0.1',
       'sysctl -q -w net.ipv4.conf.tsrun0.route_localnet=1',
       'sysctl -n net.ipv4.ip_forward',
       'sysctl -q -w net.ipv4.ip_forward=1',
       expect.stringMatching(/^nft -f -\n  table ip tsrun\n  delete table ip tsrun\n  table ip tsrun \{\n/),
       `unshare --net=${file} true`,
-      'ip -json route show default',
-      'ip -json link show dev eth0',
-      `ip -batch -\n  link add tsrun11111111 mtu 1400 type veth peer name eth0 address 02:42:0a:58:00:02 mtu 1400 netns ${file}\n  link set tsrun11111111 master tsrun0 up`,
-      `nsenter --net=${file} ip -batch -\n  link set lo up\n  address add 10.88.0.2/16 dev eth0\n  link set eth0 up\n  route add default via 10.88.0.1`,
+      'rtnetlink\n  RTM_NEWLINK IFLA_IFNAME=tsrun11111111 IFLA_INFO_KIND=veth IFLA_MTU=1400 IFLA_MASTER=tsrun0 ifi_flags=IFF_UP'
+        + ` VETH_INFO_PEER={IFLA_IFNAME=eth0 IFLA_ADDRESS=02:42:0a:58:00:02 IFLA_MTU=1400 IFLA_NET_NS_FD=${file}}`,
+      `rtnetlink in ${file}\n  RTM_NEWLINK IFLA_IFNAME=lo ifi_flags=IFF_UP\n  RTM_NEWADDR ifa_index=eth0 ifa_prefixlen=16 IFA_LOCAL=10.88.0.2`
+        + '\n  RTM_NEWLINK IFLA_IFNAME=eth0 ifi_flags=IFF_UP\n  RTM_NEWROUTE RTA_GATEWAY=10.88.0.1',
     ]);
-    expect(host.ran[6]!.input).toContain('ip saddr 10.88.0.0/16 oifname != "tsrun0" masquerade');
+    expect(host.ran[4]!.input).toContain('ip saddr 10.88.0.0/16 oifname != "tsrun0" masquerade');
     expect(plan).toMatchObject({
       mode: 'bridge', namespaceFile: file, interfaces: ['lo 127.0.0.1/8', 'eth0 10.88.0.2/16'],
       bridge: { name: 'tsrun0', subnet: '10.88.0.0/16', gateway: '10.88.0.1', address: '10.88.0.2/16', hostInterface: 'tsrun11111111', mtu: 1400 },
       steps: [{ op: 'setns', path: file, nstype: 'CLONE_NEWNET' }],
     });
+    // The messages the plan shows (--explain) are the ones sent, as data.
+    expect(plan.bridge!.netlink).toEqual([
+      { messages: [{
+        message: 'RTM_NEWLINK', IFLA_IFNAME: 'tsrun11111111', IFLA_INFO_KIND: 'veth', IFLA_MTU: 1400, IFLA_MASTER: 'tsrun0', ifi_flags: ['IFF_UP'],
+        VETH_INFO_PEER: { IFLA_IFNAME: 'eth0', IFLA_ADDRESS: '02:42:0a:58:00:02', IFLA_MTU: 1400, IFLA_NET_NS_FD: file },
+      }] },
+      { netns: file, messages: [
+        { message: 'RTM_NEWLINK', IFLA_IFNAME: 'lo', ifi_flags: ['IFF_UP'] },
+        { message: 'RTM_NEWADDR', ifa_index: 'eth0', ifa_prefixlen: 16, IFA_LOCAL: '10.88.0.2' },
+        { message: 'RTM_NEWLINK', IFLA_IFNAME: 'eth0', ifi_flags: ['IFF_UP'] },
+        { message: 'RTM_NEWROUTE', RTA_GATEWAY: '10.88.0.1' },
+      ] },
+    ]);
+    expect(runtime.sys.calls.filter((call) => call.name.startsWith('rtnetlink'))).toEqual([]); // all of them through the host's model
     expect(fs.readFileSync(plan.files.hosts, 'utf8')).toMatch(/\n10\.88\.0\.2\th1 c1\n$/);
   });
 
@@ -69,7 +83,7 @@ describe('network stage', () => {
 
     host.ran.length = 0;
     await releaseNetwork(runtime, second, host);
-    expect(host.typed()).toEqual(['ip link delete tsrun22222222']);
+    expect(host.typed()).toEqual(['rtnetlink\n  RTM_DELLINK IFLA_IFNAME=tsrun22222222']);
     expect(runtime.sys.calls).toContainEqual({ name: 'umount2', args: [netnsFile(store, second.id), ['MNT_DETACH']] });
     expect(fs.existsSync(netnsFile(store, second.id))).toBe(false);
     expect(Object.keys(readBridgeState(host.stateDir, 'tsrun0')!.leases)).toEqual(['10.88.0.2']);
@@ -87,17 +101,16 @@ describe('network stage', () => {
     host.links.delete('tsrun11111111'); // the kernel removed the pair with the container's namespace
     host.ran.length = 0;
     await releaseNetwork(runtime, gone, host);
-    expect(host.typed()).toEqual(['ip link delete tsrun11111111', 'ip -json link show']);
+    expect(host.typed()).toEqual(['rtnetlink\n  RTM_DELLINK IFLA_IFNAME=tsrun11111111']); // ENODEV: gone already
     expect(readBridgeState(host.stateDir, 'tsrun0')!.leases).toEqual({});
 
     const stuck = container('2');
     await network(runtime, stuck, host);
-    const run = host.run;
-    const refusing: typeof run = async (argv, input) => {
-      if (argv.join(' ') === 'ip link delete tsrun22222222') throw new Error('RTNETLINK answers: Operation not permitted');
-      return run(argv, input);
-    };
-    await expect(releaseNetwork(runtime, stuck, { ...host, run: refusing })).rejects.toThrow('Operation not permitted');
+    const refusing = { ...host.sys, rtnetlink: (batch: RtnetlinkBatch) => {
+      if (batch.messages.some((m) => m.message === 'RTM_DELLINK')) throw netlinkError('EPERM', 'RTM_DELLINK', 'tsrun22222222');
+      host.sys.rtnetlink(batch);
+    } };
+    await expect(releaseNetwork({ ...runtime, sys: refusing }, stuck, host)).rejects.toThrow('RTM_DELLINK tsrun22222222: EPERM');
   });
 
   it('frees the leases of a tsrun that was killed before it could release them', async () => {
@@ -108,7 +121,7 @@ describe('network stage', () => {
     writeBridgeState(host.stateDir, 'tsrun0', state);
     host.ran.length = 0;
     const plan = await network(runtime, container('2'), host);
-    expect(host.typed()).toContain('ip link delete tsrun11111111');
+    expect(host.typed()).toContain('rtnetlink\n  RTM_DELLINK IFLA_IFNAME=tsrun11111111');
     expect(runtime.sys.calls).toContainEqual({ name: 'umount2', args: [netnsFile(store, killed.id), ['MNT_DETACH']] });
     expect(plan.bridge!.address).toBe('10.88.0.2/16');
   });
@@ -121,8 +134,7 @@ describe('network stage', () => {
     host.ran.length = 0;
     expect(await pruneDefaultBridge(runtime.sys, host)).toBe(true);
     expect(host.typed()).toEqual([
-      'ip -json link show',
-      'ip link delete tsrun0',
+      'rtnetlink\n  RTM_DELLINK IFLA_IFNAME=tsrun0',
       'nft -f -\n  table ip tsrun\n  delete table ip tsrun',
       'sysctl -q -w net.ipv4.ip_forward=0',
     ]);
@@ -132,11 +144,11 @@ describe('network stage', () => {
   it('refuses a subnet the host already routes, and takes another from config.json', async () => {
     const routed = fakeHost({ routes: [{ dst: 'default', dev: 'eth0' }, { dst: '10.0.0.0/8', dev: 'eth1' }] });
     try {
-      await expect(network(runtime, container('1'), routed)).rejects.toThrow(
+      await expect(network({ ...runtime, sys: routed.sys }, container('1'), routed)).rejects.toThrow(
         'the bridge subnet 10.88.0.0/16 overlaps the host\'s route to 10.0.0.0/8 on eth1');
       expect(readBridgeState(routed.stateDir, 'tsrun0')).toBeUndefined();
       fs.writeFileSync(path.join(store.root, 'config.json'), JSON.stringify({ 'bridge-subnet': '172.31.0.0/24' }));
-      const plan = await network(runtime, container('1'), routed);
+      const plan = await network({ ...runtime, sys: routed.sys }, container('1'), routed);
       expect(plan.bridge).toMatchObject({ subnet: '172.31.0.0/24', gateway: '172.31.0.1', address: '172.31.0.2/24' });
     } finally {
       routed.remove();
@@ -208,7 +220,8 @@ describe('network stage', () => {
   it('creates a network with a bridge and a free subnet of its own, and refuses a taken name or an overlapping subnet', async () => {
     const lab = await createNetwork(runtime.sys, store, host, 'lab');
     expect(lab).toMatchObject({ name: 'lab', bridge: `tsrun-${lab.id.slice(0, 8)}`, subnet: '10.89.0.0/16', gateway: '10.89.0.1' });
-    expect(host.typed()).toContain(`ip -batch -\n  link add ${lab.bridge} address 02:42:0a:59:00:01 type bridge\n  address add 10.89.0.1/16 dev ${lab.bridge}\n  link set ${lab.bridge} up`);
+    expect(host.typed()).toContain(`rtnetlink\n  RTM_NEWLINK IFLA_IFNAME=${lab.bridge} IFLA_INFO_KIND=bridge IFLA_ADDRESS=02:42:0a:59:00:01 ifi_flags=IFF_UP`
+      + `\n  RTM_NEWADDR ifa_index=${lab.bridge} ifa_prefixlen=16 IFA_LOCAL=10.89.0.1`);
     expect((await createNetwork(runtime.sys, store, host, 'other')).subnet).toBe('10.90.0.0/16');
     await expect(createNetwork(runtime.sys, store, host, 'lab')).rejects.toThrow('network with name lab already exists');
     await expect(createNetwork(runtime.sys, store, host, 'host')).rejects.toThrow('network with name host already exists');
@@ -282,7 +295,7 @@ describe('network stage', () => {
     await releaseNetwork(runtime, one, host);
     host.ran.length = 0;
     await removeNetwork(runtime.sys, store, host, lab.id.slice(0, 12));
-    expect(host.typed()).toContain(`ip link delete ${lab.bridge}`);
+    expect(host.typed()).toContain(`rtnetlink\n  RTM_DELLINK IFLA_IFNAME=${lab.bridge}`);
     expect(listNetworks(store)).toEqual([]);
     expect(lastRuleset()).toBe('table ip tsrun\ndelete table ip tsrun\n'); // the last bridge: no table left
   });
@@ -311,9 +324,10 @@ describe('network stage', () => {
     const attachment = await joinNetwork(runtime, c, { network: 'other', aliases: ['api'] }, host);
     expect(attachment).toMatchObject({ name: other.bridge, interface: 'eth1', hostInterface: 'tsrun11111111-1', address: '10.90.0.2/16', gateway: '10.90.0.1' });
     // The same cable as the stage lays, without a second default route or namespace.
-    expect(host.typed().filter((command) => !command.startsWith('ip -json'))).toEqual([
-      `ip -batch -\n  link add tsrun11111111-1 mtu 1400 type veth peer name eth1 address 02:42:0a:5a:00:02 mtu 1400 netns ${file}\n  link set tsrun11111111-1 master ${other.bridge} up`,
-      `nsenter --net=${file} ip -batch -\n  address add 10.90.0.2/16 dev eth1\n  link set eth1 up`,
+    expect(host.typed()).toEqual([
+      `rtnetlink\n  RTM_NEWLINK IFLA_IFNAME=tsrun11111111-1 IFLA_INFO_KIND=veth IFLA_MTU=1400 IFLA_MASTER=${other.bridge} ifi_flags=IFF_UP`
+        + ` VETH_INFO_PEER={IFLA_IFNAME=eth1 IFLA_ADDRESS=02:42:0a:5a:00:02 IFLA_MTU=1400 IFLA_NET_NS_FD=${file}}`,
+      `rtnetlink in ${file}\n  RTM_NEWADDR ifa_index=eth1 ifa_prefixlen=16 IFA_LOCAL=10.90.0.2\n  RTM_NEWLINK IFLA_IFNAME=eth1 ifi_flags=IFF_UP`,
     ]);
     expect(leaseOn(other.bridge, c.id)).toMatchObject({ name: 'one', aliases: ['api'], interface: 'eth1', holder: leaseOn(lab.bridge, c.id)!.holder });
     expect(host.dnsEvents).toEqual([`start ${lab.bridge} 1000`, `start ${other.bridge} 1001`]);
@@ -322,7 +336,7 @@ describe('network stage', () => {
     // Disconnected: its interface there, its address and the network's name server (its last container) go.
     host.ran.length = 0;
     await leaveNetwork(runtime, c, 'other', host);
-    expect(host.typed()).toEqual(['ip link delete tsrun11111111-1']);
+    expect(host.typed()).toEqual(['rtnetlink\n  RTM_DELLINK IFLA_IFNAME=tsrun11111111-1']);
     expect(leaseOn(other.bridge, c.id)).toBeUndefined();
     expect(host.dnsEvents.at(-1)).toBe('stop 1001');
     expect(leaseOn(lab.bridge, c.id)).toBeDefined();
@@ -331,7 +345,7 @@ describe('network stage', () => {
     await joinNetwork(runtime, c, { network: 'other', aliases: [] }, host);
     host.ran.length = 0;
     await releaseNetwork(runtime, c, host);
-    expect(host.typed().sort()).toEqual(['ip link delete tsrun11111111', 'ip link delete tsrun11111111-1']);
+    expect(host.typed().sort()).toEqual(['rtnetlink\n  RTM_DELLINK IFLA_IFNAME=tsrun11111111', 'rtnetlink\n  RTM_DELLINK IFLA_IFNAME=tsrun11111111-1']);
     expect([leaseOn(lab.bridge, c.id), leaseOn(other.bridge, c.id)]).toEqual([undefined, undefined]);
   });
 
@@ -351,11 +365,13 @@ describe('network stage', () => {
     const other = await createNetwork(runtime.sys, store, host, 'other');
     const c = named('1', 'one', 'bridge');
     await network(runtime, c, host);
-    const refusing: typeof host.run = async (argv, input) => {
-      if (input?.includes('peer name eth1')) throw new Error('RTNETLINK answers: File exists');
-      return host.run(argv, input);
-    };
-    await expect(joinNetwork(runtime, c, { network: 'other', aliases: [] }, { ...host, run: refusing })).rejects.toThrow('File exists');
+    const refusing = { ...host.sys, rtnetlink: (batch: RtnetlinkBatch) => {
+      if (batch.messages.some((m) => m.message === 'RTM_NEWLINK' && m.VETH_INFO_PEER?.IFLA_IFNAME === 'eth1')) {
+        throw netlinkError('EEXIST', 'RTM_NEWLINK', 'tsrun11111111-1');
+      }
+      host.sys.rtnetlink(batch);
+    } };
+    await expect(joinNetwork({ ...runtime, sys: refusing }, c, { network: 'other', aliases: [] }, host)).rejects.toThrow('RTM_NEWLINK tsrun11111111-1: EEXIST');
     expect(leaseOn(other.bridge, c.id)).toBeUndefined();
     expect(leaseOn('tsrun0', c.id)).toBeDefined();
   });
@@ -365,17 +381,15 @@ describe('network stage', () => {
     const c = named('1', 'one', 'bridge');
     await network(runtime, c, host);
     // The container's release takes its new lease away between the lease and the cable, as its exit would.
-    const releasing: typeof host.run = async (argv, input) => {
-      if (argv.join(' ') === 'ip -json route show default') {
-        const state = readBridgeState(host.stateDir, other.bridge)!;
-        state.leases = {};
-        writeBridgeState(host.stateDir, other.bridge, state);
-      }
-      return host.run(argv, input);
-    };
-    await expect(joinNetwork(runtime, c, { network: 'other', aliases: [] }, { ...host, run: releasing }))
+    const releasing = { ...host.sys, rtnetlink_getroute: () => { // the MTU's question, asked between the two
+      const state = readBridgeState(host.stateDir, other.bridge)!;
+      state.leases = {};
+      writeBridgeState(host.stateDir, other.bridge, state);
+      return host.sys.rtnetlink_getroute();
+    } };
+    await expect(joinNetwork({ ...runtime, sys: releasing }, c, { network: 'other', aliases: [] }, host))
       .rejects.toThrow('container one stopped while it was being connected to other');
-    expect(host.typed().filter((command) => command.includes('peer name eth1'))).toEqual([]);
+    expect(host.typed().filter((command) => command.includes('IFLA_IFNAME=eth1'))).toEqual([]);
   });
 
   it('joins at start every network the record lists, eth0 first; with none left, loopback only', async () => {
@@ -412,6 +426,6 @@ describe('network stage', () => {
     }
     host.ran.length = 0;
     await network(runtime, named('2', 'two', 'other'), host);
-    expect(host.typed()).toContain('ip link delete tsrun11111111-1');
+    expect(host.typed()).toContain('rtnetlink\n  RTM_DELLINK IFLA_IFNAME=tsrun11111111-1');
   });
 });
