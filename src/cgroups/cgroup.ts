@@ -95,13 +95,22 @@ export function createCgroup(plan: CgroupPlan, sys: Syscalls): void {
     if (filterDevices) removeLeftover(dir);
     for (const level of levelsDown(dir)) {
       if (plan.version === 2) enableControllers(path.dirname(level));
-      if (fs.existsSync(level)) continue;
-      fs.mkdirSync(level);
+      makeDir(level);
+      // Also where another start made the level a moment ago and may not have filled it yet: it fills it the same.
       if (plan.version === 1) inheritCpuset(level);
     }
   }
   for (const { file, value } of plan.writes) fs.writeFileSync(file, value);
   if (filterDevices) attachDeviceFilter(plan.dirs[0]!, plan.devices, sys);
+}
+
+/** mkdir, if it is not there yet: two containers starting at once may both find tsrun's parent missing. */
+function makeDir(dir: string): void {
+  try {
+    fs.mkdirSync(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
 }
 
 /** `dir`, its parent, and any directory above them still missing, top down: each must exist and, on v2, be handed
