@@ -7,6 +7,7 @@ import { createExec, inspectExec, resizeExec, startAttachedExec, startDetachedEx
 import { attach } from './attach.js';
 import { logs } from './logs.js';
 import { pull } from './images.js';
+import * as networks from './networks.js';
 
 interface Route<R> {
   method: string;
@@ -40,6 +41,13 @@ export const ROUTES: Route<DaemonRequest>[] = [
   { method: 'GET', path: '/exec/{id}/json', handle: inspectExec },
   { method: 'POST', path: '/exec/{id}/resize', handle: resizeExec },
   { method: 'POST', path: '/images/create', handle: pull },
+  { method: 'GET', path: '/networks', handle: networks.list },
+  { method: 'POST', path: '/networks/create', handle: networks.create },
+  { method: 'POST', path: '/networks/prune', handle: networks.prune },
+  { method: 'GET', path: '/networks/{id}', handle: networks.inspect },
+  { method: 'POST', path: '/networks/{id}/connect', handle: networks.connect },
+  { method: 'POST', path: '/networks/{id}/disconnect', handle: networks.disconnect },
+  { method: 'DELETE', path: '/networks/{id}', handle: networks.remove },
 ];
 
 /** Answered with 101, after which the connection is the container's (attach.ts) or the exec's (exec.ts). */

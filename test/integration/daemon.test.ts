@@ -288,6 +288,50 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
     }
   });
 
+  it('manages networks: create, ls, inspect, an alias a peer resolves through the network\'s name server, connect, disconnect, rm, prune', () => {
+    try {
+      const created = docker(['network', 'create', 'apinet']);
+      expect(created).toMatchObject({ status: 0, stdout: expect.stringMatching(/^[0-9a-f]{64}\n$/), stderr: '' });
+      const id = created.stdout.trim();
+      expect(docker(['network', 'create', 'apinet'])).toEqual({ status: 1, stdout: '', stderr: 'Error response from daemon: network with name apinet already exists\n' });
+      expect(docker(['network', 'ls', '--format', '{{.ID}} {{.Name}} {{.Driver}} {{.Scope}}']).stdout).toMatch(new RegExp(`^${id.slice(0, 12)} apinet bridge local\n\\w{12} bridge bridge local\n\\w{12} host host local\n\\w{12} none null local\n$`));
+      expect(docker(['network', 'inspect', '-f', '{{.Id}} {{.Driver}} {{(index .IPAM.Config 0).Subnet}}', 'apinet']).stdout).toMatch(new RegExp(`^${id} bridge 10\\.\\d+\\.0\\.0/16\n$`));
+
+      // --network-alias came in the create body's EndpointsConfig; the network's DNS server answers it.
+      const web = docker(['run', '-d', '--name', 'api-web', '--network', 'apinet', '--network-alias', 'websvc', 'tsrun-demo', 'sleep', '100']).stdout.trim();
+      const address = docker(['network', 'inspect', '-f', `{{(index .Containers "${web}").IPv4Address}}`, 'apinet']).stdout.trim().replace(/\/\d+$/, '');
+      expect(address).toMatch(/^10\.\d+\.0\.\d+$/);
+      expect(docker(['run', '--rm', '--network', 'apinet', 'tsrun-demo', 'nslookup', 'websvc'])).toMatchObject({ status: 0, stdout: expect.stringContaining(`Address: ${address}\n`) });
+
+      // A running container joins at once, with an alias, and leaves.
+      docker(['run', '-d', '--name', 'api-other', 'tsrun-demo', 'sleep', '100']);
+      expect(docker(['network', 'connect', '--alias', 'oth', 'apinet', 'api-other'])).toEqual({ status: 0, stdout: '', stderr: '' });
+      expect(docker(['exec', 'api-web', 'ping', '-c', '1', '-W', '2', 'oth'])).toMatchObject({ status: 0, stdout: expect.stringContaining('1 packets received') });
+      expect(docker(['network', 'connect', 'apinet', 'api-other'])).toMatchObject({ status: 1, stderr: expect.stringContaining('endpoint with name api-other already exists in network apinet') });
+      expect(docker(['network', 'connect', 'apinet', 'no-such-box'])).toEqual({ status: 1, stdout: '', stderr: 'Error response from daemon: No such container: no-such-box\n' });
+      expect(docker(['network', 'connect', 'no-such-net', 'api-other'])).toEqual({ status: 1, stdout: '', stderr: 'Error response from daemon: network no-such-net not found\n' });
+      expect(docker(['network', 'rm', 'apinet'])).toMatchObject({ status: 1, stderr: expect.stringContaining(`network apinet id ${id} has active endpoints`) });
+      expect(daemonLog()).toMatch(/DELETE \/v1\.41\/networks\/apinet 403 /);
+      expect(docker(['network', 'disconnect', 'apinet', 'api-other'])).toEqual({ status: 0, stdout: '', stderr: '' });
+      expect(docker(['exec', 'api-web', 'nslookup', 'oth']).status).not.toBe(0);
+      expect(docker(['network', 'disconnect', 'apinet', 'api-other'])).toMatchObject({ status: 1, stderr: expect.stringContaining('is not connected to the network apinet') });
+
+      // The CLI adds a line of its own after the daemon's words.
+      expect(docker(['network', 'rm', 'bridge'])).toMatchObject({ status: 1, stderr: 'Error response from daemon: bridge is a pre-defined network and cannot be removed\nexit status 1\n' });
+      expect(daemonLog()).toMatch(/DELETE \/v1\.41\/networks\/bridge 403 /);
+      expect(docker(['network', 'inspect', 'no-such-net'])).toMatchObject({ status: 1, stderr: expect.stringContaining('network no-such-net not found') });
+      expect(docker(['rm', '-f', 'api-web', 'api-other']).status).toBe(0);
+      expect(docker(['network', 'rm', 'apinet'])).toEqual({ status: 0, stdout: 'apinet\n', stderr: '' });
+
+      expect(docker(['network', 'create', 'unused']).status).toBe(0);
+      expect(docker(['network', 'prune', '-f'])).toEqual({ status: 0, stdout: 'Deleted Networks:\nunused\n\n', stderr: '' });
+      expect(docker(['network', 'ls', '--format', '{{.Name}}']).stdout).toBe('bridge\nhost\nnone\n');
+    } finally {
+      tsrun(root, ['rm', '-f', 'api-web', 'api-other']);
+      tsrun(root, ['network', 'prune']);
+    }
+  });
+
   it('answers what is not Docker\'s API, or not JSON, with a JSON error, and 50 requests at once', async () => {
     const json = 'application/json';
     expect(await request(socket, 'GET', '/v1.41/no/such/endpoint')).toEqual({ status: 404, type: json, body: '{"message":"page not found"}\n' });
