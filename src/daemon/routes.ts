@@ -8,6 +8,7 @@ import { attach } from './attach.js';
 import { logs } from './logs.js';
 import { pull } from './images.js';
 import * as networks from './networks.js';
+import * as volumes from './volumes.js';
 
 interface Route<R> {
   method: string;
@@ -48,6 +49,11 @@ export const ROUTES: Route<DaemonRequest>[] = [
   { method: 'POST', path: '/networks/{id}/connect', handle: networks.connect },
   { method: 'POST', path: '/networks/{id}/disconnect', handle: networks.disconnect },
   { method: 'DELETE', path: '/networks/{id}', handle: networks.remove },
+  { method: 'GET', path: '/volumes', handle: volumes.list },
+  { method: 'POST', path: '/volumes/create', handle: volumes.create },
+  { method: 'POST', path: '/volumes/prune', handle: volumes.prune },
+  { method: 'GET', path: '/volumes/{name}', handle: volumes.inspect },
+  { method: 'DELETE', path: '/volumes/{name}', handle: volumes.remove },
 ];
 
 /** Answered with 101, after which the connection is the container's (attach.ts) or the exec's (exec.ts). */

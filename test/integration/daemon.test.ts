@@ -332,6 +332,33 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
     }
   });
 
+  it('manages volumes: create, ls, inspect, the data a container left kept for the next, rm refused while one names it, prune', () => {
+    try {
+      expect(docker(['volume', 'create', 'apivol'])).toEqual({ status: 0, stdout: 'apivol\n', stderr: '' });
+      expect(docker(['volume', 'ls', '--format', '{{.Driver}} {{.Name}}']).stdout).toBe('local apivol\n');
+      expect(docker(['volume', 'inspect', '-f', '{{.Mountpoint}} {{.Scope}}', 'apivol']).stdout).toBe(`${root}/volumes/apivol/_data local\n`);
+      expect(docker(['volume', 'inspect', 'no-such-vol'])).toMatchObject({ status: 1, stderr: 'Error response from daemon: get no-such-vol: no such volume\n' });
+
+      expect(docker(['run', '--rm', '-v', 'apivol:/data', 'tsrun-demo', 'sh', '-c', 'echo kept > /data/file']).status).toBe(0);
+      const id = docker(['create', '--name', 'vol-user', '-v', 'apivol:/data', 'tsrun-demo', 'cat', '/data/file']).stdout.trim();
+      expect(docker(['start', '-a', 'vol-user'])).toEqual({ status: 0, stdout: 'kept\n', stderr: '' });
+      expect(docker(['volume', 'rm', 'apivol'])).toMatchObject({ status: 1, stderr: expect.stringContaining(`Error response from daemon: remove apivol: volume is in use - [${id}]`) });
+      expect(daemonLog()).toMatch(/DELETE \/v1\.41\/volumes\/apivol 409 /);
+      expect(docker(['volume', 'prune', '-f'])).toEqual({ status: 0, stdout: 'Total reclaimed space: 0B\n', stderr: '' });
+      expect(docker(['rm', 'vol-user']).status).toBe(0);
+
+      expect(docker(['volume', 'create', 'short-lived']).status).toBe(0);
+      expect(docker(['volume', 'rm', 'short-lived'])).toEqual({ status: 0, stdout: 'short-lived\n', stderr: '' });
+      expect(docker(['volume', 'rm', 'short-lived'])).toMatchObject({ status: 1, stderr: 'Error response from daemon: get short-lived: no such volume\n' });
+      // "kept\n": 5 bytes.
+      expect(docker(['volume', 'prune', '-f'])).toEqual({ status: 0, stdout: 'Deleted Volumes:\napivol\n\nTotal reclaimed space: 5B\n', stderr: '' });
+      expect(docker(['volume', 'ls', '-q']).stdout).toBe('');
+    } finally {
+      tsrun(root, ['rm', '-f', 'vol-user']);
+      tsrun(root, ['volume', 'prune']);
+    }
+  });
+
   it('answers what is not Docker\'s API, or not JSON, with a JSON error, and 50 requests at once', async () => {
     const json = 'application/json';
     expect(await request(socket, 'GET', '/v1.41/no/such/endpoint')).toEqual({ status: 404, type: json, body: '{"message":"page not found"}\n' });
