@@ -359,6 +359,49 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
     }
   });
 
+  it('lists, inspects, tags, removes and prunes images and shows their history, with Docker\'s 404 and 409', () => {
+    try {
+      // An image of its own (the demo image's id is also the one the pull test's images have): a commit of a container.
+      expect(docker(['run', '--name', 'img-source', 'tsrun-demo', 'true']).status).toBe(0);
+      const id = tsrun(root, ['commit', 'img-source', 'apiimg:1']).stdout.trim();
+      expect(id).toMatch(/^sha256:[0-9a-f]{64}$/);
+      const short = id.slice('sha256:'.length, 'sha256:'.length + 12);
+      expect(docker(['tag', 'apiimg:1', '127.0.0.1:5000/demo/tagged:1'])).toEqual({ status: 0, stdout: '', stderr: '' });
+      const rows = docker(['images', '--format', '{{.Repository}} {{.Tag}} {{.ID}}']).stdout.split('\n').filter((row) => row.endsWith(short));
+      expect(rows.sort()).toEqual([`127.0.0.1:5000/demo/tagged 1 ${short}`, `apiimg 1 ${short}`]);
+      // The name goes into the path as it is, slashes and colon too.
+      expect(docker(['image', 'inspect', '-f', '{{.Id}} {{.RepoTags}}', '127.0.0.1:5000/demo/tagged:1']).stdout).toBe(`${id} [apiimg:1 127.0.0.1:5000/demo/tagged:1]\n`);
+      // Newest first: the commit, then the demo image's step, made by an image the store has.
+      const demo = docker(['image', 'inspect', '-f', '{{.Id}}', 'tsrun-demo']).stdout.trim().slice('sha256:'.length, 'sha256:'.length + 12);
+      expect(docker(['history', '--format', '{{.ID}}|{{.CreatedBy}}', 'apiimg:1']).stdout).toMatch(new RegExp(`^${short}\\|.*\n${demo}\\|tsrun make-demo-image: .+\n$`));
+      expect(docker(['rmi', '127.0.0.1:5000/demo/tagged:1'])).toEqual({ status: 0, stdout: 'Untagged: 127.0.0.1:5000/demo/tagged:1\n', stderr: '' });
+      expect(docker(['rmi', 'no-such-image'])).toEqual({ status: 1, stdout: '', stderr: 'Error response from daemon: No such image: no-such-image:latest\n' });
+      expect(docker(['tag', 'no-such-image', 'other'])).toEqual({ status: 1, stdout: '', stderr: 'Error response from daemon: No such image: no-such-image:latest\n' });
+
+      // A container uses it: by name, refused unless forced; by id, refused even forced while the container runs.
+      const user = docker(['run', '-d', '--name', 'img-user', 'apiimg:1', 'sleep', '100']).stdout.trim().slice(0, 12);
+      expect(docker(['rmi', 'apiimg:1'])).toEqual({
+        status: 1, stdout: '', stderr: expect.stringMatching(`^Error response from daemon: conflict: unable to remove repository reference "apiimg:1" \\(must force\\) - container ${user} is using its referenced image ${short}`),
+      });
+      expect(docker(['rmi', '-f', id])).toEqual({
+        status: 1, stdout: '', stderr: expect.stringMatching(`^Error response from daemon: conflict: unable to delete ${short} \\(cannot be forced\\) - image is being used by running container ${user}`),
+      });
+      expect(daemonLog()).toMatch(/DELETE \/v1\.41\/images\/sha256:\w{64}\?force=1 409 /);
+
+      // A tag moved to a newer image leaves the older one without a name: dangling, what `image prune` removes.
+      const first = tsrun(root, ['commit', 'img-user', 'snap:1']).stdout.trim();
+      const second = tsrun(root, ['commit', 'img-user', 'snap:1']).stdout.trim();
+      expect(docker(['image', 'prune', '-f']).stdout).toMatch(new RegExp(`^Deleted Images:\ndeleted: ${first}\n.*\nTotal reclaimed space: .+\n$`, 's'));
+      expect(docker(['rmi', 'snap:1']).stdout).toMatch(new RegExp(`^Untagged: snap:1\nDeleted: ${second}\n`));
+      expect(docker(['rm', '-f', 'img-user']).status).toBe(0);
+      expect(docker(['rmi', 'apiimg:1']).stdout).toMatch(new RegExp(`^Untagged: apiimg:1\nDeleted: ${id}\n(Deleted: sha256:\\w{64}\n)+$`));
+      expect(docker(['image', 'inspect', 'apiimg:1'])).toMatchObject({ status: 1 });
+    } finally {
+      tsrun(root, ['rm', '-f', 'img-user', 'img-source']);
+      tsrun(root, ['rmi', 'snap:1', 'apiimg:1', '127.0.0.1:5000/demo/tagged:1']);
+    }
+  });
+
   it('answers what is not Docker\'s API, or not JSON, with a JSON error, and 50 requests at once', async () => {
     const json = 'application/json';
     expect(await request(socket, 'GET', '/v1.41/no/such/endpoint')).toEqual({ status: 404, type: json, body: '{"message":"page not found"}\n' });
