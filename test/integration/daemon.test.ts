@@ -297,6 +297,9 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
       expect(docker(['network', 'ls', '--format', '{{.ID}} {{.Name}} {{.Driver}} {{.Scope}}']).stdout).toMatch(new RegExp(`^${id.slice(0, 12)} apinet bridge local\n\\w{12} bridge bridge local\n\\w{12} host host local\n\\w{12} none null local\n$`));
       expect(docker(['network', 'inspect', '-f', '{{.Id}} {{.Driver}} {{(index .IPAM.Config 0).Subnet}}', 'apinet']).stdout).toMatch(new RegExp(`^${id} bridge 10\\.\\d+\\.0\\.0/16\n$`));
 
+      // An untyped inspect finds it after the container's and the image's 404.
+      expect(docker(['inspect', '-f', '{{.Name}} {{.Driver}}', 'apinet'])).toEqual({ status: 0, stdout: 'apinet bridge\n', stderr: '' });
+
       // --network-alias came in the create body's EndpointsConfig; the network's DNS server answers it.
       const web = docker(['run', '-d', '--name', 'api-web', '--network', 'apinet', '--network-alias', 'websvc', 'tsrun-demo', 'sleep', '100']).stdout.trim();
       const address = docker(['network', 'inspect', '-f', `{{(index .Containers "${web}").IPv4Address}}`, 'apinet']).stdout.trim().replace(/\/\d+$/, '');
@@ -323,7 +326,9 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
       expect(docker(['rm', '-f', 'api-web', 'api-other']).status).toBe(0);
       expect(docker(['network', 'rm', 'apinet'])).toEqual({ status: 0, stdout: 'apinet\n', stderr: '' });
 
-      expect(docker(['network', 'create', 'unused']).status).toBe(0);
+      expect(docker(['network', 'create', '--internal', 'closed'])).toEqual({ status: 1, stdout: '', stderr: 'Error response from daemon: tsrun does not support Internal yet\n' });
+      expect(docker(['network', 'create', '--subnet', '10.200.0.0/24', 'unused']).status).toBe(0);
+      expect(docker(['network', 'inspect', '-f', '{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}', 'unused']).stdout).toBe('10.200.0.0/24 10.200.0.1\n');
       expect(docker(['network', 'prune', '-f'])).toEqual({ status: 0, stdout: 'Deleted Networks:\nunused\n\n', stderr: '' });
       expect(docker(['network', 'ls', '--format', '{{.Name}}']).stdout).toBe('bridge\nhost\nnone\n');
     } finally {
@@ -338,6 +343,7 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
       expect(docker(['volume', 'ls', '--format', '{{.Driver}} {{.Name}}']).stdout).toBe('local apivol\n');
       expect(docker(['volume', 'inspect', '-f', '{{.Mountpoint}} {{.Scope}}', 'apivol']).stdout).toBe(`${root}/volumes/apivol/_data local\n`);
       expect(docker(['volume', 'inspect', 'no-such-vol'])).toMatchObject({ status: 1, stderr: 'Error response from daemon: get no-such-vol: no such volume\n' });
+      expect(docker(['inspect', '-f', '{{.Name}} {{.Driver}}', 'apivol']).stdout).toBe('apivol local\n'); // after the network's 404 too
 
       expect(docker(['run', '--rm', '-v', 'apivol:/data', 'tsrun-demo', 'sh', '-c', 'echo kept > /data/file']).status).toBe(0);
       const id = docker(['create', '--name', 'vol-user', '-v', 'apivol:/data', 'tsrun-demo', 'cat', '/data/file']).stdout.trim();
