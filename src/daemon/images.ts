@@ -10,10 +10,11 @@ import { LAYER_STATUS_TEXT, pullEventLines, type PullEvent } from '../registry/p
 import { hasErrorCode } from '../errors.js';
 import { findImage, imagesToList, pruneImages, removeImage, tagImage, type ImageRecord, type RemovedImage } from '../store/images.js';
 import { historyRows } from '../store/history.js';
+import { parseFilters, referenceMatches, type Filters } from '../docker/filters.js';
 import { imageDocument } from '../containers/inspect.js';
 import { reconcileAll } from '../containers/reconcile.js';
 import {
-  asBadRequest, badRequest, messageOf, notFound, queryFlag, refuseFilters, sendEmpty, sendJson, type DaemonRequest,
+  asBadRequest, badRequest, messageOf, notFound, queryFlag, sendEmpty, sendJson, type DaemonRequest,
 } from './http.js';
 
 // #region pull
@@ -70,17 +71,28 @@ function writeLine(res: http.ServerResponse, message: object): void {
   res.write(JSON.stringify(message) + '\r\n');
 }
 
-/** GET /images/json[?all=1]: `docker images` splits RepoTags into REPOSITORY and TAG; none is a <none> row. */
-export function list({ runtime, query, res }: DaemonRequest): void {
-  refuseFilters(query, 'images');
-  sendJson(res, 200, imagesToList(runtime.paths, queryFlag(query, 'all')).map((image) => ({
+/** GET /images/json[?all=1][&filters=…]: `docker images` splits RepoTags into REPOSITORY and TAG; none is a <none>
+ *  row. `docker images NAME` sends a reference filter: then only the names it matches are listed, as dockerd does. */
+export async function list({ runtime, query, res }: DaemonRequest): Promise<void> {
+  const filters = await asBadRequest(() => parseFilters(query.get('filters')));
+  refuseOtherFilters(filters, ['reference', 'dangling']);
+  const patterns = filters.reference ?? [];
+  const dangling = filters.dangling === undefined ? undefined : danglingOnly(filters.dangling);
+  const matching = (names: string[]) => names.filter((name) => patterns.some((pattern) => referenceMatches(pattern, parseReference(name))));
+  const listed = imagesToList(runtime.paths, queryFlag(query, 'all')).flatMap((image) => {
+    if (dangling !== undefined && dangling !== (image.repoTags.length === 0)) return [];
+    if (patterns.length === 0) return [{ image, tags: image.repoTags, digests: image.repoDigests }];
+    const [tags, digests] = [matching(image.repoTags), matching(image.repoDigests)];
+    return tags.length + digests.length > 0 ? [{ image, tags, digests }] : [];
+  });
+  sendJson(res, 200, listed.map(({ image, tags, digests }) => ({
     Containers: -1, // -1: not counted, as dockerd answers unless asked
     Created: unixSeconds(image.created),
     Id: image.id,
     Labels: image.config.config?.Labels ?? null,
     ParentId: image.parent ?? '',
-    RepoDigests: image.repoDigests.map(familiar),
-    RepoTags: image.repoTags.map(familiar),
+    RepoDigests: digests.map(familiar),
+    RepoTags: tags.map(familiar),
     SharedSize: -1,
     Size: image.size,
     VirtualSize: image.size,
@@ -118,13 +130,10 @@ export async function remove(request: DaemonRequest): Promise<void> {
 /** POST /images/prune?filters={"dangling":{"false":true}}: the images without a name that no container uses; with
  *  dangling=false (`docker image prune -a`), every image no container uses. */
 export async function prune({ runtime, query, res }: DaemonRequest): Promise<void> {
-  const filters = parseFilters(query.get('filters'));
-  const dangling = Object.keys(filters.dangling ?? { true: true });
-  if (Object.keys(filters).some((key) => key !== 'dangling') || dangling.length !== 1 || !['true', 'false', '1', '0'].includes(dangling[0]!)) {
-    throw badRequest('tsrun\'s daemon prunes images by dangling=true or dangling=false only');
-  }
+  const filters = await asBadRequest(() => parseFilters(query.get('filters')));
+  refuseOtherFilters(filters, ['dangling']);
   await reconcileAll(runtime);
-  const { removed, bytes } = await pruneImages(runtime.sys, runtime.paths, { all: ['false', '0'].includes(dangling[0]!) });
+  const { removed, bytes } = await pruneImages(runtime.sys, runtime.paths, { all: !danglingOnly(filters.dangling ?? ['true']) });
   sendJson(res, 200, { ImagesDeleted: removed.flatMap(removalLines), SpaceReclaimed: bytes });
 }
 
@@ -167,15 +176,15 @@ function familiar(name: string): string {
   }
 }
 
-/** ?filters= as dockerd takes it: {"KEY": {"VALUE": true}}. */
-function parseFilters(text: string | null): Record<string, Record<string, boolean>> {
-  try {
-    const filters: unknown = JSON.parse(text || '{}');
-    if (filters !== null && typeof filters === 'object' && !Array.isArray(filters)) return filters as Record<string, Record<string, boolean>>;
-  } catch {
-    // told below
-  }
-  throw badRequest(`invalid filters: ${text}`);
+/** dangling=true or dangling=false (1 and 0 too, as dockerd reads a boolean). */
+function danglingOnly(values: string[]): boolean {
+  if (values.length !== 1 || !['true', 'false', '1', '0'].includes(values[0]!)) throw badRequest(`invalid filter 'dangling=${values.join(',')}'`);
+  return ['true', '1'].includes(values[0]!);
+}
+
+function refuseOtherFilters(filters: Filters, known: string[]): void {
+  const other = Object.keys(filters).filter((key) => !known.includes(key));
+  if (other.length > 0) throw badRequest(`tsrun's daemon does not filter images by ${other.join(', ')} yet`);
 }
 
 const unixSeconds = (time: string) => Math.floor(Date.parse(time) / 1000);

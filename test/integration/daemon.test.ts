@@ -375,6 +375,9 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
       expect(docker(['tag', 'apiimg:1', '127.0.0.1:5000/demo/tagged:1'])).toEqual({ status: 0, stdout: '', stderr: '' });
       const rows = docker(['images', '--format', '{{.Repository}} {{.Tag}} {{.ID}}']).stdout.split('\n').filter((row) => row.endsWith(short));
       expect(rows.sort()).toEqual([`127.0.0.1:5000/demo/tagged 1 ${short}`, `apiimg 1 ${short}`]);
+      // docker images NAME: a reference filter; only the names it matches are listed.
+      expect(docker(['images', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}', '127.0.0.1:5000/demo/*']).stdout).toBe(`127.0.0.1:5000/demo/tagged:1 ${short}\n`);
+      expect(docker(['images', '--format', '{{.Repository}}:{{.Tag}}', 'apiimg:1']).stdout).toBe('apiimg:1\n');
       // The name goes into the path as it is, slashes and colon too.
       expect(docker(['image', 'inspect', '-f', '{{.Id}} {{.RepoTags}}', '127.0.0.1:5000/demo/tagged:1']).stdout).toBe(`${id} [apiimg:1 127.0.0.1:5000/demo/tagged:1]\n`);
       // Newest first: the commit, then the demo image's step, made by an image the store has.
@@ -397,6 +400,7 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
       // A tag moved to a newer image leaves the older one without a name: dangling, what `image prune` removes.
       const first = tsrun(root, ['commit', 'img-user', 'snap:1']).stdout.trim();
       const second = tsrun(root, ['commit', 'img-user', 'snap:1']).stdout.trim();
+      expect(docker(['images', '--filter', 'dangling=true', '--format', '{{.ID}}']).stdout).toBe(`${first.slice(7, 19)}\n`);
       expect(docker(['image', 'prune', '-f']).stdout).toMatch(new RegExp(`^Deleted Images:\ndeleted: ${first}\n.*\nTotal reclaimed space: .+\n$`, 's'));
       expect(docker(['rmi', 'snap:1']).stdout).toMatch(new RegExp(`^Untagged: snap:1\nDeleted: ${second}\n`));
       expect(docker(['rm', '-f', 'img-user']).status).toBe(0);
