@@ -11,10 +11,11 @@ import {
 } from './http.js';
 
 const forbidden = (message: string) => new ApiError(403, message);
+const isBuiltIn = (name: string) => (BUILT_IN_NETWORKS as readonly string[]).includes(name);
 
 /** The network the path names (a name, or its id or a prefix of it), by the name tsrun's records use; 404 if none. */
 function networkNamed({ runtime }: DaemonRequest, nameOrId: string): string {
-  if ((BUILT_IN_NETWORKS as readonly string[]).includes(nameOrId)) return nameOrId;
+  if (isBuiltIn(nameOrId)) return nameOrId;
   const network = findNetwork(runtime.paths, nameOrId);
   if (!network) throw notFound(`network ${nameOrId} not found`);
   return network.name;
@@ -47,8 +48,8 @@ export async function create(request: DaemonRequest): Promise<void> {
   if (!['', 'default'].includes(ipam.text('Driver') ?? '')) throw badRequest(`tsrun has the default IPAM driver only, not ${ipam.text('Driver')}`);
   const configs = ipam.objects('Config');
   if (configs.length > 1) throw badRequest('tsrun gives a network one subnet');
-  refuseIfSet(configs[0] ?? new Fields({}, ''), ['IPRange', 'Gateway', 'AuxiliaryAddresses']); // the gateway is the subnet's first address
-  if ((BUILT_IN_NETWORKS as readonly string[]).includes(name) || findNetwork(runtime.paths, name)?.name === name) {
+  for (const config of configs) refuseIfSet(config, ['IPRange', 'Gateway', 'AuxiliaryAddresses']); // the gateway is the subnet's first address
+  if (isBuiltIn(name) || findNetwork(runtime.paths, name)?.name === name) {
     throw conflict(`network with name ${name} already exists`);
   }
   const network = await asBadRequest(() => createNetwork(runtime.sys, runtime.paths, networkHost(runtime.paths), name, configs[0]?.text('Subnet') || undefined));
@@ -82,7 +83,7 @@ export async function disconnect(request: DaemonRequest): Promise<void> {
 /** DELETE /networks/{id}: 204; dockerd's 403 for a built-in network and for one a running container is on. */
 export async function remove(request: DaemonRequest): Promise<void> {
   const { runtime, params } = request;
-  if ((BUILT_IN_NETWORKS as readonly string[]).includes(params.id!)) throw forbidden(`${params.id} is a pre-defined network and cannot be removed`);
+  if (isBuiltIn(params.id!)) throw forbidden(`${params.id} is a pre-defined network and cannot be removed`);
   const name = networkNamed(request, params.id!);
   await asBadRequest(() => removeNetwork(runtime.sys, runtime.paths, networkHost(runtime.paths), name), 403);
   sendEmpty(request.res, 204);
