@@ -138,7 +138,7 @@ function networksDocument(runtime: Runtime, container: ContainerRecord, leases: 
   }));
 }
 
-function imageDocument(runtime: Runtime, image: ImageRecord): object {
+export function imageDocument(runtime: Runtime, image: ImageRecord): object {
   const familiar = (canonical: string) => familiarString(parseReference(canonical));
   return {
     Id: image.id,

@@ -7,7 +7,7 @@ import { isUp } from '../container.js';
 import type { Runtime } from '../runtime.js';
 import { deleteContainer } from '../store/containers.js';
 import { reconcileAll } from './reconcile.js';
-import { containersUsing, listImages, removeImage, type RemovedImage } from '../store/images.js';
+import { pruneImages, type RemovedImage } from '../store/images.js';
 import { pruneDefaultBridge, type NetworkHost } from '../net/bridges.js';
 import { pruneNetworks } from '../net/networks.js';
 
@@ -25,11 +25,7 @@ export async function systemPrune(runtime: Runtime, host: NetworkHost): Promise<
 
   const networks = await pruneNetworks(runtime.sys, runtime.paths, host);
 
-  const images: RemovedImage[] = [];
-  for (const image of listImages(runtime.paths)) {
-    if (image.repoTags.length > 0 || containersUsing(runtime.paths, image.id).length > 0) continue;
-    images.push(await removeImage(runtime.sys, runtime.paths, image.id, { force: false }));
-  }
+  const images = (await pruneImages(runtime.sys, runtime.paths, { all: false })).removed;
 
   const bridgeRemoved = await pruneDefaultBridge(runtime.sys, host);
   return { containers: containers.map((container) => container.id), networks: networks.map((network) => network.name), images, bridgeRemoved };

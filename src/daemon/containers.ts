@@ -1,7 +1,6 @@
 // The containers endpoints. Each is a call into what `tsrun`'s own commands call (src/run.ts, src/containers/);
 // what is left here is the API's side: finding the container the path names, Docker's status codes and words.
 import { VALID_NAME, isUp, type ContainerRecord } from '../container.js';
-import { TsrunError } from '../errors.js';
 import { createContainer } from '../run.js';
 import { findContainer, listContainers, renameContainer } from '../store/containers.js';
 import { findImage } from '../store/images.js';
@@ -14,7 +13,7 @@ import { findLease } from '../net/ipam.js';
 import { containerStatus } from '../docker/format.js';
 import { createRequest } from './create-body.js';
 import {
-  badRequest, conflict, messageOf, notFound, queryFlag, readJsonBody, sendEmpty, sendJson, type DaemonRequest,
+  asBadRequest, badRequest, conflict, messageOf, notFound, queryFlag, readJsonBody, refuseFilters, sendEmpty, sendJson, type DaemonRequest,
 } from './http.js';
 
 /** The container the path names ({id}: a name, an id or an id's prefix), as it is now; Docker's 404 if none. */
@@ -213,7 +212,7 @@ export async function inspect(request: DaemonRequest): Promise<void> {
 
 /** GET /containers/json[?all=1]: `docker ps` prints these fields as they are (Status too: "Up 3 seconds"). */
 export async function list({ runtime, res, query }: DaemonRequest): Promise<void> {
-  if (/[^{}\s]/.test(query.get('filters') ?? '')) throw badRequest('tsrun\'s daemon does not filter containers yet');
+  refuseFilters(query, 'containers');
   const all = queryFlag(query, 'all');
   const now = new Date();
   const containers = (await reconcileAll(runtime)).filter((container) => all || isUp(container.state));
@@ -241,14 +240,4 @@ export async function list({ runtime, res, query }: DaemonRequest): Promise<void
 /** dockerd's way: each argument with a space in single quotes, so that `docker ps` shows "sh -c 'echo hi'". */
 function command(argv: string[]): string {
   return argv.map((arg, i) => (i > 0 && arg.includes(' ') ? `'${arg}'` : arg)).join(' ');
-}
-
-/** What tsrun refuses in a request (a bad signal, an ambiguous id prefix, a network that does not exist) is the
- *  request's fault: 400, not 500. */
-async function asBadRequest<T>(work: () => T | Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    throw error instanceof TsrunError && error.kind === 'runtime' ? badRequest(messageOf(error)) : error;
-  }
 }

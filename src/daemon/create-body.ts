@@ -23,7 +23,7 @@ export interface CreateRequest {
 }
 
 /** Set in a body, these ask for what tsrun does not do yet. */
-const UNSUPPORTED = {
+export const UNSUPPORTED = {
   config: ['Domainname', 'Healthcheck', 'StopTimeout', 'Shell', 'MacAddress', 'NetworkDisabled', 'OnBuild'],
   hostConfig: [
     'VolumesFrom', 'Dns', 'DnsOptions', 'DnsSearch', 'ExtraHosts', 'GroupAdd', 'Cgroup', 'Links', 'OomScoreAdj', 'PidMode',
@@ -207,7 +207,7 @@ function isSet(value: unknown): boolean {
   return true;
 }
 
-function refuseIfSet(fields: Fields, keys: string[]): void {
+export function refuseIfSet(fields: Fields, keys: string[]): void {
   const set = keys.filter((key) => isSet(fields.raw(key)));
   if (set.length > 0) throw badRequest(`tsrun does not support ${set.map((key) => fields.path(key)).join(', ')} yet`);
 }

@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import type { Runtime } from '../runtime.js';
 import type { Runs } from './runs.js';
 import type { Execs } from './execs.js';
-import { TsrunError, errorText } from '../errors.js';
+import { TsrunError, errorText, hasErrorCode } from '../errors.js';
 
 /** The API version tsrun speaks. Below 1.30 the CLI's `run` waits for the exit through the events API instead of
  *  /wait?condition=, so the version must be sent on /_ping; above 1.41 the CLI adds fields tsrun does not read. */
@@ -78,10 +78,10 @@ export function sendJson(res: http.ServerResponse, status: number, body: unknown
   res.end(text);
 }
 
-/** 204 No Content, 304 Not Modified (a start of a started container, a stop of a stopped one), or a 200 with an
- *  empty body, as dockerd answers a resize and a detached exec start. */
-export function sendEmpty(res: http.ServerResponse, status: 200 | 204 | 304): void {
-  res.writeHead(status, status === 200 ? { 'Content-Length': 0 } : {});
+/** 204 No Content, 304 Not Modified (a start of a started container, a stop of a stopped one), or a 200 or 201
+ *  with an empty body, as dockerd answers a resize, a detached exec start, a network connect or a tag. */
+export function sendEmpty(res: http.ServerResponse, status: 200 | 201 | 204 | 304): void {
+  res.writeHead(status, status === 200 || status === 201 ? { 'Content-Length': 0 } : {});
   res.end();
 }
 
@@ -129,4 +129,22 @@ const tooLarge = () => new ApiError(413, `the request body is larger than ${MAX_
 export function queryFlag(query: URLSearchParams, name: string): boolean {
   const value = query.get(name);
   return value !== null && value !== '' && value !== '0' && value.toLowerCase() !== 'false';
+}
+
+/** What tsrun refuses in a request (a bad signal, an ambiguous id prefix, a network that does not exist) is the
+ *  request's fault: 400, not 500; a removal refused because something uses the object (code IN_USE) is `inUse`,
+ *  dockerd's status for that object's conflict. */
+export async function asBadRequest<T>(work: () => T | Promise<T>, inUse = 400): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (hasErrorCode(error, 'IN_USE')) throw new ApiError(inUse, messageOf(error));
+    throw error instanceof TsrunError && error.kind === 'runtime' ? badRequest(messageOf(error)) : error;
+  }
+}
+
+/** ?filters={"label":{"x":true}}: refused, rather than ignored (a listing or a prune of more than was asked);
+ *  none, or {}, is what the CLI sends without --filter. */
+export function refuseFilters(query: URLSearchParams, what: string): void {
+  if (/[^{}\s]/.test(query.get('filters') ?? '')) throw badRequest(`tsrun's daemon does not filter ${what} yet`);
 }

@@ -1,12 +1,21 @@
-// POST /images/create?fromImage=REPOSITORY&tag=TAG: `docker pull`, and `docker run` of an image that is not here
-// (after create answered 404). The pull is tsrun's own (src/run.ts pullImage, the first stage alone); what it tells
-// as it goes is sent as Docker's progress messages, one JSON object a line, which the docker CLI draws.
+// The images endpoints. POST /images/create?fromImage=REPOSITORY&tag=TAG: `docker pull`, and `docker run` of an
+// image that is not here (after create answered 404). The pull is tsrun's own (src/run.ts pullImage, the first
+// stage alone); what it tells as it goes is sent as Docker's progress messages, one JSON object a line, which the
+// docker CLI draws. The others (`docker images`, `image inspect`, `tag`, `rmi`, `image prune`, `history`) call
+// what tsrun's commands of those names call, in src/store/.
 import type http from 'node:http';
 import { pullImage } from '../run.js';
-import { parseReference } from '../image/reference.js';
+import { familiarString, parseReference } from '../image/reference.js';
 import { LAYER_STATUS_TEXT, pullEventLines, type PullEvent } from '../registry/progress.js';
 import { hasErrorCode } from '../errors.js';
-import { badRequest, messageOf, notFound, type DaemonRequest } from './http.js';
+import { findImage, imagesToList, pruneImages, removeImage, tagImage, type ImageRecord, type RemovedImage } from '../store/images.js';
+import { historyRows } from '../store/history.js';
+import { parseFilters, referenceMatches, type Filters } from '../docker/filters.js';
+import { imageDocument } from '../containers/inspect.js';
+import { reconcileAll } from '../containers/reconcile.js';
+import {
+  asBadRequest, badRequest, messageOf, notFound, queryFlag, sendEmpty, sendJson, type DaemonRequest,
+} from './http.js';
 
 // #region pull
 export async function pull({ runtime, query, res }: DaemonRequest): Promise<void> {
@@ -61,3 +70,121 @@ function send(res: http.ServerResponse, event: PullEvent): void {
 function writeLine(res: http.ServerResponse, message: object): void {
   res.write(JSON.stringify(message) + '\r\n');
 }
+
+/** GET /images/json[?all=1][&filters=…]: `docker images` splits RepoTags into REPOSITORY and TAG; none is a <none>
+ *  row. `docker images NAME` sends a reference filter: then only the names it matches are listed, as dockerd does. */
+export async function list({ runtime, query, res }: DaemonRequest): Promise<void> {
+  const filters = await asBadRequest(() => parseFilters(query.get('filters')));
+  refuseOtherFilters(filters, ['reference', 'dangling']);
+  const patterns = filters.reference ?? [];
+  const dangling = filters.dangling === undefined ? undefined : danglingOnly(filters.dangling);
+  const matching = (names: string[]) => names.filter((name) => patterns.some((pattern) => referenceMatches(pattern, parseReference(name))));
+  const listed = imagesToList(runtime.paths, queryFlag(query, 'all')).flatMap((image) => {
+    if (dangling !== undefined && dangling !== (image.repoTags.length === 0)) return [];
+    if (patterns.length === 0) return [{ image, tags: image.repoTags, digests: image.repoDigests }];
+    const [tags, digests] = [matching(image.repoTags), matching(image.repoDigests)];
+    return tags.length + digests.length > 0 ? [{ image, tags, digests }] : [];
+  });
+  sendJson(res, 200, listed.map(({ image, tags, digests }) => ({
+    Containers: -1, // -1: not counted, as dockerd answers unless asked
+    Created: unixSeconds(image.created),
+    Id: image.id,
+    Labels: image.config.config?.Labels ?? null,
+    ParentId: image.parent ?? '',
+    RepoDigests: digests.map(familiar),
+    RepoTags: tags.map(familiar),
+    SharedSize: -1,
+    Size: image.size,
+    VirtualSize: image.size,
+  })));
+}
+
+/** GET /images/{name}/json: `tsrun inspect`'s document of an image; a 404 moves an untyped `docker inspect` on. */
+export async function inspect(request: DaemonRequest): Promise<void> {
+  sendJson(request.res, 200, imageDocument(request.runtime, await lookUp(request)));
+}
+
+/** POST /images/{name}/tag?repo=REPOSITORY&tag=TAG: 201 with no body, as `tsrun tag` does it. */
+export async function tag(request: DaemonRequest): Promise<void> {
+  const { runtime, params, query } = request;
+  const repo = query.get('repo');
+  if (!repo) throw badRequest('repo is missing');
+  await lookUp(request);
+  const tagText = query.get('tag');
+  await asBadRequest(() => tagImage(runtime.sys, runtime.paths, params.name!, tagText ? `${repo}:${tagText}` : repo));
+  sendEmpty(request.res, 201);
+}
+
+// #region rmi
+/** DELETE /images/{name}[?force=1]: `tsrun rmi`'s removal: the names taken off, then, with none left, the image
+ *  and the layers no other image has. A container using it is dockerd's 409, in its words. */
+export async function remove(request: DaemonRequest): Promise<void> {
+  const { runtime, params, query, res } = request;
+  await lookUp(request);
+  await reconcileAll(runtime); // a container whose process has gone no longer holds the image as a running one
+  const removed = await asBadRequest(() => removeImage(runtime.sys, runtime.paths, params.name!, { force: queryFlag(query, 'force') }), 409);
+  sendJson(res, 200, removalLines(removed));
+}
+// #endregion
+
+/** POST /images/prune?filters={"dangling":{"false":true}}: the images without a name that no container uses; with
+ *  dangling=false (`docker image prune -a`), every image no container uses. */
+export async function prune({ runtime, query, res }: DaemonRequest): Promise<void> {
+  const filters = await asBadRequest(() => parseFilters(query.get('filters')));
+  refuseOtherFilters(filters, ['dangling']);
+  await reconcileAll(runtime);
+  const { removed, bytes } = await pruneImages(runtime.sys, runtime.paths, { all: !danglingOnly(filters.dangling ?? ['true']) });
+  sendJson(res, 200, { ImagesDeleted: removed.flatMap(removalLines), SpaceReclaimed: bytes });
+}
+
+/** GET /images/{name}/history: `tsrun history`'s rows, newest first; an entry made elsewhere has no image here. */
+export async function history(request: DaemonRequest): Promise<void> {
+  const { paths } = request.runtime;
+  const rows = historyRows(await lookUp(request), (id) => findImage(paths, id));
+  sendJson(request.res, 200, rows.map((row) => {
+    const made = row.id === undefined ? undefined : findImage(paths, row.id);
+    return {
+      Id: row.id ?? '<missing>',
+      Created: row.created ? unixSeconds(row.created) : 0,
+      CreatedBy: row.createdBy,
+      Tags: made && made.repoTags.length > 0 ? made.repoTags.map(familiar) : null,
+      Size: row.size,
+      Comment: row.comment,
+    };
+  }));
+}
+
+/** The image the path names ({name}: a name, slashes and all, or an id or a prefix of one); Docker's 404 if none. */
+async function lookUp({ runtime, params }: DaemonRequest): Promise<ImageRecord> {
+  const image = await asBadRequest(() => findImage(runtime.paths, params.name!)); // an ambiguous prefix
+  if (!image) throw notFound(`No such image: ${familiar(params.name!)}`);
+  return image;
+}
+
+/** What `docker rmi` and `docker image prune` print, a line each: [{"Untagged": NAME}, …, {"Deleted": ID}, …]. */
+function removalLines(removed: RemovedImage): object[] {
+  return [...removed.untagged.map((name) => ({ Untagged: familiar(name) })), ...removed.deleted.map((id) => ({ Deleted: id }))];
+}
+
+/** As docker writes a name (docker.io/library/busybox:latest is busybox:latest, nosuch is nosuch:latest); what is
+ *  no name stays as it is. */
+function familiar(name: string): string {
+  try {
+    return familiarString(parseReference(name));
+  } catch {
+    return name;
+  }
+}
+
+/** dangling=true or dangling=false (1 and 0 too, as dockerd reads a boolean). */
+function danglingOnly(values: string[]): boolean {
+  if (values.length !== 1 || !['true', 'false', '1', '0'].includes(values[0]!)) throw badRequest(`invalid filter 'dangling=${values.join(',')}'`);
+  return ['true', '1'].includes(values[0]!);
+}
+
+function refuseOtherFilters(filters: Filters, known: string[]): void {
+  const other = Object.keys(filters).filter((key) => !known.includes(key));
+  if (other.length > 0) throw badRequest(`tsrun's daemon does not filter images by ${other.join(', ')} yet`);
+}
+
+const unixSeconds = (time: string) => Math.floor(Date.parse(time) / 1000);

@@ -6,7 +6,9 @@ import { create, inspect, kill, list, pause, remove, rename, resize, restart, st
 import { createExec, inspectExec, resizeExec, startAttachedExec, startDetachedExec } from './exec.js';
 import { attach } from './attach.js';
 import { logs } from './logs.js';
-import { pull } from './images.js';
+import * as images from './images.js';
+import * as networks from './networks.js';
+import * as volumes from './volumes.js';
 
 interface Route<R> {
   method: string;
@@ -39,7 +41,26 @@ export const ROUTES: Route<DaemonRequest>[] = [
   { method: 'POST', path: '/exec/{id}/start', handle: startDetachedExec }, // -d: no upgrade
   { method: 'GET', path: '/exec/{id}/json', handle: inspectExec },
   { method: 'POST', path: '/exec/{id}/resize', handle: resizeExec },
-  { method: 'POST', path: '/images/create', handle: pull },
+  { method: 'POST', path: '/images/create', handle: images.pull },
+  { method: 'GET', path: '/images/json', handle: images.list },
+  { method: 'POST', path: '/images/prune', handle: images.prune },
+  // An image's name goes into the path as it is: {name*} takes its slashes too.
+  { method: 'GET', path: '/images/{name*}/json', handle: images.inspect },
+  { method: 'GET', path: '/images/{name*}/history', handle: images.history },
+  { method: 'POST', path: '/images/{name*}/tag', handle: images.tag },
+  { method: 'DELETE', path: '/images/{name*}', handle: images.remove },
+  { method: 'GET', path: '/networks', handle: networks.list },
+  { method: 'POST', path: '/networks/create', handle: networks.create },
+  { method: 'POST', path: '/networks/prune', handle: networks.prune },
+  { method: 'GET', path: '/networks/{id}', handle: networks.inspect },
+  { method: 'POST', path: '/networks/{id}/connect', handle: networks.connect },
+  { method: 'POST', path: '/networks/{id}/disconnect', handle: networks.disconnect },
+  { method: 'DELETE', path: '/networks/{id}', handle: networks.remove },
+  { method: 'GET', path: '/volumes', handle: volumes.list },
+  { method: 'POST', path: '/volumes/create', handle: volumes.create },
+  { method: 'POST', path: '/volumes/prune', handle: volumes.prune },
+  { method: 'GET', path: '/volumes/{name}', handle: volumes.inspect },
+  { method: 'DELETE', path: '/volumes/{name}', handle: volumes.remove },
 ];
 
 /** Answered with 101, after which the connection is the container's (attach.ts) or the exec's (exec.ts). */
@@ -57,19 +78,33 @@ export function unversioned(path: string): string {
 export function match<R>(routes: Route<R>[], method: string, path: string): { route: Route<R>; params: Record<string, string> } | undefined {
   const parts = path.split('/');
   for (const route of routes) {
-    const pattern = route.path.split('/');
-    if (route.method !== method || pattern.length !== parts.length) continue;
-    const params: Record<string, string> = {};
-    const matches = pattern.every((part, i) => {
-      if (!part.startsWith('{')) return part === parts[i];
-      try {
-        params[part.slice(1, -1)] = decodeURIComponent(parts[i]!);
-      } catch {
-        return false; // a malformed %-escape: no container or image has that name
-      }
-      return parts[i] !== '';
-    });
-    if (matches) return { route, params };
+    if (route.method !== method) continue;
+    const params = matchPath(route.path.split('/'), parts);
+    if (params) return { route, params };
   }
   return undefined;
+}
+
+/** The path's parts named in the pattern, or undefined. `{name*}` takes one part or more: the CLI puts an image's
+ *  name in the path as it is, slashes and all (DELETE /images/127.0.0.1:5000/demo/tagged:1). */
+function matchPath(pattern: string[], parts: string[]): Record<string, string> | undefined {
+  const rest = pattern.findIndex((part) => part.endsWith('*}'));
+  const extra = parts.length - pattern.length; // the parts {name*} takes after its first
+  if (rest < 0 ? extra !== 0 : extra < 0) return undefined;
+  const params: Record<string, string> = {};
+  let at = 0;
+  for (const [i, part] of pattern.entries()) {
+    const taken = parts.slice(at, (at += i === rest ? 1 + extra : 1));
+    if (!part.startsWith('{')) {
+      if (taken[0] !== part) return undefined;
+      continue;
+    }
+    if (taken.includes('')) return undefined;
+    try {
+      params[part.replace(/^\{|\*?\}$/g, '')] = decodeURIComponent(taken.join('/'));
+    } catch {
+      return undefined; // a malformed %-escape: no container or image has that name
+    }
+  }
+  return params;
 }

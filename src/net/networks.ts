@@ -13,7 +13,7 @@ import crypto from 'node:crypto';
 import type { Syscalls } from '../kernel/syscalls.js';
 import type { StorePaths } from '../store/paths.js';
 import { readJson, writeJsonAtomic } from '../store/atomic.js';
-import { fail } from '../errors.js';
+import { TsrunError, fail } from '../errors.js';
 import { formatAddress, nthAddress, overlaps, parseSubnet } from './address.js';
 import { normaliseSubnet } from './bridge.js';
 import { defaultNetwork, ensureBridge, pruneBridge, withNetworkLock, type BridgeNetwork, type NetworkHost } from './bridges.js';
@@ -93,7 +93,7 @@ export async function removeNetwork(sys: Syscalls, paths: StorePaths, host: Netw
   const network = findNetwork(paths, nameOrId);
   if (!network) throw fail(`network ${nameOrId} not found`, 'see `tsrun network ls`');
   if (!(await pruneBridge(sys, host, network.bridge))) {
-    throw fail(`error while removing network: network ${network.name} id ${network.id} has active endpoints`, 'stop or remove the containers on it first');
+    throw new TsrunError(`error while removing network: network ${network.name} id ${network.id} has active endpoints`, { hint: 'stop or remove the containers on it first', code: 'IN_USE' });
   }
   fs.rmSync(recordPath(paths, network.name), { force: true });
   return network;
@@ -118,26 +118,48 @@ export function networkSummaries(paths: StorePaths): Array<{ id: string; name: s
   ];
 }
 
-/** `tsrun network inspect`: docker's shape, with the containers on it now. */
+/** `tsrun network inspect`, and the daemon's GET /networks/{id}: docker's shape, with the containers on it now.
+ *  host and none have no bridge, no subnet and no container tsrun keeps a lease for. */
 export function inspectNetwork(paths: StorePaths, host: NetworkHost, nameOrId: string): object {
+  if (nameOrId === 'host' || nameOrId === 'none') {
+    return networkDocument({ name: nameOrId, id: builtInId(nameOrId), created: BUILT_IN_CREATED }, nameOrId === 'host' ? 'host' : 'null', [], {}, {});
+  }
   const defaults = defaultNetwork(paths);
   const network = nameOrId === 'bridge'
-    ? { ...defaults, id: builtInId('bridge'), created: '', gateway: formatAddress(nthAddress(parseSubnet(defaults.subnet), 1)) }
+    ? { ...defaults, id: builtInId('bridge'), created: BUILT_IN_CREATED, gateway: formatAddress(nthAddress(parseSubnet(defaults.subnet), 1)) }
     : findNetwork(paths, nameOrId);
   if (!network) throw fail(`network ${nameOrId} not found`, 'see `tsrun network ls`');
   const prefix = parseSubnet(network.subnet).prefix;
   const leases = readBridgeState(host.stateDir, network.bridge)?.leases ?? {};
+  const containers = Object.fromEntries(Object.entries(leases).map(([address, lease]) => [lease.container, { Name: lease.name ?? '', IPv4Address: `${address}/${prefix}` }]));
+  return networkDocument(network, 'bridge', [{ Subnet: network.subnet, Gateway: network.gateway }], containers, { 'com.docker.network.bridge.name': network.bridge });
+}
+
+/** Every field the docker CLI reads: it decodes Created as a time, so it must be one. */
+function networkDocument(
+  network: { name: string; id: string; created: string }, driver: string, config: object[], containers: object, options: object,
+): object {
   return {
     Name: network.name,
     Id: network.id,
     Created: network.created,
     Scope: 'local',
-    Driver: 'bridge',
-    IPAM: { Driver: 'default', Config: [{ Subnet: network.subnet, Gateway: network.gateway }] },
-    Containers: Object.fromEntries(Object.entries(leases).map(([address, lease]) => [lease.container, { Name: lease.name ?? '', IPv4Address: `${address}/${prefix}` }])),
-    Options: { 'com.docker.network.bridge.name': network.bridge },
+    Driver: driver,
+    EnableIPv6: false,
+    IPAM: { Driver: 'default', Options: null, Config: config },
+    Internal: false,
+    Attachable: false,
+    Ingress: false,
+    ConfigFrom: { Network: '' },
+    ConfigOnly: false,
+    Containers: containers,
+    Options: options,
+    Labels: {},
   };
 }
+
+/** The built-in networks were made with tsrun, not at a time: Go's zero time, which docker shows as such. */
+const BUILT_IN_CREATED = '0001-01-01T00:00:00Z';
 
 /** What `docker inspect` shows as a container's NetworkID: a user network's id, or a built-in one's. */
 export function networkId(paths: StorePaths, name: string): string {

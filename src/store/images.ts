@@ -11,8 +11,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Syscalls } from '../kernel/syscalls.js';
 import type { ImageConfig } from '../image/oci.js';
-import { parseReference, FULL_HEX_ID, type ImageReference } from '../image/reference.js';
-import { fail } from '../errors.js';
+import { familiarString, parseReference, FULL_HEX_ID, type ImageReference } from '../image/reference.js';
+import { TsrunError, fail } from '../errors.js';
+import { isUp, type ContainerState } from '../container.js';
 import { blobPath, imageRecordPath, layerDir, lockPath, repositoriesPath, tmpDir, type StorePaths } from './paths.js';
 import { jsonText, makeStagingDir, readJson, writeFilesAtomic, writeJsonAtomic } from './atomic.js';
 import { withLock } from './lock.js';
@@ -68,6 +69,14 @@ export function listImages(paths: StorePaths): ImageRecord[] {
     .sort((a, b) => Date.parse(b.created) - Date.parse(a.created) || (a.id < b.id ? -1 : 1)); // ids are unique hex: no collator needed
 }
 
+/** The images `docker images` lists: with `all`, every one; else not a build's intermediate steps (an image with
+ *  no name that another was made from), as docker hides them. */
+export function imagesToList(paths: StorePaths, all: boolean): ImageRecord[] {
+  const stored = listImages(paths);
+  const parents = new Set(stored.map((image) => image.parent));
+  return all ? stored : stored.filter((image) => image.repoTags.length + image.repoDigests.length > 0 || !parents.has(image.id));
+}
+
 /** Find an image as docker does: by name[:tag] (tag defaults to latest) or name@digest,
  *  by id ("sha256:…" or 64 hex), or by an unambiguous id prefix. Undefined when absent. */
 export function findImage(paths: StorePaths, refOrId: string): ImageRecord | undefined {
@@ -116,13 +125,24 @@ export function saveImagesLocked(paths: StorePaths, records: ImageRecord[]): Ima
 }
 
 /** `tsrun rmi`: take the name off the image; when it has no name left (or it was named
- *  by id), delete its record and every blob and layer no other image uses. */
+ *  by id), delete its record and every blob and layer no other image uses. A refusal
+ *  because a container uses the image is dockerd's, in its words, with the code IN_USE
+ *  (the daemon's 409). */
 export async function removeImage(sys: Syscalls, paths: StorePaths, refOrId: string, options: { force: boolean }): Promise<RemovedImage> {
   return withLock(sys, lockPath(paths), () => {
     const match = lookUp(paths, refOrId);
     if (!match) throw fail(`no such image: ${refOrId}`, 'see `tsrun images` for the images there are');
     const { image, reference } = match;
+    const users = containersUsing(paths, image.id);
+    const user = users[0];
+    const running = users.find((candidate) => candidate.running);
+    const removeFirst = (container: { id: string; name: string; running: boolean }) =>
+      `remove the container first (tsrun rm ${container.running ? '-f ' : ''}${container.name || container.id.slice(0, 12)})`;
 
+    // By id, an image a running container uses is not even untagged, forced or not.
+    if (!reference && running) {
+      throw inUse(`conflict: unable to delete ${shortId(image.id)} (cannot be forced) - image is being used by running container ${running.id.slice(0, 12)}`, removeFirst(running));
+    }
     const untagged = reference ? namesGoingWith(image, reference) : [...image.repoTags, ...image.repoDigests];
     if (!reference && !options.force && new Set(image.repoTags.map(repositoryOf)).size > 1) {
       throw fail(
@@ -135,18 +155,14 @@ export async function removeImage(sys: Syscalls, paths: StorePaths, refOrId: str
       repoDigests: image.repoDigests.filter((name) => !untagged.includes(name)),
     };
     const stillNamed = remaining.repoTags.length + remaining.repoDigests.length > 0;
-    const user = containersUsing(paths, image.id)[0];
     if (!stillNamed && user && !options.force) {
-      throw fail(
-        `conflict: unable to remove image ${refOrId} (must force) - container ${user.id.slice(0, 12)} is using its referenced image ${shortId(image.id)}`,
-        `remove the container first (tsrun rm ${user.name || user.id.slice(0, 12)}), or use \`tsrun rmi -f\` to untag the image`,
-      );
+      throw inUse(reference
+        ? `conflict: unable to remove repository reference "${familiarString(reference)}" (must force) - container ${user.id.slice(0, 12)} is using its referenced image ${shortId(image.id)}`
+        : `conflict: unable to delete ${shortId(image.id)} (must be forced) - image is being used by stopped container ${user.id.slice(0, 12)}`,
+      `${removeFirst(user)}, or use \`tsrun rmi -f\` to untag the image`);
     }
     if (user && untagged.length === 0) {
-      throw fail(
-        `conflict: unable to delete ${shortId(image.id)} (cannot be forced) - image is being used by container ${user.id.slice(0, 12)}`,
-        `remove the container first (tsrun rm ${user.name || user.id.slice(0, 12)})`,
-      );
+      throw inUse(`conflict: unable to delete ${shortId(image.id)} (cannot be forced) - image is being used by stopped container ${user.id.slice(0, 12)}`, removeFirst(user));
     }
 
     const repositories = readRepositories(paths);
@@ -162,6 +178,34 @@ export async function removeImage(sys: Syscalls, paths: StorePaths, refOrId: str
     forgetImageLocked(paths, image.id);
     return { untagged, deleted: [image.id, ...collectGarbage(paths, image)] };
   });
+}
+
+const inUse = (message: string, hint: string) => new TsrunError(message, { hint, code: 'IN_USE' });
+
+/** `tsrun tag` and `docker tag`: one more name for the image SOURCE names (a name or an id). */
+export async function tagImage(sys: Syscalls, paths: StorePaths, source: string, target: string): Promise<void> {
+  const reference = parseReference(target);
+  if (reference.digest !== undefined) throw fail(`refusing to create a tag with a digest reference: ${target}`, 'give the new name as NAME[:TAG]');
+  // Looked up under the lock: the image cannot be removed between finding and tagging it.
+  await withLock(sys, lockPath(paths), () => {
+    const image = findImage(paths, source);
+    if (!image) throw fail(`no such image: ${source}`, 'see `tsrun images` for the images there are');
+    saveImageLocked(paths, { ...image, repoTags: [reference.canonical], repoDigests: [] });
+  });
+}
+
+/** The images `docker image prune` removes: those without a name (dangling), or with `all` every one, that no
+ *  container uses; and the bytes of the layers that went with them. */
+export async function pruneImages(sys: Syscalls, paths: StorePaths, options: { all: boolean }): Promise<{ removed: RemovedImage[]; bytes: number }> {
+  const sizes = new Map(listImages(paths).flatMap((image) => image.layers.map((layer) => [layer.diffId, layer.unpackedSize] as const)));
+  const removed: RemovedImage[] = [];
+  for (const image of listImages(paths)) {
+    if ((!options.all && image.repoTags.length > 0) || containersUsing(paths, image.id).length > 0) continue;
+    // Forced: one named in several repositories goes too (-a); none a container uses comes this far.
+    removed.push(await removeImage(sys, paths, image.id, { force: true }));
+  }
+  const bytes = removed.flatMap((image) => image.deleted).reduce((total, id) => total + (sizes.get(id) ?? 0), 0);
+  return { removed, bytes };
 }
 
 /** The id as `docker images` shows it: 12 hex digits. */
@@ -246,16 +290,20 @@ function discardDirectory(paths: StorePaths, dir: string): void {
 }
 
 /** The containers whose config.json names this image (any state: a stopped
- *  container still needs its image's layers to start again). */
-export function containersUsing(paths: StorePaths, imageId: string): { id: string; name: string }[] {
+ *  container still needs its image's layers to start again), and whether each runs
+ *  as far as its state.json says. */
+export function containersUsing(paths: StorePaths, imageId: string): { id: string; name: string; running: boolean }[] {
   const dir = path.join(paths.root, 'containers');
   if (!fs.existsSync(dir)) return [];
-  const users: { id: string; name: string }[] = [];
+  const users: { id: string; name: string; running: boolean }[] = [];
   for (const id of fs.readdirSync(dir).sort()) {
     const configFile = path.join(dir, id, 'config.json');
     if (!fs.existsSync(configFile)) continue; // being created or removed
     const config = readJson<{ name?: string; image?: { id?: string } }>(configFile);
-    if (config.image?.id === imageId) users.push({ id, name: config.name ?? '' });
+    if (config.image?.id !== imageId) continue;
+    const stateFile = path.join(dir, id, 'state.json');
+    const state = fs.existsSync(stateFile) ? readJson<ContainerState>(stateFile) : undefined;
+    users.push({ id, name: config.name ?? '', running: state !== undefined && isUp(state) });
   }
   return users;
 }

@@ -14,7 +14,7 @@ import { lockPath, type StorePaths } from '../store/paths.js';
 import { withLock } from '../store/lock.js';
 import { readJson, writeJsonAtomic } from '../store/atomic.js';
 import { listContainers } from '../store/containers.js';
-import { fail } from '../errors.js';
+import { TsrunError, fail } from '../errors.js';
 
 export interface VolumeRecord {
   Name: string;
@@ -38,6 +38,11 @@ export function listVolumes(paths: StorePaths): VolumeRecord[] {
 
 export function findVolume(paths: StorePaths, name: string): VolumeRecord | undefined {
   return VALID_NAME.test(name) && fs.existsSync(recordPath(paths, name)) ? readJson<VolumeRecord>(recordPath(paths, name)) : undefined;
+}
+
+/** What `tsrun volume inspect` and the daemon's volume endpoints show: Docker's shape, its local driver's fields. */
+export function volumeDocument(paths: StorePaths, volume: VolumeRecord): object {
+  return { CreatedAt: volume.CreatedAt, Driver: 'local', Labels: null, Mountpoint: volumeDataDir(paths, volume.Name), Name: volume.Name, Options: null, Scope: 'local' };
 }
 
 /** The volume, made if it does not exist yet; `created` says which. A name of '' makes an anonymous volume. */
@@ -67,7 +72,7 @@ export async function removeVolume(sys: Syscalls, paths: StorePaths, name: strin
     if (!findVolume(paths, name)) throw fail(`no such volume: ${name}`, 'see `tsrun volume ls`');
     const users = containersUsingVolume(paths, name);
     if (users.length > 0) {
-      throw fail(`remove ${name}: volume is in use - [${users.join(', ')}]`, 'remove those containers first (`tsrun rm`)');
+      throw new TsrunError(`remove ${name}: volume is in use - [${users.join(', ')}]`, { hint: 'remove those containers first (`tsrun rm`)', code: 'IN_USE' });
     }
     fs.rmSync(path.join(volumesDir(paths), name), { recursive: true, force: true });
   });

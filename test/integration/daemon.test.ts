@@ -288,6 +288,130 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
     }
   });
 
+  it('manages networks: create, ls, inspect, an alias a peer resolves through the network\'s name server, connect, disconnect, rm, prune', () => {
+    try {
+      const created = docker(['network', 'create', 'apinet']);
+      expect(created).toMatchObject({ status: 0, stdout: expect.stringMatching(/^[0-9a-f]{64}\n$/), stderr: '' });
+      const id = created.stdout.trim();
+      expect(docker(['network', 'create', 'apinet'])).toEqual({ status: 1, stdout: '', stderr: 'Error response from daemon: network with name apinet already exists\n' });
+      expect(docker(['network', 'ls', '--format', '{{.ID}} {{.Name}} {{.Driver}} {{.Scope}}']).stdout).toMatch(new RegExp(`^${id.slice(0, 12)} apinet bridge local\n\\w{12} bridge bridge local\n\\w{12} host host local\n\\w{12} none null local\n$`));
+      expect(docker(['network', 'inspect', '-f', '{{.Id}} {{.Driver}} {{(index .IPAM.Config 0).Subnet}}', 'apinet']).stdout).toMatch(new RegExp(`^${id} bridge 10\\.\\d+\\.0\\.0/16\n$`));
+
+      // An untyped inspect finds it after the container's and the image's 404.
+      expect(docker(['inspect', '-f', '{{.Name}} {{.Driver}}', 'apinet'])).toEqual({ status: 0, stdout: 'apinet bridge\n', stderr: '' });
+
+      // --network-alias came in the create body's EndpointsConfig; the network's DNS server answers it.
+      const web = docker(['run', '-d', '--name', 'api-web', '--network', 'apinet', '--network-alias', 'websvc', 'tsrun-demo', 'sleep', '100']).stdout.trim();
+      const address = docker(['network', 'inspect', '-f', `{{(index .Containers "${web}").IPv4Address}}`, 'apinet']).stdout.trim().replace(/\/\d+$/, '');
+      expect(address).toMatch(/^10\.\d+\.0\.\d+$/);
+      expect(docker(['run', '--rm', '--network', 'apinet', 'tsrun-demo', 'nslookup', 'websvc'])).toMatchObject({ status: 0, stdout: expect.stringContaining(`Address: ${address}\n`) });
+
+      // A running container joins at once, with an alias, and leaves.
+      docker(['run', '-d', '--name', 'api-other', 'tsrun-demo', 'sleep', '100']);
+      expect(docker(['network', 'connect', '--alias', 'oth', 'apinet', 'api-other'])).toEqual({ status: 0, stdout: '', stderr: '' });
+      expect(docker(['exec', 'api-web', 'ping', '-c', '1', '-W', '2', 'oth'])).toMatchObject({ status: 0, stdout: expect.stringContaining('1 packets received') });
+      expect(docker(['network', 'connect', 'apinet', 'api-other'])).toMatchObject({ status: 1, stderr: expect.stringContaining('endpoint with name api-other already exists in network apinet') });
+      expect(docker(['network', 'connect', 'apinet', 'no-such-box'])).toEqual({ status: 1, stdout: '', stderr: 'Error response from daemon: No such container: no-such-box\n' });
+      expect(docker(['network', 'connect', 'no-such-net', 'api-other'])).toEqual({ status: 1, stdout: '', stderr: 'Error response from daemon: network no-such-net not found\n' });
+      expect(docker(['network', 'rm', 'apinet'])).toMatchObject({ status: 1, stderr: expect.stringContaining(`network apinet id ${id} has active endpoints`) });
+      expect(daemonLog()).toMatch(/DELETE \/v1\.41\/networks\/apinet 403 /);
+      expect(docker(['network', 'disconnect', 'apinet', 'api-other'])).toEqual({ status: 0, stdout: '', stderr: '' });
+      expect(docker(['exec', 'api-web', 'nslookup', 'oth']).status).not.toBe(0);
+      expect(docker(['network', 'disconnect', 'apinet', 'api-other'])).toMatchObject({ status: 1, stderr: expect.stringContaining('is not connected to the network apinet') });
+
+      // The CLI adds a line of its own after the daemon's words.
+      expect(docker(['network', 'rm', 'bridge'])).toMatchObject({ status: 1, stderr: 'Error response from daemon: bridge is a pre-defined network and cannot be removed\nexit status 1\n' });
+      expect(daemonLog()).toMatch(/DELETE \/v1\.41\/networks\/bridge 403 /);
+      expect(docker(['network', 'inspect', 'no-such-net'])).toMatchObject({ status: 1, stderr: expect.stringContaining('network no-such-net not found') });
+      expect(docker(['rm', '-f', 'api-web', 'api-other']).status).toBe(0);
+      expect(docker(['network', 'rm', 'apinet'])).toEqual({ status: 0, stdout: 'apinet\n', stderr: '' });
+
+      expect(docker(['network', 'create', '--internal', 'closed'])).toEqual({ status: 1, stdout: '', stderr: 'Error response from daemon: tsrun does not support Internal yet\n' });
+      expect(docker(['network', 'create', '--subnet', '10.200.0.0/24', 'unused']).status).toBe(0);
+      expect(docker(['network', 'inspect', '-f', '{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}', 'unused']).stdout).toBe('10.200.0.0/24 10.200.0.1\n');
+      expect(docker(['network', 'prune', '-f'])).toEqual({ status: 0, stdout: 'Deleted Networks:\nunused\n\n', stderr: '' });
+      expect(docker(['network', 'ls', '--format', '{{.Name}}']).stdout).toBe('bridge\nhost\nnone\n');
+    } finally {
+      tsrun(root, ['rm', '-f', 'api-web', 'api-other']);
+      tsrun(root, ['network', 'prune']);
+    }
+  });
+
+  it('manages volumes: create, ls, inspect, the data a container left kept for the next, rm refused while one names it, prune', () => {
+    try {
+      expect(docker(['volume', 'create', 'apivol'])).toEqual({ status: 0, stdout: 'apivol\n', stderr: '' });
+      expect(docker(['volume', 'ls', '--format', '{{.Driver}} {{.Name}}']).stdout).toBe('local apivol\n');
+      expect(docker(['volume', 'inspect', '-f', '{{.Mountpoint}} {{.Scope}}', 'apivol']).stdout).toBe(`${root}/volumes/apivol/_data local\n`);
+      expect(docker(['volume', 'inspect', 'no-such-vol'])).toMatchObject({ status: 1, stderr: 'Error response from daemon: get no-such-vol: no such volume\n' });
+      expect(docker(['inspect', '-f', '{{.Name}} {{.Driver}}', 'apivol']).stdout).toBe('apivol local\n'); // after the network's 404 too
+
+      expect(docker(['run', '--rm', '-v', 'apivol:/data', 'tsrun-demo', 'sh', '-c', 'echo kept > /data/file']).status).toBe(0);
+      const id = docker(['create', '--name', 'vol-user', '-v', 'apivol:/data', 'tsrun-demo', 'cat', '/data/file']).stdout.trim();
+      expect(docker(['start', '-a', 'vol-user'])).toEqual({ status: 0, stdout: 'kept\n', stderr: '' });
+      expect(docker(['volume', 'rm', 'apivol'])).toMatchObject({ status: 1, stderr: expect.stringContaining(`Error response from daemon: remove apivol: volume is in use - [${id}]`) });
+      expect(daemonLog()).toMatch(/DELETE \/v1\.41\/volumes\/apivol 409 /);
+      expect(docker(['volume', 'prune', '-f'])).toEqual({ status: 0, stdout: 'Total reclaimed space: 0B\n', stderr: '' });
+      expect(docker(['rm', 'vol-user']).status).toBe(0);
+
+      expect(docker(['volume', 'create', 'short-lived']).status).toBe(0);
+      expect(docker(['volume', 'rm', 'short-lived'])).toEqual({ status: 0, stdout: 'short-lived\n', stderr: '' });
+      expect(docker(['volume', 'rm', 'short-lived'])).toMatchObject({ status: 1, stderr: 'Error response from daemon: get short-lived: no such volume\n' });
+      // "kept\n": 5 bytes.
+      expect(docker(['volume', 'prune', '-f'])).toEqual({ status: 0, stdout: 'Deleted Volumes:\napivol\n\nTotal reclaimed space: 5B\n', stderr: '' });
+      expect(docker(['volume', 'ls', '-q']).stdout).toBe('');
+    } finally {
+      tsrun(root, ['rm', '-f', 'vol-user']);
+      tsrun(root, ['volume', 'prune']);
+    }
+  });
+
+  it('lists, inspects, tags, removes and prunes images and shows their history, with Docker\'s 404 and 409', () => {
+    try {
+      // An image of its own (the demo image's id is also the one the pull test's images have): a commit of a container.
+      expect(docker(['run', '--name', 'img-source', 'tsrun-demo', 'true']).status).toBe(0);
+      const id = tsrun(root, ['commit', 'img-source', 'apiimg:1']).stdout.trim();
+      expect(id).toMatch(/^sha256:[0-9a-f]{64}$/);
+      const short = id.slice('sha256:'.length, 'sha256:'.length + 12);
+      expect(docker(['tag', 'apiimg:1', '127.0.0.1:5000/demo/tagged:1'])).toEqual({ status: 0, stdout: '', stderr: '' });
+      const rows = docker(['images', '--format', '{{.Repository}} {{.Tag}} {{.ID}}']).stdout.split('\n').filter((row) => row.endsWith(short));
+      expect(rows.sort()).toEqual([`127.0.0.1:5000/demo/tagged 1 ${short}`, `apiimg 1 ${short}`]);
+      // docker images NAME: a reference filter; only the names it matches are listed.
+      expect(docker(['images', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}', '127.0.0.1:5000/demo/*']).stdout).toBe(`127.0.0.1:5000/demo/tagged:1 ${short}\n`);
+      expect(docker(['images', '--format', '{{.Repository}}:{{.Tag}}', 'apiimg:1']).stdout).toBe('apiimg:1\n');
+      // The name goes into the path as it is, slashes and colon too.
+      expect(docker(['image', 'inspect', '-f', '{{.Id}} {{.RepoTags}}', '127.0.0.1:5000/demo/tagged:1']).stdout).toBe(`${id} [apiimg:1 127.0.0.1:5000/demo/tagged:1]\n`);
+      // Newest first: the commit, then the demo image's step, made by an image the store has.
+      const demo = docker(['image', 'inspect', '-f', '{{.Id}}', 'tsrun-demo']).stdout.trim().slice('sha256:'.length, 'sha256:'.length + 12);
+      expect(docker(['history', '--format', '{{.ID}}|{{.CreatedBy}}', 'apiimg:1']).stdout).toMatch(new RegExp(`^${short}\\|.*\n${demo}\\|tsrun make-demo-image: .+\n$`));
+      expect(docker(['rmi', '127.0.0.1:5000/demo/tagged:1'])).toEqual({ status: 0, stdout: 'Untagged: 127.0.0.1:5000/demo/tagged:1\n', stderr: '' });
+      expect(docker(['rmi', 'no-such-image'])).toEqual({ status: 1, stdout: '', stderr: 'Error response from daemon: No such image: no-such-image:latest\n' });
+      expect(docker(['tag', 'no-such-image', 'other'])).toEqual({ status: 1, stdout: '', stderr: 'Error response from daemon: No such image: no-such-image:latest\n' });
+
+      // A container uses it: by name, refused unless forced; by id, refused even forced while the container runs.
+      const user = docker(['run', '-d', '--name', 'img-user', 'apiimg:1', 'sleep', '100']).stdout.trim().slice(0, 12);
+      expect(docker(['rmi', 'apiimg:1'])).toEqual({
+        status: 1, stdout: '', stderr: expect.stringMatching(`^Error response from daemon: conflict: unable to remove repository reference "apiimg:1" \\(must force\\) - container ${user} is using its referenced image ${short}`),
+      });
+      expect(docker(['rmi', '-f', id])).toEqual({
+        status: 1, stdout: '', stderr: expect.stringMatching(`^Error response from daemon: conflict: unable to delete ${short} \\(cannot be forced\\) - image is being used by running container ${user}`),
+      });
+      expect(daemonLog()).toMatch(/DELETE \/v1\.41\/images\/sha256:\w{64}\?force=1 409 /);
+
+      // A tag moved to a newer image leaves the older one without a name: dangling, what `image prune` removes.
+      const first = tsrun(root, ['commit', 'img-user', 'snap:1']).stdout.trim();
+      const second = tsrun(root, ['commit', 'img-user', 'snap:1']).stdout.trim();
+      expect(docker(['images', '--filter', 'dangling=true', '--format', '{{.ID}}']).stdout).toBe(`${first.slice(7, 19)}\n`);
+      expect(docker(['image', 'prune', '-f']).stdout).toMatch(new RegExp(`^Deleted Images:\ndeleted: ${first}\n.*\nTotal reclaimed space: .+\n$`, 's'));
+      expect(docker(['rmi', 'snap:1']).stdout).toMatch(new RegExp(`^Untagged: snap:1\nDeleted: ${second}\n`));
+      expect(docker(['rm', '-f', 'img-user']).status).toBe(0);
+      expect(docker(['rmi', 'apiimg:1']).stdout).toMatch(new RegExp(`^Untagged: apiimg:1\nDeleted: ${id}\n(Deleted: sha256:\\w{64}\n)+$`));
+      expect(docker(['image', 'inspect', 'apiimg:1'])).toMatchObject({ status: 1 });
+    } finally {
+      tsrun(root, ['rm', '-f', 'img-user', 'img-source']);
+      tsrun(root, ['rmi', 'snap:1', 'apiimg:1', '127.0.0.1:5000/demo/tagged:1']);
+    }
+  });
+
   it('answers what is not Docker\'s API, or not JSON, with a JSON error, and 50 requests at once', async () => {
     const json = 'application/json';
     expect(await request(socket, 'GET', '/v1.41/no/such/endpoint')).toEqual({ status: 404, type: json, body: '{"message":"page not found"}\n' });

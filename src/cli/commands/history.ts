@@ -1,9 +1,6 @@
-// tsrun history [--no-trunc] [-q] IMAGE: how an image was made, newest first, as `docker history` prints it.
-// Each history entry is one instruction; those that added a layer have its size. An entry's IMAGE is the
-// image it made when that is still in the store (a local build's steps, found through `parent`), else
-// <missing> (an image pulled, whose steps were made elsewhere).
+// tsrun history [--no-trunc] [-q] IMAGE: how an image was made, newest first, as `docker history` prints it
+// (the rows: src/store/history.ts). An entry whose image the store does not have shows as <missing>.
 import type { CommandModule } from 'yargs';
-import type { ImageRecord } from '../../store/images.js';
 
 interface HistoryArgs { root?: string; image: string; 'no-trunc': boolean; quiet: boolean }
 
@@ -20,6 +17,7 @@ export const historyCommand: CommandModule<object, HistoryArgs> = {
     const { fail } = await import('../../errors.js');
     const { storePaths } = await import('../../store/paths.js');
     const { findImage, shortId } = await import('../../store/images.js');
+    const { historyRows } = await import('../../store/history.js');
     const { formatTable, humanSize, timeAgo } = await import('../../docker/format.js');
     const paths = storePaths(argv.root);
     const image = findImage(paths, argv.image);
@@ -40,35 +38,6 @@ export const historyCommand: CommandModule<object, HistoryArgs> = {
     ])));
   },
 };
-
-export interface HistoryRow {
-  /** The image this entry made, if the store still has it. */
-  id?: string;
-  created?: string;
-  createdBy: string;
-  /** Bytes of the layer it added, unpacked; 0 for a settings change. */
-  size: number;
-  comment: string;
-}
-
-// #region history
-/** The image's history entries, newest first, each with the layer it added and the image it made. */
-export function historyRows(image: ImageRecord, find: (id: string) => ImageRecord | undefined): HistoryRow[] {
-  const history = image.config.history ?? [];
-  // Layers belong to the entries that are not empty_layer, in order.
-  const layers = [...image.layers];
-  const sized = history.map((entry) => (entry.empty_layer ? 0 : layers.shift()?.unpackedSize ?? 0));
-  const rows: HistoryRow[] = [];
-  let made: ImageRecord | undefined = image;
-  for (let i = history.length - 1; i >= 0; i--) {
-    const entry = history[i]!;
-    rows.push({ id: made?.id, created: entry.created, createdBy: entry.created_by?.replace(/\t/g, ' ') ?? '', size: sized[i]!, comment: entry.comment ?? '' });
-    // Each image tsrun makes (a commit, a build step) adds one entry to its parent's: the next older entry is the parent's.
-    made = made?.parent === undefined ? undefined : find(made.parent);
-  }
-  return rows;
-}
-// #endregion
 
 /** Docker's stringutils.Ellipsis: at most `width` characters, the last one "…" when cut. */
 function ellipsis(text: string, width: number): string {

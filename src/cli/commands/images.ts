@@ -16,13 +16,10 @@ export const imagesCommand: CommandModule<object, ImagesArgs> = {
   }),
   handler: async (argv) => {
     const { storePaths } = await import('../../store/paths.js');
-    const { listImages, shortId } = await import('../../store/images.js');
+    const { imagesToList, shortId } = await import('../../store/images.js');
     const { parseReference } = await import('../../image/reference.js');
     const { formatTable, humanSize, timeAgo } = await import('../../docker/format.js');
-    const stored = listImages(storePaths(argv.root));
-    // As docker: an image with no name that another was made from is a build's intermediate step.
-    const parents = new Set(stored.map((image) => image.parent));
-    const images = argv.all ? stored : stored.filter((image) => image.repoTags.length + image.repoDigests.length > 0 || !parents.has(image.id));
+    const images = imagesToList(storePaths(argv.root), argv.all);
     const id = (full: string) => (argv['no-trunc'] ? full : shortId(full));
     if (argv.quiet) {
       process.stdout.write([...new Set(images.map((image) => id(image.id)))].map((line) => line + '\n').join(''));

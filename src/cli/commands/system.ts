@@ -71,9 +71,9 @@ async function storeCheck(argv: SystemArgs): Promise<void> {
 
 /** `tsrun system df`: what images, containers' rw layers and volumes take on disk, and what no container needs. */
 async function diskUsage(argv: SystemArgs): Promise<void> {
-  const fs = await import('node:fs');
   const path = await import('node:path');
   const { containerDir } = await import('../../store/paths.js');
+  const { directorySize: sizeOf } = await import('../../store/disk-usage.js');
   const { listImages } = await import('../../store/images.js');
   const { reconcileAll } = await import('../../containers/reconcile.js');
   const { runtimeFor } = await import('../runtime.js');
@@ -82,19 +82,6 @@ async function diskUsage(argv: SystemArgs): Promise<void> {
   const { formatTable, humanSize } = await import('../../docker/format.js');
   const runtime = runtimeFor(argv);
   const paths = runtime.paths;
-  // Bytes of the files under a directory, each hard-linked file counted once.
-  const sizeOf = (dir: string): number => {
-    const seen = new Set<number>();
-    const walk = (at: string): number => fs.readdirSync(at, { withFileTypes: true }).reduce((total, entry) => {
-      const full = path.join(at, entry.name);
-      const stat = fs.lstatSync(full);
-      if (entry.isDirectory()) return total + walk(full);
-      if (seen.has(stat.ino)) return total;
-      seen.add(stat.ino);
-      return total + stat.size;
-    }, 0);
-    return fs.existsSync(dir) ? walk(dir) : 0;
-  };
 
   const containers = await reconcileAll(runtime);
   const images = listImages(paths);

@@ -31,7 +31,7 @@ export const volumeCommand: CommandModule<object, VolumeArgs> = {
       write(JSON.stringify(names.map((name) => {
         const volume = volumes.findVolume(paths, name);
         if (!volume) throw fail(`no such volume: ${name}`, 'see `tsrun volume ls`');
-        return { CreatedAt: volume.CreatedAt, Driver: 'local', Labels: null, Mountpoint: volumes.volumeDataDir(paths, name), Name: name, Options: null, Scope: 'local' };
+        return volumes.volumeDocument(paths, volume);
       }), null, 4));
     } else if (argv.action === 'rm') {
       for (const name of names) {

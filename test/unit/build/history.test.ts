@@ -1,7 +1,7 @@
 // `tsrun history`'s rows (cli/commands/history.ts): entries newest first, the layer each added, and the
 // image each made while the store has it.
 import { describe, expect, it } from 'vitest';
-import { historyRows } from '../../../src/cli/commands/history.js';
+import { historyRows } from '../../../src/store/history.js';
 import type { ImageRecord, LayerRecord } from '../../../src/store/images.js';
 import type { HistoryEntry } from '../../../src/image/oci.js';
 

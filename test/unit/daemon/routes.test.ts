@@ -28,6 +28,15 @@ describe('the daemon\'s routes', () => {
     expect(match(ROUTES, 'POST', '/exec/e1/start')).toMatchObject({ route: { path: '/exec/{id}/start' }, params: { id: 'e1' } });
   });
 
+  it('takes an image\'s name with its slashes and colons, as the CLI puts it in the path', () => {
+    expect(match(ROUTES, 'DELETE', '/images/127.0.0.1:5000/demo/tagged:1')).toMatchObject({ route: { path: '/images/{name*}' }, params: { name: '127.0.0.1:5000/demo/tagged:1' } });
+    expect(match(ROUTES, 'GET', '/images/127.0.0.1:5000/demo/tagged:1/json')).toMatchObject({ route: { path: '/images/{name*}/json' }, params: { name: '127.0.0.1:5000/demo/tagged:1' } });
+    expect(match(ROUTES, 'POST', '/images/busybox/tag')).toMatchObject({ params: { name: 'busybox' } });
+    expect(match(ROUTES, 'GET', '/images/json')).toMatchObject({ route: { path: '/images/json' }, params: {} });
+    expect(match(ROUTES, 'GET', '/images//json')).toBeUndefined();
+    expect(match(ROUTES, 'GET', '/images/a//b/json')).toBeUndefined();
+  });
+
   it('listens on a unix socket, one systemd passes, or on TCP on loopback only', () => {
     expect(parseHost('unix:///run/tsrun/tsrun.sock')).toEqual({ kind: 'unix', path: '/run/tsrun/tsrun.sock' });
     expect(parseHost('fd://')).toEqual({ kind: 'systemd' });

@@ -242,6 +242,12 @@ describe('network stage', () => {
     expect(inspectNetwork(store, host, 'lab')).toMatchObject({ Name: 'lab', Containers: { [one.id]: { Name: 'one', IPv4Address: '10.89.0.2/16' } } });
   });
 
+  it('shows the built-in networks as docker does, each with a Created the docker CLI can read as a time', () => {
+    expect(inspectNetwork(store, host, 'host')).toMatchObject({ Name: 'host', Driver: 'host', IPAM: { Config: [] }, Containers: {}, Created: '0001-01-01T00:00:00Z' });
+    expect(inspectNetwork(store, host, 'none')).toMatchObject({ Name: 'none', Driver: 'null' });
+    expect(inspectNetwork(store, host, 'bridge')).toMatchObject({ Name: 'bridge', Driver: 'bridge', Created: '0001-01-01T00:00:00Z', IPAM: { Config: [{ Gateway: expect.stringMatching(/\.1$/) }] } });
+  });
+
   it('starts a user network\'s name server with its first container, again when found dead, and stops it with the last', async () => {
     const lab = await createNetwork(runtime.sys, store, host, 'lab');
     const [one, two, three] = ['1', '2', '3'].map((id) => named(id, `n${id}`, 'lab'));

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { findImage, listImages, removeImage, saveImage, shortId, type ImageRecord } from '../../../src/store/images.js';
+import { findImage, listImages, pruneImages, removeImage, saveImage, shortId, tagImage, type ImageRecord } from '../../../src/store/images.js';
 import { blobPath, imageRecordPath, layerDir, repositoriesPath, type StorePaths } from '../../../src/store/paths.js';
 import { fakeSyscalls } from '../../helpers/fake-syscalls.js';
 import { tempStore } from '../../helpers/temp-store.js';
@@ -48,10 +48,11 @@ function fakeImage(paths: StorePaths, seed: string, options: { layers: string[];
   return record;
 }
 
-function fakeContainer(paths: StorePaths, id: string, name: string, imageId: string): void {
+function fakeContainer(paths: StorePaths, id: string, name: string, imageId: string, status = 'exited'): void {
   const dir = path.join(paths.root, 'containers', id);
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ id, name, image: { id: imageId, name: 'whatever' } }));
+  fs.writeFileSync(path.join(dir, 'state.json'), JSON.stringify({ status }));
 }
 
 const repositories = (paths: StorePaths) => JSON.parse(fs.readFileSync(repositoriesPath(paths), 'utf8')) as Record<string, string>;
@@ -202,7 +203,8 @@ describe('removeImage', () => {
 
     const refused = removeImage(sys, store, 'busybox', { force: false });
     await expect(refused).rejects.toThrow(
-      `conflict: unable to remove image busybox (must force) - container 3f2a1b4c5d6e is using its referenced image ${shortId(image.id)}`);
+      `conflict: unable to remove repository reference "busybox:latest" (must force) - container 3f2a1b4c5d6e is using its referenced image ${shortId(image.id)}`);
+    await expect(refused).rejects.toMatchObject({ code: 'IN_USE' });
     await expect(refused).rejects.toMatchObject({ exitCode: 125 });
     expect(findImage(store, 'busybox')?.id).toBe(image.id);
 
@@ -211,14 +213,53 @@ describe('removeImage', () => {
     expect(fs.existsSync(layerDir(store, image.layers[0]!.diffId))).toBe(true);
     // With no name left to take, even -f cannot delete it.
     await expect(removeImage(sys, store, image.id, { force: true })).rejects.toThrow(
-      `conflict: unable to delete ${shortId(image.id)} (cannot be forced) - image is being used by container 3f2a1b4c5d6e`);
+      `conflict: unable to delete ${shortId(image.id)} (cannot be forced) - image is being used by stopped container 3f2a1b4c5d6e`);
+    await expect(removeImage(sys, store, image.id, { force: false })).rejects.toThrow(
+      `conflict: unable to delete ${shortId(image.id)} (must be forced) - image is being used by stopped container 3f2a1b4c5d6e`);
 
     // Once the container is gone, the dangling image can go too.
     fs.rmSync(path.join(store.root, 'containers', containerId), { recursive: true });
     expect((await removeImage(sys, store, image.id, { force: false })).deleted[0]).toBe(image.id);
   });
 
+  it('refuses by id, even forced, to touch an image a running container uses; by name, forced, it untags it', async () => {
+    const image = fakeImage(store, 'busybox', { layers: ['a'], tags: ['busybox:latest'] });
+    await saveImage(sys, store, image);
+    fakeContainer(store, '4743263c6771'.padEnd(64, '0'), 'runner', image.id, 'running');
+    for (const force of [false, true]) {
+      await expect(removeImage(sys, store, image.id, { force })).rejects.toThrow(
+        `conflict: unable to delete ${shortId(image.id)} (cannot be forced) - image is being used by running container 4743263c6771`);
+    }
+    expect(findImage(store, 'busybox')?.id).toBe(image.id);
+    expect(await removeImage(sys, store, 'busybox', { force: true })).toEqual({ untagged: [canonical('busybox:latest')], deleted: [] });
+  });
+
   it('says when there is no such image', async () => {
     await expect(removeImage(sys, store, 'nothing:here', { force: false })).rejects.toThrow('no such image: nothing:here');
+  });
+});
+
+describe('tagImage and pruneImages', () => {
+  it('tags an image by name or id, and refuses a target with a digest or a source that is not there', async () => {
+    const image = fakeImage(store, 'app', { layers: ['a'], tags: ['app:1'] });
+    await saveImage(sys, store, image);
+    await tagImage(sys, store, 'app:1', 'registry.test/app:2');
+    await tagImage(sys, store, shortId(image.id), 'app:3');
+    expect(findImage(store, 'app:1')?.repoTags).toEqual([canonical('app:1'), 'registry.test/app:2', canonical('app:3')]);
+    await expect(tagImage(sys, store, 'app:1', `app@${sha('x')}`)).rejects.toThrow('refusing to create a tag with a digest reference');
+    await expect(tagImage(sys, store, 'nothing:here', 'app:4')).rejects.toThrow('no such image: nothing:here');
+  });
+
+  it('prunes the images without a name that no container uses, with the bytes of their layers; with all, named ones too', async () => {
+    const dangling = fakeImage(store, 'dangling', { layers: ['a'] });
+    const named = fakeImage(store, 'named', { layers: ['b'], tags: ['app:1', 'other:1'] });
+    const used = fakeImage(store, 'used', { layers: ['c'] });
+    for (const image of [dangling, named, used]) await saveImage(sys, store, image);
+    fakeContainer(store, 'c0ffee'.padEnd(64, '0'), 'user', used.id);
+
+    expect(await pruneImages(sys, store, { all: false })).toEqual({ removed: [{ untagged: [], deleted: [dangling.id, dangling.layers[0]!.diffId] }], bytes: 100 });
+    // Named in two repositories: removed all the same.
+    expect((await pruneImages(sys, store, { all: true })).removed.map((removed) => removed.deleted[0])).toEqual([named.id]);
+    expect(listImages(store).map((image) => image.id)).toEqual([used.id]);
   });
 });

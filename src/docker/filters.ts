@@ -1,0 +1,46 @@
+// Docker's ?filters= on a list or a prune, {"KEY": {"VALUE": true}}, and its rule for matching an image name
+// against a `reference` filter (`docker images busybox`, `docker images 'demo/*:1'`).
+import { familiarString, type ImageReference } from '../image/reference.js';
+import { fail } from '../errors.js';
+
+export type Filters = Record<string, string[]>;
+
+/** The filters' values by key; a text that is not that shape is refused. '' and {} are no filter. */
+export function parseFilters(text: string | null): Filters {
+  let value: unknown;
+  try {
+    value = JSON.parse(text || '{}');
+  } catch {
+    value = undefined;
+  }
+  const valid = value !== null && typeof value === 'object' && !Array.isArray(value)
+    && Object.values(value).every((values) => values !== null && typeof values === 'object' && !Array.isArray(values));
+  if (!valid) throw fail(`invalid filters: ${text}`, 'write them as {"KEY": {"VALUE": true}}');
+  return Object.fromEntries(Object.entries(value as Record<string, object>).map(([key, values]) => [key, Object.keys(values)]));
+}
+
+/** Docker's FamiliarMatch: the pattern, a shell-like glob (Go's path.Match: `*` and `?` stop at a "/"), against
+ *  the name as docker writes it with its tag or digest (busybox:latest), else against the name alone (busybox). */
+export function referenceMatches(pattern: string, reference: ImageReference): boolean {
+  const glob = globRegExp(pattern);
+  return glob.test(familiarString(reference)) || glob.test(reference.familiar);
+}
+
+function globRegExp(pattern: string): RegExp {
+  let source = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const char = pattern[i]!;
+    if (char === '*') source += '[^/]*';
+    else if (char === '?') source += '[^/]';
+    else if (char === '\\' && i + 1 < pattern.length) source += escape(pattern[++i]!);
+    else if (char === '[' && pattern.indexOf(']', i + 1) > i + 1) {
+      const end = pattern.indexOf(']', i + 1);
+      const body = pattern.slice(i + 1, end);
+      source += `[${body.startsWith('^') ? `^/${body.slice(1)}` : body}]`; // Go negates with ^, and never matches "/"
+      i = end;
+    } else source += escape(char);
+  }
+  return new RegExp(`^${source}$`);
+}
+
+const escape = (char: string) => char.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
