@@ -131,6 +131,28 @@ describe.skipIf(!ready)('tsrun-oci (as root)', () => {
     expect(logged.at(-1)).toMatchObject({ level: 'error', msg: 'container c1 does not exist' });
   });
 
+  it('kill reaches a created container too, which is then stopped, and a user given capabilities keeps them', async () => {
+    bundle = writeBundle('k1', (spec) => {
+      spec.process!.args = ['sleep', '60'];
+      spec.process!.user = { uid: 1000, gid: 1000 };
+      spec.process!.capabilities = { bounding: ['CAP_NET_BIND_SERVICE'], effective: ['CAP_NET_BIND_SERVICE'], permitted: ['CAP_NET_BIND_SERVICE'], inheritable: ['CAP_NET_BIND_SERVICE'], ambient: ['CAP_NET_BIND_SERVICE'] };
+    });
+    expect(oci(['create', '--bundle', bundle, 'k1']).status).toBe(0);
+    const pid = state('k1').pid;
+    expect(oci(['start', 'k1']).status).toBe(0);
+    // uid 1000, with CAP_NET_BIND_SERVICE (bit 10) effective and ambient: kept through the switch away from root.
+    await eventually(() => fs.readFileSync(`/proc/${pid}/status`, 'utf8').includes('CapAmb:\t0000000000000400'));
+    expect(fs.readFileSync(`/proc/${pid}/status`, 'utf8')).toMatch(/Uid:\t1000\t[\s\S]*CapEff:\t0000000000000400/);
+    expect(oci(['delete', '--force', 'k1']).status).toBe(0);
+
+    bundle = writeBundle('k2', command('sleep', '60'));
+    expect(oci(['create', '--bundle', bundle, 'k2']).status).toBe(0);
+    expect(oci(['kill', 'k2', '9'])).toMatchObject({ status: 0 });
+    await eventually(() => state('k2').status === 'stopped');
+    expect(oci(['start', 'k2'])).toMatchObject({ status: 1, stderr: 'tsrun-oci: cannot start a container that has stopped\n' });
+    expect(oci(['delete', 'k2'])).toMatchObject({ status: 0 });
+  });
+
   it('delete removes a created container at once, and --force a running one', async () => {
     bundle = writeBundle('d1', command('sleep', '60'));
     expect(oci(['create', '--bundle', bundle, 'd1']).status).toBe(0);
@@ -210,16 +232,19 @@ describe.skipIf(!ready)('tsrun-oci (as root)', () => {
     }
   });
 
-  it('gives the process what config.json says: its user, capabilities and limits', () => {
+  it('gives the process what config.json says: its user and groups, capabilities, limits, environment and directory', () => {
     bundle = writeBundle('u1', (spec) => {
-      spec.process!.args = ['sh', '-c', 'id -u; id -g; grep -E "^Cap(Eff|Bnd)" /proc/self/status; ulimit -n'];
-      spec.process!.user = { uid: 1000, gid: 1000 };
+      spec.process!.args = ['sh', '-c', 'id -u; id -g; id -G; grep -E "^Cap(Eff|Bnd)" /proc/self/status; ulimit -n; echo $GREETING; pwd'];
+      spec.process!.user = { uid: 1000, gid: 1000, additionalGids: [1000, 44] };
+      spec.process!.env = [...spec.process!.env!, 'GREETING=hello'];
+      spec.process!.cwd = '/srv/work'; // made, as runc makes a missing cwd: so the root may not be read-only
+      spec.root.readonly = false;
       spec.process!.capabilities = { bounding: ['CAP_KILL', 'CAP_CHOWN'], effective: [], permitted: [] };
       spec.process!.rlimits = [{ type: 'RLIMIT_NOFILE', hard: 512, soft: 256 }];
     });
     const ran = spawnSync(process.execPath, [OCI, '--root', root, 'run', '--bundle', bundle, 'u1'], { encoding: 'utf8', timeout: 30_000 });
     // CAP_CHOWN is bit 0, CAP_KILL bit 5: 0x21.
-    expect(ran).toMatchObject({ status: 0, stdout: '1000\n1000\nCapEff:\t0000000000000000\nCapBnd:\t0000000000000021\n256\n' });
+    expect(ran).toMatchObject({ status: 0, stdout: '1000\n1000\n1000 44\nCapEff:\t0000000000000000\nCapBnd:\t0000000000000021\n256\nhello\n/srv/work\n' });
   });
 
   it('masks the paths config.json masks and makes its read-only paths read-only', () => {
