@@ -5,7 +5,7 @@ import type * as ChildProcesses from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import type { SeccompFilter } from '../security/seccomp.js';
+import type { SeccompFilter } from './seccomp.js';
 import type { LinkInfo, MonitorRequest, RouteInfo, RtnetlinkBatch, StartedMonitor, Syscalls, SpawnRequest, SpawnedChild, WaitStatus } from './syscalls.js';
 
 interface NativeModule {

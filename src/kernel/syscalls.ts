@@ -2,7 +2,7 @@
 // kernel names it. Stages receive a `Syscalls` object instead of importing the
 // addon, so unit tests can pass a recording double and run without root.
 
-import type { SeccompFilter } from '../security/seccomp.js';
+import type { SeccompFilter } from './seccomp.js';
 import type { ChildStep } from './steps.js';
 
 /** What the cloned child was asked to do and the pipes it talks through. */

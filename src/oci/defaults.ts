@@ -3,7 +3,8 @@
 import os from 'node:os';
 import { CAPABILITIES, DEFAULT_CAPABILITIES } from '../security/capabilities.js';
 import { MASKED_PATHS, READONLY_PATHS } from '../security/system-paths.js';
-import { SECCOMP_ACTIONS, SECCOMP_OPERATORS, seccompArchOf } from '../security/seccomp.js';
+import { SECCOMP_ACTIONS, SECCOMP_OPERATORS } from '../kernel/seccomp.js';
+import { seccompArchOf } from '../security/seccomp.js';
 import { OCI_VERSION } from './state.js';
 import type { OciSpec } from './spec.js';
 

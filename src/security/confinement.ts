@@ -11,13 +11,8 @@
 //   no_new_privs   then seccomp as late as possible: the fewer of tsrun's own calls the filter sees, the better
 //
 // runc's order (libcontainer/standard_init_linux.go), for the same reasons.
-import crypto from 'node:crypto';
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import type { ChildStep, SpanName } from '../kernel/steps.js';
-import type { Syscalls } from '../kernel/syscalls.js';
-import { writeFileAtomic } from '../store/atomic.js';
 import { CAPABILITIES, containerCapabilities, inKernelOrder } from './capabilities.js';
 import { DEFAULT_SECURITY, ULIMIT_RESOURCES, securityOptions, type SecurityConfig, type SecurityOptions, type Ulimit } from './options.js';
 import { defaultSeccompProfileText, parseSeccompProfile, refusedSyscalls, resolveSeccompProfile, type SeccompContext, type SyscallFate } from './seccomp.js';
@@ -51,13 +46,16 @@ export interface Confinement {
 }
 
 // #region confinement
-/** `seccompDir` keeps compiled filters between runs (see `compiled`). */
-export function confinement(sys: Syscalls, seccompDir: string, security: SecurityConfig = DEFAULT_SECURITY, uid: number): Confinement {
+/** A seccomp profile's text, resolved for a context and compiled to a BPF program: libseccomp's work, which the store
+ *  keeps between runs (src/store/seccomp-programs.ts). */
+export type SeccompCompiler = (profileText: string, context: SeccompContext) => Buffer;
+
+export function confinement(security: SecurityConfig = DEFAULT_SECURITY, uid: number, compile: SeccompCompiler): Confinement {
   const options = securityOptions(security.securityOpt);
   const caps = containerCapabilities(security.privileged, security.capAdd, security.capDrop);
   // Docker's rule: a user other than root starts with no capabilities in effect, as after any execve of theirs.
   const held = uid === 0 ? caps : [];
-  const seccomp = security.privileged ? null : seccompFilter(sys, seccompDir, options.seccomp, caps);
+  const seccomp = security.privileged ? null : seccompFilter(compile, options.seccomp, caps);
   const plan: ConfinementPlan = {
     // Inheritable stays empty, as in Docker since CVE-2022-24769: nothing passes through execve that way.
     capabilities: { bounding: caps, effective: held, permitted: held, inheritable: [], ambient: [] },
@@ -100,28 +98,13 @@ export function confinementSteps(plan: Omit<ConfinementPlan, 'seccomp'>, seccomp
 
 // #region seccomp-filter
 /** The profile resolved for the container's capabilities on this machine, as a BPF program (base64). */
-function seccompFilter(sys: Syscalls, seccompDir: string, profile: SecurityOptions['seccomp'], caps: string[]): { program: string; summary: SeccompSummary } | null {
+function seccompFilter(compile: SeccompCompiler, profile: SecurityOptions['seccomp'], caps: string[]): { program: string; summary: SeccompSummary } | null {
   if (profile === 'unconfined') return null;
   const text = profile === 'default' ? defaultSeccompProfileText() : profile.json;
-  const program = compiled(sys, seccompDir, text, { capabilities: caps, arch: os.machine(), kernel: os.release() });
+  const program = compile(text, { capabilities: caps, arch: os.machine(), kernel: os.release() });
   return { program: program.toString('base64'), summary: { profile, instructions: program.length / 8 } };
 }
 // #endregion
-
-/** Compiling Docker's profile with libseccomp costs more than the rest of a run's confinement together:
- *  the program is kept in the store, named by the hash of what it is compiled from (the profile's text, the
- *  capabilities, the machine and the kernel), so a run reads it instead, without even parsing the profile. */
-function compiled(sys: Syscalls, seccompDir: string, text: string, context: SeccompContext): Buffer {
-  const key = crypto.createHash('sha256').update(text).update(JSON.stringify(context)).digest('hex');
-  const file = path.join(seccompDir, `${key}.bpf`);
-  try {
-    return fs.readFileSync(file);
-  } catch {
-    const program = sys.seccomp_export_bpf(resolveSeccompProfile(parseSeccompProfile(text, 'of the container'), context));
-    writeFileAtomic(file, program, 0o600);
-    return program;
-  }
-}
 
 /** What a container's filter does to the system calls worth watching, for --explain (resolved again: runs don't need it). */
 export function seccompRefusals(seccomp: SeccompSummary, capabilities: string[]): SyscallFate[] {

@@ -10,7 +10,8 @@
 // stays its parent when tsrun returns; tsrun waits only until it has started.
 import fs from 'node:fs';
 import path from 'node:path';
-import { containerDir, containerRunDir, seccompDir } from '../store/paths.js';
+import { containerDir, containerRunDir } from '../store/paths.js';
+import { keptSeccompPrograms } from '../store/seccomp-programs.js';
 import type { ContainerRecord, DetachedStart, ExecIO, ExitRecord, NamespacesPlan, ProcessPlan, RootfsPlan, RunObserver } from '../container.js';
 import type { Runtime } from '../runtime.js';
 import { ancestors, stepsAndSpans, type ChildStep } from '../kernel/steps.js';
@@ -128,7 +129,7 @@ export function planProcess(runtime: Runtime, container: ContainerRecord, rootfs
   const search = pathVar.split(':').filter(Boolean);
   const cwd = container.config.workingDir;
 
-  const confined = confinement(runtime.sys, seccompDir(runtime.paths), container.config.security, user.uid);
+  const confined = confinement(container.config.security, user.uid, keptSeccompPrograms(runtime.sys, runtime.paths));
   const proc = { argv: container.config.argv, env, cwd, uid: user.uid, gid: user.gid, groups: user.groups, search };
   const pty = container.config.tty ? { rows: process.stdout.rows || 24, cols: process.stdout.columns || 80 } : null;
   return { ...proc, confinement: confined.plan, ...processSteps(proc, confined, pty) };

@@ -1,6 +1,7 @@
 // A JSX runtime that renders straight to an HTML string, just enough for MDX:
 // @mdx-js/mdx compiles a lesson into calls to jsx(), and these calls build the
 // page. No React: a lesson page is static HTML.
+import { escapeHtml } from '../escape-html.js';
 
 /** Already-rendered HTML, told apart from text that still needs escaping. */
 export interface Html {
@@ -12,9 +13,6 @@ type Props = Record<string, unknown> & { children?: Child };
 type Component = (props: Props) => Html;
 
 const VOID_ELEMENTS = new Set(['br', 'hr', 'img', 'input', 'meta', 'link']);
-
-export const escapeHtml = (text: string) =>
-  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 export function raw(html: string): Html {
   return { html };

@@ -2,7 +2,7 @@
 // and how long it took in the demo run, linked to its bar on that trace's page.
 import fs from 'node:fs';
 import path from 'node:path';
-import { escapeHtml } from './html.js';
+import { escapeHtml } from '../escape-html.js';
 import { lessonReferences, type Lesson } from './lessons.js';
 import { REPO_ROOT } from './regions.js';
 import { formatMicroseconds, type SavedTrace } from '../trace/saved.js';

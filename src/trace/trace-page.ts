@@ -5,7 +5,7 @@
 // One renderer, two places: the lessons site's trace pages (src/teach/site.ts) and `tsrun trace show --html`,
 // a single file for a classroom without Jaeger. It lives in trace/, beside the terminal's waterfall.ts, because
 // the CLI uses it: the site builder's MDX compiler and highlighter stay out of what a command loads.
-import { escapeHtml } from '../teach/html.js';
+import { escapeHtml } from '../escape-html.js';
 import { formatMicroseconds, type SavedSpan, type SavedTrace } from './saved.js';
 import { traceFacts } from './waterfall.js';
 import { layoutWaterfall, type WaterfallBar } from './waterfall-layout.js';

@@ -6,7 +6,8 @@ import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { realSyscalls } from '../../src/kernel/native.js';
-import { defaultSeccompProfile, resolveSeccompProfile, type SeccompFilter } from '../../src/security/seccomp.js';
+import { defaultSeccompProfile, resolveSeccompProfile } from '../../src/security/seccomp.js';
+import type { SeccompFilter } from '../../src/kernel/seccomp.js';
 
 const DOCKER_CAPS = [
   'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID', 'CAP_SETUID',

@@ -6,7 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { ULIMIT_RESOURCES, parseDevice, parseUlimit, securityConfig, securityOptions } from '../../../src/security/options.js';
-import { defaultSeccompProfileText, parseSeccompProfile, resolveSeccompProfile, SECCOMP_ACTIONS, SECCOMP_OPERATORS } from '../../../src/security/seccomp.js';
+import { defaultSeccompProfileText, parseSeccompProfile, resolveSeccompProfile } from '../../../src/security/seccomp.js';
+import { SECCOMP_ACTIONS, SECCOMP_OPERATORS } from '../../../src/kernel/seccomp.js';
 import { PROTOTYPE_KEYS, fromPieces, fuzzOptions, outcome } from './fuzz.js';
 
 describe('fuzz: --ulimit', () => {

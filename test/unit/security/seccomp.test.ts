@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { TsrunError, formatError } from '../../../src/errors.js';
 import {
   defaultSeccompProfile, parseSeccompProfile, refusedSyscalls, resolveSeccompProfile,
-  type SeccompContext, type SeccompFilter,
+  type SeccompContext,
 } from '../../../src/security/seccomp.js';
+import type { SeccompFilter } from '../../../src/kernel/seccomp.js';
 
 /** Docker's default capabilities (moby's oci/caps/defaults.go): what `docker run` gives a container. */
 const DOCKER_CAPS = [

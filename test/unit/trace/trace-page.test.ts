@@ -3,7 +3,7 @@
 // opens the same pages in Chromium.
 import os from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
-import { escapeHtml } from '../../../src/teach/html.js';
+import { escapeHtml } from '../../../src/escape-html.js';
 import { formatMicroseconds, type SavedSpan, type SavedTrace } from '../../../src/trace/saved.js';
 import { traceDocument, traceFigures } from '../../../src/trace/trace-page.js';
 import { MIN_BAR_WIDTH, axisTicks, layoutWaterfall } from '../../../src/trace/waterfall-layout.js';
