@@ -1,7 +1,8 @@
 // tsrun-oci behind a real caller: Debian's dockerd, started here on a private socket, data root and exec root,
 // with `--add-runtime tsrun=bin/tsrun-oci.js`, and driven by the docker CLI with `--runtime tsrun`. dockerd asks
-// its own containerd, whose shim runs tsrun-oci create, start, exec, kill, delete as it runs runc. No network:
-// the daemon has no bridge and makes no firewall rules; every container runs with --network none.
+// its own containerd, whose shim runs tsrun-oci create, start, exec, kill, delete as it runs runc. The daemon's
+// bridge is one the test makes (tsrunoci0, 10.213.7.1/24), with no firewall rules and no masquerading: dockerd's
+// prestart hook (libnetwork-setkey) puts a container on it between create and start. Most tests use --network none.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +14,7 @@ import { hostSnapshot } from '../helpers/cli.js';
 const DOCKERD = '/usr/sbin/dockerd';
 const DOCKER = '/usr/local/bin/docker';
 const OCI = path.resolve(import.meta.dirname, '../../bin/tsrun-oci.js');
+const BRIDGE = 'tsrunoci0';
 const ready = process.getuid?.() === 0 && fs.existsSync(DOCKERD) && fs.existsSync(DOCKER) && fs.existsSync('/bin/busybox');
 
 async function eventually(check: () => boolean, ms: number): Promise<void> {
@@ -43,9 +45,12 @@ describe.skipIf(!ready)('dockerd with tsrun-oci as a runtime (as root)', () => {
     hadRunDocker = fs.existsSync('/run/docker');
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-oci-docker-'));
     socket = path.join(dir, 'docker.sock');
+    for (const args of [['link', 'add', BRIDGE, 'type', 'bridge'], ['addr', 'add', '10.213.7.1/24', 'dev', BRIDGE], ['link', 'set', BRIDGE, 'up']]) {
+      expect(spawnSync('ip', args).status).toBe(0);
+    }
     dockerd = spawn(DOCKERD, [
       '--host', `unix://${socket}`, '--data-root', path.join(dir, 'data'), '--exec-root', path.join(dir, 'exec'),
-      '--pidfile', path.join(dir, 'docker.pid'), '--iptables=false', '--ip-masq=false', '--bridge=none',
+      '--pidfile', path.join(dir, 'docker.pid'), '--iptables=false', '--ip-masq=false', `--bridge=${BRIDGE}`,
       '--storage-driver', 'vfs', '--exec-opt', 'native.cgroupdriver=cgroupfs', '--cgroup-parent', 'tsrun-oci-docker-test',
       '--add-runtime', `tsrun=${OCI}`,
     ], { stdio: ['ignore', 'ignore', fs.openSync(path.join(dir, 'dockerd.log'), 'w')] });
@@ -55,7 +60,7 @@ describe.skipIf(!ready)('dockerd with tsrun-oci as a runtime (as root)', () => {
     fs.mkdirSync(path.join(rootfs, 'bin'), { recursive: true });
     fs.copyFileSync('/bin/busybox', path.join(rootfs, 'bin', 'busybox'));
     fs.chmodSync(path.join(rootfs, 'bin', 'busybox'), 0o755);
-    for (const tool of ['sh', 'echo', 'cat', 'sleep', 'wc', 'ps', 'sort', 'tr']) fs.symlinkSync('busybox', path.join(rootfs, 'bin', tool));
+    for (const tool of ['sh', 'echo', 'cat', 'sleep', 'wc', 'ps', 'sort', 'tr', 'ip', 'ping', 'grep']) fs.symlinkSync('busybox', path.join(rootfs, 'bin', tool));
     const tar = spawnSync('tar', ['-C', rootfs, '-c', '.'], { maxBuffer: 64 << 20 });
     const imported = spawnSync(DOCKER, ['-H', `unix://${socket}`, 'import', '-', 'oci-test'], { input: tar.stdout, encoding: 'utf8', env: { ...process.env, DOCKER_CONFIG: path.join(dir, 'docker-config') } });
     expect(imported.status, imported.stderr).toBe(0);
@@ -68,6 +73,7 @@ describe.skipIf(!ready)('dockerd with tsrun-oci as a runtime (as root)', () => {
       dockerd.kill('SIGTERM');
       await eventually(() => dockerd.exitCode !== null || dockerd.signalCode !== null, 30_000);
     }
+    spawnSync('ip', ['link', 'delete', BRIDGE]);
     fs.rmSync(dir, { recursive: true, force: true });
     // dockerd makes /run/docker/plugins whatever its exec root.
     if (!hadRunDocker) fs.rmSync('/run/docker', { recursive: true, force: true });
@@ -83,6 +89,12 @@ describe.skipIf(!ready)('dockerd with tsrun-oci as a runtime (as root)', () => {
     const missing = run('--rm', 'oci-test', 'no-such-command');
     expect(missing.status).toBe(127);
     expect(missing.stderr).toContain('exec: "no-such-command": executable file not found in $PATH');
+  });
+
+  it('docker run on the daemon\'s bridge: dockerd\'s prestart hook gives the container its address between create and start', () => {
+    const ran = docker(['run', '--runtime', 'tsrun', '--rm', 'oci-test', 'sh', '-c', 'ip -4 -o addr show eth0; ping -c 1 -W 2 10.213.7.1 | grep -c " 0% packet loss"']);
+    expect(ran.status, ran.stderr).toBe(0);
+    expect(ran.stdout).toMatch(/eth0\s+inet 10\.213\.7\.\d+\/24 [\s\S]*\n1\n$/);
   });
 
   it('passes piped input to docker run -i', () => {
