@@ -539,6 +539,7 @@ int RunStep(const ChildContext& ctx, const Step& step) {
     case Op::Mknod: return mknod(step.s1.c_str(), (mode_t)step.n1, makedev(step.n2, step.n3));
     case Op::Symlink: return (symlink(step.s1.c_str(), step.s2.c_str()) == 0 || errno == EEXIST) ? 0 : -1;
     case Op::Sethostname: return sethostname(step.s1.c_str(), step.s1.size());
+    case Op::Setdomainname: return setdomainname(step.s1.c_str(), step.s1.size());
     case Op::Umask: umask((mode_t)step.n1); return 0;
     case Op::LinkUp: return LinkUp(step.s1.c_str());
     case Op::WriteFile: return WriteFile(step);

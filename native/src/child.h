@@ -15,7 +15,7 @@ namespace tsrun {
 enum class Op {
   Mount, Umount2, PivotRoot, Chdir, Mkdir, CreateFile, Mknod, Symlink,
   Sethostname, Umask, LinkUp, WriteFile, Unshare, Setns, Setsid, Setgroups, Setgid, Setuid, OpenPty, Execve,
-  Fork, CapbsetDrop, Capset, Prctl, Setrlimit, Seccomp, CapAmbientRaise,
+  Fork, CapbsetDrop, Capset, Prctl, Setrlimit, Seccomp, CapAmbientRaise, Setdomainname,
 };
 
 // One step with every string and number it needs, owned by the parent's heap, which the child

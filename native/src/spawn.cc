@@ -50,6 +50,7 @@ const struct {
     {"open_pty", Op::OpenPty},        {"execve", Op::Execve},       {"fork", Op::Fork},
     {"capbset_drop", Op::CapbsetDrop}, {"capset", Op::Capset},      {"prctl", Op::Prctl},
     {"setrlimit", Op::Setrlimit},     {"seccomp", Op::Seccomp},     {"cap_ambient_raise", Op::CapAmbientRaise},
+    {"setdomainname", Op::Setdomainname},
 };
 
 struct Named {
@@ -146,7 +147,7 @@ Step ParseStep(Napi::Env env, const Napi::Object& obj) {
       step.s1 = StringProp(obj, "target");
       step.s2 = StringProp(obj, "linkpath");
       break;
-    case Op::Sethostname: step.s1 = StringProp(obj, "name"); break;
+    case Op::Sethostname: case Op::Setdomainname: step.s1 = StringProp(obj, "name"); break;
     case Op::Umask: step.n1 = NumberProp(obj, "mask"); break;
     case Op::LinkUp:
       step.s1 = StringProp(obj, "name");

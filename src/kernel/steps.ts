@@ -30,6 +30,8 @@ type Step =
   | { op: 'mknod'; path: string; mode: number; major: number; minor: number } & InRoot
   | { op: 'symlink'; target: string; linkpath: string } & InRoot
   | { op: 'sethostname'; name: string }
+  /** The NIS domain name, as an OCI bundle's domainname sets it (in the new UTS namespace, as the hostname). */
+  | { op: 'setdomainname'; name: string }
   /** The mask new files' modes are filtered through (device nodes need 0, programs expect 022). */
   | { op: 'umask'; mask: number }
   /** Bring a network interface up (ioctl SIOCSIFFLAGS with IFF_UP). */
@@ -94,6 +96,7 @@ function describe(step: Step): string {
     case 'mknod': return `mknod ${at(step.path)} ${(step.mode & 0o170000) === 0o060000 ? 'b' : 'c'} ${step.major} ${step.minor}`;
     case 'symlink': return `symlink ${at(step.linkpath)} -> ${step.target}`;
     case 'sethostname': return `sethostname ${step.name}`;
+    case 'setdomainname': return `setdomainname ${step.name}`;
     case 'umask': return `umask ${step.mask.toString(8).padStart(4, '0')}`;
     case 'link_up': return `ip link set ${step.name} up`;
     case 'setns': return `setns ${step.path} (${step.nstype})`;

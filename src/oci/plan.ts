@@ -76,6 +76,7 @@ export function planBundle(spec: OciSpec, bundle: string, id: string, layout: Cg
     // #endregion
     ...joinCgroupSteps(cgroup, fresh('cgroup')),
     ...(spec.hostname !== undefined ? [{ op: 'sethostname', name: spec.hostname } as ChildStep] : []),
+    ...(spec.domainname !== undefined ? [{ op: 'setdomainname', name: spec.domainname } as ChildStep] : []),
     { op: 'umask', mask: 0 },
     ...mounts,
     ...(devTmpfs ? devSteps(root, linux.devices ?? []) : []),

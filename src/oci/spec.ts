@@ -156,7 +156,7 @@ export function checkSpec(spec: OciSpec): void {
     if (!['pid', 'network', 'mount', 'ipc', 'uts', 'cgroup'].includes(ns.type)) refuse('linux.namespaces', `unknown type ${JSON.stringify(ns.type)}`);
   }
   if (spec.hostname && !linux.namespaces?.some((ns) => ns.type === 'uts' && !ns.path)) refuse('hostname', 'setting it needs a new uts namespace');
-  if (spec.domainname) refuse('domainname', 'not supported yet');
+  if (spec.domainname && !linux.namespaces?.some((ns) => ns.type === 'uts' && !ns.path)) refuse('domainname', 'setting it needs a new uts namespace');
   if (linux.mountLabel) refuse('linux.mountLabel', 'tsrun has no SELinux support');
   if (linux.seccomp?.flags?.length) refuse('linux.seccomp.flags', 'no seccomp flags are supported');
   if (linux.seccomp?.listenerPath) refuse('linux.seccomp.listenerPath', 'seccomp notification is not supported');

@@ -87,9 +87,12 @@ describe.skipIf(!ready)('tsrun-oci (as root)', () => {
   });
 
   it('runs a bundle in the foreground: its output, its exit code, and nothing of it left', () => {
-    bundle = writeBundle('r1', command('sh', '-c', 'echo hello from $(hostname); exit 3'));
+    bundle = writeBundle('r1', (spec) => {
+      spec.process!.args = ['sh', '-c', 'echo hello from $(hostname).$(cat /proc/sys/kernel/domainname); exit 3'];
+      spec.domainname = 'example.lab';
+    });
     const ran = spawnSync(process.execPath, [OCI, '--root', root, 'run', '--bundle', bundle, 'r1'], { encoding: 'utf8', timeout: 30_000 });
-    expect(ran).toMatchObject({ status: 3, stdout: 'hello from tsrun\n', stderr: '' });
+    expect(ran).toMatchObject({ status: 3, stdout: 'hello from tsrun.example.lab\n', stderr: '' });
     expect(fs.readdirSync(root)).toEqual([]);
     expect(leftCgroups()).toEqual([]);
   });
