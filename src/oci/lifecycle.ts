@@ -54,8 +54,7 @@ export async function create(ctx: OciContext, id: string, options: CreateOptions
     throw error;
   }
   const plan = planBundleOrClean(() => planBundle(spec, bundle, id, hostCgroupLayout(), ctx.sys), dir);
-  const { skipped } = ambientCapabilities(spec.process!.capabilities ?? {});
-  if (skipped.length) ctx.warn(`process.capabilities.ambient: ${skipped.join(', ')} not raised: an ambient capability must be permitted and inheritable`);
+  warnAboutProcess(ctx, spec.process!);
   let pid = 0;
   try {
     createCgroup(plan.cgroup, ctx.sys);
@@ -108,6 +107,14 @@ function handOverTerminal(sys: Syscalls, consoleSocket: string, ptyFd: number): 
   }
 }
 // #endregion
+
+/** What the process asks for and tsrun goes on without, said rather than ignored (the spec allows either). */
+function warnAboutProcess(ctx: OciContext, proc: OciProcess): void {
+  const { skipped } = ambientCapabilities(proc.capabilities ?? {});
+  if (skipped.length) ctx.warn(`process.capabilities.ambient: ${skipped.join(', ')} not raised: an ambient capability must be permitted and inheritable`);
+  // Docker asks for its AppArmor profile only where the kernel has AppArmor; seccomp and the capabilities still confine.
+  if (proc.apparmorProfile) ctx.warn(`process.apparmorProfile ${proc.apparmorProfile} not applied: tsrun has no AppArmor support`);
+}
 
 function planBundleOrClean<T>(plan: () => T, dir: string): T {
   try {
@@ -317,6 +324,7 @@ export async function exec(ctx: OciContext, id: string, options: ExecOptions): P
   const spec = readBundle(record.bundle);
   const proc = options.processFile ? JSON.parse(fs.readFileSync(options.processFile === '-' ? 0 : options.processFile, 'utf8')) as OciProcess : processFromFlags(spec.process!, options);
   checkSpec({ ...spec, process: proc });
+  warnAboutProcess(ctx, proc);
   const terminal = proc.terminal ?? false;
   if (terminal && options.detach && !options.consoleSocket) throw fail('exec --detach with a terminal needs --console-socket to hand the terminal to');
   const steps = [...joinContainerSteps(record.pid, record.cgroup), ...processPlanSteps(proc, spec.linux ?? {}, ctx.sys)];
