@@ -55,8 +55,13 @@ export async function create(ctx: OciContext, id: string, options: CreateOptions
   }
   const plan = planBundleOrClean(() => planBundle(spec, bundle, id, hostCgroupLayout(), ctx.sys), dir);
   warnAboutProcess(ctx, spec.process!);
+  const creating: OciRecord = {
+    id, bundle, rootfs: plan.root, pid: 0, pidStartTime: null, created: new Date().toISOString(), cgroup: plan.cgroup, cgroupPath: plan.cgroupPath,
+    hooks: spec.hooks ?? {}, annotations: spec.annotations ?? {}, creator: { pid: process.pid, startTime: processStartTime(process.pid) },
+  };
   let pid = 0;
   try {
+    saveRecord(dir, creating); // `state` says creating until the process waits
     createCgroup(plan.cgroup, ctx.sys);
     // Anyone may write the FIFO (the container's user need not be root); only its open matters, not its data.
     ctx.sys.mknod(fifoPath(dir), fs.constants.S_IFIFO | 0o622, 0, 0);
@@ -74,10 +79,7 @@ export async function create(ctx: OciContext, id: string, options: CreateOptions
       await child.exited;
       throw child.failure ? stepError(child.failure, plan.steps, spec.process!.args[0]!) : fail('the container\'s process did not wait for start');
     }
-    const record: OciRecord = {
-      id, bundle, rootfs: plan.root, pid, pidStartTime: processStartTime(pid), created: new Date().toISOString(),
-      cgroup: plan.cgroup, cgroupPath: plan.cgroupPath, hooks: spec.hooks ?? {}, annotations: spec.annotations ?? {},
-    };
+    const record: OciRecord = { ...creating, pid, pidStartTime: processStartTime(pid) };
     saveRecord(dir, record);
     // The network of a pod, say, is set up by these: after the namespaces exist, before the program runs.
     runHooks(record, 'prestart', 'created');
@@ -178,6 +180,7 @@ export function state(ctx: OciContext, id: string): OciState {
 export function kill(ctx: OciContext, id: string, signal = 'SIGTERM', all = false): void {
   const record = loadRecord(ctx.root, id);
   const status = statusOf(record, containerDir(ctx.root, id));
+  if (status === 'creating') throw fail('container is still being created');
   if (status === 'stopped' && !all) throw fail('container not running');
   const sig = signalOf(signal);
   for (const pid of all ? cgroupPids(record) : [record.pid]) killQuietly(pid, sig);
@@ -201,6 +204,7 @@ function cgroupPids(record: OciRecord): number[] {
 }
 
 function killQuietly(pid: number, signal: NodeJS.Signals | number): void {
+  if (pid <= 0) return; // kill(0) or kill(-1) would signal tsrun-oci's own group, or every process
   try {
     process.kill(pid, signal);
   } catch {
@@ -259,6 +263,7 @@ export async function remove(ctx: OciContext, id: string, force = false): Promis
   }
   const dir = containerDir(ctx.root, id);
   const status = statusOf(record, dir);
+  if (status === 'creating') throw fail(`cannot delete container ${id} while it is being created`, 'wait for its create to end');
   if (status !== 'stopped') {
     if (!force && status !== 'created') throw fail(`cannot delete container ${id} that is not stopped: ${status}`, 'stop it first, or use delete --force');
     for (const pid of [record.pid, ...cgroupPids(record)]) killQuietly(pid, 'SIGKILL');

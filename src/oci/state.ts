@@ -2,6 +2,7 @@
 // calls `create`, later `start`, `state`, `kill`, `delete`), so the container lives in a directory under
 // --root, and its status is read off the kernel each time, never remembered:
 //
+//   creating  create has not finished: no process yet, and the create that makes it still runs
 //   created   its process lives and still waits on exec.fifo (native/src/exec.c)
 //   running   its process lives and exec.fifo is gone: `start` let it go
 //   paused    running, with its cgroup frozen
@@ -21,6 +22,7 @@ export interface OciRecord {
   id: string;
   bundle: string;
   rootfs: string;
+  /** 0 until the process waits for start. */
   pid: number;
   pidStartTime: number | null;
   created: string;
@@ -29,6 +31,8 @@ export interface OciRecord {
   cgroupPath: string;
   hooks: OciHooks;
   annotations: Record<string, string>;
+  /** The tsrun-oci create that makes the container: while it runs and pid is 0, the container is creating. */
+  creator: { pid: number; startTime: number | null };
 }
 
 /** The state JSON of the runtime spec (runtime.md, "State"), with runc's extra fields. */
@@ -71,6 +75,8 @@ export function loadRecord(root: string, id: string): OciRecord {
 
 // #region status
 export function statusOf(record: OciRecord, dir: string): OciStatus {
+  // A create that died half-way leaves a container that never ran: stopped, for delete to clear away.
+  if (record.pid === 0) return isRunningProcess(record.creator.pid, record.creator.startTime) ? 'creating' : 'stopped';
   if (!isRunningProcess(record.pid, record.pidStartTime)) return 'stopped';
   if (fs.existsSync(fifoPath(dir))) return 'created';
   return frozen(record.cgroup) ? 'paused' : 'running';
@@ -90,7 +96,7 @@ function frozen(cgroup: CgroupPlan): boolean {
 export function stateOf(record: OciRecord, dir: string): OciState {
   const status = statusOf(record, dir);
   return {
-    ociVersion: OCI_VERSION, id: record.id, pid: status === 'stopped' ? 0 : record.pid, status,
+    ociVersion: OCI_VERSION, id: record.id, pid: status === 'stopped' || status === 'creating' ? 0 : record.pid, status,
     bundle: record.bundle, rootfs: record.rootfs, created: record.created, owner: '', annotations: record.annotations,
   };
 }

@@ -14,6 +14,7 @@ afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 const record = (pid: number): OciRecord => ({
   id: 'c1', bundle: '/srv/bundle', rootfs: '/srv/bundle/rootfs', pid, pidStartTime: processStartTime(pid), created: '2026-12-06T12:00:00.000Z',
   cgroup: { version: 1, dirs: [], writes: [], joins: [], byController: {}, devices: [] }, cgroupPath: 'tsrun-oci/c1', hooks: {}, annotations: { a: 'b' },
+  creator: { pid: process.pid, startTime: processStartTime(process.pid) },
 });
 
 /** The spec's schema (schema/state-schema.json), as checks: the required fields and their types. */
@@ -23,7 +24,8 @@ function checkSchema(state: Record<string, unknown>): void {
   expect(typeof state.id).toBe('string');
   expect(['creating', 'created', 'running', 'stopped']).toContain(state.status);
   expect(path.isAbsolute(state.bundle as string)).toBe(true);
-  if (state.status !== 'stopped') expect(Number.isInteger(state.pid) && (state.pid as number) > 0).toBe(true);
+  // "pid: REQUIRED when status is created or running".
+  if (state.status === 'created' || state.status === 'running') expect(Number.isInteger(state.pid) && (state.pid as number) > 0).toBe(true);
   expect(typeof state.annotations).toBe('object');
 }
 
@@ -42,6 +44,13 @@ describe('stateOf', () => {
     expect(gone).toMatchObject({ status: 'stopped', pid: 0 });
     checkSchema(gone as unknown as Record<string, unknown>);
     expect(stateOf({ ...record(process.pid), pidStartTime: 1 }, dir).status).toBe('stopped');
+  });
+
+  it('says creating while its create runs and no process is there yet, and stopped if that create died', () => {
+    const creating = stateOf({ ...record(process.pid), pid: 0, pidStartTime: null }, dir);
+    expect(creating).toMatchObject({ status: 'creating', pid: 0 });
+    checkSchema(creating as unknown as Record<string, unknown>);
+    expect(stateOf({ ...record(process.pid), pid: 0, pidStartTime: null, creator: { pid: 2 ** 22 + 1, startTime: 1 } }, dir).status).toBe('stopped');
   });
 
   it('takes only ids that can name a directory', () => {
