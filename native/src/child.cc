@@ -111,6 +111,32 @@ void PlanExecve(std::vector<Step>& steps, int error_write, int start_fd) {
   }
 }
 
+int ReceiveFd(int sock) {
+  char byte;
+  struct iovec iov = {&byte, 1};
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } control;
+  struct msghdr msg = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.buf;
+  msg.msg_controllen = sizeof(control.buf);
+  ssize_t got;
+  do got = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+  while (got < 0 && errno == EINTR);
+  if (got < 0) return -1;
+  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  if (got == 0 || !cmsg || cmsg->cmsg_type != SCM_RIGHTS) {
+    errno = ENOMSG;
+    return -1;
+  }
+  int fd;
+  memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
+  return fd;
+}
+
 int64_t MonotonicNanoseconds() {
   struct timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);

@@ -69,6 +69,10 @@ int WalkBeneath(int top, const char* path, int flags, mode_t mode, uint64_t reso
 // For a step with a root: the parent and name of the entry it creates. In the parent, before clone: it allocates.
 void PlanInRoot(Step& step);
 
+// recvmsg(SCM_RIGHTS): one descriptor sent over a unix socket (a pty's master, from the child's open_pty step),
+// close-on-exec; -1 and errno if none came (ENOMSG when the message held no descriptor).
+int ReceiveFd(int sock);
+
 // A seccomp step's program: base64 in the request (plain text, like every other field), bytes for the kernel.
 std::string DecodeBase64(const std::string& text);
 

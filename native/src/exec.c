@@ -58,7 +58,7 @@ static int WaitForStart(int error_fd, int32_t step, long start_fd, char** candid
   if (!found) return denied ? EACCES : ENOENT;
   int32_t waiting[2] = {step, 0};  // errno 0: not a failure, "waiting for start"
   if (write(error_fd, waiting, sizeof(waiting)) != (ssize_t)sizeof(waiting)) return errno;
-  char fifo[32];
+  char fifo[40];
   snprintf(fifo, sizeof(fifo), "/proc/self/fd/%ld", start_fd);
   if (open(fifo, O_WRONLY | O_CLOEXEC) < 0) return errno;
   close((int)start_fd);

@@ -16,10 +16,13 @@
 //      becomes the exit command (execv), which is tsrun again: it records the
 //      exit and frees the network, the cgroup and the rest.
 //
-// Usage: tsrun-monitor LOG_FILE MAX_LOG_BYTES EXIT_FILE SYNC_FD STDIN STDIN_ONCE -- EXIT_COMMAND...
+// Usage: tsrun-monitor LOG_FILE MAX_LOG_BYTES EXIT_FILE SYNC_FD STDIN STDIN_ONCE CONSOLE -- EXIT_COMMAND...
 // STDIN is "-" (the container reads /dev/null) or a FIFO that `tsrun attach` writes into (`run -d -i`).
 // STDIN_ONCE is "once" when the container's input ends with the first writer's (Docker's StdinOnce, which
 // `docker run -i` sets), else "kept": writers may come and go, and the container sees no end of its input.
+// CONSOLE is "-", or, for a container with a terminal (`run -d -t`), a FIFO of "ROWS COLS" lines, its size: the
+// child's open_pty step sends the monitor the pty's master, whose output goes to the log as stdout, and into
+// which the monitor copies what comes on STDIN.
 #include "child.h"
 
 #include <errno.h>
@@ -31,6 +34,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/inotify.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -170,9 +175,34 @@ struct Stream {
 
 }  // namespace
 
+// The terminal's size, from "ROWS COLS" lines on the console FIFO (`docker resize`, a terminal that attaches).
+void Resize(int console, int master, std::string& pending) {
+  char buffer[256];
+  ssize_t n;
+  while ((n = read(console, buffer, sizeof(buffer))) > 0) pending.append(buffer, (size_t)n);
+  size_t newline;
+  while ((newline = pending.find('\n')) != std::string::npos) {
+    struct winsize size = {};
+    unsigned rows = 0, cols = 0;
+    if (sscanf(pending.substr(0, newline).c_str(), "%u %u", &rows, &cols) == 2 && rows > 0 && cols > 0) {
+      size.ws_row = (unsigned short)rows;
+      size.ws_col = (unsigned short)cols;
+      ioctl(master, TIOCSWINSZ, &size);
+    }
+    pending.erase(0, newline + 1);
+  }
+}
+
+// What a writer put into the STDIN FIFO, copied into the terminal: the container reads it from its pty.
+void CopyInput(int from, int to) {
+  char buffer[4096];
+  ssize_t n;
+  while ((n = read(from, buffer, sizeof(buffer))) > 0) WriteAll(to, std::string(buffer, (size_t)n));
+}
+
 int main(int argc, char** argv) {
-  if (argc < 9 || strcmp(argv[7], "--") != 0) {
-    fprintf(stderr, "usage: tsrun-monitor LOG_FILE MAX_LOG_BYTES EXIT_FILE SYNC_FD STDIN STDIN_ONCE -- EXIT_COMMAND...\n");
+  if (argc < 10 || strcmp(argv[8], "--") != 0) {
+    fprintf(stderr, "usage: tsrun-monitor LOG_FILE MAX_LOG_BYTES EXIT_FILE SYNC_FD STDIN STDIN_ONCE CONSOLE -- EXIT_COMMAND...\n");
     return 125;
   }
   const char* log_path = argv[1];
@@ -181,7 +211,9 @@ int main(int argc, char** argv) {
   int sync = atoi(argv[4]);
   const char* stdin_path = argv[5];
   bool stdin_once = strcmp(argv[6], "once") == 0;
-  char** exit_command = argv + 8;
+  const char* console_path = argv[7];
+  bool terminal = strcmp(console_path, "-") != 0;
+  char** exit_command = argv + 9;
 
   unsigned long clone_flags = 0;
   std::string exec_helper_path;
@@ -220,24 +252,36 @@ int main(int argc, char** argv) {
   // then the reader's open does not wait either), so that no end-of-file comes before an attach writes, nor
   // between two attaches. With STDIN_ONCE it lets go of it when the first writer closes the FIFO (inotify
   // tells): the container reads what is left, then end-of-file, and `echo hi | docker run -i … cat` ends.
+  // With a terminal the container reads its pty, not the FIFO: the monitor reads the FIFO (stdin_reader) and
+  // copies what comes into the pty.
   int stdin_keeper = -1;
   int stdin_closed = -1;
+  int stdin_reader = -1;
   ctx.stdio[0] = -1;
   if (strcmp(stdin_path, "-") != 0) {
     stdin_keeper = open(stdin_path, O_RDWR | O_CLOEXEC);
     if (stdin_keeper < 0) Die("open the container's stdin");
-    ctx.stdio[0] = open(stdin_path, O_RDONLY | O_CLOEXEC);
-    if (ctx.stdio[0] < 0) Die("open the container's stdin");
+    int reader = open(stdin_path, O_RDONLY | O_CLOEXEC | (terminal ? O_NONBLOCK : 0));
+    if (reader < 0) Die("open the container's stdin");
+    (terminal ? stdin_reader : ctx.stdio[0]) = reader;
     if (stdin_once) {
       stdin_closed = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
       if (stdin_closed < 0 || inotify_add_watch(stdin_closed, stdin_path, IN_CLOSE_WRITE) < 0) Die("watch the container's stdin");
     }
   }
-  ctx.stdio[1] = out[1];
-  ctx.stdio[2] = err[1];
+  int console[2] = {-1, -1};
+  int console_size = -1;
+  if (terminal) {
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console) != 0) Die("socketpair");
+    // Read and write: the FIFO then never reports an end when a resize's writer closes it.
+    console_size = open(console_path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (console_size < 0) Die("open the console FIFO");
+  }
+  ctx.stdio[1] = terminal ? -1 : out[1];
+  ctx.stdio[2] = terminal ? -1 : err[1];
   ctx.error_write = error_pipe[1];
   ctx.exec_helper = exec_helper;
-  ctx.console_child = -1;
+  ctx.console_child = console[1];
   ctx.parent_ends[0] = error_pipe[0];
   ctx.parent_ends[1] = out[0];
   ctx.die_with_parent = false;  // the container outlives its monitor if the monitor is killed
@@ -249,7 +293,7 @@ int main(int argc, char** argv) {
     tsrun::RunChild(ctx);
   }
   if (pid < 0) Die("clone");
-  for (int fd : {out[1], err[1], error_pipe[1], exec_helper, ctx.stdio[0]}) {
+  for (int fd : {out[1], err[1], error_pipe[1], exec_helper, ctx.stdio[0], console[1]}) {
     if (fd >= 0) close(fd);
   }
 
@@ -264,22 +308,40 @@ int main(int argc, char** argv) {
     waitpid((pid_t)pid, nullptr, 0);
     return 125;  // tsrun, still waiting on the sync descriptor, reports the failure and cleans up
   }
+  // The child's open_pty step sent the master before its execve: it waits on the socket.
+  int master = -1;
+  if (terminal) {
+    master = tsrun::ReceiveFd(console[0]);
+    if (master < 0) Die("receive the terminal");
+    close(console[0]);
+    fcntl(master, F_SETFL, O_NONBLOCK);
+    for (int fd : {out[0], err[0]}) close(fd);
+  }
   WriteAll(sync, "started\n");
   close(sync);
 
-  Stream streams[2] = {{"stdout", out[0], ""}, {"stderr", err[0], ""}};
+  // A terminal has one stream: all the container writes to it is the log's stdout, as Docker logs it.
+  Stream streams[2] = {{"stdout", terminal ? master : out[0], ""}, {"stderr", terminal ? -1 : err[0], ""}};
+  std::string size_pending;
   int status = 0;
   bool exited = false;
   // Until the container has exited and both pipes are closed (a process it left behind may hold them open
   // a while; once the container is gone, what is left in them is drained and they are closed).
   while (!exited || streams[0].fd >= 0 || streams[1].fd >= 0) {
-    struct pollfd fds[4] = {
-        {child_exits, POLLIN, 0}, {streams[0].fd, POLLIN, 0}, {streams[1].fd, POLLIN, 0}, {stdin_closed, POLLIN, 0}};
-    if (poll(fds, 4, exited ? 0 : -1) < 0 && errno != EINTR) Die("poll");
+    struct pollfd fds[6] = {
+        {child_exits, POLLIN, 0}, {streams[0].fd, POLLIN, 0}, {streams[1].fd, POLLIN, 0}, {stdin_closed, POLLIN, 0},
+        {stdin_reader, POLLIN, 0}, {console_size, POLLIN, 0}};
+    if (poll(fds, 6, exited ? 0 : -1) < 0 && errno != EINTR) Die("poll");
+    // The master is the first stream's descriptor until the terminal closes (the stream closes it then).
+    int pty = terminal ? streams[0].fd : -1;
+    if (fds[4].revents & POLLIN && pty >= 0) CopyInput(stdin_reader, pty);
+    if (fds[5].revents & POLLIN && pty >= 0) Resize(console_size, pty, size_pending);
     if (fds[3].revents & POLLIN) {  // the first writer is gone: so is the container's input, once it is read
-      close(stdin_closed);
-      close(stdin_keeper);
-      stdin_closed = stdin_keeper = -1;
+      if (stdin_reader >= 0 && pty >= 0) CopyInput(stdin_reader, pty);
+      for (int fd : {stdin_closed, stdin_keeper, stdin_reader}) {
+        if (fd >= 0) close(fd);
+      }
+      stdin_closed = stdin_keeper = stdin_reader = -1;
     }
     for (int i = 0; i < 2; i++) {
       if (streams[i].fd >= 0 && (fds[i + 1].revents & (POLLIN | POLLHUP | POLLERR))) streams[i].Drain(log);

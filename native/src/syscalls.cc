@@ -229,26 +229,8 @@ Napi::Value Pipe(const Napi::CallbackInfo& info) {
 
 // recvmsg with SCM_RIGHTS: receives one file descriptor (the pty master from the container)
 Napi::Value Recvfd(const Napi::CallbackInfo& info) {
-  int sock = Int(info, 0);
-  char byte;
-  struct iovec iov = {&byte, 1};
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } control;
-  struct msghdr msg = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control.buf;
-  msg.msg_controllen = sizeof(control.buf);
-  ssize_t got;
-  do got = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-  while (got < 0 && errno == EINTR);
-  if (got < 0) ThrowErrno(info.Env(), errno, "recvmsg");
-  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-  if (got == 0 || !cmsg || cmsg->cmsg_type != SCM_RIGHTS) ThrowErrno(info.Env(), ENOMSG, "recvmsg");
-  int fd;
-  memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
+  int fd = ReceiveFd(Int(info, 0));
+  if (fd < 0) ThrowErrno(info.Env(), errno, "recvmsg");
   return Napi::Number::New(info.Env(), fd);
 }
 

@@ -8,8 +8,8 @@ import { securityConfig } from '../security/options.js';
 import type { RunArgs } from './run-options.js';
 
 export async function runRequest(argv: RunArgs): Promise<RunRequest> {
-  if (argv.detach && argv.tty) throw fail('tsrun cannot give a detached container a terminal yet', 'drop -t, or run it without -d');
-  if (argv.interactive && argv.tty && !process.stdin.isTTY) {
+  // Docker's rule: only a run that attaches here needs this terminal (-d -t gives the container one of its own).
+  if (!argv.detach && argv.interactive && argv.tty && !process.stdin.isTTY) {
     throw fail('the input device is not a TTY', 'drop -t, or run tsrun from a terminal');
   }
   const request: RunRequest = {

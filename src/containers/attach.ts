@@ -24,6 +24,14 @@ export async function attach(runtime: Runtime, record: ContainerRecord, options:
   if (!container || !isUp(container.state)) throw fail(`container ${record.name} is not running`, 'start it first, or read what it wrote with `tsrun logs`');
   const input = options.stdin && container.config.interactive ? openInput(runtime, container.id) : undefined;
   if (input) process.stdin.pipe(input);
+  // A container with a terminal (-d -t): this terminal passes every key on as it is, and lends it its size.
+  const terminal = container.config.tty && process.stdin.isTTY && process.stdout.isTTY;
+  const fitSize = () => resizeTerminal(runtime, container.id, process.stdout.rows, process.stdout.columns);
+  if (terminal) {
+    process.stdin.setRawMode(true);
+    fitSize();
+    process.stdout.on('resize', fitSize);
+  }
   const proxy = (signal: NodeJS.Signals) => { try { process.kill(container.state.pid!, signal); } catch { /* it has exited */ } };
   for (const signal of PROXIED_SIGNALS) process.on(signal, proxy);
   try {
@@ -39,6 +47,10 @@ export async function attach(runtime: Runtime, record: ContainerRecord, options:
     }
     return (await waitForExit(runtime, container.id) ?? gone(container.name)).state.exitCode ?? 0;
   } finally {
+    if (terminal) {
+      process.stdout.off('resize', fitSize);
+      process.stdin.setRawMode(false);
+    }
     for (const signal of PROXIED_SIGNALS) process.off(signal, proxy);
     if (input) {
       process.stdin.unpipe(input);
@@ -48,6 +60,21 @@ export async function attach(runtime: Runtime, record: ContainerRecord, options:
   }
 }
 // #endregion
+
+/** A detached container's terminal takes a new size: its monitor reads "ROWS COLS" lines from the console FIFO and
+ *  sets it (native/src/monitor.cc). Not waiting: a monitor that has gone has no reader, and the size no longer matters. */
+export function resizeTerminal(runtime: Runtime, id: string, rows: number, cols: number): void {
+  try {
+    const fd = fs.openSync(path.join(containerRunDir(runtime.paths, id), 'console'), fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+    try {
+      fs.writeSync(fd, `${rows} ${cols}\n`);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    // no terminal, or no monitor any more
+  }
+}
 
 /** The FIFO a container run with -i reads as its stdin (src/stages/exec.ts), opened to be written into; undefined
  *  when it has none. Not waiting for a reader: a container that has exited already has none (ENXIO), and a

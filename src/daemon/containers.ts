@@ -8,6 +8,7 @@ import { familiarString, parseReference } from '../image/reference.js';
 import { reconcile, reconcileAll } from '../containers/reconcile.js';
 import { killContainer, pauseContainer, stopContainer, stopToRestart, unpauseContainer } from '../containers/stop.js';
 import { removeContainer } from '../containers/remove.js';
+import { resizeTerminal } from '../containers/attach.js';
 import { containerDocument } from '../containers/inspect.js';
 import { findLease } from '../net/ipam.js';
 import { containerStatus } from '../docker/format.js';
@@ -168,13 +169,14 @@ export async function unpause(request: DaemonRequest): Promise<void> {
   sendEmpty(request.res, 204);
 }
 
-/** POST /containers/{id}/resize?h=ROWS&w=COLUMNS: a container's terminal takes the client's size. No container
- *  the daemon starts has one (-t is refused at create), and dockerd answers a resize of a container without a
- *  terminal with 200, doing nothing: so does tsrun. */
+/** POST /containers/{id}/resize?h=ROWS&w=COLUMNS: a container's terminal takes the client's size (its monitor holds
+ *  the terminal: src/containers/attach.ts). dockerd answers a resize of a container without a terminal with 200,
+ *  doing nothing: so does tsrun. */
 export async function resize(request: DaemonRequest): Promise<void> {
   checkTerminalSize(request.query);
   const container = await lookUp(request);
   if (!isUp(container.state)) throw conflict(`Container ${container.id} is not running`);
+  if (container.config.tty) resizeTerminal(request.runtime, container.id, Number(request.query.get('h')), Number(request.query.get('w')));
   sendEmpty(request.res, 200);
 }
 

@@ -45,7 +45,6 @@ export async function createRequest(body: unknown, name: string | null): Promise
   const host = config.object('HostConfig');
   refuseIfSet(config, UNSUPPORTED.config);
   refuseIfSet(host, UNSUPPORTED.hostConfig);
-  if (config.flag('Tty')) throw badRequest('tsrun cannot give a container a terminal through its daemon yet — drop -t');
   const labels = config.object('Labels').keys();
   const warnings = labels.length > 0 ? [`tsrun keeps no labels yet: ${labels.join(', ')} dropped`] : [];
   try {
@@ -63,7 +62,7 @@ export async function createRequest(body: unknown, name: string | null): Promise
       hostname: config.text('Hostname') || undefined,
       interactive: config.flag('OpenStdin'),
       stdinOnce: config.flag('OpenStdin') && config.flag('StdinOnce'),
-      tty: false,
+      tty: config.flag('Tty'),
       autoRemove: host.flag('AutoRemove'),
       network,
       aliases: checkEndpoints(config.object('NetworkingConfig'), network),

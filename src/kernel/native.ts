@@ -97,7 +97,7 @@ function spawnMonitor(request: MonitorRequest): StartedMonitor {
   const log = fs.openSync(request.monitorLog, 'a');
   try {
     const monitor = spawn(MONITOR_PATH, [
-      request.logPath, String(request.logMaxBytes), request.exitFile, '3', request.stdinFifo ?? '-', request.stdinOnce ? 'once' : 'kept', '--', ...request.exitCommand,
+      request.logPath, String(request.logMaxBytes), request.exitFile, '3', request.stdinFifo ?? '-', request.stdinOnce ? 'once' : 'kept', request.consoleFifo ?? '-', '--', ...request.exitCommand,
     ], { detached: true, stdio: ['pipe', log, log, 'pipe'], env: request.env });
     monitor.stdin!.end(request.spawn);
     const said = linesUntilClosed(monitor.stdio[3] as Readable).finally(() => monitor.unref());

@@ -43,6 +43,8 @@ export interface MonitorRequest {
   exitFile: string;
   /** A FIFO the container reads as its stdin (`run -d -i`), or null for /dev/null. */
   stdinFifo: string | null;
+  /** With a terminal (`run -d -t`): a FIFO of "ROWS COLS" lines, the terminal's size; null without one. */
+  consoleFifo: string | null;
   /** The container's input ends when the FIFO's first writer closes it (else the monitor keeps it open). */
   stdinOnce: boolean;
   /** What the monitor becomes (execv) once it has written the exit status: tsrun again. */

@@ -78,13 +78,15 @@ const MAX_LOG_BYTES = 10 * 1024 * 1024;
 /** `run -d`, `start`: the same child, cloned by tsrun-monitor (native/src/monitor.cc) instead of by tsrun,
  *  so that it has a parent when tsrun exits. tsrun waits only until the command has started (or a step failed). */
 export async function execDetached(runtime: Runtime, container: ContainerRecord, rootfs: RootfsPlan, ns: NamespacesPlan): Promise<DetachedStart> {
-  if (container.config.tty) throw fail('tsrun cannot give a detached container a terminal yet', 'drop -t, or run it in the foreground');
   const steps = [...ns.steps, ...planProcess(runtime, container, rootfs).steps];
   const runDir = containerRunDir(runtime.paths, container.id);
   const logPath = path.join(containerDir(runtime.paths, container.id), `${container.id}-json.log`);
   // With -i, the container reads a FIFO that `tsrun attach` (or the daemon's attach) writes into.
   const stdinFifo = container.config.interactive ? path.join(runDir, 'stdin') : null;
   if (stdinFifo && !fs.existsSync(stdinFifo)) runtime.sys.mknod(stdinFifo, fs.constants.S_IFIFO | 0o600, 0, 0);
+  // With -t, the monitor holds the terminal; its size comes through this FIFO (`tsrun attach`, docker's resize).
+  const consoleFifo = container.config.tty ? path.join(runDir, 'console') : null;
+  if (consoleFifo && !fs.existsSync(consoleFifo)) runtime.sys.mknod(consoleFifo, fs.constants.S_IFIFO | 0o600, 0, 0);
   const monitorLog = path.join(runDir, 'monitor.log');
   const monitor = runtime.sys.spawnMonitor({
     spawn: runtime.sys.encodeSpawn({ cloneFlags: ns.cloneFlags, steps }),
@@ -93,6 +95,7 @@ export async function execDetached(runtime: Runtime, container: ContainerRecord,
     exitFile: path.join(runDir, 'exit'),
     stdinFifo,
     stdinOnce: container.config.stdinOnce ?? false,
+    consoleFifo,
     // When the container exits, the monitor becomes this command: tsrun again, to record the exit and clean up.
     exitCommand: [process.execPath, process.argv[1]!, '--root', runtime.paths.root, 'container-exited', container.id],
     monitorLog,

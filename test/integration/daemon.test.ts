@@ -100,6 +100,27 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
     expect(daemonLog()).toMatch(/POST \/v1\.41\/containers\/\w+\/wait\?condition=removed 200 /);
   });
 
+  it('gives docker run -t a terminal: -it through the CLI\'s own (script(1) gives it one), and -d -t read back with docker logs', () => {
+    const cli = `${DOCKER} -H unix://${socket}`;
+    const ran = spawnSync('script', ['-eqc', `${cli} run --rm -it tsrun-demo sh -c 'tty; exit 5'`, '/dev/null'], {
+      encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL', env: { ...process.env, DOCKER_CONFIG: path.join(dir, 'docker-config') },
+    });
+    expect(ran.status).toBe(5);
+    expect(ran.stdout).toMatch(/\/dev\/pts\/0\r\n/);
+    expect(docker(['run', '-d', '-t', '--name', 'tty-box', 'tsrun-demo', 'sh', '-c', 'echo on a terminal; sleep 30']).status).toBe(0);
+    expect(docker(['inspect', '-f', '{{.Config.Tty}}', 'tty-box']).stdout).toBe('true\n');
+    // The monitor holds the terminal: a resize reaches it through the console FIFO.
+    const resized = spawnSync(process.execPath, ['-e', `
+      require('http').request({ socketPath: ${JSON.stringify(socket)}, method: 'POST', path: '/v1.41/containers/tty-box/resize?h=33&w=101' },
+        (res) => { console.log(res.statusCode); res.resume(); }).end();
+    `], { encoding: 'utf8' });
+    expect(resized.stdout).toBe('200\n');
+    expect(docker(['exec', 'tty-box', 'sh', '-c', 'stty size < /proc/1/fd/0'])).toMatchObject({ status: 0, stdout: '33 101\n' });
+    // A terminal's output is one stream, with its CR LF.
+    expect(docker(['logs', 'tty-box'])).toMatchObject({ status: 0, stdout: 'on a terminal\r\n' });
+    expect(docker(['rm', '-f', 'tty-box']).status).toBe(0);
+  });
+
   it('passes piped input to docker run -i, and its end: the container reads to the end of it and exits (StdinOnce)', () => {
     expect(docker(['run', '-i', '--rm', 'tsrun-demo', 'sh'], 'echo from-stdin\nexit 2\n')).toEqual({ status: 2, stdout: 'from-stdin\n', stderr: '' });
     expect(docker(['run', '-i', '--rm', 'tsrun-demo', 'cat'], 'hi\nthere\n')).toEqual({ status: 0, stdout: 'hi\nthere\n', stderr: '' });

@@ -84,6 +84,12 @@ describe('createRequest', () => {
     expect((await createRequest(interactive, null)).request).toMatchObject({ interactive: true, stdinOnce: false });
   });
 
+  it('gives -t a terminal, as the command line\'s -d -t does', async () => {
+    const terminal = body('08-run-rm-echo.txt');
+    Object.assign(terminal, { Tty: true, AttachStdout: false, AttachStderr: false, Cmd: ['sh'] });
+    expect((await createRequest(terminal, null)).request).toEqual(await fromTheCommandLine(['-d', '-t', '--rm', 'busybox:local', 'sh']));
+  });
+
   it('refuses a bad body with a 400 that says what is wrong, repeating no value that may be a secret', async () => {
     const refused = async (edit: (b: Record<string, any>) => void, name: string | null, message: string | RegExp) => {
       const changed = body('08-run-rm-echo.txt');
@@ -105,7 +111,6 @@ describe('createRequest', () => {
     await refused((b) => { b.HostConfig.PortBindings = { '80/tcp': [{ HostIp: '::', HostPort: '8080' }] }; }, null, /IPv4 only/);
     await refused((b) => { b.HostConfig.Dns = ['192.0.2.1']; b.HostConfig.ShmSize = 1; }, null, 'tsrun does not support HostConfig.Dns, HostConfig.ShmSize yet');
     await refused((b) => { b.HostConfig.NetworkMode = 'container:other'; }, null, /another container's network/);
-    await refused((b) => { b.Tty = true; }, null, /a terminal through its daemon/);
     await refused((b) => { b.HostConfig.LogConfig = { Type: 'syslog' }; }, null, 'tsrun logs with json-file only, not syslog');
     await refused((b) => { b.HostConfig.CapAdd = ['NO_SUCH_CAP']; }, null, /unknown capability "NO_SUCH_CAP"/);
     await refused((b) => { b.NetworkingConfig.EndpointsConfig = { other: {} }; }, null, /to one network, bridge, not also to other/);

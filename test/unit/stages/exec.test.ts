@@ -222,7 +222,7 @@ describe('exec stage', () => {
       expect(monitors).toHaveLength(1);
       const request = monitors[0]!.args[0] as Record<string, unknown> & { exitCommand: string[]; env: NodeJS.ProcessEnv };
       expect(request).toMatchObject({
-        logPath, logMaxBytes: 10 * 1024 * 1024, exitFile: path.join(runDir, 'exit'), stdinFifo: null, stdinOnce: false, monitorLog: path.join(runDir, 'monitor.log'),
+        logPath, logMaxBytes: 10 * 1024 * 1024, exitFile: path.join(runDir, 'exit'), stdinFifo: null, stdinOnce: false, consoleFifo: null, monitorLog: path.join(runDir, 'monitor.log'),
       });
       expect(request.exitCommand[0]).toBe(process.execPath);
       expect(request.exitCommand.slice(-4)).toEqual(['--root', store.root, 'container-exited', ID]);
@@ -250,10 +250,14 @@ describe('exec stage', () => {
       expect(sys.calls.find((call) => call.name === 'spawnMonitor')!.args[0]).toMatchObject({ stdinFifo: path.join(containerRunDir(store, ID), 'stdin'), stdinOnce: true });
     });
 
-    it('refuses -t before starting anything', async () => {
+    it('with -t, gives the child a terminal and the monitor a FIFO for its size', async () => {
       const { sys, runtime, container, rootfs, ns } = await setUp({}, { tty: true });
-      await expect(execDetached(runtime, container, rootfs, ns)).rejects.toThrow('tsrun cannot give a detached container a terminal yet');
-      expect(sys.calls.some((call) => call.name === 'spawnMonitor')).toBe(false);
+      await execDetached(runtime, container, rootfs, ns);
+      const fifo = path.join(containerRunDir(store, ID), 'console');
+      expect(sys.calls.find((call) => call.name === 'mknod')!.args).toEqual([fifo, fs.constants.S_IFIFO | 0o600, 0, 0]);
+      expect(sys.calls.find((call) => call.name === 'spawnMonitor')!.args[0]).toMatchObject({ consoleFifo: fifo, stdinFifo: null });
+      const encoded = sys.calls.find((call) => call.name === 'encodeSpawn')!.args[0] as { steps: Array<{ op: string }> };
+      expect(encoded.steps.some((step) => step.op === 'open_pty')).toBe(true);
     });
 
     it('turns the monitor\'s "failed STEP ERRNO" into that step\'s error, and does not record the container running', async () => {
