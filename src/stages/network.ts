@@ -59,7 +59,7 @@ export async function network(runtime: Runtime, container: ContainerRecord, host
   const named = joining.find(({ net }) => net.name !== 'bridge');
   const nameserver = named && formatAddress(nthAddress(parseSubnet(named.net.subnet), 1));
   const files = writeEtcFiles(containerDir(runtime.paths, container.id), container, mode, addresses[0], nameserver);
-  await createNetns(host.run, file);
+  await createNetns(runtime.sys, file);
   const attachments: BridgeAttachment[] = [];
   for (const { net } of joining) attachments.push(await attach(runtime, container, host, net, file));
   const [bridge, ...alsoOn] = attachments;

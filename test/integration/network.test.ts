@@ -159,11 +159,30 @@ describe.skipIf(!asRoot)('networks (as root)', () => {
     expect(Object.values(readBridgeState(HOST.stateDir, 'tsrun0')?.leases ?? {}).filter((lease) => lease.store === root)).toEqual([]);
   });
 
+  it('makes a network namespace on a file from a thread of its own: a new one, kept by the mount; Node\'s stays the host\'s', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-netns-'));
+    const netns = path.join(dir, 'net');
+    fs.writeFileSync(netns, '');
+    try {
+      realSyscalls.unshare_CLONE_NEWNET(netns);
+      const inode = fs.statSync(netns).ino; // an nsfs file now: its inode is the namespace's
+      expect(`net:[${inode}]`).not.toBe(fs.readlinkSync('/proc/self/ns/net'));
+      expect(fs.readlinkSync('/proc/thread-self/ns/net')).toBe(fs.readlinkSync('/proc/self/ns/net'));
+      expect(execFileSync('nsenter', [`--net=${netns}`, 'readlink', '/proc/self/ns/net'], { encoding: 'utf8' })).toBe(`net:[${inode}]\n`);
+      expect(() => realSyscalls.unshare_CLONE_NEWNET(path.join(dir, 'missing')))
+        .toThrow(expect.objectContaining({ code: 'ENOENT', errno: -2, syscall: 'mount', path: path.join(dir, 'missing') }));
+    } finally {
+      realSyscalls.umount2(netns, ['MNT_DETACH']);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(dir);
+  });
+
   it('refuses an rtnetlink message with an error shaped as Node\'s, the kernel\'s words included, inside a namespace made here', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-netlink-'));
     const netns = path.join(dir, 'net');
     fs.writeFileSync(netns, '');
-    execFileSync('unshare', [`--net=${netns}`, 'true']);
+    realSyscalls.unshare_CLONE_NEWNET(netns);
     try {
       const send = (...messages: RtnetlinkMessage[]) => realSyscalls.rtnetlink({ netns, messages });
       send(

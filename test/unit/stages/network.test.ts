@@ -1,5 +1,5 @@
 // The network stage and its release, against a pretend host: the exact rtnetlink
-// messages and nft, sysctl and unshare commands, in order, without root.
+// messages, the namespace's unshare and the nft and sysctl commands, in order, without root.
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -44,7 +44,7 @@ describe('network stage', () => {
       'sysctl -n net.ipv4.ip_forward',
       'sysctl -q -w net.ipv4.ip_forward=1',
       expect.stringMatching(/^nft -f -\n  table ip tsrun\n  delete table ip tsrun\n  table ip tsrun \{\n/),
-      `unshare --net=${file} true`,
+      `unshare_CLONE_NEWNET ${file}`,
       'rtnetlink\n  RTM_NEWLINK IFLA_IFNAME=tsrun11111111 IFLA_INFO_KIND=veth IFLA_MTU=1400 IFLA_MASTER=tsrun0 ifi_flags=IFF_UP'
         + ` VETH_INFO_PEER={IFLA_IFNAME=eth0 IFLA_ADDRESS=02:42:0a:58:00:02 IFLA_MTU=1400 IFLA_NET_NS_FD=${file}}`,
       `rtnetlink in ${file}\n  RTM_NEWLINK IFLA_IFNAME=lo ifi_flags=IFF_UP\n  RTM_NEWADDR ifa_index=eth0 ifa_prefixlen=16 IFA_LOCAL=10.88.0.2`
@@ -414,7 +414,7 @@ describe('network stage', () => {
     host.ran.length = 0;
     const alone = containerOn('2', 'lab', { networks: [] }); // disconnected from each of its networks
     const bare = await network(runtime, alone, host);
-    expect(host.typed()).toEqual([`unshare --net=${netnsFile(store, alone.id)} true`]);
+    expect(host.typed()).toEqual([`unshare_CLONE_NEWNET ${netnsFile(store, alone.id)}`]);
     expect(bare).toMatchObject({ interfaces: ['lo 127.0.0.1/8'], steps: [{ op: 'setns' }, { op: 'link_up', name: 'lo' }] });
     expect(bare.bridge).toBeUndefined();
   });
