@@ -17,6 +17,7 @@
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <linux/openat2.h>
+#include <sched.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -144,6 +145,27 @@ Napi::Value Umount2(const Napi::CallbackInfo& info) {
   if (umount2(target.c_str(), Umount2Flags(info.Env(), info[1])) != 0) ThrowErrno(info.Env(), errno, "umount2", target);
   return info.Env().Undefined();
 }
+
+// #region unshare-netns
+// unshare_CLONE_NEWNET(file): a new network namespace, kept alive by a bind mount on `file` (what `ip netns add`
+// and `unshare --net=FILE` do, without starting a process). unshare(2) moves only the calling thread into the new
+// namespace, so a short-lived thread makes it, bind-mounts its own /proc/thread-self/ns/net on the file and ends:
+// Node's threads never leave the host's namespace, and the mount alone keeps the new one.
+Napi::Value UnshareNewnet(const Napi::CallbackInfo& info) {
+  std::string file = Str(info, 0);
+  int err = 0;
+  const char* failed = nullptr;
+  std::thread([&] {
+    if (unshare(CLONE_NEWNET) != 0) {
+      err = errno, failed = "unshare";
+    } else if (mount("/proc/thread-self/ns/net", file.c_str(), nullptr, MS_BIND, nullptr) != 0) {
+      err = errno, failed = "mount";
+    }
+  }).join();
+  if (failed) ThrowErrno(info.Env(), err, failed, file);
+  return info.Env().Undefined();
+}
+// #endregion
 
 // openat2(dirfd, path, flags[], resolve[]) -> fd: a path opened from a directory under the rules of
 // `resolve` (linux/openat2.h), e.g. never through a symlink, never out of the directory.
@@ -354,6 +376,7 @@ Napi::Value Waitpid(const Napi::CallbackInfo& info) {
 Napi::Object InitSyscalls(Napi::Env env, Napi::Object exports) {
   exports.Set("mount", Napi::Function::New(env, Mount, "mount"));
   exports.Set("umount2", Napi::Function::New(env, Umount2, "umount2"));
+  exports.Set("unshare_CLONE_NEWNET", Napi::Function::New(env, UnshareNewnet, "unshare_CLONE_NEWNET"));
   exports.Set("mknod", Napi::Function::New(env, Mknod, "mknod"));
   exports.Set("openat2", Napi::Function::New(env, Openat2, "openat2"));
   exports.Set("lsetxattr", Napi::Function::New(env, Lsetxattr, "lsetxattr"));

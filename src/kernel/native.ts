@@ -11,6 +11,7 @@ import type { LinkInfo, MonitorRequest, RouteInfo, RtnetlinkBatch, StartedMonito
 interface NativeModule {
   mount(source: string, target: string, fstype: string, flags: string[], data: string): void;
   umount2(target: string, flags: string[]): void;
+  unshare_CLONE_NEWNET(file: string): void;
   mknod(path: string, mode: number, major: number, minor: number): void;
   openat2(dirfd: number, path: string, flags: string[], resolve: string[]): number;
   lsetxattr(path: string, name: string, value: Buffer): void;
@@ -59,6 +60,7 @@ function native(): NativeModule {
 export const realSyscalls: Syscalls = {
   mount: (source, target, fstype, flags, data) => native().mount(source, target, fstype, flags, data),
   umount2: (target, flags) => native().umount2(target, flags),
+  unshare_CLONE_NEWNET: (file) => native().unshare_CLONE_NEWNET(file),
   mknod: (path, mode, major, minor) => native().mknod(path, mode, major, minor),
   openat2: (dirfd, path, flags, resolve) => native().openat2(dirfd, path, flags, resolve),
   lsetxattr: (path, name, value) => native().lsetxattr(path, name, value),

@@ -97,6 +97,10 @@ export interface RouteInfo { dst: string; oif: number }
 export interface Syscalls {
   mount(source: string, target: string, fstype: string, flags: string[], data: string): void;
   umount2(target: string, flags: string[]): void;
+  /** unshare(CLONE_NEWNET) on a short-lived thread, the new network namespace bind-mounted on `file` (an existing
+   *  file, the mount point) so that it outlives the thread: `unshare --net=FILE` without the process. A refusal
+   *  throws {code, syscall: 'unshare' | 'mount', path: file}. */
+  unshare_CLONE_NEWNET(file: string): void;
   mknod(path: string, mode: number, major: number, minor: number): void;
   /** openat2(2): `path` opened from the directory `dirfd` under the `resolve` rules (e.g. RESOLVE_BENEATH,
    *  RESOLVE_NO_SYMLINKS); always close-on-exec. */

@@ -118,9 +118,36 @@ export async function reclaimStaleLeases(sys: Syscalls, host: NetworkHost, bridg
     portsFreed ||= (lease.ports ?? []).length > 0;
     delete state.leases[address];
   }
+  forgetDeletedVeths(sys, state);
   writeBridgeState(host.stateDir, bridge, state);
   if (portsFreed) await applyNat(host);
 }
+
+// #region draining
+/** A released container's address comes back once the kernel has deleted its veth (with its namespace, a few tens
+ *  of ms after the release); while that link is still there, the address stays out of reach. Call under the
+ *  network lock. */
+function forgetDeletedVeths(sys: Syscalls, state: BridgeState): void {
+  if (!state.draining) return;
+  const links = new Set(sys.rtnetlink_getlink().map((link) => link.ifname));
+  const left = Object.entries(state.draining).filter(([, veth]) => links.has(veth));
+  if (left.length > 0) state.draining = Object.fromEntries(left);
+  else delete state.draining;
+}
+
+/** A container started again before the kernel has deleted its last veth: that one goes now (RTM_DELLINK), as its
+ *  name is to be used again, and its address with it. Call under the network lock. */
+export function deleteDrainingVeth(sys: Syscalls, host: NetworkHost, veth: string): void {
+  for (const { bridge, state } of listBridgeStates(host.stateDir)) {
+    const address = Object.keys(state.draining ?? {}).find((draining) => state.draining![draining] === veth);
+    if (!address) continue;
+    deleteLink(sys, veth);
+    delete state.draining![address];
+    if (Object.keys(state.draining!).length === 0) delete state.draining;
+    writeBridgeState(host.stateDir, bridge, state);
+  }
+}
+// #endregion
 
 /** Remove the bridge and its state (and, with the last bridge, the nft table and ip_forward's change)
  *  when no container holds an address on it. Returns false (and changes nothing) while one does. */
@@ -130,6 +157,7 @@ export async function pruneBridge(sys: Syscalls, host: NetworkHost, bridge: stri
     if (state) await reclaimStaleLeases(sys, host, bridge, state);
     if (state && Object.keys(state.leases).length > 0) return false;
     if (state) await stopDnsWhenIdle(state, host.dns);
+    for (const veth of Object.values(state?.draining ?? {})) deleteLink(sys, veth); // not left for the kernel to finish
     deleteLink(sys, bridge);
     writeBridgeState(host.stateDir, bridge, undefined);
     await applyNat(host);

@@ -1,7 +1,7 @@
 // The commands the network stage runs, as an administrator would type them:
-// nft(8) or iptables(8) for the firewall, sysctl(8) and unshare(1). (Links,
-// addresses and routes are rtnetlink messages, sent through Syscalls.) They
-// all go through a runner, so unit tests can check the exact commands without root.
+// nft(8) or iptables(8) for the firewall, and sysctl(8). (Links, addresses,
+// routes and the namespace are system calls and rtnetlink messages, sent
+// through Syscalls.) They all go through a runner, so unit tests can check the exact commands without root.
 import { fail } from '../errors.js';
 
 /** Runs argv (with `input` on stdin) and resolves to its stdout; a failure carries the tool's own message. */

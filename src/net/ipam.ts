@@ -23,6 +23,9 @@ export interface BridgeState {
   leases: Record<string, Lease>;
   /** On a user network: its name server's process (dns.ts), while containers are on it. */
   dns?: Lease['holder'];
+  /** Addresses of released containers whose veth the kernel is still deleting, with their namespace: address ->
+   *  the host end's name. Not handed out again until that link is gone (bridges.ts, forgetDeletedVeths). */
+  draining?: Record<string, string>;
 }
 
 export interface Lease {
@@ -64,12 +67,12 @@ export function writeBridgeState(dir: string, bridge: string, state: BridgeState
 
 // #region lease
 /** The lowest address of the subnet that nobody holds: not the network address,
- *  not the gateway, not the broadcast address, not another container's. */
+ *  not the gateway, not the broadcast address, not another container's, not one whose veth is still there. */
 export function leaseAddress(state: BridgeState, lease: Lease): string {
   const subnet = parseSubnet(state.subnet);
   for (let n = 1; n < subnetSize(subnet) - 1; n++) {
     const address = formatAddress(nthAddress(subnet, n));
-    if (address === state.gateway || address in state.leases) continue;
+    if (address === state.gateway || address in state.leases || address in (state.draining ?? {})) continue;
     state.leases[address] = lease;
     return address;
   }
@@ -104,7 +107,12 @@ export function publishedPorts(state: BridgeState): { mapping: PortMapping; addr
   return Object.entries(state.leases).flatMap(([address, lease]) => (lease.ports ?? []).map((mapping) => ({ mapping, address })));
 }
 
-export function releaseAddress(state: BridgeState, container: string): void {
+/** The container's lease goes. With `untilGone`, the name of its veth that the kernel has yet to delete, its address
+ *  waits in `draining` until that link has gone: another container given it sooner would share it, and its MAC, with
+ *  an interface still on the bridge. */
+export function releaseAddress(state: BridgeState, container: string, untilGone?: string): void {
   const address = leaseOf(state, container);
-  if (address) delete state.leases[address];
+  if (!address) return;
+  delete state.leases[address];
+  if (untilGone) state.draining = { ...state.draining, [address]: untilGone };
 }

@@ -4,16 +4,16 @@
 // moved into the container's namespace and renamed eth0.
 //
 // tsrun makes the namespace before the container's process exists, as Docker
-// does, and keeps it alive as a file: `unshare --net=FILE` bind-mounts the new
-// namespace on FILE (what `ip netns add` does in /run/netns). tsrun can then
-// configure it from the host, and the container's process joins it with setns.
+// does, and keeps it alive as a file: the new namespace is bind-mounted on
+// FILE (what `ip netns add` does in /run/netns, and `unshare --net=FILE`).
+// tsrun can then configure it from the host, and the container's process
+// joins it with setns.
 //
 // The pair, the address and the route are rtnetlink messages (rtnetlink(7)), built here as plain data and
 // sent by native/src/netlink.cc: the ones ip(8) would send, without starting ip.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { RtnetlinkBatch, RtnetlinkMessage, Syscalls } from '../kernel/syscalls.js';
-import type { CommandRunner } from './command.js';
 import { inSpan } from '../trace/span.js';
 
 /** The host's end, named after the container: tsrun + the first 8 hex digits of its id, and for eth1, … its number
@@ -37,11 +37,11 @@ export interface Connection {
 }
 
 // #region netns
-export async function createNetns(run: CommandRunner, file: string): Promise<void> {
+export async function createNetns(sys: Syscalls, file: string): Promise<void> {
   await inSpan('tsrun.network.netns', {}, async () => {
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     fs.writeFileSync(file, '', { mode: 0o444 }); // the mount point
-    await run(['unshare', `--net=${file}`, 'true']);
+    sys.unshare_CLONE_NEWNET(file); // native/src/syscalls.cc: a thread unshares, and bind-mounts its namespace here
   });
 }
 // #endregion

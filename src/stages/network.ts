@@ -20,11 +20,10 @@
 import path from 'node:path';
 import type { BridgeAttachment, ContainerRecord, NetworkEndpoint, NetworkPlan } from '../container.js';
 import type { Runtime } from '../runtime.js';
-import type { Syscalls } from '../kernel/syscalls.js';
 import type { StorePaths } from '../store/paths.js';
 import { containerDir } from '../store/paths.js';
 import { uplinkMtu } from '../net/bridge.js';
-import { applyNat, defaultNetwork, ensureBridge, networkHost, reclaimStaleLeases, withNetworkLock, type BridgeNetwork, type NetworkHost } from '../net/bridges.js';
+import { applyNat, defaultNetwork, deleteDrainingVeth, ensureBridge, networkHost, reclaimStaleLeases, withNetworkLock, type BridgeNetwork, type NetworkHost } from '../net/bridges.js';
 import { processStartTime } from '../kernel/proc.js';
 import { findLeases, interfaceNumber, leaseAddress, leaseOf, listBridgeStates, publishedPorts, readBridgeState, releaseAddress, writeBridgeState, type BridgeState, type Lease } from '../net/ipam.js';
 import { formatMapping, pickHostPorts } from '../net/ports.js';
@@ -59,7 +58,7 @@ export async function network(runtime: Runtime, container: ContainerRecord, host
   const named = joining.find(({ net }) => net.name !== 'bridge');
   const nameserver = named && formatAddress(nthAddress(parseSubnet(named.net.subnet), 1));
   const files = writeEtcFiles(containerDir(runtime.paths, container.id), container, mode, addresses[0], nameserver);
-  await createNetns(host.run, file);
+  await createNetns(runtime.sys, file);
   const attachments: BridgeAttachment[] = [];
   for (const { net } of joining) attachments.push(await attach(runtime, container, host, net, file));
   const [bridge, ...alsoOn] = attachments;
@@ -102,10 +101,11 @@ async function bridgeNetworkOf(paths: StorePaths, name: string): Promise<BridgeN
 async function leaseFor(runtime: Runtime, container: ContainerRecord, host: NetworkHost, net: BridgeNetwork, endpoint: NetworkEndpoint,
   inside: string | undefined, holder: Lease['holder'] = { pid: process.pid, startTime: processStartTime(process.pid) }): Promise<string> {
   return withNetworkLock(runtime.sys, host, async () => {
+    const next = inside ?? nextInterface(container.id, host.stateDir);
+    deleteDrainingVeth(runtime.sys, host, vethName(container.id, next)); // started again before the kernel deleted it
     const state = await ensureBridge(runtime.sys, host, net);
     await reclaimStaleLeases(runtime.sys, host, net.bridge, state); // left by a tsrun killed before it could release them
     if (leaseOf(state, container.id)) throw fail(`endpoint with name ${container.name} already exists in network ${net.name}`, 'it is on that network already');
-    const next = inside ?? nextInterface(container.id, host.stateDir);
     const everyPublished = listBridgeStates(host.stateDir).flatMap((other) => publishedPorts(other.state).map((published) => published.mapping));
     const ports = next === 'eth0' ? await pickHostPorts(container.config.ports ?? [], everyPublished, host.isPortFree) : [];
     const user = net.name !== 'bridge';
@@ -190,7 +190,10 @@ export async function leaveNetwork(runtime: Runtime, container: ContainerRecord,
   await withNetworkLock(runtime.sys, host, async () => {
     const state = readBridgeState(host.stateDir, net.bridge);
     const address = state && leaseOf(state, container.id);
-    if (state && address) await giveBack(runtime.sys, host, net.bridge, state, address);
+    if (state && address) {
+      deleteLink(runtime.sys, vethName(container.id, state.leases[address]!.interface)); // the namespace stays: its veth goes now
+      await giveBack(host, net.bridge, state, address);
+    }
   });
   askNameServer(runtime, container, host);
 }
@@ -206,22 +209,28 @@ function askNameServer(runtime: Runtime, container: ContainerRecord, host: Netwo
 // #endregion
 
 // #region release
-/** When the container has stopped (or failed to start): on every network it is on, the veth pair, the address and
- *  its published ports go (and with a user network's last container, its name server); then the namespace file.
- *  The bridges stay. */
+/** When the container has stopped (or failed to start): the namespace file's mount goes, and on every network it is
+ *  on, its address and published ports (and with a user network's last container, its name server). The bridges stay.
+ *
+ *  The veth pairs are not deleted here. With the container's processes gone, the mount was the namespace's last
+ *  hold: the kernel now deletes the namespace, and each veth end in it with its peer on the host, on a thread of
+ *  its own. An RTM_DELLINK would have made tsrun wait those 15-25 ms; the addresses wait instead (ipam.ts). */
 export async function releaseNetwork(runtime: Runtime, container: ContainerRecord, host = networkHost(runtime.paths)): Promise<void> {
   if (!hasNetworkNamespace(container)) return;
-  await withNetworkLock(runtime.sys, host, async () => {
-    for (const { bridge, state, address } of findLeases(container.id, host.stateDir)) await giveBack(runtime.sys, host, bridge, state, address);
-  });
+  // The mount first: killed between the two, this tsrun leaves its leases to reclaimStaleLeases, which deletes the veths.
   removeNetns(runtime.sys, netnsFile(runtime.paths, container.id));
+  await withNetworkLock(runtime.sys, host, async () => {
+    for (const { bridge, state, address, lease } of findLeases(container.id, host.stateDir)) {
+      await giveBack(host, bridge, state, address, vethName(lease.container, lease.interface));
+    }
+  });
 }
 
-/** Under the network lock: one lease's veth pair and address, and what they kept busy. */
-async function giveBack(sys: Syscalls, host: NetworkHost, bridge: string, state: BridgeState, address: string): Promise<void> {
+/** Under the network lock: one lease's address, and what it kept busy. With `veth`, the host end that is still to
+ *  go with the namespace: the address waits for it. */
+async function giveBack(host: NetworkHost, bridge: string, state: BridgeState, address: string, veth?: string): Promise<void> {
   const lease = state.leases[address]!;
-  deleteLink(sys, vethName(lease.container, lease.interface));
-  releaseAddress(state, lease.container);
+  releaseAddress(state, lease.container, veth);
   await stopDnsWhenIdle(state, host.dns);
   writeBridgeState(host.stateDir, bridge, state);
   if ((lease.ports ?? []).length > 0) await applyNat(host);

@@ -2,22 +2,34 @@
 # Start-up benchmark: `tsrun run --rm --network none tsrun-demo true` against
 # Node's own start (`node -e 1`) and against runc running the same root
 # filesystem (runc's default spec has no network either), the same run on
-# the default bridge, and the same run by tsrun as it was before confinement
-# (capabilities, seccomp, devices, the sealed exec helper), the five measured in
-# short rounds. Prints medians and ratios.
-# Needs root and a git checkout; installs hyperfine and runc from Debian if missing.
+# the default bridge (against `--network none`: the bridge's cost, and against
+# Debian's `docker run --rm` on its own default bridge, dockerd started here on a
+# private socket without firewall rules or ip_forward, stopped after), and the same
+# run by tsrun as it was before confinement (capabilities, seccomp, devices, the
+# sealed exec helper), the six measured in short rounds. Prints medians and ratios.
+# Needs root and a git checkout; installs hyperfine, runc and docker.io from Debian if missing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source test/bench/common.sh
 work=$(mktemp -d /tmp/tsrun-bench.XXXXXX)
+dockerd_pid=""
+docker0_before=$(ip -o link show docker0 2>/dev/null || true)
 cleanup() {
+  if [ -n "$dockerd_pid" ]; then
+    docker_cli ps -aq | xargs -r "$DOCKER" -H "unix://$work/docker.sock" rm -f >/dev/null 2>&1 || true
+    kill "$dockerd_pid" 2>/dev/null || true
+    while kill -0 "$dockerd_pid" 2>/dev/null; do sleep 0.2; done
+  fi
+  # dockerd leaves its bridge behind when it stops: one it made here goes.
+  [ -n "$docker0_before" ] || ip link delete docker0 2>/dev/null || true
+  for c in /sys/fs/cgroup/*/tsrun-bench-docker; do rmdir "$c"/* "$c" 2>/dev/null || true; done
   runc delete -f tsrun-bench >/dev/null 2>&1 || true
   git worktree remove --force "$work/unconfined" >/dev/null 2>&1 || true
   ./bin/tsrun.js network prune >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
-bench_prepare hyperfine runc
+bench_prepare hyperfine runc docker.io
 
 # runc gets the very same files: the demo image's single layer, copied.
 layer=$(ls -d "$TSRUN_ROOT"/layers/sha256/* | head -n 1)
@@ -43,13 +55,27 @@ sed -i "s|procs: dirs.map((dir) => path.join(dir, 'cgroup.procs'))|procs: dirs.m
 (cd "$work/unconfined" && npx node-gyp rebuild --directory native >/dev/null 2>&1 && node scripts/bundle.mjs >/dev/null \
   && node dist/bundle/train-code-cache.cjs >/dev/null)
 
-# In short rounds of the five (bench_rounds, common.sh), as trace.sh measures; the two builds side by side.
+# Docker on its default bridge (docker0) and its default storage driver (overlay2), as a new user runs it, but
+# with no firewall rules (--iptables=false) and ip_forward left as it is, so that the host is as it was after;
+# the same layer imported as its image. (With vfs, oci.sh's driver, which copies the image for each container,
+# docker run took 531 ms, not 280-300.)
+DOCKER=/usr/bin/docker
+docker_cli() { "$DOCKER" -H "unix://$work/docker.sock" "$@"; }
+dockerd --host "unix://$work/docker.sock" --data-root "$work/docker" --exec-root "$work/docker-exec" --pidfile "$work/docker.pid" \
+  --iptables=false --ip-forward=false --exec-opt native.cgroupdriver=cgroupfs \
+  --cgroup-parent tsrun-bench-docker >"$work/dockerd.log" 2>&1 &
+dockerd_pid=$!
+for _ in $(seq 100); do docker_cli version >/dev/null 2>&1 && break; sleep 0.2; done
+tar -C "$work/bundle/rootfs" -c . | docker_cli import - bench >/dev/null
+
+# In short rounds of the six (bench_rounds, common.sh), as trace.sh measures; the two builds side by side.
 commands=(
   -n 'node -e 1' 'node -e 1'
   -n 'tsrun run --rm' "./bin/tsrun.js run --rm --network none tsrun-demo true"
   -n 'tsrun run --rm (unconfined build)' "$work/unconfined/bin/tsrun.js run --rm --network none tsrun-demo true"
   -n 'tsrun run --rm (bridge)' "./bin/tsrun.js run --rm tsrun-demo true"
   -n 'runc run' "runc run --bundle $work/bundle tsrun-bench"
+  -n 'docker run --rm (bridge)' "$DOCKER -H unix://$work/docker.sock run --rm bench true"
 )
 bench_rounds "${ROUNDS:-15}" "${RUNS:-2}" "${commands[@]}"
 
@@ -66,7 +92,9 @@ node -e '
   console.log(`${process.argv.length - 1} rounds, ${times["runc run"].length} runs of each: medians node -e 1 ${node.toFixed(1)} ms, tsrun ${tsrun.toFixed(1)} ms, runc ${runc.toFixed(1)} ms`);
   console.log(`tsrun / node -e 1 = ${(tsrun / node).toFixed(2)}x (tsrun - node = ${(tsrun - node).toFixed(1)} ms; target: within 50 ms)`);
   console.log(`tsrun / runc run  = ${(tsrun / runc).toFixed(2)}x (both without a network of their own beyond loopback)`);
-  console.log(`the default bridge network (veth, address, route) adds ${(bridged - tsrun).toFixed(1)} ms: ${(bridged / node).toFixed(2)}x node -e 1`);
+  const docker = m["docker run --rm (bridge)"];
+  console.log(`the default bridge network (veth, address, route) adds ${(bridged - tsrun).toFixed(1)} ms to tsrun run --rm (${bridged.toFixed(1)} ms; target: 15 ms)`);
+  console.log(`tsrun run --rm / docker run --rm, both on their default bridge = ${(bridged / docker).toFixed(2)}x (${bridged.toFixed(1)} ms against ${docker.toFixed(1)} ms; target: 0.35x)`);
   // Confinement is a few ms of a 60 ms run that one run on a busy VM moves by more: each confined run is paired
   // with the unconfined build'"'"'s run in the same place of its round, and the median taken over the pairs.
   const rounds = process.argv.slice(1).map((file) => Object.fromEntries(JSON.parse(fs.readFileSync(file, "utf8")).results.map((r) => [r.command, r.times.map((t) => t * 1000)])));

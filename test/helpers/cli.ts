@@ -51,6 +51,13 @@ export function hostSnapshot(): { mounts: string[]; processes: string[]; links: 
   return { mounts, processes: processes.sort(), links, cgroups, dnat };
 }
 
+/** The links a released container leaves to the kernel (its veth pairs go with its namespace, 10-30 ms after tsrun
+ *  has returned): polls `links` until it answers none, at most 5 s. */
+export async function linksGone(links: () => string[]): Promise<string[]> {
+  for (let i = 0; i < 100 && links().length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+  return links();
+}
+
 /** A fresh store under the temp dir with the demo image loaded: what most integration tests start from. */
 export async function storeWithDemoImage(label: string): Promise<string> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), `tsrun-${label}-`));

@@ -14,7 +14,8 @@ import type { ContainerRecord, NetworkEndpoint } from '../../src/container.js';
 import type { PortMapping } from '../../src/container.js';
 
 /** A command and its stdin; or a batch of rtnetlink messages, as argv ['rtnetlink'] (['rtnetlink', 'in', FILE] inside
- *  a namespace) with the messages written out one a line as input, so that one list holds everything in order. */
+ *  a namespace) with the messages written out one a line as input; or a new namespace, ['unshare_CLONE_NEWNET', FILE]:
+ *  so that one list holds everything in order. */
 export interface Ran { argv: string[]; input?: string }
 
 /** An error as native/src/netlink.cc throws it. */
@@ -35,6 +36,8 @@ export function fakeHost(options: { routes?: Array<{ dst: string; dev: string }>
     return '';
   };
   const sys = fakeSyscalls({
+    // The namespace a container's cable leads into, listed with the commands as one would type it.
+    unshare_CLONE_NEWNET: (file: string) => { ran.push({ argv: ['unshare_CLONE_NEWNET', file] }); },
     rtnetlink: (batch: RtnetlinkBatch) => {
       ran.push({ argv: batch.netns === undefined ? ['rtnetlink'] : ['rtnetlink', 'in', batch.netns], input: batch.messages.map(describeMessage).join('\n') + '\n' });
       if (batch.netns !== undefined) return; // inside a container's namespace: nothing the host's model holds

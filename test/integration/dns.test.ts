@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOST_NETWORK_DIR, readBridgeState } from '../../src/net/ipam.js';
 import { RCODE, readQuestion, writeAnswer } from '../../src/net/dns-message.js';
-import { storeWithDemoImage, TSRUN } from '../helpers/cli.js';
+import { linksGone, storeWithDemoImage, TSRUN } from '../helpers/cli.js';
 
 const asRoot = process.getuid?.() === 0;
 const OUTSIDE = 'outside.test';
@@ -204,7 +204,7 @@ describe.skipIf(!asRoot)('the name server of a user network (as root)', () => {
     expect(holds(aliased)).toBe(true);
     expect(await run(['rm', '-f', 'loner'])).toMatchObject({ status: 0 });
     expect([holds(aliased), holds(elsewhere)]).toEqual([false, false]);
-    expect(fs.readdirSync('/sys/class/net').filter((link) => link.startsWith(`tsrun${id.slice(0, 8)}`))).toEqual([]);
+    expect(await linksGone(() => fs.readdirSync('/sys/class/net').filter((link) => link.startsWith(`tsrun${id.slice(0, 8)}`)))).toEqual([]);
     expect(fs.readdirSync('/sys/class/net')).toContain(elsewhere); // the bridge stays until its network goes
 
     expect(await run(['rm', '-f', 'web1', 'web2', 'client'])).toMatchObject({ status: 0 });

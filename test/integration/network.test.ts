@@ -17,7 +17,7 @@ import { applyNat, pruneDefaultBridge, withNetworkLock, type NetworkHost } from 
 import { removeIptables } from '../../src/net/iptables.js';
 import { HOST_NETWORK_DIR, readBridgeState } from '../../src/net/ipam.js';
 import { vethName } from '../../src/net/veth.js';
-import { storeWithDemoImage, tsrun, TSRUN } from '../helpers/cli.js';
+import { linksGone, storeWithDemoImage, tsrun, TSRUN } from '../helpers/cli.js';
 import { freePort } from '../helpers/registry.js';
 import { demoLayout, editLayout } from '../helpers/images.js';
 
@@ -83,12 +83,14 @@ describe.skipIf(!asRoot)('networks (as root)', () => {
     const ipForwardBefore = readBridgeState(HOST.stateDir, 'tsrun0')?.ipForwardBefore;
     const pruned = await pruneDefaultBridge(realSyscalls, HOST);
     await withNetworkLock(realSyscalls, HOST, async () => {
-      const leases = Object.values(readBridgeState(HOST.stateDir, 'tsrun0')?.leases ?? {});
+      const state = readBridgeState(HOST.stateDir, 'tsrun0');
+      const leases = Object.values(state?.leases ?? {});
       const left = tsrunOnHost(root);
       expect(leases.filter((lease) => lease.store === root)).toEqual([]);
       expect(left.netns).toEqual([]);
-      // What is left is exactly what the remaining leases explain.
-      expect(left.links).toEqual(pruned ? [] : ['tsrun0', ...leases.map((l) => vethName(l.container))].sort());
+      // What is left is exactly what the remaining leases explain, and the veths the kernel is deleting still.
+      const draining = Object.values(state?.draining ?? {});
+      expect(left.links.filter((link) => !draining.includes(link))).toEqual(pruned ? [] : ['tsrun0', ...leases.map((l) => vethName(l.container))].sort());
       expect(left.tables).toEqual(pruned ? [] : ['table ip tsrun']);
       if (pruned && ipForwardBefore) expect(fs.readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim()).toBe(ipForwardBefore);
     });
@@ -153,17 +155,38 @@ describe.skipIf(!asRoot)('networks (as root)', () => {
     } finally {
       expect(await container.stop()).toBe(0);
     }
-    const links = JSON.parse(execFileSync('ip', ['-json', 'link', 'show'], { encoding: 'utf8' })) as Array<{ ifindex: number }>;
-    expect(links.filter((link) => link.ifindex === hostIndex)).toEqual([]);
+    // The pair goes with the namespace, which the kernel deletes once its mount has gone.
+    const hostEnd = () => (JSON.parse(execFileSync('ip', ['-json', 'link', 'show'], { encoding: 'utf8' })) as Array<{ ifindex: number; ifname: string }>)
+      .filter((link) => link.ifindex === hostIndex).map((link) => link.ifname);
+    expect(await linksGone(hostEnd)).toEqual([]);
     expect(tsrunOnHost(root).netns).toEqual([]);
     expect(Object.values(readBridgeState(HOST.stateDir, 'tsrun0')?.leases ?? {}).filter((lease) => lease.store === root)).toEqual([]);
+  });
+
+  it('makes a network namespace on a file from a thread of its own: a new one, kept by the mount; Node\'s stays the host\'s', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-netns-'));
+    const netns = path.join(dir, 'net');
+    fs.writeFileSync(netns, '');
+    try {
+      realSyscalls.unshare_CLONE_NEWNET(netns);
+      const inode = fs.statSync(netns).ino; // an nsfs file now: its inode is the namespace's
+      expect(`net:[${inode}]`).not.toBe(fs.readlinkSync('/proc/self/ns/net'));
+      expect(fs.readlinkSync('/proc/thread-self/ns/net')).toBe(fs.readlinkSync('/proc/self/ns/net'));
+      expect(execFileSync('nsenter', [`--net=${netns}`, 'readlink', '/proc/self/ns/net'], { encoding: 'utf8' })).toBe(`net:[${inode}]\n`);
+      expect(() => realSyscalls.unshare_CLONE_NEWNET(path.join(dir, 'missing')))
+        .toThrow(expect.objectContaining({ code: 'ENOENT', errno: -2, syscall: 'mount', path: path.join(dir, 'missing') }));
+    } finally {
+      realSyscalls.umount2(netns, ['MNT_DETACH']);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(dir);
   });
 
   it('refuses an rtnetlink message with an error shaped as Node\'s, the kernel\'s words included, inside a namespace made here', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-netlink-'));
     const netns = path.join(dir, 'net');
     fs.writeFileSync(netns, '');
-    execFileSync('unshare', [`--net=${netns}`, 'true']);
+    realSyscalls.unshare_CLONE_NEWNET(netns);
     try {
       const send = (...messages: RtnetlinkMessage[]) => realSyscalls.rtnetlink({ netns, messages });
       send(

@@ -20,6 +20,14 @@ describe('IPAM', () => {
     });
   });
 
+  it('keeps a released address out of reach while its veth is still there', () => {
+    const s = state();
+    leaseAddress(s, 'a', '/store');
+    releaseAddress(s, 'a', 'tsrunaaaaaaaa');
+    expect(s).toMatchObject({ leases: {}, draining: { '10.88.0.2': 'tsrunaaaaaaaa' } });
+    expect(leaseAddress(s, 'b', '/store')).toBe('10.88.0.3');
+  });
+
   it('skips the network and broadcast addresses, and says so when the subnet is full', () => {
     const s = { ...state('10.88.0.0/29'), gateway: '10.88.0.1' };
     const given = ['a', 'b', 'c', 'd', 'e'].map((c) => leaseAddress(s, c, '/store'));
