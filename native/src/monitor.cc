@@ -308,6 +308,7 @@ int main(int argc, char** argv) {
     waitpid((pid_t)pid, nullptr, 0);
     return 125;  // tsrun, still waiting on the sync descriptor, reports the failure and cleans up
   }
+  // #region terminal
   // The child's open_pty step sent the master before its execve: it waits on the socket.
   int master = -1;
   if (terminal) {
@@ -322,6 +323,7 @@ int main(int argc, char** argv) {
 
   // A terminal has one stream: all the container writes to it is the log's stdout, as Docker logs it.
   Stream streams[2] = {{"stdout", terminal ? master : out[0], ""}, {"stderr", terminal ? -1 : err[0], ""}};
+  // #endregion
   std::string size_pending;
   int status = 0;
   bool exited = false;
