@@ -36,7 +36,7 @@ import { commandOf, settingsChange } from './settings.js';
 import { cleanPath, contextTree, imageTree, resolveIn, type SourceTree } from './trees.js';
 import { copyChecksum, copyLayer, planCopy } from './copy.js';
 import { cacheKey } from './cache-key.js';
-import { outputPipe, type Progress, type StepProgress } from './progress.js';
+import { outputPipe, type Progress, type StepPlace, type StepProgress } from './progress.js';
 import { variablesIn } from './words.js';
 
 /** Everything a build needs, parsed and checked by its front door (src/cli/commands/build.ts). */
@@ -54,6 +54,8 @@ export interface BuildRequest {
   network: NetworkMode;
   /** --label: more labels on the result. */
   labels: Record<string, string>;
+  /** --pull: pull the images FROM names even when the store has them. */
+  pull: boolean;
 }
 
 /** An image as a step starts from it; FROM scratch is the image with no layers, id ''. */
@@ -66,22 +68,23 @@ interface StageState {
   cmdSet: boolean;
 }
 
+/** The steps a stage shows: its FROM and each instruction but ARG. */
+const stepsIn = (stage: Stage) => stage.steps.filter((step) => step.keyword !== 'ARG').length + 1;
+
 // #region build
 export async function build(runtime: Runtime, request: BuildRequest, progress: Progress): Promise<ImageRecord> {
   const dockerfile = parseDockerfile(request.dockerfile.text, request.dockerfile.name);
   const plan = planBuild(dockerfile, { buildArgs: new Map(Object.entries(request.buildArgs)), target: request.target });
   for (const warning of plan.warnings) progress.warn(warning);
   const builder = new Builder(runtime, request, plan, progress);
+  builder.steps = plan.order.reduce((sum, index) => sum + stepsIn(plan.stages[index]!), 0);
 
   for (const index of plan.order) builder.built.set(index, await builder.stage(plan.stages[index]!));
   let image = builder.built.get(plan.order.at(-1)!)!;
   if (Object.keys(request.labels).length > 0 || image.id === '') image = await builder.finalSettings(image);
 
-  const exporting = progress.step('exporting to image');
-  exporting.line(`writing image ${image.id} done`);
-  for (const tag of request.tags) exporting.line(`naming to ${tag} done`);
   const stored = await saveImage(runtime.sys, runtime.paths, { ...findImage(runtime.paths, image.id)!, repoTags: request.tags, repoDigests: [] });
-  exporting.done();
+  progress.exported(stored.id, request.tags);
   return stored;
 }
 // #endregion
@@ -89,6 +92,9 @@ export async function build(runtime: Runtime, request: BuildRequest, progress: P
 class Builder {
   /** Each stage's result, by its index, once built. */
   readonly built = new Map<number, Image>();
+  /** How many steps this build takes, and how many it has begun. */
+  steps = 0;
+  private begun = 0;
   private readonly context: SourceTree;
   private readonly buildArgs: Map<string, string>;
 
@@ -105,33 +111,33 @@ class Builder {
   // #region stage
   /** One stage: its FROM, then each instruction in order. */
   async stage(stage: Stage): Promise<Image> {
-    const steps = stage.steps.filter((step) => step.keyword !== 'ARG').length + 1;
-    const label = (n: number) => (this.plan.stages.length > 1 ? `[${stageLabel(stage)} ${n}/${steps}]` : `[${n}/${steps}]`);
-    const state: StageState = { image: await this.from(stage, label(1)), args: new Map(), cmdSet: false };
+    const of = stepsIn(stage);
+    const place = (n: number): StepPlace => ({ stage: this.plan.stages.length > 1 ? stageLabel(stage) : undefined, n, of, overall: ++this.begun, total: this.steps });
+    const state: StageState = { image: await this.from(stage, place(1)), args: new Map(), cmdSet: false };
     let n = 1;
     for (const instruction of stage.steps) {
       if (instruction.keyword === 'ARG') this.declare(state, instruction);
-      else state.image = await this.step(state, instruction, label(++n));
+      else state.image = await this.step(state, instruction, place(++n));
     }
     return state.image;
   }
   // #endregion
 
-  private async from(stage: Stage, label: string): Promise<Image> {
+  private async from(stage: Stage, place: StepPlace): Promise<Image> {
     const { base } = stage;
     const name = base.kind === 'image' ? base.reference : base.kind === 'scratch' ? 'scratch' : stageLabel(this.plan.stages[base.index]!);
-    const step = this.progress.step(`${label} FROM ${name}`);
+    const step = this.progress.step(`FROM ${name}`, place);
     return this.inStep(step, stage.from, async () => {
       const image: Image = base.kind === 'stage' ? this.built.get(base.index)!
         : base.kind === 'scratch' ? { id: '', layers: [], config: { ...hostPlatform(), config: {}, rootfs: { type: 'layers', diff_ids: [] } } }
         : await this.pull(base.reference, step);
-      step.done();
+      step.done(image.id);
       return image;
     });
   }
 
   private async pull(reference: string, step: StepProgress): Promise<ImageRecord> {
-    return pullImage(this.runtime, reference, { policy: 'missing', progress: pullProgressLines((line) => step.line(line)) });
+    return pullImage(this.runtime, reference, { policy: this.request.pull ? 'always' : 'missing', progress: pullProgressLines((line) => step.line(line)) });
   }
 
   /** ARG: the values of the names it declares; nothing changes in the image. */
@@ -144,8 +150,8 @@ class Builder {
 
   // #region step
   /** One instruction that makes an image: from the cache, or made now. */
-  private async step(state: StageState, instruction: Instruction, label: string): Promise<Image> {
-    const step = this.progress.step(`${label} ${shown(instruction)}`);
+  private async step(state: StageState, instruction: Instruction, place: StepPlace): Promise<Image> {
+    const step = this.progress.step(shown(instruction), place);
     const warnings: string[] = [];
     const parent = state.image;
     const image = await this.inStep(step, instruction, async () => {
@@ -192,12 +198,12 @@ class Builder {
     const cached = hit === undefined ? undefined : findImage(this.runtime.paths, hit);
     annotate({ 'tsrun.build.cached': cached !== undefined });
     if (cached) {
-      step.cached();
+      step.cached(cached.id);
       return cached;
     }
     const made = await make();
     await rememberImage(this.runtime.sys, this.runtime.paths, key, made.id);
-    step.done();
+    step.done(made.id);
     return made;
   }
 
@@ -236,9 +242,8 @@ class Builder {
     try {
       container = await createContainer(this.runtime, request);
       const exit = await start(this.runtime, container, { io: { stdin: 0, stdout: output.fd, stderr: output.fd } });
-      const printed = await output.finish();
+      await output.finish();
       if (exit.exitCode !== 0) {
-        if (this.progress.quiet) process.stderr.write(printed);
         throw fail(`process "${argv.join(' ')}" did not complete successfully: exit code: ${exit.exitCode}`, 'see the command\'s output above');
       }
       return await newImage(this.runtime, image, { layer: containerLayer(this.runtime, container, false), config: image.config.config ?? {}, history: { created_by: text }, repoTags: [] });

@@ -261,9 +261,21 @@ describe.skipIf(!asRoot)('tsrun build (as root)', () => {
     expect(quiet.stdout).toMatch(/^sha256:[a-f0-9]{64}\n$/);
     expect(fs.readFileSync(iid, 'utf8')).toBe(quiet.stdout.trim());
     expect(JSON.parse(ok('inspect', '-f', '{{json .Config.Labels}}', quiet.stdout.trim()))).toEqual({ a: '1', extra: 'yes' });
+    // A failing step is the exception: its block is shown, its output with it, then the error.
+    const failing = run('build', '-q', '--network', 'none', context('quiet-fail', { 'Dockerfile': 'FROM tsrun-demo\nRUN echo noisy; exit 2\n' }));
+    expect(failing).toMatchObject({ status: 1, stdout: '' });
+    expect(failing.stderr).toMatch(/^#2 \[2\/2\] RUN echo noisy; exit 2\n#2 \d+\.\d{3} noisy\n#2 ERROR: process .* exit code: 2\n\ntsrun: Dockerfile:2: /);
     const bad = context('quiet-bad', { 'Dockerfile.custom': 'FROM tsrun-demo\nWORKDIR\n' });
     const wrong = run('build', '-f', path.join(bad, 'Dockerfile.custom'), bad);
     expect(wrong.stderr).toContain('Dockerfile.custom:2: WORKDIR'); // named as the file is
+  });
+
+  it('pulls the image FROM names again with --pull, even when the store has it', () => {
+    const dir = context('pull', { 'Dockerfile': 'FROM tsrun-demo\n' });
+    expect(build(dir).status).toBe(0);
+    const pulled = build(dir, '--pull'); // tsrun-demo is no registry's: the pull fails
+    expect(pulled.status).toBe(1);
+    expect(pulled.stderr).toMatch(/tsrun: Dockerfile:1: FROM tsrun-demo: .*docker\.io/);
   });
 
   it('traces a build: a root span, a tsrun.build.step per instruction, and a RUN\'s run stages inside its step', () => {
