@@ -6,6 +6,7 @@
 //             instruction's; its changes (the rw layer's upper dir) committed as one more layer, as
 //             `tsrun commit` does; the container removed
 //   COPY      files written straight into one more layer (copy.ts), no container needed
+//   ADD       COPY, with a URL downloaded and a local tar archive unpacked first (add.ts)
 //   ENV, …    settings only (settings.ts): a new config, a history entry marked empty_layer; WORKDIR
 //             also makes its directory, in a layer, when the image has none there
 //   ARG       nothing in the image: a variable the next instructions of its stage may use
@@ -21,7 +22,8 @@ import { createContainer, pullImage, start } from '../run.js';
 import { fail, TsrunError } from '../errors.js';
 import { deleteContainer } from '../store/containers.js';
 import { findImage, saveImage, type ImageRecord } from '../store/images.js';
-import { layerDir } from '../store/paths.js';
+import { layerDir, tmpDir } from '../store/paths.js';
+import { makeStagingDir } from '../store/atomic.js';
 import { cachedImage, rememberImage } from '../store/build-cache.js';
 import { containerLayer, newImage } from '../containers/commit.js';
 import { hostPlatform, type ContainerConfig } from '../image/oci.js';
@@ -35,6 +37,7 @@ import { declaredArgs, expand, planBuild, stageLabel, stageNamed, type BuildPlan
 import { commandOf, settingsChange } from './settings.js';
 import { cleanPath, contextTree, imageTree, resolveIn, type SourceTree } from './trees.js';
 import { copyChecksum, copyLayer, planCopy } from './copy.js';
+import { planAdd } from './add.js';
 import { cacheKey } from './cache-key.js';
 import { outputPipe, type Progress, type StepPlace, type StepProgress } from './progress.js';
 import { variablesIn } from './words.js';
@@ -170,7 +173,7 @@ class Builder {
   private async make(state: StageState, instruction: Instruction, step: StepProgress, warnings: string[]): Promise<ImageRecord> {
     switch (instruction.keyword) {
       case 'RUN': return this.run(state, instruction, step, warnings);
-      case 'COPY': return this.copy(state, instruction, step, warnings);
+      case 'COPY': case 'ADD': return this.copy(state, instruction, step, warnings);
       case 'WORKDIR': return this.workdir(state, instruction, step, warnings);
       default: return this.settings(state, instruction, step, warnings);
     }
@@ -255,7 +258,7 @@ class Builder {
   // #endregion
 
   // #region copy
-  /** COPY: the files as one more layer; the cache compares their checksum. */
+  /** COPY and ADD: the files as one more layer; the cache compares their checksum. */
   private async copy(state: StageState, instruction: Instruction, step: StepProgress, warnings: string[]): Promise<ImageRecord> {
     const word = (text: string) => expand(this.dockerfile, instruction, text, this.lookup(state), warnings);
     const paths = (jsonForm(instruction.args) ?? instruction.words).map(word);
@@ -268,19 +271,25 @@ class Builder {
     const owner = chown === undefined ? undefined : this.owner(state.image, word(chown));
 
     const target = imageTree(this.runtime.sys, this.layerDirs(state.image), 'the image');
-    const items = planCopy(source, target, {
-      sources: paths, destination, workdir: state.image.config.config?.WorkingDir || '/',
-      owner, mode: chmod === undefined ? undefined : parseInt(chmod, 8), keepOwners: from !== undefined,
-    });
-    const flags = [from === undefined ? '' : `--from=${from} `, chown === undefined ? '' : `--chown=${word(chown)} `, chmod === undefined ? '' : `--chmod=${chmod} `].join('');
-    const text = `COPY ${flags}${[...paths, destination].join(' ')}`;
-    const key = cacheKey({ parent: state.image.id, text, files: await copyChecksum(items) });
-    return this.cachedOr(step, key, () => newImage(this.runtime, state.image, {
-      layer: { entries: () => copyLayer(items, target, owner ?? { uid: 0, gid: 0 }, new Date()) },
-      config: state.image.config.config ?? {},
-      history: { created_by: text },
-      repoTags: [],
-    }));
+    const request = { sources: paths, destination, workdir: state.image.config.config?.WorkingDir || '/', owner, mode: chmod === undefined ? undefined : parseInt(chmod, 8) };
+    // ADD's downloads and unpacked archives, until the layer is written.
+    const scratch = instruction.keyword === 'ADD' ? makeStagingDir(tmpDir(this.runtime.paths), 'add') : undefined;
+    try {
+      const items = scratch === undefined
+        ? planCopy(source, target, { ...request, keepOwners: from !== undefined })
+        : await planAdd(this.runtime.sys, source, target, request, scratch);
+      const flags = [from === undefined ? '' : `--from=${from} `, chown === undefined ? '' : `--chown=${word(chown)} `, chmod === undefined ? '' : `--chmod=${chmod} `].join('');
+      const text = `${instruction.keyword} ${flags}${[...paths, destination].join(' ')}`;
+      const key = cacheKey({ parent: state.image.id, text, files: await copyChecksum(items) });
+      return await this.cachedOr(step, key, () => newImage(this.runtime, state.image, {
+        layer: { entries: () => copyLayer(items, target, owner ?? { uid: 0, gid: 0 }, new Date()) },
+        config: state.image.config.config ?? {},
+        history: { created_by: text },
+        repoTags: [],
+      }));
+    } finally {
+      if (scratch !== undefined) fs.rmSync(scratch, { recursive: true, force: true });
+    }
   }
 
   /** COPY --from: a stage built already (plan.ts built the stages a stage needs first), or an image. */

@@ -30,11 +30,11 @@ export interface Dockerfile {
 
 /** The instructions tsrun builds, and the flags each takes. */
 export const SUPPORTED: Record<string, string[]> = {
-  FROM: [], RUN: [], COPY: ['from', 'chown', 'chmod'], ENV: [], ARG: [], WORKDIR: [], USER: [], LABEL: [],
+  FROM: [], RUN: [], COPY: ['from', 'chown', 'chmod'], ADD: ['chown', 'chmod'], ENV: [], ARG: [], WORKDIR: [], USER: [], LABEL: [],
   EXPOSE: [], VOLUME: [], CMD: [], ENTRYPOINT: [], STOPSIGNAL: [], SHELL: [], MAINTAINER: [],
 };
 /** Docker's other instructions: a Dockerfile may use them, tsrun cannot build them yet. */
-const NOT_YET = ['ADD', 'HEALTHCHECK', 'ONBUILD'];
+const NOT_YET = ['HEALTHCHECK', 'ONBUILD'];
 
 /** A mistake in the Dockerfile or a step that failed: one line naming the file, the line and the instruction,
  *  and exit code 1, as `docker build` exits. */
@@ -96,8 +96,8 @@ function check(dockerfile: Dockerfile, instruction: Instruction): void {
     if (flag.value === null || flag.value === '') throw buildError(dockerfile, instruction, `--${flag.name} needs a value`, `write --${flag.name}=VALUE`);
   }
   if (instruction.args.trim() === '') throw buildError(dockerfile, instruction, `${keyword} needs arguments`);
-  if (keyword === 'COPY' && !isJsonArray(instruction.args) && instruction.words.length < 2) {
-    throw buildError(dockerfile, instruction, 'COPY needs a source and a destination', 'write COPY SOURCE... DESTINATION');
+  if ((keyword === 'COPY' || keyword === 'ADD') && (jsonForm(instruction.args) ?? instruction.words).length < 2) {
+    throw buildError(dockerfile, instruction, `${keyword} needs a source and a destination`, `write ${keyword} SOURCE... DESTINATION`);
   }
 }
 
@@ -110,10 +110,6 @@ export function jsonForm(args: string): string[] | undefined {
   } catch {
     return undefined; // Docker's rule: what is not valid JSON is the shell form
   }
-}
-
-function isJsonArray(args: string): boolean {
-  return jsonForm(args) !== undefined;
 }
 
 /** A flag's value, if the instruction has the flag. */

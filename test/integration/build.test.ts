@@ -221,6 +221,25 @@ describe.skipIf(!asRoot)('tsrun build (as root)', () => {
     expect(inContainer('stages:builder', 'cat /out/program')).toBe('compiled\n');
   });
 
+  it('ADDs as COPY does, unpacks a local tar archive into the destination, and fails clearly on a URL it cannot reach', () => {
+    const dir = context('add', {
+      'Dockerfile': 'FROM tsrun-demo\nADD pkg.tar.gz /opt/\nADD --chown=student:student notes.txt /home/student/\nADD data/*.csv /data/\n',
+      'pkg/bin/tool': 'echo tool\n', 'notes.txt': 'notes\n', 'data/a.csv': '1\n', 'data/b.csv': '2\n',
+    });
+    fs.chmodSync(path.join(dir, 'pkg/bin/tool'), 0o750);
+    execFileSync('tar', ['czf', path.join(dir, 'pkg.tar.gz'), '--owner=1000', '--group=1000', '-C', dir, 'pkg']);
+    fs.rmSync(path.join(dir, 'pkg'), { recursive: true });
+    expect(build(dir, '-t', 'added:1').status).toBe(0);
+    expect(inContainer('added:1', 'stat -c "%n %a %u:%g" /opt/pkg/bin/tool /home/student/notes.txt && cat /opt/pkg/bin/tool && ls /data && ls /opt')).toBe([
+      '/opt/pkg/bin/tool 750 1000:1000', '/home/student/notes.txt 644 1000:1000', 'echo tool', 'a.csv', 'b.csv', 'pkg', '',
+    ].join('\n'));
+    expect(steps(build(dir)).ran).toEqual([]); // the archive's contents are what the cache compares
+
+    const offline = build(context('add-url', { 'Dockerfile': 'FROM tsrun-demo\nADD http://no-such-host.invalid/tool.sh /usr/bin/\n' }));
+    expect(offline.status).toBe(1);
+    expect(offline.stderr.trimEnd().split('\n').at(-1)).toMatch(/^tsrun: Dockerfile:2: ADD http:\/\/no-such-host\.invalid\/tool\.sh \/usr\/bin\/: cannot download http:\/\/no-such-host\.invalid\/tool\.sh: getaddrinfo \w+ no-such-host\.invalid — ADD of a URL needs the network/);
+  });
+
   it('leaves out what .dockerignore names, and takes back its ! exceptions', () => {
     const dir = context('ignore', {
       'Dockerfile': 'FROM tsrun-demo\nCOPY . /ctx/\n',

@@ -34,7 +34,8 @@ describe('parseDockerfile', () => {
     expect(failure(() => parse('FROM x\nCOPY --chown a b')).message).toContain('--chown needs a value');
     expect(failure(() => parse('FROM x\nWORKDIR')).message).toBe('Dockerfile:2: WORKDIR: WORKDIR needs arguments');
     expect(failure(() => parse('FROM x\nCOPY onlyone')).message).toContain('COPY needs a source and a destination');
-    expect(failure(() => parse('FROM x\nADD a b')).message).toContain('tsrun build does not support ADD yet');
+    expect(failure(() => parse('FROM x\nADD --from=y a b')).message).toBe('Dockerfile:2: ADD --from=y a b: unknown flag: --from');
+    expect(failure(() => parse('FROM x\nADD a')).message).toContain('ADD needs a source and a destination');
     expect(failure(() => parse('RUN true')).message).toBe('Dockerfile: no FROM instruction');
   });
 });
