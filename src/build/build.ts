@@ -8,7 +8,8 @@
 //   COPY      files written straight into one more layer (copy.ts), no container needed
 //   ADD       COPY, with a URL downloaded and a local tar archive unpacked first (add.ts)
 //   ENV, …    settings only (settings.ts): a new config, a history entry marked empty_layer; WORKDIR
-//             also makes its directory, in a layer, when the image has none there
+//             also makes its directory, in a layer, when the image has none there; HEALTHCHECK and
+//             ONBUILD are recorded there, and an image's ONBUILD instructions run first in a stage FROM it
 //   ARG       nothing in the image: a variable the next instructions of its stage may use
 //
 // Before each step, the cache (cache-key.ts, store/build-cache.ts): a step that would start from the same
@@ -32,7 +33,7 @@ import { resolveUser } from '../image/passwd.js';
 import { pullProgressLines } from '../registry/progress.js';
 import { DEFAULT_SECURITY } from '../security/options.js';
 import { annotate, inSpan } from '../trace/span.js';
-import { BuildError, buildError, flagValue, jsonForm, parseDockerfile, shown, type Dockerfile, type Instruction } from './dockerfile.js';
+import { BuildError, buildError, flagValue, jsonForm, parseDockerfile, parseTrigger, shown, type Dockerfile, type Instruction } from './dockerfile.js';
 import { declaredArgs, expand, planBuild, stageLabel, stageNamed, type BuildPlan, type Stage } from './plan.js';
 import { commandOf, settingsChange } from './settings.js';
 import { cleanPath, contextTree, imageTree, resolveIn, type SourceTree } from './trees.js';
@@ -117,6 +118,7 @@ class Builder {
     const of = stepsIn(stage);
     const place = (n: number): StepPlace => ({ stage: this.plan.stages.length > 1 ? stageLabel(stage) : undefined, n, of, overall: ++this.begun, total: this.steps });
     const state: StageState = { image: await this.from(stage, place(1)), args: new Map(), cmdSet: false };
+    await this.triggers(stage, state);
     let n = 1;
     for (const instruction of stage.steps) {
       if (instruction.keyword === 'ARG') this.declare(state, instruction);
@@ -125,6 +127,19 @@ class Builder {
     return state.image;
   }
   // #endregion
+
+  /** ONBUILD: the triggers the base recorded run first, as if written right after FROM. The images they and the
+   *  stage's own steps make keep none of them: a trigger runs in the build FROM its image, not in the next. */
+  private async triggers(stage: Stage, state: StageState): Promise<void> {
+    const triggers = state.image.config.config?.OnBuild ?? [];
+    if (triggers.length === 0) return;
+    state.image = { ...state.image, config: { ...state.image.config, config: { ...state.image.config.config, OnBuild: null } } };
+    for (const text of triggers) {
+      const trigger = parseTrigger(this.dockerfile, stage.from, text);
+      if (trigger.keyword === 'ARG') this.declare(state, trigger);
+      else state.image = await this.step(state, trigger, undefined, `ONBUILD ${shown(trigger)}`);
+    }
+  }
 
   private async from(stage: Stage, place: StepPlace): Promise<Image> {
     const { base } = stage;
@@ -153,8 +168,8 @@ class Builder {
 
   // #region step
   /** One instruction that makes an image: from the cache, or made now. */
-  private async step(state: StageState, instruction: Instruction, place: StepPlace): Promise<Image> {
-    const step = this.progress.step(shown(instruction), place);
+  private async step(state: StageState, instruction: Instruction, place: StepPlace | undefined, label = shown(instruction)): Promise<Image> {
+    const step = this.progress.step(label, place);
     const warnings: string[] = [];
     const parent = state.image;
     const image = await this.inStep(step, instruction, async () => {
@@ -295,6 +310,8 @@ class Builder {
   /** COPY --from: a stage built already (plan.ts built the stages a stage needs first), or an image. */
   private async sourceImage(from: string, step: StepProgress): Promise<SourceTree> {
     const stage = stageNamed(this.plan.stages, from);
+    // The plan built every stage a COPY --from in the Dockerfile names; one an ONBUILD trigger names it could not see.
+    if (stage && !this.built.has(stage.index)) throw fail(`stage ${stageLabel(stage)} is not built before this step`, 'name an earlier stage');
     const image = stage ? this.built.get(stage.index)! : await this.pull(from, step);
     return imageTree(this.runtime.sys, this.layerDirs(image), stage ? `stage ${stageLabel(stage)}` : `image ${from}`);
   }

@@ -240,6 +240,31 @@ describe.skipIf(!asRoot)('tsrun build (as root)', () => {
     expect(offline.stderr.trimEnd().split('\n').at(-1)).toMatch(/^tsrun: Dockerfile:2: ADD http:\/\/no-such-host\.invalid\/tool\.sh \/usr\/bin\/: cannot download http:\/\/no-such-host\.invalid\/tool\.sh: getaddrinfo \w+ no-such-host\.invalid — ADD of a URL needs the network/);
   });
 
+  it('records HEALTHCHECK in the image\'s config as Docker does, and NONE takes the base\'s away', () => {
+    const dir = context('health', { 'Dockerfile': 'FROM tsrun-demo\nHEALTHCHECK --interval=5s --retries=2 CMD wget -q -O- http://localhost/ || exit 1\n' });
+    expect(build(dir, '-t', 'health:1').status).toBe(0);
+    expect(JSON.parse(ok('inspect', '-f', '{{json .Config.Healthcheck}}', 'health:1'))).toEqual({ Test: ['CMD-SHELL', 'wget -q -O- http://localhost/ || exit 1'], Interval: 5e9, Retries: 2 });
+    expect(ok('history', '--no-trunc', 'health:1').split('\n')[1]).toContain(' HEALTHCHECK --interval=5s --retries=2 CMD wget -q -O- http://localhost/ || exit 1 ');
+    expect(build(context('health-none', { 'Dockerfile': 'FROM health:1\nHEALTHCHECK NONE\n' }), '-t', 'health:none').status).toBe(0);
+    expect(JSON.parse(ok('inspect', '-f', '{{json .Config.Healthcheck}}', 'health:none'))).toEqual({ Test: ['NONE'] });
+  });
+
+  it('records ONBUILD, and runs its instructions first in a build FROM the image, with that build\'s context', () => {
+    const base = context('onbuild-base', { 'Dockerfile': 'FROM tsrun-demo\nONBUILD COPY app.txt /app/\nONBUILD RUN echo "built for $(cat /app/app.txt)" > /app/built\n' });
+    expect(build(base, '-t', 'onbase:1').status).toBe(0);
+    expect(JSON.parse(ok('inspect', '-f', '{{json .Config.OnBuild}}', 'onbase:1'))).toEqual(['COPY app.txt /app/', 'RUN echo "built for $(cat /app/app.txt)" > /app/built']);
+    expect(inContainer('onbase:1', 'ls /app 2>&1 || true')).toMatch(/No such file or directory/); // not run in its own build
+
+    const child = context('onbuild-child', { 'Dockerfile': 'FROM onbase:1\nCMD ["cat", "/app/built"]\n', 'app.txt': 'the child' });
+    const result = build(child, '-t', 'onchild:1');
+    expect(result.status).toBe(0);
+    expect(result.stderr).toMatch(/#\d+ ONBUILD COPY app\.txt \/app\/\n#\d+ DONE[^\n]*\n\n#\d+ ONBUILD RUN echo /);
+    expect(ok('run', '--rm', '--network', 'none', 'onchild:1')).toBe('built for the child\n');
+    // The triggers ran once: the image they made has none, so a build FROM it runs none.
+    expect(JSON.parse(ok('inspect', '-f', '{{json .Config.OnBuild}}', 'onchild:1'))).toBeNull();
+    expect(steps(build(context('onbuild-grandchild', { 'Dockerfile': 'FROM onchild:1\nENV A=1\n' }))).ran).toEqual(['ENV A=1']);
+  });
+
   it('leaves out what .dockerignore names, and takes back its ! exceptions', () => {
     const dir = context('ignore', {
       'Dockerfile': 'FROM tsrun-demo\nCOPY . /ctx/\n',

@@ -420,6 +420,7 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
       'ENV GREETING=hello',
       'RUN echo "ran as $(id -u)" > /ran',
       'COPY app.txt /app/',
+      'HEALTHCHECK --interval=30s CMD test -f /ran',
       'CMD ["sh", "-c", "echo $GREETING; cat /ran /app/app.txt; ls /app"]',
     ].join('\n'));
     fs.writeFileSync(path.join(context, 'app.txt'), 'from the context\n');
@@ -432,19 +433,21 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
       expect(built.stderr).toContain('DEPRECATED: The legacy builder is deprecated');
       const lines = built.stdout.split('\n');
       expect(lines.filter((line) => line.startsWith('Step '))).toEqual([
-        'Step 1/5 : FROM tsrun-demo', 'Step 2/5 : ENV GREETING=hello', 'Step 3/5 : RUN echo "ran as $(id -u)" > /ran',
-        'Step 4/5 : COPY app.txt /app/', 'Step 5/5 : CMD ["sh", "-c", "echo $GREETING; cat /ran /app/app.txt; ls /app"]',
+        'Step 1/6 : FROM tsrun-demo', 'Step 2/6 : ENV GREETING=hello', 'Step 3/6 : RUN echo "ran as $(id -u)" > /ran',
+        'Step 4/6 : COPY app.txt /app/', 'Step 5/6 : HEALTHCHECK --interval=30s CMD test -f /ran',
+        'Step 6/6 : CMD ["sh", "-c", "echo $GREETING; cat /ran /app/app.txt; ls /app"]',
       ]);
       expect(lines).not.toContain(' ---> Using cache');
       const id = docker(['image', 'inspect', '-f', '{{.Id}}', 'built:1']).stdout.trim();
       expect(built.stdout).toMatch(new RegExp(`Successfully built ${id.slice(7, 19)}\nSuccessfully tagged built:1\nSuccessfully tagged built:also\n$`));
       expect(docker(['run', '--rm', 'built:also'])).toEqual({ status: 0, stdout: 'hello\nran as 0\nfrom the context\napp.txt\n', stderr: '' });
+      expect(docker(['inspect', '-f', '{{json .Config.Healthcheck}}', 'built:1']).stdout).toBe('{"Test":["CMD-SHELL","test -f /ran"],"Interval":30000000000}\n');
 
       // Again, and with tsrun build of the same directory: every step from the cache, the same image.
       const again = docker(['build', '-q', context], undefined, classic);
       expect(again).toMatchObject({ status: 0, stdout: `${id}\n` });
       const cachedAgain = docker(['build', context], undefined, classic).stdout;
-      expect(cachedAgain.split('\n').filter((line) => line === ' ---> Using cache')).toHaveLength(4);
+      expect(cachedAgain.split('\n').filter((line) => line === ' ---> Using cache')).toHaveLength(5);
       const byTsrun = tsrun(root, ['build', '-q', '--network', 'none', context]);
       expect(byTsrun).toMatchObject({ status: 0, stdout: `${id}\n` });
       // What .dockerignore left out never reached the daemon: COPY of it fails there.
