@@ -30,7 +30,7 @@ export async function buildImage({ runtime, query, req, res }: DaemonRequest): P
   const context = makeStagingDir(tmpDir(runtime.paths), 'context');
   try {
     // The layers' unpacker: it writes nothing outside `context`, whatever the tar's names say.
-    await unpackLayer(runtime.sys, req, context).catch((error: unknown) => {
+    await unpackLayer(runtime.sys, req, context, { unpaddedEnd: true }).catch((error: unknown) => {
       throw badRequest(`the build context is not a readable tar: ${messageOf(error)}`);
     });
     const dockerfile = readDockerfile(context, query.get('dockerfile') || 'Dockerfile');

@@ -446,10 +446,16 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
       // Again, and with tsrun build of the same directory: every step from the cache, the same image.
       const again = docker(['build', '-q', context], undefined, classic);
       expect(again).toMatchObject({ status: 0, stdout: `${id}\n` });
-      const cachedAgain = docker(['build', context], undefined, classic).stdout;
-      expect(cachedAgain.split('\n').filter((line) => line === ' ---> Using cache')).toHaveLength(5);
+      // Without DOCKER_BUILDKIT, a CLI that has no buildx plugin uses the classic builder too, and says so.
+      const cachedAgain = docker(['build', context]);
+      expect(cachedAgain.stderr).toContain('Install the buildx component to build images with BuildKit');
+      expect(cachedAgain.stdout.split('\n').filter((line) => line === ' ---> Using cache')).toHaveLength(5);
       const byTsrun = tsrun(root, ['build', '-q', '--network', 'none', context]);
       expect(byTsrun).toMatchObject({ status: 0, stdout: `${id}\n` });
+      // The Dockerfile from standard input: the CLI puts it in the context's tar under a name of its own.
+      const piped = docker(['build', '-q', '-f', '-', context], 'FROM tsrun-demo\nENV FROM_STDIN=1\n', classic);
+      expect(piped.status, piped.stderr).toBe(0);
+      expect(docker(['inspect', '-f', '{{.Config.Env}}', piped.stdout.trim()]).stdout).toContain('FROM_STDIN=1');
       // What .dockerignore left out never reached the daemon: COPY of it fails there.
       fs.writeFileSync(path.join(context, 'Dockerfile'), 'FROM tsrun-demo\nCOPY left-out/secret /\n');
       expect(docker(['build', context], undefined, classic)).toMatchObject({ status: 1, stderr: expect.stringContaining('Dockerfile:2: COPY left-out/secret /: left-out/secret: not found in the build context') });
