@@ -72,6 +72,14 @@ interface StageState {
   cmdSet: boolean;
 }
 
+/** A RUN whose command exited with another code than 0. `tsrun build` exits 1 all the same, as BuildKit's docker
+ *  build does; through the daemon, `docker build` exits with the command's code, as it does with dockerd's. */
+export class RunFailed extends TsrunError {
+  constructor(message: string, readonly status: number) {
+    super(message, { hint: 'see the command\'s output above' });
+  }
+}
+
 /** The steps a stage shows: its FROM and each instruction but ARG. */
 const stepsIn = (stage: Stage) => stage.steps.filter((step) => step.keyword !== 'ARG').length + 1;
 
@@ -262,7 +270,7 @@ class Builder {
       const exit = await start(this.runtime, container, { io: { stdin: 0, stdout: output.fd, stderr: output.fd } });
       await output.finish();
       if (exit.exitCode !== 0) {
-        throw fail(`process "${argv.join(' ')}" did not complete successfully: exit code: ${exit.exitCode}`, 'see the command\'s output above');
+        throw new RunFailed(`process "${argv.join(' ')}" did not complete successfully: exit code: ${exit.exitCode}`, exit.exitCode);
       }
       return await newImage(this.runtime, image, { layer: containerLayer(this.runtime, container, false), config: image.config.config ?? {}, history: { created_by: text }, repoTags: [] });
     } finally {

@@ -12,10 +12,10 @@
 //   {"stream":"Successfully built 82382f14f8bd\n"}
 //
 // A failure once the stream has begun is its last line, {"errorDetail":{"message":…},"error":…}: the CLI prints
-// it and exits 1.
+// it and exits 1, or with the code a failed RUN's command exited with.
 import fs from 'node:fs';
 import path from 'node:path';
-import { build, type BuildRequest } from '../build/build.js';
+import { build, RunFailed, type BuildRequest } from '../build/build.js';
 import type { Progress, StepPlace, StepProgress } from '../build/progress.js';
 import { contextTree, resolveIn } from '../build/trees.js';
 import { unpackLayer } from '../image/unpack.js';
@@ -44,7 +44,9 @@ export async function buildImage({ runtime, query, req, res }: DaemonRequest): P
       if (options.quiet) writeJsonLine(res, { stream: `${image.id}\n` });
     } catch (error) {
       for (const message of held) writeJsonLine(res, message);
-      writeJsonLine(res, { errorDetail: { message: messageOf(error) }, error: messageOf(error) });
+      // A failed RUN's code is the one `docker build` exits with; without one, it exits 1.
+      const run = (error as Error).cause instanceof RunFailed ? (error as Error).cause as RunFailed : undefined;
+      writeJsonLine(res, { errorDetail: { message: messageOf(error), ...(run ? { code: run.status } : {}) }, error: messageOf(error) });
     }
     res.end();
   } finally {
