@@ -89,7 +89,6 @@ export async function build(runtime: Runtime, request: BuildRequest, progress: P
   const plan = planBuild(dockerfile, { buildArgs: new Map(Object.entries(request.buildArgs)), target: request.target });
   for (const warning of plan.warnings) progress.warn(warning);
   const builder = new Builder(runtime, request, plan, progress);
-  builder.steps = plan.order.reduce((sum, index) => sum + stepsIn(plan.stages[index]!), 0);
 
   for (const index of plan.order) builder.built.set(index, await builder.stage(plan.stages[index]!));
   let image = builder.built.get(plan.order.at(-1)!)!;
@@ -105,7 +104,7 @@ class Builder {
   /** Each stage's result, by its index, once built. */
   readonly built = new Map<number, Image>();
   /** How many steps this build takes, and how many it has begun. */
-  steps = 0;
+  private readonly steps: number;
   private begun = 0;
   private readonly context: SourceTree;
   private readonly buildArgs: Map<string, string>;
@@ -114,6 +113,7 @@ class Builder {
     const ignoreFile = path.join(request.context, '.dockerignore');
     this.context = contextTree(request.context, fs.existsSync(ignoreFile) ? fs.readFileSync(ignoreFile, 'utf8') : '');
     this.buildArgs = new Map(Object.entries(request.buildArgs));
+    this.steps = plan.order.reduce((sum, index) => sum + stepsIn(plan.stages[index]!), 0);
   }
 
   private get dockerfile(): Dockerfile {

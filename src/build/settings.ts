@@ -1,7 +1,8 @@
 // The instructions that change only an image's settings (ENV, WORKDIR, USER, LABEL, EXPOSE, VOLUME, CMD,
 // ENTRYPOINT, STOPSIGNAL, SHELL, MAINTAINER, HEALTHCHECK, ONBUILD): each read into the change it makes, applied
-// by the same applySetting that `tsrun commit -c` uses where it knows the instruction. Each makes an image with one more history entry and no layer
-// (but WORKDIR, which also makes its directory when the image has none: build.ts).
+// by the same applySetting that `tsrun commit -c` uses where it knows the instruction. Each makes an image with
+// one more history entry and no layer (but WORKDIR, which also makes its directory when the image has none:
+// build.ts).
 import path from 'node:path';
 import type { ContainerConfig, HealthConfig } from '../image/oci.js';
 import { applySetting, type Setting } from '../image/changes.js';
