@@ -6,8 +6,10 @@
 //             instruction's; its changes (the rw layer's upper dir) committed as one more layer, as
 //             `tsrun commit` does; the container removed
 //   COPY      files written straight into one more layer (copy.ts), no container needed
+//   ADD       COPY, with a URL downloaded and a local tar archive unpacked first (add.ts)
 //   ENV, …    settings only (settings.ts): a new config, a history entry marked empty_layer; WORKDIR
-//             also makes its directory, in a layer, when the image has none there
+//             also makes its directory, in a layer, when the image has none there; HEALTHCHECK and
+//             ONBUILD are recorded there, and an image's ONBUILD instructions run first in a stage FROM it
 //   ARG       nothing in the image: a variable the next instructions of its stage may use
 //
 // Before each step, the cache (cache-key.ts, store/build-cache.ts): a step that would start from the same
@@ -21,7 +23,8 @@ import { createContainer, pullImage, start } from '../run.js';
 import { fail, TsrunError } from '../errors.js';
 import { deleteContainer } from '../store/containers.js';
 import { findImage, saveImage, type ImageRecord } from '../store/images.js';
-import { layerDir } from '../store/paths.js';
+import { layerDir, tmpDir } from '../store/paths.js';
+import { makeStagingDir } from '../store/atomic.js';
 import { cachedImage, rememberImage } from '../store/build-cache.js';
 import { containerLayer, newImage } from '../containers/commit.js';
 import { hostPlatform, type ContainerConfig } from '../image/oci.js';
@@ -30,13 +33,14 @@ import { resolveUser } from '../image/passwd.js';
 import { pullProgressLines } from '../registry/progress.js';
 import { DEFAULT_SECURITY } from '../security/options.js';
 import { annotate, inSpan } from '../trace/span.js';
-import { BuildError, buildError, flagValue, jsonForm, parseDockerfile, shown, type Dockerfile, type Instruction } from './dockerfile.js';
+import { BuildError, buildError, flagValue, jsonForm, parseDockerfile, parseTrigger, shown, type Dockerfile, type Instruction } from './dockerfile.js';
 import { declaredArgs, expand, planBuild, stageLabel, stageNamed, type BuildPlan, type Stage } from './plan.js';
 import { commandOf, settingsChange } from './settings.js';
 import { cleanPath, contextTree, imageTree, resolveIn, type SourceTree } from './trees.js';
 import { copyChecksum, copyLayer, planCopy } from './copy.js';
+import { planAdd } from './add.js';
 import { cacheKey } from './cache-key.js';
-import { outputPipe, type Progress, type StepProgress } from './progress.js';
+import { outputPipe, type Progress, type StepPlace, type StepProgress } from './progress.js';
 import { variablesIn } from './words.js';
 
 /** Everything a build needs, parsed and checked by its front door (src/cli/commands/build.ts). */
@@ -54,6 +58,8 @@ export interface BuildRequest {
   network: NetworkMode;
   /** --label: more labels on the result. */
   labels: Record<string, string>;
+  /** --pull: pull the images FROM names even when the store has them. */
+  pull: boolean;
 }
 
 /** An image as a step starts from it; FROM scratch is the image with no layers, id ''. */
@@ -66,6 +72,17 @@ interface StageState {
   cmdSet: boolean;
 }
 
+/** A RUN whose command exited with another code than 0. `tsrun build` exits 1 all the same, as BuildKit's docker
+ *  build does; through the daemon, `docker build` exits with the command's code, as it does with dockerd's. */
+export class RunFailed extends TsrunError {
+  constructor(message: string, readonly status: number) {
+    super(message, { hint: 'see the command\'s output above' });
+  }
+}
+
+/** The steps a stage shows: its FROM and each instruction but ARG. */
+const stepsIn = (stage: Stage) => stage.steps.filter((step) => step.keyword !== 'ARG').length + 1;
+
 // #region build
 export async function build(runtime: Runtime, request: BuildRequest, progress: Progress): Promise<ImageRecord> {
   const dockerfile = parseDockerfile(request.dockerfile.text, request.dockerfile.name);
@@ -77,11 +94,8 @@ export async function build(runtime: Runtime, request: BuildRequest, progress: P
   let image = builder.built.get(plan.order.at(-1)!)!;
   if (Object.keys(request.labels).length > 0 || image.id === '') image = await builder.finalSettings(image);
 
-  const exporting = progress.step('exporting to image');
-  exporting.line(`writing image ${image.id} done`);
-  for (const tag of request.tags) exporting.line(`naming to ${tag} done`);
   const stored = await saveImage(runtime.sys, runtime.paths, { ...findImage(runtime.paths, image.id)!, repoTags: request.tags, repoDigests: [] });
-  exporting.done();
+  progress.exported(stored.id, request.tags);
   return stored;
 }
 // #endregion
@@ -89,6 +103,9 @@ export async function build(runtime: Runtime, request: BuildRequest, progress: P
 class Builder {
   /** Each stage's result, by its index, once built. */
   readonly built = new Map<number, Image>();
+  /** How many steps this build takes, and how many it has begun. */
+  private readonly steps: number;
+  private begun = 0;
   private readonly context: SourceTree;
   private readonly buildArgs: Map<string, string>;
 
@@ -96,6 +113,7 @@ class Builder {
     const ignoreFile = path.join(request.context, '.dockerignore');
     this.context = contextTree(request.context, fs.existsSync(ignoreFile) ? fs.readFileSync(ignoreFile, 'utf8') : '');
     this.buildArgs = new Map(Object.entries(request.buildArgs));
+    this.steps = plan.order.reduce((sum, index) => sum + stepsIn(plan.stages[index]!), 0);
   }
 
   private get dockerfile(): Dockerfile {
@@ -105,33 +123,47 @@ class Builder {
   // #region stage
   /** One stage: its FROM, then each instruction in order. */
   async stage(stage: Stage): Promise<Image> {
-    const steps = stage.steps.filter((step) => step.keyword !== 'ARG').length + 1;
-    const label = (n: number) => (this.plan.stages.length > 1 ? `[${stageLabel(stage)} ${n}/${steps}]` : `[${n}/${steps}]`);
-    const state: StageState = { image: await this.from(stage, label(1)), args: new Map(), cmdSet: false };
+    const of = stepsIn(stage);
+    const place = (n: number): StepPlace => ({ stage: this.plan.stages.length > 1 ? stageLabel(stage) : undefined, n, of, overall: ++this.begun, total: this.steps });
+    const state: StageState = { image: await this.from(stage, place(1)), args: new Map(), cmdSet: false };
+    await this.triggers(stage, state);
     let n = 1;
     for (const instruction of stage.steps) {
       if (instruction.keyword === 'ARG') this.declare(state, instruction);
-      else state.image = await this.step(state, instruction, label(++n));
+      else state.image = await this.step(state, instruction, place(++n));
     }
     return state.image;
   }
   // #endregion
 
-  private async from(stage: Stage, label: string): Promise<Image> {
+  /** ONBUILD: the triggers the base recorded run first, as if written right after FROM. The images they and the
+   *  stage's own steps make keep none of them: a trigger runs in the build FROM its image, not in the next. */
+  private async triggers(stage: Stage, state: StageState): Promise<void> {
+    const triggers = state.image.config.config?.OnBuild ?? [];
+    if (triggers.length === 0) return;
+    state.image = { ...state.image, config: { ...state.image.config, config: { ...state.image.config.config, OnBuild: null } } };
+    for (const text of triggers) {
+      const trigger = parseTrigger(this.dockerfile, stage.from, text);
+      if (trigger.keyword === 'ARG') this.declare(state, trigger);
+      else state.image = await this.step(state, trigger, undefined, `ONBUILD ${shown(trigger)}`);
+    }
+  }
+
+  private async from(stage: Stage, place: StepPlace): Promise<Image> {
     const { base } = stage;
     const name = base.kind === 'image' ? base.reference : base.kind === 'scratch' ? 'scratch' : stageLabel(this.plan.stages[base.index]!);
-    const step = this.progress.step(`${label} FROM ${name}`);
+    const step = this.progress.step(`FROM ${name}`, place);
     return this.inStep(step, stage.from, async () => {
       const image: Image = base.kind === 'stage' ? this.built.get(base.index)!
         : base.kind === 'scratch' ? { id: '', layers: [], config: { ...hostPlatform(), config: {}, rootfs: { type: 'layers', diff_ids: [] } } }
         : await this.pull(base.reference, step);
-      step.done();
+      step.done(image.id);
       return image;
     });
   }
 
   private async pull(reference: string, step: StepProgress): Promise<ImageRecord> {
-    return pullImage(this.runtime, reference, { policy: 'missing', progress: pullProgressLines((line) => step.line(line)) });
+    return pullImage(this.runtime, reference, { policy: this.request.pull ? 'always' : 'missing', progress: pullProgressLines((line) => step.line(line)) });
   }
 
   /** ARG: the values of the names it declares; nothing changes in the image. */
@@ -144,8 +176,8 @@ class Builder {
 
   // #region step
   /** One instruction that makes an image: from the cache, or made now. */
-  private async step(state: StageState, instruction: Instruction, label: string): Promise<Image> {
-    const step = this.progress.step(`${label} ${shown(instruction)}`);
+  private async step(state: StageState, instruction: Instruction, place: StepPlace | undefined, label = shown(instruction)): Promise<Image> {
+    const step = this.progress.step(label, place);
     const warnings: string[] = [];
     const parent = state.image;
     const image = await this.inStep(step, instruction, async () => {
@@ -164,7 +196,7 @@ class Builder {
   private async make(state: StageState, instruction: Instruction, step: StepProgress, warnings: string[]): Promise<ImageRecord> {
     switch (instruction.keyword) {
       case 'RUN': return this.run(state, instruction, step, warnings);
-      case 'COPY': return this.copy(state, instruction, step, warnings);
+      case 'COPY': case 'ADD': return this.copy(state, instruction, step, warnings);
       case 'WORKDIR': return this.workdir(state, instruction, step, warnings);
       default: return this.settings(state, instruction, step, warnings);
     }
@@ -192,12 +224,12 @@ class Builder {
     const cached = hit === undefined ? undefined : findImage(this.runtime.paths, hit);
     annotate({ 'tsrun.build.cached': cached !== undefined });
     if (cached) {
-      step.cached();
+      step.cached(cached.id);
       return cached;
     }
     const made = await make();
     await rememberImage(this.runtime.sys, this.runtime.paths, key, made.id);
-    step.done();
+    step.done(made.id);
     return made;
   }
 
@@ -236,10 +268,9 @@ class Builder {
     try {
       container = await createContainer(this.runtime, request);
       const exit = await start(this.runtime, container, { io: { stdin: 0, stdout: output.fd, stderr: output.fd } });
-      const printed = await output.finish();
+      await output.finish();
       if (exit.exitCode !== 0) {
-        if (this.progress.quiet) process.stderr.write(printed);
-        throw fail(`process "${argv.join(' ')}" did not complete successfully: exit code: ${exit.exitCode}`, 'see the command\'s output above');
+        throw new RunFailed(`process "${argv.join(' ')}" did not complete successfully: exit code: ${exit.exitCode}`, exit.exitCode);
       }
       return await newImage(this.runtime, image, { layer: containerLayer(this.runtime, container, false), config: image.config.config ?? {}, history: { created_by: text }, repoTags: [] });
     } finally {
@@ -250,7 +281,7 @@ class Builder {
   // #endregion
 
   // #region copy
-  /** COPY: the files as one more layer; the cache compares their checksum. */
+  /** COPY and ADD: the files as one more layer; the cache compares their checksum. */
   private async copy(state: StageState, instruction: Instruction, step: StepProgress, warnings: string[]): Promise<ImageRecord> {
     const word = (text: string) => expand(this.dockerfile, instruction, text, this.lookup(state), warnings);
     const paths = (jsonForm(instruction.args) ?? instruction.words).map(word);
@@ -263,24 +294,32 @@ class Builder {
     const owner = chown === undefined ? undefined : this.owner(state.image, word(chown));
 
     const target = imageTree(this.runtime.sys, this.layerDirs(state.image), 'the image');
-    const items = planCopy(source, target, {
-      sources: paths, destination, workdir: state.image.config.config?.WorkingDir || '/',
-      owner, mode: chmod === undefined ? undefined : parseInt(chmod, 8), keepOwners: from !== undefined,
-    });
-    const flags = [from === undefined ? '' : `--from=${from} `, chown === undefined ? '' : `--chown=${word(chown)} `, chmod === undefined ? '' : `--chmod=${chmod} `].join('');
-    const text = `COPY ${flags}${[...paths, destination].join(' ')}`;
-    const key = cacheKey({ parent: state.image.id, text, files: await copyChecksum(items) });
-    return this.cachedOr(step, key, () => newImage(this.runtime, state.image, {
-      layer: { entries: () => copyLayer(items, target, owner ?? { uid: 0, gid: 0 }, new Date()) },
-      config: state.image.config.config ?? {},
-      history: { created_by: text },
-      repoTags: [],
-    }));
+    const request = { sources: paths, destination, workdir: state.image.config.config?.WorkingDir || '/', owner, mode: chmod === undefined ? undefined : parseInt(chmod, 8) };
+    // ADD's downloads and unpacked archives, until the layer is written.
+    const scratch = instruction.keyword === 'ADD' ? makeStagingDir(tmpDir(this.runtime.paths), 'add') : undefined;
+    try {
+      const items = scratch === undefined
+        ? planCopy(source, target, { ...request, keepOwners: from !== undefined })
+        : await planAdd(this.runtime.sys, source, target, request, scratch);
+      const flags = [from === undefined ? '' : `--from=${from} `, chown === undefined ? '' : `--chown=${word(chown)} `, chmod === undefined ? '' : `--chmod=${chmod} `].join('');
+      const text = `${instruction.keyword} ${flags}${[...paths, destination].join(' ')}`;
+      const key = cacheKey({ parent: state.image.id, text, files: await copyChecksum(items) });
+      return await this.cachedOr(step, key, () => newImage(this.runtime, state.image, {
+        layer: { entries: () => copyLayer(items, target, owner ?? { uid: 0, gid: 0 }, new Date()) },
+        config: state.image.config.config ?? {},
+        history: { created_by: text },
+        repoTags: [],
+      }));
+    } finally {
+      if (scratch !== undefined) fs.rmSync(scratch, { recursive: true, force: true });
+    }
   }
 
   /** COPY --from: a stage built already (plan.ts built the stages a stage needs first), or an image. */
   private async sourceImage(from: string, step: StepProgress): Promise<SourceTree> {
     const stage = stageNamed(this.plan.stages, from);
+    // The plan built every stage a COPY --from in the Dockerfile names; one an ONBUILD trigger names it could not see.
+    if (stage && !this.built.has(stage.index)) throw fail(`stage ${stageLabel(stage)} is not built before this step`, 'name an earlier stage');
     const image = stage ? this.built.get(stage.index)! : await this.pull(from, step);
     return imageTree(this.runtime.sys, this.layerDirs(image), stage ? `stage ${stageLabel(stage)}` : `image ${from}`);
   }

@@ -41,10 +41,8 @@ export interface CopyItem {
 /** What `request` copies from `source` into `image`, in order; a later item at the same place replaces an earlier one. */
 export function planCopy(source: SourceTree, image: SourceTree, request: CopyRequest): CopyItem[] {
   const found = request.sources.flatMap((written) => sourcesFor(source, written));
-  const intoDirectory = /(^|\/)\.{0,2}$/.test(request.destination); // "dir/", ".", "..": a directory by how it is written
-  if (found.length > 1 && !intoDirectory) {
-    throw fail('with more than one source, the destination must be a directory and end with a /', `write ${request.destination}/`);
-  }
+  const intoDirectory = namesDirectory(request.destination);
+  if (found.length > 1 && !intoDirectory) throw oneDestination(request.destination);
   const destination = request.destination.startsWith('/') ? request.destination : path.posix.join('/', request.workdir, request.destination);
   const items = new Map<string, CopyItem>();
   const add = (target: string, entry: SourceEntry) => {
@@ -74,8 +72,17 @@ export function planCopy(source: SourceTree, image: SourceTree, request: CopyReq
 }
 // #endregion
 
+/** "dir/", ".", "..": a destination that is a directory by how it is written. */
+export function namesDirectory(destination: string): boolean {
+  return /(^|\/)\.{0,2}$/.test(destination);
+}
+
+export function oneDestination(destination: string): Error {
+  return fail('with more than one source, the destination must be a directory and end with a /', `write ${destination}/`);
+}
+
 /** The entries one written source names: a path (symlinks on the way followed), or every match of a wildcard. */
-function sourcesFor(tree: SourceTree, written: string): Array<{ relative: string; entry: SourceEntry }> {
+export function sourcesFor(tree: SourceTree, written: string): Array<{ relative: string; entry: SourceEntry }> {
   const matches = hasWildcard(written) ? glob(tree, written) : [resolveIn(tree, written, true)];
   const found = matches.flatMap((relative) => {
     const entry = tree.entry(relative);

@@ -30,11 +30,10 @@ export interface Dockerfile {
 
 /** The instructions tsrun builds, and the flags each takes. */
 export const SUPPORTED: Record<string, string[]> = {
-  FROM: [], RUN: [], COPY: ['from', 'chown', 'chmod'], ENV: [], ARG: [], WORKDIR: [], USER: [], LABEL: [],
+  FROM: [], RUN: [], COPY: ['from', 'chown', 'chmod'], ADD: ['chown', 'chmod'], ENV: [], ARG: [], WORKDIR: [], USER: [], LABEL: [],
   EXPOSE: [], VOLUME: [], CMD: [], ENTRYPOINT: [], STOPSIGNAL: [], SHELL: [], MAINTAINER: [],
+  HEALTHCHECK: ['interval', 'timeout', 'start-period', 'start-interval', 'retries'], ONBUILD: [],
 };
-/** Docker's other instructions: a Dockerfile may use them, tsrun cannot build them yet. */
-const NOT_YET = ['ADD', 'HEALTHCHECK', 'ONBUILD'];
 
 /** A mistake in the Dockerfile or a step that failed: one line naming the file, the line and the instruction,
  *  and exit code 1, as `docker build` exits. */
@@ -86,9 +85,8 @@ function instructionOf(parsed: ParsedInstruction): Instruction {
 /** What is wrong in an instruction whatever the build: an unknown word, a flag it does not take, no arguments. */
 function check(dockerfile: Dockerfile, instruction: Instruction): void {
   const { keyword } = instruction;
-  if (NOT_YET.includes(keyword)) throw buildError(dockerfile, instruction, `tsrun build does not support ${keyword} yet`, 'see issue 21 for what is coming');
   const flags = SUPPORTED[keyword];
-  if (!flags) throw buildError(dockerfile, instruction, `unknown instruction: ${keyword}`, `Dockerfile instructions are ${[...Object.keys(SUPPORTED), ...NOT_YET].sort().join(', ')}`);
+  if (!flags) throw buildError(dockerfile, instruction, `unknown instruction: ${keyword}`, `Dockerfile instructions are ${Object.keys(SUPPORTED).sort().join(', ')}`);
   for (const flag of instruction.flags) {
     if (!flags.includes(flag.name)) {
       throw buildError(dockerfile, instruction, `unknown flag: --${flag.name}`, flags.length > 0 ? `${keyword} takes ${flags.map((name) => `--${name}`).join(', ')}` : `${keyword} takes no flags in tsrun`);
@@ -96,9 +94,21 @@ function check(dockerfile: Dockerfile, instruction: Instruction): void {
     if (flag.value === null || flag.value === '') throw buildError(dockerfile, instruction, `--${flag.name} needs a value`, `write --${flag.name}=VALUE`);
   }
   if (instruction.args.trim() === '') throw buildError(dockerfile, instruction, `${keyword} needs arguments`);
-  if (keyword === 'COPY' && !isJsonArray(instruction.args) && instruction.words.length < 2) {
-    throw buildError(dockerfile, instruction, 'COPY needs a source and a destination', 'write COPY SOURCE... DESTINATION');
+  if (keyword === 'ONBUILD') parseTrigger(dockerfile, instruction, instruction.args);
+  if ((keyword === 'COPY' || keyword === 'ADD') && (jsonForm(instruction.args) ?? instruction.words).length < 2) {
+    throw buildError(dockerfile, instruction, `${keyword} needs a source and a destination`, `write ${keyword} SOURCE... DESTINATION`);
   }
+}
+
+/** An ONBUILD's instruction, read from its text: when the ONBUILD is read (`at` is the ONBUILD), and when it runs in
+ *  a build FROM the image that recorded it (`at` is that FROM, which errors name). */
+export function parseTrigger(dockerfile: Dockerfile, at: Instruction, text: string): Instruction {
+  const parsed = DockerfileParser.parse(text).getInstructions();
+  if (parsed.length !== 1) throw buildError(dockerfile, at, 'ONBUILD takes one instruction', 'write ONBUILD INSTRUCTION');
+  const trigger = { ...instructionOf(parsed[0]!), line: at.line };
+  if (['ONBUILD', 'FROM', 'MAINTAINER'].includes(trigger.keyword)) throw buildError(dockerfile, at, `${trigger.keyword} isn't allowed as an ONBUILD trigger`);
+  check(dockerfile, trigger);
+  return trigger;
 }
 
 /** The exec form: a JSON array of strings, or undefined when `args` is the shell form. */
@@ -110,10 +120,6 @@ export function jsonForm(args: string): string[] | undefined {
   } catch {
     return undefined; // Docker's rule: what is not valid JSON is the shell form
   }
-}
-
-function isJsonArray(args: string): boolean {
-  return jsonForm(args) !== undefined;
 }
 
 /** A flag's value, if the instruction has the flag. */

@@ -1,6 +1,8 @@
-// What `tsrun build` prints on stderr, in the shape of BuildKit's plain progress (`docker build
-// --progress=plain`): each step a numbered block, its output lines prefixed by the seconds since it started,
-// then CACHED or DONE with its time.
+// What a build tells as it goes. The build says what happens (a step begins, prints a line, is taken from the
+// cache, is done, fails; the image is written) and a Progress shows it in its own shape: `tsrun build` in the
+// shape of BuildKit's plain progress (`docker build --progress=plain`), below; the daemon in the classic
+// builder's, which the docker CLI prints (src/daemon/build.ts). Each step a numbered block, its output lines
+// prefixed by the seconds since it started, then CACHED or DONE with its time:
 //
 //   #3 [2/4] COPY app.sh /app/
 //   #3 DONE 0.0s
@@ -9,56 +11,104 @@
 //   #4 0.112 setting up
 //   #4 DONE 0.4s
 //
-// With -q nothing is printed; a failing RUN's output is then shown with the error.
+// With -q nothing is printed but a failing step's block.
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Syscalls } from '../kernel/syscalls.js';
 
-export class Progress {
+/** Where a step is in the build: its stage (named when there are several), its number there, and its number
+ *  among all the steps this build takes. */
+export interface StepPlace {
+  stage?: string;
+  n: number;
+  of: number;
+  overall: number;
+  total: number;
+}
+
+export interface Progress {
+  /** A step begins: `text` is its instruction; no place for the settings a build adds at its end (--label). */
+  step(text: string, place?: StepPlace): StepProgress;
+  warn(text: string): void;
+  /** The image is in the store, with these names. */
+  exported(id: string, tags: string[]): void;
+}
+
+export interface StepProgress {
+  /** A line about the step (a pull's progress). */
+  line(text: string): void;
+  /** A line the step's process wrote. */
+  output(text: string): void;
+  /** Taken from the cache: image `id`, made by an earlier build. */
+  cached(id: string): void;
+  /** Made now: image `id`. */
+  done(id: string): void;
+  error(message: string): void;
+}
+
+export class PlainProgress implements Progress {
   private count = 0;
 
-  constructor(private readonly write: (text: string) => void, readonly quiet: boolean) {}
+  constructor(private readonly write: (text: string) => void, private readonly quiet: boolean) {}
 
-  /** A new numbered block: "#N label". */
-  step(label: string): StepProgress {
-    const step = new StepProgress(++this.count, label, this.quiet ? () => {} : this.write);
-    step.line(label);
-    return step;
+  step(text: string, place?: StepPlace): StepProgress {
+    const where = place === undefined ? '' : `[${place.stage === undefined ? '' : `${place.stage} `}${place.n}/${place.of}] `;
+    return new PlainStep(++this.count, `${where}${text}`, this.write, this.quiet);
   }
 
   warn(text: string): void {
     if (!this.quiet) this.write(`WARNING: ${text}\n`);
   }
+
+  exported(id: string, tags: string[]): void {
+    const step = new PlainStep(++this.count, 'exporting to image', this.write, this.quiet);
+    step.line(`writing image ${id} done`);
+    for (const tag of tags) step.line(`naming to ${tag} done`);
+    step.done();
+  }
 }
 
-export class StepProgress {
+class PlainStep implements StepProgress {
   private readonly started = performance.now();
+  /** With -q, the block so far: shown only if the step fails. */
+  private held = '';
 
-  constructor(readonly number: number, readonly label: string, private readonly write: (text: string) => void) {}
+  constructor(private readonly number: number, label: string, private readonly write: (text: string) => void, private readonly quiet: boolean) {
+    this.line(label);
+  }
 
   line(text: string): void {
-    this.write(`#${this.number} ${text}\n`);
+    const line = `#${this.number} ${text}\n`;
+    if (this.quiet) this.held += line;
+    else this.write(line);
+  }
+
+  output(text: string): void {
+    this.line(`${this.seconds().toFixed(3)} ${text}`);
   }
 
   cached(): void {
-    this.line('CACHED');
-    this.write('\n');
+    this.end('CACHED');
   }
 
   done(): void {
-    this.line(`DONE ${this.seconds().toFixed(1)}s`);
-    this.write('\n');
+    this.end(`DONE ${this.seconds().toFixed(1)}s`);
   }
 
   error(message: string): void {
     this.line(`ERROR: ${message}`);
+    if (this.quiet) this.write(this.held);
     this.write('\n');
   }
 
-  /** Seconds since the step started. */
-  seconds(): number {
+  private end(text: string): void {
+    this.line(text);
+    if (!this.quiet) this.write('\n');
+  }
+
+  private seconds(): number {
     return (performance.now() - this.started) / 1000;
   }
 }
@@ -66,9 +116,9 @@ export class StepProgress {
 // #region output-pipe
 /** A pipe for a RUN's stdout and stderr: the container writes `fd`, and each line it writes is printed in the
  *  step's block as it comes. A FIFO, since Node opens no anonymous pipe: made, opened at both ends, and unlinked
- *  at once. `finish()`, once the container has exited (or was never made), closes tsrun's end and returns all
- *  the output. */
-export function outputPipe(sys: Syscalls, step: StepProgress): { fd: number; finish: () => Promise<string> } {
+ *  at once. `finish()`, once the container has exited (or was never made), closes tsrun's end and waits for the
+ *  last line. */
+export function outputPipe(sys: Syscalls, step: StepProgress): { fd: number; finish: () => Promise<void> } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-build-'));
   let readFd: number;
   let fd: number;
@@ -81,25 +131,22 @@ export function outputPipe(sys: Syscalls, step: StepProgress): { fd: number; fin
     fs.rmSync(dir, { recursive: true, force: true });
   }
   const reader = new net.Socket({ fd: readFd, readable: true, writable: false });
-  let all = '';
   let partial = '';
   reader.setEncoding('utf8');
   reader.on('data', (text: string) => {
-    all += text;
     const lines = (partial + text).split('\n');
     partial = lines.pop()!;
-    for (const line of lines) step.line(`${step.seconds().toFixed(3)} ${line}`);
+    for (const line of lines) step.output(line);
   });
   const ended = new Promise<void>((resolve) => reader.on('close', () => resolve()));
-  let finished: Promise<string> | undefined;
+  let finished: Promise<void> | undefined;
   return {
     fd,
-    // Once, however often it is asked: a failing RUN reads the output, and cleaning up asks again.
+    // Once, however often it is asked: a failing RUN's output is shown before its error, and cleaning up asks again.
     finish: () => finished ??= (async () => {
       fs.closeSync(fd); // the container's copy closed when it exited: now the reader sees the end
       await ended;
-      if (partial !== '') step.line(`${step.seconds().toFixed(3)} ${partial}`);
-      return all;
+      if (partial !== '') step.output(partial);
     })(),
   };
 }

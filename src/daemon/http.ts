@@ -85,6 +85,11 @@ export function sendEmpty(res: http.ServerResponse, status: 200 | 201 | 204 | 30
   res.end();
 }
 
+/** One message of a stream of JSON (a pull's progress, a build's), ended with CRLF as dockerd ends each. */
+export function writeJsonLine(res: http.ServerResponse, message: object): void {
+  res.write(JSON.stringify(message) + '\r\n');
+}
+
 export function sendError(res: http.ServerResponse, error: unknown): void {
   sendJson(res, statusOf(error), { message: messageOf(error) });
 }

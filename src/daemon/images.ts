@@ -14,7 +14,7 @@ import { parseFilters, referenceMatches, type Filters } from '../docker/filters.
 import { imageDocument } from '../containers/inspect.js';
 import { reconcileAll } from '../containers/reconcile.js';
 import {
-  asBadRequest, badRequest, messageOf, notFound, queryFlag, sendEmpty, sendJson, type DaemonRequest,
+  asBadRequest, badRequest, messageOf, notFound, queryFlag, sendEmpty, sendJson, writeJsonLine, type DaemonRequest,
 } from './http.js';
 
 // #region pull
@@ -50,7 +50,7 @@ export async function pull({ runtime, query, res }: DaemonRequest): Promise<void
     // Not begun: a plain error; 404 when the registry has no such image, which `docker run` reports and exits 125.
     if (!res.headersSent) throw ['MANIFEST_UNKNOWN', 'NAME_UNKNOWN'].some((code) => hasErrorCode(error, code)) ? notFound(messageOf(error)) : error;
     // Begun already: the error is the stream's last line, which the CLI prints before it exits 1.
-    writeLine(res, { errorDetail: { message: messageOf(error) }, error: messageOf(error) });
+    writeJsonLine(res, { errorDetail: { message: messageOf(error) }, error: messageOf(error) });
   }
   res.end();
 }
@@ -59,16 +59,12 @@ export async function pull({ runtime, query, res }: DaemonRequest): Promise<void
 /** One event as dockerd's progress messages: {"status": …, "id": LAYER, "progressDetail": …}. */
 function send(res: http.ServerResponse, event: PullEvent): void {
   switch (event.type) {
-    case 'start': return writeLine(res, { status: `Pulling from ${event.repository}`, id: event.tagOrDigest });
-    case 'layer': return writeLine(res, { status: LAYER_STATUS_TEXT[event.status], progressDetail: {}, id: event.layer });
+    case 'start': return writeJsonLine(res, { status: `Pulling from ${event.repository}`, id: event.tagOrDigest });
+    case 'layer': return writeJsonLine(res, { status: LAYER_STATUS_TEXT[event.status], progressDetail: {}, id: event.layer });
     // The CLI draws the bar from the numbers.
-    case 'bytes': return writeLine(res, { status: 'Downloading', progressDetail: { current: event.received, total: event.total }, id: event.layer });
-    default: for (const line of pullEventLines(event)) writeLine(res, { status: line });
+    case 'bytes': return writeJsonLine(res, { status: 'Downloading', progressDetail: { current: event.received, total: event.total }, id: event.layer });
+    default: for (const line of pullEventLines(event)) writeJsonLine(res, { status: line });
   }
-}
-
-function writeLine(res: http.ServerResponse, message: object): void {
-  res.write(JSON.stringify(message) + '\r\n');
 }
 
 /** GET /images/json[?all=1][&filters=…]: `docker images` splits RepoTags into REPOSITORY and TAG; none is a <none>

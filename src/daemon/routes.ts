@@ -6,6 +6,7 @@ import { create, inspect, kill, list, pause, remove, rename, resize, restart, st
 import { createExec, inspectExec, resizeExec, startAttachedExec, startDetachedExec } from './exec.js';
 import { attach } from './attach.js';
 import { logs } from './logs.js';
+import { buildImage } from './build.js';
 import * as images from './images.js';
 import * as networks from './networks.js';
 import * as volumes from './volumes.js';
@@ -41,6 +42,7 @@ export const ROUTES: Route<DaemonRequest>[] = [
   { method: 'POST', path: '/exec/{id}/start', handle: startDetachedExec }, // -d: no upgrade
   { method: 'GET', path: '/exec/{id}/json', handle: inspectExec },
   { method: 'POST', path: '/exec/{id}/resize', handle: resizeExec },
+  { method: 'POST', path: '/build', handle: buildImage },
   { method: 'POST', path: '/images/create', handle: images.pull },
   { method: 'GET', path: '/images/json', handle: images.list },
   { method: 'POST', path: '/images/prune', handle: images.prune },

@@ -79,6 +79,21 @@ export interface ContainerConfig {
   StopSignal?: string;
   /** A Dockerfile's SHELL: what the shell form of RUN, CMD and ENTRYPOINT runs in (Docker's extension). */
   Shell?: string[];
+  /** A Dockerfile's HEALTHCHECK, recorded as Docker records it (tsrun does not run it). */
+  Healthcheck?: HealthConfig;
+  /** A Dockerfile's ONBUILD: instructions, as written, that a build FROM this image runs first. */
+  OnBuild?: string[] | null;
+}
+
+/** The test (["CMD-SHELL", text], ["CMD", program, args…], or ["NONE"]: none, not even the base image's), and its
+ *  times in nanoseconds, each only when the Dockerfile gave it. */
+export interface HealthConfig {
+  Test: string[];
+  Interval?: number;
+  Timeout?: number;
+  StartPeriod?: number;
+  StartInterval?: number;
+  Retries?: number;
 }
 
 export interface HistoryEntry {

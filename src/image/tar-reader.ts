@@ -41,9 +41,15 @@ const TYPES: Record<string, ReadHeader['type']> = {
 /** Types with no content, whatever their size field says (POSIX; Go's reader does the same). */
 const HEADER_ONLY = new Set<ReadHeader['type']>(['link', 'symlink', 'character-device', 'block-device', 'directory', 'fifo']);
 
+export interface ReadOptions {
+  /** Take a tar whose last entry's padding is missing, as Go's reader (Docker's) does: the docker CLI 28 sends a
+   *  build context so when its Dockerfile comes from standard input. A layer must be whole. */
+  unpaddedEnd?: boolean;
+}
+
 /** The entries of the tar in `input`, one at a time. After the end-of-archive blocks it reads the
  *  rest of `input` through, unparsed, so that a hash taken of the bytes on their way covers them all. */
-export async function* readTar(input: AsyncIterable<Buffer>): AsyncGenerator<ReadEntry> {
+export async function* readTar(input: AsyncIterable<Buffer>, options: ReadOptions = {}): AsyncGenerator<ReadEntry> {
   const bytes = new Bytes(input[Symbol.asyncIterator]());
   let pax: PaxRecords = new Map();
   let longName: string | undefined;
@@ -73,8 +79,11 @@ export async function* readTar(input: AsyncIterable<Buffer>): AsyncGenerator<Rea
     longName = longLink = undefined;
     const data = { left: header.size };
     yield { header, data: dataOf(bytes, data) };
-    await bytes.skip(data.left + padding(header.size)); // what the consumer left unread
+    await bytes.skip(data.left); // what the consumer left unread
     data.left = 0;
+    // Fewer bytes when the input ends here, which the next read finds: a tar whose last padding is missing.
+    if (options.unpaddedEnd) await bytes.read(padding(header.size));
+    else await bytes.skip(padding(header.size));
   }
 }
 

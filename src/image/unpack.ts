@@ -20,7 +20,7 @@ import { decompress } from './compression.js';
 import { classifyEntryName, OVERLAY_OPAQUE_XATTR, OVERLAY_OPAQUE_VALUE } from './whiteouts.js';
 import { lstatOrNull } from './lstat.js';
 import { imageMayCarryXattr } from './xattrs.js';
-import { readTar, type ReadEntry, type ReadHeader } from './tar-reader.js';
+import { readTar, type ReadEntry, type ReadHeader, type ReadOptions } from './tar-reader.js';
 
 export interface UnpackedLayer {
   /** "sha256:<hex>" of the uncompressed tar: what the image config lists in rootfs.diff_ids. */
@@ -45,7 +45,7 @@ interface LayerInProgress {
  *  existing empty directory. On any error this throws, leaving `dest` half
  *  written: the caller removes it (it unpacks into a staging directory under
  *  <root>/tmp and renames it into place only on success). */
-export async function unpackLayer(sys: Syscalls, compressed: Readable, dest: string): Promise<UnpackedLayer> {
+export async function unpackLayer(sys: Syscalls, compressed: Readable, dest: string, options: ReadOptions = {}): Promise<UnpackedLayer> {
   const hash = crypto.createHash('sha256');
   const layer: LayerInProgress = { sys, dest, size: 0, directoryMtimes: new Map(), directories: new Set([dest]) };
 
@@ -53,7 +53,7 @@ export async function unpackLayer(sys: Syscalls, compressed: Readable, dest: str
   // as the entries are written out. Whatever fails, pipeline destroys the streams before it settles,
   // which closes `compressed`: nothing is left running.
   try {
-    await pipeline(decompress(compressed), hashEverything(hash), (tar: AsyncIterable<Buffer>) => writeEntries(layer, readTar(tar)));
+    await pipeline(decompress(compressed), hashEverything(hash), (tar: AsyncIterable<Buffer>) => writeEntries(layer, readTar(tar, options)));
   } catch (error) {
     // A bad entry or bad tar bytes fail with a TsrunError; bad compressed bytes, with zlib's or fzstd's own.
     throw unreadable(error);

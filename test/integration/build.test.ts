@@ -221,6 +221,50 @@ describe.skipIf(!asRoot)('tsrun build (as root)', () => {
     expect(inContainer('stages:builder', 'cat /out/program')).toBe('compiled\n');
   });
 
+  it('ADDs as COPY does, unpacks a local tar archive into the destination, and fails clearly on a URL it cannot reach', () => {
+    const dir = context('add', {
+      'Dockerfile': 'FROM tsrun-demo\nADD pkg.tar.gz /opt/\nADD --chown=student:student notes.txt /home/student/\nADD data/*.csv /data/\n',
+      'pkg/bin/tool': 'echo tool\n', 'notes.txt': 'notes\n', 'data/a.csv': '1\n', 'data/b.csv': '2\n',
+    });
+    fs.chmodSync(path.join(dir, 'pkg/bin/tool'), 0o750);
+    execFileSync('tar', ['czf', path.join(dir, 'pkg.tar.gz'), '--owner=1000', '--group=1000', '-C', dir, 'pkg']);
+    fs.rmSync(path.join(dir, 'pkg'), { recursive: true });
+    expect(build(dir, '-t', 'added:1').status).toBe(0);
+    expect(inContainer('added:1', 'stat -c "%n %a %u:%g" /opt/pkg/bin/tool /home/student/notes.txt && cat /opt/pkg/bin/tool && ls /data && ls /opt')).toBe([
+      '/opt/pkg/bin/tool 750 1000:1000', '/home/student/notes.txt 644 1000:1000', 'echo tool', 'a.csv', 'b.csv', 'pkg', '',
+    ].join('\n'));
+    expect(steps(build(dir)).ran).toEqual([]); // the archive's contents are what the cache compares
+
+    const offline = build(context('add-url', { 'Dockerfile': 'FROM tsrun-demo\nADD http://no-such-host.invalid/tool.sh /usr/bin/\n' }));
+    expect(offline.status).toBe(1);
+    expect(offline.stderr.trimEnd().split('\n').at(-1)).toMatch(/^tsrun: Dockerfile:2: ADD http:\/\/no-such-host\.invalid\/tool\.sh \/usr\/bin\/: cannot download http:\/\/no-such-host\.invalid\/tool\.sh: getaddrinfo \w+ no-such-host\.invalid — ADD of a URL needs the network/);
+  });
+
+  it('records HEALTHCHECK in the image\'s config as Docker does, and NONE takes the base\'s away', () => {
+    const dir = context('health', { 'Dockerfile': 'FROM tsrun-demo\nHEALTHCHECK --interval=5s --retries=2 CMD wget -q -O- http://localhost/ || exit 1\n' });
+    expect(build(dir, '-t', 'health:1').status).toBe(0);
+    expect(JSON.parse(ok('inspect', '-f', '{{json .Config.Healthcheck}}', 'health:1'))).toEqual({ Test: ['CMD-SHELL', 'wget -q -O- http://localhost/ || exit 1'], Interval: 5e9, Retries: 2 });
+    expect(ok('history', '--no-trunc', 'health:1').split('\n')[1]).toContain(' HEALTHCHECK --interval=5s --retries=2 CMD wget -q -O- http://localhost/ || exit 1 ');
+    expect(build(context('health-none', { 'Dockerfile': 'FROM health:1\nHEALTHCHECK NONE\n' }), '-t', 'health:none').status).toBe(0);
+    expect(JSON.parse(ok('inspect', '-f', '{{json .Config.Healthcheck}}', 'health:none'))).toEqual({ Test: ['NONE'] });
+  });
+
+  it('records ONBUILD, and runs its instructions first in a build FROM the image, with that build\'s context', () => {
+    const base = context('onbuild-base', { 'Dockerfile': 'FROM tsrun-demo\nONBUILD COPY app.txt /app/\nONBUILD RUN echo "built for $(cat /app/app.txt)" > /app/built\n' });
+    expect(build(base, '-t', 'onbase:1').status).toBe(0);
+    expect(JSON.parse(ok('inspect', '-f', '{{json .Config.OnBuild}}', 'onbase:1'))).toEqual(['COPY app.txt /app/', 'RUN echo "built for $(cat /app/app.txt)" > /app/built']);
+    expect(inContainer('onbase:1', 'ls /app 2>&1 || true')).toMatch(/No such file or directory/); // not run in its own build
+
+    const child = context('onbuild-child', { 'Dockerfile': 'FROM onbase:1\nCMD ["cat", "/app/built"]\n', 'app.txt': 'the child' });
+    const result = build(child, '-t', 'onchild:1');
+    expect(result.status).toBe(0);
+    expect(result.stderr).toMatch(/#\d+ ONBUILD COPY app\.txt \/app\/\n#\d+ DONE[^\n]*\n\n#\d+ ONBUILD RUN echo /);
+    expect(ok('run', '--rm', '--network', 'none', 'onchild:1')).toBe('built for the child\n');
+    // The triggers ran once: the image they made has none, so a build FROM it runs none.
+    expect(JSON.parse(ok('inspect', '-f', '{{json .Config.OnBuild}}', 'onchild:1'))).toBeNull();
+    expect(steps(build(context('onbuild-grandchild', { 'Dockerfile': 'FROM onchild:1\nENV A=1\n' }))).ran).toEqual(['ENV A=1']);
+  });
+
   it('leaves out what .dockerignore names, and takes back its ! exceptions', () => {
     const dir = context('ignore', {
       'Dockerfile': 'FROM tsrun-demo\nCOPY . /ctx/\n',
@@ -261,9 +305,21 @@ describe.skipIf(!asRoot)('tsrun build (as root)', () => {
     expect(quiet.stdout).toMatch(/^sha256:[a-f0-9]{64}\n$/);
     expect(fs.readFileSync(iid, 'utf8')).toBe(quiet.stdout.trim());
     expect(JSON.parse(ok('inspect', '-f', '{{json .Config.Labels}}', quiet.stdout.trim()))).toEqual({ a: '1', extra: 'yes' });
+    // A failing step is the exception: its block is shown, its output with it, then the error.
+    const failing = run('build', '-q', '--network', 'none', context('quiet-fail', { 'Dockerfile': 'FROM tsrun-demo\nRUN echo noisy; exit 2\n' }));
+    expect(failing).toMatchObject({ status: 1, stdout: '' });
+    expect(failing.stderr).toMatch(/^#2 \[2\/2\] RUN echo noisy; exit 2\n#2 \d+\.\d{3} noisy\n#2 ERROR: process .* exit code: 2\n\ntsrun: Dockerfile:2: /);
     const bad = context('quiet-bad', { 'Dockerfile.custom': 'FROM tsrun-demo\nWORKDIR\n' });
     const wrong = run('build', '-f', path.join(bad, 'Dockerfile.custom'), bad);
     expect(wrong.stderr).toContain('Dockerfile.custom:2: WORKDIR'); // named as the file is
+  });
+
+  it('pulls the image FROM names again with --pull, even when the store has it', () => {
+    const dir = context('pull', { 'Dockerfile': 'FROM tsrun-demo\n' });
+    expect(build(dir).status).toBe(0);
+    const pulled = build(dir, '--pull'); // tsrun-demo is no registry's: the pull fails
+    expect(pulled.status).toBe(1);
+    expect(pulled.stderr).toMatch(/tsrun: Dockerfile:1: FROM tsrun-demo: .*docker\.io/);
   });
 
   it('traces a build: a root span, a tsrun.build.step per instruction, and a RUN\'s run stages inside its step', () => {

@@ -53,10 +53,10 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
   let daemon: ChildProcess;
   /** What the daemon wrote on stderr so far: a line per request. */
   const daemonLog = () => fs.readFileSync(path.join(dir, 'daemon.log'), 'utf8');
-  const docker = (args: string[], input?: string) => {
+  const docker = (args: string[], input?: string, env: Record<string, string> = {}) => {
     const result = spawnSync(DOCKER, ['-H', `unix://${socket}`, ...args], {
       // SIGKILL at the end of the time: the CLI would pass a SIGTERM on to the container, and wait on.
-      encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL', input, env: { ...process.env, DOCKER_CONFIG: path.join(dir, 'docker-config') },
+      encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL', input, env: { ...process.env, ...env, DOCKER_CONFIG: path.join(dir, 'docker-config') },
     });
     return { status: result.status, stdout: result.stdout, stderr: result.stderr };
   };
@@ -430,6 +430,67 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
     } finally {
       tsrun(root, ['rm', '-f', 'img-user', 'img-source']);
       tsrun(root, ['rmi', 'snap:1', 'apiimg:1', '127.0.0.1:5000/demo/tagged:1']);
+    }
+  });
+
+  it('builds with DOCKER_BUILDKIT=0 docker build: the classic builder\'s steps, the image tsrun build makes, docker run of it, the cache, a failing RUN', () => {
+    const context = path.join(dir, 'build-context');
+    fs.mkdirSync(path.join(context, 'left-out'), { recursive: true });
+    fs.writeFileSync(path.join(context, 'Dockerfile'), [
+      'FROM tsrun-demo',
+      'ENV GREETING=hello',
+      'RUN echo "ran as $(id -u)" > /ran',
+      'COPY app.txt /app/',
+      'HEALTHCHECK --interval=30s CMD test -f /ran',
+      'CMD ["sh", "-c", "echo $GREETING; cat /ran /app/app.txt; ls /app"]',
+    ].join('\n'));
+    fs.writeFileSync(path.join(context, 'app.txt'), 'from the context\n');
+    fs.writeFileSync(path.join(context, 'left-out', 'secret'), 'not sent\n');
+    fs.writeFileSync(path.join(context, '.dockerignore'), 'left-out\n');
+    const classic = { DOCKER_BUILDKIT: '0' };
+    try {
+      const built = docker(['build', '-t', 'built:1', '-t', 'built:also', context], undefined, classic);
+      expect(built.status, built.stderr).toBe(0);
+      expect(built.stderr).toContain('DEPRECATED: The legacy builder is deprecated');
+      const lines = built.stdout.split('\n');
+      expect(lines.filter((line) => line.startsWith('Step '))).toEqual([
+        'Step 1/6 : FROM tsrun-demo', 'Step 2/6 : ENV GREETING=hello', 'Step 3/6 : RUN echo "ran as $(id -u)" > /ran',
+        'Step 4/6 : COPY app.txt /app/', 'Step 5/6 : HEALTHCHECK --interval=30s CMD test -f /ran',
+        'Step 6/6 : CMD ["sh", "-c", "echo $GREETING; cat /ran /app/app.txt; ls /app"]',
+      ]);
+      expect(lines).not.toContain(' ---> Using cache');
+      const id = docker(['image', 'inspect', '-f', '{{.Id}}', 'built:1']).stdout.trim();
+      expect(built.stdout).toMatch(new RegExp(`Successfully built ${id.slice(7, 19)}\nSuccessfully tagged built:1\nSuccessfully tagged built:also\n$`));
+      expect(docker(['run', '--rm', 'built:also'])).toEqual({ status: 0, stdout: 'hello\nran as 0\nfrom the context\napp.txt\n', stderr: '' });
+      expect(docker(['inspect', '-f', '{{json .Config.Healthcheck}}', 'built:1']).stdout).toBe('{"Test":["CMD-SHELL","test -f /ran"],"Interval":30000000000}\n');
+
+      // Again, and with tsrun build of the same directory: every step from the cache, the same image.
+      const again = docker(['build', '-q', context], undefined, classic);
+      expect(again).toMatchObject({ status: 0, stdout: `${id}\n` });
+      // Without DOCKER_BUILDKIT, a CLI that has no buildx plugin uses the classic builder too, and says so.
+      const cachedAgain = docker(['build', context]);
+      expect(cachedAgain.stderr).toContain('Install the buildx component to build images with BuildKit');
+      expect(cachedAgain.stdout.split('\n').filter((line) => line === ' ---> Using cache')).toHaveLength(5);
+      const byTsrun = tsrun(root, ['build', '-q', '--network', 'none', context]);
+      expect(byTsrun).toMatchObject({ status: 0, stdout: `${id}\n` });
+      // The Dockerfile from standard input: the CLI puts it in the context's tar under a name of its own.
+      const piped = docker(['build', '-q', '-f', '-', context], 'FROM tsrun-demo\nENV FROM_STDIN=1\n', classic);
+      expect(piped.status, piped.stderr).toBe(0);
+      expect(docker(['inspect', '-f', '{{.Config.Env}}', piped.stdout.trim()]).stdout).toContain('FROM_STDIN=1');
+      // What .dockerignore left out never reached the daemon: COPY of it fails there.
+      fs.writeFileSync(path.join(context, 'Dockerfile'), 'FROM tsrun-demo\nCOPY left-out/secret /\n');
+      expect(docker(['build', context], undefined, classic)).toMatchObject({ status: 1, stderr: expect.stringContaining('Dockerfile:2: COPY left-out/secret /: left-out/secret: not found in the build context') });
+
+      fs.writeFileSync(path.join(context, 'Dockerfile'), 'FROM tsrun-demo\nRUN echo about to fail; exit 3\n');
+      const failed = docker(['build', '-t', 'built:failed', context], undefined, classic);
+      expect(failed.status).toBe(3); // the command's code, as with dockerd
+      expect(failed.stdout).toContain('Step 2/2 : RUN echo about to fail; exit 3\nabout to fail\n');
+      expect(failed.stderr).toContain('Dockerfile:2: RUN echo about to fail; exit 3: process "/bin/sh -c echo about to fail; exit 3" did not complete successfully: exit code: 3');
+      expect(docker(['image', 'inspect', 'built:failed'])).toMatchObject({ status: 1 });
+      expect(daemonLog()).toMatch(/POST \/v1\.41\/build\?.*t=built%3Afailed.* 200 /);
+      expect(fs.readdirSync(path.join(root, 'tmp')).filter((name) => name.startsWith('context-'))).toEqual([]); // each context unpacked, then removed
+    } finally {
+      tsrun(root, ['rmi', 'built:1', 'built:also']);
     }
   });
 

@@ -1,4 +1,4 @@
-// tsrun build [-t NAME[:TAG]]… [-f FILE|-] [--build-arg K=V]… [--target STAGE] [--no-cache] [--network MODE]
+// tsrun build [-t NAME[:TAG]]… [-f FILE|-] [--build-arg K=V]… [--target STAGE] [--no-cache] [--pull] [--network MODE]
 //             [--label K=V]… [--iidfile F] [-q] CONTEXT: an image from a Dockerfile (src/build/).
 // The flags become a BuildRequest here; a mistake anywhere ends the build with exit code 1, as docker build's.
 import type { CommandModule } from 'yargs';
@@ -6,7 +6,7 @@ import type { BuildRequest } from '../../build/build.js';
 
 interface BuildArgs {
   root?: string; context: string; tag: string[]; file?: string; 'build-arg': string[]; target?: string;
-  'no-cache': boolean; network: string; label: string[]; iidfile?: string; quiet: boolean;
+  'no-cache': boolean; pull: boolean; network: string; label: string[]; iidfile?: string; quiet: boolean;
 }
 
 export const buildCommand: CommandModule<object, BuildArgs> = {
@@ -19,6 +19,7 @@ export const buildCommand: CommandModule<object, BuildArgs> = {
       'build-arg': { type: 'string', array: true, default: [], describe: 'Set a build arg: K=V (K alone: its value in this environment)' },
       target: { type: 'string', describe: 'Build this stage (FROM … AS STAGE) and the stages it needs' },
       'no-cache': { type: 'boolean', default: false, describe: 'Run every step, using no earlier build\'s images' },
+      pull: { type: 'boolean', default: false, describe: 'Pull the images FROM names even when they are here' },
       network: { type: 'string', default: 'bridge', describe: 'The network of RUN\'s containers: bridge, none, host, or a user network' },
       label: { type: 'string', array: true, default: [], describe: 'Add a label K=V to the image' },
       iidfile: { type: 'string', describe: 'Write the image id to this file' },
@@ -32,9 +33,9 @@ export const buildCommand: CommandModule<object, BuildArgs> = {
     try {
       const { runtimeFor } = await import('../runtime.js');
       const { build } = await import('../../build/build.js');
-      const { Progress } = await import('../../build/progress.js');
+      const { PlainProgress } = await import('../../build/progress.js');
       const runtime = runtimeFor(argv);
-      const image = await build(runtime, await buildRequest(argv), new Progress((text) => void process.stderr.write(text), argv.quiet));
+      const image = await build(runtime, await buildRequest(argv), new PlainProgress((text) => void process.stderr.write(text), argv.quiet));
       if (argv.iidfile !== undefined) fs.writeFileSync(argv.iidfile, image.id);
       if (argv.quiet) process.stdout.write(`${image.id}\n`);
     } catch (error) {
@@ -76,6 +77,7 @@ async function buildRequest(argv: BuildArgs): Promise<BuildRequest> {
     })),
     target: argv.target,
     noCache: argv['no-cache'],
+    pull: argv.pull,
     network: argv.network,
     labels: Object.fromEntries(argv.label.map((entry): [string, string] => {
       const eq = entry.indexOf('=');

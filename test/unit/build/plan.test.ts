@@ -34,7 +34,14 @@ describe('parseDockerfile', () => {
     expect(failure(() => parse('FROM x\nCOPY --chown a b')).message).toContain('--chown needs a value');
     expect(failure(() => parse('FROM x\nWORKDIR')).message).toBe('Dockerfile:2: WORKDIR: WORKDIR needs arguments');
     expect(failure(() => parse('FROM x\nCOPY onlyone')).message).toContain('COPY needs a source and a destination');
-    expect(failure(() => parse('FROM x\nADD a b')).message).toContain('tsrun build does not support ADD yet');
+    expect(failure(() => parse('FROM x\nADD --from=y a b')).message).toBe('Dockerfile:2: ADD --from=y a b: unknown flag: --from');
+    expect(failure(() => parse('FROM x\nADD a')).message).toContain('ADD needs a source and a destination');
+    expect(failure(() => parse('FROM x\nHEALTHCHECK --every=5s CMD true')).message).toContain('unknown flag: --every');
+    // ONBUILD's instruction is checked when it is read, as any other.
+    expect(failure(() => parse('FROM x\nONBUILD ONBUILD RUN true')).message).toBe('Dockerfile:2: ONBUILD ONBUILD RUN true: ONBUILD isn\'t allowed as an ONBUILD trigger');
+    expect(failure(() => parse('FROM x\nONBUILD FROM y')).message).toContain('FROM isn\'t allowed as an ONBUILD trigger');
+    expect(failure(() => parse('FROM x\nONBUILD BOGUS y')).message).toBe('Dockerfile:2: BOGUS y: unknown instruction: BOGUS');
+    expect(failure(() => parse('FROM x\nONBUILD COPY --mode=1 a b')).message).toContain('unknown flag: --mode');
     expect(failure(() => parse('RUN true')).message).toBe('Dockerfile: no FROM instruction');
   });
 });

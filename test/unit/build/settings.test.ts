@@ -2,7 +2,7 @@
 // and Docker's rule that a new ENTRYPOINT drops the base image's CMD.
 import { describe, expect, it } from 'vitest';
 import { parseDockerfile } from '../../../src/build/dockerfile.js';
-import { settingsChange } from '../../../src/build/settings.js';
+import { goDuration, settingsChange } from '../../../src/build/settings.js';
 import type { ContainerConfig } from '../../../src/image/oci.js';
 
 function apply(line: string, config: ContainerConfig = {}, values: Record<string, string> = {}, cmdSet = false) {
@@ -42,5 +42,38 @@ describe('settingsChange', () => {
   it('drops the base image\'s CMD with a new ENTRYPOINT, not one the same stage set', () => {
     expect(apply('ENTRYPOINT ["run"]', { Cmd: ['sh'] }).config).toEqual({ Entrypoint: ['run'], Cmd: null });
     expect(apply('ENTRYPOINT ["run"]', { Cmd: ['--help'] }, {}, true).config).toEqual({ Entrypoint: ['run'], Cmd: ['--help'] });
+  });
+
+  it('records HEALTHCHECK as Docker does: CMD-SHELL or CMD, the times in nanoseconds, only those given; NONE', () => {
+    expect(apply('HEALTHCHECK --interval=30s --timeout=1m30s --start-period=500ms --retries=3 CMD wget -q -O- http://localhost/ || exit 1')).toMatchObject({
+      text: 'HEALTHCHECK --interval=30s --timeout=1m30s --start-period=500ms --retries=3 CMD wget -q -O- http://localhost/ || exit 1',
+      config: { Healthcheck: { Test: ['CMD-SHELL', 'wget -q -O- http://localhost/ || exit 1'], Interval: 30e9, Timeout: 90e9, StartPeriod: 5e8, Retries: 3 } },
+    });
+    // SHELL does not change it: the shell the container has runs CMD-SHELL.
+    expect(apply('HEALTHCHECK CMD ["/bin/check", "--quick"]', { Shell: ['/bin/bash', '-c'] }).config.Healthcheck).toEqual({ Test: ['CMD', '/bin/check', '--quick'] });
+    expect(apply('HEALTHCHECK --interval=0 --retries=0 cmd true').config.Healthcheck).toEqual({ Test: ['CMD-SHELL', 'true'] });
+    expect(apply('HEALTHCHECK NONE', { Healthcheck: { Test: ['CMD', 'old'] } }).config.Healthcheck).toEqual({ Test: ['NONE'] });
+  });
+
+  it('refuses a HEALTHCHECK Docker refuses', () => {
+    expect(() => apply('HEALTHCHECK --interval=soon CMD true')).toThrow('Dockerfile:2: HEALTHCHECK --interval=soon CMD true: invalid --interval=soon');
+    expect(() => apply('HEALTHCHECK --timeout=10us CMD true')).toThrow('--timeout cannot be less than 1ms');
+    expect(() => apply('HEALTHCHECK --retries=-1 CMD true')).toThrow('invalid --retries=-1');
+    expect(() => apply('HEALTHCHECK CMD')).toThrow('HEALTHCHECK CMD needs a command');
+    expect(() => apply('HEALTHCHECK RUN true')).toThrow('unknown type "RUN" in HEALTHCHECK');
+    expect(() => apply('HEALTHCHECK NONE please')).toThrow('HEALTHCHECK NONE takes no arguments');
+    expect(() => apply('HEALTHCHECK --retries=2 NONE')).toThrow('HEALTHCHECK NONE takes no arguments');
+  });
+
+  it('reads durations as Go does', () => {
+    expect([goDuration('0'), goDuration('1h2m3s'), goDuration('1.5s'), goDuration('250ms'), goDuration('7µs')]).toEqual([0, 3723e9, 1.5e9, 2.5e8, 7000]);
+    expect([goDuration('5'), goDuration('s'), goDuration('1d'), goDuration('1s '), goDuration('')]).toEqual([undefined, undefined, undefined, undefined, undefined]);
+  });
+
+  it('records ONBUILD\'s instruction as written, after those the image has, its variables left for the build that runs it', () => {
+    expect(apply('ONBUILD RUN echo "$VERSION" > /v', { OnBuild: ['COPY . /src'] }, { VERSION: '1' })).toMatchObject({
+      text: 'ONBUILD RUN echo "$VERSION" > /v',
+      config: { OnBuild: ['COPY . /src', 'RUN echo "$VERSION" > /v'] },
+    });
   });
 });

@@ -328,6 +328,21 @@ describe('readTar: a damaged or hostile tar', () => {
     expect((await refusal(pax.subarray(0, 512 + 512))).message).toBe('the tar ends in the middle of an entry, after 1024 bytes');
   });
 
+  it('takes a tar that ends in its last padding only when asked (unpaddedEnd: a docker build context)', async () => {
+    const tar = await oneFile();
+    const unpadded = tar.subarray(0, 512 + 5); // 'hello', then nothing: no padding, no end-of-archive blocks
+    const names: string[] = [];
+    for await (const entry of readTar(streamOf(unpadded), { unpaddedEnd: true })) {
+      for await (const chunk of entry.data) names.push(`${entry.header.name} ${chunk.toString()}`);
+    }
+    expect(names).toEqual(['f hello']);
+    expect((await refusal(unpadded)).message).toBe('the tar ends in the middle of an entry, after 517 bytes');
+    // The data itself must still be whole.
+    await expect((async () => {
+      for await (const entry of readTar(streamOf(tar.subarray(0, 512 + 3)), { unpaddedEnd: true })) for await (const chunk of entry.data) void chunk;
+    })()).rejects.toThrow('the tar ends in the middle of an entry, after 515 bytes');
+  });
+
   it('fails the data of an entry cut short as it is read, not only the entry after it', async () => {
     const { value: entry } = await readTar(streamOf((await oneFile()).subarray(0, 512 + 3))).next();
     const reading = (async () => {
