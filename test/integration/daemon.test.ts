@@ -53,6 +53,13 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
   let daemon: ChildProcess;
   /** What the daemon wrote on stderr so far: a line per request. */
   const daemonLog = () => fs.readFileSync(path.join(dir, 'daemon.log'), 'utf8');
+  /** The daemon writes a request's line once it has answered, which may be a moment after the client has read the
+   *  answer and exited: its log is given up to 5 s to show `pattern`. */
+  const expectLogged = (pattern: RegExp) => {
+    const deadline = Date.now() + 5_000;
+    while (!pattern.test(daemonLog()) && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    expect(daemonLog()).toMatch(pattern);
+  };
   const docker = (args: string[], input?: string, env: Record<string, string> = {}) => {
     const result = spawnSync(DOCKER, ['-H', `unix://${socket}`, ...args], {
       // SIGKILL at the end of the time: the CLI would pass a SIGTERM on to the container, and wait on.
@@ -95,9 +102,9 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
     expect(docker(['run', '--rm', 'tsrun-demo', 'sh', '-c', 'echo out; echo err >&2; exit 3'])).toEqual({ status: 3, stdout: 'out\n', stderr: 'err\n' });
     expect(tsrun(root, ['ps', '-aq']).stdout).toBe('');
     // The calls behind it, in the daemon's log: create, then attach, wait and start, the wait answered last.
-    expect(daemonLog()).toMatch(/POST \/v1\.41\/containers\/create 201 .*\nPOST \/v1\.41\/containers\/\w+\/start 204/s);
-    expect(daemonLog()).toMatch(/POST \/v1\.41\/containers\/\w+\/attach\?stderr=1&stdout=1&stream=1 101 /);
-    expect(daemonLog()).toMatch(/POST \/v1\.41\/containers\/\w+\/wait\?condition=removed 200 /);
+    expectLogged(/POST \/v1\.41\/containers\/create 201 .*\nPOST \/v1\.41\/containers\/\w+\/start 204/s);
+    expectLogged(/POST \/v1\.41\/containers\/\w+\/attach\?stderr=1&stdout=1&stream=1 101 /);
+    expectLogged(/POST \/v1\.41\/containers\/\w+\/wait\?condition=removed 200 /);
   });
 
   it('gives docker run -t a terminal: -it through the CLI\'s own (script(1) gives it one), and -d -t read back with docker logs', () => {
@@ -240,7 +247,7 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
     const id = docker(['run', '-d', '--name', 'box', 'tsrun-demo', 'sleep', '100']).stdout.trim();
     try {
       expect(docker(['exec', 'box', 'sh', '-c', 'echo from-exec; echo err-exec >&2; exit 4'])).toEqual({ status: 4, stdout: 'from-exec\n', stderr: 'err-exec\n' });
-      expect(daemonLog()).toMatch(/POST \/v1\.41\/containers\/box\/exec 201 .*\nPOST \/v1\.41\/exec\/\w{64}\/start 101 .*\nGET \/v1\.41\/exec\/\w{64}\/json 200 /s);
+      expectLogged(/POST \/v1\.41\/containers\/box\/exec 201 .*\nPOST \/v1\.41\/exec\/\w{64}\/start 101 .*\nGET \/v1\.41\/exec\/\w{64}\/json 200 /s);
       expect(docker(['exec', '-e', 'A=1', '-w', '/tmp', '-u', '0', 'box', 'sh', '-c', 'echo $A $(pwd) $(id -u)'])).toEqual({ status: 0, stdout: '1 /tmp 0\n', stderr: '' });
       expect(docker(['exec', '-i', 'box', 'cat'], 'piped\ninput\n')).toEqual({ status: 0, stdout: 'piped\ninput\n', stderr: '' });
       expect(docker(['exec', '-d', 'box', 'sh', '-c', 'echo detached > /tmp/marker'])).toEqual({ status: 0, stdout: '', stderr: '' });
@@ -294,7 +301,7 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
       expect(docker(['pull', `${registry.host}/demo:no-such-tag`])).toEqual({
         status: 1, stdout: '', stderr: `Error response from daemon: manifest unknown: ${registry.host}/demo has no no-such-tag — check the tag or digest\n`,
       });
-      expect(daemonLog()).toMatch(/POST \/v1\.41\/images\/create\?fromImage=[^ ]+&tag=no-such-tag 404 /);
+      expectLogged(/POST \/v1\.41\/images\/create\?fromImage=[^ ]+&tag=no-such-tag 404 /);
       const runMissing = docker(['run', '--rm', `${registry.host}/demo:no-such-tag`, 'true']);
       expect(runMissing.status).toBe(125);
       expect(runMissing.stderr).toContain(`docker: Error response from daemon: manifest unknown: ${registry.host}/demo has no no-such-tag`);
@@ -335,14 +342,14 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
       expect(docker(['network', 'connect', 'apinet', 'no-such-box'])).toEqual({ status: 1, stdout: '', stderr: 'Error response from daemon: No such container: no-such-box\n' });
       expect(docker(['network', 'connect', 'no-such-net', 'api-other'])).toEqual({ status: 1, stdout: '', stderr: 'Error response from daemon: network no-such-net not found\n' });
       expect(docker(['network', 'rm', 'apinet'])).toMatchObject({ status: 1, stderr: expect.stringContaining(`network apinet id ${id} has active endpoints`) });
-      expect(daemonLog()).toMatch(/DELETE \/v1\.41\/networks\/apinet 403 /);
+      expectLogged(/DELETE \/v1\.41\/networks\/apinet 403 /);
       expect(docker(['network', 'disconnect', 'apinet', 'api-other'])).toEqual({ status: 0, stdout: '', stderr: '' });
       expect(docker(['exec', 'api-web', 'nslookup', 'oth']).status).not.toBe(0);
       expect(docker(['network', 'disconnect', 'apinet', 'api-other'])).toMatchObject({ status: 1, stderr: expect.stringContaining('is not connected to the network apinet') });
 
       // The CLI adds a line of its own after the daemon's words.
       expect(docker(['network', 'rm', 'bridge'])).toMatchObject({ status: 1, stderr: 'Error response from daemon: bridge is a pre-defined network and cannot be removed\nexit status 1\n' });
-      expect(daemonLog()).toMatch(/DELETE \/v1\.41\/networks\/bridge 403 /);
+      expectLogged(/DELETE \/v1\.41\/networks\/bridge 403 /);
       expect(docker(['network', 'inspect', 'no-such-net'])).toMatchObject({ status: 1, stderr: expect.stringContaining('network no-such-net not found') });
       expect(docker(['rm', '-f', 'api-web', 'api-other']).status).toBe(0);
       expect(docker(['network', 'rm', 'apinet'])).toEqual({ status: 0, stdout: 'apinet\n', stderr: '' });
@@ -370,7 +377,7 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
       const id = docker(['create', '--name', 'vol-user', '-v', 'apivol:/data', 'tsrun-demo', 'cat', '/data/file']).stdout.trim();
       expect(docker(['start', '-a', 'vol-user'])).toEqual({ status: 0, stdout: 'kept\n', stderr: '' });
       expect(docker(['volume', 'rm', 'apivol'])).toMatchObject({ status: 1, stderr: expect.stringContaining(`Error response from daemon: remove apivol: volume is in use - [${id}]`) });
-      expect(daemonLog()).toMatch(/DELETE \/v1\.41\/volumes\/apivol 409 /);
+      expectLogged(/DELETE \/v1\.41\/volumes\/apivol 409 /);
       expect(docker(['volume', 'prune', '-f'])).toEqual({ status: 0, stdout: 'Total reclaimed space: 0B\n', stderr: '' });
       expect(docker(['rm', 'vol-user']).status).toBe(0);
 
@@ -416,7 +423,7 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
       expect(docker(['rmi', '-f', id])).toEqual({
         status: 1, stdout: '', stderr: expect.stringMatching(`^Error response from daemon: conflict: unable to delete ${short} \\(cannot be forced\\) - image is being used by running container ${user}`),
       });
-      expect(daemonLog()).toMatch(/DELETE \/v1\.41\/images\/sha256:\w{64}\?force=1 409 /);
+      expectLogged(/DELETE \/v1\.41\/images\/sha256:\w{64}\?force=1 409 /);
 
       // A tag moved to a newer image leaves the older one without a name: dangling, what `image prune` removes.
       const first = tsrun(root, ['commit', 'img-user', 'snap:1']).stdout.trim();
@@ -487,7 +494,7 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
       expect(failed.stdout).toContain('Step 2/2 : RUN echo about to fail; exit 3\nabout to fail\n');
       expect(failed.stderr).toContain('Dockerfile:2: RUN echo about to fail; exit 3: process "/bin/sh -c echo about to fail; exit 3" did not complete successfully: exit code: 3');
       expect(docker(['image', 'inspect', 'built:failed'])).toMatchObject({ status: 1 });
-      expect(daemonLog()).toMatch(/POST \/v1\.41\/build\?.*t=built%3Afailed.* 200 /);
+      expectLogged(/POST \/v1\.41\/build\?.*t=built%3Afailed.* 200 /);
       expect(fs.readdirSync(path.join(root, 'tmp')).filter((name) => name.startsWith('context-'))).toEqual([]); // each context unpacked, then removed
     } finally {
       tsrun(root, ['rmi', 'built:1', 'built:also']);
