@@ -378,7 +378,7 @@ export const LABS: Lab[] = [
     task: 'tsrun compiles the container\'s seccomp profile, but the child never loads it unless no-new-privileges is set: /proc/self/status says Seccomp 0, and a profile that refuses mkdir lets mkdir through. Load the filter in the child, at a moment when the kernel allows it.',
     file: 'src/security/confinement.ts',
     region: 'confinement',
-    remove: "      ...(options.noNewPrivileges ? [] : loadFilter),\n",
+    remove: "      ...(plan.noNewPrivileges ? [] : loadFilter),\n",
     insert: "      // TODO(lab 10): without no_new_privs, the filter (loadFilter) is never loaded. Loading one takes CAP_SYS_ADMIN\n"
       + "      // or no_new_privs (seccomp(2)): find the last moment the child still holds CAP_SYS_ADMIN.\n",
     wrongFix: {
