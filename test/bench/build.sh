@@ -16,6 +16,8 @@ cleanup() {
     kill "$dockerd_pid" 2>/dev/null || true
     while kill -0 "$dockerd_pid" 2>/dev/null; do sleep 0.1; done
   fi
+  # dockerd leaves its cgroup parent behind: the one named here goes.
+  for c in /sys/fs/cgroup/*/tsrun-bench-build; do rmdir "$c"/* "$c" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -42,7 +44,8 @@ commands=(
 if [[ ${NO_DOCKER:-} != 1 ]]; then
   export DOCKER_HOST="unix://$work/docker.sock" DOCKER_BUILDKIT=0
   dockerd --data-root "$work/docker" --exec-root "$work/docker-exec" --pidfile "$work/docker.pid" --host "$DOCKER_HOST" \
-    --bridge none --iptables=false --ip6tables=false >"$work/dockerd.log" 2>&1 &
+    --bridge none --iptables=false --ip6tables=false --exec-opt native.cgroupdriver=cgroupfs --cgroup-parent tsrun-bench-build \
+    >"$work/dockerd.log" 2>&1 &
   dockerd_pid=$!
   for _ in $(seq 100); do docker version >/dev/null 2>&1 && break; sleep 0.2; done
   docker version >/dev/null || { cat "$work/dockerd.log" >&2; exit 1; }
