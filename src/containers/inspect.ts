@@ -115,6 +115,7 @@ export function containerDocument(runtime: Runtime, container: ContainerRecord):
       Entrypoint: config.entrypoint?.length ? config.entrypoint : null,
       Image: container.image.name,
       WorkingDir: config.workingDir,
+      Labels: config.labels ?? {},
     },
   };
 }

@@ -29,7 +29,7 @@ export async function lookUp({ runtime, params }: Pick<DaemonRequest, 'runtime' 
  *  by the pipeline's first two stages, as `tsrun create` makes one. */
 export async function create(request: DaemonRequest): Promise<void> {
   const { runtime, req, res, query } = request;
-  const { request: wanted, warnings } = await createRequest(await readJsonBody(req), query.get('name'));
+  const wanted = await createRequest(await readJsonBody(req), query.get('name'));
   // 404 is what makes `docker run` pull the image (POST /images/create) and ask again.
   if (!findImage(runtime.paths, wanted.image)) {
     const reference = await asBadRequest(() => parseReference(wanted.image));
@@ -37,7 +37,7 @@ export async function create(request: DaemonRequest): Promise<void> {
   }
   if (wanted.name !== undefined) await refuseTakenName(request, wanted.name);
   const container = await asBadRequest(() => createContainer(runtime, wanted));
-  sendJson(res, 201, { Id: container.id, Warnings: warnings });
+  sendJson(res, 201, { Id: container.id, Warnings: [] });
 }
 // #endregion
 
@@ -227,7 +227,7 @@ export async function list({ runtime, res, query }: DaemonRequest): Promise<void
       Command: command(container.config.argv),
       Created: Math.floor(Date.parse(container.created) / 1000),
       Ports: published.map((port) => ({ IP: port.hostIp || '0.0.0.0', PrivatePort: port.containerPort, PublicPort: port.hostPort, Type: port.protocol })),
-      Labels: {},
+      Labels: container.config.labels ?? {},
       State: container.state.status,
       Status: containerStatus(container.state, now),
       HostConfig: { NetworkMode: container.config.network ?? 'bridge' },
