@@ -5,15 +5,13 @@ import { createContainer } from '../run.js';
 import { findContainer, listContainers, renameContainer } from '../store/containers.js';
 import { findImage } from '../store/images.js';
 import { familiarString, parseReference } from '../image/reference.js';
-import { reconcile, reconcileAll } from '../containers/reconcile.js';
+import { reconcile } from '../containers/reconcile.js';
 import { killContainer, pauseContainer, stopContainer, stopToRestart, unpauseContainer } from '../containers/stop.js';
 import { removeContainer } from '../containers/remove.js';
 import { containerDocument } from '../containers/inspect.js';
-import { findLease } from '../net/ipam.js';
-import { containerStatus } from '../docker/format.js';
 import { createRequest } from './create-body.js';
 import {
-  asBadRequest, badRequest, conflict, messageOf, notFound, queryFlag, readJsonBody, refuseFilters, sendEmpty, sendJson, type DaemonRequest,
+  asBadRequest, badRequest, conflict, messageOf, notFound, queryFlag, readJsonBody, sendEmpty, sendJson, type DaemonRequest,
 } from './http.js';
 
 /** The container the path names ({id}: a name, an id or an id's prefix), as it is now; Docker's 404 if none. */
@@ -208,36 +206,4 @@ export async function remove(request: DaemonRequest): Promise<void> {
 /** GET /containers/{id}/json: `tsrun inspect`'s document, which has what the CLI reads (Id, Config.Tty, HostConfig). */
 export async function inspect(request: DaemonRequest): Promise<void> {
   sendJson(request.res, 200, containerDocument(request.runtime, await lookUp(request)));
-}
-
-/** GET /containers/json[?all=1]: `docker ps` prints these fields as they are (Status too: "Up 3 seconds"). */
-export async function list({ runtime, res, query }: DaemonRequest): Promise<void> {
-  refuseFilters(query, 'containers');
-  const all = queryFlag(query, 'all');
-  const now = new Date();
-  const containers = (await reconcileAll(runtime)).filter((container) => all || isUp(container.state));
-  sendJson(res, 200, containers.map((container) => {
-    // A running container's published ports are in its lease on its bridge, with the host ports it got.
-    const published = isUp(container.state) ? findLease(container.id)?.lease.ports ?? [] : [];
-    return {
-      Id: container.id,
-      Names: [`/${container.name}`],
-      Image: container.image.name,
-      ImageID: container.image.id,
-      Command: command(container.config.argv),
-      Created: Math.floor(Date.parse(container.created) / 1000),
-      Ports: published.map((port) => ({ IP: port.hostIp || '0.0.0.0', PrivatePort: port.containerPort, PublicPort: port.hostPort, Type: port.protocol })),
-      Labels: container.config.labels ?? {},
-      State: container.state.status,
-      Status: containerStatus(container.state, now),
-      HostConfig: { NetworkMode: container.config.network ?? 'bridge' },
-      NetworkSettings: { Networks: {} },
-      Mounts: [],
-    };
-  }));
-}
-
-/** dockerd's way: each argument with a space in single quotes, so that `docker ps` shows "sh -c 'echo hi'". */
-function command(argv: string[]): string {
-  return argv.map((arg, i) => (i > 0 && arg.includes(' ') ? `'${arg}'` : arg)).join(' ');
 }

@@ -10,11 +10,11 @@ import { LAYER_STATUS_TEXT, pullEventLines, type PullEvent } from '../registry/p
 import { hasErrorCode } from '../errors.js';
 import { findImage, imagesToList, pruneImages, removeImage, tagImage, type ImageRecord, type RemovedImage } from '../store/images.js';
 import { historyRows } from '../store/history.js';
-import { parseFilters, referenceMatches, type Filters } from '../docker/filters.js';
+import { labelsMatch, referenceMatches } from '../docker/filters.js';
 import { imageDocument } from '../containers/inspect.js';
 import { reconcileAll } from '../containers/reconcile.js';
 import {
-  asBadRequest, badRequest, messageOf, notFound, queryFlag, sendEmpty, sendJson, type DaemonRequest,
+  asBadRequest, badRequest, danglingFilter, filtersIn, messageOf, notFound, queryFlag, sendEmpty, sendJson, type DaemonRequest,
 } from './http.js';
 
 // #region pull
@@ -72,15 +72,16 @@ function writeLine(res: http.ServerResponse, message: object): void {
 }
 
 /** GET /images/json[?all=1][&filters=…]: `docker images` splits RepoTags into REPOSITORY and TAG; none is a <none>
- *  row. `docker images NAME` sends a reference filter: then only the names it matches are listed, as dockerd does. */
+ *  row. `docker images NAME` sends a reference filter: then only the names it matches are listed, as dockerd does;
+ *  label= matches the image's own labels (its config's). */
 export async function list({ runtime, query, res }: DaemonRequest): Promise<void> {
-  const filters = await asBadRequest(() => parseFilters(query.get('filters')));
-  refuseOtherFilters(filters, ['reference', 'dangling']);
+  const filters = filtersIn(query, 'images', ['reference', 'dangling', 'label'], ['reference', 'dangling', 'label', 'before', 'since']);
   const patterns = filters.reference ?? [];
-  const dangling = filters.dangling === undefined ? undefined : danglingOnly(filters.dangling);
+  const dangling = danglingFilter(filters);
   const matching = (names: string[]) => names.filter((name) => patterns.some((pattern) => referenceMatches(pattern, parseReference(name))));
   const listed = imagesToList(runtime.paths, queryFlag(query, 'all')).flatMap((image) => {
     if (dangling !== undefined && dangling !== (image.repoTags.length === 0)) return [];
+    if (!labelsMatch(filters.label ?? [], image.config.config?.Labels ?? {})) return [];
     if (patterns.length === 0) return [{ image, tags: image.repoTags, digests: image.repoDigests }];
     const [tags, digests] = [matching(image.repoTags), matching(image.repoDigests)];
     return tags.length + digests.length > 0 ? [{ image, tags, digests }] : [];
@@ -130,10 +131,9 @@ export async function remove(request: DaemonRequest): Promise<void> {
 /** POST /images/prune?filters={"dangling":{"false":true}}: the images without a name that no container uses; with
  *  dangling=false (`docker image prune -a`), every image no container uses. */
 export async function prune({ runtime, query, res }: DaemonRequest): Promise<void> {
-  const filters = await asBadRequest(() => parseFilters(query.get('filters')));
-  refuseOtherFilters(filters, ['dangling']);
+  const filters = filtersIn(query, 'images', ['dangling'], ['dangling', 'label', 'label!', 'until']);
   await reconcileAll(runtime);
-  const { removed, bytes } = await pruneImages(runtime.sys, runtime.paths, { all: !danglingOnly(filters.dangling ?? ['true']) });
+  const { removed, bytes } = await pruneImages(runtime.sys, runtime.paths, { all: !(danglingFilter(filters) ?? true) });
   sendJson(res, 200, { ImagesDeleted: removed.flatMap(removalLines), SpaceReclaimed: bytes });
 }
 
@@ -174,17 +174,6 @@ function familiar(name: string): string {
   } catch {
     return name;
   }
-}
-
-/** dangling=true or dangling=false (1 and 0 too, as dockerd reads a boolean). */
-function danglingOnly(values: string[]): boolean {
-  if (values.length !== 1 || !['true', 'false', '1', '0'].includes(values[0]!)) throw badRequest(`invalid filter 'dangling=${values.join(',')}'`);
-  return ['true', '1'].includes(values[0]!);
-}
-
-function refuseOtherFilters(filters: Filters, known: string[]): void {
-  const other = Object.keys(filters).filter((key) => !known.includes(key));
-  if (other.length > 0) throw badRequest(`tsrun's daemon does not filter images by ${other.join(', ')} yet`);
 }
 
 const unixSeconds = (time: string) => Math.floor(Date.parse(time) / 1000);

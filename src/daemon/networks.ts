@@ -4,10 +4,11 @@
 import { BUILT_IN_NETWORKS, createNetwork, findNetwork, inspectNetwork, networkSummaries, pruneNetworks, removeNetwork } from '../net/networks.js';
 import { networkHost } from '../net/bridges.js';
 import { connectToNetwork, disconnectFromNetwork } from '../containers/connect.js';
+import { labelsMatch, patternMatches } from '../docker/filters.js';
 import { Fields, UNSUPPORTED, refuseIfSet } from './create-body.js';
 import { lookUp } from './containers.js';
 import {
-  ApiError, asBadRequest, badRequest, conflict, notFound, readJsonBody, refuseFilters, sendEmpty, sendJson, type DaemonRequest,
+  ApiError, asBadRequest, badRequest, conflict, danglingFilter, filtersIn, notFound, readJsonBody, sendEmpty, sendJson, type DaemonRequest,
 } from './http.js';
 
 const forbidden = (message: string) => new ApiError(403, message);
@@ -21,12 +22,32 @@ function networkNamed({ runtime }: DaemonRequest, nameOrId: string): string {
   return network.name;
 }
 
-/** GET /networks: the built-in networks and the user's, each as GET /networks/{id} shows it. */
+/** GET /networks[?filters=…]: the built-in networks and the user's, each as GET /networks/{id} shows it; filtered
+ *  as dockerd filters them, by what that document says. */
 export function list(request: DaemonRequest): void {
-  refuseFilters(request.query, 'networks');
+  const filters = filtersIn(request.query, 'networks', ['dangling', 'driver', 'id', 'label', 'name', 'scope', 'type']);
+  const types = filters.type ?? [];
+  const bad = types.find((type) => type !== 'builtin' && type !== 'custom');
+  if (bad !== undefined) throw badRequest(`Invalid filter: 'type'='${bad}'`); // dockerd's words for this one
+  const dangling = danglingFilter(filters);
   const { paths } = request.runtime;
-  sendJson(request.res, 200, networkSummaries(paths).map((network) => inspectNetwork(paths, networkHost(paths), network.name)));
+  const networks = networkSummaries(paths).map((network) => inspectNetwork(paths, networkHost(paths), network.name) as NetworkDocument);
+  sendJson(request.res, 200, networks.filter((network) => {
+    const custom = !isBuiltIn(network.Name);
+    const any = (key: string, test: (value: string) => boolean) => !filters[key] || filters[key]!.some(test);
+    return any('name', (value) => patternMatches([value], network.Name))
+      && any('id', (value) => patternMatches([value], network.Id))
+      && any('driver', (value) => value === network.Driver)
+      && any('scope', (value) => value === network.Scope)
+      && any('type', (value) => (value === 'custom') === custom)
+      && labelsMatch(filters.label ?? [], network.Labels)
+      // dockerd's dangling: a network of the user's that no container is on.
+      && (dangling === undefined || dangling === (custom && Object.keys(network.Containers).length === 0));
+  }));
 }
+
+/** What a filter reads of a network's document. */
+interface NetworkDocument { Name: string; Id: string; Driver: string; Scope: string; Labels: Record<string, string>; Containers: object }
 
 /** GET /networks/{id}: also asked by `docker network rm` first, and by an untyped `docker inspect` (a 404 moves it on). */
 export function inspect(request: DaemonRequest): void {
@@ -34,15 +55,15 @@ export function inspect(request: DaemonRequest): void {
   sendJson(request.res, 200, inspectNetwork(paths, networkHost(paths), networkNamed(request, request.params.id!)));
 }
 
-/** POST /networks/create: a bridge with a subnet of its own, as `tsrun network create [--subnet]` makes it. What
- *  tsrun's networks cannot be (internal, IPv6, another driver, labelled) is refused, not dropped. */
+/** POST /networks/create: a bridge with a subnet of its own, as `tsrun network create [--subnet]` makes it, with
+ *  its labels. What tsrun's networks cannot be (internal, IPv6, another driver) is refused, not dropped. */
 export async function create(request: DaemonRequest): Promise<void> {
   const { runtime, req, res } = request;
   const body = new Fields(await readJsonBody(req), '');
   const name = body.requiredText('Name');
   const driver = body.text('Driver') || 'bridge';
   if (driver !== 'bridge') throw badRequest(`tsrun's networks are bridges: the driver ${driver} is not supported`);
-  refuseIfSet(body, ['Internal', 'EnableIPv6', 'Attachable', 'Ingress', 'ConfigOnly', 'ConfigFrom', 'Options', 'Labels']);
+  refuseIfSet(body, ['Internal', 'EnableIPv6', 'Attachable', 'Ingress', 'ConfigOnly', 'ConfigFrom', 'Options']);
   const ipam = body.object('IPAM');
   refuseIfSet(ipam, ['Options']);
   if (!['', 'default'].includes(ipam.text('Driver') ?? '')) throw badRequest(`tsrun has the default IPAM driver only, not ${ipam.text('Driver')}`);
@@ -52,7 +73,7 @@ export async function create(request: DaemonRequest): Promise<void> {
   if (isBuiltIn(name) || findNetwork(runtime.paths, name)?.name === name) {
     throw conflict(`network with name ${name} already exists`);
   }
-  const network = await asBadRequest(() => createNetwork(runtime.sys, runtime.paths, networkHost(runtime.paths), name, configs[0]?.text('Subnet') || undefined));
+  const network = await asBadRequest(() => createNetwork(runtime.sys, runtime.paths, networkHost(runtime.paths), name, configs[0]?.text('Subnet') || undefined, body.textMap('Labels')));
   sendJson(res, 201, { Id: network.id, Warning: '' });
 }
 
@@ -91,7 +112,7 @@ export async function remove(request: DaemonRequest): Promise<void> {
 
 /** POST /networks/prune: every user network no running container is on, as `tsrun network prune` finds them. */
 export async function prune(request: DaemonRequest): Promise<void> {
-  refuseFilters(request.query, 'networks');
+  filtersIn(request.query, 'networks', [], ['label', 'label!', 'until']);
   const { sys, paths } = request.runtime;
   const removed = await pruneNetworks(sys, paths, networkHost(paths));
   sendJson(request.res, 200, { NetworksDeleted: removed.map((network) => network.name) });

@@ -2,9 +2,10 @@
 // but the ping (/v1.41/containers/create); tsrun answers every version as 1.41, and paths without one too.
 import type { DaemonRequest, HijackedRequest } from './http.js';
 import { info, ping, version } from './system.js';
-import { create, inspect, kill, list, pause, remove, rename, resize, restart, start, stop, unpause, wait } from './containers.js';
+import { create, inspect, kill, pause, remove, rename, resize, restart, start, stop, unpause, wait } from './containers.js';
 import { createExec, inspectExec, resizeExec, startAttachedExec, startDetachedExec } from './exec.js';
 import { attach } from './attach.js';
+import { list } from './list-containers.js';
 import { logs } from './logs.js';
 import * as images from './images.js';
 import * as networks from './networks.js';

@@ -2,9 +2,10 @@
 // (src/volumes/store.ts). tsrun's volumes are Docker's "local" driver's: a directory in the store.
 import { directorySize } from '../store/disk-usage.js';
 import { containersUsingVolume, ensureVolume, findVolume, listVolumes, pruneVolumes, removeVolume, volumeDataDir, volumeDocument } from '../volumes/store.js';
+import { labelsMatch, patternMatches } from '../docker/filters.js';
 import { Fields, refuseIfSet } from './create-body.js';
 import {
-  asBadRequest, badRequest, notFound, queryFlag, readJsonBody, refuseFilters, sendEmpty, sendJson, type DaemonRequest,
+  asBadRequest, badRequest, danglingFilter, filtersIn, notFound, queryFlag, readJsonBody, sendEmpty, sendJson, type DaemonRequest,
 } from './http.js';
 
 /** Docker's words for a volume that is not there. */
@@ -16,15 +17,21 @@ export async function create({ runtime, req, res }: DaemonRequest): Promise<void
   const body = new Fields(await readJsonBody(req), '');
   const driver = body.text('Driver') || 'local';
   if (driver !== 'local') throw badRequest(`tsrun has the local volume driver only, not ${driver}`);
-  refuseIfSet(body, ['DriverOpts', 'Labels', 'ClusterVolumeSpec']);
-  const { volume } = await asBadRequest(() => ensureVolume(runtime.sys, runtime.paths, body.text('Name') ?? ''));
+  refuseIfSet(body, ['DriverOpts', 'ClusterVolumeSpec']);
+  const { volume } = await asBadRequest(() => ensureVolume(runtime.sys, runtime.paths, body.text('Name') ?? '', body.textMap('Labels')));
   sendJson(res, 201, volumeDocument(runtime.paths, volume));
 }
 
-/** GET /volumes: {"Volumes": […], "Warnings": null}, each volume as GET /volumes/{name} shows it. */
+/** GET /volumes[?filters=…]: {"Volumes": […], "Warnings": null}, each volume as GET /volumes/{name} shows it;
+ *  dangling=true: those no container names. */
 export function list({ runtime, query, res }: DaemonRequest): void {
-  refuseFilters(query, 'volumes');
-  sendJson(res, 200, { Volumes: listVolumes(runtime.paths).map((volume) => volumeDocument(runtime.paths, volume)), Warnings: null });
+  const filters = filtersIn(query, 'volumes', ['dangling', 'driver', 'label', 'name']);
+  const dangling = danglingFilter(filters);
+  const volumes = listVolumes(runtime.paths).filter((volume) => (!filters.name || patternMatches(filters.name, volume.Name))
+    && (!filters.driver || filters.driver.includes('local'))
+    && labelsMatch(filters.label ?? [], volume.Labels ?? {})
+    && (dangling === undefined || dangling === (containersUsingVolume(runtime.paths, volume.Name).length === 0)));
+  sendJson(res, 200, { Volumes: volumes.map((volume) => volumeDocument(runtime.paths, volume)), Warnings: null });
 }
 
 export function inspect({ runtime, params, res }: DaemonRequest): void {
@@ -46,7 +53,7 @@ export async function remove({ runtime, params, query, res }: DaemonRequest): Pr
 
 /** POST /volumes/prune: every volume no container names, and the bytes their data took. */
 export async function prune({ runtime, query, res }: DaemonRequest): Promise<void> {
-  refuseFilters(query, 'volumes');
+  filtersIn(query, 'volumes', [], ['label', 'label!']);
   const { sys, paths } = runtime;
   // Measured before: once pruned there is nothing to measure. A volume a container takes meanwhile is not pruned.
   const sizes = new Map(listVolumes(paths).filter((volume) => containersUsingVolume(paths, volume.Name).length === 0)

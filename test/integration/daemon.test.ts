@@ -412,6 +412,71 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
     }
   });
 
+  it('filters docker ps, network ls and volume ls as dockerd does, by the labels each keeps too, and refuses an unknown filter', () => {
+    try {
+      expect(docker(['network', 'create', '--label', 'team=cap', 'filnet']).status).toBe(0);
+      expect(docker(['volume', 'create', '--label', 'team=cap', '--label', 'keep', 'filvol']).status).toBe(0);
+      const up = docker(['run', '-d', '--name', 'fil-up', '--label', 'team=cap', '--label', 'tier=web', '--network', 'filnet', '-v', 'filvol:/data', 'tsrun-demo', 'sleep', '100']).stdout.trim();
+      const three = docker(['run', '--name', 'fil-three', '-l', 'team=other', 'tsrun-demo', 'sh', '-c', 'exit 3']);
+      expect(three.status).toBe(3);
+      expect(docker(['create', '--name', 'fil-made', 'tsrun-demo', 'true']).status).toBe(0);
+      const names = (args: string[]) => docker(['ps', ...args, '--format', '{{.Names}}']).stdout.split('\n').filter(Boolean).sort();
+
+      expect(docker(['inspect', '-f', '{{json .Config.Labels}}', 'fil-up']).stdout).toBe('{"team":"cap","tier":"web"}\n');
+      expect(names(['--filter', 'label=team=cap'])).toEqual(['fil-up']);
+      expect(names(['-a', '--filter', 'label=team'])).toEqual(['fil-three', 'fil-up']);
+      expect(names(['-a', '-f', 'label=team', '-f', 'label=tier=web'])).toEqual(['fil-up']); // every label filter must match
+      // status= lists stopped containers without -a; values of one key are alternatives.
+      expect(names(['-f', 'status=exited'])).toEqual(['fil-three']);
+      expect(names(['-f', 'status=exited', '-f', 'status=created'])).toEqual(['fil-made', 'fil-three']);
+      expect(docker(['ps', '-f', 'status=running', '-q']).stdout).toBe(`${up.slice(0, 12)}\n`);
+      expect(names(['-a', '-f', 'exited=3'])).toEqual(['fil-three']);
+      expect(names(['-a', '-f', 'exited=0'])).toEqual([]); // fil-made never ran
+      expect(names(['-a', '-f', 'name=fil-'])).toEqual(['fil-made', 'fil-three', 'fil-up']); // a pattern, found anywhere
+      expect(names(['-a', '-f', 'name=^fil-up$'])).toEqual(['fil-up']);
+      expect(names(['-a', '-f', `id=${up.slice(0, 8)}`])).toEqual(['fil-up']);
+      expect(names(['-a', '-f', 'network=filnet'])).toEqual(['fil-up']);
+      expect(names(['-a', '-f', 'volume=filvol'])).toEqual(['fil-up']);
+      expect(names(['-a', '-f', 'ancestor=tsrun-demo', '-f', 'name=fil-'])).toEqual(['fil-made', 'fil-three', 'fil-up']);
+      expect(names(['-a', '-f', 'ancestor=no-such-image'])).toEqual([]);
+      expect(names(['-a', '-f', 'since=fil-up'])).toEqual(['fil-made', 'fil-three']);
+      expect(names(['-f', 'before=fil-three', '-f', 'name=fil-'])).toEqual(['fil-up']);
+      expect(names(['-n', '1'])).toEqual(['fil-made']); // the newest, running or not
+      expect(docker(['ps', '-s', '-f', 'name=fil-up', '--format', '{{.Size}}']).stdout).toMatch(/^\d+B \(virtual \d+(\.\d+)?[kM]B\)\n$/);
+      expect(docker(['ps', '-f', 'colour=red'])).toEqual({ status: 1, stdout: '', stderr: 'Error response from daemon: Invalid filter \'colour\'\n' });
+      expect(docker(['ps', '-f', 'status=sleeping'])).toEqual({ status: 1, stdout: '', stderr: 'Error response from daemon: Invalid filter \'status=sleeping\'\n' });
+      expect(docker(['ps', '-f', 'health=healthy'])).toEqual({ status: 1, stdout: '', stderr: 'Error response from daemon: tsrun\'s daemon does not filter containers by health yet\n' });
+
+      expect(docker(['network', 'inspect', '-f', '{{json .Labels}}', 'filnet']).stdout).toBe('{"team":"cap"}\n');
+      const networks = (args: string[]) => docker(['network', 'ls', ...args, '--format', '{{.Name}}']).stdout;
+      expect(networks(['-f', 'label=team=cap'])).toBe('filnet\n');
+      expect(networks(['-f', 'type=builtin'])).toBe('bridge\nhost\nnone\n');
+      expect(networks(['-f', 'driver=null'])).toBe('none\n');
+      expect(networks(['-f', 'name=filn'])).toBe('filnet\n');
+      expect(networks(['-f', 'dangling=true'])).toBe(''); // fil-up is on it
+      expect(docker(['network', 'ls', '-f', 'colour=red'])).toEqual({ status: 1, stdout: '', stderr: 'Error response from daemon: Invalid filter \'colour\'\n' });
+
+      expect(docker(['volume', 'inspect', '-f', '{{json .Labels}}', 'filvol']).stdout).toBe('{"keep":"","team":"cap"}\n');
+      expect(docker(['volume', 'create', 'filfree']).status).toBe(0);
+      const volumes = (args: string[]) => docker(['volume', 'ls', '-q', ...args]).stdout;
+      expect(volumes(['-f', 'label=keep'])).toBe('filvol\n');
+      expect(volumes(['-f', 'dangling=true'])).toBe('filfree\n');
+      expect(volumes(['-f', 'dangling=false'])).toBe('filvol\n');
+      expect(volumes(['-f', 'name=^fil', '-f', 'driver=local'])).toBe('filfree\nfilvol\n');
+      expect(docker(['volume', 'ls', '-f', 'colour=red'])).toEqual({ status: 1, stdout: '', stderr: 'Error response from daemon: Invalid filter \'colour\'\n' });
+
+      // An image's labels are its config's: a commit with --change LABEL.
+      expect(tsrun(root, ['commit', '--change', 'LABEL team=cap', 'fil-three', 'filimg:1']).status).toBe(0);
+      expect(docker(['images', '-f', 'label=team=cap', '--format', '{{.Repository}}:{{.Tag}}']).stdout).toBe('filimg:1\n');
+      expect(docker(['images', '-f', 'label=team=other', '-q']).stdout).toBe('');
+    } finally {
+      tsrun(root, ['rm', '-f', 'fil-up', 'fil-three', 'fil-made']);
+      tsrun(root, ['rmi', 'filimg:1']);
+      tsrun(root, ['network', 'rm', 'filnet']);
+      tsrun(root, ['volume', 'rm', 'filvol', 'filfree']);
+    }
+  });
+
   it('answers what is not Docker\'s API, or not JSON, with a JSON error, and 50 requests at once', async () => {
     const json = 'application/json';
     expect(await request(socket, 'GET', '/v1.41/no/such/endpoint')).toEqual({ status: 404, type: json, body: '{"message":"page not found"}\n' });

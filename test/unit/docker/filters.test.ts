@@ -1,6 +1,6 @@
 // Docker's ?filters= and its reference filter, as `docker images NAME` and `docker image prune` send them.
 import { describe, expect, it } from 'vitest';
-import { parseFilters, referenceMatches } from '../../../src/docker/filters.js';
+import { labelsMatch, parseFilters, patternMatches, referenceMatches } from '../../../src/docker/filters.js';
 import { parseReference } from '../../../src/image/reference.js';
 
 describe('filters', () => {
@@ -25,5 +25,24 @@ describe('filters', () => {
     expect(referenceMatches('*/demo/layers:[0-9]', demo)).toBe(true);
     expect(referenceMatches('127.0.0.1:5000/demo/layers:[^1]', demo)).toBe(false);
     expect(referenceMatches('127.0.0.1:5000/demo/layer.', demo)).toBe(false); // a dot is a dot
+  });
+
+  it('matches a name or id pattern anywhere in it, as a regular expression, and an invalid one only as itself', () => {
+    expect(patternMatches(['web'], 'webserver')).toBe(true);
+    expect(patternMatches(['^web$'], 'webserver')).toBe(false);
+    expect(patternMatches(['db', '^/web'], '/webserver')).toBe(true);
+    expect(patternMatches(['a('], 'a(')).toBe(true);
+    expect(patternMatches(['a('], 'ab')).toBe(false);
+    expect(patternMatches([], 'web')).toBe(false);
+  });
+
+  it('matches labels as docker does: every label=KEY present, every label=KEY=VALUE with that value', () => {
+    const labels = { team: 'cap', tier: 'a=b', empty: '' };
+    expect(labelsMatch(['team'], labels)).toBe(true);
+    expect(labelsMatch(['team=cap', 'tier=a=b'], labels)).toBe(true);
+    expect(labelsMatch(['team=cap', 'tier=a'], labels)).toBe(false);
+    expect(labelsMatch(['empty='], labels)).toBe(true);
+    expect(labelsMatch(['toString'], labels)).toBe(false);
+    expect(labelsMatch([], {})).toBe(true);
   });
 });
