@@ -35,6 +35,7 @@ export async function create(request: DaemonRequest): Promise<void> {
   }
   if (wanted.name !== undefined) await refuseTakenName(request, wanted.name);
   const container = await asBadRequest(() => createContainer(runtime, wanted));
+  request.events.container('create', container);
   sendJson(res, 201, { Id: container.id, Warnings: [] });
 }
 // #endregion
@@ -199,7 +200,11 @@ export async function remove(request: DaemonRequest): Promise<void> {
   if (isUp(container.state) && !force) {
     throw conflict(`You cannot remove a running container ${container.id}. Stop the container before attempting removal or force remove`);
   }
+  // Killed first, its die is told before its destroy.
+  const run = isUp(container.state) ? await request.runs.current(container.id) : undefined;
   await removeContainer(request.runtime, container.id, force, queryFlag(request.query, 'v'));
+  await run?.exited;
+  request.events.container('destroy', container);
   sendEmpty(request.res, 204);
 }
 

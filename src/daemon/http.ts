@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
 import type { Runtime } from '../runtime.js';
 import type { Runs } from './runs.js';
 import type { Execs } from './execs.js';
+import type { Events } from './events.js';
 import { TsrunError, errorText, hasErrorCode } from '../errors.js';
 import { parseFilters, type Filters } from '../docker/filters.js';
 
@@ -22,6 +23,8 @@ export interface DaemonRequest {
   runtime: Runtime;
   runs: Runs;
   execs: Execs;
+  /** What the daemon did, told to `docker events`. */
+  events: Events;
   req: http.IncomingMessage;
   res: http.ServerResponse;
   /** The path's parts named in its route: {id} … */

@@ -18,7 +18,7 @@ import {
 } from './http.js';
 
 // #region pull
-export async function pull({ runtime, query, res }: DaemonRequest): Promise<void> {
+export async function pull({ runtime, query, res, events }: DaemonRequest): Promise<void> {
   if (query.get('fromSrc')) throw badRequest('tsrun cannot import an image from a tarball through its daemon yet: use `tsrun load`');
   const repository = query.get('fromImage');
   if (!repository) throw badRequest('fromImage is missing');
@@ -46,6 +46,7 @@ export async function pull({ runtime, query, res }: DaemonRequest): Promise<void
   };
   try {
     await pullImage(runtime, reference.canonical, { policy: 'always', platform: query.get('platform') || undefined, progress });
+    events.emit('image', 'pull', familiarString(reference), { name: reference.familiar });
   } catch (error) {
     // Not begun: a plain error; 404 when the registry has no such image, which `docker run` reports and exits 125.
     if (!res.headersSent) throw ['MANIFEST_UNKNOWN', 'NAME_UNKNOWN'].some((code) => hasErrorCode(error, code)) ? notFound(messageOf(error)) : error;
@@ -110,9 +111,11 @@ export async function tag(request: DaemonRequest): Promise<void> {
   const { runtime, params, query } = request;
   const repo = query.get('repo');
   if (!repo) throw badRequest('repo is missing');
-  await lookUp(request);
+  const image = await lookUp(request);
   const tagText = query.get('tag');
-  await asBadRequest(() => tagImage(runtime.sys, runtime.paths, params.name!, tagText ? `${repo}:${tagText}` : repo));
+  const name = tagText ? `${repo}:${tagText}` : repo;
+  await asBadRequest(() => tagImage(runtime.sys, runtime.paths, params.name!, name));
+  request.events.emit('image', 'tag', image.id, { name: familiar(name) });
   sendEmpty(request.res, 201);
 }
 
@@ -121,19 +124,22 @@ export async function tag(request: DaemonRequest): Promise<void> {
  *  and the layers no other image has. A container using it is dockerd's 409, in its words. */
 export async function remove(request: DaemonRequest): Promise<void> {
   const { runtime, params, query, res } = request;
-  await lookUp(request);
+  const image = await lookUp(request);
   await reconcileAll(runtime); // a container whose process has gone no longer holds the image as a running one
   const removed = await asBadRequest(() => removeImage(runtime.sys, runtime.paths, params.name!, { force: queryFlag(query, 'force') }), 409);
+  tellRemoval(request, image.id, removed);
   sendJson(res, 200, removalLines(removed));
 }
 // #endregion
 
 /** POST /images/prune?filters={"dangling":{"false":true}}: the images without a name that no container uses; with
  *  dangling=false (`docker image prune -a`), every image no container uses. */
-export async function prune({ runtime, query, res }: DaemonRequest): Promise<void> {
+export async function prune(request: DaemonRequest): Promise<void> {
+  const { runtime, query, res } = request;
   const filters = filtersIn(query, 'images', ['dangling'], ['dangling', 'label', 'label!', 'until']);
   await reconcileAll(runtime);
   const { removed, bytes } = await pruneImages(runtime.sys, runtime.paths, { all: !(danglingFilter(filters) ?? true) });
+  for (const image of removed) tellRemoval(request, image.deleted[0] ?? '', image);
   sendJson(res, 200, { ImagesDeleted: removed.flatMap(removalLines), SpaceReclaimed: bytes });
 }
 
@@ -159,6 +165,13 @@ async function lookUp({ runtime, params }: DaemonRequest): Promise<ImageRecord> 
   const image = await asBadRequest(() => findImage(runtime.paths, params.name!)); // an ambiguous prefix
   if (!image) throw notFound(`No such image: ${familiar(params.name!)}`);
   return image;
+}
+
+/** An untag event for each name taken off, and a delete if the image went (its layers are no events), as
+ *  dockerd tells a removal. */
+function tellRemoval({ events }: DaemonRequest, imageId: string, removed: RemovedImage): void {
+  for (const name of removed.untagged) events.emit('image', 'untag', imageId, { name: familiar(name) });
+  if (removed.deleted.includes(imageId)) events.emit('image', 'delete', imageId, { name: imageId });
 }
 
 /** What `docker rmi` and `docker image prune` print, a line each: [{"Untagged": NAME}, …, {"Deleted": ID}, …]. */

@@ -1,7 +1,7 @@
 // The networks endpoints: `docker network create/ls/inspect/connect/disconnect/rm/prune`. Each calls what
 // `tsrun network` calls (src/net/networks.ts, and src/containers/connect.ts for a container joining or leaving
 // one); what is left here is the API's side: the body read, Docker's status codes and words.
-import { BUILT_IN_NETWORKS, createNetwork, findNetwork, inspectNetwork, networkSummaries, pruneNetworks, removeNetwork } from '../net/networks.js';
+import { BUILT_IN_NETWORKS, createNetwork, findNetwork, inspectNetwork, networkId, networkSummaries, pruneNetworks, removeNetwork } from '../net/networks.js';
 import { networkHost } from '../net/bridges.js';
 import { connectToNetwork, disconnectFromNetwork } from '../containers/connect.js';
 import { labelsMatch, patternMatches } from '../docker/filters.js';
@@ -74,6 +74,7 @@ export async function create(request: DaemonRequest): Promise<void> {
     throw conflict(`network with name ${name} already exists`);
   }
   const network = await asBadRequest(() => createNetwork(runtime.sys, runtime.paths, networkHost(runtime.paths), name, configs[0]?.text('Subnet') || undefined, body.textMap('Labels')));
+  request.events.emit('network', 'create', network.id, { name, type: 'bridge' });
   sendJson(res, 201, { Id: network.id, Warning: '' });
 }
 
@@ -87,6 +88,7 @@ export async function connect(request: DaemonRequest): Promise<void> {
   const network = networkNamed(request, request.params.id!);
   const container = await lookUp({ runtime: request.runtime, params: { id: body.requiredText('Container') } });
   await asBadRequest(() => connectToNetwork(request.runtime, network, container.id, endpoint.texts('Aliases')));
+  tellEndpoint(request, 'connect', network, container.id);
   sendEmpty(request.res, 200);
 }
 // #endregion
@@ -98,7 +100,13 @@ export async function disconnect(request: DaemonRequest): Promise<void> {
   const network = force ? request.params.id! : networkNamed(request, request.params.id!);
   const container = await lookUp({ runtime: request.runtime, params: { id: body.requiredText('Container') } });
   await asBadRequest(() => disconnectFromNetwork(request.runtime, network, container.id, force));
+  tellEndpoint(request, 'disconnect', network, container.id);
   sendEmpty(request.res, 200);
+}
+
+/** A container joining or leaving a network, as dockerd tells it: the network the actor, the container an attribute. */
+function tellEndpoint({ events, runtime }: DaemonRequest, action: 'connect' | 'disconnect', network: string, container: string): void {
+  events.emit('network', action, networkId(runtime.paths, network), { container, name: network, type: 'bridge' });
 }
 
 /** DELETE /networks/{id}: 204; dockerd's 403 for a built-in network and for one a running container is on. */
@@ -106,7 +114,8 @@ export async function remove(request: DaemonRequest): Promise<void> {
   const { runtime, params } = request;
   if (isBuiltIn(params.id!)) throw forbidden(`${params.id} is a pre-defined network and cannot be removed`);
   const name = networkNamed(request, params.id!);
-  await asBadRequest(() => removeNetwork(runtime.sys, runtime.paths, networkHost(runtime.paths), name), 403);
+  const removed = await asBadRequest(() => removeNetwork(runtime.sys, runtime.paths, networkHost(runtime.paths), name), 403);
+  request.events.emit('network', 'destroy', removed.id, { name, type: 'bridge' });
   sendEmpty(request.res, 204);
 }
 
@@ -115,5 +124,6 @@ export async function prune(request: DaemonRequest): Promise<void> {
   filtersIn(request.query, 'networks', [], ['label', 'label!', 'until']);
   const { sys, paths } = request.runtime;
   const removed = await pruneNetworks(sys, paths, networkHost(paths));
+  for (const network of removed) request.events.emit('network', 'destroy', network.id, { name: network.name, type: 'bridge' });
   sendJson(request.res, 200, { NetworksDeleted: removed.map((network) => network.name) });
 }

@@ -6,6 +6,7 @@ import { create, inspect, kill, pause, remove, rename, resize, restart, start, s
 import { createExec, inspectExec, resizeExec, startAttachedExec, startDetachedExec } from './exec.js';
 import { attach } from './attach.js';
 import { list } from './list-containers.js';
+import { stream as events } from './event-stream.js';
 import { logs } from './logs.js';
 import * as images from './images.js';
 import * as networks from './networks.js';
@@ -24,6 +25,7 @@ export const ROUTES: Route<DaemonRequest>[] = [
   { method: 'GET', path: '/_ping', handle: ping },
   { method: 'GET', path: '/version', handle: version },
   { method: 'GET', path: '/info', handle: info },
+  { method: 'GET', path: '/events', handle: events },
   { method: 'POST', path: '/containers/create', handle: create },
   { method: 'GET', path: '/containers/json', handle: list },
   { method: 'GET', path: '/containers/{id}/json', handle: inspect },

@@ -13,12 +13,13 @@ const noSuchVolume = (name: string) => notFound(`get ${name}: no such volume`);
 
 /** POST /volumes/create {"Name": …}: made, or the one of that name if it is there already (201 both ways, as
  *  dockerd answers); no name makes one with a random name. */
-export async function create({ runtime, req, res }: DaemonRequest): Promise<void> {
+export async function create({ runtime, req, res, events }: DaemonRequest): Promise<void> {
   const body = new Fields(await readJsonBody(req), '');
   const driver = body.text('Driver') || 'local';
   if (driver !== 'local') throw badRequest(`tsrun has the local volume driver only, not ${driver}`);
   refuseIfSet(body, ['DriverOpts', 'ClusterVolumeSpec']);
-  const { volume } = await asBadRequest(() => ensureVolume(runtime.sys, runtime.paths, body.text('Name') ?? '', body.textMap('Labels')));
+  const { volume, created } = await asBadRequest(() => ensureVolume(runtime.sys, runtime.paths, body.text('Name') ?? '', body.textMap('Labels')));
+  if (created) events.emit('volume', 'create', volume.Name, { driver: 'local' });
   sendJson(res, 201, volumeDocument(runtime.paths, volume));
 }
 
@@ -42,22 +43,24 @@ export function inspect({ runtime, params, res }: DaemonRequest): void {
 
 /** DELETE /volumes/{name}[?force=1]: 409 while a container (running or not) names it; with force, a volume that
  *  is not there is no error, as `docker volume rm -f` has it. */
-export async function remove({ runtime, params, query, res }: DaemonRequest): Promise<void> {
+export async function remove({ runtime, params, query, res, events }: DaemonRequest): Promise<void> {
   if (!findVolume(runtime.paths, params.name!)) {
     if (queryFlag(query, 'force')) return sendEmpty(res, 204);
     throw noSuchVolume(params.name!);
   }
   await asBadRequest(() => removeVolume(runtime.sys, runtime.paths, params.name!), 409);
+  events.emit('volume', 'destroy', params.name!, { driver: 'local' });
   sendEmpty(res, 204);
 }
 
 /** POST /volumes/prune: every volume no container names, and the bytes their data took. */
-export async function prune({ runtime, query, res }: DaemonRequest): Promise<void> {
+export async function prune({ runtime, query, res, events }: DaemonRequest): Promise<void> {
   filtersIn(query, 'volumes', [], ['label', 'label!']);
   const { sys, paths } = runtime;
   // Measured before: once pruned there is nothing to measure. A volume a container takes meanwhile is not pruned.
   const sizes = new Map(listVolumes(paths).filter((volume) => containersUsingVolume(paths, volume.Name).length === 0)
     .map((volume) => [volume.Name, directorySize(volumeDataDir(paths, volume.Name))]));
   const removed = await pruneVolumes(sys, paths);
+  for (const name of removed) events.emit('volume', 'destroy', name, { driver: 'local' });
   sendJson(res, 200, { VolumesDeleted: removed, SpaceReclaimed: removed.reduce((total, name) => total + (sizes.get(name) ?? 0), 0) });
 }

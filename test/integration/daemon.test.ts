@@ -477,6 +477,73 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
     }
   });
 
+  it('tells what it did as docker events: since and until, filtered, and streamed as a container starts and dies', async () => {
+    const since = Math.floor(Date.now() / 1000) - 1;
+    let follower: ChildProcess | undefined;
+    try {
+      const id = docker(['run', '--rm', '--name', 'ev-one', '-l', 'team=cap', 'tsrun-demo', 'sh', '-c', 'exit 2']);
+      expect(id.status).toBe(2);
+      expect(docker(['network', 'create', 'evnet']).status).toBe(0);
+      const idle = docker(['create', '--name', 'ev-idle', 'tsrun-demo', 'true']).stdout.trim();
+      expect(docker(['network', 'connect', 'evnet', 'ev-idle']).status).toBe(0);
+      expect(docker(['network', 'disconnect', 'evnet', 'ev-idle']).status).toBe(0);
+      expect(docker(['rm', 'ev-idle']).status).toBe(0);
+      expect(docker(['network', 'rm', 'evnet']).status).toBe(0);
+      expect(docker(['volume', 'create', 'evvol']).status).toBe(0);
+      expect(docker(['volume', 'rm', 'evvol']).status).toBe(0);
+      expect(docker(['tag', 'tsrun-demo', 'evimg:1']).status).toBe(0);
+      expect(docker(['rmi', 'evimg:1']).status).toBe(0);
+      const until = Math.ceil(Date.now() / 1000) + 1;
+      const told = (filters: string[]) => {
+        const result = docker(['events', '--since', String(since), '--until', String(until), ...filters, '--format', '{{.Type}} {{.Action}} {{.Actor.ID}} {{json .Actor.Attributes}}']);
+        expect(result.status).toBe(0);
+        return result.stdout;
+      };
+      // A docker run --rm: create, start, die with its exit code, destroy; the container's labels among the attributes.
+      expect(told(['--filter', 'type=container', '--filter', 'label=team=cap']).replace(/ [0-9a-f]{64} /g, ' ID ')).toBe([
+        'container create ID {"image":"tsrun-demo","name":"ev-one","team":"cap"}',
+        'container start ID {"image":"tsrun-demo","name":"ev-one","team":"cap"}',
+        'container die ID {"exitCode":"2","image":"tsrun-demo","name":"ev-one","team":"cap"}',
+        'container destroy ID {"image":"tsrun-demo","name":"ev-one","team":"cap"}',
+        '',
+      ].join('\n'));
+      const network = told(['--filter', 'type=network']).split('\n').filter(Boolean).map((line) => line.split(' ').filter((_, i) => i !== 2).join(' '));
+      expect(network).toEqual([
+        'network create {"name":"evnet","type":"bridge"}',
+        `network connect {"container":"${idle}","name":"evnet","type":"bridge"}`,
+        `network disconnect {"container":"${idle}","name":"evnet","type":"bridge"}`,
+        'network destroy {"name":"evnet","type":"bridge"}',
+      ]);
+      expect(told(['--filter', 'volume=evvol'])).toBe('volume create evvol {"driver":"local"}\nvolume destroy evvol {"driver":"local"}\n');
+      expect(told(['--filter', 'type=image']).replace(/sha256:\w{64}/g, 'ID')).toBe('image tag ID {"name":"evimg:1"}\nimage untag ID {"name":"evimg:1"}\n');
+      expect(told(['--filter', 'container=ev-idle', '--filter', 'event=destroy'])).toMatch(/^container destroy \w{64} \{"image":"tsrun-demo","name":"ev-idle"\}\n$/);
+      expect(docker(['events', '--until', '1', '--filter', 'colour=red'])).toMatchObject({ status: 1, stderr: expect.stringContaining("Invalid filter 'colour'") });
+
+      // Streamed: the events of a container that starts after the stream began, as they happen. The stream is
+      // live once it tells of a volume made after it was asked for.
+      follower = spawn(DOCKER, ['-H', `unix://${socket}`, 'events', '--filter', 'type=volume', '--filter', 'type=container',
+        '--format', '{{.Action}} {{.Actor.Attributes.name}}{{with .Actor.Attributes.exitCode}} {{.}}{{end}}'], {
+        env: { ...process.env, DOCKER_CONFIG: path.join(dir, 'docker-config') }, stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      let streamed = '';
+      follower.stdout!.setEncoding('utf8').on('data', (chunk: string) => { streamed += chunk; });
+      await eventually(() => {
+        docker(['volume', 'rm', '-f', 'evmark']);
+        docker(['volume', 'create', 'evmark']);
+        return streamed !== ''; // the marker's events: nothing else happens meanwhile
+      });
+      expect(docker(['run', '-d', '--name', 'ev-two', 'tsrun-demo', 'sh', '-c', 'sleep 0.5; exit 4']).status).toBe(0);
+      await eventually(() => streamed.includes('die'));
+      expect(streamed.split('\n').filter((line) => line.includes('ev-two'))).toEqual(['create ev-two', 'start ev-two', 'die ev-two 4']);
+    } finally {
+      follower?.kill('SIGKILL');
+      tsrun(root, ['rm', '-f', 'ev-one', 'ev-idle', 'ev-two']);
+      tsrun(root, ['network', 'rm', 'evnet']);
+      tsrun(root, ['volume', 'rm', 'evvol', 'evmark']);
+      tsrun(root, ['rmi', 'evimg:1']);
+    }
+  });
+
   it('answers what is not Docker\'s API, or not JSON, with a JSON error, and 50 requests at once', async () => {
     const json = 'application/json';
     expect(await request(socket, 'GET', '/v1.41/no/such/endpoint')).toEqual({ status: 404, type: json, body: '{"message":"page not found"}\n' });
