@@ -87,18 +87,24 @@ export async function list({ runtime, query, res }: DaemonRequest): Promise<void
     const [tags, digests] = [matching(image.repoTags), matching(image.repoDigests)];
     return tags.length + digests.length > 0 ? [{ image, tags, digests }] : [];
   });
-  sendJson(res, 200, listed.map(({ image, tags, digests }) => ({
-    Containers: -1, // -1: not counted, as dockerd answers unless asked
+  sendJson(res, 200, listed.map(({ image, tags, digests }) => imageSummary(image, tags, digests)));
+}
+
+/** An image as /images/json lists it (and /system/df, with what it counts there); -1: not counted, as dockerd
+ *  answers unless asked. */
+export function imageSummary(image: ImageRecord, tags = image.repoTags, digests = image.repoDigests, counted = { Containers: -1, SharedSize: -1 }): object {
+  return {
+    Containers: counted.Containers,
     Created: unixSeconds(image.created),
     Id: image.id,
     Labels: image.config.config?.Labels ?? null,
     ParentId: image.parent ?? '',
     RepoDigests: digests.map(familiar),
     RepoTags: tags.map(familiar),
-    SharedSize: -1,
+    SharedSize: counted.SharedSize,
     Size: image.size,
     VirtualSize: image.size,
-  })));
+  };
 }
 
 /** GET /images/{name}/json: `tsrun inspect`'s document of an image; a 404 moves an untyped `docker inspect` on. */

@@ -1,7 +1,6 @@
 // GET /containers/json: `docker ps`, with dockerd's filters. `docker ps -f label=team=cap -f status=exited`
 // sends {"label":{"team=cap":true},"status":{"exited":true}}: values of one key are alternatives (any may
 // match; label's must all), different keys must all match.
-import fs from 'node:fs';
 import { isUp, type ContainerRecord } from '../container.js';
 import type { Runtime } from '../runtime.js';
 import { findContainer } from '../store/containers.js';
@@ -36,26 +35,29 @@ export async function list({ runtime, res, query }: DaemonRequest): Promise<void
   let containers = (await reconcileAll(runtime)).filter((container) => (all || isUp(container.state)) && matches(container));
   if (limit > 0) containers = containers.slice(0, limit);
   const now = new Date();
-  sendJson(res, 200, containers.map((container) => {
-    // A running container's published ports are in its lease on its bridge, with the host ports it got.
-    const published = isUp(container.state) ? findLease(container.id)?.lease.ports ?? [] : [];
-    return {
-      Id: container.id,
-      Names: [`/${container.name}`],
-      Image: container.image.name,
-      ImageID: container.image.id,
-      Command: command(container.config.argv),
-      Created: Math.floor(Date.parse(container.created) / 1000),
-      Ports: published.map((port) => ({ IP: port.hostIp || '0.0.0.0', PrivatePort: port.containerPort, PublicPort: port.hostPort, Type: port.protocol })),
-      ...(queryFlag(query, 'size') ? sizes(runtime, container) : {}),
-      Labels: container.config.labels ?? {},
-      State: container.state.status,
-      Status: containerStatus(container.state, now),
-      HostConfig: { NetworkMode: container.config.network ?? 'bridge' },
-      NetworkSettings: { Networks: {} },
-      Mounts: [],
-    };
-  }));
+  sendJson(res, 200, containers.map((container) => containerSummary(runtime, container, now, queryFlag(query, 'size'))));
+}
+
+/** A container as /containers/json lists it (and /system/df, with its sizes). */
+export function containerSummary(runtime: Runtime, container: ContainerRecord, now: Date, withSizes: boolean): object {
+  // A running container's published ports are in its lease on its bridge, with the host ports it got.
+  const published = isUp(container.state) ? findLease(container.id)?.lease.ports ?? [] : [];
+  return {
+    Id: container.id,
+    Names: [`/${container.name}`],
+    Image: container.image.name,
+    ImageID: container.image.id,
+    Command: command(container.config.argv),
+    Created: Math.floor(Date.parse(container.created) / 1000),
+    Ports: published.map((port) => ({ IP: port.hostIp || '0.0.0.0', PrivatePort: port.containerPort, PublicPort: port.hostPort, Type: port.protocol })),
+    ...(withSizes ? sizes(runtime, container) : {}),
+    Labels: container.config.labels ?? {},
+    State: container.state.status,
+    Status: containerStatus(container.state, now),
+    HostConfig: { NetworkMode: container.config.network ?? 'bridge' },
+    NetworkSettings: { Networks: {} },
+    Mounts: [],
+  };
 }
 // #endregion
 
@@ -107,8 +109,7 @@ function descendsFrom(runtime: Runtime, imageId: string, ancestor: ImageRecord):
 
 /** ?size=1: what the container wrote (its upper directory), and that with its image's layers. */
 function sizes(runtime: Runtime, container: ContainerRecord): { SizeRw: number; SizeRootFs: number } {
-  const upper = upperDir(runtime.paths, container);
-  const written = fs.existsSync(upper) ? directorySize(upper) : 0;
+  const written = directorySize(upperDir(runtime.paths, container));
   return { SizeRw: written, SizeRootFs: written + (findImage(runtime.paths, container.image.id)?.size ?? 0) };
 }
 

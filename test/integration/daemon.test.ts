@@ -544,6 +544,25 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
     }
   });
 
+  it('answers docker system df: images, what containers wrote, volumes and what uses them', () => {
+    try {
+      expect(docker(['run', '--name', 'df-box', '-v', 'dfvol:/data', 'tsrun-demo', 'sh', '-c', 'echo kept > /data/file; head -c 3000 /dev/zero > /written']).status).toBe(0);
+      const rows = docker(['system', 'df', '--format', '{{.Type}}|{{.TotalCount}}|{{.Active}}|{{.Size}}|{{.Reclaimable}}']);
+      expect(rows.status).toBe(0);
+      const [images, containers, volumes, cache] = rows.stdout.split('\n');
+      expect(images).toMatch(/^Images\|\d+\|[1-9]\d*\|\d+(\.\d+)?[kM]B\|/); // active: some container, running or not, uses it
+      expect(containers).toBe('Containers|1|0|3kB|3kB (100%)'); // the file it wrote; stopped, so all of it reclaimable
+      expect(volumes).toBe('Local Volumes|1|1|5B|0B (0%)'); // "kept\n", in use
+      expect(cache).toBe('Build Cache|0|0|0B|0B');
+      const verbose = docker(['system', 'df', '-v']).stdout;
+      expect(verbose).toMatch(/^dfvol +1 +5B$/m);
+      expect(verbose).toMatch(/tsrun-demo .* 3kB .* df-box\n/);
+    } finally {
+      tsrun(root, ['rm', '-f', 'df-box']);
+      tsrun(root, ['volume', 'rm', 'dfvol']);
+    }
+  });
+
   it('answers what is not Docker\'s API, or not JSON, with a JSON error, and 50 requests at once', async () => {
     const json = 'application/json';
     expect(await request(socket, 'GET', '/v1.41/no/such/endpoint')).toEqual({ status: 404, type: json, body: '{"message":"page not found"}\n' });
