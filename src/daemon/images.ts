@@ -12,13 +12,14 @@ import { findImage, imagesToList, pruneImages, removeImage, tagImage, type Image
 import { historyRows } from '../store/history.js';
 import { labelsMatch, referenceMatches } from '../docker/filters.js';
 import { imageDocument } from '../containers/inspect.js';
+import { registryAuth } from './registry-auth.js';
 import { reconcileAll } from '../containers/reconcile.js';
 import {
   asBadRequest, badRequest, danglingFilter, filtersIn, messageOf, notFound, queryFlag, sendEmpty, sendJson, type DaemonRequest,
 } from './http.js';
 
 // #region pull
-export async function pull({ runtime, query, res, events }: DaemonRequest): Promise<void> {
+export async function pull({ runtime, req, query, res, events }: DaemonRequest): Promise<void> {
   if (query.get('fromSrc')) throw badRequest('tsrun cannot import an image from a tarball through its daemon yet: use `tsrun load`');
   const repository = query.get('fromImage');
   if (!repository) throw badRequest('fromImage is missing');
@@ -30,6 +31,7 @@ export async function pull({ runtime, query, res, events }: DaemonRequest): Prom
   } catch (error) {
     throw badRequest(messageOf(error));
   }
+  const credentials = registryAuth(req.headers['x-registry-auth']);
   // The first line waits for the second: until the registry has answered for the manifest, a failure (no such
   // image) is still a plain error answer, as dockerd gives it, rather than a line in a stream already begun.
   let held: PullEvent | undefined;
@@ -45,7 +47,7 @@ export async function pull({ runtime, query, res, events }: DaemonRequest): Prom
     send(res, event);
   };
   try {
-    await pullImage(runtime, reference.canonical, { policy: 'always', platform: query.get('platform') || undefined, progress });
+    await pullImage(runtime, reference.canonical, { policy: 'always', platform: query.get('platform') || undefined, progress, credentials });
     events.emit('image', 'pull', familiarString(reference), { name: reference.familiar });
   } catch (error) {
     // Not begun: a plain error; 404 when the registry has no such image, which `docker run` reports and exits 125.

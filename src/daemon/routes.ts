@@ -8,6 +8,7 @@ import { attach } from './attach.js';
 import { list } from './list-containers.js';
 import { stream as events } from './event-stream.js';
 import { df } from './df.js';
+import { auth } from './registry-auth.js';
 import { logs } from './logs.js';
 import * as images from './images.js';
 import * as networks from './networks.js';
@@ -28,6 +29,7 @@ export const ROUTES: Route<DaemonRequest>[] = [
   { method: 'GET', path: '/info', handle: info },
   { method: 'GET', path: '/events', handle: events },
   { method: 'GET', path: '/system/df', handle: df },
+  { method: 'POST', path: '/auth', handle: auth },
   { method: 'POST', path: '/containers/create', handle: create },
   { method: 'GET', path: '/containers/json', handle: list },
   { method: 'GET', path: '/containers/{id}/json', handle: inspect },

@@ -288,6 +288,29 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
     }
   });
 
+  it('checks docker login with the registry, and pulls with the credentials the CLI then sends in X-Registry-Auth', async () => {
+    const registry = await startRegistry({ htpasswd: { username: 'capuser', password: 'secret' } });
+    const layouts = tempDir('daemon-auth-layouts');
+    try {
+      registry.push(await demoLayout(path.join(layouts, 'demo')), 'latest', 'private:1');
+      expect(docker(['pull', `${registry.host}/private:1`])).toMatchObject({ status: 1, stderr: expect.stringMatching(/^Error response from daemon: .*(401|unauthorized|authentication required)/i) });
+      expect(docker(['login', '-u', 'capuser', '--password-stdin', registry.host], 'wrong\n'))
+        .toMatchObject({ status: 1, stderr: expect.stringContaining(`Error response from daemon: login to ${registry.host} failed:`) });
+      expect(daemonLog()).toMatch(/POST \/v1\.41\/auth 401 /);
+      expect(docker(['login', '-u', 'capuser', '--password-stdin', registry.host], 'secret\n')).toMatchObject({ status: 0, stdout: expect.stringContaining('Login Succeeded') });
+      expect(docker(['pull', `${registry.host}/private:1`])).toMatchObject({ status: 0, stdout: expect.stringContaining(`Status: Downloaded newer image for ${registry.host}/private:1`) });
+      const events = docker(['events', '--since', '0', '--until', String(Math.ceil(Date.now() / 1000) + 1), '--filter', 'event=pull', '--format', '{{.Actor.ID}} {{.Actor.Attributes.name}}']);
+      expect(events.stdout).toBe(`${registry.host}/private:1 ${registry.host}/private\n`);
+      expect((await request(socket, 'POST', `/v1.41/images/create?fromImage=${registry.host}/private&tag=1`, undefined, { 'X-Registry-Auth': 'not json' })))
+        .toMatchObject({ status: 400, body: expect.stringContaining('X-Registry-Auth is not base64 of a JSON object') });
+    } finally {
+      docker(['logout', registry.host]);
+      tsrun(root, ['rmi', `${registry.host}/private:1`]);
+      await registry.stop();
+      fs.rmSync(layouts, { recursive: true, force: true });
+    }
+  });
+
   it('manages networks: create, ls, inspect, an alias a peer resolves through the network\'s name server, connect, disconnect, rm, prune', () => {
     try {
       const created = docker(['network', 'create', 'apinet']);
