@@ -18,7 +18,7 @@ fi
 # copied into memory and started for every container, is linked with musl: 17 kB instead of glibc's 680 kB.
 # docker.io and containerd: real callers of tsrun-oci (test/integration/oci-docker.test.ts starts a private dockerd
 # with --add-runtime); never a dependency of tsrun itself.
-packages=(g++ make python3 libseccomp-dev musl-tools attr tmux busybox-static umoci skopeo zstd docker-registry apache2-utils iproute2 util-linux procps nftables iptables chromium hyperfine debootstrap docker.io containerd)
+packages=(g++ make python3 libseccomp-dev musl-tools attr tmux busybox-static umoci skopeo zstd docker-registry apache2-utils iproute2 util-linux procps nftables iptables chromium hyperfine debootstrap docker.io containerd docker-compose)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -63,7 +63,8 @@ export async function create(request: DaemonRequest): Promise<void> {
   const name = body.requiredText('Name');
   const driver = body.text('Driver') || 'bridge';
   if (driver !== 'bridge') throw badRequest(`tsrun's networks are bridges: the driver ${driver} is not supported`);
-  refuseIfSet(body, ['Internal', 'EnableIPv6', 'Attachable', 'Ingress', 'ConfigOnly', 'ConfigFrom', 'Options']);
+  // Attachable is for swarm's overlay networks: any container may join a local bridge (docker-compose sets it).
+  refuseIfSet(body, ['Internal', 'EnableIPv6', 'Ingress', 'ConfigOnly', 'ConfigFrom', 'Options']);
   const ipam = body.object('IPAM');
   refuseIfSet(ipam, ['Options']);
   if (!['', 'default'].includes(ipam.text('Driver') ?? '')) throw badRequest(`tsrun has the default IPAM driver only, not ${ipam.text('Driver')}`);

@@ -6,7 +6,8 @@ import { fail } from '../errors.js';
 
 export type Filters = Record<string, string[]>;
 
-/** The filters' values by key; a text that is not that shape is refused. '' and {} are no filter. */
+/** The filters' values by key; a text that is not that shape is refused. '' and {} are no filter. The older
+ *  shape, {"KEY": ["VALUE", …]}, which docker-compose 1 still sends, is read too, as dockerd reads it. */
 export function parseFilters(text: string | null): Filters {
   let value: unknown;
   try {
@@ -15,9 +16,10 @@ export function parseFilters(text: string | null): Filters {
     value = undefined;
   }
   const valid = value !== null && typeof value === 'object' && !Array.isArray(value)
-    && Object.values(value).every((values) => values !== null && typeof values === 'object' && !Array.isArray(values));
+    && Object.values(value).every((values) => values !== null && typeof values === 'object'
+      && (!Array.isArray(values) || values.every((item) => typeof item === 'string')));
   if (!valid) throw fail(`invalid filters: ${text}`, 'write them as {"KEY": {"VALUE": true}}');
-  return Object.fromEntries(Object.entries(value as Record<string, object>).map(([key, values]) => [key, Object.keys(values)]));
+  return Object.fromEntries(Object.entries(value as Record<string, object>).map(([key, values]) => [key, Array.isArray(values) ? values : Object.keys(values)]));
 }
 
 /** Docker's Match: any of the values, each a regular expression found anywhere in the text (name=web matches

@@ -12,6 +12,7 @@ import { demoLayout, tempDir } from '../helpers/images.js';
 import { startRegistry } from '../helpers/registry.js';
 
 const DOCKER = '/usr/local/bin/docker';
+const COMPOSE = '/usr/bin/docker-compose'; // Debian's, 1.29: Python, through the Engine API as the CLI
 const ready = process.getuid?.() === 0 && fs.existsSync(DOCKER);
 
 /** Until `check` holds, at most `ms`. */
@@ -291,6 +292,7 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
   it('checks docker login with the registry, and pulls with the credentials the CLI then sends in X-Registry-Auth', async () => {
     const registry = await startRegistry({ htpasswd: { username: 'capuser', password: 'secret' } });
     const layouts = tempDir('daemon-auth-layouts');
+    const since = (Date.now() / 1000).toFixed(3); // what the earlier tests did is before it
     try {
       registry.push(await demoLayout(path.join(layouts, 'demo')), 'latest', 'private:1');
       expect(docker(['pull', `${registry.host}/private:1`])).toMatchObject({ status: 1, stderr: expect.stringMatching(/^Error response from daemon: .*(401|unauthorized|authentication required)/i) });
@@ -299,7 +301,7 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
       expect(daemonLog()).toMatch(/POST \/v1\.41\/auth 401 /);
       expect(docker(['login', '-u', 'capuser', '--password-stdin', registry.host], 'secret\n')).toMatchObject({ status: 0, stdout: expect.stringContaining('Login Succeeded') });
       expect(docker(['pull', `${registry.host}/private:1`])).toMatchObject({ status: 0, stdout: expect.stringContaining(`Status: Downloaded newer image for ${registry.host}/private:1`) });
-      const events = docker(['events', '--since', '0', '--until', String(Math.ceil(Date.now() / 1000) + 1), '--filter', 'event=pull', '--format', '{{.Actor.ID}} {{.Actor.Attributes.name}}']);
+      const events = docker(['events', '--since', since, '--until', String(Math.ceil(Date.now() / 1000) + 1), '--filter', 'event=pull', '--format', '{{.Actor.ID}} {{.Actor.Attributes.name}}']);
       expect(events.stdout).toBe(`${registry.host}/private:1 ${registry.host}/private\n`);
       expect((await request(socket, 'POST', `/v1.41/images/create?fromImage=${registry.host}/private&tag=1`, undefined, { 'X-Registry-Auth': 'not json' })))
         .toMatchObject({ status: 400, body: expect.stringContaining('X-Registry-Auth is not base64 of a JSON object') });
@@ -501,10 +503,10 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
   });
 
   it('tells what it did as docker events: since and until, filtered, and streamed as a container starts and dies', async () => {
-    const since = Math.floor(Date.now() / 1000) - 1;
+    const since = (Date.now() / 1000).toFixed(3); // seconds, to the millisecond: what the earlier tests did is before it
     let follower: ChildProcess | undefined;
     try {
-      const id = docker(['run', '--rm', '--name', 'ev-one', '-l', 'team=cap', 'tsrun-demo', 'sh', '-c', 'exit 2']);
+      const id = docker(['run', '--rm', '--name', 'ev-one', '-l', 'team=ev', 'tsrun-demo', 'sh', '-c', 'exit 2']);
       expect(id.status).toBe(2);
       expect(docker(['network', 'create', 'evnet']).status).toBe(0);
       const idle = docker(['create', '--name', 'ev-idle', 'tsrun-demo', 'true']).stdout.trim();
@@ -518,16 +520,16 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
       expect(docker(['rmi', 'evimg:1']).status).toBe(0);
       const until = Math.ceil(Date.now() / 1000) + 1;
       const told = (filters: string[]) => {
-        const result = docker(['events', '--since', String(since), '--until', String(until), ...filters, '--format', '{{.Type}} {{.Action}} {{.Actor.ID}} {{json .Actor.Attributes}}']);
+        const result = docker(['events', '--since', since, '--until', String(until), ...filters, '--format', '{{.Type}} {{.Action}} {{.Actor.ID}} {{json .Actor.Attributes}}']);
         expect(result.status).toBe(0);
         return result.stdout;
       };
       // A docker run --rm: create, start, die with its exit code, destroy; the container's labels among the attributes.
-      expect(told(['--filter', 'type=container', '--filter', 'label=team=cap']).replace(/ [0-9a-f]{64} /g, ' ID ')).toBe([
-        'container create ID {"image":"tsrun-demo","name":"ev-one","team":"cap"}',
-        'container start ID {"image":"tsrun-demo","name":"ev-one","team":"cap"}',
-        'container die ID {"exitCode":"2","image":"tsrun-demo","name":"ev-one","team":"cap"}',
-        'container destroy ID {"image":"tsrun-demo","name":"ev-one","team":"cap"}',
+      expect(told(['--filter', 'type=container', '--filter', 'label=team=ev']).replace(/ [0-9a-f]{64} /g, ' ID ')).toBe([
+        'container create ID {"image":"tsrun-demo","name":"ev-one","team":"ev"}',
+        'container start ID {"image":"tsrun-demo","name":"ev-one","team":"ev"}',
+        'container die ID {"exitCode":"2","image":"tsrun-demo","name":"ev-one","team":"ev"}',
+        'container destroy ID {"image":"tsrun-demo","name":"ev-one","team":"ev"}',
         '',
       ].join('\n'));
       const network = told(['--filter', 'type=network']).split('\n').filter(Boolean).map((line) => line.split(' ').filter((_, i) => i !== 2).join(' '));
@@ -583,6 +585,50 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
     } finally {
       tsrun(root, ['rm', '-f', 'df-box']);
       tsrun(root, ['volume', 'rm', 'dfvol']);
+    }
+  });
+
+  it.skipIf(!fs.existsSync(COMPOSE))('runs a two-service docker-compose project: a network, an alias, depends_on; up -d, ps, logs, down', async () => {
+    const project = path.join(dir, 'compose');
+    fs.mkdirSync(project, { recursive: true });
+    fs.writeFileSync(path.join(project, 'docker-compose.yml'), [
+      'version: "3"',
+      'services:',
+      '  web:',
+      '    image: tsrun-demo',
+      '    command: ["sh", "-c", "mkdir /www && echo hello-from-web > /www/index.html && httpd -f -p 80 -h /www"]',
+      '    networks: { back: { aliases: [site] } }',
+      '  client:',
+      '    image: tsrun-demo',
+      '    command: ["sh", "-c", "sleep 1; wget -q -O - http://site/ && wget -q -O - http://web/"]',
+      '    depends_on: [web]',
+      '    networks: [back]',
+      'networks:',
+      '  back: {}',
+    ].join('\n') + '\n');
+    const compose = (args: string[]) => {
+      const result = spawnSync(COMPOSE, ['-p', 'pair', ...args], {
+        cwd: project, encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL',
+        env: { ...process.env, DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: path.join(dir, 'docker-config') },
+      });
+      return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+    };
+    try {
+      const up = compose(['up', '-d']);
+      expect(up).toMatchObject({ status: 0, stderr: expect.stringMatching(/Creating network "pair_back".*Creating pair_web_1 \.\.\. done.*Creating pair_client_1 \.\.\. done/s) });
+      expect(compose(['ps'])).toMatchObject({ status: 0, stdout: expect.stringMatching(/pair_web_1 .* Up /) });
+      // The client fetched the page by the web service's alias and by its name, through the network's name server.
+      await eventually(() => docker(['inspect', '-f', '{{.State.Status}}', 'pair_client_1']).stdout === 'exited\n');
+      expect(docker(['inspect', '-f', '{{.State.ExitCode}} {{index .Config.Labels "com.docker.compose.service"}}', 'pair_client_1']).stdout).toBe('0 client\n');
+      expect(compose(['logs', '--no-color', 'client'])).toMatchObject({ status: 0, stdout: expect.stringContaining('client_1  | hello-from-web\nclient_1  | hello-from-web\n') });
+      const down = compose(['down']);
+      expect(down).toMatchObject({ status: 0, stderr: expect.stringContaining('Removing network pair_back') });
+      expect(docker(['ps', '-aq', '-f', 'label=com.docker.compose.project=pair']).stdout).toBe('');
+      expect(docker(['network', 'ls', '-q', '-f', 'name=pair_']).stdout).toBe('');
+    } finally {
+      compose(['down']);
+      tsrun(root, ['rm', '-f', 'pair_web_1', 'pair_client_1']);
+      tsrun(root, ['network', 'rm', 'pair_back']);
     }
   });
 

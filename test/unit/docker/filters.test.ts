@@ -8,7 +8,9 @@ describe('filters', () => {
     expect(parseFilters(null)).toEqual({});
     expect(parseFilters('{}')).toEqual({});
     expect(parseFilters('{"dangling":{"true":true},"label":{"a=1":true,"b":true}}')).toEqual({ dangling: ['true'], label: ['a=1', 'b'] });
-    for (const bad of ['[]', '{"dangling":true}', '{"dangling":["true"]}', '{"dangling"', 'null']) expect(() => parseFilters(bad)).toThrow('invalid filters');
+    // The older shape, a list of values, as docker-compose 1 sends it.
+    expect(parseFilters('{"label":["com.docker.compose.project=web","a"]}')).toEqual({ label: ['com.docker.compose.project=web', 'a'] });
+    for (const bad of ['[]', '{"dangling":true}', '{"dangling":[true]}', '{"dangling"', 'null']) expect(() => parseFilters(bad)).toThrow('invalid filters');
   });
 
   it('matches a reference pattern as docker does: the familiar name with its tag, else the name alone; * stops at a /', () => {
