@@ -16,9 +16,10 @@ fi
 # libseccomp-dev: the native module links libseccomp, which compiles seccomp profiles to BPF
 # (python3 also loads such a program in test/integration/seccomp-bpf.test.ts). musl-tools: tsrun-exec,
 # copied into memory and started for every container, is linked with musl: 17 kB instead of glibc's 680 kB.
-# docker.io, containerd and podman: real callers of tsrun-oci (test/integration/oci-*.test.ts start a private dockerd
-# with --add-runtime, a private containerd, and podman --runtime); never a dependency of tsrun itself.
-packages=(g++ make python3 libseccomp-dev musl-tools attr tmux busybox-static umoci skopeo zstd docker-registry apache2-utils iproute2 util-linux procps nftables iptables chromium hyperfine debootstrap docker.io containerd podman)
+# docker.io, containerd, podman and docker-compose: real callers of tsrun-oci and of tsrun's daemon (test/integration/
+# oci-*.test.ts start a private dockerd with --add-runtime, a private containerd, and podman --runtime; daemon.test.ts
+# drives tsrun daemon with docker-compose); never a dependency of tsrun itself.
+packages=(g++ make python3 libseccomp-dev musl-tools attr tmux busybox-static umoci skopeo zstd docker-registry apache2-utils iproute2 util-linux procps nftables iptables chromium hyperfine debootstrap docker.io containerd podman docker-compose)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

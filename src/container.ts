@@ -43,6 +43,8 @@ export interface RunRequest {
   network: NetworkMode;
   /** --network-alias: more names the container answers to on its network (a user network's name server only). */
   aliases: string[];
+  /** --label KEY=VALUE: the user's notes on the container, over the image's labels; `ps --filter label=` finds them. */
+  labels: Record<string, string>;
   /** Ports to publish; a host port of 0 is picked when the container starts. */
   ports: PortMapping[];
   /** -P: publish every port the image exposes that `ports` does not name. */
@@ -207,6 +209,8 @@ export interface ContainerRecord {
     /** Bytes the json-file log may grow to before it is rotated. */
     logMaxSize?: number;
     stopSignal?: string;
+    /** The image's labels and the request's (absent in records older than labels: none). */
+    labels?: Record<string, string>;
     resources?: ResourceLimits;
     /** Capabilities, seccomp, devices, limits (the defaults when absent). */
     security?: SecurityConfig;

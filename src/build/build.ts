@@ -258,7 +258,7 @@ class Builder {
     if (image.id === '') throw fail('there is nothing to run in this stage yet: it starts FROM scratch', 'COPY a program in first, or start FROM an image that has one');
     const request: RunRequest = {
       image: image.id, pull: 'never', command: argv, entrypoint: [], env,
-      interactive: false, stdinOnce: false, tty: false, autoRemove: false, network: this.request.network, aliases: [],
+      interactive: false, stdinOnce: false, tty: false, autoRemove: false, network: this.request.network, aliases: [], labels: {},
       ports: [], publishAll: false, mounts: [], readOnly: false, restart: { name: 'no', maximumRetryCount: 0 },
       resources: {}, security: DEFAULT_SECURITY,
     };

@@ -20,6 +20,7 @@ export interface RunArgs extends ResourceFlags {
   entrypoint?: string;
   network: string;
   'network-alias': string[];
+  label: string[];
   publish: string[];
   'publish-all': boolean;
   volume: string[];
@@ -56,6 +57,7 @@ export const containerOptions = {
   entrypoint: { type: 'string', describe: 'Overwrite the default ENTRYPOINT of the image' },
   network: { type: 'string', default: 'bridge', describe: 'Connect the container to a network: bridge, none, host or a user network' },
   'network-alias': { alias: 'net-alias', type: 'string', array: true, default: [], describe: 'Another name the container answers to on its user network' },
+  label: { alias: 'l', type: 'string', array: true, default: [], describe: 'Set a label on the container (KEY=VALUE, or KEY for an empty value)' },
   publish: { alias: 'p', type: 'string', array: true, default: [], describe: 'Publish a container\'s port on the host ([HOST_IP:][HOST_PORT:]CONTAINER_PORT[/udp])' },
   'publish-all': { alias: 'P', type: 'boolean', default: false, describe: 'Publish every port the image exposes, each on a free host port' },
   volume: { alias: 'v', type: 'string', array: true, default: [], describe: 'Bind mount a host path or a named volume (SOURCE:TARGET[:ro], or TARGET for an anonymous volume)' },

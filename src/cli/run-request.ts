@@ -28,6 +28,7 @@ export async function runRequest(argv: RunArgs): Promise<RunRequest> {
     autoRemove: argv.rm,
     network: argv.network,
     aliases: argv['network-alias'],
+    labels: labels(argv.label),
     ports: await ports(argv.publish),
     publishAll: argv['publish-all'],
     mounts: await mounts(argv),
@@ -47,6 +48,15 @@ export async function runRequest(argv: RunArgs): Promise<RunRequest> {
   };
   checkRunRequest(request);
   return request;
+}
+
+/** docker's --label: KEY=VALUE, or a bare KEY with an empty value. */
+function labels(flags: string[]): Record<string, string> {
+  return Object.fromEntries(flags.map((flag): [string, string] => {
+    const eq = flag.indexOf('=');
+    if (eq === 0) throw fail(`invalid label "${flag}"`, 'write it as KEY=VALUE');
+    return eq < 0 ? [flag, ''] : [flag.slice(0, eq), flag.slice(eq + 1)];
+  }));
 }
 
 // #region environment

@@ -62,6 +62,8 @@ export function containerDocument(runtime: Runtime, container: ContainerRecord):
       AutoRemove: config.autoRemove,
       RestartPolicy: { Name: config.restart?.name ?? 'no', MaximumRetryCount: config.restart?.maximumRetryCount ?? 0 },
       NetworkMode: config.network ?? 'bridge',
+      // tsrun-monitor writes docker's json-file logs: docker-compose reads them through the API only then.
+      LogConfig: { Type: 'json-file', Config: config.logMaxSize === undefined ? {} : { 'max-size': String(config.logMaxSize) } },
       Memory: limits.memory ?? 0,
       MemorySwap: limits.memorySwap ?? 0,
       NanoCpus: Math.round((limits.cpus ?? 0) * 1e9),
@@ -115,6 +117,7 @@ export function containerDocument(runtime: Runtime, container: ContainerRecord):
       Entrypoint: config.entrypoint?.length ? config.entrypoint : null,
       Image: container.image.name,
       WorkingDir: config.workingDir,
+      Labels: config.labels ?? {},
     },
   };
 }

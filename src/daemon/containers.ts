@@ -5,16 +5,14 @@ import { createContainer } from '../run.js';
 import { findContainer, listContainers, renameContainer } from '../store/containers.js';
 import { findImage } from '../store/images.js';
 import { familiarString, parseReference } from '../image/reference.js';
-import { reconcile, reconcileAll } from '../containers/reconcile.js';
+import { reconcile } from '../containers/reconcile.js';
 import { killContainer, pauseContainer, stopContainer, stopToRestart, unpauseContainer } from '../containers/stop.js';
 import { removeContainer } from '../containers/remove.js';
 import { resizeTerminal } from '../containers/attach.js';
 import { containerDocument } from '../containers/inspect.js';
-import { findLease } from '../net/ipam.js';
-import { containerStatus } from '../docker/format.js';
 import { createRequest } from './create-body.js';
 import {
-  asBadRequest, badRequest, conflict, messageOf, notFound, queryFlag, readJsonBody, refuseFilters, sendEmpty, sendJson, type DaemonRequest,
+  asBadRequest, badRequest, conflict, messageOf, notFound, queryFlag, readJsonBody, sendEmpty, sendJson, type DaemonRequest,
 } from './http.js';
 
 /** The container the path names ({id}: a name, an id or an id's prefix), as it is now; Docker's 404 if none. */
@@ -30,7 +28,7 @@ export async function lookUp({ runtime, params }: Pick<DaemonRequest, 'runtime' 
  *  by the pipeline's first two stages, as `tsrun create` makes one. */
 export async function create(request: DaemonRequest): Promise<void> {
   const { runtime, req, res, query } = request;
-  const { request: wanted, warnings } = await createRequest(await readJsonBody(req), query.get('name'));
+  const wanted = await createRequest(await readJsonBody(req), query.get('name'));
   // 404 is what makes `docker run` pull the image (POST /images/create) and ask again.
   if (!findImage(runtime.paths, wanted.image)) {
     const reference = await asBadRequest(() => parseReference(wanted.image));
@@ -38,7 +36,8 @@ export async function create(request: DaemonRequest): Promise<void> {
   }
   if (wanted.name !== undefined) await refuseTakenName(request, wanted.name);
   const container = await asBadRequest(() => createContainer(runtime, wanted));
-  sendJson(res, 201, { Id: container.id, Warnings: warnings });
+  request.events.container('create', container);
+  sendJson(res, 201, { Id: container.id, Warnings: [] });
 }
 // #endregion
 
@@ -203,43 +202,15 @@ export async function remove(request: DaemonRequest): Promise<void> {
   if (isUp(container.state) && !force) {
     throw conflict(`You cannot remove a running container ${container.id}. Stop the container before attempting removal or force remove`);
   }
+  // Killed first, its die is told before its destroy.
+  const run = isUp(container.state) ? await request.runs.current(container.id) : undefined;
   await removeContainer(request.runtime, container.id, force, queryFlag(request.query, 'v'));
+  await run?.exited;
+  request.events.container('destroy', container);
   sendEmpty(request.res, 204);
 }
 
 /** GET /containers/{id}/json: `tsrun inspect`'s document, which has what the CLI reads (Id, Config.Tty, HostConfig). */
 export async function inspect(request: DaemonRequest): Promise<void> {
   sendJson(request.res, 200, containerDocument(request.runtime, await lookUp(request)));
-}
-
-/** GET /containers/json[?all=1]: `docker ps` prints these fields as they are (Status too: "Up 3 seconds"). */
-export async function list({ runtime, res, query }: DaemonRequest): Promise<void> {
-  refuseFilters(query, 'containers');
-  const all = queryFlag(query, 'all');
-  const now = new Date();
-  const containers = (await reconcileAll(runtime)).filter((container) => all || isUp(container.state));
-  sendJson(res, 200, containers.map((container) => {
-    // A running container's published ports are in its lease on its bridge, with the host ports it got.
-    const published = isUp(container.state) ? findLease(container.id)?.lease.ports ?? [] : [];
-    return {
-      Id: container.id,
-      Names: [`/${container.name}`],
-      Image: container.image.name,
-      ImageID: container.image.id,
-      Command: command(container.config.argv),
-      Created: Math.floor(Date.parse(container.created) / 1000),
-      Ports: published.map((port) => ({ IP: port.hostIp || '0.0.0.0', PrivatePort: port.containerPort, PublicPort: port.hostPort, Type: port.protocol })),
-      Labels: {},
-      State: container.state.status,
-      Status: containerStatus(container.state, now),
-      HostConfig: { NetworkMode: container.config.network ?? 'bridge' },
-      NetworkSettings: { Networks: {} },
-      Mounts: [],
-    };
-  }));
-}
-
-/** dockerd's way: each argument with a space in single quotes, so that `docker ps` shows "sh -c 'echo hi'". */
-function command(argv: string[]): string {
-  return argv.map((arg, i) => (i > 0 && arg.includes(' ') ? `'${arg}'` : arg)).join(' ');
 }

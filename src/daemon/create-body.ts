@@ -6,8 +6,7 @@
 // already the number 67108864. What the stages need is then the same whichever door it came in by.
 //
 // The CLI sends every field, mostly empty (45-create.txt in the API captures). A field tsrun cannot honour yet is
-// refused when it is set, rather than dropped: the container would not be what was asked for. Labels, which
-// change nothing in how a container runs, are dropped with a warning, which `docker run` prints.
+// refused when it is set, rather than dropped: the container would not be what was asked for.
 import { checkRunRequest, VALID_NAME, type MountSpec, type PortMapping, type RunRequest } from '../container.js';
 import { TsrunError, fail } from '../errors.js';
 import { logMaxSize, resourceLimits, restartPolicy } from '../docker/settings.js';
@@ -15,12 +14,6 @@ import { parseMountFlag, parseTmpfsFlag, parseVolumeFlag } from '../volumes/spec
 import { parsePublish } from '../net/ports.js';
 import { securityConfig } from '../security/options.js';
 import { badRequest, messageOf, ApiError } from './http.js';
-
-export interface CreateRequest {
-  request: RunRequest;
-  /** What `docker run` prints as "WARNING: …". */
-  warnings: string[];
-}
 
 /** Set in a body, these ask for what tsrun does not do yet. */
 export const UNSUPPORTED = {
@@ -37,7 +30,7 @@ export const UNSUPPORTED = {
 };
 
 // #region create-body
-export async function createRequest(body: unknown, name: string | null): Promise<CreateRequest> {
+export async function createRequest(body: unknown, name: string | null): Promise<RunRequest> {
   // Docker's words: the docker CLI prints them as they are.
   const wanted = name?.replace(/^\//, '') || undefined;
   if (wanted !== undefined && !VALID_NAME.test(wanted)) throw badRequest(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
@@ -45,8 +38,6 @@ export async function createRequest(body: unknown, name: string | null): Promise
   const host = config.object('HostConfig');
   refuseIfSet(config, UNSUPPORTED.config);
   refuseIfSet(host, UNSUPPORTED.hostConfig);
-  const labels = config.object('Labels').keys();
-  const warnings = labels.length > 0 ? [`tsrun keeps no labels yet: ${labels.join(', ')} dropped`] : [];
   try {
     const network = networkMode(host);
     const request: RunRequest = {
@@ -66,6 +57,7 @@ export async function createRequest(body: unknown, name: string | null): Promise
       autoRemove: host.flag('AutoRemove'),
       network,
       aliases: checkEndpoints(config.object('NetworkingConfig'), network),
+      labels: config.textMap('Labels'),
       ports: ports(config, host),
       publishAll: host.flag('PublishAllPorts'),
       mounts: mounts(config, host),
@@ -91,7 +83,7 @@ export async function createRequest(body: unknown, name: string | null): Promise
       }),
     };
     checkRunRequest(request);
-    return { request, warnings };
+    return request;
   } catch (error) {
     // The parsers' errors are the request's fault: a bad Binds entry, an unknown capability, …
     if (error instanceof TsrunError) throw badRequest(messageOf(error));
@@ -274,6 +266,12 @@ export class Fields {
     const value = this.values[key];
     if (typeof value === 'string') return [value];
     return this.texts(key, null) ?? undefined;
+  }
+
+  /** An object of strings (Labels): {"team": "cap"}; null and absent are {}. */
+  textMap(key: string): Record<string, string> {
+    const map = this.object(key);
+    return Object.fromEntries(map.keys().map((name) => [name, map.text(name) ?? '']));
   }
 
   object(key: string): Fields {

@@ -7,7 +7,9 @@ import type { Duplex } from 'node:stream';
 import type { Runtime } from '../runtime.js';
 import type { Runs } from './runs.js';
 import type { Execs } from './execs.js';
+import type { Events } from './events.js';
 import { TsrunError, errorText, hasErrorCode } from '../errors.js';
+import { parseFilters, type Filters } from '../docker/filters.js';
 
 /** The API version tsrun speaks. Below 1.30 the CLI's `run` waits for the exit through the events API instead of
  *  /wait?condition=, so the version must be sent on /_ping; above 1.41 the CLI adds fields tsrun does not read. */
@@ -21,6 +23,8 @@ export interface DaemonRequest {
   runtime: Runtime;
   runs: Runs;
   execs: Execs;
+  /** What the daemon did, told to `docker events`. */
+  events: Events;
   req: http.IncomingMessage;
   res: http.ServerResponse;
   /** The path's parts named in its route: {id} … */
@@ -148,8 +152,30 @@ export async function asBadRequest<T>(work: () => T | Promise<T>, inUse = 400): 
   }
 }
 
-/** ?filters={"label":{"x":true}}: refused, rather than ignored (a listing or a prune of more than was asked);
- *  none, or {}, is what the CLI sends without --filter. */
-export function refuseFilters(query: URLSearchParams, what: string): void {
-  if (/[^{}\s]/.test(query.get('filters') ?? '')) throw badRequest(`tsrun's daemon does not filter ${what} yet`);
+/** ?filters={"label":{"x":true}}, by key. A key dockerd does not know is its 400, in its words; one it knows
+ *  that tsrun does not filter by yet is refused too, rather than ignored (a listing or a prune of more than was
+ *  asked). None, or {}, is what the CLI sends without --filter. */
+export function filtersIn(query: URLSearchParams, what: string, served: string[], knownToDocker: string[] = served): Filters {
+  let filters: Filters;
+  try {
+    filters = parseFilters(query.get('filters'));
+  } catch (error) {
+    throw badRequest(messageOf(error));
+  }
+  for (const key of Object.keys(filters)) {
+    if (!knownToDocker.includes(key)) throw badRequest(`Invalid filter '${key}'`);
+    if (!served.includes(key)) throw badRequest(`tsrun's daemon does not filter ${what} by ${key} yet`);
+  }
+  return filters;
+}
+
+/** A filter's value that is not one it can take: dockerd's 400, in its words. */
+export const invalidFilter = (key: string, value: string) => badRequest(`Invalid filter '${key}=${value}'`);
+
+/** dangling=true or dangling=false (1 and 0 too, as dockerd reads a boolean); undefined when not asked. */
+export function danglingFilter(filters: Filters): boolean | undefined {
+  const values = filters.dangling;
+  if (values === undefined) return undefined;
+  if (values.length !== 1 || !['true', 'false', '1', '0'].includes(values[0]!)) throw invalidFilter('dangling', values.join(','));
+  return ['true', '1'].includes(values[0]!);
 }

@@ -10,15 +10,16 @@ import { LAYER_STATUS_TEXT, pullEventLines, type PullEvent } from '../registry/p
 import { hasErrorCode } from '../errors.js';
 import { findImage, imagesToList, pruneImages, removeImage, tagImage, type ImageRecord, type RemovedImage } from '../store/images.js';
 import { historyRows } from '../store/history.js';
-import { parseFilters, referenceMatches, type Filters } from '../docker/filters.js';
+import { labelsMatch, referenceMatches } from '../docker/filters.js';
 import { imageDocument } from '../containers/inspect.js';
+import { registryAuth } from './registry-auth.js';
 import { reconcileAll } from '../containers/reconcile.js';
 import {
-  asBadRequest, badRequest, messageOf, notFound, queryFlag, sendEmpty, sendJson, writeJsonLine, type DaemonRequest,
+  asBadRequest, badRequest, danglingFilter, filtersIn, messageOf, notFound, queryFlag, sendEmpty, sendJson, writeJsonLine, type DaemonRequest,
 } from './http.js';
 
 // #region pull
-export async function pull({ runtime, query, res }: DaemonRequest): Promise<void> {
+export async function pull({ runtime, req, query, res, events }: DaemonRequest): Promise<void> {
   if (query.get('fromSrc')) throw badRequest('tsrun cannot import an image from a tarball through its daemon yet: use `tsrun load`');
   const repository = query.get('fromImage');
   if (!repository) throw badRequest('fromImage is missing');
@@ -30,6 +31,7 @@ export async function pull({ runtime, query, res }: DaemonRequest): Promise<void
   } catch (error) {
     throw badRequest(messageOf(error));
   }
+  const credentials = registryAuth(req.headers['x-registry-auth']);
   // The first line waits for the second: until the registry has answered for the manifest, a failure (no such
   // image) is still a plain error answer, as dockerd gives it, rather than a line in a stream already begun.
   let held: PullEvent | undefined;
@@ -45,7 +47,8 @@ export async function pull({ runtime, query, res }: DaemonRequest): Promise<void
     send(res, event);
   };
   try {
-    await pullImage(runtime, reference.canonical, { policy: 'always', platform: query.get('platform') || undefined, progress });
+    await pullImage(runtime, reference.canonical, { policy: 'always', platform: query.get('platform') || undefined, progress, credentials });
+    events.emit('image', 'pull', familiarString(reference), { name: reference.familiar });
   } catch (error) {
     // Not begun: a plain error; 404 when the registry has no such image, which `docker run` reports and exits 125.
     if (!res.headersSent) throw ['MANIFEST_UNKNOWN', 'NAME_UNKNOWN'].some((code) => hasErrorCode(error, code)) ? notFound(messageOf(error)) : error;
@@ -68,31 +71,38 @@ function send(res: http.ServerResponse, event: PullEvent): void {
 }
 
 /** GET /images/json[?all=1][&filters=…]: `docker images` splits RepoTags into REPOSITORY and TAG; none is a <none>
- *  row. `docker images NAME` sends a reference filter: then only the names it matches are listed, as dockerd does. */
+ *  row. `docker images NAME` sends a reference filter: then only the names it matches are listed, as dockerd does;
+ *  label= matches the image's own labels (its config's). */
 export async function list({ runtime, query, res }: DaemonRequest): Promise<void> {
-  const filters = await asBadRequest(() => parseFilters(query.get('filters')));
-  refuseOtherFilters(filters, ['reference', 'dangling']);
+  const filters = filtersIn(query, 'images', ['reference', 'dangling', 'label'], ['reference', 'dangling', 'label', 'before', 'since']);
   const patterns = filters.reference ?? [];
-  const dangling = filters.dangling === undefined ? undefined : danglingOnly(filters.dangling);
+  const dangling = danglingFilter(filters);
   const matching = (names: string[]) => names.filter((name) => patterns.some((pattern) => referenceMatches(pattern, parseReference(name))));
   const listed = imagesToList(runtime.paths, queryFlag(query, 'all')).flatMap((image) => {
     if (dangling !== undefined && dangling !== (image.repoTags.length === 0)) return [];
+    if (!labelsMatch(filters.label ?? [], image.config.config?.Labels ?? {})) return [];
     if (patterns.length === 0) return [{ image, tags: image.repoTags, digests: image.repoDigests }];
     const [tags, digests] = [matching(image.repoTags), matching(image.repoDigests)];
     return tags.length + digests.length > 0 ? [{ image, tags, digests }] : [];
   });
-  sendJson(res, 200, listed.map(({ image, tags, digests }) => ({
-    Containers: -1, // -1: not counted, as dockerd answers unless asked
+  sendJson(res, 200, listed.map(({ image, tags, digests }) => imageSummary(image, tags, digests)));
+}
+
+/** An image as /images/json lists it (and /system/df, with what it counts there); -1: not counted, as dockerd
+ *  answers unless asked. */
+export function imageSummary(image: ImageRecord, tags = image.repoTags, digests = image.repoDigests, counted = { Containers: -1, SharedSize: -1 }): object {
+  return {
+    Containers: counted.Containers,
     Created: unixSeconds(image.created),
     Id: image.id,
     Labels: image.config.config?.Labels ?? null,
     ParentId: image.parent ?? '',
     RepoDigests: digests.map(familiar),
     RepoTags: tags.map(familiar),
-    SharedSize: -1,
+    SharedSize: counted.SharedSize,
     Size: image.size,
     VirtualSize: image.size,
-  })));
+  };
 }
 
 /** GET /images/{name}/json: `tsrun inspect`'s document of an image; a 404 moves an untyped `docker inspect` on. */
@@ -105,9 +115,11 @@ export async function tag(request: DaemonRequest): Promise<void> {
   const { runtime, params, query } = request;
   const repo = query.get('repo');
   if (!repo) throw badRequest('repo is missing');
-  await lookUp(request);
+  const image = await lookUp(request);
   const tagText = query.get('tag');
-  await asBadRequest(() => tagImage(runtime.sys, runtime.paths, params.name!, tagText ? `${repo}:${tagText}` : repo));
+  const name = tagText ? `${repo}:${tagText}` : repo;
+  await asBadRequest(() => tagImage(runtime.sys, runtime.paths, params.name!, name));
+  request.events.emit('image', 'tag', image.id, { name: familiar(name) });
   sendEmpty(request.res, 201);
 }
 
@@ -116,20 +128,22 @@ export async function tag(request: DaemonRequest): Promise<void> {
  *  and the layers no other image has. A container using it is dockerd's 409, in its words. */
 export async function remove(request: DaemonRequest): Promise<void> {
   const { runtime, params, query, res } = request;
-  await lookUp(request);
+  const image = await lookUp(request);
   await reconcileAll(runtime); // a container whose process has gone no longer holds the image as a running one
   const removed = await asBadRequest(() => removeImage(runtime.sys, runtime.paths, params.name!, { force: queryFlag(query, 'force') }), 409);
+  tellRemoval(request, image.id, removed);
   sendJson(res, 200, removalLines(removed));
 }
 // #endregion
 
 /** POST /images/prune?filters={"dangling":{"false":true}}: the images without a name that no container uses; with
  *  dangling=false (`docker image prune -a`), every image no container uses. */
-export async function prune({ runtime, query, res }: DaemonRequest): Promise<void> {
-  const filters = await asBadRequest(() => parseFilters(query.get('filters')));
-  refuseOtherFilters(filters, ['dangling']);
+export async function prune(request: DaemonRequest): Promise<void> {
+  const { runtime, query, res } = request;
+  const filters = filtersIn(query, 'images', ['dangling'], ['dangling', 'label', 'label!', 'until']);
   await reconcileAll(runtime);
-  const { removed, bytes } = await pruneImages(runtime.sys, runtime.paths, { all: !danglingOnly(filters.dangling ?? ['true']) });
+  const { removed, bytes } = await pruneImages(runtime.sys, runtime.paths, { all: !(danglingFilter(filters) ?? true) });
+  for (const image of removed) tellRemoval(request, image.deleted[0] ?? '', image);
   sendJson(res, 200, { ImagesDeleted: removed.flatMap(removalLines), SpaceReclaimed: bytes });
 }
 
@@ -157,6 +171,13 @@ async function lookUp({ runtime, params }: DaemonRequest): Promise<ImageRecord> 
   return image;
 }
 
+/** An untag event for each name taken off, and a delete if the image went (its layers are no events), as
+ *  dockerd tells a removal. */
+function tellRemoval({ events }: DaemonRequest, imageId: string, removed: RemovedImage): void {
+  for (const name of removed.untagged) events.emit('image', 'untag', imageId, { name: familiar(name) });
+  if (removed.deleted.includes(imageId)) events.emit('image', 'delete', imageId, { name: imageId });
+}
+
 /** What `docker rmi` and `docker image prune` print, a line each: [{"Untagged": NAME}, …, {"Deleted": ID}, …]. */
 function removalLines(removed: RemovedImage): object[] {
   return [...removed.untagged.map((name) => ({ Untagged: familiar(name) })), ...removed.deleted.map((id) => ({ Deleted: id }))];
@@ -170,17 +191,6 @@ function familiar(name: string): string {
   } catch {
     return name;
   }
-}
-
-/** dangling=true or dangling=false (1 and 0 too, as dockerd reads a boolean). */
-function danglingOnly(values: string[]): boolean {
-  if (values.length !== 1 || !['true', 'false', '1', '0'].includes(values[0]!)) throw badRequest(`invalid filter 'dangling=${values.join(',')}'`);
-  return ['true', '1'].includes(values[0]!);
-}
-
-function refuseOtherFilters(filters: Filters, known: string[]): void {
-  const other = Object.keys(filters).filter((key) => !known.includes(key));
-  if (other.length > 0) throw badRequest(`tsrun's daemon does not filter images by ${other.join(', ')} yet`);
 }
 
 const unixSeconds = (time: string) => Math.floor(Date.parse(time) / 1000);

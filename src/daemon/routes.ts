@@ -2,9 +2,13 @@
 // but the ping (/v1.41/containers/create); tsrun answers every version as 1.41, and paths without one too.
 import type { DaemonRequest, HijackedRequest } from './http.js';
 import { info, ping, version } from './system.js';
-import { create, inspect, kill, list, pause, remove, rename, resize, restart, start, stop, unpause, wait } from './containers.js';
+import { create, inspect, kill, pause, remove, rename, resize, restart, start, stop, unpause, wait } from './containers.js';
 import { createExec, inspectExec, resizeExec, startAttachedExec, startDetachedExec } from './exec.js';
 import { attach } from './attach.js';
+import { list } from './list-containers.js';
+import { stream as events } from './event-stream.js';
+import { df } from './df.js';
+import { auth } from './registry-auth.js';
 import { logs } from './logs.js';
 import { buildImage } from './build.js';
 import * as images from './images.js';
@@ -24,6 +28,9 @@ export const ROUTES: Route<DaemonRequest>[] = [
   { method: 'GET', path: '/_ping', handle: ping },
   { method: 'GET', path: '/version', handle: version },
   { method: 'GET', path: '/info', handle: info },
+  { method: 'GET', path: '/events', handle: events },
+  { method: 'GET', path: '/system/df', handle: df },
+  { method: 'POST', path: '/auth', handle: auth },
   { method: 'POST', path: '/containers/create', handle: create },
   { method: 'GET', path: '/containers/json', handle: list },
   { method: 'GET', path: '/containers/{id}/json', handle: inspect },

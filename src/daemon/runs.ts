@@ -18,6 +18,7 @@ import { containerRunDir } from '../store/paths.js';
 import { reconcile } from '../containers/reconcile.js';
 import { claim } from '../containers/lifecycle.js';
 import { exitCodeOf } from '../errors.js';
+import type { Events } from './events.js';
 
 const POLL_MS = 50;
 /** The record is read once every this many polls until the exit note has the code (it costs more, and tells later). */
@@ -36,7 +37,7 @@ export class Runs {
   /** Who waits for a container's next run to begin. */
   private readonly awaited = new Map<string, Set<(run: Run) => void>>();
 
-  constructor(private readonly runtime: Runtime) {}
+  constructor(private readonly runtime: Runtime, private readonly events: Events) {}
 
   // #region start
   /** Start the container in the background, as `tsrun start` does, and follow its run. */
@@ -52,7 +53,13 @@ export class Runs {
       this.begin(container.id, { exited: Promise.resolve(exitCodeOf(error)) });
       throw error;
     }
-    this.begin(container.id, { exited: this.follow(container.id, note) });
+    this.events.container('start', container);
+    const exited = this.follow(container.id, note);
+    this.begin(container.id, { exited });
+    void exited.then(async (code) => {
+      this.events.container('die', container, { exitCode: String(code) });
+      if (container.config.autoRemove && await this.removed(container.id)) this.events.container('destroy', container);
+    });
   }
   // #endregion
 
@@ -90,6 +97,16 @@ export class Runs {
         }
       })();
     });
+  }
+
+  /** Whether the container is gone within a few seconds: a --rm container's exit command removes it a moment
+   *  after the exit (unless a restart keeps it). */
+  private async removed(id: string): Promise<boolean> {
+    for (let poll = 0; poll < 100; poll++) {
+      if (!findContainer(this.runtime.paths, id)) return true;
+      await sleep(POLL_MS, undefined, { ref: false });
+    }
+    return false;
   }
 
   private begin(id: string, run: Run): void {

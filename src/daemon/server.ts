@@ -18,6 +18,7 @@ import { inSpan } from '../trace/span.js';
 import { reconcileAll } from '../containers/reconcile.js';
 import { tsrunVersion } from '../version.js';
 import { Runs } from './runs.js';
+import { Events } from './events.js';
 import { Execs } from './execs.js';
 import { HIJACKED_ROUTES, ROUTES, match, unversioned } from './routes.js';
 import { badRequest, commonHeaders, errorResponseText, notFound, sendError, statusOf } from './http.js';
@@ -51,7 +52,8 @@ export function parseHost(text: string): Listen {
 // #region serve
 export async function serve(runtime: Runtime, listen: Listen, log: (line: string) => void): Promise<Daemon> {
   await reconcileAll(runtime); // what happened while no daemon was looking: exits recorded, --rm containers gone
-  const runs = new Runs(runtime);
+  const events = new Events();
+  const runs = new Runs(runtime, events);
   const execs = new Execs();
   const headers = commonHeaders(tsrunVersion());
   const stopping = new AbortController();
@@ -80,7 +82,7 @@ export async function serve(runtime: Runtime, listen: Listen, log: (line: string
         throw notFound('page not found');
       }
       const signal = AbortSignal.any([gone.signal, stopping.signal]);
-      await found.route.handle({ runtime, runs, execs, req, res, params: found.params, query: url.searchParams, signal });
+      await found.route.handle({ runtime, runs, execs, events, req, res, params: found.params, query: url.searchParams, signal });
     } catch (error) {
       if (!res.headersSent) sendError(res, error);
       else res.destroy(); // a stream cut short, rather than one that looks complete
@@ -102,7 +104,7 @@ export async function serve(runtime: Runtime, listen: Listen, log: (line: string
     try {
       if (!found) throw notFound('page not found');
       const signal = AbortSignal.any([gone.signal, stopping.signal]);
-      await found.route.handle({ runtime, runs, execs, req, socket, head, upgrade, params: found.params, query: url.searchParams, signal });
+      await found.route.handle({ runtime, runs, execs, events, req, socket, head, upgrade, params: found.params, query: url.searchParams, signal });
       return { route: found.route.path, status: 101 };
     } catch (error) {
       if (upgraded) socket.destroy();

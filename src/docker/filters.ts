@@ -1,11 +1,13 @@
-// Docker's ?filters= on a list or a prune, {"KEY": {"VALUE": true}}, and its rule for matching an image name
-// against a `reference` filter (`docker images busybox`, `docker images 'demo/*:1'`).
+// Docker's ?filters= on a list or a prune, {"KEY": {"VALUE": true}}, and its rules for matching: a name or id
+// against a pattern (`name=web`), labels against `label=KEY` or `label=KEY=VALUE`, an image name against a
+// `reference` filter (`docker images busybox`, `docker images 'demo/*:1'`).
 import { familiarString, type ImageReference } from '../image/reference.js';
 import { fail } from '../errors.js';
 
 export type Filters = Record<string, string[]>;
 
-/** The filters' values by key; a text that is not that shape is refused. '' and {} are no filter. */
+/** The filters' values by key; a text that is not that shape is refused. '' and {} are no filter. The older
+ *  shape, {"KEY": ["VALUE", …]}, which docker-compose 1 still sends, is read too, as dockerd reads it. */
 export function parseFilters(text: string | null): Filters {
   let value: unknown;
   try {
@@ -14,9 +16,33 @@ export function parseFilters(text: string | null): Filters {
     value = undefined;
   }
   const valid = value !== null && typeof value === 'object' && !Array.isArray(value)
-    && Object.values(value).every((values) => values !== null && typeof values === 'object' && !Array.isArray(values));
+    && Object.values(value).every((values) => values !== null && typeof values === 'object'
+      && (!Array.isArray(values) || values.every((item) => typeof item === 'string')));
   if (!valid) throw fail(`invalid filters: ${text}`, 'write them as {"KEY": {"VALUE": true}}');
-  return Object.fromEntries(Object.entries(value as Record<string, object>).map(([key, values]) => [key, Object.keys(values)]));
+  return Object.fromEntries(Object.entries(value as Record<string, object>).map(([key, values]) => [key, Array.isArray(values) ? values : Object.keys(values)]));
+}
+
+/** Docker's Match: any of the values, each a regular expression found anywhere in the text (name=web matches
+ *  "webserver"), or the text itself; a value that is no valid expression matches only itself. */
+export function patternMatches(values: string[], text: string): boolean {
+  return values.some((value) => {
+    if (value === text) return true;
+    try {
+      return new RegExp(value).test(text);
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Docker's MatchKVList: every label=KEY names a label the object has, every label=KEY=VALUE one it has with
+ *  that value. */
+export function labelsMatch(values: string[], labels: Record<string, string>): boolean {
+  return values.every((value) => {
+    const eq = value.indexOf('=');
+    const key = eq < 0 ? value : value.slice(0, eq);
+    return Object.hasOwn(labels, key) && (eq < 0 || labels[key] === value.slice(eq + 1));
+  });
 }
 
 /** Docker's FamiliarMatch: the pattern, a shell-like glob (Go's path.Match: `*` and `?` stop at a "/"), against

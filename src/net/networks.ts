@@ -27,6 +27,8 @@ export interface NetworkRecord {
   subnet: string;
   gateway: string;
   created: string;
+  /** `docker network create --label`: the user's notes, which `network ls --filter label=` finds. */
+  labels?: Record<string, string>;
 }
 
 /** The networks every tsrun has, as `docker network ls` lists them too. */
@@ -61,7 +63,9 @@ export function bridgeNetworkFor(paths: StorePaths, name: string): BridgeNetwork
 
 // #region network-create
 /** `tsrun network create [--subnet CIDR] NAME`: the record, then the bridge (under the network lock). */
-export async function createNetwork(sys: Syscalls, paths: StorePaths, host: NetworkHost, name: string, subnetText?: string): Promise<NetworkRecord> {
+export async function createNetwork(
+  sys: Syscalls, paths: StorePaths, host: NetworkHost, name: string, subnetText?: string, labels: Record<string, string> = {},
+): Promise<NetworkRecord> {
   if (!VALID_NAME.test(name)) throw fail(`invalid network name "${name}"`, 'use letters, digits, "_", "." and "-", starting with a letter or digit');
   if ((BUILT_IN_NETWORKS as readonly string[]).includes(name) || findNetwork(paths, name)) {
     throw fail(`network with name ${name} already exists`, 'choose another name, or remove the old network with `tsrun network rm`');
@@ -76,6 +80,7 @@ export async function createNetwork(sys: Syscalls, paths: StorePaths, host: Netw
       name, id, bridge: `tsrun-${id.slice(0, 8)}`, subnet,
       gateway: formatAddress(nthAddress(parseSubnet(subnet), 1)),
       created: new Date().toISOString(),
+      ...(Object.keys(labels).length > 0 ? { labels } : {}),
     };
     // The bridge first: a subnet the host already routes is refused before anything is recorded.
     await ensureBridge(sys, host, { name, bridge: record.bridge, subnet });
@@ -137,7 +142,7 @@ export function inspectNetwork(paths: StorePaths, host: NetworkHost, nameOrId: s
 
 /** Every field the docker CLI reads: it decodes Created as a time, so it must be one. */
 function networkDocument(
-  network: { name: string; id: string; created: string }, driver: string, config: object[], containers: object, options: object,
+  network: { name: string; id: string; created: string; labels?: Record<string, string> }, driver: string, config: object[], containers: object, options: object,
 ): object {
   return {
     Name: network.name,
@@ -154,7 +159,7 @@ function networkDocument(
     ConfigOnly: false,
     Containers: containers,
     Options: options,
-    Labels: {},
+    Labels: network.labels ?? {},
   };
 }
 

@@ -22,12 +22,7 @@ export function registryDomain(server: string | undefined): string {
 
 // #region login
 export async function login(paths: StorePaths, domain: string, credentials: Credentials): Promise<void> {
-  const client = new RegistryClient(endpointFor(domain, readRegistryConfig(paths)), '', credentials);
-  try {
-    await client.ping();
-  } finally {
-    client.close();
-  }
+  await checkCredentials(paths, domain, credentials);
   const file = configFile(paths);
   const config = readJsonObject(file);
   const auths = typeof config.auths === 'object' && config.auths !== null ? config.auths as Record<string, unknown> : {};
@@ -36,3 +31,14 @@ export async function login(paths: StorePaths, domain: string, credentials: Cred
   writeJsonAtomic(file, { ...config, auths }, 0o600);
 }
 // #endregion
+
+/** Whether the registry takes these credentials: it answers GET /v2/ (authenticating as it asks); else an error
+ *  that says why. The daemon's POST /auth (`docker login`) asks this alone: the docker CLI keeps what it logs in with. */
+export async function checkCredentials(paths: StorePaths, domain: string, credentials: Credentials): Promise<void> {
+  const client = new RegistryClient(endpointFor(domain, readRegistryConfig(paths)), '', credentials);
+  try {
+    await client.ping();
+  } finally {
+    client.close();
+  }
+}

@@ -25,7 +25,7 @@ import { CONFIG_MEDIA_TYPES, LAYER_MEDIA_TYPES, checkDescriptor, hostPlatform, t
 import { imageRecord, readImageConfig, withStaging, type Staging, type StagedBlob } from '../store/staging.js';
 import { readRegistryConfig, type RegistryConfig } from './config.js';
 import { endpointsFor, type Endpoint } from './endpoint.js';
-import { credentialsFor } from './auth.js';
+import { credentialsFor, type Credentials } from './auth.js';
 import { RegistryClient } from './client.js';
 import { manifestKind, pickPlatform } from './media.js';
 import { inSpan } from '../trace/span.js';
@@ -36,6 +36,9 @@ export interface PullOptions {
   platform?: Platform;
   /** Told how the pull goes (see progress.ts); nothing is told when absent. */
   progress?: PullProgress;
+  /** Who to be to the reference's registry (never to a mirror): the daemon's client's, from its X-Registry-Auth
+   *  header. Default: the config's (`tsrun login`, Docker's config.json). */
+  credentials?: Credentials;
 }
 
 export interface PullResult {
@@ -60,7 +63,7 @@ export async function pullImage(sys: Syscalls, paths: StorePaths, reference: Ima
   let opened: RegistryClient | undefined;
   try {
     tell({ type: 'start', tagOrDigest: reference.tag ?? reference.digest!, repository: reference.path });
-    const { client, top } = await findManifest(endpointsFor(reference.domain, config), reference, config, interrupted.signal, tell);
+    const { client, top } = await findManifest(endpointsFor(reference.domain, config), reference, config, interrupted.signal, tell, options.credentials);
     opened = client;
     const { manifest, manifestBytes, manifestDigest } = await resolvePlatform(client, top, options.platform ?? hostPlatform(), reference);
     checkManifest(manifest, manifestDigest);
@@ -98,9 +101,12 @@ interface Document {
 
 /** The reference's manifest from the first endpoint that has it: a docker.io image is asked of each mirror
  *  in turn, then of Docker Hub. The client that found it fetches the rest of the image too. */
-async function findManifest(endpoints: Endpoint[], reference: ImageReference, config: RegistryConfig, signal: AbortSignal, tell: PullProgress): Promise<{ client: RegistryClient; top: Document }> {
+async function findManifest(
+  endpoints: Endpoint[], reference: ImageReference, config: RegistryConfig, signal: AbortSignal, tell: PullProgress, given: Credentials | undefined,
+): Promise<{ client: RegistryClient; top: Document }> {
   for (const [i, endpoint] of endpoints.entries()) {
-    const client = new RegistryClient(endpoint, reference.path, credentialsFor(endpoint.domain, config), signal);
+    const credentials = given && endpoint.domain === reference.domain ? given : credentialsFor(endpoint.domain, config);
+    const client = new RegistryClient(endpoint, reference.path, credentials, signal);
     try {
       return { client, top: await fetchManifest(client, reference.digest ?? reference.tag!, reference.digest) };
     } catch (error) {

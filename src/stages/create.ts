@@ -45,6 +45,7 @@ export async function create(runtime: Runtime, image: ImageRecord, request: RunR
       restart: request.restart,
       logMaxSize: request.logMaxSize,
       stopSignal: request.stopSignal ?? image.config.config?.StopSignal,
+      labels: { ...image.config.config?.Labels, ...request.labels }, // docker's merge: the request's win
       resources: request.resources,
       security: request.security,
     },

@@ -12,6 +12,7 @@ import { fail } from '../errors.js';
 import { annotate } from '../trace/span.js';
 import { withoutPassword } from '../trace/redact.js';
 import { pullProgressLines, type PullProgress } from '../registry/progress.js';
+import type { Credentials } from '../registry/auth.js';
 
 export interface PullStageOptions {
   policy?: PullPolicy;
@@ -19,6 +20,8 @@ export interface PullStageOptions {
   platform?: string;
   /** Told how the pull goes; default: Docker-like lines on stderr, as `docker run` prints them. */
   progress?: PullProgress;
+  /** Who to be to the registry, if not who the config says (a daemon's client says who it is). */
+  credentials?: Credentials;
 }
 
 // #region pull
@@ -41,7 +44,7 @@ export async function pull(runtime: Runtime, reference: string, options: PullSta
   const { pullImage } = await import('../registry/pull.js');
   const { parsePlatform } = await import('../registry/media.js');
   const platform = options.platform === undefined ? undefined : parsePlatform(options.platform);
-  const pulled = await pullImage(runtime.sys, runtime.paths, parsed, { platform, progress });
+  const pulled = await pullImage(runtime.sys, runtime.paths, parsed, { platform, progress, credentials: options.credentials });
   annotate({ 'oci.manifest.digest': pulled.digest, ...imageAttributes(pulled.image) });
   return pulled.image;
 }

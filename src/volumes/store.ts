@@ -1,7 +1,7 @@
 // Named volumes, Docker's "local" driver: a directory under the store that
 // outlives every container using it.
 //
-//   <root>/volumes/<name>/volume.json   { Name, CreatedAt, Anonymous }
+//   <root>/volumes/<name>/volume.json   { Name, CreatedAt, Anonymous, Labels }
 //   <root>/volumes/<name>/_data         what the container sees at its mount point
 //
 // A volume is in use while any container (running or not) names it, as with
@@ -21,6 +21,8 @@ export interface VolumeRecord {
   CreatedAt: string;
   /** Made for one container by `-v /path` (no name given): removed with a --rm container. */
   Anonymous: boolean;
+  /** `docker volume create --label`: the user's notes, which `volume ls --filter label=` finds. */
+  Labels?: Record<string, string>;
 }
 
 const VALID_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
@@ -42,16 +44,22 @@ export function findVolume(paths: StorePaths, name: string): VolumeRecord | unde
 
 /** What `tsrun volume inspect` and the daemon's volume endpoints show: Docker's shape, its local driver's fields. */
 export function volumeDocument(paths: StorePaths, volume: VolumeRecord): object {
-  return { CreatedAt: volume.CreatedAt, Driver: 'local', Labels: null, Mountpoint: volumeDataDir(paths, volume.Name), Name: volume.Name, Options: null, Scope: 'local' };
+  return { CreatedAt: volume.CreatedAt, Driver: 'local', Labels: volume.Labels ?? null, Mountpoint: volumeDataDir(paths, volume.Name), Name: volume.Name, Options: null, Scope: 'local' };
 }
 
-/** The volume, made if it does not exist yet; `created` says which. A name of '' makes an anonymous volume. */
-export async function ensureVolume(sys: Syscalls, paths: StorePaths, name: string): Promise<{ volume: VolumeRecord; created: boolean }> {
+/** The volume, made with these labels if it does not exist yet; `created` says which. A name of '' makes an
+ *  anonymous volume. */
+export async function ensureVolume(
+  sys: Syscalls, paths: StorePaths, name: string, labels: Record<string, string> = {},
+): Promise<{ volume: VolumeRecord; created: boolean }> {
   if (name !== '' && !VALID_NAME.test(name)) throw fail(`invalid volume name "${name}"`, 'use letters, digits, "_", "." and "-", starting with a letter or digit');
   return withLock(sys, lockPath(paths), () => {
     const existing = name === '' ? undefined : findVolume(paths, name);
     if (existing) return { volume: existing, created: false };
-    const volume: VolumeRecord = { Name: name || crypto.randomBytes(32).toString('hex'), CreatedAt: new Date().toISOString(), Anonymous: name === '' };
+    const volume: VolumeRecord = {
+      Name: name || crypto.randomBytes(32).toString('hex'), CreatedAt: new Date().toISOString(), Anonymous: name === '',
+      ...(Object.keys(labels).length > 0 ? { Labels: labels } : {}),
+    };
     fs.mkdirSync(volumeDataDir(paths, volume.Name), { recursive: true, mode: 0o755 });
     writeJsonAtomic(recordPath(paths, volume.Name), volume);
     return { volume, created: true };

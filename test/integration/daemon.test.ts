@@ -12,6 +12,7 @@ import { demoLayout, tempDir } from '../helpers/images.js';
 import { startRegistry } from '../helpers/registry.js';
 
 const DOCKER = '/usr/local/bin/docker';
+const COMPOSE = '/usr/bin/docker-compose'; // Debian's, 1.29: Python, through the Engine API as the CLI
 const ready = process.getuid?.() === 0 && fs.existsSync(DOCKER);
 
 /** Until `check` holds, at most `ms`. */
@@ -316,6 +317,30 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
     }
   });
 
+  it('checks docker login with the registry, and pulls with the credentials the CLI then sends in X-Registry-Auth', async () => {
+    const registry = await startRegistry({ htpasswd: { username: 'capuser', password: 'secret' } });
+    const layouts = tempDir('daemon-auth-layouts');
+    const since = (Date.now() / 1000).toFixed(3); // what the earlier tests did is before it
+    try {
+      registry.push(await demoLayout(path.join(layouts, 'demo')), 'latest', 'private:1');
+      expect(docker(['pull', `${registry.host}/private:1`])).toMatchObject({ status: 1, stderr: expect.stringMatching(/^Error response from daemon: .*(401|unauthorized|authentication required)/i) });
+      expect(docker(['login', '-u', 'capuser', '--password-stdin', registry.host], 'wrong\n'))
+        .toMatchObject({ status: 1, stderr: expect.stringContaining(`Error response from daemon: login to ${registry.host} failed:`) });
+      expect(daemonLog()).toMatch(/POST \/v1\.41\/auth 401 /);
+      expect(docker(['login', '-u', 'capuser', '--password-stdin', registry.host], 'secret\n')).toMatchObject({ status: 0, stdout: expect.stringContaining('Login Succeeded') });
+      expect(docker(['pull', `${registry.host}/private:1`])).toMatchObject({ status: 0, stdout: expect.stringContaining(`Status: Downloaded newer image for ${registry.host}/private:1`) });
+      const events = docker(['events', '--since', since, '--until', String(Math.ceil(Date.now() / 1000) + 1), '--filter', 'event=pull', '--format', '{{.Actor.ID}} {{.Actor.Attributes.name}}']);
+      expect(events.stdout).toBe(`${registry.host}/private:1 ${registry.host}/private\n`);
+      expect((await request(socket, 'POST', `/v1.41/images/create?fromImage=${registry.host}/private&tag=1`, undefined, { 'X-Registry-Auth': 'not json' })))
+        .toMatchObject({ status: 400, body: expect.stringContaining('X-Registry-Auth is not base64 of a JSON object') });
+    } finally {
+      docker(['logout', registry.host]);
+      tsrun(root, ['rmi', `${registry.host}/private:1`]);
+      await registry.stop();
+      fs.rmSync(layouts, { recursive: true, force: true });
+    }
+  });
+
   it('manages networks: create, ls, inspect, an alias a peer resolves through the network\'s name server, connect, disconnect, rm, prune', () => {
     try {
       const created = docker(['network', 'create', 'apinet']);
@@ -498,6 +523,201 @@ describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () =
       expect(fs.readdirSync(path.join(root, 'tmp')).filter((name) => name.startsWith('context-'))).toEqual([]); // each context unpacked, then removed
     } finally {
       tsrun(root, ['rmi', 'built:1', 'built:also']);
+    }
+  });
+
+  it('filters docker ps, network ls and volume ls as dockerd does, by the labels each keeps too, and refuses an unknown filter', () => {
+    try {
+      expect(docker(['network', 'create', '--label', 'team=cap', 'filnet']).status).toBe(0);
+      expect(docker(['volume', 'create', '--label', 'team=cap', '--label', 'keep', 'filvol']).status).toBe(0);
+      const up = docker(['run', '-d', '--name', 'fil-up', '--label', 'team=cap', '--label', 'tier=web', '--network', 'filnet', '-v', 'filvol:/data', 'tsrun-demo', 'sleep', '100']).stdout.trim();
+      const three = docker(['run', '--name', 'fil-three', '-l', 'team=other', 'tsrun-demo', 'sh', '-c', 'exit 3']);
+      expect(three.status).toBe(3);
+      expect(docker(['create', '--name', 'fil-made', 'tsrun-demo', 'true']).status).toBe(0);
+      const names = (args: string[]) => docker(['ps', ...args, '--format', '{{.Names}}']).stdout.split('\n').filter(Boolean).sort();
+
+      expect(docker(['inspect', '-f', '{{json .Config.Labels}}', 'fil-up']).stdout).toBe('{"team":"cap","tier":"web"}\n');
+      expect(names(['--filter', 'label=team=cap'])).toEqual(['fil-up']);
+      expect(names(['-a', '--filter', 'label=team'])).toEqual(['fil-three', 'fil-up']);
+      expect(names(['-a', '-f', 'label=team', '-f', 'label=tier=web'])).toEqual(['fil-up']); // every label filter must match
+      // status= lists stopped containers without -a; values of one key are alternatives.
+      expect(names(['-f', 'status=exited'])).toEqual(['fil-three']);
+      expect(names(['-f', 'status=exited', '-f', 'status=created'])).toEqual(['fil-made', 'fil-three']);
+      expect(docker(['ps', '-f', 'status=running', '-q']).stdout).toBe(`${up.slice(0, 12)}\n`);
+      expect(names(['-a', '-f', 'exited=3'])).toEqual(['fil-three']);
+      expect(names(['-a', '-f', 'exited=0'])).toEqual([]); // fil-made never ran
+      expect(names(['-a', '-f', 'name=fil-'])).toEqual(['fil-made', 'fil-three', 'fil-up']); // a pattern, found anywhere
+      expect(names(['-a', '-f', 'name=^fil-up$'])).toEqual(['fil-up']);
+      expect(names(['-a', '-f', `id=${up.slice(0, 8)}`])).toEqual(['fil-up']);
+      expect(names(['-a', '-f', 'network=filnet'])).toEqual(['fil-up']);
+      expect(names(['-a', '-f', 'volume=filvol'])).toEqual(['fil-up']);
+      expect(names(['-a', '-f', 'ancestor=tsrun-demo', '-f', 'name=fil-'])).toEqual(['fil-made', 'fil-three', 'fil-up']);
+      expect(names(['-a', '-f', 'ancestor=no-such-image'])).toEqual([]);
+      expect(names(['-a', '-f', 'since=fil-up'])).toEqual(['fil-made', 'fil-three']);
+      expect(names(['-f', 'before=fil-three', '-f', 'name=fil-'])).toEqual(['fil-up']);
+      expect(names(['-n', '1'])).toEqual(['fil-made']); // the newest, running or not
+      expect(docker(['ps', '-s', '-f', 'name=fil-up', '--format', '{{.Size}}']).stdout).toMatch(/^\d+B \(virtual \d+(\.\d+)?[kM]B\)\n$/);
+      expect(docker(['ps', '-f', 'colour=red'])).toEqual({ status: 1, stdout: '', stderr: 'Error response from daemon: Invalid filter \'colour\'\n' });
+      expect(docker(['ps', '-f', 'status=sleeping'])).toEqual({ status: 1, stdout: '', stderr: 'Error response from daemon: Invalid filter \'status=sleeping\'\n' });
+      expect(docker(['ps', '-f', 'health=healthy'])).toEqual({ status: 1, stdout: '', stderr: 'Error response from daemon: tsrun\'s daemon does not filter containers by health yet\n' });
+
+      expect(docker(['network', 'inspect', '-f', '{{json .Labels}}', 'filnet']).stdout).toBe('{"team":"cap"}\n');
+      const networks = (args: string[]) => docker(['network', 'ls', ...args, '--format', '{{.Name}}']).stdout;
+      expect(networks(['-f', 'label=team=cap'])).toBe('filnet\n');
+      expect(networks(['-f', 'type=builtin'])).toBe('bridge\nhost\nnone\n');
+      expect(networks(['-f', 'driver=null'])).toBe('none\n');
+      expect(networks(['-f', 'name=filn'])).toBe('filnet\n');
+      expect(networks(['-f', 'dangling=true'])).toBe(''); // fil-up is on it
+      expect(docker(['network', 'ls', '-f', 'colour=red'])).toEqual({ status: 1, stdout: '', stderr: 'Error response from daemon: Invalid filter \'colour\'\n' });
+
+      expect(docker(['volume', 'inspect', '-f', '{{json .Labels}}', 'filvol']).stdout).toBe('{"keep":"","team":"cap"}\n');
+      expect(docker(['volume', 'create', 'filfree']).status).toBe(0);
+      const volumes = (args: string[]) => docker(['volume', 'ls', '-q', ...args]).stdout;
+      expect(volumes(['-f', 'label=keep'])).toBe('filvol\n');
+      expect(volumes(['-f', 'dangling=true'])).toBe('filfree\n');
+      expect(volumes(['-f', 'dangling=false'])).toBe('filvol\n');
+      expect(volumes(['-f', 'name=^fil', '-f', 'driver=local'])).toBe('filfree\nfilvol\n');
+      expect(docker(['volume', 'ls', '-f', 'colour=red'])).toEqual({ status: 1, stdout: '', stderr: 'Error response from daemon: Invalid filter \'colour\'\n' });
+
+      // An image's labels are its config's: a commit with --change LABEL.
+      expect(tsrun(root, ['commit', '--change', 'LABEL team=cap', 'fil-three', 'filimg:1']).status).toBe(0);
+      expect(docker(['images', '-f', 'label=team=cap', '--format', '{{.Repository}}:{{.Tag}}']).stdout).toBe('filimg:1\n');
+      expect(docker(['images', '-f', 'label=team=other', '-q']).stdout).toBe('');
+    } finally {
+      tsrun(root, ['rm', '-f', 'fil-up', 'fil-three', 'fil-made']);
+      tsrun(root, ['rmi', 'filimg:1']);
+      tsrun(root, ['network', 'rm', 'filnet']);
+      for (const volume of ['filvol', 'filfree']) tsrun(root, ['volume', 'rm', volume]); // one missing stops the list
+    }
+  });
+
+  it('tells what it did as docker events: since and until, filtered, and streamed as a container starts and dies', async () => {
+    const since = (Date.now() / 1000).toFixed(3); // seconds, to the millisecond: what the earlier tests did is before it
+    let follower: ChildProcess | undefined;
+    try {
+      const id = docker(['run', '--rm', '--name', 'ev-one', '-l', 'team=ev', 'tsrun-demo', 'sh', '-c', 'exit 2']);
+      expect(id.status).toBe(2);
+      expect(docker(['network', 'create', 'evnet']).status).toBe(0);
+      const idle = docker(['create', '--name', 'ev-idle', 'tsrun-demo', 'true']).stdout.trim();
+      expect(docker(['network', 'connect', 'evnet', 'ev-idle']).status).toBe(0);
+      expect(docker(['network', 'disconnect', 'evnet', 'ev-idle']).status).toBe(0);
+      expect(docker(['rm', 'ev-idle']).status).toBe(0);
+      expect(docker(['network', 'rm', 'evnet']).status).toBe(0);
+      expect(docker(['volume', 'create', 'evvol']).status).toBe(0);
+      expect(docker(['volume', 'rm', 'evvol']).status).toBe(0);
+      expect(docker(['tag', 'tsrun-demo', 'evimg:1']).status).toBe(0);
+      expect(docker(['rmi', 'evimg:1']).status).toBe(0);
+      const until = Math.ceil(Date.now() / 1000) + 1;
+      const told = (filters: string[]) => {
+        const result = docker(['events', '--since', since, '--until', String(until), ...filters, '--format', '{{.Type}} {{.Action}} {{.Actor.ID}} {{json .Actor.Attributes}}']);
+        expect(result.status).toBe(0);
+        return result.stdout;
+      };
+      // A docker run --rm: create, start, die with its exit code, destroy; the container's labels among the attributes.
+      expect(told(['--filter', 'type=container', '--filter', 'label=team=ev']).replace(/ [0-9a-f]{64} /g, ' ID ')).toBe([
+        'container create ID {"image":"tsrun-demo","name":"ev-one","team":"ev"}',
+        'container start ID {"image":"tsrun-demo","name":"ev-one","team":"ev"}',
+        'container die ID {"exitCode":"2","image":"tsrun-demo","name":"ev-one","team":"ev"}',
+        'container destroy ID {"image":"tsrun-demo","name":"ev-one","team":"ev"}',
+        '',
+      ].join('\n'));
+      const network = told(['--filter', 'type=network']).split('\n').filter(Boolean).map((line) => line.split(' ').filter((_, i) => i !== 2).join(' '));
+      expect(network).toEqual([
+        'network create {"name":"evnet","type":"bridge"}',
+        `network connect {"container":"${idle}","name":"evnet","type":"bridge"}`,
+        `network disconnect {"container":"${idle}","name":"evnet","type":"bridge"}`,
+        'network destroy {"name":"evnet","type":"bridge"}',
+      ]);
+      expect(told(['--filter', 'volume=evvol'])).toBe('volume create evvol {"driver":"local"}\nvolume destroy evvol {"driver":"local"}\n');
+      expect(told(['--filter', 'type=image']).replace(/sha256:\w{64}/g, 'ID')).toBe('image tag ID {"name":"evimg:1"}\nimage untag ID {"name":"evimg:1"}\n');
+      expect(told(['--filter', 'container=ev-idle', '--filter', 'event=destroy'])).toMatch(/^container destroy \w{64} \{"image":"tsrun-demo","name":"ev-idle"\}\n$/);
+      expect(docker(['events', '--until', '1', '--filter', 'colour=red'])).toMatchObject({ status: 1, stderr: expect.stringContaining("Invalid filter 'colour'") });
+
+      // Streamed: the events of a container that starts after the stream began, as they happen. The stream is
+      // live once it tells of a volume made after it was asked for.
+      follower = spawn(DOCKER, ['-H', `unix://${socket}`, 'events', '--filter', 'type=volume', '--filter', 'type=container',
+        '--format', '{{.Action}} {{.Actor.Attributes.name}}{{with .Actor.Attributes.exitCode}} {{.}}{{end}}'], {
+        env: { ...process.env, DOCKER_CONFIG: path.join(dir, 'docker-config') }, stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      let streamed = '';
+      follower.stdout!.setEncoding('utf8').on('data', (chunk: string) => { streamed += chunk; });
+      await eventually(() => {
+        docker(['volume', 'rm', '-f', 'evmark']);
+        docker(['volume', 'create', 'evmark']);
+        return streamed !== ''; // the marker's events: nothing else happens meanwhile
+      });
+      expect(docker(['run', '-d', '--name', 'ev-two', 'tsrun-demo', 'sh', '-c', 'sleep 0.5; exit 4']).status).toBe(0);
+      await eventually(() => streamed.includes('die'));
+      expect(streamed.split('\n').filter((line) => line.includes('ev-two'))).toEqual(['create ev-two', 'start ev-two', 'die ev-two 4']);
+    } finally {
+      follower?.kill('SIGKILL');
+      tsrun(root, ['rm', '-f', 'ev-one', 'ev-idle', 'ev-two']);
+      tsrun(root, ['network', 'rm', 'evnet']);
+      for (const volume of ['evvol', 'evmark']) tsrun(root, ['volume', 'rm', volume]); // one missing stops the list
+      tsrun(root, ['rmi', 'evimg:1']);
+    }
+  });
+
+  it('answers docker system df: images, what containers wrote, volumes and what uses them', () => {
+    try {
+      expect(docker(['run', '--name', 'df-box', '-v', 'dfvol:/data', 'tsrun-demo', 'sh', '-c', 'echo kept > /data/file; head -c 3000 /dev/zero > /written']).status).toBe(0);
+      const rows = docker(['system', 'df', '--format', '{{.Type}}|{{.TotalCount}}|{{.Active}}|{{.Size}}|{{.Reclaimable}}']);
+      expect(rows.status).toBe(0);
+      const [images, containers, volumes, cache] = rows.stdout.split('\n');
+      expect(images).toMatch(/^Images\|\d+\|[1-9]\d*\|\d+(\.\d+)?[kM]B\|/); // active: some container, running or not, uses it
+      expect(containers).toBe('Containers|1|0|3kB|3kB (100%)'); // the file it wrote; stopped, so all of it reclaimable
+      expect(volumes).toBe('Local Volumes|1|1|5B|0B (0%)'); // "kept\n", in use
+      expect(cache).toBe('Build Cache|0|0|0B|0B');
+      const verbose = docker(['system', 'df', '-v']).stdout;
+      expect(verbose).toMatch(/^dfvol +1 +5B$/m);
+      expect(verbose).toMatch(/tsrun-demo .* 3kB .* df-box\n/);
+    } finally {
+      tsrun(root, ['rm', '-f', 'df-box']);
+      tsrun(root, ['volume', 'rm', 'dfvol']);
+    }
+  });
+
+  it.skipIf(!fs.existsSync(COMPOSE))('runs a two-service docker-compose project: a network, an alias, depends_on; up -d, ps, logs, down', async () => {
+    const project = path.join(dir, 'compose');
+    fs.mkdirSync(project, { recursive: true });
+    fs.writeFileSync(path.join(project, 'docker-compose.yml'), [
+      'version: "3"',
+      'services:',
+      '  web:',
+      '    image: tsrun-demo',
+      '    command: ["sh", "-c", "mkdir /www && echo hello-from-web > /www/index.html && httpd -f -p 80 -h /www"]',
+      '    networks: { back: { aliases: [site] } }',
+      '  client:',
+      '    image: tsrun-demo',
+      '    command: ["sh", "-c", "sleep 1; wget -q -O - http://site/ && wget -q -O - http://web/"]',
+      '    depends_on: [web]',
+      '    networks: [back]',
+      'networks:',
+      '  back: {}',
+    ].join('\n') + '\n');
+    const compose = (args: string[]) => {
+      const result = spawnSync(COMPOSE, ['-p', 'pair', ...args], {
+        cwd: project, encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL',
+        env: { ...process.env, DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: path.join(dir, 'docker-config') },
+      });
+      return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+    };
+    try {
+      const up = compose(['up', '-d']);
+      expect(up).toMatchObject({ status: 0, stderr: expect.stringMatching(/Creating network "pair_back".*Creating pair_web_1 \.\.\. done.*Creating pair_client_1 \.\.\. done/s) });
+      expect(compose(['ps'])).toMatchObject({ status: 0, stdout: expect.stringMatching(/pair_web_1 .* Up /) });
+      // The client fetched the page by the web service's alias and by its name, through the network's name server.
+      await eventually(() => docker(['inspect', '-f', '{{.State.Status}}', 'pair_client_1']).stdout === 'exited\n');
+      expect(docker(['inspect', '-f', '{{.State.ExitCode}} {{index .Config.Labels "com.docker.compose.service"}}', 'pair_client_1']).stdout).toBe('0 client\n');
+      expect(compose(['logs', '--no-color', 'client'])).toMatchObject({ status: 0, stdout: expect.stringContaining('client_1  | hello-from-web\nclient_1  | hello-from-web\n') });
+      const down = compose(['down']);
+      expect(down).toMatchObject({ status: 0, stderr: expect.stringContaining('Removing network pair_back') });
+      expect(docker(['ps', '-aq', '-f', 'label=com.docker.compose.project=pair']).stdout).toBe('');
+      expect(docker(['network', 'ls', '-q', '-f', 'name=pair_']).stdout).toBe('');
+    } finally {
+      compose(['down']);
+      tsrun(root, ['rm', '-f', 'pair_web_1', 'pair_client_1']);
+      tsrun(root, ['network', 'rm', 'pair_back']);
     }
   });
 

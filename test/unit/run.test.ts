@@ -50,7 +50,7 @@ const STARTED = { pid: process.pid, startedAt: 'then', monitorPid: process.pid, 
 const STAGE_ORDER: StageName[] = ['pull', 'create', 'rwlayer', 'network', 'namespaces', 'exec'];
 
 const request = (overrides: Partial<RunRequest> = {}): RunRequest => ({
-  image: 'demo', pull: 'always', command: [], env: [], interactive: false, stdinOnce: false, tty: false, autoRemove: true, network: 'none', aliases: [],
+  image: 'demo', pull: 'always', command: [], env: [], interactive: false, stdinOnce: false, tty: false, autoRemove: true, network: 'none', aliases: [], labels: {},
   ports: [], publishAll: false, mounts: [], readOnly: false, restart: { name: 'no', maximumRetryCount: 0 }, resources: {},
   security: DEFAULT_SECURITY, ...overrides,
 });

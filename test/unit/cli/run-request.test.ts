@@ -9,7 +9,7 @@ import type { RunArgs } from '../../../src/cli/run-options.js';
 /** The flags as yargs hands them over when none is given (containerOptions' defaults). */
 const args = (flags: Partial<RunArgs> = {}, command: string[] = []): RunArgs => ({
   image: 'demo', _: ['run', ...command], rm: false, detach: false, interactive: false, tty: false, env: [], 'env-file': [],
-  network: 'bridge', 'network-alias': [], publish: [], 'publish-all': false, volume: [], mount: [], tmpfs: [], 'read-only': false, restart: 'no',
+  network: 'bridge', 'network-alias': [], label: [], publish: [], 'publish-all': false, volume: [], mount: [], tmpfs: [], 'read-only': false, restart: 'no',
   'log-opt': [], pull: 'missing', privileged: false, 'cap-add': [], 'cap-drop': [], 'security-opt': [], device: [], ulimit: [],
   step: false, 'no-traceparent': false, ...flags,
 });
@@ -22,10 +22,10 @@ describe('runRequest', () => {
   it('parses every flag into plain data: no stage sees a flag', async () => {
     const request = await runRequest(args({
       name: 'web', rm: true, publish: ['127.0.0.1:8080:80/udp'], volume: ['cache:/data:ro'], tmpfs: ['/scratch'],
-      'log-opt': ['max-size=1m'], memory: '64m', 'cap-add': ['net_admin'], entrypoint: '',
+      'log-opt': ['max-size=1m'], memory: '64m', 'cap-add': ['net_admin'], entrypoint: '', label: ['team=cap', 'a=b=c', 'bare'],
     }, ['echo', 'hi']));
     expect(request).toMatchObject({
-      image: 'demo', name: 'web', autoRemove: true, command: ['echo', 'hi'], entrypoint: [],
+      image: 'demo', name: 'web', labels: { team: 'cap', a: 'b=c', bare: '' }, autoRemove: true, command: ['echo', 'hi'], entrypoint: [],
       ports: [{ hostIp: '127.0.0.1', hostPort: 8080, containerPort: 80, protocol: 'udp' }],
       mounts: [{ type: 'volume', source: 'cache', target: '/data', readOnly: true }, { type: 'tmpfs', target: '/scratch' }],
       restart: { name: 'no', maximumRetryCount: 0 }, logMaxSize: 1024 * 1024, resources: { memory: 64 * 1024 * 1024 },

@@ -27,8 +27,8 @@ describe('createRequest', () => {
     const cases: Array<[string, string[]]> = [
       ['08-run-rm-echo.txt', ['--rm', 'busybox:local', 'echo', 'hi']],
       ['09-run-rm-echo-cli20.txt', ['--rm', 'busybox:local', 'echo', 'hi']], // CLI 20: null lists, no "default" endpoint
-      // -l team=cap aside: tsrun keeps no labels (see the next test). After "--", the container's own words.
-      ['45-create.txt', ['--name', 'cap-created', '-e', 'FOO=bar', '-w', '/tmp', '--entrypoint', '/bin/sh', '-u', '0', '-h', 'myhost',
+      // After "--", the container's own words.
+      ['45-create.txt', ['--name', 'cap-created', '-l', 'team=cap', '-e', 'FOO=bar', '-w', '/tmp', '--entrypoint', '/bin/sh', '-u', '0', '-h', 'myhost',
         '--restart', 'on-failure:2', '--memory', '64m', 'busybox:local', '--', '-c', 'echo created']],
       ['16-run-d-ports-volumes.txt', ['-d', '--name', 'cap-web', '-p', '8080:80', '-p', '127.0.0.1:8443:443/tcp', '-v', 'capvol:/data',
         '-v', '/tmp/dcap/ctx:/ctx:ro', '-e', 'GREETING=hi', 'busybox:local', '--', 'busybox', 'httpd', '-f', '-p', '80', '-h', '/data']],
@@ -36,7 +36,7 @@ describe('createRequest', () => {
     ];
     for (const [capture, args] of cases) {
       const { name } = captures.find((c) => c.capture === capture)!;
-      const { request } = await createRequest(body(capture), name);
+      const request = await createRequest(body(capture), name);
       expect(portsSorted(request), capture).toEqual(portsSorted(await fromTheCommandLine(args)));
     }
   });
@@ -45,7 +45,7 @@ describe('createRequest', () => {
     const aliased = body('08-run-rm-echo.txt');
     aliased.HostConfig.NetworkMode = 'lab';
     aliased.NetworkingConfig.EndpointsConfig = { lab: { Aliases: ['db', 'primary'] } };
-    const { request } = await createRequest(aliased, null);
+    const request = await createRequest(aliased, null);
     expect(request).toMatchObject({ network: 'lab', aliases: ['db', 'primary'] });
     expect(request).toEqual(await fromTheCommandLine(['--rm', '--network', 'lab', '--network-alias', 'db', '--net-alias', 'primary', 'busybox:local', 'echo', 'hi']));
     aliased.HostConfig.NetworkMode = 'bridge';
@@ -53,9 +53,12 @@ describe('createRequest', () => {
     await expect(createRequest(aliased, null)).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/^network-scoped alias is supported only for containers in user defined networks/) });
   });
 
-  it('drops labels with a warning, which docker run prints', async () => {
-    expect((await createRequest(body('45-create.txt'), 'cap-created')).warnings).toEqual(['tsrun keeps no labels yet: team dropped']);
-    expect((await createRequest(body('08-run-rm-echo.txt'), null)).warnings).toEqual([]);
+  it('keeps the labels -l sent, and refuses one that is not a string', async () => {
+    expect((await createRequest(body('45-create.txt'), 'cap-created')).labels).toEqual({ team: 'cap' });
+    expect((await createRequest(body('08-run-rm-echo.txt'), null)).labels).toEqual({});
+    const numbered = body('08-run-rm-echo.txt');
+    numbered.Labels = { team: 7 };
+    await expect(createRequest(numbered, null)).rejects.toMatchObject({ status: 400, message: 'Labels.team must be a string, not a number' });
   });
 
   it('reads the fields the CLI fills for other flags as their flags are read', async () => {
@@ -67,7 +70,7 @@ describe('createRequest', () => {
       Ulimits: [{ Name: 'nofile', Soft: 1024, Hard: 2048 }], SecurityOpt: ['no-new-privileges'], MaskedPaths: [], ReadonlyPaths: [],
       LogConfig: { Type: 'json-file', Config: { 'max-size': '1m' } }, CapDrop: ['ALL'],
     });
-    const { request } = await createRequest(many, 'many');
+    const request = await createRequest(many, 'many');
     expect(request).toEqual(await fromTheCommandLine(['--rm', '--name', 'many', '-v', '/srv:/srv:ro', '-v', '/anonymous',
       '--mount', 'type=tmpfs,target=/t,tmpfs-size=4096,tmpfs-mode=1770', '--tmpfs', '/scratch:size=1m', '-P', '--memory', '64m',
       '--memory-swap', '-1', '--ulimit', 'nofile=1024:2048', '--security-opt', 'no-new-privileges', '--security-opt', 'systempaths=unconfined',
@@ -77,17 +80,17 @@ describe('createRequest', () => {
   it('keeps -i\'s StdinOnce: set by docker run -i (12-run-i-stdin.txt), not by docker run -d -i', async () => {
     const interactive = body('08-run-rm-echo.txt');
     Object.assign(interactive, { AttachStdin: true, OpenStdin: true, StdinOnce: true, Cmd: ['sh'] });
-    expect((await createRequest(interactive, null)).request).toEqual(await fromTheCommandLine(['-i', '--rm', 'busybox:local', 'sh']));
-    expect((await createRequest(interactive, null)).request).toMatchObject({ interactive: true, stdinOnce: true });
+    expect((await createRequest(interactive, null))).toEqual(await fromTheCommandLine(['-i', '--rm', 'busybox:local', 'sh']));
+    expect((await createRequest(interactive, null))).toMatchObject({ interactive: true, stdinOnce: true });
     Object.assign(interactive, { AttachStdin: false, AttachStdout: false, AttachStderr: false, StdinOnce: false });
-    expect((await createRequest(interactive, null)).request).toEqual(await fromTheCommandLine(['-d', '-i', '--rm', 'busybox:local', 'sh']));
-    expect((await createRequest(interactive, null)).request).toMatchObject({ interactive: true, stdinOnce: false });
+    expect((await createRequest(interactive, null))).toEqual(await fromTheCommandLine(['-d', '-i', '--rm', 'busybox:local', 'sh']));
+    expect((await createRequest(interactive, null))).toMatchObject({ interactive: true, stdinOnce: false });
   });
 
   it('gives -t a terminal, as the command line\'s -d -t does', async () => {
     const terminal = body('08-run-rm-echo.txt');
     Object.assign(terminal, { Tty: true, AttachStdout: false, AttachStderr: false, Cmd: ['sh'] });
-    expect((await createRequest(terminal, null)).request).toEqual(await fromTheCommandLine(['-d', '-t', '--rm', 'busybox:local', 'sh']));
+    expect(await createRequest(terminal, null)).toEqual(await fromTheCommandLine(['-d', '-t', '--rm', 'busybox:local', 'sh']));
   });
 
   it('refuses a bad body with a 400 that says what is wrong, repeating no value that may be a secret', async () => {

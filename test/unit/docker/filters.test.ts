@@ -1,6 +1,6 @@
 // Docker's ?filters= and its reference filter, as `docker images NAME` and `docker image prune` send them.
 import { describe, expect, it } from 'vitest';
-import { parseFilters, referenceMatches } from '../../../src/docker/filters.js';
+import { labelsMatch, parseFilters, patternMatches, referenceMatches } from '../../../src/docker/filters.js';
 import { parseReference } from '../../../src/image/reference.js';
 
 describe('filters', () => {
@@ -8,7 +8,9 @@ describe('filters', () => {
     expect(parseFilters(null)).toEqual({});
     expect(parseFilters('{}')).toEqual({});
     expect(parseFilters('{"dangling":{"true":true},"label":{"a=1":true,"b":true}}')).toEqual({ dangling: ['true'], label: ['a=1', 'b'] });
-    for (const bad of ['[]', '{"dangling":true}', '{"dangling":["true"]}', '{"dangling"', 'null']) expect(() => parseFilters(bad)).toThrow('invalid filters');
+    // The older shape, a list of values, as docker-compose 1 sends it.
+    expect(parseFilters('{"label":["com.docker.compose.project=web","a"]}')).toEqual({ label: ['com.docker.compose.project=web', 'a'] });
+    for (const bad of ['[]', '{"dangling":true}', '{"dangling":[true]}', '{"dangling"', 'null']) expect(() => parseFilters(bad)).toThrow('invalid filters');
   });
 
   it('matches a reference pattern as docker does: the familiar name with its tag, else the name alone; * stops at a /', () => {
@@ -25,5 +27,24 @@ describe('filters', () => {
     expect(referenceMatches('*/demo/layers:[0-9]', demo)).toBe(true);
     expect(referenceMatches('127.0.0.1:5000/demo/layers:[^1]', demo)).toBe(false);
     expect(referenceMatches('127.0.0.1:5000/demo/layer.', demo)).toBe(false); // a dot is a dot
+  });
+
+  it('matches a name or id pattern anywhere in it, as a regular expression, and an invalid one only as itself', () => {
+    expect(patternMatches(['web'], 'webserver')).toBe(true);
+    expect(patternMatches(['^web$'], 'webserver')).toBe(false);
+    expect(patternMatches(['db', '^/web'], '/webserver')).toBe(true);
+    expect(patternMatches(['a('], 'a(')).toBe(true);
+    expect(patternMatches(['a('], 'ab')).toBe(false);
+    expect(patternMatches([], 'web')).toBe(false);
+  });
+
+  it('matches labels as docker does: every label=KEY present, every label=KEY=VALUE with that value', () => {
+    const labels = { team: 'cap', tier: 'a=b', empty: '' };
+    expect(labelsMatch(['team'], labels)).toBe(true);
+    expect(labelsMatch(['team=cap', 'tier=a=b'], labels)).toBe(true);
+    expect(labelsMatch(['team=cap', 'tier=a'], labels)).toBe(false);
+    expect(labelsMatch(['empty='], labels)).toBe(true);
+    expect(labelsMatch(['toString'], labels)).toBe(false);
+    expect(labelsMatch([], {})).toBe(true);
   });
 });

@@ -24,7 +24,7 @@ function image(config: Record<string, unknown>): ImageRecord {
 }
 
 const request = (overrides: Partial<RunRequest> = {}): RunRequest => ({
-  image: 'demo', pull: 'missing', command: [], env: [], interactive: false, stdinOnce: false, tty: false, autoRemove: false, network: 'bridge', aliases: [],
+  image: 'demo', pull: 'missing', command: [], env: [], interactive: false, stdinOnce: false, tty: false, autoRemove: false, network: 'bridge', aliases: [], labels: {},
   ports: [], publishAll: false, mounts: [], readOnly: false, restart: { name: 'no', maximumRetryCount: 0 }, resources: {},
   security: DEFAULT_SECURITY, ...overrides,
 });
@@ -71,6 +71,11 @@ describe('create', () => {
     const record = await create(runtime, image({ Cmd: ['sh'], Env: ['PATH=/image/bin', 'OVERRIDE=image', 'KEPT=1'] }),
       request({ hostname: 'box', env: ['OVERRIDE=file', 'FROM_FILE=1', 'OVERRIDE=flag'], tty: true }));
     expect(record.config.env).toEqual(['PATH=/image/bin', 'HOSTNAME=box', 'OVERRIDE=flag', 'KEPT=1', 'FROM_FILE=1', 'TERM=xterm']);
+  });
+
+  it('labels the container with the image\'s labels and the request\'s, the request\'s winning, as docker merges them', async () => {
+    const record = await create(runtime, image({ Cmd: ['sh'], Labels: { team: 'image', kept: '1' } }), request({ labels: { team: 'cap', more: '' } }));
+    expect(record.config.labels).toEqual({ team: 'cap', kept: '1', more: '' });
   });
 
   it('refuses a name that is taken, leaving the store as it was', async () => {
