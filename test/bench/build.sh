@@ -10,14 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 source test/bench/common.sh
 work=$(mktemp -d /tmp/tsrun-bench.XXXXXX)
-dockerd_pid=
 cleanup() {
-  if [[ -n $dockerd_pid ]]; then
-    kill "$dockerd_pid" 2>/dev/null || true
-    while kill -0 "$dockerd_pid" 2>/dev/null; do sleep 0.1; done
-  fi
-  # dockerd leaves its cgroup parent behind: the one named here goes.
-  for c in /sys/fs/cgroup/*/tsrun-bench-build; do rmdir "$c"/* "$c" 2>/dev/null || true; done
+  bench_dockerd_stop
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -43,12 +37,7 @@ commands=(
 )
 if [[ ${NO_DOCKER:-} != 1 ]]; then
   export DOCKER_HOST="unix://$work/docker.sock" DOCKER_BUILDKIT=0
-  dockerd --data-root "$work/docker" --exec-root "$work/docker-exec" --pidfile "$work/docker.pid" --host "$DOCKER_HOST" \
-    --bridge none --iptables=false --ip6tables=false --exec-opt native.cgroupdriver=cgroupfs --cgroup-parent tsrun-bench-build \
-    >"$work/dockerd.log" 2>&1 &
-  dockerd_pid=$!
-  for _ in $(seq 100); do docker version >/dev/null 2>&1 && break; sleep 0.2; done
-  docker version >/dev/null || { cat "$work/dockerd.log" >&2; exit 1; }
+  bench_dockerd build --bridge none --iptables=false --ip6tables=false
   ./bin/tsrun.js save tsrun-demo | docker load >/dev/null # the same base image, as docker save would write it
   docker build -q --network none -t bench:build "$work/context" >/dev/null
   commands+=(

@@ -43,3 +43,42 @@ bench_rounds() {
       || { cat "$work/hyperfine.err" >&2; exit 1; }
   done
 }
+
+# runc's default spec over the demo image's files (its single layer, copied), changed to run `true` without a
+# terminal on a writable root: what run.sh gives runc, and oci.sh runc and tsrun-oci. $2: a cgroupsPath, if any.
+bench_runc_bundle() {
+  local dir=$1 layer
+  layer=$(ls -d "$TSRUN_ROOT"/layers/sha256/* | head -n 1)
+  mkdir -p "$dir"
+  cp -a "$layer" "$dir/rootfs"
+  (cd "$dir" && runc spec)
+  node -e '
+    const fs = require("fs"); const [file, cgroupsPath] = process.argv.slice(1);
+    const spec = JSON.parse(fs.readFileSync(file, "utf8"));
+    spec.process.terminal = false; spec.process.args = ["true"]; spec.root.readonly = false;
+    if (cgroupsPath) spec.linux.cgroupsPath = cgroupsPath;
+    fs.writeFileSync(file, JSON.stringify(spec, null, 2));
+  ' "$dir/config.json" "${2:-}"
+}
+
+# Debian's dockerd, the benchmark's own: its socket, data root, exec root and pidfile in "$work", the cgroup parent
+# tsrun-bench-NAME, and the flags the script adds; `docker_cli` talks to it. bench_dockerd_stop removes its
+# containers, stops it, and removes the cgroup parent, which dockerd leaves behind.
+DOCKER=/usr/bin/docker
+docker_cli() { "$DOCKER" -H "unix://$work/docker.sock" "$@"; }
+bench_dockerd() {
+  bench_dockerd_name=$1
+  shift
+  dockerd --host "unix://$work/docker.sock" --data-root "$work/docker" --exec-root "$work/docker-exec" --pidfile "$work/docker.pid" \
+    --exec-opt native.cgroupdriver=cgroupfs --cgroup-parent "tsrun-bench-$bench_dockerd_name" "$@" >"$work/dockerd.log" 2>&1 &
+  dockerd_pid=$!
+  for _ in $(seq 100); do docker_cli version >/dev/null 2>&1 && break; sleep 0.2; done
+  docker_cli version >/dev/null || { cat "$work/dockerd.log" >&2; exit 1; }
+}
+bench_dockerd_stop() {
+  [ -n "${dockerd_pid:-}" ] || return 0
+  docker_cli ps -aq | xargs -r "$DOCKER" -H "unix://$work/docker.sock" rm -f >/dev/null 2>&1 || true
+  kill "$dockerd_pid" 2>/dev/null || true
+  while kill -0 "$dockerd_pid" 2>/dev/null; do sleep 0.2; done
+  for c in /sys/fs/cgroup/*/"tsrun-bench-$bench_dockerd_name"; do rmdir "$c"/* "$c" 2>/dev/null || true; done
+}

@@ -10,31 +10,15 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 source test/bench/common.sh
 work=$(mktemp -d /tmp/tsrun-bench-oci.XXXXXX)
-dockerd_pid=""
 cleanup() {
-  if [ -n "$dockerd_pid" ]; then
-    docker_cli ps -aq | xargs -r "$DOCKER" -H "unix://$work/docker.sock" rm -f >/dev/null 2>&1 || true
-    kill "$dockerd_pid" 2>/dev/null || true
-    while kill -0 "$dockerd_pid" 2>/dev/null; do sleep 0.2; done
-  fi
-  for c in /sys/fs/cgroup/*/tsrun-bench-oci; do rmdir "$c"/* "$c" 2>/dev/null || true; done
+  bench_dockerd_stop
   rm -rf "$work"
 }
 trap cleanup EXIT
 bench_prepare hyperfine runc docker.io
 
 # Both runtimes get the very same files: the demo image's single layer, copied, and runc's default spec.
-layer=$(ls -d "$TSRUN_ROOT"/layers/sha256/* | head -n 1)
-mkdir -p "$work/bundle"
-cp -a "$layer" "$work/bundle/rootfs"
-(cd "$work/bundle" && runc spec)
-node -e '
-  const fs = require("fs"); const file = process.argv[1];
-  const spec = JSON.parse(fs.readFileSync(file, "utf8"));
-  spec.process.terminal = false; spec.process.args = ["true"]; spec.root.readonly = false;
-  spec.linux.cgroupsPath = "/tsrun-bench-oci/c";
-  fs.writeFileSync(file, JSON.stringify(spec, null, 2));
-' "$work/bundle/config.json"
+bench_runc_bundle "$work/bundle" /tsrun-bench-oci/c
 
 # One container's life as a shim drives it: create, start, then delete --force (true may still be running).
 cat > "$work/cycle.sh" <<'EOF'
@@ -46,13 +30,7 @@ set -e
 EOF
 chmod +x "$work/cycle.sh"
 
-DOCKER=/usr/bin/docker
-docker_cli() { "$DOCKER" -H "unix://$work/docker.sock" "$@"; }
-dockerd --host "unix://$work/docker.sock" --data-root "$work/docker" --exec-root "$work/docker-exec" --pidfile "$work/docker.pid" \
-  --iptables=false --ip-masq=false --bridge=none --storage-driver vfs --exec-opt native.cgroupdriver=cgroupfs \
-  --cgroup-parent tsrun-bench-oci --add-runtime "tsrun=$PWD/bin/tsrun-oci.js" >"$work/dockerd.log" 2>&1 &
-dockerd_pid=$!
-for _ in $(seq 100); do docker_cli version >/dev/null 2>&1 && break; sleep 0.2; done
+bench_dockerd oci --iptables=false --ip-masq=false --bridge=none --storage-driver vfs --add-runtime "tsrun=$PWD/bin/tsrun-oci.js"
 tar -C "$work/bundle/rootfs" -c . | docker_cli import - bench >/dev/null
 
 commands=(

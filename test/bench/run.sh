@@ -12,17 +12,11 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 source test/bench/common.sh
 work=$(mktemp -d /tmp/tsrun-bench.XXXXXX)
-dockerd_pid=""
 docker0_before=$(ip -o link show docker0 2>/dev/null || true)
 cleanup() {
-  if [ -n "$dockerd_pid" ]; then
-    docker_cli ps -aq | xargs -r "$DOCKER" -H "unix://$work/docker.sock" rm -f >/dev/null 2>&1 || true
-    kill "$dockerd_pid" 2>/dev/null || true
-    while kill -0 "$dockerd_pid" 2>/dev/null; do sleep 0.2; done
-  fi
+  bench_dockerd_stop
   # dockerd leaves its bridge behind when it stops: one it made here goes.
   [ -n "$docker0_before" ] || ip link delete docker0 2>/dev/null || true
-  for c in /sys/fs/cgroup/*/tsrun-bench-docker; do rmdir "$c"/* "$c" 2>/dev/null || true; done
   runc delete -f tsrun-bench >/dev/null 2>&1 || true
   git worktree remove --force "$work/unconfined" >/dev/null 2>&1 || true
   ./bin/tsrun.js network prune >/dev/null 2>&1 || true
@@ -32,16 +26,7 @@ trap cleanup EXIT
 bench_prepare hyperfine runc docker.io
 
 # runc gets the very same files: the demo image's single layer, copied.
-layer=$(ls -d "$TSRUN_ROOT"/layers/sha256/* | head -n 1)
-mkdir -p "$work/bundle"
-cp -a "$layer" "$work/bundle/rootfs"
-(cd "$work/bundle" && runc spec)
-node -e '
-  const fs = require("fs"); const file = process.argv[1];
-  const spec = JSON.parse(fs.readFileSync(file, "utf8"));
-  spec.process.terminal = false; spec.process.args = ["true"]; spec.root.readonly = false;
-  fs.writeFileSync(file, JSON.stringify(spec, null, 2));
-' "$work/bundle/config.json"
+bench_runc_bundle "$work/bundle"
 
 # The build with confinement turned off: the commit before src/security/ came, built as `npm run build`
 # builds (native module, bundles, code caches), with this checkout's node_modules.
@@ -59,13 +44,7 @@ sed -i "s|procs: dirs.map((dir) => path.join(dir, 'cgroup.procs'))|procs: dirs.m
 # with no firewall rules (--iptables=false) and ip_forward left as it is, so that the host is as it was after;
 # the same layer imported as its image. (With vfs, oci.sh's driver, which copies the image for each container,
 # docker run took 531 ms, not 280-300.)
-DOCKER=/usr/bin/docker
-docker_cli() { "$DOCKER" -H "unix://$work/docker.sock" "$@"; }
-dockerd --host "unix://$work/docker.sock" --data-root "$work/docker" --exec-root "$work/docker-exec" --pidfile "$work/docker.pid" \
-  --iptables=false --ip-forward=false --exec-opt native.cgroupdriver=cgroupfs \
-  --cgroup-parent tsrun-bench-docker >"$work/dockerd.log" 2>&1 &
-dockerd_pid=$!
-for _ in $(seq 100); do docker_cli version >/dev/null 2>&1 && break; sleep 0.2; done
+bench_dockerd docker --iptables=false --ip-forward=false
 tar -C "$work/bundle/rootfs" -c . | docker_cli import - bench >/dev/null
 
 # In short rounds of the six (bench_rounds, common.sh), as trace.sh measures; the two builds side by side.
