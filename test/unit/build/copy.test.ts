@@ -3,27 +3,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { copyChecksum, copyLayer, planCopy, type CopyRequest } from '../../../src/build/copy.js';
 import { contextTree, imageTree } from '../../../src/build/trees.js';
 import { fakeSyscalls } from '../../helpers/fake-syscalls.js';
+import { temporaryTrees } from '../../helpers/trees.js';
 
-const made: string[] = [];
-afterEach(() => {
-  for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
-});
-
-function tree(files: Record<string, string>): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-build-copy-'));
-  made.push(dir);
-  for (const [name, content] of Object.entries(files)) {
-    const at = path.join(dir, name);
-    fs.mkdirSync(name.endsWith('/') ? at : path.dirname(at), { recursive: true });
-    if (content.startsWith('-> ')) fs.symlinkSync(content.slice(3), at);
-    else if (!name.endsWith('/')) fs.writeFileSync(at, content);
-  }
-  return dir;
-}
+const tree = temporaryTrees('build-copy');
 
 const request = (sources: string[], destination: string, more: Partial<CopyRequest> = {}): CopyRequest =>
   ({ sources, destination, workdir: '/', keepOwners: false, ...more });

@@ -1,29 +1,12 @@
 // The trees a build reads (trees.ts): the context with .dockerignore's rules, globs, and path resolution
 // that never leaves a tree, whatever its symlinks say.
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { contextTree, glob, imageTree, resolveIn } from '../../../src/build/trees.js';
 import { fakeSyscalls } from '../../helpers/fake-syscalls.js';
+import { temporaryTrees } from '../../helpers/trees.js';
 
-const made: string[] = [];
-afterEach(() => {
-  for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
-});
-
-/** A directory holding `files` (a path ending in / is a directory; "-> target" makes a symlink). */
-function tree(files: Record<string, string>): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-build-tree-'));
-  made.push(dir);
-  for (const [name, content] of Object.entries(files)) {
-    const at = path.join(dir, name);
-    fs.mkdirSync(name.endsWith('/') ? at : path.dirname(at), { recursive: true });
-    if (content.startsWith('-> ')) fs.symlinkSync(content.slice(3), at);
-    else if (!name.endsWith('/')) fs.writeFileSync(at, content);
-  }
-  return dir;
-}
+const tree = temporaryTrees('build-tree');
 
 /** Every path the tree shows, depth first. */
 function paths(source: ReturnType<typeof contextTree>, dir = ''): string[] {
