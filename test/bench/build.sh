@@ -48,13 +48,8 @@ fi
 bench_rounds "${ROUNDS:-5}" "${RUNS:-3}" "${commands[@]}"
 
 node -e '
-  const fs = require("fs");
-  const times = {}; // command -> every run of it, in milliseconds
-  for (const file of process.argv.slice(1)) {
-    for (const r of JSON.parse(fs.readFileSync(file, "utf8")).results) (times[r.command] ??= []).push(...r.times.map((t) => t * 1000));
-  }
-  const median = (values) => { const sorted = [...values].sort((a, b) => a - b); const mid = sorted.length >> 1; return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2; };
-  const m = Object.fromEntries(Object.entries(times).map(([command, runs]) => [command, median(runs)]));
+  const { readRounds } = require("./test/bench/medians.cjs");
+  const { times, medians: m } = readRounds(process.argv.slice(1));
   console.log(`${process.argv.length - 1} rounds, ${times["tsrun build (cold)"].length} runs of each; medians:`);
   for (const [command, ms] of Object.entries(m)) console.log(`  ${command.padEnd(22)} ${ms.toFixed(0)} ms`);
   if (m["docker build (cold)"] !== undefined) {

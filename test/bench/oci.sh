@@ -43,13 +43,8 @@ commands=(
 bench_rounds "${ROUNDS:-10}" "${RUNS:-2}" "${commands[@]}"
 
 node -e '
-  const fs = require("fs");
-  const times = {};
-  for (const file of process.argv.slice(1)) {
-    for (const r of JSON.parse(fs.readFileSync(file, "utf8")).results) (times[r.command] ??= []).push(...r.times.map((t) => t * 1000));
-  }
-  const median = (values) => { const sorted = [...values].sort((a, b) => a - b); const mid = sorted.length >> 1; return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2; };
-  const m = Object.fromEntries(Object.entries(times).map(([command, runs]) => [command, median(runs)]));
+  const { readRounds } = require("./test/bench/medians.cjs");
+  const { times, medians: m } = readRounds(process.argv.slice(1));
   const line = (name, ours, theirs) => console.log(`${name}: tsrun-oci ${m[ours].toFixed(1)} ms, runc ${m[theirs].toFixed(1)} ms: ${(m[ours] / m[theirs]).toFixed(2)}x (target: within 2x)`);
   console.log(`${process.argv.length - 1} rounds, ${times["node -e 1"].length} runs of each; node -e 1: ${m["node -e 1"].toFixed(1)} ms`);
   line("create+start+delete", "tsrun-oci create+start+delete", "runc create+start+delete");

@@ -60,12 +60,8 @@ bench_rounds "${ROUNDS:-15}" "${RUNS:-2}" "${commands[@]}"
 
 node -e '
   const fs = require("fs");
-  const times = {}; // command -> every run of it, in milliseconds
-  for (const file of process.argv.slice(1)) {
-    for (const r of JSON.parse(fs.readFileSync(file, "utf8")).results) (times[r.command] ??= []).push(...r.times.map((t) => t * 1000));
-  }
-  const median = (values) => { const sorted = [...values].sort((a, b) => a - b); const mid = sorted.length >> 1; return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2; };
-  const m = Object.fromEntries(Object.entries(times).map(([command, runs]) => [command, median(runs)]));
+  const { median, readRounds } = require("./test/bench/medians.cjs");
+  const { times, medians: m } = readRounds(process.argv.slice(1));
   const tsrun = m["tsrun run --rm"], bridged = m["tsrun run --rm (bridge)"], node = m["node -e 1"], runc = m["runc run"];
   const unconfined = m["tsrun run --rm (unconfined build)"];
   console.log(`${process.argv.length - 1} rounds, ${times["runc run"].length} runs of each: medians node -e 1 ${node.toFixed(1)} ms, tsrun ${tsrun.toFixed(1)} ms, runc ${runc.toFixed(1)} ms`);

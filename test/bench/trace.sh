@@ -40,7 +40,7 @@ bench_rounds "${ROUNDS:-100}" "${RUNS:-3}" "${commands[@]}"
 
 node -e '
   const fs = require("fs");
-  const median = (values) => { const sorted = [...values].sort((a, b) => a - b); const mid = sorted.length >> 1; return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2; };
+  const { median } = require("./test/bench/medians.cjs");
   const quartiles = (values) => { const sorted = [...values].sort((a, b) => a - b); return [sorted[Math.floor(sorted.length / 4)], sorted[Math.floor(3 * sorted.length / 4)]]; };
   // For each round, its runs by command, in milliseconds: { off: [...], file: [...], otlp: [...] }.
   const rounds = process.argv.slice(1).map((file) => Object.fromEntries(JSON.parse(fs.readFileSync(file, "utf8")).results.map((r) => [r.command, r.times.map((t) => t * 1000)])));
