@@ -287,3 +287,15 @@ export async function setFrozen(plan: CgroupPlan, frozen: boolean): Promise<void
   while (!done() && Date.now() < deadline) await sleep(10);
 }
 // #endregion
+
+/** Whether the cgroup is asked to be frozen (v2's cgroup.freeze, v1's freezer.state FREEZING or FROZEN): a paused
+ *  container, for a caller that keeps no status of its own (tsrun-oci's `state`). False once the cgroup is gone. */
+export function isFrozen(plan: CgroupPlan): boolean {
+  try {
+    if (plan.version === 2) return fs.readFileSync(path.join(plan.dirs[0]!, 'cgroup.freeze'), 'utf8').trim() === '1';
+    const freezer = plan.byController.freezer;
+    return !!freezer && fs.readFileSync(path.join(freezer, 'freezer.state'), 'utf8').trim() !== 'THAWED';
+  } catch {
+    return false;
+  }
+}

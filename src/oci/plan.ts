@@ -17,7 +17,7 @@ import { joinCgroupSteps, pivotRootSteps } from '../stages/namespaces.js';
 import { processSteps } from '../stages/exec.js';
 import { confinementSteps } from '../security/confinement.js';
 import { CAPABILITIES } from '../security/capabilities.js';
-import { DEFAULT_DEVICE_RULES, defaultDeviceNodeSteps, type DeviceRule } from '../security/devices.js';
+import { DEFAULT_DEVICE_RULES, defaultDeviceNodeSteps, devLinkSteps, type DeviceRule } from '../security/devices.js';
 import { ULIMIT_RESOURCES, type Ulimit } from '../security/options.js';
 import { maskedPathSteps, readonlyPathSteps } from '../security/system-paths.js';
 import { parseSeccompProfile, resolveSeccompProfile } from '../security/seccomp.js';
@@ -281,11 +281,7 @@ function devSteps(root: string, devices: NonNullable<NonNullable<OciSpec['linux'
       ...ancestors(path.posix.dirname(d.path)).map((dir): ChildStep => ({ op: 'mkdir', root, path: dir, mode: 0o755 })),
       { op: 'mknod', root, path: d.path, mode: TYPE[d.type] | ((d.fileMode ?? 0o666) & 0o777), major: d.major ?? 0, minor: d.minor ?? 0 },
     ]),
-    { op: 'symlink', target: '/proc/self/fd', root, linkpath: '/dev/fd' },
-    { op: 'symlink', target: '/proc/self/fd/0', root, linkpath: '/dev/stdin' },
-    { op: 'symlink', target: '/proc/self/fd/1', root, linkpath: '/dev/stdout' },
-    { op: 'symlink', target: '/proc/self/fd/2', root, linkpath: '/dev/stderr' },
-    { op: 'symlink', target: 'pts/ptmx', root, linkpath: '/dev/ptmx' },
+    ...devLinkSteps(root),
   ];
 }
 // #endregion

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isRunningProcess } from '../kernel/proc.js';
 import { writeFileAtomic } from '../store/atomic.js';
-import type { CgroupPlan } from '../cgroups/cgroup.js';
+import { isFrozen, type CgroupPlan } from '../cgroups/cgroup.js';
 import type { OciHooks } from './spec.js';
 import { fail } from '../errors.js';
 
@@ -79,19 +79,9 @@ export function statusOf(record: OciRecord, dir: string): OciStatus {
   if (record.pid === 0) return isRunningProcess(record.creator.pid, record.creator.startTime) ? 'creating' : 'stopped';
   if (!isRunningProcess(record.pid, record.pidStartTime)) return 'stopped';
   if (fs.existsSync(fifoPath(dir))) return 'created';
-  return frozen(record.cgroup) ? 'paused' : 'running';
+  return isFrozen(record.cgroup) ? 'paused' : 'running';
 }
 // #endregion
-
-function frozen(cgroup: CgroupPlan): boolean {
-  try {
-    if (cgroup.version === 2) return fs.readFileSync(path.join(cgroup.dirs[0]!, 'cgroup.freeze'), 'utf8').trim() === '1';
-    const freezer = cgroup.byController.freezer;
-    return !!freezer && fs.readFileSync(path.join(freezer, 'freezer.state'), 'utf8').trim() !== 'THAWED';
-  } catch {
-    return false;
-  }
-}
 
 export function stateOf(record: OciRecord, dir: string): OciState {
   const status = statusOf(record, dir);

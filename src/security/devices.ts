@@ -109,3 +109,14 @@ const DEFAULT_NODES = [
 export function defaultDeviceNodeSteps(root: string): ChildStep[] {
   return DEFAULT_NODES.map((d): ChildStep => ({ op: 'mknod', root, path: `/dev/${d.name}`, mode: S_IFCHR | 0o666, major: d.major, minor: d.minor }));
 }
+
+/** The links every /dev has (to the process's own descriptors, and ptmx to the container's devpts), as runc makes them. */
+export function devLinkSteps(root: string): ChildStep[] {
+  return [
+    { op: 'symlink', target: '/proc/self/fd', root, linkpath: '/dev/fd' },
+    { op: 'symlink', target: '/proc/self/fd/0', root, linkpath: '/dev/stdin' },
+    { op: 'symlink', target: '/proc/self/fd/1', root, linkpath: '/dev/stdout' },
+    { op: 'symlink', target: '/proc/self/fd/2', root, linkpath: '/dev/stderr' },
+    { op: 'symlink', target: 'pts/ptmx', root, linkpath: '/dev/ptmx' },
+  ];
+}

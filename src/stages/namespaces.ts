@@ -14,7 +14,7 @@ import { createCgroup, hostCgroupLayout, planCgroup, type CgroupPlan } from '../
 import type { CgroupLayout } from '../cgroups/layout.js';
 import { DEFAULT_SECURITY } from '../security/options.js';
 import { systemPathSteps, systemPathsMasked } from '../security/system-paths.js';
-import { ALL_DEVICES, DEFAULT_DEVICE_RULES, defaultDeviceNodeSteps, deviceNodeSteps, hostDevices, mappedDevices, type DeviceRule } from '../security/devices.js';
+import { ALL_DEVICES, DEFAULT_DEVICE_RULES, defaultDeviceNodeSteps, devLinkSteps, deviceNodeSteps, hostDevices, mappedDevices, type DeviceRule } from '../security/devices.js';
 
 // #region clone-flags
 /** One new namespace of each kind: the container sees its own mounts (NEWNS),
@@ -84,11 +84,7 @@ export async function namespaces(
     { op: 'mount', source: 'tmpfs', root, target: '/dev', fstype: 'tmpfs', flags: ['MS_NOSUID', 'MS_STRICTATIME'], data: 'mode=755,size=65536k' },
     ...defaultDeviceNodeSteps(root),
     ...deviceNodeSteps(devices, root),
-    { op: 'symlink', target: '/proc/self/fd', root, linkpath: '/dev/fd' },
-    { op: 'symlink', target: '/proc/self/fd/0', root, linkpath: '/dev/stdin' },
-    { op: 'symlink', target: '/proc/self/fd/1', root, linkpath: '/dev/stdout' },
-    { op: 'symlink', target: '/proc/self/fd/2', root, linkpath: '/dev/stderr' },
-    { op: 'symlink', target: 'pts/ptmx', root, linkpath: '/dev/ptmx' },
+    ...devLinkSteps(root),
     { op: 'mkdir', root, path: '/dev/pts', mode: 0o755 },
     // newinstance: the container's ptys are numbered apart from the host's.
     { op: 'mount', source: 'devpts', root, target: '/dev/pts', fstype: 'devpts', flags: ['MS_NOSUID', 'MS_NOEXEC'], data: 'newinstance,ptmxmode=0666,mode=0620,gid=5' },
