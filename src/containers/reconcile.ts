@@ -14,8 +14,8 @@ import { recordExitIfGone } from '../store/record-exit.js';
 // #region reconcile
 /** The container as it is now; null if it was run with --rm and is gone with its process. */
 export async function reconcile(runtime: Runtime, container: ContainerRecord): Promise<ContainerRecord | null> {
-  const now = recordExitIfGone(runtime.paths, container);
-  if (now === container && !abandoned(runtime, container)) return container;
+  const { container: now, recorded } = recordExitIfGone(runtime.paths, container);
+  if (!recorded && !abandoned(runtime, now)) return now;
   // Loaded only now: most commands find every container as its record says, and start faster without the stages.
   const { releaseContainer } = await import('./lifecycle.js');
   await releaseContainer(runtime, now);

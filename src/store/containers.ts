@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { VALID_NAME, type ContainerRecord, type ContainerState, type NetworkEndpoint } from '../container.js';
 import type { Syscalls } from '../kernel/syscalls.js';
-import { fail } from '../errors.js';
+import { fail, hasErrorCode } from '../errors.js';
 import { generateName } from './names.js';
 import { containerDir, containerRunDir, lockPath, type StorePaths } from './paths.js';
 import { jsonText, readJson, writeFilesAtomic, writeJsonAtomic } from './atomic.js';
@@ -64,6 +64,16 @@ export async function saveNetworks(sys: Syscalls, paths: StorePaths, id: string,
     const { state, ...config } = readContainer(paths, id);
     writeJsonAtomic(configFile(paths, id), { ...config, config: { ...config.config, networks: change({ ...config, state }) } });
   });
+}
+
+/** The state as it is on disk now; undefined if the container was removed meanwhile. */
+export function readState(paths: StorePaths, id: string): ContainerState | undefined {
+  try {
+    return readJson<ContainerState>(stateFile(paths, id));
+  } catch (error) {
+    if (hasErrorCode(error, 'ENOENT')) return undefined;
+    throw error;
+  }
 }
 
 export function saveState(paths: StorePaths, id: string, state: ContainerState): void {

@@ -5,9 +5,9 @@
 // dies by SIGKILL with its tsrun. What it held is released by src/containers/reconcile.ts.
 import fs from 'node:fs';
 import path from 'node:path';
-import { isUp, type ContainerRecord } from '../container.js';
+import { isUp, type ContainerRecord, type ContainerState } from '../container.js';
 import { isRunningProcess } from '../kernel/proc.js';
-import { saveState } from './containers.js';
+import { readState, saveState } from './containers.js';
 import { hasErrorCode } from '../errors.js';
 import { containerRunDir, type StorePaths } from './paths.js';
 
@@ -15,17 +15,19 @@ import { containerRunDir, type StorePaths } from './paths.js';
 const KILLED_WITH_TSRUN = 137;
 
 // #region record-exit
-/** The record, with the exit written down if its process is gone; the same object if nothing changed. */
-export function recordExitIfGone(paths: StorePaths, container: ContainerRecord): ContainerRecord {
-  const { state } = container;
-  if (!isUp(state) || (state.pid !== null && isRunningProcess(state.pid, state.pidStartTime))) return container;
-  // A detached container's monitor is about to write the exit down: let it.
-  if (state.monitor && isRunningProcess(state.monitor.pid, state.monitor.startTime)) return container;
-  // The monitor may have written the exit status before it died.
-  const recorded = readExitFile(path.join(containerRunDir(paths, container.id), 'exit'));
+/** The record as it is now, and whether this call found the process gone and wrote its exit down (then what
+ *  it held is for the caller to release). */
+export function recordExitIfGone(paths: StorePaths, container: ContainerRecord): { container: ContainerRecord; recorded: boolean } {
+  if (!lostItsProcess(container.state)) return { container, recorded: false };
+  // Read again: since `container` was read, its monitor (or foreground tsrun) may have written the exit down and
+  // released the run dir, exit file and all; or a restart policy may have started it again.
+  const current = readState(paths, container.id);
+  if (!current) return { container, recorded: false }; // removed meanwhile
+  if (!lostItsProcess(current)) return { container: { ...container, state: current }, recorded: false };
+  const recordedByMonitor = readExitFile(path.join(containerRunDir(paths, container.id), 'exit'));
   const exited = {
-    ...state, status: 'exited' as const, pid: null, pidStartTime: null, monitor: null,
-    exitCode: recorded?.code ?? KILLED_WITH_TSRUN, finishedAt: recorded?.finishedAt ?? new Date().toISOString(),
+    ...current, status: 'exited' as const, pid: null, pidStartTime: null, monitor: null,
+    exitCode: recordedByMonitor?.code ?? KILLED_WITH_TSRUN, finishedAt: recordedByMonitor?.finishedAt ?? new Date().toISOString(),
   };
   try {
     saveState(paths, container.id, exited);
@@ -34,7 +36,14 @@ export function recordExitIfGone(paths: StorePaths, container: ContainerRecord):
     // the exit is found again, and written down, the next time the record is read.
     if (!hasErrorCode(error, 'ENOSPC')) throw error;
   }
-  return { ...container, state: exited };
+  return { container: { ...container, state: exited }, recorded: true };
+}
+
+/** Recorded as up, but neither its process nor its monitor runs. The monitor writes the exit down before it ends
+ *  (it may have written it to the exit file only). */
+function lostItsProcess(state: ContainerState): boolean {
+  if (!isUp(state) || (state.pid !== null && isRunningProcess(state.pid, state.pidStartTime))) return false;
+  return !(state.monitor && isRunningProcess(state.monitor.pid, state.monitor.startTime));
 }
 // #endregion
 
