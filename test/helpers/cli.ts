@@ -51,6 +51,15 @@ export function hostSnapshot(): { mounts: string[]; processes: string[]; links: 
   return { mounts, processes: processes.sort(), links, cgroups, dnat };
 }
 
+/** Polls `check` every 50 ms until it holds; fails after `ms`. */
+export async function eventually(check: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${check}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 /** The links a released container leaves to the kernel (its veth pairs go with its namespace, 10-30 ms after tsrun
  *  has returned): polls `links` until it answers none, at most 5 s. */
 export async function linksGone(links: () => string[]): Promise<string[]> {

@@ -1,96 +1,32 @@
 // `tsrun daemon` driven by the real docker CLI, as root: the daemon on a private socket with a private store,
 // and `docker -H unix://SOCKET …` with a private DOCKER_CONFIG. Nothing here talks to anything but that socket.
 import fs from 'node:fs';
-import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { storeWithDemoImage, tsrun, TSRUN } from '../helpers/cli.js';
+import { eventually, TSRUN, tsrun } from '../helpers/cli.js';
+import { COMPOSE, DOCKER, dockerReady, exitCommands, request, startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { demoLayout, tempDir } from '../helpers/images.js';
 import { startRegistry } from '../helpers/registry.js';
 
-const DOCKER = '/usr/local/bin/docker';
-const COMPOSE = '/usr/bin/docker-compose'; // Debian's, 1.29: Python, through the Engine API as the CLI
-const ready = process.getuid?.() === 0 && fs.existsSync(DOCKER);
-
-/** Until `check` holds, at most `ms`. */
-async function eventually(check: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${check}`);
-    await sleep(50);
-  }
-}
-
-/** Processes of the monitors' exit command (`tsrun container-exited`), which may finish a moment after the
- *  removal they report: the host check that follows every test must not count one that is about to go. */
-const exitCommands = () => fs.readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).filter((pid) => {
-  try {
-    const args = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    return args[0] === process.execPath && args.includes('container-exited'); // not a monitor, whose arguments name it too
-  } catch {
-    return false;
-  }
-});
-
-/** One request on the socket, as a client that is not the docker CLI sends it. */
-function request(socket: string, method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<{ status: number; type: string | undefined; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ socketPath: socket, method, path, headers: { ...headers, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (chunk) => { text += chunk; }).on('end', () => resolve({ status: res.statusCode!, type: res.headers['content-type'], body: text }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-describe.skipIf(!ready)('tsrun daemon, driven by the docker CLI (as root)', () => {
+describe.skipIf(!dockerReady)('tsrun daemon, driven by the docker CLI (as root)', () => {
+  let testDaemon: TestDaemon;
   let root: string;
   let dir: string;
   let socket: string;
   let daemon: ChildProcess;
-  /** What the daemon wrote on stderr so far: a line per request. */
-  const daemonLog = () => fs.readFileSync(path.join(dir, 'daemon.log'), 'utf8');
-  /** The daemon writes a request's line once it has answered, which may be a moment after the client has read the
-   *  answer and exited: its log is given up to 5 s to show `pattern`. */
-  const expectLogged = (pattern: RegExp) => {
-    const deadline = Date.now() + 5_000;
-    while (!pattern.test(daemonLog()) && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
-    expect(daemonLog()).toMatch(pattern);
-  };
-  const docker = (args: string[], input?: string, env: Record<string, string> = {}) => {
-    const result = spawnSync(DOCKER, ['-H', `unix://${socket}`, ...args], {
-      // SIGKILL at the end of the time: the CLI would pass a SIGTERM on to the container, and wait on.
-      encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL', input, env: { ...process.env, ...env, DOCKER_CONFIG: path.join(dir, 'docker-config') },
-    });
-    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-  };
+  const daemonLog = () => testDaemon.log();
+  const expectLogged = (pattern: RegExp) => testDaemon.expectLogged(pattern);
+  const docker = (args: string[], input?: string, env: Record<string, string> = {}) => testDaemon.docker(args, input, env);
 
   beforeAll(async () => {
-    root = await storeWithDemoImage('daemon');
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-daemon-'));
-    socket = path.join(dir, 'tsrun.sock');
-    const log = fs.openSync(path.join(dir, 'daemon.log'), 'w');
-    daemon = spawn(process.execPath, [TSRUN, 'daemon', '--host', `unix://${socket}`], { env: { ...process.env, TSRUN_ROOT: root }, stdio: ['ignore', 'ignore', log] });
-    fs.closeSync(log);
-    await eventually(() => fs.existsSync(socket));
+    testDaemon = await startTestDaemon('daemon');
+    ({ root, dir, socket, process: daemon } = testDaemon);
   });
   afterEach(async () => {
     await eventually(() => exitCommands().length === 0);
   });
-  afterAll(async () => {
-    if (daemon.exitCode === null) {
-      daemon.kill('SIGTERM');
-      await new Promise((resolve) => daemon.once('exit', resolve));
-    }
-    const left = tsrun(root, ['ps', '-aq']).stdout.split('\n').filter(Boolean);
-    if (left.length > 0) tsrun(root, ['rm', '-f', ...left]);
-    fs.rmSync(root, { recursive: true, force: true });
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => testDaemon.stop());
 
   it('answers docker version with API 1.41 and docker info, on a socket only root and the tsrun group may use', () => {
     expect(docker(['version', '--format', '{{.Server.APIVersion}} {{.Server.Platform.Name}}'])).toEqual({ status: 0, stdout: '1.41 tsrun\n', stderr: '' });

@@ -7,20 +7,12 @@ import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { storeWithDemoImage, tsrun, TSRUN } from '../helpers/cli.js';
+import { eventually, storeWithDemoImage, TSRUN, tsrun } from '../helpers/cli.js';
 import { isSameProcess } from '../../src/kernel/proc.js';
 
 const asRoot = process.getuid?.() === 0;
 
 /** Until `check` holds, at most `ms`. */
-async function eventually(check: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${check}`);
-    await sleep(50);
-  }
-}
-
 describe.skipIf(!asRoot)('detached containers (as root)', () => {
   let root: string;
   const run = (...args: string[]) => tsrun(root, args);

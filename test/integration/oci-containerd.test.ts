@@ -8,21 +8,13 @@ import path from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hostSnapshot } from '../helpers/cli.js';
+import { eventually, hostSnapshot } from '../helpers/cli.js';
 
 const CONTAINERD = '/usr/bin/containerd';
 const CTR = '/usr/bin/ctr';
 const OCI = path.resolve(import.meta.dirname, '../../bin/tsrun-oci.js');
 const IMAGE = 'docker.io/library/oci-test:latest';
 const ready = process.getuid?.() === 0 && [CONTAINERD, CTR, '/bin/busybox', '/usr/bin/umoci'].every((file) => fs.existsSync(file));
-
-async function eventually(check: () => boolean, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${check}`);
-    await sleep(100);
-  }
-}
 
 describe.skipIf(!ready)('containerd with tsrun-oci as its runc (as root)', () => {
   let dir: string;

@@ -7,23 +7,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hostSnapshot } from '../helpers/cli.js';
+import { eventually, hostSnapshot } from '../helpers/cli.js';
 
 const DOCKERD = '/usr/sbin/dockerd';
 const DOCKER = '/usr/local/bin/docker';
 const OCI = path.resolve(import.meta.dirname, '../../bin/tsrun-oci.js');
 const BRIDGE = 'tsrunoci0';
 const ready = process.getuid?.() === 0 && fs.existsSync(DOCKERD) && fs.existsSync(DOCKER) && fs.existsSync('/bin/busybox');
-
-async function eventually(check: () => boolean, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${check}`);
-    await sleep(100);
-  }
-}
 
 describe.skipIf(!ready)('dockerd with tsrun-oci as a runtime (as root)', () => {
   let dir: string;

@@ -5,9 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { hostSnapshot } from '../helpers/cli.js';
+import { eventually, hostSnapshot } from '../helpers/cli.js';
 import type { OciSpec } from '../../src/oci/spec.js';
 
 const OCI = path.resolve(import.meta.dirname, '../../bin/tsrun-oci.js');
@@ -55,14 +54,6 @@ function writeBundle(id: string, change: (spec: OciSpec) => void = () => {}): st
 
 const command = (...args: string[]) => (spec: OciSpec) => { spec.process!.args = args; };
 const state = (id: string) => JSON.parse(oci(['state', id]).stdout) as { ociVersion: string; id: string; status: string; pid: number; bundle: string; annotations: object };
-
-async function eventually(check: () => boolean, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${check}`);
-    await sleep(20);
-  }
-}
 
 /** Every tree's cgroup of a container of these tests, still there. */
 const leftCgroups = () => ['memory', 'pids', 'freezer', 'devices'].filter((c) => fs.existsSync(`/sys/fs/cgroup/${c}/${CGROUP_PARENT}`))
