@@ -10,6 +10,8 @@ import { isRunningProcess } from '../kernel/proc.js';
 import { listContainers } from '../store/containers.js';
 import { containerRunDir } from '../store/paths.js';
 import { recordExitIfGone } from '../store/record-exit.js';
+import { HOST_NETWORK_DIR, listBridgeStates } from '../net/ipam.js';
+import { lostItsNameServer } from '../net/dns.js';
 
 // #region reconcile
 /** The container as it is now; null if it was run with --rm and is gone with its process. */
@@ -32,8 +34,13 @@ function abandoned(runtime: Runtime, container: ContainerRecord): boolean {
 }
 // #endregion
 
-/** Every container of the store, each reconciled. */
+/** Every container of the store, each reconciled; and the name server of a user network, if it died while
+ *  containers are on it (its containers would otherwise ask in vain until another one joins). */
 export async function reconcileAll(runtime: Runtime): Promise<ContainerRecord[]> {
   const containers = await Promise.all(listContainers(runtime.paths).map((container) => reconcile(runtime, container)));
+  if (listBridgeStates(HOST_NETWORK_DIR).some(({ state }) => lostItsNameServer(state))) {
+    const { networkHost, reviveNameServers } = await import('../net/bridges.js');
+    await reviveNameServers(runtime.sys, networkHost(runtime.paths), runtime.paths.root);
+  }
   return containers.filter((container): container is ContainerRecord => container !== null);
 }

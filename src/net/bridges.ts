@@ -16,7 +16,7 @@ import { enableForwarding, restoreForwarding } from './nat.js';
 import { installNat, type FirewallBackend } from './firewall.js';
 import { HOST_NETWORK_DIR, listBridgeStates, networkLockPath, publishedPorts, readBridgeState, writeBridgeState, type BridgeState } from './ipam.js';
 import { deleteLink, removeNetns, vethName } from './veth.js';
-import { stopDnsWhenIdle, type DnsProcesses } from './dns.js';
+import { ensureDns, lostItsNameServer, stopDnsWhenIdle, type DnsProcesses } from './dns.js';
 import { isSameProcess } from '../kernel/proc.js';
 import { fail } from '../errors.js';
 import { configFile, readJsonObject } from '../store/config.js';
@@ -121,6 +121,17 @@ export async function reclaimStaleLeases(sys: Syscalls, host: NetworkHost, bridg
   forgetDeletedVeths(sys, state);
   writeBridgeState(host.stateDir, bridge, state);
   if (portsFreed) await applyNat(host);
+}
+
+/** Every user network that has containers but lost its name server gets another (dns.ts). */
+export async function reviveNameServers(sys: Syscalls, host: NetworkHost, root: string): Promise<void> {
+  await withNetworkLock(sys, host, async () => {
+    for (const { bridge, state } of listBridgeStates(host.stateDir)) {
+      if (!lostItsNameServer(state, host.dns)) continue;
+      await ensureDns(bridge, root, state, host.dns);
+      writeBridgeState(host.stateDir, bridge, state);
+    }
+  });
 }
 
 // #region draining

@@ -4,8 +4,9 @@
 // than Docker's: started with the network's first container, stopped with its
 // last one (or by `network rm` / `prune`), and recorded in the bridge's state
 // as a lease's holder is, by pid and start time, so a server found dead is
-// started again by the next container. Every decision is made under the
-// network lock, with the leases it depends on.
+// started again by the next container, or by the next command that looks at
+// containers (`tsrun ps`, the daemon's list: src/containers/reconcile.ts).
+// Every decision is made under the network lock, with the leases it depends on.
 import type { Readable } from 'node:stream';
 import type { BridgeState } from './ipam.js';
 import { isRunningProcess, processStartTime } from '../kernel/proc.js';
@@ -39,6 +40,13 @@ export async function stopDnsWhenIdle(state: BridgeState, processes = DNS_PROCES
   if (!state.dns || Object.keys(state.leases).length > 0) return;
   if (processes.isRunning(state.dns)) await processes.stop(state.dns);
   delete state.dns;
+}
+
+/** A user network with containers on it (their tsruns or monitors alive) whose name server is dead: killed, or
+ *  taken by the OOM killer. Its containers ask in vain until someone starts another (bridges.ts). */
+export function lostItsNameServer(state: BridgeState, processes = DNS_PROCESSES): boolean {
+  const named = Object.values(state.leases).some((lease) => lease.name !== undefined && isRunningProcess(lease.holder.pid, lease.holder.startTime));
+  return named && !(state.dns && processes.isRunning(state.dns));
 }
 // #endregion
 

@@ -8,15 +8,17 @@ import type { ContainerRecord, NetworkMode, NetworkPlan } from '../container.js'
 export const FALLBACK_NAMESERVERS = ['8.8.8.8', '8.8.4.4'];
 
 // #region hosts
-export function hostsFile(mode: NetworkMode, hostname: string, names: string[], address: string | undefined, hostHosts: string): string {
+/** `addresses`: the container's own, one per network it is on (eth0 first), as Docker writes a line per endpoint. */
+export function hostsFile(mode: NetworkMode, hostname: string, names: string[], addresses: string[], hostHosts: string): string {
   // With the host's network, the host's own hosts file is the right one.
   if (mode === 'host') return hostHosts;
   const own = [...new Set([hostname, ...names])].join(' ');
+  // Without an address of its own (--network none), the container's names must resolve somewhere.
+  const mine = addresses.length > 0 ? addresses : ['127.0.1.1'];
   return [
     '127.0.0.1\tlocalhost',
     '::1\tlocalhost ip6-localhost ip6-loopback',
-    // Without an address of its own (--network none), the container's names must resolve somewhere.
-    `${address ?? '127.0.1.1'}\t${own}`,
+    ...mine.map((address) => `${address}\t${own}`),
     '',
   ].join('\n');
 }
@@ -44,19 +46,19 @@ export function resolvConf(mode: NetworkMode, hostResolvConf: string, nameserver
 
 /** Written before the container starts and again at each start: nothing reads them half-written and
  *  nothing needs them after a crash, so they are plain writes, without a rename or an fsync. */
-export function writeEtcFiles(dir: string, container: Pick<ContainerRecord, 'name' | 'config'>, mode: NetworkMode, address?: string, nameserver?: string): NetworkPlan['files'] {
+export function writeEtcFiles(dir: string, container: Pick<ContainerRecord, 'name' | 'config'>, mode: NetworkMode, addresses: string[] = [], nameserver?: string): NetworkPlan['files'] {
   const files = { hostname: path.join(dir, 'hostname'), hosts: path.join(dir, 'hosts'), resolvConf: path.join(dir, 'resolv.conf') };
-  const { hostname } = container.config;
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(files.hostname, `${hostname}\n`);
-  fs.writeFileSync(files.hosts, hostsFile(mode, hostname, [container.name], address, readHostFile('/etc/hosts')));
-  writeResolvConf(dir, mode, nameserver);
+  fs.writeFileSync(files.hostname, `${container.config.hostname}\n`);
+  writeAddressFiles(dir, container, mode, addresses, nameserver);
   return files;
 }
 
-/** The container's resolv.conf alone, as at its start or after `tsrun network connect` changed which name server
- *  it asks: written over the same file, which the container has bind-mounted, so it sees the change at once. */
-export function writeResolvConf(dir: string, mode: NetworkMode, nameserver?: string): void {
+/** The container's hosts and resolv.conf, as at its start or after `tsrun network connect` / `disconnect` changed
+ *  its addresses and which name server it asks: written over the same files, which the container has bind-mounted,
+ *  so it sees the change at once. */
+export function writeAddressFiles(dir: string, container: Pick<ContainerRecord, 'name' | 'config'>, mode: NetworkMode, addresses: string[], nameserver?: string): void {
+  fs.writeFileSync(path.join(dir, 'hosts'), hostsFile(mode, container.config.hostname, [container.name], addresses, readHostFile('/etc/hosts')));
   fs.writeFileSync(path.join(dir, 'resolv.conf'), resolvConf(mode, readHostFile('/etc/resolv.conf'), nameserver));
 }
 

@@ -28,7 +28,7 @@ import { processStartTime } from '../kernel/proc.js';
 import { findLeases, interfaceNumber, leaseAddress, leaseOf, listBridgeStates, publishedPorts, readBridgeState, releaseAddress, writeBridgeState, type BridgeState, type Lease } from '../net/ipam.js';
 import { formatMapping, pickHostPorts } from '../net/ports.js';
 import { connectContainer, createNetns, deleteLink, removeNetns, vethName } from '../net/veth.js';
-import { writeEtcFiles, writeResolvConf } from '../net/etc-files.js';
+import { writeAddressFiles, writeEtcFiles } from '../net/etc-files.js';
 import { formatAddress, nthAddress, parseSubnet } from '../net/address.js';
 import { ensureDns, stopDnsWhenIdle } from '../net/dns.js';
 import { annotate } from '../trace/span.js';
@@ -57,7 +57,7 @@ export async function network(runtime: Runtime, container: ContainerRecord, host
   // On a user network, names are asked of the network's name server, on its gateway address (dns.ts).
   const named = joining.find(({ net }) => net.name !== 'bridge');
   const nameserver = named && formatAddress(nthAddress(parseSubnet(named.net.subnet), 1));
-  const files = writeEtcFiles(containerDir(runtime.paths, container.id), container, mode, addresses[0], nameserver);
+  const files = writeEtcFiles(containerDir(runtime.paths, container.id), container, mode, addresses, nameserver);
   await createNetns(runtime.sys, file);
   const attachments: BridgeAttachment[] = [];
   for (const { net } of joining) attachments.push(await attach(runtime, container, host, net, file));
@@ -175,7 +175,7 @@ export async function joinNetwork(runtime: Runtime, container: ContainerRecord, 
   await leaseFor(runtime, container, host, net, endpoint, undefined, holder);
   try {
     const attachment = await attach(runtime, container, host, net, netnsFile(runtime.paths, container.id));
-    askNameServer(runtime, container, host);
+    rewriteAddressFiles(runtime, container, host);
     return attachment;
   } catch (error) {
     await leaveNetwork(runtime, container, endpoint.network, host); // no address kept for an interface never made
@@ -195,16 +195,17 @@ export async function leaveNetwork(runtime: Runtime, container: ContainerRecord,
       await giveBack(host, net.bridge, state, address);
     }
   });
-  askNameServer(runtime, container, host);
+  rewriteAddressFiles(runtime, container, host);
 }
 
-/** Names are asked of the server of the first user network the container is on now (it answers for all of them,
- *  dns-server.ts), or of the host's resolvers when it is on none: a container started on the default bridge and
- *  connected to a user network learns its names, as in Docker. */
-function askNameServer(runtime: Runtime, container: ContainerRecord, host: NetworkHost): void {
-  const named = findLeases(container.id, host.stateDir).filter(({ lease }) => lease.name !== undefined)
-    .sort((a, b) => interfaceNumber(a.lease) - interfaceNumber(b.lease));
-  writeResolvConf(containerDir(runtime.paths, container.id), container.config.network ?? 'bridge', named[0]?.state.gateway);
+/** /etc/hosts lists the container's addresses on every network it is on now, as Docker's does. Names are asked of
+ *  the server of the first user network among them (it answers for all of them, dns-server.ts), or of the host's
+ *  resolvers when it is on none: a container started on the default bridge and connected to a user network
+ *  learns its names, as in Docker. */
+function rewriteAddressFiles(runtime: Runtime, container: ContainerRecord, host: NetworkHost): void {
+  const held = findLeases(container.id, host.stateDir).sort((a, b) => interfaceNumber(a.lease) - interfaceNumber(b.lease));
+  const nameserver = held.find(({ lease }) => lease.name !== undefined)?.state.gateway;
+  writeAddressFiles(containerDir(runtime.paths, container.id), container, container.config.network ?? 'bridge', held.map(({ address }) => address), nameserver);
 }
 // #endregion
 

@@ -2,11 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { hostsFile, resolvConf } from '../../../src/net/etc-files.js';
 
 describe('/etc/hosts and /etc/resolv.conf', () => {
-  it('names the container after its address on the bridge, and after 127.0.1.1 without one', () => {
-    expect(hostsFile('bridge', 'abc123', ['web'], '10.88.0.2', '')).toBe(
+  it('names the container after its address on each network, and after 127.0.1.1 without one', () => {
+    expect(hostsFile('bridge', 'abc123', ['web'], ['10.88.0.2'], '')).toBe(
       '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n10.88.0.2\tabc123 web\n');
-    expect(hostsFile('none', 'box', ['box'], undefined, '')).toMatch(/\n127\.0\.1\.1\tbox\n$/);
-    expect(hostsFile('host', 'box', ['web'], undefined, '10.0.0.1 myhost\n')).toBe('10.0.0.1 myhost\n');
+    // On several networks (after `network connect`), a line for each of its addresses, eth0's first.
+    expect(hostsFile('lab', 'abc123', ['web'], ['10.89.0.2', '10.90.0.5'], '')).toMatch(/\n10\.89\.0\.2\tabc123 web\n10\.90\.0\.5\tabc123 web\n$/);
+    expect(hostsFile('none', 'box', ['box'], [], '')).toMatch(/\n127\.0\.1\.1\tbox\n$/);
+    expect(hostsFile('host', 'box', ['web'], [], '10.0.0.1 myhost\n')).toBe('10.0.0.1 myhost\n');
   });
 
   it('keeps the host\'s resolvers, drops loopback ones, and falls back to Docker\'s public ones', () => {

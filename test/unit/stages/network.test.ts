@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { joinNetwork, leaveNetwork, network, netnsFile, releaseNetwork } from '../../../src/stages/network.js';
-import { pruneDefaultBridge } from '../../../src/net/bridges.js';
+import { pruneDefaultBridge, reviveNameServers } from '../../../src/net/bridges.js';
+import { lostItsNameServer } from '../../../src/net/dns.js';
 import { createNetwork, inspectNetwork, listNetworks, networkSummaries, pruneNetworks, removeNetwork } from '../../../src/net/networks.js';
 import { readBridgeState, writeBridgeState } from '../../../src/net/ipam.js';
 import { spawnSync } from 'node:child_process';
@@ -292,6 +293,22 @@ describe('network stage', () => {
     const plain = await network(runtime, container('4'), host);
     expect(fs.readFileSync(plain.files.resolvConf, 'utf8')).not.toContain('ndots');
     expect(host.dnsEvents).toHaveLength(3);
+  });
+
+  it('starts another name server for a network whose containers lost theirs, and none for a network without live ones', async () => {
+    const lab = await createNetwork(runtime.sys, store, host, 'lab');
+    const empty = await createNetwork(runtime.sys, store, host, 'empty');
+    await network(runtime, named('1', 'one', 'lab'), host);
+    await network(runtime, named('2', 'two', 'empty'), host);
+    const state = readBridgeState(host.stateDir, empty.bridge)!;
+    for (const lease of Object.values(state.leases)) lease.holder = { pid: 0x7fffffff, startTime: null }; // its tsrun was killed
+    writeBridgeState(host.stateDir, empty.bridge, state);
+    host.dnsRunning.clear(); // both servers died
+    expect([lab, empty].map(({ bridge }) => lostItsNameServer(readBridgeState(host.stateDir, bridge)!, host.dns))).toEqual([true, false]);
+    await reviveNameServers(runtime.sys, host, store.root);
+    expect(host.dnsEvents).toEqual([`start ${lab.bridge} 1000`, `start ${empty.bridge} 1001`, `start ${lab.bridge} 1002`]);
+    expect(readBridgeState(host.stateDir, lab.bridge)!.dns).toEqual({ pid: 1002, startTime: 1 });
+    expect(lostItsNameServer(readBridgeState(host.stateDir, lab.bridge)!, host.dns)).toBe(false);
   });
 
   it('stops the name server a killed tsrun left running when its network is removed', async () => {
