@@ -16,7 +16,7 @@ import { enableForwarding, restoreForwarding } from './nat.js';
 import { installNat, type FirewallBackend } from './firewall.js';
 import { HOST_NETWORK_DIR, listBridgeStates, networkLockPath, publishedPorts, readBridgeState, writeBridgeState, type BridgeState } from './ipam.js';
 import { deleteLink, removeNetns, vethName } from './veth.js';
-import { ensureDns, lostItsNameServer, stopDnsWhenIdle, type DnsProcesses } from './dns.js';
+import { ensureDns, lostItsNameServer, stopDns, type DnsProcesses } from './dns.js';
 import { isSameProcess } from '../kernel/proc.js';
 import { fail } from '../errors.js';
 import { configFile, readJsonObject } from '../store/config.js';
@@ -134,6 +134,19 @@ export async function reviveNameServers(sys: Syscalls, host: NetworkHost, root: 
   });
 }
 
+/** Asked by a network's name server (pid `server`) once the network has had no container for a while: under the lock,
+ *  so that no container joins meanwhile, it is struck from the state if still idle. True: the server is to end. */
+export async function retireIdleNameServer(sys: Syscalls, host: NetworkHost, bridge: string, server: number): Promise<boolean> {
+  return withNetworkLock(sys, host, async () => {
+    const state = readBridgeState(host.stateDir, bridge);
+    if (!state || state.dns?.pid !== server) return true; // the network went, or another server took over
+    if (Object.keys(state.leases).length > 0) return false;
+    delete state.dns;
+    writeBridgeState(host.stateDir, bridge, state);
+    return true;
+  });
+}
+
 // #region draining
 /** A released container's address comes back once the kernel has deleted its veth (with its namespace, a few tens
  *  of ms after the release); while that link is still there, the address stays out of reach. Call under the
@@ -167,7 +180,7 @@ export async function pruneBridge(sys: Syscalls, host: NetworkHost, bridge: stri
     const state = readBridgeState(host.stateDir, bridge);
     if (state) await reclaimStaleLeases(sys, host, bridge, state);
     if (state && Object.keys(state.leases).length > 0) return false;
-    if (state) await stopDnsWhenIdle(state, host.dns);
+    if (state) await stopDns(state, host.dns);
     for (const veth of Object.values(state?.draining ?? {})) deleteLink(sys, veth); // not left for the kernel to finish
     deleteLink(sys, bridge);
     writeBridgeState(host.stateDir, bridge, undefined);

@@ -128,6 +128,35 @@ function askOnce(message: Buffer, upstream: Upstream): Promise<Buffer | undefine
   });
 }
 
+// #region dns-idle
+/** How often the server looks whether its network still has containers. */
+const IDLE_CHECK_MS = 500;
+
+/** Calls `end` once the network has had no container for `graceMs` and `retire` (which decides under the network
+ *  lock, where no container can join meanwhile) agrees. Returns what cancels the watch. */
+export function endWhenIdle(stateDir: string, bridge: string, graceMs: number, retire: () => Promise<boolean>, end: () => void): () => void {
+  let idleSince: number | undefined;
+  let asking = false;
+  const watch = setInterval(() => {
+    const state = readBridgeState(stateDir, bridge);
+    if (state && Object.keys(state.leases).length > 0) {
+      idleSince = undefined;
+      return;
+    }
+    idleSince ??= Date.now();
+    if (asking || Date.now() - idleSince < graceMs) return;
+    asking = true;
+    retire().then((retired) => {
+      asking = false;
+      if (!retired) return void (idleSince = undefined); // a container joined just before the lock
+      clearInterval(watch);
+      end();
+    }, () => { asking = false; }); // the lock failed this time: asked again at the next look
+  }, IDLE_CHECK_MS);
+  return () => clearInterval(watch);
+}
+// #endregion
+
 export interface DnsServerOptions {
   stateDir: string;
   bridge: string;

@@ -1,8 +1,9 @@
 // When a user network's name server runs. tsrun has no daemon to host one
 // resolver for the whole machine, so each user network gets its own small
 // process (`tsrun dns-server BRIDGE`, dns-server.ts), podman's shape rather
-// than Docker's: started with the network's first container, stopped with its
-// last one (or by `network rm` / `prune`), and recorded in the bridge's state
+// than Docker's: started with the network's first container, ending itself a
+// moment after its last one has gone (or stopped by `network rm` / `prune`),
+// and recorded in the bridge's state
 // as a lease's holder is, by pid and start time, so a server found dead is
 // started again by the next container, or by the next command that looks at
 // containers (`tsrun ps`, the daemon's list: src/containers/reconcile.ts).
@@ -35,12 +36,16 @@ export async function ensureDns(bridge: string, root: string, state: BridgeState
   state.dns = await processes.start(bridge, root);
 }
 
-/** Under the network lock, when a container leaves (or the network goes): with no container left, no server. */
-export async function stopDnsWhenIdle(state: BridgeState, processes = DNS_PROCESSES): Promise<void> {
-  if (!state.dns || Object.keys(state.leases).length > 0) return;
-  if (processes.isRunning(state.dns)) await processes.stop(state.dns);
+/** Under the network lock, when the network goes (`network rm`, `prune`): its name server with it, at once. */
+export async function stopDns(state: BridgeState, processes = DNS_PROCESSES): Promise<void> {
+  if (state.dns && processes.isRunning(state.dns)) await processes.stop(state.dns);
   delete state.dns;
 }
+
+/** A network without containers keeps its server this long, and the server then ends itself (bridges.ts,
+ *  retireIdleNameServer): `run --rm` after `run --rm` on the network, as in a lesson, keeps one server instead of
+ *  starting and stopping one each time (a Node process: about 100 ms of a lone run's time). */
+export const IDLE_GRACE_MS = 2_000;
 
 /** A user network with containers on it (their tsruns or monitors alive) whose name server is dead: killed, or
  *  taken by the OOM killer. Its containers ask in vain until someone starts another (bridges.ts). */

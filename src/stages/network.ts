@@ -30,7 +30,7 @@ import { formatMapping, pickHostPorts } from '../net/ports.js';
 import { connectContainer, createNetns, deleteLink, removeNetns, vethName } from '../net/veth.js';
 import { writeAddressFiles, writeEtcFiles } from '../net/etc-files.js';
 import { formatAddress, nthAddress, parseSubnet } from '../net/address.js';
-import { ensureDns, stopDnsWhenIdle } from '../net/dns.js';
+import { ensureDns } from '../net/dns.js';
 import { annotate } from '../trace/span.js';
 import { fail } from '../errors.js';
 
@@ -211,7 +211,7 @@ function rewriteAddressFiles(runtime: Runtime, container: ContainerRecord, host:
 
 // #region release
 /** When the container has stopped (or failed to start): the namespace file's mount goes, and on every network it is
- *  on, its address and published ports (and with a user network's last container, its name server). The bridges stay.
+ *  on, its address and published ports. The bridges stay, and a user network's name server ends itself when idle (dns.ts).
  *
  *  The veth pairs are not deleted here. With the container's processes gone, the mount was the namespace's last
  *  hold: the kernel now deletes the namespace, and each veth end in it with its peer on the host, on a thread of
@@ -232,7 +232,6 @@ export async function releaseNetwork(runtime: Runtime, container: ContainerRecor
 async function giveBack(host: NetworkHost, bridge: string, state: BridgeState, address: string, veth?: string): Promise<void> {
   const lease = state.leases[address]!;
   releaseAddress(state, lease.container, veth);
-  await stopDnsWhenIdle(state, host.dns);
   writeBridgeState(host.stateDir, bridge, state);
   if ((lease.ports ?? []).length > 0) await applyNat(host);
 }

@@ -10,15 +10,21 @@ export const dnsServerCommand: CommandModule<object, { root?: string; bridge: st
     const fs = await import('node:fs');
     const { storePaths } = await import('../../store/paths.js');
     const { configFile, readJsonObject } = await import('../../store/config.js');
-    const { networkHost } = await import('../../net/bridges.js');
-    const { serveDns, upstreamsFrom } = await import('../../net/dns-server.js');
+    const { networkHost, retireIdleNameServer } = await import('../../net/bridges.js');
+    const { IDLE_GRACE_MS } = await import('../../net/dns.js');
+    const { endWhenIdle, serveDns, upstreamsFrom } = await import('../../net/dns-server.js');
+    const { realSyscalls } = await import('../../kernel/native.js');
     const paths = storePaths(argv.root);
+    const host = networkHost(paths);
     let said = 'ready';
     try {
       const upstreams = upstreamsFrom(readJsonObject(configFile(paths))['dns-upstream'], fs.readFileSync('/etc/resolv.conf', 'utf8'));
-      const server = await serveDns({ stateDir: networkHost(paths).stateDir, bridge: argv.bridge, upstreams });
-      // Stopped by dns.ts with SIGTERM: with its sockets closed, nothing keeps the process alive.
-      process.once('SIGTERM', () => server.close());
+      const server = await serveDns({ stateDir: host.stateDir, bridge: argv.bridge, upstreams });
+      // It ends itself once its network has been idle a while, or on SIGTERM (`network rm`): with its sockets
+      // closed and the watch cancelled, nothing keeps the process alive.
+      const retire = () => retireIdleNameServer(realSyscalls, host, argv.bridge, process.pid);
+      const stopWatching = endWhenIdle(host.stateDir, argv.bridge, IDLE_GRACE_MS, retire, () => server.close());
+      process.once('SIGTERM', () => { stopWatching(); server.close(); });
     } catch (error) {
       said = (error as Error).message;
       process.exitCode = 1;

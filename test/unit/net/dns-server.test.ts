@@ -6,8 +6,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { serveDns } from '../../../src/net/dns-server.js';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { endWhenIdle, serveDns } from '../../../src/net/dns-server.js';
 import { readQuestion, RCODE, writeAnswer } from '../../../src/net/dns-message.js';
 import { writeBridgeState, type BridgeState } from '../../../src/net/ipam.js';
 import { freePort } from '../../helpers/registry.js';
@@ -87,5 +87,52 @@ describe('the name server, on loopback', () => {
   it('refuses a query from outside the network', async () => {
     writeBridgeState(dir, 'tsrun-test', { ...state, subnet: '10.89.0.0/16' });
     await expect(resolver.resolve4('alpha')).rejects.toMatchObject({ code: 'EREFUSED' });
+  });
+});
+
+describe('a name server whose network has gone idle', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-dns-idle-'));
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const withLeases = (count: number) => writeBridgeState(dir, 'tsrun-idle', {
+    subnet: '10.89.0.0/16', gateway: '10.89.0.1', ipForwardBefore: '1',
+    leases: Object.fromEntries(Array.from({ length: count }, (_, n) => [`10.89.0.${n + 2}`, { container: ALPHA, store: dir, netns: '', holder: { pid: 1, startTime: null } }])),
+  });
+
+  it('ends once the network has had no container for the grace period, and the lock holder agrees', async () => {
+    withLeases(1);
+    const asked: number[] = [];
+    const answers = [false, true]; // a container joined just before the lock the first time
+    let ended = false;
+    endWhenIdle(dir, 'tsrun-idle', 2_000, async () => { asked.push(Date.now()); return answers.shift()!; }, () => { ended = true; });
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(asked).toEqual([]); // a container is on it
+    withLeases(0);
+    const idleFrom = Date.now();
+    await vi.advanceTimersByTimeAsync(1_900);
+    expect(asked).toEqual([]);
+    await vi.advanceTimersByTimeAsync(2_500);
+    expect(asked).toHaveLength(1);
+    expect(asked[0]! - idleFrom).toBeGreaterThanOrEqual(2_000);
+    expect(ended).toBe(false);
+    await vi.advanceTimersByTimeAsync(2_500); // refused: the grace period starts again
+    expect([asked.length, ended]).toEqual([2, true]);
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(asked).toHaveLength(2); // and then it watches no more
+  });
+
+  it('stops watching when cancelled (SIGTERM)', async () => {
+    withLeases(0);
+    let asked = 0;
+    const cancel = endWhenIdle(dir, 'tsrun-idle', 2_000, async () => { asked++; return true; }, () => {});
+    cancel();
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(asked).toBe(0);
   });
 });
