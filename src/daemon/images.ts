@@ -1,15 +1,21 @@
 // The images endpoints. POST /images/create?fromImage=REPOSITORY&tag=TAG: `docker pull`, and `docker run` of an
 // image that is not here (after create answered 404). The pull is tsrun's own (src/run.ts pullImage, the first
 // stage alone); what it tells as it goes is sent as Docker's progress messages, one JSON object a line, which the
-// docker CLI draws. The others (`docker images`, `image inspect`, `tag`, `rmi`, `image prune`, `history`) call
-// what tsrun's commands of those names call, in src/store/.
+// docker CLI draws. `docker push` is tsrun's push (src/registry/push.ts) told the same way; `docker save` and
+// `docker load` move a docker-archive through the connection, made and read by what `tsrun save` and `tsrun load`
+// call. The others (`docker images`, `image inspect`, `tag`, `rmi`, `image prune`, `history`) call what tsrun's
+// commands of those names call, in src/store/.
 import type http from 'node:http';
+import { PassThrough, addAbortSignal } from 'node:stream';
 import { pullImage } from '../run.js';
 import { familiarString, parseReference } from '../image/reference.js';
 import { LAYER_STATUS_TEXT, pullEventLines, type PullEvent } from '../registry/progress.js';
 import { hasErrorCode } from '../errors.js';
 import { findImage, imagesToList, pruneImages, removeImage, tagImage, type ImageRecord, type RemovedImage } from '../store/images.js';
 import { historyRows } from '../store/history.js';
+import { saveImages } from '../store/save.js';
+import { loadArchive, loadedLines } from '../store/load.js';
+import { pushImage, type PushEvent } from '../registry/push.js';
 import { labelsMatch, referenceMatches } from '../docker/filters.js';
 import { imageDocument } from '../containers/inspect.js';
 import { registryAuth } from './registry-auth.js';
@@ -53,7 +59,7 @@ export async function pull({ runtime, req, query, res, events }: DaemonRequest):
     // Not begun: a plain error; 404 when the registry has no such image, which `docker run` reports and exits 125.
     if (!res.headersSent) throw ['MANIFEST_UNKNOWN', 'NAME_UNKNOWN'].some((code) => hasErrorCode(error, code)) ? notFound(messageOf(error)) : error;
     // Begun already: the error is the stream's last line, which the CLI prints before it exits 1.
-    writeJsonLine(res, { errorDetail: { message: messageOf(error) }, error: messageOf(error) });
+    writeJsonLine(res, errorMessage(error));
   }
   res.end();
 }
@@ -68,6 +74,88 @@ function send(res: http.ServerResponse, event: PullEvent): void {
     case 'bytes': return writeJsonLine(res, { status: 'Downloading', progressDetail: { current: event.received, total: event.total }, id: event.layer });
     default: for (const line of pullEventLines(event)) writeJsonLine(res, { status: line });
   }
+}
+
+// #region push
+/** POST /images/{name}/push?tag=TAG: `docker push`, as tsrun push does it, with the credentials the CLI sends in
+ *  X-Registry-Auth. An image not here is a plain 404; once the push has begun, what goes wrong (the registry
+ *  refuses the credentials, or cannot be reached) is the stream's last line, which the CLI prints and exits 1 on. */
+export async function push({ runtime, req, params, query, res, events }: DaemonRequest): Promise<void> {
+  const tagText = query.get('tag');
+  // Without a tag (`docker push --all-tags`), dockerd pushes every tag of the repository.
+  if (!tagText) throw badRequest('tsrun\'s daemon pushes one tag at a time: name it (docker push NAME:TAG)');
+  let reference;
+  try {
+    reference = parseReference(`${params.name!}:${tagText}`);
+  } catch (error) {
+    throw badRequest(messageOf(error));
+  }
+  if (!findImage(runtime.paths, reference.canonical)) throw notFound(`An image does not exist locally with the tag: ${reference.familiar}`);
+  const credentials = registryAuth(req.headers['x-registry-auth']);
+  res.writeHead(200, { 'Content-Type': 'application/json' });
+  try {
+    const pushed = await pushImage(runtime.sys, runtime.paths, reference, { credentials, progress: (event) => writeJsonLine(res, pushMessage(event)) });
+    // What the CLI reads the digest from (`docker push` with content trust signs it).
+    writeJsonLine(res, { progressDetail: {}, aux: { Tag: tagText, Digest: pushed.digest, Size: pushed.size } });
+    events.emit('image', 'push', familiarString(reference), { name: reference.familiar });
+  } catch (error) {
+    writeJsonLine(res, errorMessage(error));
+  }
+  res.end();
+}
+// #endregion
+
+/** A push's event as dockerd's progress message: {"status": …, "id": LAYER, "progressDetail": …}. */
+export function pushMessage(event: PushEvent): object {
+  switch (event.type) {
+    case 'start': return { status: `The push refers to repository [${event.repository}]` };
+    case 'layer': return { status: event.status, progressDetail: {}, id: event.layer };
+    // The CLI draws the bar from the numbers, on a terminal only.
+    case 'bytes': return { status: 'Pushing', progressDetail: { current: event.sent, total: event.total }, id: event.layer };
+    case 'done': return { status: `${event.tag}: digest: ${event.digest} size: ${event.size}` };
+  }
+}
+
+// #region save-load
+/** GET /images/{name}/get, or GET /images/get?names=A&names=B (what the CLI sends): `docker save`, the docker-archive
+ *  `tsrun save` writes, sent as it is made. Every name is looked up first: one not here is a 404 before any of the
+ *  tar, which the CLI prints; a failure later cuts the stream short (server.ts), and `docker save -o` keeps no
+ *  half file. */
+export async function save(request: DaemonRequest): Promise<void> {
+  const { runtime, params, query, res, events } = request;
+  const names = params.name !== undefined ? [params.name] : query.getAll('names');
+  if (names.length === 0) throw badRequest('names is missing');
+  const images = [];
+  for (const name of names) images.push(await lookUp(request, name));
+  res.writeHead(200, { 'Content-Type': 'application/x-tar' });
+  await saveImages(runtime.paths, names, res);
+  for (const id of new Set(images.map((image) => image.id))) events.emit('image', 'save', id, { name: id });
+}
+
+/** POST /images/load[?quiet=1]: `docker load`, the tar in the body, read as `tsrun load` reads a file. dockerd
+ *  answers 200 whatever happens, and tells in the stream what it loaded, a line a name ({"stream": "Loaded image:
+ *  busybox:latest\n"}), or the error, which the CLI prints and exits 1 on. */
+export async function load({ runtime, req, res, events, signal }: DaemonRequest): Promise<void> {
+  res.writeHead(200, { 'Content-Type': 'application/json' });
+  // Read through a stream of its own: a damaged archive stops the reading, and closing the request itself would
+  // close the connection before the error is told. A pipe does not pass on the client's going away mid-archive:
+  // the signal does, or the load would wait for the rest for ever.
+  const body = addAbortSignal(signal, req.pipe(new PassThrough()));
+  try {
+    const images = await loadArchive(runtime.sys, runtime.paths, body);
+    for (const image of images) events.emit('image', 'load', image.id, { name: image.id });
+    for (const line of loadedLines(images)) writeJsonLine(res, { stream: `${line}\n` });
+  } catch (error) {
+    req.unpipe(body).resume(); // the rest of the body, read and dropped: the connection can take another request
+    writeJsonLine(res, errorMessage(error));
+  }
+  res.end();
+}
+// #endregion
+
+/** An error as the last message of a stream: the CLI prints it and exits 1. */
+function errorMessage(error: unknown): object {
+  return { errorDetail: { message: messageOf(error) }, error: messageOf(error) };
 }
 
 /** GET /images/json[?all=1][&filters=…]: `docker images` splits RepoTags into REPOSITORY and TAG; none is a <none>
@@ -164,10 +252,11 @@ export async function history(request: DaemonRequest): Promise<void> {
   }));
 }
 
-/** The image the path names ({name}: a name, slashes and all, or an id or a prefix of one); Docker's 404 if none. */
-async function lookUp({ runtime, params }: DaemonRequest): Promise<ImageRecord> {
-  const image = await asBadRequest(() => findImage(runtime.paths, params.name!)); // an ambiguous prefix
-  if (!image) throw notFound(`No such image: ${familiar(params.name!)}`);
+/** The image the path names ({name}: a name, slashes and all, or an id or a prefix of one), or `name`; Docker's 404
+ *  if none. */
+async function lookUp({ runtime, params }: DaemonRequest, name = params.name!): Promise<ImageRecord> {
+  const image = await asBadRequest(() => findImage(runtime.paths, name)); // an ambiguous prefix
+  if (!image) throw notFound(`No such image: ${familiar(name)}`);
   return image;
 }
 

@@ -23,14 +23,38 @@ import { MEDIA_TYPES, type Descriptor } from '../image/oci.js';
 import type { Syscalls } from '../kernel/syscalls.js';
 import { readRegistryConfig } from './config.js';
 import { endpointFor } from './endpoint.js';
-import { credentialsFor } from './auth.js';
+import { credentialsFor, type Credentials } from './auth.js';
 import { RegistryClient } from './client.js';
 
 export interface PushOptions {
   /** Blobs larger than this go up in chunks of this size; smaller ones in one request. */
   chunkSize?: number;
-  /** Docker-like progress lines ("a1b2c3d4e5f6: Pushed"); none when absent. */
-  progress?: (line: string) => void;
+  /** Told how the push goes; nothing is told when absent. */
+  progress?: (event: PushEvent) => void;
+  /** Who to be to the registry: the daemon's client's, from its X-Registry-Auth header. Default: the config's
+   *  (`tsrun login`, Docker's config.json). */
+  credentials?: Credentials;
+}
+
+/** What a push tells as it goes: `tsrun push` writes each as docker push's line (pushEventLine), the daemon
+ *  sends it as dockerd's progress message, which the docker CLI draws. */
+export type PushEvent =
+  | { type: 'start'; repository: string }
+  /** `layer` is the first 12 hex digits of the layer's digest; `status` is in docker's words: Preparing, Pushed,
+   *  Layer already exists, Mounted from REPOSITORY. */
+  | { type: 'layer'; layer: string; status: string }
+  /** `sent` of the layer's `total` bytes have gone up. */
+  | { type: 'bytes'; layer: string; sent: number; total: number }
+  | { type: 'done'; tag: string; digest: string; size: number };
+
+/** The line docker push writes for an event; none for the byte counts. */
+export function pushEventLine(event: PushEvent): string | undefined {
+  switch (event.type) {
+    case 'start': return `The push refers to repository [${event.repository}]`;
+    case 'layer': return `${event.layer}: ${event.status}`;
+    case 'bytes': return undefined;
+    case 'done': return `${event.tag}: digest: ${event.digest} size: ${event.size}`;
+  }
 }
 
 export interface PushResult {
@@ -48,7 +72,7 @@ export async function pushImage(sys: Syscalls, paths: StorePaths, reference: Ima
   if (reference.tag === undefined) throw fail(`cannot push ${familiarString(reference)}: a push needs a tag, not a digest`, 'tag the image with a name to push: `tsrun tag IMAGE NAME:TAG`');
   const image = findImage(paths, reference.canonical);
   if (!image) throw fail(`an image does not exist locally with the tag: ${familiarString(reference)}`, `tag one with that name first: \`tsrun tag IMAGE ${familiarString(reference)}\``);
-  const say = options.progress ?? (() => {});
+  const tell = options.progress ?? (() => {});
   const config = readRegistryConfig(paths);
   const manifest = manifestOf(paths, image);
 
@@ -56,24 +80,25 @@ export async function pushImage(sys: Syscalls, paths: StorePaths, reference: Ima
   const onSignal = () => interrupted.abort(fail('push interrupted', 'the tag was not changed in the registry; run the push again'));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const client = new RegistryClient(endpointFor(reference.domain, config), reference.path, credentialsFor(reference.domain, config), interrupted.signal, 'pull,push');
+  const client = new RegistryClient(endpointFor(reference.domain, config), reference.path, options.credentials ?? credentialsFor(reference.domain, config), interrupted.signal, 'pull,push');
   try {
-    say(`The push refers to repository [${reference.name}]`);
+    tell({ type: 'start', repository: reference.name });
     const mountFrom = otherRepositories(image, reference);
     const short = (descriptor: Descriptor) => descriptor.digest.slice('sha256:'.length, 'sha256:'.length + 12);
     const layers = [...manifest.layers].reverse(); // top first, as docker lists them
-    for (const layer of layers) say(`${short(layer)}: Preparing`);
+    for (const layer of layers) tell({ type: 'layer', layer: short(layer), status: 'Preparing' });
     await eachAtMost(CONCURRENT_UPLOADS, layers, async (layer) => {
-      say(`${short(layer)}: ${await pushBlob(client, paths, layer, mountFrom, options.chunkSize ?? CHUNK_BYTES)}`);
+      const sent = (bytes: number) => tell({ type: 'bytes', layer: short(layer), sent: bytes, total: layer.size });
+      tell({ type: 'layer', layer: short(layer), status: await pushBlob(client, paths, layer, mountFrom, options.chunkSize ?? CHUNK_BYTES, sent) });
     });
-    await pushBlob(client, paths, manifest.config, mountFrom, options.chunkSize ?? CHUNK_BYTES);
+    await pushBlob(client, paths, manifest.config, mountFrom, options.chunkSize ?? CHUNK_BYTES, () => {});
 
     const claimed = await client.putManifest(reference.tag, manifest.mediaType, manifest.bytes);
     if (claimed !== undefined && claimed !== manifest.digest) {
       throw fail(`${reference.domain} stored the manifest as ${claimed}, but it is ${manifest.digest}`, 'the registry changed the manifest; tell its administrator');
     }
     await rememberDigest(sys, paths, image.id, `${reference.name}@${manifest.digest}`);
-    say(`${reference.tag}: digest: ${manifest.digest} size: ${manifest.bytes.length}`);
+    tell({ type: 'done', tag: reference.tag, digest: manifest.digest, size: manifest.bytes.length });
     return { digest: manifest.digest, size: manifest.bytes.length };
   } finally {
     client.close();
@@ -84,8 +109,11 @@ export async function pushImage(sys: Syscalls, paths: StorePaths, reference: Ima
 // #endregion
 
 // #region push-blob
-/** One blob into the registry by the cheapest way that works; returns what happened, in docker's words. */
-async function pushBlob(client: RegistryClient, paths: StorePaths, blob: Descriptor, mountFrom: string[], chunkSize: number): Promise<string> {
+/** One blob into the registry by the cheapest way that works; returns what happened, in docker's words. `sent` is
+ *  told how many bytes have gone up after each request that sends some. */
+async function pushBlob(
+  client: RegistryClient, paths: StorePaths, blob: Descriptor, mountFrom: string[], chunkSize: number, sent: (bytes: number) => void,
+): Promise<string> {
   if (await client.hasBlob(blob.digest)) return 'Layer already exists';
   const from = mountFrom[0];
   // A registry that cannot mount (it lacks the blob there, or we may not read from there) starts an upload instead.
@@ -99,8 +127,10 @@ async function pushBlob(client: RegistryClient, paths: StorePaths, blob: Descrip
     while (blob.size - offset > chunkSize) {
       location = await client.uploadChunk(location, offset, readAt(file, offset, chunkSize));
       offset += chunkSize;
+      sent(offset);
     }
     await client.finishUpload(location, blob.digest, readAt(file, offset, blob.size - offset));
+    sent(blob.size);
   } finally {
     fs.closeSync(file);
   }

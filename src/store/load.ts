@@ -15,6 +15,7 @@
 // fails leaves the store as it was.
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import type { Syscalls } from '../kernel/syscalls.js';
@@ -23,7 +24,7 @@ import type { StorePaths } from './paths.js';
 import type { ImageRecord, LayerRecord } from './images.js';
 import { decompress, detectCompression, type Compression } from '../image/compression.js';
 import { Staging, imageRecord, readImageConfig, readJsonFile, withStaging, wrongSize, type Expected, type StagedBlob } from './staging.js';
-import { parseReference, parseRepository, type ImageReference } from '../image/reference.js';
+import { familiarString, parseReference, parseRepository, type ImageReference } from '../image/reference.js';
 import {
   ANNOTATION_CONTAINERD_NAME, ANNOTATION_REF_NAME, CONFIG_MEDIA_TYPES, INDEX_MEDIA_TYPES, LAYER_MEDIA_TYPES,
   MANIFEST_MEDIA_TYPES, MEDIA_TYPES, checkDescriptor, hostPlatform,
@@ -34,19 +35,31 @@ const CORRUPT = 'the image is damaged or was changed after it was exported; expo
 /** An index may point at another index; real images nest one level, we allow a few. */
 const MAX_INDEX_DEPTH = 4;
 
+/** Where the images come from: a layout directory, or a tar (a file's, or the body of a request) named `shown`. */
+type Source = { layout: string } | { archive: () => Readable; shown: string };
+
 /** Load every image in `input` and return their records (with the names this load gave them). */
 export async function loadImages(sys: Syscalls, paths: StorePaths, input: string, options: { name?: string } = {}): Promise<ImageRecord[]> {
   const repository = options.name === undefined ? undefined : parseRepository(options.name);
   if (!fs.existsSync(input)) {
     throw fail(`${input}: no such file or directory`, 'give the path of a docker-archive tar or an OCI image layout');
   }
-  const fromArchive = !fs.statSync(input).isDirectory();
+  const source = fs.statSync(input).isDirectory() ? { layout: input } : { archive: () => fs.createReadStream(input), shown: input };
+  return loadFrom(sys, paths, source, repository);
+}
+
+/** Load every image in a tar that arrives on a stream: what `docker load` sends the daemon (POST /images/load). */
+export function loadArchive(sys: Syscalls, paths: StorePaths, archive: Readable): Promise<ImageRecord[]> {
+  return loadFrom(sys, paths, { archive: () => archive, shown: 'the archive sent' }, undefined);
+}
+
+async function loadFrom(sys: Syscalls, paths: StorePaths, source: Source, repository: ImageReference | undefined): Promise<ImageRecord[]> {
   const images = await withStaging(sys, paths, 'load', CORRUPT, async (staging) => {
-    const source = fromArchive ? await extractArchive(input, path.join(staging.dir, 'archive')) : input;
-    const loading = new LoadStaging(staging, source, fromArchive);
-    if (fs.existsSync(path.join(source, 'manifest.json'))) return readDockerArchive(loading);
-    if (fs.existsSync(path.join(source, 'oci-layout'))) return readOciLayout(loading, repository);
-    throw notAnImage(input);
+    const dir = 'layout' in source ? source.layout : await extractArchive(source.archive(), source.shown, path.join(staging.dir, 'archive'));
+    const loading = new LoadStaging(staging, dir, !('layout' in source));
+    if (fs.existsSync(path.join(dir, 'manifest.json'))) return readDockerArchive(loading);
+    if (fs.existsSync(path.join(dir, 'oci-layout'))) return readOciLayout(loading, repository);
+    throw notAnImage('layout' in source ? source.layout : source.shown);
   });
   return mergeById(images);
 }
@@ -234,7 +247,7 @@ class LoadStaging {
 // #region reading the input
 /** Extract a tar (gzipped or not) into `dest`, regular files and links only: enough to read
  *  either kind of image from it. Entries that would land outside `dest` are refused. */
-async function extractArchive(input: string, dest: string): Promise<string> {
+async function extractArchive(input: Readable, shown: string, dest: string): Promise<string> {
   fs.mkdirSync(dest);
   const links: { name: string; target: string }[] = [];
   const parser = tar.extract();
@@ -260,11 +273,11 @@ async function extractArchive(input: string, dest: string): Promise<string> {
   // Bytes flow in while entries are written out; both settle before we go on (see unpack.ts).
   const [writing, flowing] = await Promise.allSettled([
     writeEntries(),
-    pipeline(decompress(fs.createReadStream(input)), parser),
+    pipeline(decompress(input), parser),
   ]);
   const failure = writing.status === 'rejected' ? writing.reason : flowing.status === 'rejected' ? flowing.reason : undefined;
-  if (failure && entries === 0) throw notAnImage(input);
-  if (failure) throw withContext(`reading ${input}`, failure);
+  if (failure && entries === 0) throw notAnImage(shown);
+  if (failure) throw withContext(`reading ${shown}`, failure);
 
   // docker save stores a layer shared by two images once, and links to it from the second.
   // A file is linked only once its target exists, so chains of links take a few passes.
@@ -325,6 +338,13 @@ function mergeById(images: ImageRecord[]): ImageRecord[] {
       : image);
   }
   return [...byId.values()];
+}
+
+/** What `docker load` prints of what it loaded: a line per name, or the id of an image without one. */
+export function loadedLines(images: ImageRecord[]): string[] {
+  return images.flatMap((image) => image.repoTags.length === 0
+    ? [`Loaded image ID: ${image.id}`]
+    : image.repoTags.map((tag) => `Loaded image: ${familiarString(parseReference(tag))}`));
 }
 
 function check(condition: boolean, problem: string): asserts condition {

@@ -12,13 +12,9 @@ export const loadCommand: CommandModule<object, LoadArgs> = {
   }),
   handler: async (argv) => {
     const { runtimeFor } = await import('../runtime.js');
-    const { loadImages } = await import('../../store/load.js');
-    const { familiarString, parseReference } = await import('../../image/reference.js');
+    const { loadImages, loadedLines } = await import('../../store/load.js');
     const { sys, paths } = runtimeFor(argv);
     const images = await loadImages(sys, paths, argv.input, { name: argv.name });
-    for (const image of images) {
-      if (image.repoTags.length === 0) process.stdout.write(`Loaded image ID: ${image.id}\n`);
-      for (const tag of image.repoTags) process.stdout.write(`Loaded image: ${familiarString(parseReference(tag))}\n`);
-    }
+    for (const line of loadedLines(images)) process.stdout.write(`${line}\n`);
   },
 };

@@ -1,5 +1,6 @@
 // tsrun push [-q] NAME[:TAG]: upload an image from the store to its registry.
 import type { CommandModule } from 'yargs';
+import type { PushEvent } from '../../registry/push.js';
 
 interface PushArgs { root?: string; reference: string; quiet: boolean }
 
@@ -13,10 +14,14 @@ export const pushCommand: CommandModule<object, PushArgs> = {
     const { parseReference } = await import('../../image/reference.js');
     const reference = parseReference(argv.reference); // refused before anything else happens
     const { runtimeFor } = await import('../runtime.js');
-    const { pushImage } = await import('../../registry/push.js');
+    const { pushEventLine, pushImage } = await import('../../registry/push.js');
     const { sys, paths } = runtimeFor(argv);
     const write = (line: string) => void process.stdout.write(line + '\n');
-    await pushImage(sys, paths, reference, { progress: argv.quiet ? undefined : write });
+    const progress = (event: PushEvent) => {
+      const line = pushEventLine(event);
+      if (line !== undefined) write(line);
+    };
+    await pushImage(sys, paths, reference, { progress: argv.quiet ? undefined : progress });
     if (argv.quiet) write(reference.canonical); // as docker push -q: just the name
   },
 };
