@@ -11,6 +11,8 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -166,6 +168,49 @@ Napi::Value UnshareNewnet(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 // #endregion
+
+// #region socket-in-netns
+// socket_in_netns(file, type) -> fd: socket(AF_INET, type) made in the network namespace kept at `file`. A socket
+// belongs to the namespace it was made in for its whole life, so a short-lived thread joins that namespace (setns
+// changes the calling thread's only), makes it and ends: a user network's name server listens inside a container's
+// namespace, at 127.0.0.11 as Docker's does, without ever leaving the host's.
+Napi::Value SocketInNetns(const Napi::CallbackInfo& info) {
+  std::string file = Str(info, 0);
+  std::string type = Str(info, 1);
+  int kind = type == "SOCK_DGRAM" ? SOCK_DGRAM : type == "SOCK_STREAM" ? SOCK_STREAM : -1;
+  if (kind < 0) throw Napi::TypeError::New(info.Env(), "type must be SOCK_DGRAM or SOCK_STREAM");
+  int fd = -1, err = 0;
+  const char* failed = nullptr;
+  std::thread([&] {
+    int ns = open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (ns < 0) {
+      err = errno, failed = "open";
+      return;
+    }
+    if (setns(ns, CLONE_NEWNET) != 0) {
+      err = errno, failed = "setns";
+    } else if ((fd = socket(AF_INET, kind | SOCK_CLOEXEC, 0)) < 0) {
+      err = errno, failed = "socket";
+    }
+    close(ns);
+  }).join();
+  if (failed) ThrowErrno(info.Env(), err, failed, file);
+  return Napi::Number::New(info.Env(), fd);
+}
+// #endregion
+
+// bind(fd, address, port): an AF_INET socket bound to address:port.
+Napi::Value Bind(const Napi::CallbackInfo& info) {
+  std::string address = Str(info, 1);
+  struct sockaddr_in at = {};
+  at.sin_family = AF_INET;
+  at.sin_port = htons((uint16_t)Int(info, 2));
+  if (inet_pton(AF_INET, address.c_str(), &at.sin_addr) != 1) throw Napi::TypeError::New(info.Env(), "address must be an IPv4 address");
+  if (bind(Int(info, 0), reinterpret_cast<struct sockaddr*>(&at), sizeof(at)) != 0) {
+    ThrowErrno(info.Env(), errno, "bind", address + ":" + std::to_string(Int(info, 2)));
+  }
+  return info.Env().Undefined();
+}
 
 // openat2(dirfd, path, flags[], resolve[]) -> fd: a path opened from a directory under the rules of
 // `resolve` (linux/openat2.h), e.g. never through a symlink, never out of the directory.
@@ -377,6 +422,8 @@ Napi::Object InitSyscalls(Napi::Env env, Napi::Object exports) {
   exports.Set("mount", Napi::Function::New(env, Mount, "mount"));
   exports.Set("umount2", Napi::Function::New(env, Umount2, "umount2"));
   exports.Set("unshare_CLONE_NEWNET", Napi::Function::New(env, UnshareNewnet, "unshare_CLONE_NEWNET"));
+  exports.Set("socket_in_netns", Napi::Function::New(env, SocketInNetns, "socket_in_netns"));
+  exports.Set("bind", Napi::Function::New(env, Bind, "bind"));
   exports.Set("mknod", Napi::Function::New(env, Mknod, "mknod"));
   exports.Set("openat2", Napi::Function::New(env, Openat2, "openat2"));
   exports.Set("lsetxattr", Napi::Function::New(env, Lsetxattr, "lsetxattr"));

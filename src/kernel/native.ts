@@ -12,6 +12,8 @@ interface NativeModule {
   mount(source: string, target: string, fstype: string, flags: string[], data: string): void;
   umount2(target: string, flags: string[]): void;
   unshare_CLONE_NEWNET(file: string): void;
+  socket_in_netns(file: string, type: string): number;
+  bind(fd: number, address: string, port: number): void;
   mknod(path: string, mode: number, major: number, minor: number): void;
   openat2(dirfd: number, path: string, flags: string[], resolve: string[]): number;
   lsetxattr(path: string, name: string, value: Buffer): void;
@@ -61,6 +63,8 @@ export const realSyscalls: Syscalls = {
   mount: (source, target, fstype, flags, data) => native().mount(source, target, fstype, flags, data),
   umount2: (target, flags) => native().umount2(target, flags),
   unshare_CLONE_NEWNET: (file) => native().unshare_CLONE_NEWNET(file),
+  socket_in_netns: (file, type) => native().socket_in_netns(file, type),
+  bind: (fd, address, port) => native().bind(fd, address, port),
   mknod: (path, mode, major, minor) => native().mknod(path, mode, major, minor),
   openat2: (dirfd, path, flags, resolve) => native().openat2(dirfd, path, flags, resolve),
   lsetxattr: (path, name, value) => native().lsetxattr(path, name, value),

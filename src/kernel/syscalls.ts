@@ -101,6 +101,11 @@ export interface Syscalls {
    *  file, the mount point) so that it outlives the thread: `unshare --net=FILE` without the process. A refusal
    *  throws {code, syscall: 'unshare' | 'mount', path: file}. */
   unshare_CLONE_NEWNET(file: string): void;
+  /** socket(AF_INET, type), made on a short-lived thread that joined the network namespace kept at `file`: the socket
+   *  lives in that namespace. Close-on-exec. */
+  socket_in_netns(file: string, type: 'SOCK_DGRAM' | 'SOCK_STREAM'): number;
+  /** bind(2) of an AF_INET socket to address:port. */
+  bind(fd: number, address: string, port: number): void;
   mknod(path: string, mode: number, major: number, minor: number): void;
   /** openat2(2): `path` opened from the directory `dirfd` under the `resolve` rules (e.g. RESOLVE_BENEATH,
    *  RESOLVE_NO_SYMLINKS); always close-on-exec. */

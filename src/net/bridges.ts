@@ -16,7 +16,7 @@ import { enableForwarding, restoreForwarding } from './nat.js';
 import { installNat, type FirewallBackend } from './firewall.js';
 import { HOST_NETWORK_DIR, listBridgeStates, networkLockPath, publishedPorts, readBridgeState, writeBridgeState, type BridgeState } from './ipam.js';
 import { deleteLink, removeNetns, vethName } from './veth.js';
-import { ensureDns, lostItsNameServer, stopDns, type DnsProcesses } from './dns.js';
+import { controlSocket, ensureDns, lostItsNameServer, stopDns, type DnsProcesses } from './dns.js';
 import { isSameProcess } from '../kernel/proc.js';
 import { fail } from '../errors.js';
 import { configFile, readJsonObject } from '../store/config.js';
@@ -181,6 +181,7 @@ export async function pruneBridge(sys: Syscalls, host: NetworkHost, bridge: stri
     if (state) await reclaimStaleLeases(sys, host, bridge, state);
     if (state && Object.keys(state.leases).length > 0) return false;
     if (state) await stopDns(state, host.dns);
+    fs.rmSync(controlSocket(host.stateDir, bridge), { force: true }); // a server killed before left it
     for (const veth of Object.values(state?.draining ?? {})) deleteLink(sys, veth); // not left for the kernel to finish
     deleteLink(sys, bridge);
     writeBridgeState(host.stateDir, bridge, undefined);

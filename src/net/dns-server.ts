@@ -1,6 +1,7 @@
 // The name server of one user network, what `tsrun dns-server BRIDGE` runs:
-// it listens on the network's gateway address, port 53 (UDP, and TCP for
-// resolvers that ask that way), where the containers' /etc/resolv.conf points.
+// it listens at 127.0.0.11, port 53 (UDP, and TCP for resolvers that ask that
+// way) inside each of the network's containers, where their /etc/resolv.conf
+// points as Docker's does, and on the network's gateway address.
 //
 // A container's name is answered from the bridge's state file, read again at
 // every query: the leases are the truth about who runs on the network now, so
@@ -8,12 +9,15 @@
 // Any other name is forwarded, byte for byte, to the host's resolvers.
 import dgram from 'node:dgram';
 import net from 'node:net';
+import fs from 'node:fs';
 import path from 'node:path';
 import { readJson } from '../store/atomic.js';
 import { overlaps, parseSubnet } from './address.js';
-import { leaseOf, listBridgeStates, readBridgeState, type BridgeState, type Lease } from './ipam.js';
+import { interfaceNumber, leaseOf, listBridgeStates, readBridgeState, type BridgeState, type Lease } from './ipam.js';
+import type { Syscalls } from '../kernel/syscalls.js';
 import { CLASS_IN, RCODE, TYPE_A, readQuestion, writeAnswer, writeError } from './dns-message.js';
 import { FALLBACK_NAMESERVERS } from './etc-files.js';
+import { CONTAINER_RESOLVER } from './dns.js';
 
 export const DNS_PORT = 53;
 /** How long one upstream resolver has to answer a forwarded query. */
@@ -164,19 +168,27 @@ export interface DnsServerOptions {
   /** Default: the network's gateway address, port 53; tests give loopback and a free port. */
   address?: string;
   port?: number;
+  /** To listen inside containers' namespaces (socket_in_netns, bind); without it, on the gateway address only. */
+  sys?: Pick<Syscalls, 'socket_in_netns' | 'bind'>;
+  /** A unix socket where "sync" asks it to catch up with the leases now (dns.ts, after a container joined or left). */
+  control?: string;
+}
+
+export interface DnsServer {
+  /** Listen at 127.0.0.11 in the namespace of each container this server is to answer there, and no other. */
+  sync(): Promise<void>;
+  close(): void;
 }
 
 /** Listen (UDP and TCP) until close(). Only the network's own containers are answered: a container on another
- *  network also reaches this address (it is the host's), but must not learn this network's names. */
-export async function serveDns(options: DnsServerOptions): Promise<{ close: () => void }> {
+ *  network also reaches the gateway address (it is the host's), but must not learn this network's names. */
+export async function serveDns(options: DnsServerOptions): Promise<DnsServer> {
   const initial = readBridgeState(options.stateDir, options.bridge);
   if (!initial) throw new Error(`no state for the bridge ${options.bridge}`);
-  const address = options.address ?? initial.gateway;
-  const port = options.port ?? DNS_PORT;
 
   // Whatever goes wrong with one query (a state file unreadable for a moment) is that query's SERVFAIL, not the
   // end of the server: a failure here would otherwise be an unhandled rejection, which ends the process.
-  const answer = (message: Buffer, from: string) => answerOrFail(message, from).catch(() => writeError(message, RCODE.servFail));
+  const answer: Answer = (message, from) => answerOrFail(message, from).catch(() => writeError(message, RCODE.servFail));
   const answerOrFail = async (message: Buffer, from: string): Promise<Buffer | undefined> => {
     const state = readBridgeState(options.stateDir, options.bridge);
     if (!state) return writeError(message, RCODE.servFail);
@@ -187,9 +199,103 @@ export async function serveDns(options: DnsServerOptions): Promise<{ close: () =
     return (await forward(message, options.upstreams)) ?? writeError(message, RCODE.servFail);
   };
 
+  const onGateway = await listen(answer, (from) => from);
+  await onGateway.bind({ address: options.address ?? initial.gateway, port: options.port ?? DNS_PORT });
+
+  // #region dns-in-container
+  // Inside each container: the same questions, on sockets made in its namespace. All that comes in there is the
+  // container's own, so the asker is known by the socket, as its address on this network.
+  const inside = new Map<string, Listener>(); // the namespace (file and inode) -> its listener
+  const sync = async () => {
+    const wanted = options.sys ? containersToServe(options.bridge, listBridgeStates(options.stateDir)) : new Map<string, string>();
+    for (const [netns, listener] of inside) {
+      if (!wanted.has(netns)) listener.close(); // gone, or answered by another network's server now
+      if (!wanted.has(netns)) inside.delete(netns);
+    }
+    for (const [netns, asker] of wanted) {
+      if (inside.has(netns)) continue;
+      const listener = await listen(answer, () => asker);
+      try {
+        await listener.bind({ address: CONTAINER_RESOLVER, port: DNS_PORT, netns: netns.slice(0, netns.lastIndexOf(':')), sys: options.sys! });
+        inside.set(netns, listener);
+      } catch {
+        listener.close(); // its namespace went meanwhile, or the server it had is yet to let go: the next sync
+      }
+    }
+  };
+  // #endregion
+  await sync();
+  // What a sync request missed (a server started again, a release whose request failed) is caught up with here.
+  const catchUp = setInterval(() => void sync().catch(() => {}), RESYNC_MS);
+  const control = options.control === undefined ? undefined : await serveControl(options.control, sync);
+  return {
+    sync,
+    close: () => {
+      clearInterval(catchUp);
+      control?.close();
+      onGateway.close();
+      for (const listener of inside.values()) listener.close();
+    },
+  };
+}
+
+/** One line, "sync", answered "ok" once the listeners follow the leases (or "error …"). Only root may ask. */
+async function serveControl(file: string, sync: () => Promise<void>): Promise<net.Server> {
+  fs.rmSync(file, { force: true }); // a server killed before leaves its socket behind
+  const server = net.createServer((connection) => {
+    connection.on('error', () => connection.destroy());
+    connection.setEncoding('utf8').once('data', () => {
+      sync().then(() => connection.end('ok\n'), (error: Error) => connection.end(`error ${error.message}\n`));
+    });
+  });
+  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(file, resolve); });
+  fs.chmodSync(file, 0o600);
+  return server;
+}
+
+/** How often the server checks, unasked, which containers it is to answer inside. */
+const RESYNC_MS = 1_000;
+
+/** The containers whose 127.0.0.11 this network's server answers: those whose first user network (the lowest of their
+ *  interfaces with a name there) is this one, as their resolv.conf would have named its server. Keyed by the
+ *  namespace file and its inode (a restarted container has a new namespace at the same file), to the container's
+ *  address on this network. */
+export function containersToServe(bridge: string, states: Array<{ bridge: string; state: BridgeState }>, inode = namespaceInode): Map<string, string> {
+  const first = new Map<string, { bridge: string; address: string; lease: Lease }>();
+  for (const { bridge: on, state } of states) {
+    for (const [address, lease] of Object.entries(state.leases)) {
+      if (lease.name === undefined) continue;
+      const known = first.get(lease.container);
+      if (!known || interfaceNumber(lease) < interfaceNumber(known.lease)) first.set(lease.container, { bridge: on, address, lease });
+    }
+  }
+  const served = new Map<string, string>();
+  for (const { bridge: on, address, lease } of first.values()) {
+    const id = on === bridge ? inode(lease.netns) : undefined;
+    if (id !== undefined) served.set(`${lease.netns}:${id}`, address);
+  }
+  return served;
+}
+
+function namespaceInode(file: string): number | undefined {
+  try {
+    return fs.statSync(file).ino;
+  } catch {
+    return undefined; // released: its mount is gone
+  }
+}
+
+type Answer = (message: Buffer, from: string) => Promise<Buffer | undefined>;
+interface Listener {
+  bind(at: { address: string; port: number; netns?: string; sys?: Pick<Syscalls, 'socket_in_netns' | 'bind'> }): Promise<void>;
+  close(): void;
+}
+
+/** A UDP socket and a TCP server answering with `answer`, the asker as `askerOf` tells it from the peer's address. */
+async function listen(answer: Answer, askerOf: (from: string) => string): Promise<Listener> {
   const udp = dgram.createSocket('udp4');
   udp.on('message', (message, from) => {
-    void answer(message, from.address).then((reply) => { if (reply) udp.send(reply, from.port, from.address, () => {}); }); // a client gone meanwhile: nothing to do
+    void answer(message, askerOf(from.address)).then((reply) => { if (reply) udp.send(reply, from.port, from.address, () => {}); }); // a client gone meanwhile: nothing to do
   });
   // Over TCP each message comes after its length, two bytes (RFC 1035 §4.2.2).
   const tcp = net.createServer((connection) => {
@@ -201,7 +307,7 @@ export async function serveDns(options: DnsServerOptions): Promise<{ close: () =
       while (received.length >= 2 && received.length >= 2 + received.readUInt16BE(0)) {
         const message = received.subarray(2, 2 + received.readUInt16BE(0));
         received = received.subarray(2 + message.length);
-        void answer(message, connection.remoteAddress!.replace(/^::ffff:/, '')).then((reply) => {
+        void answer(message, askerOf(connection.remoteAddress!.replace(/^::ffff:/, ''))).then((reply) => {
           if (!reply || connection.destroyed) return;
           const length = Buffer.alloc(2);
           length.writeUInt16BE(reply.length);
@@ -211,9 +317,31 @@ export async function serveDns(options: DnsServerOptions): Promise<{ close: () =
     });
   });
   tcp.maxConnections = TCP_CLIENTS; // one container must not take all of the server's descriptors
-  await Promise.all([
-    new Promise<void>((resolve, reject) => { udp.once('error', reject); udp.bind({ address, port }, resolve); }),
-    new Promise<void>((resolve, reject) => { tcp.once('error', reject); tcp.listen({ host: address, port }, resolve); }),
-  ]);
-  return { close: () => { udp.close(); tcp.close(); } };
+  return {
+    async bind({ address, port, netns, sys }) {
+      // In a container's namespace, the sockets are made there and bound natively; Node takes them over as they are.
+      const [udpAt, tcpAt] = netns && sys
+        ? [{ fd: socketIn(sys, netns, 'SOCK_DGRAM', address, port) }, { fd: socketIn(sys, netns, 'SOCK_STREAM', address, port) }]
+        : [{ address, port }, { host: address, port }];
+      await Promise.all([
+        new Promise<void>((resolve, reject) => { udp.once('error', reject); udp.bind(udpAt, resolve); }),
+        new Promise<void>((resolve, reject) => { tcp.once('error', reject); tcp.listen(tcpAt, resolve); }),
+      ]);
+    },
+    close() {
+      udp.close();
+      tcp.close(() => {}); // not listening, if its bind failed: nothing to report
+    },
+  };
+}
+
+function socketIn(sys: Pick<Syscalls, 'socket_in_netns' | 'bind'>, netns: string, type: 'SOCK_DGRAM' | 'SOCK_STREAM', address: string, port: number): number {
+  const fd = sys.socket_in_netns(netns, type);
+  try {
+    sys.bind(fd, address, port);
+  } catch (error) {
+    fs.closeSync(fd);
+    throw error;
+  }
+  return fd;
 }

@@ -8,6 +8,7 @@
 // started again by the next container, or by the next command that looks at
 // containers (`tsrun ps`, the daemon's list: src/containers/reconcile.ts).
 // Every decision is made under the network lock, with the leases it depends on.
+import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { BridgeState } from './ipam.js';
 import { isRunningProcess, processStartTime } from '../kernel/proc.js';
@@ -15,13 +16,24 @@ import { fail } from '../errors.js';
 
 export type DnsHolder = NonNullable<BridgeState['dns']>;
 
-/** How the server's process is started, watched and stopped (tests give a fake). */
+/** How the server's process is started, watched, told and stopped (tests give a fake). */
 export interface DnsProcesses {
   start(bridge: string, root: string): Promise<DnsHolder>;
   isRunning(holder: DnsHolder): boolean;
+  /** Asks the server to listen (or stop listening) inside containers' namespaces as the leases now say: after a
+   *  container joined the network, and before it goes (its namespace lasts as long as the server's sockets in it). */
+  sync(stateDir: string, bridge: string): Promise<void>;
   stop(holder: DnsHolder): Promise<void>;
 }
 
+/** Docker's address for the name server inside each container on a user network, where its resolv.conf points. */
+export const CONTAINER_RESOLVER = '127.0.0.11';
+
+/** Where a network's server takes "sync" requests. */
+export const controlSocket = (stateDir: string, bridge: string) => path.join(stateDir, `${bridge}.dns.sock`);
+
+/** How long a sync may take: the server makes two sockets per container it answers. */
+const SYNC_TIMEOUT_MS = 2_000;
 /** The server says "ready" once it listens; a slower start is a failure. */
 const STARTUP_TIMEOUT_MS = 5_000;
 /** How long a stop waits for the port to be free again: 400 looks, 5 ms apart (it exits in a few ms). */
@@ -40,6 +52,11 @@ export async function ensureDns(bridge: string, root: string, state: BridgeState
 export async function stopDns(state: BridgeState, processes = DNS_PROCESSES): Promise<void> {
   if (state.dns && processes.isRunning(state.dns)) await processes.stop(state.dns);
   delete state.dns;
+}
+
+/** After a container joined or left the network: its server listens inside the namespaces the leases now say. */
+export function syncDns(stateDir: string, bridge: string, processes = DNS_PROCESSES): Promise<void> {
+  return processes.sync(stateDir, bridge);
 }
 
 /** A network without containers keeps its server this long, and the server then ends itself (bridges.ts,
@@ -72,6 +89,19 @@ export const DNS_PROCESSES: DnsProcesses = {
     return { pid: child.pid!, startTime: processStartTime(child.pid!) };
   },
   isRunning: (holder) => isRunningProcess(holder.pid, holder.startTime),
+  async sync(stateDir, bridge) {
+    const net = await import('node:net');
+    const said = await new Promise<string>((resolve) => {
+      let text = '';
+      const connection = net.connect(controlSocket(stateDir, bridge));
+      connection.setTimeout(SYNC_TIMEOUT_MS, () => connection.destroy());
+      connection.on('error', (error) => resolve(error.message));
+      connection.on('close', () => resolve(text.trim() || 'no answer'));
+      connection.setEncoding('utf8').on('data', (chunk: string) => { text += chunk; });
+      connection.end('sync\n');
+    });
+    if (said !== 'ok') throw fail(`the name server of the network on ${bridge} did not answer: ${said}`, 'see whether `tsrun dns-server` runs (tsrun ps starts it again)');
+  },
   async stop(holder) {
     process.kill(holder.pid, 'SIGTERM');
     // Gone before the lock is let go: a network made next on the same subnet can then have port 53.

@@ -29,8 +29,8 @@ import { findLeases, interfaceNumber, leaseAddress, leaseOf, listBridgeStates, p
 import { formatMapping, pickHostPorts } from '../net/ports.js';
 import { connectContainer, createNetns, deleteLink, removeNetns, vethName } from '../net/veth.js';
 import { writeAddressFiles, writeEtcFiles } from '../net/etc-files.js';
-import { formatAddress, nthAddress, parseSubnet } from '../net/address.js';
-import { ensureDns } from '../net/dns.js';
+import { parseSubnet } from '../net/address.js';
+import { CONTAINER_RESOLVER, ensureDns, syncDns } from '../net/dns.js';
 import { annotate } from '../trace/span.js';
 import { fail } from '../errors.js';
 
@@ -54,9 +54,8 @@ export async function network(runtime: Runtime, container: ContainerRecord, host
   const file = netnsFile(runtime.paths, container.id);
   const addresses: string[] = [];
   for (const { endpoint, net, inside } of joining) addresses.push(await leaseFor(runtime, container, host, net, endpoint, inside));
-  // On a user network, names are asked of the network's name server, on its gateway address (dns.ts).
-  const named = joining.find(({ net }) => net.name !== 'bridge');
-  const nameserver = named && formatAddress(nthAddress(parseSubnet(named.net.subnet), 1));
+  // On a user network, names are asked of the network's name server, at 127.0.0.11 in the container (dns.ts).
+  const nameserver = joining.some(({ net }) => net.name !== 'bridge') ? CONTAINER_RESOLVER : undefined;
   const files = writeEtcFiles(containerDir(runtime.paths, container.id), container, mode, addresses, nameserver);
   await createNetns(runtime.sys, file);
   const attachments: BridgeAttachment[] = [];
@@ -150,10 +149,10 @@ async function attach(runtime: Runtime, container: ContainerRecord, host: Networ
     };
     // A name server to start (Node's own start, the longest step here) starts while the cable is laid.
     const serving = lease.name === undefined ? undefined : ensureDns(net.bridge, runtime.paths.root, state, host.dns);
+    let netlink: BridgeAttachment['netlink'];
     try {
-      const netlink = await connectContainer(runtime.sys, { netnsFile: file, bridge: net.bridge, ...attachment });
+      netlink = await connectContainer(runtime.sys, { netnsFile: file, bridge: net.bridge, ...attachment });
       if (attachment.ports.length > 0) await applyNat(host); // the DNAT rules, once the container's address answers
-      return { ...attachment, netlink };
     } finally {
       // Recorded whatever happened, so that the release that follows a failure stops it.
       if (serving) {
@@ -161,6 +160,9 @@ async function attach(runtime: Runtime, container: ContainerRecord, host: Networ
         writeBridgeState(host.stateDir, net.bridge, state);
       }
     }
+    // With the lease on disk, the server listens at 127.0.0.11 in the container's namespace before its process starts.
+    if (serving) await syncDns(host.stateDir, net.bridge, host.dns);
+    return { ...attachment, netlink };
   });
 }
 // #endregion
@@ -187,15 +189,28 @@ export async function joinNetwork(runtime: Runtime, container: ContainerRecord, 
  *  network and its address there go. */
 export async function leaveNetwork(runtime: Runtime, container: ContainerRecord, network: string, host = networkHost(runtime.paths)): Promise<void> {
   const net = await bridgeNetworkOf(runtime.paths, network);
-  await withNetworkLock(runtime.sys, host, async () => {
+  const named = await withNetworkLock(runtime.sys, host, async () => {
     const state = readBridgeState(host.stateDir, net.bridge);
     const address = state && leaseOf(state, container.id);
-    if (state && address) {
-      deleteLink(runtime.sys, vethName(container.id, state.leases[address]!.interface)); // the namespace stays: its veth goes now
-      await giveBack(host, net.bridge, state, address);
-    }
+    if (!state || !address) return false;
+    const { name, interface: inside } = state.leases[address]!;
+    deleteLink(runtime.sys, vethName(container.id, inside)); // the namespace stays: its veth goes now
+    await giveBack(host, net.bridge, state, address);
+    return name !== undefined;
   });
+  // The server it leaves lets go of its 127.0.0.11 first, so that another network's can take it.
+  if (named) await syncDnsOf([net.bridge, ...namedBridges(container, host)], host);
   rewriteAddressFiles(runtime, container, host);
+}
+
+/** The user networks (their bridges) the container is on now. */
+function namedBridges(container: ContainerRecord, host: NetworkHost): string[] {
+  return findLeases(container.id, host.stateDir).filter(({ lease }) => lease.name !== undefined).map(({ bridge }) => bridge);
+}
+
+/** Each server, in turn; one that does not answer catches up by itself within a second (dns-server.ts). */
+async function syncDnsOf(bridges: string[], host: NetworkHost): Promise<void> {
+  for (const bridge of bridges) await syncDns(host.stateDir, bridge, host.dns).catch(() => {});
 }
 
 /** /etc/hosts lists the container's addresses on every network it is on now, as Docker's does. Names are asked of
@@ -204,7 +219,7 @@ export async function leaveNetwork(runtime: Runtime, container: ContainerRecord,
  *  learns its names, as in Docker. */
 function rewriteAddressFiles(runtime: Runtime, container: ContainerRecord, host: NetworkHost): void {
   const held = findLeases(container.id, host.stateDir).sort((a, b) => interfaceNumber(a.lease) - interfaceNumber(b.lease));
-  const nameserver = held.find(({ lease }) => lease.name !== undefined)?.state.gateway;
+  const nameserver = held.some(({ lease }) => lease.name !== undefined) ? CONTAINER_RESOLVER : undefined;
   writeAddressFiles(containerDir(runtime.paths, container.id), container, container.config.network ?? 'bridge', held.map(({ address }) => address), nameserver);
 }
 // #endregion
@@ -220,11 +235,14 @@ export async function releaseNetwork(runtime: Runtime, container: ContainerRecor
   if (!hasNetworkNamespace(container)) return;
   // The mount first: killed between the two, this tsrun leaves its leases to reclaimStaleLeases, which deletes the veths.
   removeNetns(runtime.sys, netnsFile(runtime.paths, container.id));
+  const named = namedBridges(container, host);
   await withNetworkLock(runtime.sys, host, async () => {
     for (const { bridge, state, address, lease } of findLeases(container.id, host.stateDir)) {
       await giveBack(host, bridge, state, address, vethName(lease.container, lease.interface));
     }
   });
+  // Its name server's sockets in the namespace are the namespace's last hold now.
+  await syncDnsOf(named, host);
 }
 
 /** Under the network lock: one lease's address, and what it kept busy. With `veth`, the host end that is still to

@@ -10,6 +10,8 @@ import type { RtnetlinkBatch } from '../../src/kernel/syscalls.js';
 import { describeMessage } from '../../src/net/netlink.js';
 import { fakeSyscalls } from './fake-syscalls.js';
 import type { DnsProcesses } from '../../src/net/dns.js';
+import { containersToServe } from '../../src/net/dns-server.js';
+import { listBridgeStates } from '../../src/net/ipam.js';
 import type { ContainerRecord, NetworkEndpoint } from '../../src/container.js';
 import type { PortMapping } from '../../src/container.js';
 
@@ -64,10 +66,13 @@ export function fakeHost(options: { routes?: Array<{ dst: string; dev: string }>
       return { pid, startTime: 1 };
     },
     isRunning: (holder) => dnsRunning.has(holder.pid),
+    // What the server would answer inside after this sync: the addresses of the containers it listens for.
+    sync: async (dir, bridge) => { dnsSyncs.push(`${bridge}: ${[...containersToServe(bridge, listBridgeStates(dir)).values()].join(' ')}`); },
     stop: async (holder) => { dnsRunning.delete(holder.pid); dnsEvents.push(`stop ${holder.pid}`); },
   };
+  const dnsSyncs: string[] = [];
   return {
-    run, sys, ran, links, stateDir, dns, dnsEvents, dnsRunning,
+    run, sys, ran, links, stateDir, dns, dnsEvents, dnsRunning, dnsSyncs,
     /** The commands as one would type them, stdin shown indented below its command (and the messages below rtnetlink). */
     typed: () => ran.map((r) => r.argv.join(' ') + (r.input ? '\n' + r.input.trimEnd().replace(/^/gm, '  ') : '')),
     remove: () => fs.rmSync(stateDir, { recursive: true, force: true }),

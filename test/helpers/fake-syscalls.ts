@@ -46,6 +46,8 @@ export function fakeSyscalls(overrides: Partial<Syscalls> = {}, fake: FakeOption
     mount: record('mount', () => undefined),
     umount2: record('umount2', () => undefined),
     unshare_CLONE_NEWNET: record('unshare_CLONE_NEWNET', () => undefined),
+    socket_in_netns: record('socket_in_netns', () => -1),
+    bind: record('bind', () => undefined),
     mknod: record('mknod', () => undefined),
     // Opens for real, through the directory's /proc/self/fd link, without the resolve rules: tests read their own files.
     openat2: record('openat2', (dirfd: number, file: string) => fs.openSync(`/proc/self/fd/${dirfd}/${file}`, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK)),

@@ -11,7 +11,7 @@ export const dnsServerCommand: CommandModule<object, { root?: string; bridge: st
     const { storePaths } = await import('../../store/paths.js');
     const { configFile, readJsonObject } = await import('../../store/config.js');
     const { networkHost, retireIdleNameServer } = await import('../../net/bridges.js');
-    const { IDLE_GRACE_MS } = await import('../../net/dns.js');
+    const { IDLE_GRACE_MS, controlSocket } = await import('../../net/dns.js');
     const { endWhenIdle, serveDns, upstreamsFrom } = await import('../../net/dns-server.js');
     const { realSyscalls } = await import('../../kernel/native.js');
     const paths = storePaths(argv.root);
@@ -19,7 +19,7 @@ export const dnsServerCommand: CommandModule<object, { root?: string; bridge: st
     let said = 'ready';
     try {
       const upstreams = upstreamsFrom(readJsonObject(configFile(paths))['dns-upstream'], fs.readFileSync('/etc/resolv.conf', 'utf8'));
-      const server = await serveDns({ stateDir: host.stateDir, bridge: argv.bridge, upstreams });
+      const server = await serveDns({ stateDir: host.stateDir, bridge: argv.bridge, upstreams, sys: realSyscalls, control: controlSocket(host.stateDir, argv.bridge) });
       // It ends itself once its network has been idle a while, or on SIGTERM (`network rm`): with its sockets
       // closed and the watch cancelled, nothing keeps the process alive.
       const retire = () => retireIdleNameServer(realSyscalls, host, argv.bridge, process.pid);

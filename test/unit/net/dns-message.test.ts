@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RCODE, readQuestion, writeAnswer } from '../../../src/net/dns-message.js';
-import { namesFor, namesOnNetwork, replyTo, upstreamsFrom } from '../../../src/net/dns-server.js';
+import { containersToServe, namesFor, namesOnNetwork, replyTo, upstreamsFrom } from '../../../src/net/dns-server.js';
 import type { BridgeState, Lease } from '../../../src/net/ipam.js';
 
 /** A query as a resolver sends it: id 0x1234, recursion desired, one question (NAME, TYPE, class IN). */
@@ -95,5 +95,26 @@ describe('the network\'s name server', () => {
     expect(upstreamsFrom(undefined, 'search lan\nnameserver 127.0.0.53\nnameserver 192.0.2.1\nnameserver 192.0.2.2\nnameserver 192.0.2.3\n'))
       .toEqual(['127.0.0.53', '192.0.2.1', '192.0.2.2'].map((address) => ({ address, port: 53 })));
     expect(upstreamsFrom(undefined, '')).toEqual(['8.8.8.8', '8.8.4.4'].map((address) => ({ address, port: 53 })));
+  });
+});
+
+describe('where the server answers at 127.0.0.11', () => {
+  const on = (netns: string, extra: Partial<Lease> = {}): Lease => ({ ...lease(netns.slice(-1).repeat(64), netns.slice(-1)), netns, ...extra });
+  const network = (leases: Record<string, Lease>): BridgeState => ({ subnet: '10.89.0.0/16', gateway: '10.89.0.1', ipForwardBefore: '1', leases });
+  const inodes: Record<string, number> = { '/ns/a': 11, '/ns/b': 12, '/ns/c': 13 };
+
+  it('inside each container whose first user network is its own, keyed by the namespace it has now', () => {
+    const states = [
+      // a: on lab only; b: on lab (eth0) and other (eth1); c: on the default bridge (eth0, no name) and other (eth1).
+      { bridge: 'lab', state: network({ '10.89.0.2': on('/ns/a'), '10.89.0.3': on('/ns/b') }) },
+      { bridge: 'other', state: network({ '10.90.0.2': on('/ns/b', { interface: 'eth1' }), '10.90.0.3': on('/ns/c', { interface: 'eth1' }) }) },
+      { bridge: 'tsrun0', state: network({ '10.88.0.2': on('/ns/c', { name: undefined }) }) },
+    ];
+    const inode = (file: string) => inodes[file];
+    expect(containersToServe('lab', states, inode)).toEqual(new Map([['/ns/a:11', '10.89.0.2'], ['/ns/b:12', '10.89.0.3']]));
+    expect(containersToServe('other', states, inode)).toEqual(new Map([['/ns/c:13', '10.90.0.3']]));
+    expect(containersToServe('tsrun0', states, inode)).toEqual(new Map());
+    // Released: its namespace file is gone, and so is its listener.
+    expect(containersToServe('lab', states, (file) => (file === '/ns/a' ? undefined : inode(file)))).toEqual(new Map([['/ns/b:12', '10.89.0.3']]));
   });
 });

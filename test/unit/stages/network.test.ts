@@ -275,8 +275,10 @@ describe('network stage', () => {
     const lab = await createNetwork(runtime.sys, store, host, 'lab');
     const [one, two, three] = ['1', '2', '3'].map((id) => named(id, `n${id}`, 'lab'));
     const plan = await network(runtime, one!, host);
-    expect(fs.readFileSync(plan.files.resolvConf, 'utf8')).toMatch(/(^|\n)nameserver 10\.89\.0\.1\noptions ndots:0\n$/);
+    expect(fs.readFileSync(plan.files.resolvConf, 'utf8')).toMatch(/(^|\n)nameserver 127\.0\.0\.11\noptions ndots:0\n$/);
     expect(fs.readFileSync(plan.files.resolvConf, 'utf8').match(/nameserver/g)).toHaveLength(1);
+    // Asked, once the lease is on disk, to listen inside the container's namespace, where 127.0.0.11 is.
+    expect(host.dnsSyncs).toEqual([`${lab.bridge}: 10.89.0.2`]);
     await network(runtime, two!, host);
     expect(host.dnsEvents).toEqual([`start ${lab.bridge} 1000`]);
     expect(readBridgeState(host.stateDir, lab.bridge)!.dns).toEqual({ pid: 1000, startTime: 1 });
@@ -405,15 +407,17 @@ describe('network stage', () => {
   });
 
   it('points a container started on the default bridge at a user network\'s name server once connected to it, and back', async () => {
-    await createNetwork(runtime.sys, store, host, 'lab');
+    const lab = await createNetwork(runtime.sys, store, host, 'lab');
     const c = named('1', 'one', 'bridge');
     const plan = await network(runtime, c, host);
     const hostResolvers = fs.readFileSync(plan.files.resolvConf, 'utf8');
     expect(hostResolvers).not.toContain('ndots');
     await joinNetwork(runtime, c, { network: 'lab', aliases: [] }, host);
-    expect(fs.readFileSync(plan.files.resolvConf, 'utf8')).toMatch(/(^|\n)nameserver 10\.89\.0\.1\noptions ndots:0\n$/);
+    expect(fs.readFileSync(plan.files.resolvConf, 'utf8')).toMatch(/(^|\n)nameserver 127\.0\.0\.11\noptions ndots:0\n$/);
+    expect(host.dnsSyncs).toEqual([`${lab.bridge}: 10.89.0.2`]);
     await leaveNetwork(runtime, c, 'lab', host);
     expect(fs.readFileSync(plan.files.resolvConf, 'utf8')).toBe(hostResolvers);
+    expect(host.dnsSyncs.at(-1)).toBe(`${lab.bridge}: `); // it lets go of the container's 127.0.0.11
   });
 
   it('takes away an address whose interface could not be made', async () => {
@@ -455,7 +459,7 @@ describe('network stage', () => {
     expect(plan.bridge).toMatchObject({ name: lab.bridge, interface: 'eth0' });
     expect(plan.alsoOn).toMatchObject([{ name: 'tsrun0', interface: 'eth1', hostInterface: 'tsrun11111111-1' }]);
     // Names are asked of the user network's server; the default bridge has none.
-    expect(fs.readFileSync(plan.files.resolvConf, 'utf8')).toContain('nameserver 10.89.0.1\n');
+    expect(fs.readFileSync(plan.files.resolvConf, 'utf8')).toContain('nameserver 127.0.0.11\n');
     expect(leaseOn('tsrun0', c.id)).toMatchObject({ interface: 'eth1' });
     expect(leaseOn('tsrun0', c.id)!.name).toBeUndefined();
     await releaseNetwork(runtime, c, host);
