@@ -28,7 +28,7 @@ const IN_DIR = ['RESOLVE_BENEATH', 'RESOLVE_NO_SYMLINKS'] as const;
  *  /etc leads to, and their last name is ".". */
 export function splitPath(containerPath: string): { dir: string; base: string } {
   const absolute = path.posix.join('/', containerPath);
-  if (absolute === '/' || /\/\.?$/.test(containerPath)) return { dir: absolute, base: '.' };
+  if (absolute === '/' || /\/\.?$/.test(containerPath)) return { dir: absolute.replace(/(.)\/$/, '$1'), base: '.' };
   return { dir: path.posix.dirname(absolute), base: path.posix.basename(absolute) };
 }
 
