@@ -96,7 +96,7 @@ async function copyOut(
       if (!fs.existsSync(plan.dir)) throw fail(`destination directory ${plan.dir} does not exist`);
       // Unpacked as root, tsrun's user: the owners inside the container mean nothing here (docker cp does the same).
       const tar = tarBytes(archiveOf(runtime, rootFd, sourcePath, plan.name));
-      return extractInto(runtime.sys, hostFd, plan.dir, tar, { noOverwriteDirNonDir: true, copyUidGid: false });
+      return extractInto(runtime.sys, hostFd, plan.dir, tar, { noOverwriteDirNonDir: true, copyUidGid: false, toHost: true });
     });
   });
 }

@@ -101,6 +101,9 @@ export interface ExtractOptions {
   noOverwriteDirNonDir: boolean;
   /** Keep the archive's owners (`cp -a`); without, everything is root's, as Docker makes it. */
   copyUidGid: boolean;
+  /** A container's files unpacked on the host, by root: no device node (its numbers could name the host's disk)
+   *  and no set-uid or set-gid bit (a container's set-uid file would be a set-uid program of root's). */
+  toHost?: boolean;
 }
 
 // #region extract
@@ -115,12 +118,14 @@ export async function extractInto(sys: Syscalls, rootFd: number, dirPath: string
       const name = path.posix.normalize(header.name).replace(/^\/+|\/+$/g, '');
       if (name === '..' || name.startsWith('../')) throw fail(`${printable(header.name)} is outside of ${printable(dirPath)}`, 'the archive is malformed or malicious');
       if (name === '.' || header.type === 'unknown') continue; // the directory itself is there; a type with no file
+      if (options.toHost && ['character-device', 'block-device'].includes(header.type)) continue;
       const parentFd = openDirCreating(sys, destFd, path.posix.dirname(name));
       try {
         const base = path.posix.basename(name);
         replaceExisting(sys, parentFd, base, header.type === 'directory', name, options);
         const owner = options.copyUidGid ? [header.uid, header.gid] as const : [0, 0] as const;
-        await create(sys, destFd, parentFd, base, { ...header, type: header.type }, data, owner);
+        const mode = options.toHost ? header.mode & 0o1777 : header.mode;
+        await create(sys, destFd, parentFd, base, { ...header, type: header.type, mode }, data, owner);
         if (header.type === 'directory') directories.push({ name, mtime: header.mtime });
       } finally {
         fs.closeSync(parentFd);
@@ -203,7 +208,7 @@ async function create(
   };
   switch (header.type) {
     case 'directory':
-      if (!fs.existsSync(target)) fs.mkdirSync(target, 0o700);
+      if (!fs.lstatSync(target, { throwIfNoEntry: false })) fs.mkdirSync(target, 0o700); // else a directory, merged
       return onDescriptor(sys.openat2(parentFd, base, ['O_RDONLY', 'O_DIRECTORY', 'O_NOFOLLOW'], [...IN_DIR]));
     case 'file': {
       // O_EXCL: made here and now, so never a symlink or a FIFO someone put in its place.

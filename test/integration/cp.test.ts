@@ -2,9 +2,10 @@
 // containers, by docker cp's rules; and an image's symlinks that point at the host ("/data -> /tmp/host-dir",
 // "/up -> ../../../../tmp/host-dir"), or a tar's names that climb out, never lead a copy out of the container.
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeWithDemoImage, tsrun } from '../helpers/cli.js';
 import { dockerReady, startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
@@ -16,6 +17,17 @@ const asRoot = process.getuid?.() === 0;
 
 /** The text of the one file in a tar. */
 const fileInTar = (tar: Buffer | string) => spawnSync('tar', ['-xO'], { input: tar, encoding: 'utf8' }).stdout;
+
+/** HEAD on the daemon's socket: the X-Docker-Container-Path-Stat header, decoded. */
+function statHeader(socket: string, url: string): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    http.request({ socketPath: socket, method: 'HEAD', path: url }, (res) => {
+      res.resume();
+      const header = res.headers['x-docker-container-path-stat'];
+      resolve(typeof header === 'string' ? JSON.parse(Buffer.from(header, 'base64').toString('utf8')) : res.statusCode);
+    }).on('error', reject).end();
+  });
+}
 
 async function tarOf(entries: TarEntry[]): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -53,6 +65,11 @@ describe.skipIf(!asRoot)('tsrun cp (as root)', () => {
       fs.mkdirSync(path.join(rootfs, 'tmp'));
       fs.symlinkSync(hostDir, path.join(rootfs, 'data'));
       fs.symlinkSync(`../../../../../../..${hostDir}`, path.join(rootfs, 'up'));
+      // What must not come out onto the host as it is: a set-uid program, and a node of the host's first disk.
+      fs.mkdirSync(path.join(rootfs, 'planted'));
+      fs.writeFileSync(path.join(rootfs, 'planted', 'suid'), '#!/bin/sh\n', { mode: 0o755 });
+      fs.chmodSync(path.join(rootfs, 'planted', 'suid'), 0o4755);
+      execFileSync('mknod', ['-m', '666', path.join(rootfs, 'planted', 'disk'), 'b', '8', '0']);
     });
     const loaded = run(['load', '-i', layout, '--name', 'hostile']);
     if (loaded.status !== 0) throw new Error(`loading the hostile image failed: ${loaded.stderr}`);
@@ -149,6 +166,15 @@ describe.skipIf(!asRoot)('tsrun cp (as root)', () => {
       const climbing = await tarOf([{ header: { name: `../../../../../..${hostDir}/evil`, type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: new Date(), size: 0 }, file: '/dev/null' }]);
       expect(run(['cp', '-', 'hostile:/tmp'], climbing).stderr).toMatch(/is outside of \/tmp/);
       hostDirUntouched();
+
+      const out = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-cp-planted-'));
+      try {
+        expect(run(['cp', 'hostile:/planted', out]).status).toBe(0);
+        expect(fs.readdirSync(path.join(out, 'planted'))).toEqual(['suid']);
+        expect(fs.statSync(path.join(out, 'planted', 'suid')).mode & 0o7777).toBe(0o755);
+      } finally {
+        fs.rmSync(out, { recursive: true, force: true });
+      }
     });
   });
 
@@ -181,7 +207,7 @@ describe.skipIf(!dockerReady)('docker cp through tsrun\'s daemon (as root)', () 
     fs.rmSync(local, { recursive: true, force: true });
   });
 
-  it('copies both ways, into running and stopped containers, with Docker\'s errors', () => {
+  it('copies both ways, into running and stopped containers, with Docker\'s errors', async () => {
     const { docker } = daemon;
     const ok = (args: string[]) => {
       const result = docker(args);
@@ -205,6 +231,15 @@ describe.skipIf(!dockerReady)('docker cp through tsrun\'s daemon (as root)', () 
       ok(['cp', 'idle:/srv/.', path.join(local, 'srv')]);
       expect(fs.readFileSync(path.join(local, 'srv', 'sub', 'f'), 'utf8')).toBe('deep\n');
 
+      const stat = await statHeader(daemon.socket, '/v1.41/containers/web/archive?path=/tmp');
+      expect(stat).toMatchObject({ name: 'tmp', mode: 2 ** 31 + 2 ** 20 + 0o777, linkTarget: '' });
+
+      ok(['run', '-d', '--read-only', '--name', 'readonly', 'tsrun-demo', 'sleep', '300']);
+      const refused = docker(['cp', path.join(local, 'file'), 'readonly:/tmp/']);
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toContain('container rootfs is marked read-only');
+      daemon.expectLogged(/PUT \/v1\.\d+\/containers\/readonly\/archive\?.* 403/);
+
       const missing = docker(['cp', 'web:/nope', local]);
       expect(missing.status).toBe(1);
       expect(missing.stderr).toContain('Could not find the file /nope in container web');
@@ -212,7 +247,7 @@ describe.skipIf(!dockerReady)('docker cp through tsrun\'s daemon (as root)', () 
       expect(noContainer.status).toBe(1);
       expect(noContainer.stderr).toMatch(/No such container:? ?(path: )?nosuch/);
     } finally {
-      docker(['rm', '-f', 'web', 'idle']);
+      docker(['rm', '-f', 'web', 'idle', 'readonly']);
     }
   });
 });
