@@ -34,7 +34,7 @@ export interface PathStat {
 }
 
 /** Docker's errors, with a code for the daemon to answer with Docker's status. */
-export const fileNotFound = (containerPath: string, container: string) =>
+const fileNotFound = (containerPath: string, container: string) =>
   new TsrunError(`Could not find the file ${containerPath} in container ${container}`, { code: 'NOT_FOUND' });
 const readOnly = (what: string) => new TsrunError(`${what} is marked read-only`, { code: 'READ_ONLY' });
 

@@ -177,7 +177,7 @@ function replaceExisting(sys: Syscalls, parentFd: number, base: string, isDirect
 }
 
 /** rm -r of one name, through descriptors: a directory swapped for a symlink meanwhile is not followed. */
-export function removeTree(sys: Syscalls, parentFd: number, base: string): void {
+function removeTree(sys: Syscalls, parentFd: number, base: string): void {
   if (fs.lstatSync(at(parentFd, base)).isDirectory()) {
     const fd = sys.openat2(parentFd, base, ['O_RDONLY', 'O_DIRECTORY', 'O_NOFOLLOW'], [...IN_DIR]);
     try {
