@@ -111,6 +111,16 @@ describe.skipIf(!asRoot)('tsrun cp (as root)', () => {
       expect(fs.readFileSync(path.join(out, 'newdir', 'sub', 'f'), 'utf8')).toBe('deep\n');
       expect(fs.readFileSync(path.join(out, 'contents', 'sub', 'f'), 'utf8')).toBe('deep\n');
       expect(fs.readFileSync(path.join(out, 'renamed'), 'utf8')).toBe('from the host\n');
+      // A symlink is copied as a link, or with -L as what it leads to, under its own name.
+      fs.symlinkSync('file', path.join(local, 'link'));
+      cp(path.join(local, 'link'), 'stopped:/tmp/');
+      cp('-L', path.join(local, 'link'), 'stopped:/tmp/followed');
+      expect(fs.readlinkSync(path.join(upper('stopped'), 'tmp', 'link'))).toBe('file');
+      expect(fs.readFileSync(path.join(upper('stopped'), 'tmp', 'followed'), 'utf8')).toBe('from the host\n');
+      cp('stopped:/tmp/link', out);
+      cp('-L', 'stopped:/tmp/link', path.join(out, 'followed'));
+      expect(fs.readlinkSync(path.join(out, 'link'))).toBe('file');
+      expect(fs.readFileSync(path.join(out, 'followed'), 'utf8')).toBe('from the host\n');
       // A file of the image (a lower layer), through the overlay.
       expect(fileInTar(run(['cp', 'stopped:/etc/passwd', '-']).stdout)).toMatch(/^root:/);
 
