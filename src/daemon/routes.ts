@@ -10,6 +10,7 @@ import { stream as events } from './event-stream.js';
 import { df } from './df.js';
 import { auth } from './registry-auth.js';
 import { logs } from './logs.js';
+import { getArchive, putArchive, statArchive } from './archive.js';
 import { buildImage } from './build.js';
 import * as images from './images.js';
 import * as networks from './networks.js';
@@ -44,6 +45,9 @@ export const ROUTES: Route<DaemonRequest>[] = [
   { method: 'POST', path: '/containers/{id}/unpause', handle: unpause },
   { method: 'POST', path: '/containers/{id}/resize', handle: resize },
   { method: 'GET', path: '/containers/{id}/logs', handle: logs },
+  { method: 'HEAD', path: '/containers/{id}/archive', handle: statArchive },
+  { method: 'GET', path: '/containers/{id}/archive', handle: getArchive },
+  { method: 'PUT', path: '/containers/{id}/archive', handle: putArchive },
   { method: 'DELETE', path: '/containers/{id}', handle: remove },
   { method: 'POST', path: '/containers/{id}/exec', handle: createExec },
   { method: 'POST', path: '/exec/{id}/start', handle: startDetachedExec }, // -d: no upgrade

@@ -24,7 +24,7 @@ export async function rwlayer(runtime: Runtime, container: ContainerRecord): Pro
     if (!fs.existsSync(dir)) throw fail(`layer ${dir} of image ${container.image.name} is missing`, 'load the image again');
   }
   const upperdir = upperDir(runtime.paths, container);
-  const workdir = path.join(containerDir(runtime.paths, container.id), 'work');
+  const workdir = workDir(runtime.paths, container);
   const mountpoint = path.join(containerRunDir(runtime.paths, container.id), 'rootfs');
   for (const dir of [upperdir, workdir, mountpoint]) fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
 
@@ -46,3 +46,6 @@ export function lowerDirs(paths: StorePaths, container: ContainerRecord): string
 
 /** Where the container's writes go, kept from one start to the next until `tsrun rm`. */
 export const upperDir = (paths: StorePaths, container: ContainerRecord) => path.join(containerDir(paths, container.id), 'upper');
+
+/** overlayfs's own scratch directory, on the same filesystem as the upper dir. */
+export const workDir = (paths: StorePaths, container: ContainerRecord) => path.join(containerDir(paths, container.id), 'work');

@@ -8,6 +8,7 @@ import { restartCommand } from './restart.js';
 import { killCommand } from './kill.js';
 import { waitCommand } from './wait.js';
 import { logsCommand } from './logs.js';
+import { cpCommand } from './cp.js';
 import { attachCommand } from './attach.js';
 import { renameCommand } from './rename.js';
 import { pauseCommand } from './pause.js';
@@ -49,6 +50,7 @@ export const commands: CommandModule<any, any>[] = [
   killCommand,
   waitCommand,
   logsCommand,
+  cpCommand,
   attachCommand,
   renameCommand,
   pauseCommand,
