@@ -1,0 +1,50 @@
+// More of `tsrun daemon` driven by the real docker CLI, as root: `docker exec -it`, `docker top`, `docker stats`
+// and `docker container prune`. The daemon is on a private socket with a private store; nothing here talks to
+// anything but that socket.
+import { spawnSync } from 'node:child_process';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../helpers/cli.js';
+import { DOCKER, dockerReady, exitCommands, request, startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
+
+describe.skipIf(!dockerReady)('tsrun daemon: exec -t, top, stats, container prune (as root)', () => {
+  let testDaemon: TestDaemon;
+  const docker = (args: string[], input?: string) => testDaemon.docker(args, input);
+
+  /** The docker CLI with a terminal of its own, `rows` by `cols`: script(1) gives it one, and types `input` into it. */
+  const dockerOnTerminal = (args: string, rows: number, cols: number, input = '') => spawnSync('script', ['-eqc', `stty rows ${rows} cols ${cols}; ${DOCKER} -H unix://${testDaemon.socket} ${args}`, '/dev/null'], {
+    encoding: 'utf8', input, timeout: 30_000, killSignal: 'SIGKILL', env: testDaemon.dockerEnv(),
+  });
+  /** A shell's words that wait (2 s at most) until the terminal is `size`: the CLI sends its size just after the
+   *  start, and a command may be quicker. */
+  const untilSize = (size: string) => `for i in 1 2 3 4 5 6 7 8 9 10; do [ "$(stty size)" = "${size}" ] && break; sleep 0.2; done`;
+
+  beforeAll(async () => {
+    testDaemon = await startTestDaemon('more');
+  });
+  afterEach(async () => {
+    await eventually(() => exitCommands().length === 0);
+  });
+  afterAll(() => testDaemon.stop());
+
+  it('gives docker exec -it a terminal of its own, the size of the CLI\'s, its bytes raw, and its exit code', () => {
+    expect(docker(['run', '-d', '--name', 'exec-box', 'tsrun-demo', 'sleep', '60']).status).toBe(0);
+    try {
+      const ran = dockerOnTerminal(`exec -it exec-box sh -c 'read line; ${untilSize('30 100')}; tty; stty size; echo "got $line"; echo err >&2; exit 5'`, 30, 100, 'typed\n');
+      expect(ran.status).toBe(5);
+      // One stream, as a terminal's: stderr among stdout, every line ended CR LF by the pty.
+      expect(ran.stdout).toMatch(/\/dev\/pts\/\d+\r\n30 100\r\ngot typed\r\nerr\r\n/);
+      // Without -i the terminal is there all the same. The CLI leaves its own terminal as it was (it makes it raw
+      // only to read from it), so script's pty adds its CR to the container's CR LF.
+      const sized = dockerOnTerminal(`exec -t exec-box sh -c '${untilSize('24 81')}; stty size'`, 24, 81);
+      expect(sized).toMatchObject({ status: 0, stdout: '24 81\r\r\n' });
+      testDaemon.expectLogged(/POST \/v1\.41\/exec\/\w+\/resize\?h=24&w=81 200 /);
+    } finally {
+      docker(['rm', '-f', 'exec-box']);
+    }
+  });
+
+  it('refuses an exec\'s resize when there is no such exec, in Docker\'s words', async () => {
+    const answer = await request(testDaemon.socket, 'POST', '/v1.41/exec/nosuch/resize?h=10&w=10');
+    expect(answer).toMatchObject({ status: 404, body: '{"message":"No such exec instance: nosuch"}\n' });
+  });
+});
