@@ -219,6 +219,16 @@ function removeParentIfEmpty(dir: string): void {
   }
 }
 
+/** The processes in the cgroup now, by their pids on the host (`top`, `tsrun-oci kill --all`); none once it is gone.
+ *  On v1 every tree the container joined lists the same ones: the first is read. */
+export function cgroupProcesses(plan: CgroupPlan): number[] {
+  try {
+    return fs.readFileSync(path.join(plan.dirs[0]!, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
 export interface CgroupUsage {
   memoryBytes: number;
   /** null: no limit. */

@@ -10,6 +10,7 @@ import { killContainer, pauseContainer, stopContainer, stopToRestart, unpauseCon
 import { removeContainer } from '../containers/remove.js';
 import { resizeTerminal } from '../containers/attach.js';
 import { containerDocument } from '../containers/inspect.js';
+import { containerTop } from '../containers/top.js';
 import { createRequest } from './create-body.js';
 import {
   asBadRequest, badRequest, conflict, messageOf, notFound, queryFlag, readJsonBody, sendEmpty, sendJson, type DaemonRequest,
@@ -213,4 +214,13 @@ export async function remove(request: DaemonRequest): Promise<void> {
 /** GET /containers/{id}/json: `tsrun inspect`'s document, which has what the CLI reads (Id, Config.Tty, HostConfig). */
 export async function inspect(request: DaemonRequest): Promise<void> {
   sendJson(request.res, 200, containerDocument(request.runtime, await lookUp(request)));
+}
+
+/** GET /containers/{id}/top?ps_args=…: `tsrun top`'s table, {"Titles": […], "Processes": [[…], …]}; dockerd's 409
+ *  when the container is not running. */
+export async function top(request: DaemonRequest): Promise<void> {
+  const container = await lookUp(request);
+  if (!isUp(container.state)) throw conflict(`Container ${container.id} is not running`);
+  const table = await asBadRequest(() => containerTop(container, request.query.get('ps_args') ?? ''));
+  sendJson(request.res, 200, { Titles: table.titles, Processes: table.processes });
 }

@@ -3,7 +3,7 @@
 // anything but that socket.
 import { spawnSync } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { eventually } from '../helpers/cli.js';
+import { eventually, tsrun } from '../helpers/cli.js';
 import { DOCKER, dockerReady, exitCommands, request, startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 
 describe.skipIf(!dockerReady)('tsrun daemon: exec -t, top, stats, container prune (as root)', () => {
@@ -46,5 +46,28 @@ describe.skipIf(!dockerReady)('tsrun daemon: exec -t, top, stats, container prun
   it('refuses an exec\'s resize when there is no such exec, in Docker\'s words', async () => {
     const answer = await request(testDaemon.socket, 'POST', '/v1.41/exec/nosuch/resize?h=10&w=10');
     expect(answer).toMatchObject({ status: 404, body: '{"message":"No such exec instance: nosuch"}\n' });
+  });
+
+  it('answers docker top with the container\'s processes as ps shows them on the host, as tsrun top prints them', () => {
+    expect(docker(['run', '-d', '--name', 'top-box', 'tsrun-demo', 'sleep', '60']).status).toBe(0);
+    const id = docker(['create', '--name', 'top-stopped', 'tsrun-demo', 'true']).stdout.trim();
+    try {
+      const pid = docker(['inspect', '-f', '{{.State.Pid}}', 'top-box']).stdout.trim();
+      const ef = docker(['top', 'top-box']);
+      expect(ef.status).toBe(0);
+      const [titles, ...rows] = ef.stdout.trimEnd().split('\n');
+      expect(titles).toMatch(/^UID +PID +PPID +C +STIME +TTY +TIME +CMD$/);
+      // Only the container's one process, by its pid on the host.
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatch(new RegExp(`^root +${pid} +\\d+ .* sleep 60$`));
+      // ps's own options; the columns are docker top's, at least 20 wide.
+      const own = docker(['top', 'top-box', '-o', 'pid,comm']);
+      expect(own).toEqual({ status: 0, stdout: `PID                 COMMAND\n${pid.padEnd(20)}sleep\n`, stderr: '' });
+      expect(tsrun(testDaemon.root, ['top', 'top-box', '-o', 'pid,comm']).stdout).toBe(own.stdout);
+      expect(docker(['top', 'top-stopped'])).toMatchObject({ status: 1, stderr: `Error response from daemon: Container ${id} is not running\n` });
+      expect(docker(['top', 'nosuch'])).toMatchObject({ status: 1, stderr: 'Error response from daemon: No such container: nosuch\n' });
+    } finally {
+      docker(['rm', '-f', 'top-box', 'top-stopped']);
+    }
   });
 });

@@ -13,6 +13,7 @@ import { renameCommand } from './rename.js';
 import { pauseCommand } from './pause.js';
 import { unpauseCommand } from './unpause.js';
 import { statsCommand } from './stats.js';
+import { topCommand } from './top.js';
 import { containerExitedCommand } from './container-exited.js';
 import { dnsServerCommand } from './dns-server.js';
 import { createCommand } from './create.js';
@@ -54,6 +55,7 @@ export const commands: CommandModule<any, any>[] = [
   pauseCommand,
   unpauseCommand,
   statsCommand,
+  topCommand,
   psCommand,
   rmCommand,
   inspectCommand,
