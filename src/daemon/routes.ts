@@ -3,7 +3,7 @@
 import type { DaemonRequest, HijackedRequest } from './http.js';
 import { info, ping, version } from './system.js';
 import { create, inspect, kill, pause, remove, rename, resize, restart, start, stop, unpause, wait } from './containers.js';
-import { top } from './containers.js';
+import { prune as pruneContainers, top } from './containers.js';
 import { createExec, inspectExec, resizeExec, startAttachedExec, startDetachedExec } from './exec.js';
 import { attach } from './attach.js';
 import { list } from './list-containers.js';
@@ -34,6 +34,7 @@ export const ROUTES: Route<DaemonRequest>[] = [
   { method: 'POST', path: '/auth', handle: auth },
   { method: 'POST', path: '/containers/create', handle: create },
   { method: 'GET', path: '/containers/json', handle: list },
+  { method: 'POST', path: '/containers/prune', handle: pruneContainers },
   { method: 'GET', path: '/containers/{id}/json', handle: inspect },
   { method: 'POST', path: '/containers/{id}/start', handle: start },
   { method: 'POST', path: '/containers/{id}/wait', handle: wait },

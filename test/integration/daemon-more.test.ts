@@ -70,4 +70,29 @@ describe.skipIf(!dockerReady)('tsrun daemon: exec -t, top, stats, container prun
       docker(['rm', '-f', 'top-box', 'top-stopped']);
     }
   });
+
+  it('answers docker container prune: the stopped containers the filters pick, their bytes, a destroy event each', async () => {
+    const since = Math.floor(Date.now() / 1000);
+    const gone = docker(['create', '--name', 'prune-gone', '--label', 'capture=1', 'tsrun-demo', 'sh', '-c', 'echo data > /file']).stdout.trim();
+    expect(docker(['start', '-a', 'prune-gone']).status).toBe(0);
+    expect(docker(['create', '--name', 'prune-kept', '--label', 'keep=1', 'tsrun-demo', 'true']).status).toBe(0);
+    expect(docker(['run', '-d', '--name', 'prune-running', '--label', 'capture=1', 'tsrun-demo', 'sleep', '60']).status).toBe(0);
+    try {
+      // The one stopped container with the label; its rw layer had the file it wrote.
+      const pruned = docker(['container', 'prune', '-f', '--filter', 'label=capture=1']);
+      expect(pruned).toMatchObject({ status: 0, stdout: expect.stringMatching(new RegExp(`^Deleted Containers:\n${gone}\n\nTotal reclaimed space: [1-9][0-9.]*k?B\n$`)) });
+      // Made within the last hour, or with keep=1: not taken.
+      expect(docker(['container', 'prune', '-f', '--filter', 'until=1h'])).toMatchObject({ status: 0, stdout: 'Total reclaimed space: 0B\n' });
+      expect(docker(['container', 'prune', '-f', '--filter', 'label!=keep=1'])).toMatchObject({ status: 0, stdout: 'Total reclaimed space: 0B\n' });
+      expect(docker(['ps', '-a', '--format', '{{.Names}}']).stdout.split('\n').sort()).toEqual(['', 'prune-kept', 'prune-running']);
+      const events = docker(['events', '--since', String(since), '--until', String(Math.ceil(Date.now() / 1000) + 1), '--filter', 'event=destroy', '--filter', 'label=capture=1', '--format', '{{.Actor.Attributes.name}}']);
+      expect(events).toMatchObject({ status: 0, stdout: 'prune-gone\n' });
+      const bad = await request(testDaemon.socket, 'POST', '/v1.41/containers/prune?filters=%7B%22colour%22%3A%7B%22red%22%3Atrue%7D%7D');
+      expect(bad).toMatchObject({ status: 400, body: '{"message":"Invalid filter \'colour\'"}\n' });
+      const badTime = await request(testDaemon.socket, 'POST', '/v1.41/containers/prune?filters=%7B%22until%22%3A%7B%22soon%22%3Atrue%7D%7D');
+      expect(badTime.status).toBe(400);
+    } finally {
+      docker(['rm', '-f', 'prune-gone', 'prune-kept', 'prune-running']);
+    }
+  });
 });
