@@ -4,6 +4,7 @@ import type { DaemonRequest, HijackedRequest } from './http.js';
 import { info, ping, version } from './system.js';
 import { create, inspect, kill, pause, remove, rename, resize, restart, start, stop, unpause, wait } from './containers.js';
 import { prune as pruneContainers, top } from './containers.js';
+import { stats } from './stats.js';
 import { createExec, inspectExec, resizeExec, startAttachedExec, startDetachedExec } from './exec.js';
 import { attach } from './attach.js';
 import { list } from './list-containers.js';
@@ -47,6 +48,7 @@ export const ROUTES: Route<DaemonRequest>[] = [
   { method: 'POST', path: '/containers/{id}/resize', handle: resize },
   { method: 'GET', path: '/containers/{id}/logs', handle: logs },
   { method: 'GET', path: '/containers/{id}/top', handle: top },
+  { method: 'GET', path: '/containers/{id}/stats', handle: stats },
   { method: 'DELETE', path: '/containers/{id}', handle: remove },
   { method: 'POST', path: '/containers/{id}/exec', handle: createExec },
   { method: 'POST', path: '/exec/{id}/start', handle: startDetachedExec }, // -d: no upgrade

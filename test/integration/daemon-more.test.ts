@@ -1,7 +1,9 @@
 // More of `tsrun daemon` driven by the real docker CLI, as root: `docker exec -it`, `docker top`, `docker stats`
 // and `docker container prune`. The daemon is on a private socket with a private store; nothing here talks to
 // anything but that socket.
-import { spawnSync } from 'node:child_process';
+import http from 'node:http';
+import os from 'node:os';
+import { spawn, spawnSync } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, tsrun } from '../helpers/cli.js';
 import { DOCKER, dockerReady, exitCommands, request, startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
@@ -93,6 +95,75 @@ describe.skipIf(!dockerReady)('tsrun daemon: exec -t, top, stats, container prun
       expect(badTime.status).toBe(400);
     } finally {
       docker(['rm', '-f', 'prune-gone', 'prune-kept', 'prune-running']);
+    }
+  });
+
+  it('answers docker stats --no-stream with a second\'s CPU, the memory, the pids and the network, as the CLI prints them', async () => {
+    expect(docker(['run', '-d', '--name', 'stats-box', 'tsrun-demo', 'sh', '-c', 'while true; do :; done']).status).toBe(0);
+    const id = docker(['create', '--name', 'stats-stopped', 'tsrun-demo', 'true']).stdout.trim();
+    try {
+      const shown = docker(['stats', '--no-stream', '--format', '{{.Name}}|{{.CPUPerc}}|{{.MemUsage}}|{{.PIDs}}|{{.NetIO}}', 'stats-box']);
+      expect(shown.status).toBe(0);
+      const [name, cpu, memory, pids, net] = shown.stdout.trim().split('|');
+      expect({ name, pids }).toEqual({ name: 'stats-box', pids: '1' });
+      expect(parseFloat(cpu!)).toBeGreaterThan(20); // the loop keeps a CPU busy: precpu_stats is a second before
+      expect(memory).toMatch(/^[\d.]+[KMG]?i?B \/ [\d.]+[KMG]iB$/);
+      expect(net).toMatch(/^[\d.]+k?B \/ [\d.]+k?B$/);
+      // One-shot: at once, nothing before it.
+      const once = await request(testDaemon.socket, 'GET', '/v1.41/containers/stats-box/stats?stream=0&one-shot=1');
+      expect(once.status).toBe(200);
+      const document = JSON.parse(once.body);
+      expect(document).toMatchObject({ name: '/stats-box', id: expect.stringMatching(/^[0-9a-f]{64}$/), preread: '0001-01-01T00:00:00Z', pids_stats: { current: 1 } });
+      expect(document.cpu_stats.online_cpus).toBe(os.cpus().length);
+      expect(document.cpu_stats.cpu_usage.total_usage).toBeGreaterThan(0);
+      expect(document.precpu_stats).toEqual({ cpu_usage: { total_usage: 0 } });
+      expect(document.memory_stats.usage).toBeGreaterThan(0);
+      expect(Object.keys(document.networks)).toEqual(['eth0']);
+      // Not running: its name and id, nothing measured. Not there: Docker's 404.
+      const stopped = JSON.parse((await request(testDaemon.socket, 'GET', '/v1.41/containers/stats-stopped/stats?stream=0')).body);
+      expect(stopped).toMatchObject({ name: '/stats-stopped', id, read: '0001-01-01T00:00:00Z', memory_stats: {} });
+      expect(docker(['stats', '--no-stream', 'nosuch'])).toMatchObject({ status: 1, stderr: expect.stringContaining('No such container: nosuch') });
+    } finally {
+      docker(['rm', '-f', 'stats-box', 'stats-stopped']);
+    }
+  });
+
+  it('streams docker stats, an object a second, each with the one before as its precpu_stats', async () => {
+    expect(docker(['run', '-d', '--name', 'stream-box', 'tsrun-demo', 'sleep', '60']).status).toBe(0);
+    try {
+      // The API: three objects, then the client goes.
+      const objects = await new Promise<Array<{ read: string; cpu_stats: object; precpu_stats: object }>>((resolve, reject) => {
+        const timer = setTimeout(() => { req.destroy(); reject(new Error('no third object within 10 s')); }, 10_000);
+        const req = http.get({ socketPath: testDaemon.socket, path: '/v1.41/containers/stream-box/stats' }, (res) => {
+          let text = '';
+          res.setEncoding('utf8').on('data', (chunk) => {
+            text += chunk;
+            const lines = text.split('\n').filter(Boolean);
+            if (text.endsWith('\n') && lines.length >= 3) {
+              clearTimeout(timer);
+              req.destroy();
+              resolve(lines.map((line) => JSON.parse(line)));
+            }
+          });
+        });
+        req.on('error', () => {});
+      });
+      expect(objects[1]!.precpu_stats).toEqual(objects[0]!.cpu_stats);
+      expect(objects[2]!.precpu_stats).toEqual(objects[1]!.cpu_stats);
+      const apart = Date.parse(objects[2]!.read) - Date.parse(objects[1]!.read);
+      expect(apart).toBeGreaterThanOrEqual(900);
+      expect(apart).toBeLessThan(3000);
+      // The CLI, streaming: its table drawn again each second, stopped after the second drawing (10 s at most).
+      const cli = spawn(DOCKER, ['-H', `unix://${testDaemon.socket}`, 'stats', '--format', '{{.Name}} {{.PIDs}}', 'stream-box'], { env: testDaemon.dockerEnv() });
+      let out = '';
+      cli.stdout.setEncoding('utf8').on('data', (chunk) => { out += chunk; });
+      try {
+        await eventually(() => (out.match(/stream-box 1/g) ?? []).length >= 2, 10_000);
+      } finally {
+        cli.kill('SIGKILL');
+      }
+    } finally {
+      docker(['rm', '-f', 'stream-box']);
     }
   });
 });
