@@ -45,11 +45,6 @@ describe.skipIf(!dockerReady)('tsrun daemon: exec -t, top, stats, container prun
     }
   });
 
-  it('refuses an exec\'s resize when there is no such exec, in Docker\'s words', async () => {
-    const answer = await request(testDaemon.socket, 'POST', '/v1.41/exec/nosuch/resize?h=10&w=10');
-    expect(answer).toMatchObject({ status: 404, body: '{"message":"No such exec instance: nosuch"}\n' });
-  });
-
   it('answers docker top with the container\'s processes as ps shows them on the host, as tsrun top prints them', () => {
     expect(docker(['run', '-d', '--name', 'top-box', 'tsrun-demo', 'sleep', '60']).status).toBe(0);
     const id = docker(['create', '--name', 'top-stopped', 'tsrun-demo', 'true']).stdout.trim();
