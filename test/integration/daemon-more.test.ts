@@ -40,6 +40,10 @@ describe.skipIf(!dockerReady)('tsrun daemon: exec -t, top, stats, container prun
       const sized = dockerOnTerminal(`exec -t exec-box sh -c '${untilSize('24 81')}; stty size'`, 24, 81);
       expect(sized).toMatchObject({ status: 0, stdout: '24 81\r\r\n' });
       testDaemon.expectLogged(/POST \/v1\.41\/exec\/\w+\/resize\?h=24&w=81 200 /);
+      // A command that is not there: told on the terminal, raw, and 127, as without -t.
+      const missing = dockerOnTerminal('exec -t exec-box no-such-command', 24, 80);
+      expect(missing.status).toBe(127);
+      expect(missing.stdout).toContain('exec: "no-such-command": executable file not found in $PATH');
     } finally {
       docker(['rm', '-f', 'exec-box']);
     }
