@@ -219,38 +219,82 @@ function removeParentIfEmpty(dir: string): void {
   }
 }
 
+/** The processes in the cgroup now, by their pids on the host (`top`, `tsrun-oci kill --all`); none once it is gone.
+ *  On v1 every tree the container joined lists the same ones: the first is read. */
+export function cgroupProcesses(plan: CgroupPlan): number[] {
+  try {
+    return fs.readFileSync(path.join(plan.dirs[0]!, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
 export interface CgroupUsage {
   memoryBytes: number;
   /** null: no limit. */
   memoryLimit: number | null;
+  /** memory.stat's counters (cache, rss, total_inactive_file … on v1; file, anon, inactive_file … on v2). */
+  memoryStat: Record<string, number>;
   /** CPU time used by all the cgroup's processes so far. */
   cpuNanoseconds: number;
+  /** The same, CPU by CPU: v1's cpuacct counts it; v2 does not ([]). */
+  perCpuNanoseconds: number[];
   pids: number;
+  /** Bytes read and written on each block device (v2's io.stat); null on v1, where tsrun's containers have no
+   *  blkio cgroup of their own, and on a v2 machine whose io controller is not enabled for them. */
+  io: Array<{ major: number; minor: number; readBytes: number; writeBytes: number }> | null;
 }
 
 // #region cgroup-usage
-/** What the container uses now, read from its cgroup's files (`tsrun stats`). */
+/** What the container uses now, read from its cgroup's files (`tsrun stats`, `docker stats`). */
 export function readUsage(plan: CgroupPlan): CgroupUsage {
   const read = (controller: Controller, file: string) => fs.readFileSync(path.join(plan.byController[controller]!, file), 'utf8').trim();
   const number = (text: string) => Number(text);
+  const memoryStat = Object.fromEntries(read('memory', 'memory.stat').split('\n').filter(Boolean).map((line) => {
+    const [key, value] = line.split(' ');
+    return [key!, number(value!)];
+  }));
   if (plan.version === 2) {
     const cpuStat = read('cpu', 'cpu.stat');
     const max = read('memory', 'memory.max');
     return {
       memoryBytes: number(read('memory', 'memory.current')),
       memoryLimit: max === 'max' ? null : number(max),
+      memoryStat,
       cpuNanoseconds: number(/usage_usec (\d+)/.exec(cpuStat)?.[1] ?? '0') * 1000,
+      perCpuNanoseconds: [],
       pids: number(read('pids', 'pids.current')),
+      io: readIoStat(path.join(plan.dirs[0]!, 'io.stat')),
     };
   }
   const limit = number(read('memory', 'memory.limit_in_bytes'));
+  const cpuacct = plan.byController.cpuacct !== undefined;
   return {
     memoryBytes: number(read('memory', 'memory.usage_in_bytes')),
     // v1 says "no limit" with the largest multiple of the page size it can hold.
     memoryLimit: limit >= 2 ** 62 ? null : limit,
-    cpuNanoseconds: plan.byController.cpuacct ? number(read('cpuacct', 'cpuacct.usage')) : 0,
+    memoryStat,
+    cpuNanoseconds: cpuacct ? number(read('cpuacct', 'cpuacct.usage')) : 0,
+    perCpuNanoseconds: cpuacct ? read('cpuacct', 'cpuacct.usage_percpu').split(' ').filter(Boolean).map(number) : [],
     pids: number(read('pids', 'pids.current')),
+    io: null,
   };
+}
+
+/** v2's io.stat, a line a device: `8:0 rbytes=1024 wbytes=512 rios=3 wios=1 dbytes=0 dios=0`. */
+function readIoStat(file: string): CgroupUsage['io'] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+  return text.split('\n').filter(Boolean).map((line) => {
+    const [device = '', ...counters] = line.split(' ');
+    const [major, minor] = device.split(':').map(Number);
+    const value = (name: string) => Number(counters.find((counter) => counter.startsWith(`${name}=`))?.slice(name.length + 1) ?? 0);
+    return { major: major!, minor: minor!, readBytes: value('rbytes'), writeBytes: value('wbytes') };
+  });
 }
 // #endregion
 

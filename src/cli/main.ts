@@ -30,6 +30,7 @@ export async function main(): Promise<void> {
     { name: 'run', valueOptions: valueOptionNames(containerOptions) },
     { name: 'create', valueOptions: valueOptionNames(containerOptions) },
     { name: 'exec', valueOptions: valueOptionNames(execOptions) },
+    { name: 'top', valueOptions: new Set<string>() }, // after CONTAINER, ps's options: `tsrun top box -o pid,comm`
   ];
   const globalValueOptions = new Set(['root']);
   const { args, traceFlag } = takeTraceFlag(bareExplainAsText(markCommandTail(typed, shapes, globalValueOptions)));

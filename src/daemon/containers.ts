@@ -10,9 +10,12 @@ import { killContainer, pauseContainer, stopContainer, stopToRestart, unpauseCon
 import { removeContainer } from '../containers/remove.js';
 import { resizeTerminal } from '../containers/attach.js';
 import { containerDocument } from '../containers/inspect.js';
+import { containerTop } from '../containers/top.js';
+import { pruneContainers } from '../containers/prune.js';
+import { labelsMatch, timestampValue } from '../docker/filters.js';
 import { createRequest } from './create-body.js';
 import {
-  asBadRequest, badRequest, conflict, messageOf, notFound, queryFlag, readJsonBody, sendEmpty, sendJson, type DaemonRequest,
+  asBadRequest, badRequest, conflict, filtersIn, messageOf, notFound, queryFlag, readJsonBody, sendEmpty, sendJson, type DaemonRequest,
 } from './http.js';
 
 /** The container the path names ({id}: a name, an id or an id's prefix), as it is now; Docker's 404 if none. */
@@ -214,3 +217,32 @@ export async function remove(request: DaemonRequest): Promise<void> {
 export async function inspect(request: DaemonRequest): Promise<void> {
   sendJson(request.res, 200, containerDocument(request.runtime, await lookUp(request)));
 }
+
+/** GET /containers/{id}/top?ps_args=…: `tsrun top`'s table, {"Titles": […], "Processes": [[…], …]}; dockerd's 409
+ *  when the container is not running. */
+export async function top(request: DaemonRequest): Promise<void> {
+  const container = await lookUp(request);
+  if (!isUp(container.state)) throw conflict(`Container ${container.id} is not running`);
+  const table = await asBadRequest(() => containerTop(container, request.query.get('ps_args') ?? ''));
+  sendJson(request.res, 200, { Titles: table.titles, Processes: table.processes });
+}
+
+// #region container-prune
+/** POST /containers/prune?filters=…: the stopped containers, as `tsrun system prune` removes them; dockerd's
+ *  filters pick among them: until= (made before then), label= (all of these labels), label!= (not all of those). */
+export async function prune(request: DaemonRequest): Promise<void> {
+  const { runtime, query, res, events } = request;
+  const filters = filtersIn(query, 'containers', ['until', 'label', 'label!']);
+  if ((filters.until?.length ?? 0) > 1) throw badRequest('more than one until filter specified');
+  const until = filters.until ? await asBadRequest(() => timestampValue(filters.until![0]!, Date.now())) : Infinity;
+  const labels = (container: ContainerRecord) => container.config.labels ?? {};
+  const removed = await pruneContainers(runtime, (container) => Date.parse(container.created) <= until
+    && labelsMatch(filters.label ?? [], labels(container))
+    && !(filters['label!'] && labelsMatch(filters['label!'], labels(container))));
+  for (const { container } of removed) events.container('destroy', container);
+  sendJson(res, 200, {
+    ContainersDeleted: removed.map(({ container }) => container.id),
+    SpaceReclaimed: removed.reduce((total, { bytes }) => total + bytes, 0),
+  });
+}
+// #endregion

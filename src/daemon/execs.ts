@@ -13,6 +13,9 @@ export interface ExecInstance {
   request: ExecRequest;
   attach: { stdout: boolean; stderr: boolean };
   pid: number | null;
+  /** With -t, the pty's master while the daemon holds it (exec.ts), and the size the client last asked for. */
+  pty: number | null;
+  size: { rows: number; cols: number } | null;
   running: boolean;
   /** Once it has ended: a second start is refused. */
   exitCode: number | null;
@@ -22,7 +25,7 @@ export class Execs {
   private readonly byId = new Map<string, ExecInstance>();
 
   add(instance: Pick<ExecInstance, 'containerId' | 'request' | 'attach'>): ExecInstance {
-    const made: ExecInstance = { ...instance, id: crypto.randomBytes(32).toString('hex'), pid: null, running: false, exitCode: null };
+    const made: ExecInstance = { ...instance, id: crypto.randomBytes(32).toString('hex'), pid: null, pty: null, size: null, running: false, exitCode: null };
     this.byId.set(made.id, made);
     return made;
   }

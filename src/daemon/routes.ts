@@ -3,6 +3,8 @@
 import type { DaemonRequest, HijackedRequest } from './http.js';
 import { info, ping, version } from './system.js';
 import { create, inspect, kill, pause, remove, rename, resize, restart, start, stop, unpause, wait } from './containers.js';
+import { prune as pruneContainers, top } from './containers.js';
+import { stats } from './stats.js';
 import { createExec, inspectExec, resizeExec, startAttachedExec, startDetachedExec } from './exec.js';
 import { attach } from './attach.js';
 import { list } from './list-containers.js';
@@ -34,6 +36,7 @@ export const ROUTES: Route<DaemonRequest>[] = [
   { method: 'POST', path: '/auth', handle: auth },
   { method: 'POST', path: '/containers/create', handle: create },
   { method: 'GET', path: '/containers/json', handle: list },
+  { method: 'POST', path: '/containers/prune', handle: pruneContainers },
   { method: 'GET', path: '/containers/{id}/json', handle: inspect },
   { method: 'POST', path: '/containers/{id}/start', handle: start },
   { method: 'POST', path: '/containers/{id}/wait', handle: wait },
@@ -48,6 +51,8 @@ export const ROUTES: Route<DaemonRequest>[] = [
   { method: 'HEAD', path: '/containers/{id}/archive', handle: statArchive },
   { method: 'GET', path: '/containers/{id}/archive', handle: getArchive },
   { method: 'PUT', path: '/containers/{id}/archive', handle: putArchive },
+  { method: 'GET', path: '/containers/{id}/top', handle: top },
+  { method: 'GET', path: '/containers/{id}/stats', handle: stats },
   { method: 'DELETE', path: '/containers/{id}', handle: remove },
   { method: 'POST', path: '/containers/{id}/exec', handle: createExec },
   { method: 'POST', path: '/exec/{id}/start', handle: startDetachedExec }, // -d: no upgrade

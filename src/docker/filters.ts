@@ -70,3 +70,20 @@ function globRegExp(pattern: string): RegExp {
 }
 
 const escape = (char: string) => char.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+
+/** Docker's GetTimestamp, for an `until` filter: a Go duration before `now` (`24h`, `1h30m`, `90s`), seconds since
+ *  1970 (`1700000000`, `1700000000.5`), or a date and time (`2026-11-23`, `2026-11-23T12:00:00Z`); in ms since 1970. */
+export function timestampValue(text: string, now: number): number {
+  if (/^[-+]?(\d+(\.\d*)?(ns|us|µs|ms|s|m|h))+$/.test(text)) {
+    const sign = text.startsWith('-') ? -1 : 1;
+    const ms = [...text.matchAll(/(\d+(?:\.\d*)?)(ns|us|µs|ms|s|m|h)/g)]
+      .reduce((total, [, amount, unit]) => total + Number(amount) * DURATION_MS[unit!]!, 0);
+    return now - sign * ms;
+  }
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
+  const date = Date.parse(text);
+  if (Number.isNaN(date)) throw fail(`invalid timestamp "${text}"`, 'give a duration (24h, 10m), seconds since 1970, or a time like 2026-11-23T12:00:00Z');
+  return date;
+}
+
+const DURATION_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1e3, m: 60e3, h: 3600e3 };

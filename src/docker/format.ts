@@ -8,10 +8,10 @@ const MIN_COLUMN_WIDTH = 10;
 const COLUMN_PADDING = 3;
 
 /** Lay `rows` out under `headers`, one line each, every line ending in "\n". */
-export function formatTable(headers: string[], rows: string[][]): string {
+export function formatTable(headers: string[], rows: string[][], minColumnWidth = MIN_COLUMN_WIDTH): string {
   const lines = [headers, ...rows];
   const widths = headers.map((_, column) =>
-    Math.max(MIN_COLUMN_WIDTH, ...lines.map((cells) => (cells[column] ?? '').length + COLUMN_PADDING)));
+    Math.max(minColumnWidth, ...lines.map((cells) => (cells[column] ?? '').length + COLUMN_PADDING)));
   return lines
     .map((cells) => cells.map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column]!))).join(''))
     .map((line) => line + '\n')

@@ -68,7 +68,12 @@ export async function waitForExit(sys: Syscalls, child: StartedChild, forwardInp
   const console = child.ptyFd >= 0 ? (await import('./console.js')).relayConsole(sys, child.ptyFd, forwardInput) : undefined;
   const status = await child.exited;
   await console?.closed;
-  return { code: status.code ?? 128 + os.constants.signals[status.signal!], signal: status.signal };
+  return { code: statusCode(status), signal: status.signal };
+}
+
+/** The exit code a shell would show: the process's own, or 128 + N for a death by signal N. */
+export function statusCode(status: WaitStatus): number {
+  return status.code ?? 128 + os.constants.signals[status.signal!];
 }
 
 export interface StepFailure { step: number; errno: number }

@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Syscalls } from '../kernel/syscalls.js';
 import { forwardSignals, startChild, stepError, waitForExit, type StartedChild } from '../kernel/child.js';
 import { processStartTime } from '../kernel/proc.js';
-import { createCgroup, hostCgroupLayout, planCgroupAt, readUsage, removeCgroup, setFrozen } from '../cgroups/cgroup.js';
+import { cgroupProcesses, createCgroup, hostCgroupLayout, planCgroupAt, readUsage, removeCgroup, setFrozen } from '../cgroups/cgroup.js';
 import { writeFileAtomic } from '../store/atomic.js';
 import { fail, withContext } from '../errors.js';
 import { checkSpec, readBundle, type HookName, type OciHook, type OciProcess, type OciResources } from './spec.js';
@@ -183,7 +183,7 @@ export function kill(ctx: OciContext, id: string, signal = 'SIGTERM', all = fals
   if (status === 'creating') throw fail('container is still being created');
   if (status === 'stopped' && !all) throw fail('container not running');
   const sig = signalOf(signal);
-  for (const pid of all ? cgroupPids(record) : [record.pid]) killQuietly(pid, sig);
+  for (const pid of all ? cgroupProcesses(record.cgroup) : [record.pid]) killQuietly(pid, sig);
 }
 // #endregion
 
@@ -192,15 +192,6 @@ export function signalOf(text: string): NodeJS.Signals | number {
   const name = (text.toUpperCase().startsWith('SIG') ? text.toUpperCase() : `SIG${text.toUpperCase()}`) as NodeJS.Signals;
   if (!(name in os.constants.signals)) throw fail(`unknown signal ${JSON.stringify(text)}`);
   return name;
-}
-
-function cgroupPids(record: OciRecord): number[] {
-  const file = path.join(record.cgroup.dirs[0]!, 'cgroup.procs');
-  try {
-    return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
 }
 
 function killQuietly(pid: number, signal: NodeJS.Signals | number): void {
@@ -213,7 +204,7 @@ function killQuietly(pid: number, signal: NodeJS.Signals | number): void {
 }
 
 export function ps(ctx: OciContext, id: string): number[] {
-  return cgroupPids(loadRecord(ctx.root, id));
+  return cgroupProcesses(loadRecord(ctx.root, id).cgroup);
 }
 
 export async function pause(ctx: OciContext, id: string, frozen: boolean): Promise<void> {
@@ -266,7 +257,7 @@ export async function remove(ctx: OciContext, id: string, force = false): Promis
   if (status === 'creating') throw fail(`cannot delete container ${id} while it is being created`, 'wait for its create to end');
   if (status !== 'stopped') {
     if (!force && status !== 'created') throw fail(`cannot delete container ${id} that is not stopped: ${status}`, 'stop it first, or use delete --force');
-    for (const pid of [record.pid, ...cgroupPids(record)]) killQuietly(pid, 'SIGKILL');
+    for (const pid of [record.pid, ...cgroupProcesses(record.cgroup)]) killQuietly(pid, 'SIGKILL');
     // A frozen process cannot die: thaw it once the signal is queued.
     if (status === 'paused') await setFrozen(record.cgroup, false);
     for (let i = 0; i < 500 && statusOf(record, dir) !== 'stopped'; i++) await sleep(10);

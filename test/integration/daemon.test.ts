@@ -195,9 +195,9 @@ describe.skipIf(!dockerReady)('tsrun daemon, driven by the docker CLI (as root)'
       // Any other failure to start is 126, as dockerd has it.
       expect(docker(['exec', '-u', 'no-such-user', 'box', 'true'])).toMatchObject({ status: 126, stdout: expect.stringContaining('no-such-user') });
       expect(docker(['exec', 'no-such-box', 'true'])).toMatchObject({ status: 1, stderr: 'Error response from daemon: No such container: no-such-box\n' });
-      expect(docker(['exec', '-t', 'box', 'true'])).toMatchObject({ status: 1, stderr: expect.stringContaining('tsrun cannot give an exec a terminal through its daemon yet') });
+      expect(docker(['exec', '-t', 'box', 'sh', '-c', 'exit 4'])).toMatchObject({ status: 4 }); // a terminal now: daemon-more.test.ts
 
-      // Resizes: 200, as dockerd answers for a container or exec without a terminal (no other kind comes in yet).
+      // Resizes: 200, as dockerd answers for a container or exec without a terminal.
       const made = await request(socket, 'POST', '/v1.41/containers/box/exec', JSON.stringify({ Cmd: ['true'] }));
       expect(made.status).toBe(201);
       const execId = (JSON.parse(made.body) as { Id: string }).Id;

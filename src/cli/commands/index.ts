@@ -14,6 +14,7 @@ import { renameCommand } from './rename.js';
 import { pauseCommand } from './pause.js';
 import { unpauseCommand } from './unpause.js';
 import { statsCommand } from './stats.js';
+import { topCommand } from './top.js';
 import { containerExitedCommand } from './container-exited.js';
 import { dnsServerCommand } from './dns-server.js';
 import { createCommand } from './create.js';
@@ -56,6 +57,7 @@ export const commands: CommandModule<any, any>[] = [
   pauseCommand,
   unpauseCommand,
   statsCommand,
+  topCommand,
   psCommand,
   rmCommand,
   inspectCommand,

@@ -152,9 +152,14 @@ describe('a container cgroup in a fake cgroupfs', () => {
       'memory.current': '1048576\n', 'memory.max': 'max\n', 'pids.current': '3\n',
       'cpu.stat': 'usage_usec 2500\nuser_usec 2000\nsystem_usec 500\n',
       'memory.events': 'low 0\nhigh 0\nmax 4\noom 1\noom_kill 1\n',
+      'memory.stat': 'anon 524288\nfile 262144\ninactive_file 131072\n',
+      'io.stat': '8:0 rbytes=4096 wbytes=512 rios=1 wios=1 dbytes=0 dios=0\n',
     };
     for (const [file, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, file), text);
-    expect(readUsage(plan)).toEqual({ memoryBytes: 1048576, memoryLimit: null, cpuNanoseconds: 2_500_000, pids: 3 });
+    expect(readUsage(plan)).toEqual({
+      memoryBytes: 1048576, memoryLimit: null, memoryStat: { anon: 524288, file: 262144, inactive_file: 131072 },
+      cpuNanoseconds: 2_500_000, perCpuNanoseconds: [], pids: 3, io: [{ major: 8, minor: 0, readBytes: 4096, writeBytes: 512 }],
+    });
     expect(oomKills(plan)).toBe(1);
     // The kernel freezes in the background: "frozen 1" in cgroup.events once every task has stopped.
     const events = (frozen: 0 | 1) => fs.writeFileSync(path.join(dir, 'cgroup.events'), `populated 1\nfrozen ${frozen}\n`);
@@ -171,7 +176,7 @@ describe('a container cgroup in a fake cgroupfs', () => {
     expect(fs.readFileSync(path.join(dir, 'cgroup.freeze'), 'utf8')).toBe('0');
   });
 
-  it('v1: reads usage per controller (cpuacct for CPU time) and OOM kills from memory.oom_control', () => {
+  it('v1: reads usage per controller (cpuacct for CPU time, CPU by CPU too) and OOM kills from memory.oom_control', () => {
     const roots = { memory: path.join(root, 'memory'), cpuacct: path.join(root, 'cpuacct'), pids: path.join(root, 'pids') };
     const plan = planCgroup({ version: 1, roots }, 'abc', {});
     const write = (controller: keyof typeof roots, file: string, text: string) => {
@@ -181,9 +186,14 @@ describe('a container cgroup in a fake cgroupfs', () => {
     write('memory', 'memory.usage_in_bytes', '2097152\n');
     write('memory', 'memory.limit_in_bytes', '9223372036854771712\n'); // v1's "no limit"
     write('memory', 'memory.oom_control', 'oom_kill_disable 0\nunder_oom 0\noom_kill 2\n');
+    write('memory', 'memory.stat', 'cache 4096\nrss 8192\ntotal_inactive_file 1024\n');
     write('cpuacct', 'cpuacct.usage', '123456789\n');
+    write('cpuacct', 'cpuacct.usage_percpu', '123000000 456789 \n');
     write('pids', 'pids.current', '4\n');
-    expect(readUsage(plan)).toEqual({ memoryBytes: 2097152, memoryLimit: null, cpuNanoseconds: 123456789, pids: 4 });
+    expect(readUsage(plan)).toEqual({
+      memoryBytes: 2097152, memoryLimit: null, memoryStat: { cache: 4096, rss: 8192, total_inactive_file: 1024 },
+      cpuNanoseconds: 123456789, perCpuNanoseconds: [123000000, 456789], pids: 4, io: null,
+    });
     expect(oomKills(plan)).toBe(2);
   });
 });

@@ -1,6 +1,6 @@
 // Docker's ?filters= and its reference filter, as `docker images NAME` and `docker image prune` send them.
 import { describe, expect, it } from 'vitest';
-import { labelsMatch, parseFilters, patternMatches, referenceMatches } from '../../../src/docker/filters.js';
+import { labelsMatch, parseFilters, patternMatches, referenceMatches, timestampValue } from '../../../src/docker/filters.js';
 import { parseReference } from '../../../src/image/reference.js';
 
 describe('filters', () => {
@@ -46,5 +46,23 @@ describe('filters', () => {
     expect(labelsMatch(['empty='], labels)).toBe(true);
     expect(labelsMatch(['toString'], labels)).toBe(false);
     expect(labelsMatch([], {})).toBe(true);
+  });
+});
+
+describe('timestampValue: an until filter\'s value, as dockerd reads it', () => {
+  const now = Date.parse('2026-12-06T12:00:00Z');
+
+  it('reads a Go duration as that long before now, seconds since 1970, and a date and time', () => {
+    expect(timestampValue('24h', now)).toBe(now - 24 * 3600e3);
+    expect(timestampValue('1h30m', now)).toBe(now - 90 * 60e3);
+    expect(timestampValue('1.5s', now)).toBe(now - 1500);
+    expect(timestampValue('1700000000', now)).toBe(1_700_000_000_000);
+    expect(timestampValue('1700000000.25', now)).toBe(1_700_000_000_250);
+    expect(timestampValue('2026-11-23T12:00:00Z', now)).toBe(Date.parse('2026-11-23T12:00:00Z'));
+  });
+
+  it('refuses what is none of those', () => {
+    expect(() => timestampValue('yesterday', now)).toThrow(/invalid timestamp "yesterday"/);
+    expect(() => timestampValue('10d', now)).toThrow(/invalid timestamp/);
   });
 });
