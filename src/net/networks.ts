@@ -137,7 +137,10 @@ export function inspectNetwork(paths: StorePaths, host: NetworkHost, nameOrId: s
   const prefix = parseSubnet(network.subnet).prefix;
   const leases = readBridgeState(host.stateDir, network.bridge)?.leases ?? {};
   const containers = Object.fromEntries(Object.entries(leases).map(([address, lease]) => [lease.container, { Name: lease.name ?? '', IPv4Address: `${address}/${prefix}` }]));
-  return networkDocument(network, 'bridge', [{ Subnet: network.subnet, Gateway: network.gateway }], containers, { 'com.docker.network.bridge.name': network.bridge });
+  // Options are what the network was created with, as dockerd keeps them: the default bridge names its Linux bridge,
+  // as docker0's does; a user network was given none (docker-compose would see any other as a change, and recreate it).
+  const options = nameOrId === 'bridge' ? { 'com.docker.network.bridge.name': network.bridge } : {};
+  return networkDocument(network, 'bridge', [{ Subnet: network.subnet, Gateway: network.gateway }], containers, options);
 }
 
 /** Every field the docker CLI reads: it decodes Created as a time, so it must be one. */

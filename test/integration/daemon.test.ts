@@ -613,7 +613,7 @@ describe.skipIf(!dockerReady)('tsrun daemon, driven by the docker CLI (as root)'
     }
   });
 
-  it.skipIf(!fs.existsSync(COMPOSE))('runs a two-service docker-compose project: a network, an alias, depends_on; up -d, ps, logs, down', async () => {
+  it.skipIf(!fs.existsSync(COMPOSE))('runs a two-service docker-compose project: a network, an alias, depends_on; up with --exit-code-from, up -d, ps, exec, logs, down', async () => {
     const project = path.join(dir, 'compose');
     fs.mkdirSync(project, { recursive: true });
     fs.writeFileSync(path.join(project, 'docker-compose.yml'), [
@@ -621,11 +621,12 @@ describe.skipIf(!dockerReady)('tsrun daemon, driven by the docker CLI (as root)'
       'services:',
       '  web:',
       '    image: tsrun-demo',
-      '    command: ["sh", "-c", "mkdir /www && echo hello-from-web > /www/index.html && httpd -f -p 80 -h /www"]',
+      '    command: ["sh", "-c", "mkdir -p /www && echo hello-from-web > /www/index.html && exec httpd -f -p 80 -h /www"]',
+      '    stop_signal: SIGKILL', // httpd as PID 1 ignores SIGTERM: no 10 s wait at each stop
       '    networks: { back: { aliases: [site] } }',
       '  client:',
       '    image: tsrun-demo',
-      '    command: ["sh", "-c", "sleep 1; wget -q -O - http://site/ && wget -q -O - http://web/"]',
+      '    command: ["sh", "-c", "sleep 1; wget -q -O - http://site/ && wget -q -O - http://web/ && exit 3"]',
       '    depends_on: [web]',
       '    networks: [back]',
       'networks:',
@@ -639,12 +640,20 @@ describe.skipIf(!dockerReady)('tsrun daemon, driven by the docker CLI (as root)'
       return { status: result.status, stdout: result.stdout, stderr: result.stderr };
     };
     try {
+      // In the foreground: the client's output, and its exit code as compose's once it ends and web is stopped.
+      const run = compose(['up', '--no-color', '--abort-on-container-exit', '--exit-code-from', 'client']);
+      expect(run).toMatchObject({ status: 3, stderr: expect.stringMatching(/Creating network "pair_back".*Creating pair_web_1 \.\.\. done.*Creating pair_client_1 \.\.\. done/s) });
+      expect(run.stdout).toMatch(/client_1 +\| hello-from-web\nclient_1 +\| hello-from-web\n(.*\n)*pair_client_1 exited with code 3\n/);
+      expect(docker(['inspect', '-f', '{{.State.Status}}', 'pair_web_1']).stdout).toBe('exited\n');
+      expect(docker(['inspect', '-f', '{{.State.ExitCode}} {{index .Config.Labels "com.docker.compose.service"}}', 'pair_client_1']).stdout).toBe('3 client\n');
+
+      // Again, in the background: the same network and containers, started again (nothing to recreate).
       const up = compose(['up', '-d']);
-      expect(up).toMatchObject({ status: 0, stderr: expect.stringMatching(/Creating network "pair_back".*Creating pair_web_1 \.\.\. done.*Creating pair_client_1 \.\.\. done/s) });
+      expect(up).toMatchObject({ status: 0, stderr: expect.stringMatching(/Starting pair_web_1 \.\.\. done.*Starting pair_client_1 \.\.\. done/s) });
+      expect(up.stderr).not.toMatch(/recreate/i);
       expect(compose(['ps'])).toMatchObject({ status: 0, stdout: expect.stringMatching(/pair_web_1 .* Up /) });
-      // The client fetched the page by the web service's alias and by its name, through the network's name server.
+      expect(compose(['exec', '-T', 'web', 'sh', '-c', 'cat /www/index.html; exit 4'])).toMatchObject({ status: 4, stdout: 'hello-from-web\n' });
       await eventually(() => docker(['inspect', '-f', '{{.State.Status}}', 'pair_client_1']).stdout === 'exited\n');
-      expect(docker(['inspect', '-f', '{{.State.ExitCode}} {{index .Config.Labels "com.docker.compose.service"}}', 'pair_client_1']).stdout).toBe('0 client\n');
       expect(compose(['logs', '--no-color', 'client'])).toMatchObject({ status: 0, stdout: expect.stringContaining('client_1  | hello-from-web\nclient_1  | hello-from-web\n') });
       const down = compose(['down']);
       expect(down).toMatchObject({ status: 0, stderr: expect.stringContaining('Removing network pair_back') });

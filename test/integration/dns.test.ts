@@ -87,7 +87,7 @@ describe.skipIf(!asRoot)('the name server of a user network (as root)', () => {
   async function namesServed() {
     expect(await run(['network', 'create', 'names'])).toMatchObject({ status: 0, stderr: '' });
     const network = JSON.parse((await run(['network', 'inspect', 'names'])).stdout)[0];
-    const bridge = network.Options['com.docker.network.bridge.name'] as string;
+    const bridge = `tsrun-${(network.Id as string).slice(0, 8)}`; // the Linux bridge of a user network
     const gateway = network.IPAM.Config[0].Gateway as string;
 
     expect(await run(['run', '-d', '--name', 'alpha', '--network', 'names', 'tsrun-demo', 'sleep', '300'])).toMatchObject({ status: 0, stderr: '' });
@@ -152,7 +152,7 @@ describe.skipIf(!asRoot)('the name server of a user network (as root)', () => {
 
   async function aliasesAndConnect() {
     for (const name of ['aliased', 'elsewhere']) expect(await run(['network', 'create', name])).toMatchObject({ status: 0, stderr: '' });
-    const bridgeOf = async (name: string) => JSON.parse((await run(['network', 'inspect', name])).stdout)[0].Options['com.docker.network.bridge.name'] as string;
+    const bridgeOf = async (name: string) => `tsrun-${(JSON.parse((await run(['network', 'inspect', name])).stdout)[0].Id as string).slice(0, 8)}`;
     const [aliased, elsewhere] = [await bridgeOf('aliased'), await bridgeOf('elsewhere')];
     const detached = (name: string, flags: string[]) => run(['run', '-d', '--name', name, ...flags, 'tsrun-demo', 'sleep', '300']);
 
