@@ -15,7 +15,7 @@ import { pruneContainers } from '../containers/prune.js';
 import { labelsMatch, timestampValue } from '../docker/filters.js';
 import { createRequest } from './create-body.js';
 import {
-  asBadRequest, badRequest, conflict, filtersIn, messageOf, notFound, queryFlag, readJsonBody, sendEmpty, sendJson, type DaemonRequest,
+  asBadRequest, badRequest, conflict, endJson, filtersIn, messageOf, notFound, queryFlag, readJsonBody, sendEmpty, sendJson, type DaemonRequest,
 } from './http.js';
 
 /** The container the path names ({id}: a name, an id or an id's prefix), as it is now; Docker's 404 if none. */
@@ -82,7 +82,7 @@ export async function wait(request: DaemonRequest): Promise<void> {
     if (signal.aborted) return; // the client has gone: `run -d` opens a wait and leaves it
     answer = { StatusCode: -1, Error: { Message: messageOf(error) } };
   }
-  res.end(JSON.stringify(answer) + '\n');
+  endJson(res, answer);
 }
 // #endregion
 

@@ -10,6 +10,7 @@ import type { Execs } from './execs.js';
 import type { Events } from './events.js';
 import { TsrunError, errorText, hasErrorCode } from '../errors.js';
 import { parseFilters, type Filters } from '../docker/filters.js';
+import { transcript } from './api-log.js';
 
 /** The API version tsrun speaks. Below 1.30 the CLI's `run` waits for the exit through the events API instead of
  *  /wait?condition=, so the version must be sent on /_ping; above 1.41 the CLI adds fields tsrun does not read. */
@@ -78,8 +79,15 @@ export function commonHeaders(version: string): Record<string, string> {
 
 export function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body) + '\n';
+  transcript.answers.set(res, body);
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
   res.end(text);
+}
+
+/** The JSON body of an answer whose headers went ahead of it (a wait's). */
+export function endJson(res: http.ServerResponse, body: unknown): void {
+  transcript.answers.set(res, body);
+  res.end(JSON.stringify(body) + '\n');
 }
 
 /** 204 No Content, 304 Not Modified (a start of a started container, a stop of a stopped one), or a 200 or 201
@@ -126,7 +134,9 @@ export async function readJsonBody(req: http.IncomingMessage): Promise<unknown> 
   const text = Buffer.concat(chunks).toString('utf8');
   if (text.trim() === '') return {};
   try {
-    return JSON.parse(text);
+    const body: unknown = JSON.parse(text);
+    transcript.bodies.set(req, body);
+    return body;
   } catch (error) {
     throw badRequest(`the request body is not JSON: ${(error as Error).message}`);
   }

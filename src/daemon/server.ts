@@ -16,6 +16,7 @@ import type { Runtime } from '../runtime.js';
 import { errorText, fail } from '../errors.js';
 import { inSpan } from '../trace/span.js';
 import { reconcileAll } from '../containers/reconcile.js';
+import { apiLines, transcript } from './api-log.js';
 import { tsrunVersion } from '../version.js';
 import { Runs } from './runs.js';
 import { Events } from './events.js';
@@ -50,7 +51,7 @@ export function parseHost(text: string): Listen {
 }
 
 // #region serve
-export async function serve(runtime: Runtime, listen: Listen, log: (line: string) => void): Promise<Daemon> {
+export async function serve(runtime: Runtime, listen: Listen, log: (line: string) => void, options: { logApi?: boolean } = {}): Promise<Daemon> {
   await reconcileAll(runtime); // what happened while no daemon was looking: exits recorded, --rm containers gone
   const events = new Events();
   const runs = new Runs(runtime, events);
@@ -89,7 +90,7 @@ export async function serve(runtime: Runtime, listen: Listen, log: (line: string
       if (statusOf(error) >= 500) log(`tsrun: ${req.method} ${path}: ${errorText(error)}`);
     }
     return { route: found?.route.path, status: res.statusCode };
-  }, log)));
+  }, log, options.logApi ? (status) => apiLines(transcript.bodies.get(req), transcript.answers.get(res), status) : undefined)));
 
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => track(respond(req, async (url, path) => {
     socket.on('error', () => {}); // a client that goes away mid-stream: seen as 'close'
@@ -112,7 +113,7 @@ export async function serve(runtime: Runtime, listen: Listen, log: (line: string
       if (statusOf(error) >= 500) log(`tsrun: ${req.method} ${path}: ${errorText(error)}`);
       return { route: found?.route.path, status: upgraded ? 101 : statusOf(error) };
     }
-  }, log)));
+  }, log, options.logApi ? (status) => apiLines(transcript.bodies.get(req), undefined, status) : undefined)));
 
   await listenOn(server, listen);
   return {
@@ -131,11 +132,12 @@ export async function serve(runtime: Runtime, listen: Listen, log: (line: string
 
 /** One request: its span (with HTTP's semantic attributes: never a body, an environment variable or the query;
  *  a trace of its own, unless the client sent a traceparent header: then a part of the client's), its answer,
- *  and its line on stderr. */
+ *  and its line on stderr (with --log-api, what `bodies` adds under it). */
 async function respond(
   req: http.IncomingMessage,
   answer: (url: URL, path: string) => Promise<{ route: string | undefined; status: number }>,
   log: (line: string) => void,
+  bodies?: (status: number) => string[],
 ): Promise<void> {
   const started = performance.now();
   const url = new URL(req.url ?? '/', 'http://tsrun');
@@ -151,6 +153,7 @@ async function respond(
     return result;
   }, SpanKind.SERVER));
   log(`${req.method} ${req.url} ${status} ${Math.round(performance.now() - started)} ms`);
+  for (const line of bodies?.(status) ?? []) log(line);
 }
 
 async function listenOn(server: http.Server, listen: Listen): Promise<void> {

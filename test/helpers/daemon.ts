@@ -55,13 +55,13 @@ export interface TestDaemon {
   stop(): Promise<void>;
 }
 
-export async function startTestDaemon(label: string): Promise<TestDaemon> {
+export async function startTestDaemon(label: string, flags: string[] = []): Promise<TestDaemon> {
   const root = await storeWithDemoImage(label);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-daemon-'));
   const socket = path.join(dir, 'tsrun.sock');
   const logFile = path.join(dir, 'daemon.log');
   const out = fs.openSync(logFile, 'w');
-  const daemon = spawn(process.execPath, [TSRUN, 'daemon', '--host', `unix://${socket}`], { env: { ...process.env, TSRUN_ROOT: root }, stdio: ['ignore', 'ignore', out] });
+  const daemon = spawn(process.execPath, [TSRUN, 'daemon', '--host', `unix://${socket}`, ...flags], { env: { ...process.env, TSRUN_ROOT: root }, stdio: ['ignore', 'ignore', out] });
   fs.closeSync(out);
   await eventually(() => fs.existsSync(socket));
   const log = () => fs.readFileSync(logFile, 'utf8');

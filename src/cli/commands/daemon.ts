@@ -2,7 +2,7 @@
 // that the docker CLI drives tsrun (`DOCKER_HOST=unix:///run/tsrun/tsrun.sock docker run --rm tsrun-demo echo hi`).
 import type { CommandModule } from 'yargs';
 
-interface DaemonArgs { root?: string; host: string }
+interface DaemonArgs { root?: string; host: string; 'log-api': boolean }
 
 const DEFAULT_HOST = 'unix:///run/tsrun/tsrun.sock';
 
@@ -11,6 +11,7 @@ export const daemonCommand: CommandModule<object, DaemonArgs> = {
   describe: 'Serve the Docker Engine API, for the docker CLI, until SIGTERM or SIGINT (containers keep running)',
   builder: (yargs) => yargs.options({
     host: { alias: 'H', type: 'string', default: DEFAULT_HOST, describe: 'Where to listen: unix:///PATH, or tcp://127.0.0.1:PORT (no TLS: loopback only)' },
+    'log-api': { type: 'boolean', default: false, describe: 'Under each request\'s line, the JSON it carried and the JSON answered (no secrets, no empty fields)' },
   }) as never,
   handler: async (argv) => {
     const { runtimeFor } = await import('../runtime.js');
@@ -22,7 +23,7 @@ export const daemonCommand: CommandModule<object, DaemonArgs> = {
       // Docker's warning, in substance: the API has no login, and it runs anything as root.
       say(`tsrun: WARNING: the API on ${argv.host} has no TLS and asks for no password: every user of this machine who can connect to it can run anything as root`);
     }
-    const daemon = await serve(runtime, listen, say);
+    const daemon = await serve(runtime, listen, say, { logApi: argv['log-api'] });
     const where = listen.kind === 'systemd' ? 'the socket systemd passed' : `${argv.host}: DOCKER_HOST=${argv.host} docker …`;
     say(`tsrun: daemon listening on ${where} (store ${runtime.paths.root})`);
     const signal = await new Promise<NodeJS.Signals>((resolve) => {
