@@ -2,7 +2,8 @@
 // Its output is the monitor's log, followed from now on; its input, for a
 // container run with -d -i, goes into the FIFO the container reads as stdin.
 // Signals go to the container (docker's --sig-proxy), and attach ends with
-// the container, returning its exit code.
+// the container, returning its exit code; or, on a terminal, when the user
+// types the detach keys (ctrl-p ctrl-q), leaving the container running.
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -15,17 +16,28 @@ import { readLogs } from './logs.js';
 import { gone, waitForExit } from './stop.js';
 import { getContainer } from '../store/containers.js';
 import { reconcile } from './reconcile.js';
+import { DEFAULT_DETACH_KEYS, DetachWatcher, parseDetachKeys } from './detach-keys.js';
 
 const PROXIED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
 
 // #region attach
-export async function attach(runtime: Runtime, record: ContainerRecord, options: { stdin: boolean }): Promise<number> {
+export async function attach(runtime: Runtime, record: ContainerRecord, options: { stdin: boolean; detachKeys?: string }): Promise<number> {
+  const keys = parseDetachKeys(options.detachKeys ?? DEFAULT_DETACH_KEYS);
   const container = await reconcile(runtime, record);
   if (!container || !isUp(container.state)) throw fail(`container ${record.name} is not running`, 'start it first, or read what it wrote with `tsrun logs`');
   const input = options.stdin && container.config.interactive ? openInput(runtime, container.id) : undefined;
-  if (input) process.stdin.pipe(input);
-  // A container with a terminal (-d -t): this terminal passes every key on as it is, and lends it its size.
+  // A container with a terminal (-d -t): this terminal passes every key on as it is, and lends it its size; but the
+  // detach keys let go of the container, which runs on.
   const terminal = container.config.tty && process.stdin.isTTY && process.stdout.isTTY;
+  let detached = false;
+  const watcher = new DetachWatcher(terminal ? keys : []);
+  const type = (chunk: Buffer) => {
+    const { forward, detach } = watcher.take(chunk);
+    if (forward.length > 0) input!.write(forward);
+    detached ||= detach;
+  };
+  const endInput = () => input!.end(); // the end of what is piped in ends the container's input (StdinOnce)
+  if (input) process.stdin.on('data', type).once('end', endInput);
   const fitSize = () => resizeTerminal(runtime, container.id, process.stdout.rows, process.stdout.columns);
   if (terminal) {
     process.stdin.setRawMode(true);
@@ -43,6 +55,10 @@ export async function attach(runtime: Runtime, record: ContainerRecord, options:
       for (const entry of entries.slice(shown)) (entry.stream === 'stderr' ? process.stderr : process.stdout).write(entry.log);
       shown = entries.length;
       if (!up) break;
+      if (detached) {
+        process.stderr.write('read escape sequence\n'); // Docker's words, and its exit code 1
+        return 1;
+      }
       await sleep(50);
     }
     return (await waitForExit(runtime, container.id) ?? gone(container.name)).state.exitCode ?? 0;
@@ -53,7 +69,7 @@ export async function attach(runtime: Runtime, record: ContainerRecord, options:
     }
     for (const signal of PROXIED_SIGNALS) process.off(signal, proxy);
     if (input) {
-      process.stdin.unpipe(input);
+      process.stdin.off('data', type).off('end', endInput);
       process.stdin.pause();
       input.destroy();
     }

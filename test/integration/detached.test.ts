@@ -12,7 +12,6 @@ import { isSameProcess } from '../../src/kernel/proc.js';
 
 const asRoot = process.getuid?.() === 0;
 
-/** Until `check` holds, at most `ms`. */
 describe.skipIf(!asRoot)('detached containers (as root)', () => {
   let root: string;
   const run = (...args: string[]) => tsrun(root, args);
@@ -164,6 +163,38 @@ describe.skipIf(!asRoot)('detached containers (as root)', () => {
     await eventually(() => run('logs', 'listener').stdout === 'ready\n');
     expect(tsrun(root, ['attach', 'listener'], { input: 'hello\n' })).toEqual({ status: 5, stdout: 'got hello\n', stderr: '' });
     expect(run('attach', 'listener')).toMatchObject({ status: 125, stderr: expect.stringContaining('is not running') });
+  });
+
+  it('detaches from a container with a terminal at ctrl-p ctrl-q (or --detach-keys), leaving it running', async () => {
+    run('run', '-d', '-i', '-t', '--name', 'shell', 'tsrun-demo', 'sh');
+    // script(1) gives attach a terminal, and what the test writes is typed into it: a command, once attach is
+    // listening (a key typed before attach makes the terminal raw would be the line discipline's), then the keys.
+    const attached = async (command: string, keys: string, flags: string[] = []) => {
+      const script = spawn('script', ['-qfec', [process.execPath, TSRUN, 'attach', ...flags, 'shell'].join(' '), '/dev/null'], {
+        env: { ...process.env, TSRUN_ROOT: root }, stdio: ['pipe', 'pipe', 'ignore'],
+      });
+      let output = '';
+      script.stdout.setEncoding('utf8').on('data', (chunk: string) => { output += chunk; });
+      const exited = new Promise<number | null>((resolve) => script.once('exit', resolve));
+      try {
+        await sleep(1_500);
+        script.stdin.write(`${command}\r`);
+        await eventually(() => /= \d+\r*\n/.test(output), 10_000); // its answer: the shell read the line
+        script.stdin.write(keys);
+        return { status: await Promise.race([exited, sleep(10_000).then(() => 'still attached')]), output };
+      } finally {
+        script.kill('SIGKILL');
+      }
+    };
+    const first = await attached('echo = $((6*7))', '\x10\x11');
+    expect(first).toEqual({ status: 1, output: expect.stringMatching(/= 42\r*\n(.|\n)*read escape sequence/) });
+    expect(state('shell').Status).toBe('running');
+    // Other keys: "x" detaches; ctrl-p is a key like any other then.
+    const second = await attached('echo = $((2*3))', 'x', ['--detach-keys', 'x']);
+    expect(second).toEqual({ status: 1, output: expect.stringMatching(/= 6\r*\n(.|\n)*read escape sequence/) });
+    expect(state('shell').Status).toBe('running');
+    expect(run('attach', '--detach-keys', 'ctrl-1', 'shell')).toMatchObject({ status: 125, stderr: expect.stringContaining('invalid detach keys "ctrl-1"') });
+    expect(run('rm', '-f', 'shell').status).toBe(0);
   });
 
   it('rm -f of a running detached container removes its cgroup too (its monitor frees it before the record goes)', () => {
