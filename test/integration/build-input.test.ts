@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeWithDemoImage, tsrun, type CliResult } from '../helpers/cli.js';
 import { tempDir } from '../helpers/images.js';
@@ -91,6 +92,42 @@ describe.skipIf(!asRoot)('tsrun build input (as root)', () => {
     const again = run('build', '--network', 'none', '-t', 'heredocs:2', dir);
     expect(ran(again)).toEqual(['RUN <<script (#!/bin/sh...)', "RUN cat <<A > /a && cat <<-'B' > /b", 'COPY <<EOF /etc/motd', 'COPY --chmod=600 <<"raw" <<cooked /docs/', 'ADD <<EOF /added']);
     expect(inContainer('heredocs:2', 'cat /program')).toBe('changed /dev/pipes/script\n');
+  });
+
+  it('reads the context from stdin as docker build does: a tar (gzip\'d or not, -f inside it), a Dockerfile alone, or -f - with a directory', () => {
+    const dir = context('stdin', {
+      'Dockerfile': 'FROM tsrun-demo\nCOPY . /ctx/\n',
+      'web.Dockerfile': 'FROM tsrun-demo\nCOPY app.txt /web.txt\n',
+      'app.txt': 'app\n',
+      'secret.txt': 'left out\n',
+      '.dockerignore': 'secret.txt\n',
+    });
+    const tar = execFileSync('tar', ['-C', dir, '-cf', '-', '.']);
+    const stdin = (input: Buffer | string, ...args: string[]) => tsrun(root, ['build', '--network', 'none', ...args], { input });
+    const listing = (image: string) => inContainer(image, 'ls -A /ctx');
+
+    expect(stdin(tar, '-t', 'stdin:tar', '-').status).toBe(0);
+    expect(listing('stdin:tar')).toBe('.dockerignore\nDockerfile\napp.txt\nweb.Dockerfile\n'); // .dockerignore inside the tar counts
+    expect(stdin(zlib.gzipSync(tar), '-t', 'stdin:web', '-f', 'web.Dockerfile', '-').status).toBe(0);
+    expect(inContainer('stdin:web', 'cat /web.txt')).toBe('app\n');
+
+    // Not a tar: the Dockerfile, alone in a context of its own.
+    expect(stdin('FROM tsrun-demo\nCOPY . /ctx/\n', '-t', 'stdin:alone', '-').status).toBe(0);
+    expect(listing('stdin:alone')).toBe('Dockerfile\n');
+
+    // -f -: the Dockerfile from stdin, the files from the directory.
+    expect(stdin('FROM tsrun-demo\nCOPY app.txt /from-dir.txt\n', '-t', 'stdin:file', '-f', '-', dir).status).toBe(0);
+    expect(inContainer('stdin:file', 'cat /from-dir.txt')).toBe('app\n');
+
+    const refused = (input: Buffer | string, ...args: string[]) => {
+      const result = stdin(input, ...args);
+      expect(result.status).toBe(1);
+      return result.stderr.trim();
+    };
+    expect(refused('FROM tsrun-demo\n', '-f', '-', '-')).toMatch(/^tsrun: invalid argument: can't use stdin for both build context and dockerfile/);
+    expect(refused('FROM tsrun-demo\n', '-f', 'Dockerfile', '-')).toMatch(/^tsrun: ambiguous Dockerfile source: both stdin and flag correspond to Dockerfiles/);
+    expect(refused(tar, '-f', 'missing.Dockerfile', '-')).toMatch(/^tsrun: Cannot locate specified Dockerfile: missing.Dockerfile/);
+    expect(fs.readdirSync(path.join(root, 'tmp')).filter((name) => /^(context|stdin)-/.test(name))).toEqual([]); // every context unpacked is gone
   });
 
   it('stops at a here-document it cannot read, naming the line: one never closed, one on another descriptor', () => {
