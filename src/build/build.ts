@@ -276,6 +276,7 @@ class Builder {
       }
       checkRunRequest(request);
       container = await createContainer(this.runtime, request);
+      step.containerCreated?.(container.id);
       const exit = await start(this.runtime, container, { io: { stdin: 0, stdout: output.fd, stderr: output.fd } });
       await output.finish();
       if (exit.exitCode !== 0) {
@@ -284,7 +285,10 @@ class Builder {
       return await newImage(this.runtime, image, { layer: containerLayer(this.runtime, container, false), config: image.config.config ?? {}, history: { created_by: text }, repoTags: [] });
     } finally {
       await output.finish();
-      if (container) deleteContainer(this.runtime.paths, container.id);
+      if (container) {
+        deleteContainer(this.runtime.paths, container.id);
+        step.containerRemoved?.(container.id);
+      }
       if (programDir) fs.rmSync(programDir, { recursive: true, force: true });
     }
   }

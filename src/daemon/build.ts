@@ -95,7 +95,9 @@ function jsonMap(query: URLSearchParams, name: string): Record<string, unknown> 
 
 // #region classic-progress
 /** The classic builder's telling: "Step N/M : INSTRUCTION", the step's output as it is, then the id of the image the
- *  step made (" ---> 24419564ecc4"), after " ---> Using cache" when an earlier build made it. */
+ *  step made (" ---> 24419564ecc4"), after " ---> Using cache" when an earlier build made it. A RUN's container is
+ *  named as it is made (" ---> Running in 0fc2771fe5a0") and removed; dockerd also makes one, which runs nothing,
+ *  for each settings step (ENV, CMD, …), but tsrun makes no container there, so it names none. */
 export class ClassicProgress implements Progress {
   constructor(private readonly send: (message: object) => void) {}
 
@@ -108,6 +110,8 @@ export class ClassicProgress implements Progress {
       cached: (id) => write(` ---> Using cache\n ---> ${shortId(id)}\n`),
       done: (id) => write(` ---> ${shortId(id)}\n`),
       error: () => {}, // the error is the stream's last message, which the CLI prints
+      containerCreated: (id) => write(` ---> Running in ${shortId(id)}\n`),
+      containerRemoved: (id) => write(`Removing intermediate container ${shortId(id)}\n`),
     };
   }
 
