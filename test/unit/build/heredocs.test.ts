@@ -1,7 +1,7 @@
 // Here-documents as BuildKit's Dockerfile frontend reads them (dockerfile.ts finds them, heredocs.ts says what
 // they mean): their content exactly as written, `<<-` and quoted names, what RUN runs, and the errors.
 import { describe, expect, it } from 'vitest';
-import { BuildError, parseDockerfile, shown } from '../../../src/build/dockerfile.js';
+import { BuildError, parseDockerfile, parseTrigger, shown } from '../../../src/build/dockerfile.js';
 import { contentOf, heredocCommand } from '../../../src/build/heredocs.js';
 
 const parse = (text: string) => parseDockerfile(text, 'Dockerfile').instructions;
@@ -46,9 +46,11 @@ describe('here-documents in a Dockerfile', () => {
   });
 
   it('leaves ONBUILD\'s document in its text, read when it runs', () => {
-    const [, onbuild, env] = parse('FROM x\nONBUILD RUN <<EOF\nlater\nEOF\nENV A=1\n');
+    const dockerfile = parseDockerfile('FROM x\nONBUILD RUN <<EOF\nlater\nEOF\nENV A=1\n', 'Dockerfile');
+    const [, onbuild, env] = dockerfile.instructions;
     expect(onbuild!.args).toBe('RUN <<EOF\nlater\nEOF');
     expect(env!.line).toBe(5);
+    expect(parseTrigger(dockerfile, onbuild!, onbuild!.args)).toMatchObject({ line: 2, keyword: 'RUN', args: '<<EOF', heredocs: [{ name: 'EOF', content: 'later\n' }] });
   });
 
   it('shows a RUN of one document by its first line, as BuildKit does', () => {
