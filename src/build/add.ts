@@ -55,7 +55,7 @@ export async function planAdd(sys: Syscalls, context: SourceTree, image: SourceT
 // #endregion
 
 /** Whether the file reads as a tar, once decompressed: its first header is one. */
-async function isArchive(file: string): Promise<boolean> {
+export async function isArchive(file: string): Promise<boolean> {
   const input = fs.createReadStream(file);
   const entries = readTar(decompress(input));
   try {

@@ -35,13 +35,14 @@ import { DEFAULT_SECURITY } from '../security/options.js';
 import { annotate, inSpan } from '../trace/span.js';
 import { BuildError, buildError, flagValue, jsonForm, parseDockerfile, parseTrigger, shown, type Dockerfile, type Instruction } from './dockerfile.js';
 import { declaredArgs, expand, planBuild, stageLabel, stageNamed, type BuildPlan, type Stage } from './plan.js';
-import { commandOf, settingsChange } from './settings.js';
+import { commandOf, settingsChange, withShell } from './settings.js';
 import { cleanPath, contextTree, imageTree, resolveIn, type SourceTree } from './trees.js';
-import { copyChecksum, copyLayer, planCopy } from './copy.js';
+import { copyChecksum, copyLayer, namesDirectory, oneDestination, planCopy } from './copy.js';
+import { contentOf, heredocCommand, heredocWord, PROGRAM_DIR, type Heredoc } from './heredocs.js';
 import { planAdd } from './add.js';
 import { cacheKey } from './cache-key.js';
 import { outputPipe, type Progress, type StepPlace, type StepProgress } from './progress.js';
-import { variablesIn } from './words.js';
+import { expandContent, variablesIn } from './words.js';
 
 /** Everything a build needs, parsed and checked by its front door (src/cli/commands/build.ts). */
 export interface BuildRequest {
@@ -237,15 +238,17 @@ class Builder {
   /** RUN: the command in a container of the image so far, with the stage's build args in its environment. */
   private async run(state: StageState, instruction: Instruction, step: StepProgress, warnings: string[]): Promise<ImageRecord> {
     const config = state.image.config.config ?? {};
-    const argv = commandOf(instruction.args, config);
+    const heredoc = instruction.heredocs.length > 0 ? heredocCommand(instruction) : undefined;
+    const argv = heredoc ? withShell(heredoc.command, config) : commandOf(instruction.args, config);
     const env = this.runArgs(state, config);
-    for (const name of variablesIn(instruction.args)) {
+    for (const name of variablesIn(heredoc?.command ?? instruction.args)) {
       if (state.args.has(name) && state.args.get(name) === undefined) warnings.push(`${this.dockerfile.name}:${instruction.line}: ARG ${name} has no value (no default, no --build-arg): $${name} is empty`);
     }
     // Docker's history shows the build args a RUN had: "RUN |1 VERSION=2 /bin/sh -c make".
     const text = `RUN ${env.length > 0 ? `|${env.length} ${env.join(' ')} ` : ''}${argv.join(' ')}`;
-    const key = cacheKey({ parent: state.image.id, text: JSON.stringify(argv), args: env });
-    return this.cachedOr(step, key, () => this.runContainer(state.image, argv, env, text, step));
+    // A document run as a program is not in the command line: its content is part of what the step does.
+    const key = cacheKey({ parent: state.image.id, text: JSON.stringify(heredoc?.program ? [...argv, heredoc.program] : argv), args: env });
+    return this.cachedOr(step, key, () => this.runContainer(state.image, argv, env, text, step, heredoc?.program));
   }
 
   /** The stage's ARGs that have a value and that no ENV overrides (ENV wins, as in Docker). */
@@ -254,19 +257,26 @@ class Builder {
     return [...state.args].filter(([name, value]) => value !== undefined && !envNames.has(name)).map(([name, value]) => `${name}=${value}`);
   }
 
-  private async runContainer(image: Image, argv: string[], env: string[], text: string, step: StepProgress): Promise<ImageRecord> {
+  private async runContainer(image: Image, argv: string[], env: string[], text: string, step: StepProgress, program?: { name: string; content: string }): Promise<ImageRecord> {
     if (image.id === '') throw fail('there is nothing to run in this stage yet: it starts FROM scratch', 'COPY a program in first, or start FROM an image that has one');
+    // A `#!` here-document is a file the container runs from a read-only mount, never part of the layer.
+    const programDir = program && makeStagingDir(tmpDir(this.runtime.paths), 'heredoc');
     const request: RunRequest = {
       image: image.id, pull: 'never', command: argv, entrypoint: [], env,
       interactive: false, stdinOnce: false, tty: false, autoRemove: false, network: this.request.network, aliases: [], labels: {},
-      ports: [], publishAll: false, mounts: [], readOnly: false, restart: { name: 'no', maximumRetryCount: 0 },
-      resources: {}, security: DEFAULT_SECURITY,
+      ports: [], publishAll: false, mounts: programDir ? [{ type: 'bind', source: programDir, target: PROGRAM_DIR, readOnly: true }] : [],
+      readOnly: false, restart: { name: 'no', maximumRetryCount: 0 }, resources: {}, security: DEFAULT_SECURITY,
     };
-    checkRunRequest(request);
     const output = outputPipe(this.runtime.sys, step);
     let container: ContainerRecord | undefined;
     try {
+      if (programDir) {
+        fs.chmodSync(programDir, 0o755); // the image's USER may be another than root
+        fs.writeFileSync(path.join(programDir, program!.name), program!.content, { mode: 0o755 });
+      }
+      checkRunRequest(request);
       container = await createContainer(this.runtime, request);
+      step.containerCreated?.(container.id);
       const exit = await start(this.runtime, container, { io: { stdin: 0, stdout: output.fd, stderr: output.fd } });
       await output.finish();
       if (exit.exitCode !== 0) {
@@ -275,7 +285,11 @@ class Builder {
       return await newImage(this.runtime, image, { layer: containerLayer(this.runtime, container, false), config: image.config.config ?? {}, history: { created_by: text }, repoTags: [] });
     } finally {
       await output.finish();
-      if (container) deleteContainer(this.runtime.paths, container.id);
+      if (container) {
+        deleteContainer(this.runtime.paths, container.id);
+        step.containerRemoved?.(container.id);
+      }
+      if (programDir) fs.rmSync(programDir, { recursive: true, force: true });
     }
   }
   // #endregion
@@ -284,8 +298,11 @@ class Builder {
   /** COPY and ADD: the files as one more layer; the cache compares their checksum. */
   private async copy(state: StageState, instruction: Instruction, step: StepProgress, warnings: string[]): Promise<ImageRecord> {
     const word = (text: string) => expand(this.dockerfile, instruction, text, this.lookup(state), warnings);
-    const paths = (jsonForm(instruction.args) ?? instruction.words).map(word);
-    const destination = paths.pop()!;
+    const written = jsonForm(instruction.args) ?? instruction.words;
+    const destination = word(written.at(-1)!);
+    // The here-documents' words name no file of the source: their content is copied (below).
+    const paths = written.slice(0, -1).filter((text) => instruction.heredocs.length === 0 || !heredocWord(text)).map(word);
+    if (paths.length + instruction.heredocs.length > 1 && !namesDirectory(destination)) throw oneDestination(destination);
     const from = flagValue(instruction, 'from');
     const source = from === undefined ? this.context : await this.sourceImage(from, step);
     const chown = flagValue(instruction, 'chown');
@@ -295,14 +312,18 @@ class Builder {
 
     const target = imageTree(this.runtime.sys, this.layerDirs(state.image), 'the image');
     const request = { sources: paths, destination, workdir: state.image.config.config?.WorkingDir || '/', owner, mode: chmod === undefined ? undefined : parseInt(chmod, 8) };
-    // ADD's downloads and unpacked archives, until the layer is written.
-    const scratch = instruction.keyword === 'ADD' ? makeStagingDir(tmpDir(this.runtime.paths), 'add') : undefined;
+    // ADD's downloads and unpacked archives, and the here-documents' files, until the layer is written.
+    const scratch = instruction.keyword === 'ADD' || instruction.heredocs.length > 0 ? makeStagingDir(tmpDir(this.runtime.paths), 'add') : undefined;
     try {
-      const items = scratch === undefined
-        ? planCopy(source, target, { ...request, keepOwners: from !== undefined })
-        : await planAdd(this.runtime.sys, source, target, request, scratch);
+      const items = paths.length === 0 ? []
+        : instruction.keyword === 'COPY' ? planCopy(source, target, { ...request, keepOwners: from !== undefined })
+        : await planAdd(this.runtime.sys, source, target, request, scratch!);
+      for (const [i, document] of instruction.heredocs.entries()) {
+        const dir = path.join(scratch!, `heredoc-${i}`);
+        items.push(...planCopy(this.documentTree(state, document, dir), target, { ...request, sources: [document.name], keepOwners: false }));
+      }
       const flags = [from === undefined ? '' : `--from=${from} `, chown === undefined ? '' : `--chown=${word(chown)} `, chmod === undefined ? '' : `--chmod=${chmod} `].join('');
-      const text = `${instruction.keyword} ${flags}${[...paths, destination].join(' ')}`;
+      const text = `${instruction.keyword} ${flags}${[...paths, ...instruction.heredocs.map((document) => `<<${document.name}`), destination].join(' ')}`;
       const key = cacheKey({ parent: state.image.id, text, files: await copyChecksum(items) });
       return await this.cachedOr(step, key, () => newImage(this.runtime, state.image, {
         layer: { entries: () => copyLayer(items, target, owner ?? { uid: 0, gid: 0 }, new Date()) },
@@ -313,6 +334,16 @@ class Builder {
     } finally {
       if (scratch !== undefined) fs.rmSync(scratch, { recursive: true, force: true });
     }
+  }
+
+  /** A here-document of COPY or ADD as a file named after it, alone in `dir`: its variables replaced unless its
+   *  name was quoted, mode 0644 (BuildKit's) unless --chmod says otherwise. */
+  private documentTree(state: StageState, document: Heredoc, dir: string): SourceTree {
+    const lookup = this.lookup(state);
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, document.name), document.expand ? expandContent(contentOf(document), lookup) : contentOf(document), { mode: 0o644 });
+    fs.chmodSync(path.join(dir, document.name), 0o644); // whatever the umask
+    return contextTree(dir, '');
   }
 
   /** COPY --from: a stage built already (plan.ts built the stages a stage needs first), or an image. */

@@ -2,8 +2,12 @@
 // dockerfile-ast (the parser behind VS Code's Dockerfile support), which knows the line continuations, the
 // comments between continued lines, `# escape=`, flags, JSON arrays and KEY=VALUE lists. What it does not do:
 // replace variables (words.ts), and say what is an error; that is checked here, with the file and line.
+// Here-documents (heredocs.ts) it finds, and says where each one's lines are, but it also reads those lines as
+// more arguments of their instruction, and it does not know `3<<EOF` (a document on another descriptor): the
+// instruction's own words are read again here from the lines before its documents, and `3<<EOF` is refused.
 import { DockerfileParser, type Instruction as ParsedInstruction } from 'dockerfile-ast';
 import { TsrunError } from '../errors.js';
+import { heredocSummary, heredocWord, type Heredoc } from './heredocs.js';
 
 export interface Instruction {
   /** Where it starts, counted from 1 as editors count. */
@@ -18,6 +22,8 @@ export interface Instruction {
   flags: Array<{ name: string; value: string | null }>;
   /** ENV, LABEL, ARG: each name and its value as written, quotes and variables in (words.ts expands them). */
   properties: Array<{ name: string; value: string | null }>;
+  /** RUN, COPY, ADD: the here-documents its words open, in order (`args` and `words` stop before their lines). */
+  heredocs: Heredoc[];
 }
 
 export interface Dockerfile {
@@ -50,15 +56,19 @@ export function buildError(dockerfile: Pick<Dockerfile, 'name'>, instruction: In
 /** The instruction as messages and progress lines show it: on one line, long arguments cut short. */
 export function shown(instruction: Instruction): string {
   const flags = instruction.flags.map((flag) => ` --${flag.name}${flag.value === null ? '' : `=${flag.value}`}`).join('');
-  const text = `${instruction.keyword}${flags} ${instruction.args.replace(/\s*\n\s*/g, ' ')}`.trim();
+  // A RUN that is one document shows its first line, as BuildKit shows it: RUN <<EOF (apk add curl...)
+  const document = instruction.keyword === 'RUN' && instruction.heredocs.length === 1 && heredocWord(instruction.args.trim())
+    ? ` (${heredocSummary(instruction.heredocs[0]!)})` : '';
+  const text = `${instruction.keyword}${flags} ${instruction.args.replace(/\s*\n\s*/g, ' ')}${document}`.trim();
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
 // #region parse
 export function parseDockerfile(text: string, name: string): Dockerfile {
   const parsed = DockerfileParser.parse(text);
-  const instructions = parsed.getInstructions().map(instructionOf);
-  const dockerfile = { name, escape: parsed.getEscapeCharacter(), instructions };
+  const escape = parsed.getEscapeCharacter();
+  const instructions = parsed.getInstructions().map((instruction) => instructionOf(instruction, text, { name, escape }));
+  const dockerfile = { name, escape, instructions };
   for (const instruction of instructions) check(dockerfile, instruction);
   if (!instructions.some((instruction) => instruction.keyword === 'FROM')) {
     throw new BuildError(`${name}: no FROM instruction`, { hint: 'a Dockerfile starts from an image: FROM busybox, or FROM scratch' });
@@ -67,7 +77,41 @@ export function parseDockerfile(text: string, name: string): Dockerfile {
 }
 // #endregion
 
-function instructionOf(parsed: ParsedInstruction): Instruction {
+/** The instructions whose words may open here-documents (ONBUILD's keep theirs in its text, read again when it runs). */
+const WITH_HEREDOCS = ['RUN', 'COPY', 'ADD'];
+
+interface ParsedHeredoc {
+  getName(): string;
+  getContentRange(): { start: { line: number } } | null;
+  getDelimiterRange(): { start: { line: number } } | null;
+}
+
+function instructionOf(parsed: ParsedInstruction, text: string, dockerfile: Pick<Dockerfile, 'name' | 'escape'>): Instruction {
+  const found = WITH_HEREDOCS.includes(parsed.getKeyword()) ? (parsed as ParsedInstruction & { getHeredocs(): ParsedHeredoc[] }).getHeredocs() : [];
+  if (found.length === 0) return { ...wordsOf(parsed), heredocs: [] };
+  // Its own words are on the lines before the first document's: read those lines alone.
+  const lines = text.split('\n');
+  const start = parsed.getRange().start.line;
+  const end = (found[0]!.getContentRange() ?? found[0]!.getDelimiterRange())?.start.line ?? parsed.getRange().end.line + 1;
+  const directive = dockerfile.escape === '\\' ? '' : `# escape=${dockerfile.escape}\n`;
+  const instruction: Instruction = { ...wordsOf(DockerfileParser.parse(directive + lines.slice(start, end).join('\n')).getInstructions()[0]!), line: start + 1, heredocs: [] };
+  const opened = jsonForm(instruction.args) ? [] : instruction.words.map(heredocWord).filter((word) => word !== undefined && word.fd === '');
+  if (opened.length !== found.length || opened.some((word, i) => word!.name !== found[i]!.getName())) {
+    // dockerfile-ast also opens documents where Docker does not (in a JSON array): the lines it took may be
+    // instructions. tsrun cannot tell, and says so rather than guess.
+    throw buildError(dockerfile, instruction, 'tsrun cannot tell which lines belong to this instruction: its parser reads a here-document here that Docker does not, or the other way round',
+      'a here-document opens with a word <<NAME of the shell form, never in a JSON array; write `<< NAME` there to keep it text');
+  }
+  for (const [i, heredoc] of found.entries()) {
+    const closing = heredoc.getDelimiterRange()?.start.line;
+    if (closing === undefined) throw buildError(dockerfile, instruction, `here-document ${heredoc.getName()} is never closed`, `end it with a line that is ${heredoc.getName()} alone`);
+    const content = lines.slice(heredoc.getContentRange()?.start.line ?? closing, closing).map((line) => `${line}\n`).join('');
+    instruction.heredocs.push({ name: heredoc.getName(), chomp: opened[i]!.chomp, expand: opened[i]!.expand, content });
+  }
+  return instruction;
+}
+
+function wordsOf(parsed: ParsedInstruction): Omit<Instruction, 'heredocs'> {
   const withFlags = parsed as ParsedInstruction & { getFlags?: () => Array<{ getName(): string; getValue(): string | null }> };
   const withProperties = parsed as ParsedInstruction & { getProperties?: () => Array<{ getName(): string; getUnescapedValue(): string | null }> };
   return {
@@ -94,9 +138,19 @@ function check(dockerfile: Dockerfile, instruction: Instruction): void {
     if (flag.value === null || flag.value === '') throw buildError(dockerfile, instruction, `--${flag.name} needs a value`, `write --${flag.name}=VALUE`);
   }
   if (instruction.args.trim() === '') throw buildError(dockerfile, instruction, `${keyword} needs arguments`);
+  for (const word of WITH_HEREDOCS.includes(keyword) ? instruction.words : []) {
+    if (heredocWord(word)?.fd) throw buildError(dockerfile, instruction, `a here-document on file descriptor ${heredocWord(word)!.fd} (${word}) is not supported`, 'tsrun reads <<NAME and <<-NAME; redirect in the shell instead: <<NAME and 3<&0');
+  }
+  for (const { name } of instruction.heredocs) {
+    // The name becomes a file's (COPY's, a #! program's): it must stay in its directory.
+    if (name.includes('/') || name === '.' || name === '..') throw buildError(dockerfile, instruction, `here-document ${name} cannot name a file`, 'name it with a word without /, as <<config.json');
+  }
   if (keyword === 'ONBUILD') parseTrigger(dockerfile, instruction, instruction.args);
   if ((keyword === 'COPY' || keyword === 'ADD') && (jsonForm(instruction.args) ?? instruction.words).length < 2) {
     throw buildError(dockerfile, instruction, `${keyword} needs a source and a destination`, `write ${keyword} SOURCE... DESTINATION`);
+  }
+  if ((keyword === 'COPY' || keyword === 'ADD') && instruction.heredocs.length > 0 && heredocWord(instruction.words.at(-1)!)) {
+    throw buildError(dockerfile, instruction, `${keyword} cannot take a here-document as its destination`, `write ${keyword} <<NAME DESTINATION`);
   }
 }
 
@@ -105,7 +159,7 @@ function check(dockerfile: Dockerfile, instruction: Instruction): void {
 export function parseTrigger(dockerfile: Dockerfile, at: Instruction, text: string): Instruction {
   const parsed = DockerfileParser.parse(text).getInstructions();
   if (parsed.length !== 1) throw buildError(dockerfile, at, 'ONBUILD takes one instruction', 'write ONBUILD INSTRUCTION');
-  const trigger = { ...instructionOf(parsed[0]!), line: at.line };
+  const trigger = { ...instructionOf(parsed[0]!, text, { name: dockerfile.name, escape: '\\' }), line: at.line };
   if (['ONBUILD', 'FROM', 'MAINTAINER'].includes(trigger.keyword)) throw buildError(dockerfile, at, `${trigger.keyword} isn't allowed as an ONBUILD trigger`);
   check(dockerfile, trigger);
   return trigger;

@@ -46,6 +46,10 @@ export interface StepProgress {
   /** Made now: image `id`. */
   done(id: string): void;
   error(message: string): void;
+  /** A container runs the step (a RUN's): made, and removed once its changes are committed (or it failed). The
+   *  classic builder names it; BuildKit's plain progress does not, and leaves these out. */
+  containerCreated?(id: string): void;
+  containerRemoved?(id: string): void;
 }
 
 export class PlainProgress implements Progress {

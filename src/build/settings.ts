@@ -26,7 +26,11 @@ const DEFAULT_SHELL = ['/bin/sh', '-c'];
 /** The shell form as Docker runs it: the image's SHELL (by default /bin/sh -c) with the text as one argument;
  *  the exec form (a JSON array) as it is. */
 export function commandOf(args: string, config: ContainerConfig): string[] {
-  return jsonForm(args) ?? [...(config.Shell ?? DEFAULT_SHELL), args];
+  return jsonForm(args) ?? withShell(args, config);
+}
+
+export function withShell(command: string, config: ContainerConfig): string[] {
+  return [...(config.Shell ?? DEFAULT_SHELL), command];
 }
 
 // #region settings

@@ -18,6 +18,12 @@ export function expandWord(text: string, lookup: Lookup, escape = '\\'): string 
 }
 // #endregion
 
+/** A here-document's content with its variables replaced, as BuildKit replaces them there: quotes are text like
+ *  any other, the escape character (always `\`) still keeps a `$` from being read. */
+export function expandContent(text: string, lookup: Lookup): string {
+  return new Lexer(text, lookup, '\\', false).word('');
+}
+
 /** The names of the variables `text` refers to, in order: a RUN's shell will read them. */
 export function variablesIn(text: string): string[] {
   return [...text.matchAll(/\$(?:\{([A-Za-z_][A-Za-z0-9_]*)|([A-Za-z_][A-Za-z0-9_]*))/g)].map((match) => (match[1] ?? match[2])!);
@@ -26,7 +32,7 @@ export function variablesIn(text: string): string[] {
 class Lexer {
   private at = 0;
 
-  constructor(private readonly text: string, private readonly lookup: Lookup, private readonly escape: string) {}
+  constructor(private readonly text: string, private readonly lookup: Lookup, private readonly escape: string, private readonly quotes = true) {}
 
   /** Characters until the end, or until one of `stops` outside quotes (the `}` that ends `${NAME:-word}`). */
   word(stops: string): string {
@@ -34,8 +40,8 @@ class Lexer {
     while (this.at < this.text.length && !stops.includes(this.text[this.at]!)) {
       const ch = this.text[this.at++]!;
       if (ch === this.escape) out += this.at < this.text.length ? this.text[this.at++] : ch;
-      else if (ch === '\'') out += this.until('\'');
-      else if (ch === '"') out += this.doubleQuoted();
+      else if (ch === '\'' && this.quotes) out += this.until('\'');
+      else if (ch === '"' && this.quotes) out += this.doubleQuoted();
       else if (ch === '$') out += this.variable();
       else out += ch;
     }

@@ -1,7 +1,7 @@
 // POST /build: `docker build` with the classic builder, which the docker CLI uses when it has no buildx plugin or
 // when DOCKER_BUILDKIT=0. The body is the build context, a tar (gzip'd or not) of the directory the CLI was given,
 // less what its .dockerignore leaves out; the query carries the flags. The daemon unpacks the context into a
-// directory of its own and builds it with tsrun build's code (src/build/build.ts): the same steps, the same cache,
+// directory of its own (src/build/context.ts) and builds it with tsrun build's code (src/build/build.ts): the same steps, the same cache,
 // the same image. Only the telling differs: the classic builder's JSON lines, which the CLI prints as they come.
 //
 //   {"stream":"Step 2/3 : COPY app.txt /app.txt\n"}
@@ -13,27 +13,22 @@
 //
 // A failure once the stream has begun is its last line, {"errorDetail":{"message":…},"error":…}: the CLI prints
 // it and exits 1, or with the code a failed RUN's command exited with.
-import fs from 'node:fs';
-import path from 'node:path';
 import { build, RunFailed, type BuildRequest } from '../build/build.js';
+import { dockerfileIn, unpackContext } from '../build/context.js';
 import type { Progress, StepPlace, StepProgress } from '../build/progress.js';
-import { contextTree, resolveIn } from '../build/trees.js';
-import { unpackLayer } from '../image/unpack.js';
 import { familiarString, parseReference } from '../image/reference.js';
-import { makeStagingDir } from '../store/atomic.js';
-import { tmpDir } from '../store/paths.js';
 import { badRequest, messageOf, queryFlag, writeJsonLine, type DaemonRequest } from './http.js';
 
 // #region build
 export async function buildImage({ runtime, query, req, res }: DaemonRequest): Promise<void> {
   const options = buildOptions(query);
-  const context = makeStagingDir(tmpDir(runtime.paths), 'context');
+  const { dir: context, remove } = await unpackContext(runtime, req).catch((error: unknown) => {
+    throw badRequest(messageOf(error));
+  });
   try {
-    // The layers' unpacker: it writes nothing outside `context`, whatever the tar's names say.
-    await unpackLayer(runtime.sys, req, context, { unpaddedEnd: true }).catch((error: unknown) => {
-      throw badRequest(`the build context is not a readable tar: ${messageOf(error)}`);
-    });
-    const dockerfile = readDockerfile(context, query.get('dockerfile') || 'Dockerfile');
+    const name = query.get('dockerfile') || 'Dockerfile';
+    const dockerfile = dockerfileIn(context, name);
+    if (!dockerfile) throw badRequest(`Cannot locate specified Dockerfile: ${name}`);
 
     res.writeHead(200, { 'Content-Type': 'application/json' });
     // With -q (q=1) nothing is told but the image's id; what was held back is told if the build fails.
@@ -50,7 +45,7 @@ export async function buildImage({ runtime, query, req, res }: DaemonRequest): P
     }
     res.end();
   } finally {
-    fs.rmSync(context, { recursive: true, force: true });
+    remove();
   }
 }
 // #endregion
@@ -98,18 +93,11 @@ function jsonMap(query: URLSearchParams, name: string): Record<string, unknown> 
   throw badRequest(`${name} is not a JSON object: ${text}`);
 }
 
-/** The Dockerfile the query names, a path inside the context: a symlink on the way is followed inside the
- *  context, never out of it (the tar is the client's; its Dockerfile could be a link to /etc/shadow). */
-function readDockerfile(context: string, name: string): { text: string; name: string } {
-  const tree = contextTree(context, '');
-  const relative = resolveIn(tree, name, true);
-  if (tree.entry(relative)?.type !== 'file') throw badRequest(`Cannot locate specified Dockerfile: ${name}`);
-  return { text: fs.readFileSync(path.join(context, relative), 'utf8'), name: path.posix.basename(name) };
-}
-
 // #region classic-progress
 /** The classic builder's telling: "Step N/M : INSTRUCTION", the step's output as it is, then the id of the image the
- *  step made (" ---> 24419564ecc4"), after " ---> Using cache" when an earlier build made it. */
+ *  step made (" ---> 24419564ecc4"), after " ---> Using cache" when an earlier build made it. A RUN's container is
+ *  named as it is made (" ---> Running in 0fc2771fe5a0") and removed; dockerd also makes one, which runs nothing,
+ *  for each settings step (ENV, CMD, …), but tsrun makes no container there, so it names none. */
 export class ClassicProgress implements Progress {
   constructor(private readonly send: (message: object) => void) {}
 
@@ -122,6 +110,8 @@ export class ClassicProgress implements Progress {
       cached: (id) => write(` ---> Using cache\n ---> ${shortId(id)}\n`),
       done: (id) => write(` ---> ${shortId(id)}\n`),
       error: () => {}, // the error is the stream's last message, which the CLI prints
+      containerCreated: (id) => write(` ---> Running in ${shortId(id)}\n`),
+      containerRemoved: (id) => write(`Removing intermediate container ${shortId(id)}\n`),
     };
   }
 

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { REPO_ROOT } from './regions.js';
+import { REPO_ROOT, regionSpan } from './regions.js';
 import { backgroundProcess, type Lab, type LabContext } from './labs.js';
 import { fail } from '../errors.js';
 
@@ -24,12 +24,12 @@ export function prepareLab(lab: Lab, dir: string): string {
 
   const file = path.join(dir, lab.file);
   const source = fs.readFileSync(file, 'utf8');
-  const regionStart = source.indexOf(`// #region ${lab.region}\n`);
-  const at = source.indexOf(lab.remove, regionStart);
-  if (regionStart < 0 || at < 0 || source.indexOf(lab.remove, at + 1) >= 0) {
+  const span = regionSpan(lab.file, source, lab.region);
+  const region = span === undefined ? '' : source.slice(span.start, span.end);
+  if (span === undefined || region.split(lab.remove).length !== 2) {
     throw fail(`lab ${lab.id} no longer fits ${lab.file}: region "${lab.region}" does not hold the text it removes exactly once`, 'update the lab in src/teach/labs.ts');
   }
-  fs.writeFileSync(file, source.slice(0, at) + lab.insert + source.slice(at + lab.remove.length));
+  fs.writeFileSync(file, source.slice(0, span.start) + region.replace(lab.remove, () => lab.insert) + source.slice(span.end));
   buildLab(dir);
   return file;
 }
@@ -60,6 +60,7 @@ export async function checkLab(lab: Lab, dir: string): Promise<CheckResult[]> {
   const context: LabContext = {
     root: path.join(root, 'store'),
     scratch,
+    workingCopy: dir,
     tsrun: (args, extra) => {
       const result = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: env(extra), timeout: 60_000 });
       return { status: result.status, stdout: result.stdout ?? '', stderr: result.stderr ?? '' };

@@ -2,7 +2,8 @@
 // and checks from the outside — by starting containers and looking at the
 // host — whether the student has mended it. A lab names the region of the
 // real source it changes and the exact text it takes out, so a lab can never
-// silently drift from the code (a test checks every one).
+// silently drift from the code (a test checks every one). Lab 11 breaks a Dockerfile instead, the lab app's
+// in lessons/labs/, and checks it by building it with the student's tsrun.
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
@@ -21,6 +22,8 @@ export interface LabContext {
   /** The lab's store (TSRUN_ROOT) and a scratch directory. */
   root: string;
   scratch: string;
+  /** The student's working copy, where a lab that changes other files than tsrun's finds them. */
+  workingCopy: string;
 }
 
 export interface ProcessResult {
@@ -55,6 +58,10 @@ export interface Lab {
 
 const DEMO = 'tsrun-demo';
 const LAYERS = 'tsrun-layers';
+/** Where lab 11's app is, in the repository and in a working copy. */
+const LAB_APP = 'lessons/labs/11-build-cache';
+/** The line lab 11's check adds to app.sh. */
+const CHANGED = 'changed by tsrun lab check';
 
 export const LABS: Lab[] = [
   {
@@ -419,6 +426,59 @@ export const LABS: Lab[] = [
       },
     ],
   },
+  {
+    id: 11,
+    name: 'build-cache',
+    stage: 'build',
+    title: 'A code change installs everything again',
+    task: 'The lab\'s app (lessons/labs/11-build-cache in your working copy) is built by a Dockerfile that copies every file, then installs the packages deps.txt lists. Change one line of app.sh and the slow install runs again. Order the Dockerfile so that a change to the code leaves the install CACHED, and the image still runs the new code with its packages.',
+    file: `${LAB_APP}/Dockerfile`,
+    region: 'order',
+    remove: 'COPY deps.txt install.sh ./\nRUN sh install.sh deps.txt\nCOPY app.sh ./\n',
+    insert: '# TODO(lab 11): a change to any file changes this COPY\'s checksum, so every step after it runs again, the\n'
+      + '# install too. A step is CACHED when its parent is: copy what the install needs, install, then copy the code.\n'
+      + 'COPY . ./\nRUN sh install.sh deps.txt\n',
+    wrongFix: {
+      text: 'COPY app.sh ./\nCOPY deps.txt install.sh ./\nRUN sh install.sh deps.txt\n',
+      why: 'the files copied apart, but the app first: a change to it still reruns every step after it, the install too',
+    },
+    checks: [
+      {
+        name: 'after a change to app.sh, the install is CACHED',
+        hint: 'A step\'s cache key holds its parent image: the install can be CACHED only if no step before it copies app.sh.',
+        run: async (context) => {
+          const app = labApp(context);
+          const first = buildLabApp(context.tsrun, app);
+          if (typeof first === 'string') return first;
+          fs.appendFileSync(path.join(app, 'app.sh'), `echo "${CHANGED}"\n`);
+          const again = buildLabApp(context.tsrun, app);
+          if (typeof again === 'string') return again;
+          const install = again.find((step) => / RUN .*install\.sh/.test(step.label));
+          if (!install) return 'no step runs install.sh: the packages must still be installed by a RUN';
+          const cached = again.filter((step) => step.cached).length;
+          return install.cached ? '' : `the rebuild took ${cached} of ${again.length} steps from the cache, and "${install.label}" ran again`;
+        },
+      },
+      {
+        name: 'the image runs the changed app, with its packages',
+        hint: 'Order the steps, leave none out: the image needs app.sh and the packages the install made.',
+        run: async (context) => expectAppOutput(context, CHANGED),
+      },
+      {
+        name: 'a change to deps.txt installs again',
+        hint: 'The install must read the deps.txt copied just before it, so that a new package is installed.',
+        run: async (context) => {
+          const app = labApp(context);
+          fs.appendFileSync(path.join(app, 'deps.txt'), 'lab-check 1.0\n');
+          const built = buildLabApp(context.tsrun, app);
+          if (typeof built === 'string') return built;
+          const install = built.find((step) => / RUN .*install\.sh/.test(step.label));
+          if (install?.cached) return `"${install.label}" was CACHED, though deps.txt changed`;
+          return expectAppOutput(context, 'using lab-check 1.0');
+        },
+      },
+    ],
+  },
 ];
 
 function expectOutput(result: { status: number | null; stdout: string; stderr: string }, expected: string): string {
@@ -483,6 +543,39 @@ async function withLabRegistry(scratch: string, options: { tamper: boolean }, ch
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
   }
+}
+
+
+/** Lab 11's app as the student left it, copied once into the scratch directory, where the checks change its files. */
+function labApp({ workingCopy, scratch }: LabContext): string {
+  const dir = path.join(scratch, 'lab-app');
+  if (!fs.existsSync(dir)) fs.cpSync(path.join(workingCopy, LAB_APP), dir, { recursive: true });
+  return dir;
+}
+
+/** `tsrun build` of lab 11's app, tagged lab-app: each step as its progress block names it, and whether it was
+ *  CACHED; or what went wrong. */
+function buildLabApp(tsrun: LabContext['tsrun'], dir: string): Array<{ label: string; cached: boolean }> | string {
+  const built = tsrun(['build', '-t', 'lab-app', '--network', 'none', dir]);
+  if (built.status !== 0) return `tsrun build of the lab's app failed (exit ${built.status}): ${built.stderr.trim().split('\n').slice(-3).join(' ')}`;
+  const steps = new Map<string, { label: string; cached: boolean }>();
+  for (const line of built.stderr.split('\n')) {
+    const [, block, text] = /^#(\d+) (.*)$/.exec(line) ?? [];
+    if (block === undefined || text === undefined) continue;
+    const step = steps.get(block);
+    if (!step) steps.set(block, { label: text, cached: false });
+    else if (text === 'CACHED') step.cached = true;
+  }
+  return [...steps.values()].filter((step) => step.label !== 'exporting to image');
+}
+
+/** lab-app's output holds `line` and a line for each package the app's deps.txt lists. */
+function expectAppOutput(context: LabContext, line: string): string {
+  const ran = context.tsrun(['run', '--rm', '--network', 'none', 'lab-app']);
+  const packages = fs.readFileSync(path.join(labApp(context), 'deps.txt'), 'utf8').split('\n').filter((entry) => entry.trim() !== '');
+  const missing = [line, ...packages.map((entry) => `using ${entry}`)].filter((expected) => !ran.stdout.split('\n').includes(expected));
+  if (ran.status === 0 && missing.length === 0) return '';
+  return `tsrun run --rm lab-app printed ${JSON.stringify(ran.stdout)} (exit ${ran.status}${ran.stderr ? `: ${ran.stderr.trim()}` : ''}), without ${missing.map((text) => JSON.stringify(text)).join(', ')}`;
 }
 
 export function findLab(idOrName: string): Lab {

@@ -5,6 +5,7 @@
 //   ...code...
 //   // #endregion
 //
+// (or `# #region NAME` … `# #endregion` in a file whose comments start with #, a Dockerfile or a script),
 // and regions may nest: each `#endregion` closes the innermost open region.
 // A lesson includes a region by name instead of pasting code, so the lesson
 // always shows the code as it is, and a test fails when a region goes away.
@@ -37,8 +38,8 @@ export interface RegionOptions {
   root?: string;
 }
 
-const OPEN = /^\s*\/\/\s*#region\s+(\S+)/;
-const CLOSE = /^\s*\/\/\s*#endregion\b/;
+const OPEN = /^\s*(?:\/\/|#)\s*#region\s+(\S+)/;
+const CLOSE = /^\s*(?:\/\/|#)\s*#endregion\b/;
 
 /** Every region of `file`, in the order they open. Throws on unbalanced markers. */
 export function listRegions(file: string, options: RegionOptions = {}): RegionInfo[] {
@@ -59,6 +60,16 @@ export function readRegion(file: string, name: string, options: RegionOptions = 
   }
   const { startLine, endLine } = found[0]!;
   return { code: dedent(lines.slice(startLine - 1, endLine)), startLine, endLine };
+}
+
+/** Where region `name` is in `text` (the contents of `file`): the offsets of its first line and of the line after its
+ *  last, for code that changes a region in place, as a lab's starting point does. */
+export function regionSpan(file: string, text: string, name: string): { start: number; end: number } | undefined {
+  const lines = text.split('\n');
+  const region = scan(file, lines).find((found) => found.name === name);
+  if (!region) return undefined;
+  const offset = (line: number) => lines.slice(0, line - 1).reduce((sum, before) => sum + before.length + 1, 0);
+  return { start: offset(region.startLine), end: offset(region.endLine + 1) };
 }
 
 function readLines(file: string, options: RegionOptions): string[] {

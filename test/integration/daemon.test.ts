@@ -427,6 +427,12 @@ describe.skipIf(!dockerReady)('tsrun daemon, driven by the docker CLI (as root)'
         'Step 6/6 : CMD ["sh", "-c", "echo $GREETING; cat /ran /app/app.txt; ls /app"]',
       ]);
       expect(lines).not.toContain(' ---> Using cache');
+      // The RUN's container, named as dockerd names it, then removed; tsrun's COPY and settings steps make none.
+      const ran = lines.indexOf('Step 3/6 : RUN echo "ran as $(id -u)" > /ran');
+      const container = /^ ---> Running in ([a-f0-9]{12})$/.exec(lines[ran + 1] ?? '')?.[1];
+      expect(lines.slice(ran + 1, ran + 4)).toEqual([` ---> Running in ${container}`, `Removing intermediate container ${container}`, expect.stringMatching(/^ ---> [a-f0-9]{12}$/)]);
+      expect(lines.filter((line) => line.includes('Running in'))).toHaveLength(1);
+      expect(docker(['inspect', container!]).status).toBe(1);
       const id = docker(['image', 'inspect', '-f', '{{.Id}}', 'built:1']).stdout.trim();
       expect(built.stdout).toMatch(new RegExp(`Successfully built ${id.slice(7, 19)}\nSuccessfully tagged built:1\nSuccessfully tagged built:also\n$`));
       expect(docker(['run', '--rm', 'built:also'])).toEqual({ status: 0, stdout: 'hello\nran as 0\nfrom the context\napp.txt\n', stderr: '' });
@@ -452,7 +458,8 @@ describe.skipIf(!dockerReady)('tsrun daemon, driven by the docker CLI (as root)'
       fs.writeFileSync(path.join(context, 'Dockerfile'), 'FROM tsrun-demo\nRUN echo about to fail; exit 3\n');
       const failed = docker(['build', '-t', 'built:failed', context], undefined, classic);
       expect(failed.status).toBe(3); // the command's code, as with dockerd
-      expect(failed.stdout).toContain('Step 2/2 : RUN echo about to fail; exit 3\nabout to fail\n');
+      // Its container removed even so (dockerd keeps it unless --force-rm; tsrun keeps none) and said to be.
+      expect(failed.stdout).toMatch(/Step 2\/2 : RUN echo about to fail; exit 3\n ---> Running in ([a-f0-9]{12})\nabout to fail\nRemoving intermediate container \1\n/);
       expect(failed.stderr).toContain('Dockerfile:2: RUN echo about to fail; exit 3: process "/bin/sh -c echo about to fail; exit 3" did not complete successfully: exit code: 3');
       expect(docker(['image', 'inspect', 'built:failed'])).toMatchObject({ status: 1 });
       expectLogged(/POST \/v1\.41\/build\?.*t=built%3Afailed.* 200 /);

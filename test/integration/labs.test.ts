@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LABS } from '../../src/teach/labs.js';
+import { findLab, LABS } from '../../src/teach/labs.js';
 import { checkLab, prepareLab } from '../../src/teach/lab-workspace.js';
 import { REPO_ROOT } from '../../src/teach/regions.js';
 import { hostSnapshot, tsrun } from '../helpers/cli.js';
@@ -26,6 +26,23 @@ describe.skipIf(!asRoot)('labs (as root)', () => {
     expect(started.status).toBe(125);
     expect(started.stderr).toMatch(/lab 1 already has a working copy in .*tsrun lab reset 1/);
     expect(fs.readFileSync(path.join(dir, 'my-fix.txt'), 'utf8')).toBe('an afternoon of work');
+  });
+
+  it('lab 11 (build-cache) is not fooled by a Dockerfile that leaves the install or the app out', async () => {
+    const lab = findLab('build-cache');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-lab-test-11-'));
+    dirs.push(dir);
+    const file = prepareLab(lab, dir);
+    const reference = fs.readFileSync(path.join(REPO_ROOT, lab.file), 'utf8');
+    const [cached, runs, installsAgain] = lab.checks.map((check) => check.name);
+    for (const { text, failing } of [
+      { text: 'COPY . ./\n', failing: [cached, runs, installsAgain] },
+      { text: 'COPY deps.txt install.sh ./\nRUN sh install.sh deps.txt\n', failing: [runs, installsAgain] },
+    ]) {
+      fs.writeFileSync(file, reference.replace(lab.remove, () => text));
+      const results = await checkLab(lab, dir);
+      expect(results.filter((check) => !check.passed).map((check) => check.name), `${text}${JSON.stringify(results, null, 2)}`).toEqual(failing);
+    }
   });
 
   for (const lab of LABS) {

@@ -6,12 +6,15 @@ import { ClassicProgress } from '../../../src/daemon/build.js';
 
 const ID = `sha256:${'ab12'.repeat(16)}`;
 const BASE = `sha256:${'cd34'.repeat(16)}`;
+const CONTAINER = '0fc2771fe5a0'.repeat(5).slice(0, 64);
 
 /** A small build: FROM, a RUN that prints a line, a COPY from the cache, the image named. */
 function tell(progress: Progress): void {
   progress.step('FROM tsrun-demo', { n: 1, of: 3, overall: 1, total: 3 }).done(BASE);
   const run = progress.step('RUN echo hi', { n: 2, of: 3, overall: 2, total: 3 });
+  run.containerCreated?.(CONTAINER);
   run.output('hi');
+  run.containerRemoved?.(CONTAINER);
   run.done(ID);
   progress.warn('one or more build-args [X] were not consumed');
   progress.step('COPY a /a', { n: 3, of: 3, overall: 3, total: 3 }).cached(ID);
@@ -36,14 +39,16 @@ describe('telling a build', () => {
     expect(text).toMatch(/^#5 \[builder 2\/2\] RUN exit 3\n#5 0\.\d{3} about to fail\n#5 ERROR: exit code: 3\n\n$/);
   });
 
-  it('the daemon: the classic builder\'s steps, each image\'s short id, then aux and the lines docker prints last', () => {
+  it('the daemon: the classic builder\'s steps, a RUN\'s container, each image\'s short id, then aux and the lines docker prints last', () => {
     const messages: object[] = [];
     tell(new ClassicProgress((message) => messages.push(message)));
     expect(messages).toEqual([
       { stream: 'Step 1/3 : FROM tsrun-demo\n' },
       { stream: ' ---> cd34cd34cd34\n' },
       { stream: 'Step 2/3 : RUN echo hi\n' },
+      { stream: ' ---> Running in 0fc2771fe5a0\n' },
       { stream: 'hi\n' },
+      { stream: 'Removing intermediate container 0fc2771fe5a0\n' },
       { stream: ' ---> ab12ab12ab12\n' },
       { stream: '[Warning] one or more build-args [X] were not consumed\n' },
       { stream: 'Step 3/3 : COPY a /a\n' },

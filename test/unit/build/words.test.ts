@@ -1,6 +1,6 @@
 // Docker's variable replacement and quote removal (words.ts), case by case as moby's shell lexer does them.
 import { describe, expect, it } from 'vitest';
-import { expandWord, variablesIn } from '../../../src/build/words.js';
+import { expandContent, expandWord, variablesIn } from '../../../src/build/words.js';
 
 const values: Record<string, string> = { A: 'one', EMPTY: '', PATH: '/bin' };
 const expand = (text: string, escape?: string) => expandWord(text, (name) => values[name], escape);
@@ -37,5 +37,12 @@ describe('expandWord', () => {
 describe('variablesIn', () => {
   it('lists the names a shell command refers to', () => {
     expect(variablesIn('echo $A ${B} $1 ${C:-x}')).toEqual(['A', 'B', 'C']);
+  });
+});
+
+describe('expandContent', () => {
+  it('replaces variables in a here-document\'s content, quotes being text and a backslash keeping a $', () => {
+    const lookup = (name: string) => ({ NAME: 'tsrun', EMPTY: '' } as Record<string, string>)[name];
+    expect(expandContent('hello "$NAME" \'${NAME}\'\n\\$NAME ${EMPTY:-none}\n', lookup)).toBe('hello "tsrun" \'tsrun\'\n$NAME none\n');
   });
 });

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { listRegions, readRegion } from '../../../src/teach/regions.js';
+import { listRegions, readRegion, regionSpan } from '../../../src/teach/regions.js';
 
 const SOURCE = [
   '// a file with regions',                  // 1
@@ -83,6 +83,17 @@ describe('readRegion', () => {
     expect(() => listRegions(file)).toThrow(/sample\.ts:2: "#endregion" without a "#region"/);
     fs.writeFileSync(file, '// #region twice\na\n// #endregion\n// #region twice\nb\n// #endregion\n');
     expect(() => readRegion(file, 'twice')).toThrow(/region "twice" is marked 2 times/);
+  });
+
+  it('reads # comments as markers too, for Dockerfiles and scripts', () => {
+    fs.writeFileSync(file, 'FROM busybox\n# #region steps\nRUN true\n# #endregion\n');
+    expect(readRegion(file, 'steps')).toEqual({ code: 'RUN true', startLine: 3, endLine: 3 });
+  });
+
+  it('gives a region\'s place in the text as offsets, from its first line to the line after its last', () => {
+    const span = regionSpan(file, SOURCE, 'inner')!;
+    expect(SOURCE.slice(span.start, span.end)).toBe('    const b = 2;\n\n    const c = 3;\n');
+    expect(regionSpan(file, SOURCE, 'nope')).toBeUndefined();
   });
 
   it('finds the regions of the real sources from the repository root', () => {
