@@ -17,8 +17,8 @@ import { buildDemoImage, buildLayersImage } from '../image/demo.js';
 export interface LabContext {
   /** Run the student's tsrun (synchronously) with the lab's store. */
   tsrun(args: string[], env?: NodeJS.ProcessEnv): { status: number | null; stdout: string; stderr: string };
-  /** Start the student's tsrun in the background; `exited` resolves, with what it printed, when it has ended by itself. */
-  tsrunInBackground(args: string[], env?: NodeJS.ProcessEnv): { exited: Promise<ProcessResult> };
+  /** Start the student's tsrun in the background (killed after a minute at the latest). */
+  tsrunInBackground(args: string[], env?: NodeJS.ProcessEnv): BackgroundProcess;
   /** The lab's store (TSRUN_ROOT) and a scratch directory. */
   root: string;
   scratch: string;
@@ -30,6 +30,15 @@ export interface ProcessResult {
   status: number | null;
   stdout: string;
   stderr: string;
+}
+
+export interface BackgroundProcess {
+  /** Resolves, with what it printed, when it has ended. */
+  exited: Promise<ProcessResult>;
+  /** What it has printed so far (stderr, then stdout). */
+  output(): string;
+  /** SIGTERM, then its end. */
+  stop(): Promise<ProcessResult>;
 }
 
 export interface LabCheck {
@@ -479,7 +488,58 @@ export const LABS: Lab[] = [
       },
     ],
   },
+  {
+    id: 12,
+    name: 'wait-headers',
+    stage: 'daemon',
+    title: 'docker run hangs on tsrun\'s daemon',
+    task: 'Against tsrun\'s daemon, `docker run` creates its container and then waits for ever: the container never starts. The CLI asks for the exit (POST /wait) before it sends /start, and sends /start only once that answer\'s headers have come. Send them at once; the body follows when the container has exited.',
+    file: 'src/daemon/containers.ts',
+    region: 'wait',
+    remove: "  res.writeHead(200, { 'Content-Type': 'application/json' });\n  res.flushHeaders();\n",
+    insert: '  // TODO(lab 12): `docker run` sends /start only once it has this answer\'s headers, which Node keeps until\n'
+      + '  // the body is written, at the container\'s exit. Write the head (200, application/json) and send it now.\n',
+    wrongFix: {
+      text: "  res.writeHead(200, { 'Content-Type': 'application/json' });\n",
+      why: 'the head written, but Node sends it with the first bytes of the body: nothing reaches the CLI before the exit',
+    },
+    checks: [
+      {
+        name: 'docker run --rm prints what the container wrote, and ends',
+        hint: 'http.ServerResponse has flushHeaders(): the head goes out before any of the body.',
+        run: async (context) => withLabDaemon(context, (docker) => expectOutput(docker(['run', '--rm', DEMO, 'echo', 'hello from the daemon']), 'hello from the daemon\n')),
+      },
+      {
+        name: 'docker run exits with the container\'s own code, once it has exited',
+        hint: 'The body is the exit: {"StatusCode": …} when the container has ended, not before.',
+        run: async (context) => withLabDaemon(context, (docker) => expectStatus(docker(['run', '--rm', DEMO, 'sh', '-c', 'sleep 1; exit 3']), 3)),
+      },
+    ],
+  },
 ];
+
+/** The student's daemon on a socket in the scratch directory, and the docker CLI on it (each run killed after
+ *  DOCKER_RUN_MS: a run that hangs is what lab 12 is about); the daemon stopped after. */
+async function withLabDaemon(context: LabContext, check: (docker: (args: string[]) => ProcessResult) => string): Promise<string> {
+  const cli = ['/usr/local/bin/docker', '/usr/bin/docker'].find((file) => fs.existsSync(file));
+  if (!cli) return 'this lab needs the docker CLI: apt-get install docker.io';
+  const socket = path.join(context.scratch, 'lab-daemon.sock');
+  const daemon = context.tsrunInBackground(['daemon', '--host', `unix://${socket}`]);
+  try {
+    for (let tries = 0; tries < 100 && !fs.existsSync(socket); tries++) await sleep(100);
+    if (!fs.existsSync(socket)) return `the daemon did not start: ${daemon.output().trim()}`;
+    return check((args) => {
+      const result = spawnSync(cli, ['-H', `unix://${socket}`, ...args], {
+        encoding: 'utf8', timeout: DOCKER_RUN_MS, killSignal: 'SIGKILL', env: { ...process.env, DOCKER_CONFIG: path.join(context.scratch, 'docker-config') },
+      });
+      if (result.status === null) return { status: null, stdout: result.stdout, stderr: `docker ${args.join(' ')} did not end within ${DOCKER_RUN_MS / 1000} s` };
+      return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+    });
+  } finally {
+    await daemon.stop();
+  }
+}
+const DOCKER_RUN_MS = 10_000;
 
 function expectOutput(result: { status: number | null; stdout: string; stderr: string }, expected: string): string {
   if (result.stdout === expected && result.status === 0) return '';
@@ -491,18 +551,24 @@ function expectStatus(result: { status: number | null; stderr: string }, expecte
 }
 
 /** Run a command in the background; a check looks at the host (or serves it) while it runs, then waits for its end. */
-export function backgroundProcess(command: string, args: string[], env: NodeJS.ProcessEnv): { exited: Promise<ProcessResult> } {
+export function backgroundProcess(command: string, args: string[], env: NodeJS.ProcessEnv): BackgroundProcess {
   const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk; });
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
   const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  const exited = new Promise<ProcessResult>((resolve) => child.on('close', (status) => {
+    clearTimeout(timer);
+    resolve({ status, stdout, stderr });
+  }));
   return {
-    exited: new Promise((resolve) => child.on('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    })),
+    exited,
+    output: () => stderr + stdout,
+    stop: () => {
+      child.kill('SIGTERM');
+      return exited;
+    },
   };
 }
 
