@@ -673,6 +673,34 @@ describe.skipIf(!dockerReady)('tsrun daemon, driven by the docker CLI (as root)'
     }
   });
 
+  it.skipIf(!fs.existsSync(COMPOSE))('builds a service\'s image with docker-compose build, a build arg in it, and runs it', () => {
+    const project = path.join(dir, 'compose-build');
+    fs.mkdirSync(project, { recursive: true });
+    fs.writeFileSync(path.join(project, 'Dockerfile'), 'FROM tsrun-demo\nARG GREETING\nRUN echo "$GREETING" > /greeting\n');
+    fs.writeFileSync(path.join(project, 'docker-compose.yml'), [
+      'version: "3"',
+      'services:',
+      '  app:',
+      '    build: { context: ., args: { GREETING: hello-from-build } }',
+      '    image: built-app:1',
+      '    command: ["cat", "/greeting"]',
+    ].join('\n') + '\n');
+    const compose = (args: string[]) => spawnSync(COMPOSE, ['-p', 'built', ...args], {
+      cwd: project, encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL',
+      env: { ...process.env, DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: path.join(dir, 'docker-config') },
+    });
+    try {
+      // compose 1.29 hands the build to the docker CLI, which sends it to POST /build as the classic builder.
+      expect(compose(['build'])).toMatchObject({ status: 0, stdout: expect.stringContaining('Successfully tagged built-app:1') });
+      expectLogged(/POST \/v1\.41\/build\?buildargs=%7B%22GREETING%22%3A%22hello-from-build%22%7D.*t=built-app%3A1.* 200 /);
+      expect(compose(['up', '--no-color'])).toMatchObject({ status: 0, stdout: expect.stringMatching(/app_1 +\| hello-from-build\n/) });
+      expect(compose(['down', '--rmi', 'all'])).toMatchObject({ status: 0, stderr: expect.stringContaining('Removing image built-app:1') });
+      expect(docker(['images', '-q', 'built-app']).stdout).toBe('');
+    } finally {
+      compose(['down', '--rmi', 'all']);
+    }
+  });
+
   it('answers what is not Docker\'s API, or not JSON, with a JSON error, and 50 requests at once', async () => {
     const json = 'application/json';
     expect(await request(socket, 'GET', '/v1.41/no/such/endpoint')).toEqual({ status: 404, type: json, body: '{"message":"page not found"}\n' });
