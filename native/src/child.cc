@@ -555,6 +555,7 @@ int RunStep(const ChildContext& ctx, const Step& step) {
     case Op::Umount2: return umount2(step.s1.c_str(), (int)step.flags);
     case Op::PivotRoot: return (int)syscall(SYS_pivot_root, step.s1.c_str(), step.s2.c_str());
     case Op::Chdir: return chdir(step.s1.c_str());
+    case Op::Chroot: return chroot(step.s1.c_str());
     case Op::Mkdir: return (mkdir(step.s1.c_str(), (mode_t)step.n1) == 0 || errno == EEXIST) ? 0 : -1;
     case Op::CreateFile: {
       int fd = open(step.s1.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, (mode_t)step.n1);
@@ -618,8 +619,14 @@ int RunStep(const ChildContext& ctx, const Step& step) {
     int rc = source == fd ? fcntl(fd, F_SETFD, 0) : dup2(source, fd);
     if (rc < 0) Report(ctx, -1, errno);
   }
-  // No descriptor of tsrun's may reach the container's program.
+  // #region preserve-fds
+  // No descriptor of tsrun's may reach the container's program, only those the caller asked to pass on (the
+  // caller's 3, 4, ..., which tsrun inherited at the same numbers, as systemd's LISTEN_FDS numbers them).
   if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) Report(ctx, -1, errno);
+  for (int fd = 3; fd < 3 + ctx.preserve_fds; fd++) {
+    if (fcntl(fd, F_SETFD, 0) != 0) Report(ctx, -1, errno);
+  }
+  // #endregion
 
   RunStepsFrom(ctx, 0);
 }

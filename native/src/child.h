@@ -15,7 +15,7 @@ namespace tsrun {
 enum class Op {
   Mount, Umount2, PivotRoot, Chdir, Mkdir, CreateFile, Mknod, Symlink,
   Sethostname, Umask, LinkUp, WriteFile, Unshare, Setns, Setsid, Setgroups, Setgid, Setuid, OpenPty, Execve,
-  Fork, CapbsetDrop, Capset, Prctl, Setrlimit, Seccomp, CapAmbientRaise, Setdomainname,
+  Fork, CapbsetDrop, Capset, Prctl, Setrlimit, Seccomp, CapAmbientRaise, Setdomainname, Chroot,
 };
 
 // One step with every string and number it needs, owned by the parent's heap, which the child
@@ -49,6 +49,7 @@ struct ChildContext {
   int exec_helper;     // tsrun-exec's sealed copy (SealedCopy), which the execve step runs
   int console_child;   // open_pty sends the master through here
   int start_fd = -1;   // a FIFO opened O_PATH: tsrun-exec waits on it for `tsrun-oci start` (exec.c)
+  int preserve_fds = 0;  // 3 .. 3 + preserve_fds - 1 stay open for the command (tsrun-oci --preserve-fds)
   int parent_ends[2];  // the parent's ends of the pipes, closed in the child
   bool die_with_parent;
   // In tsrun's memory, for a child that shares it: where a fork step puts the pid of the process it makes.

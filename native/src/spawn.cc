@@ -50,7 +50,7 @@ const struct {
     {"open_pty", Op::OpenPty},        {"execve", Op::Execve},       {"fork", Op::Fork},
     {"capbset_drop", Op::CapbsetDrop}, {"capset", Op::Capset},      {"prctl", Op::Prctl},
     {"setrlimit", Op::Setrlimit},     {"seccomp", Op::Seccomp},     {"cap_ambient_raise", Op::CapAmbientRaise},
-    {"setdomainname", Op::Setdomainname},
+    {"setdomainname", Op::Setdomainname}, {"chroot", Op::Chroot},
 };
 
 struct Named {
@@ -132,7 +132,7 @@ Step ParseStep(Napi::Env env, const Napi::Object& obj) {
       step.s1 = StringProp(obj, "new_root");
       step.s2 = StringProp(obj, "put_old");
       break;
-    case Op::Chdir: step.s1 = StringProp(obj, "path"); break;
+    case Op::Chdir: case Op::Chroot: step.s1 = StringProp(obj, "path"); break;
     case Op::Mkdir: case Op::CreateFile:
       step.s1 = StringProp(obj, "path");
       step.n1 = NumberProp(obj, "mode");
@@ -259,7 +259,7 @@ long CloneSharingMemory(unsigned long clone_flags, const ChildContext& ctx) {
   return pid;
 }
 
-// spawn({cloneFlags, steps, stdio, dieWithParent, execHelper, awaitStart}) -> {pid, errorFd, consoleFd, times}
+// spawn({cloneFlags, steps, stdio, dieWithParent, execHelper, awaitStart, preserveFds}) -> {pid, errorFd, consoleFd, times}
 Napi::Value Spawn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object request = info[0].As<Napi::Object>();
@@ -311,6 +311,8 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   ctx.parent_ends[0] = error_pipe[0];
   ctx.parent_ends[1] = console[0];
   ctx.die_with_parent = request.Get("dieWithParent").ToBoolean();
+  Napi::Value preserve_fds = request.Get("preserveFds");
+  ctx.preserve_fds = preserve_fds.IsNumber() ? preserve_fds.As<Napi::Number>().Int32Value() : 0;
 
   // Block every signal around clone so no handler of Node's runs in the child.
   sigset_t all, previous;

@@ -24,6 +24,8 @@ type Step =
   | { op: 'umount2'; target: string; flags: string[] }
   | { op: 'pivot_root'; new_root: string; put_old: string }
   | { op: 'chdir'; path: string }
+  /** The directory that "/" means to this process from now on; its mounts stay as they were (chroot(2)). */
+  | { op: 'chroot'; path: string }
   | { op: 'mkdir'; path: string; mode: number } & InRoot
   /** Create an empty file to bind-mount onto (open O_CREAT, then close). */
   | { op: 'create_file'; path: string; mode: number } & InRoot
@@ -84,6 +86,7 @@ function describe(step: Step): string {
       const flags = step.flags.length ? ` (${step.flags.join('|')})` : '';
       const source = step.sourceInRoot ? at(step.source) : step.source;
       if (step.flags.includes('MS_REMOUNT')) return `remount ${at(step.target)}${flags}`;
+      if (step.flags.includes('MS_MOVE')) return `move the mount at ${source} onto ${at(step.target)}`;
       if (!step.source && !step.fstype) return `change propagation of ${at(step.target)}${flags}`;
       if (step.flags.includes('MS_BIND')) return `bind ${source} on ${at(step.target)}${flags}`;
       return `mount ${step.fstype} on ${at(step.target)}${flags}${step.data ? ` -o ${step.data}` : ''}`;
@@ -91,6 +94,7 @@ function describe(step: Step): string {
     case 'umount2': return `umount2 ${step.target}` + (step.flags.length ? ` (${step.flags.join('|')})` : '');
     case 'pivot_root': return `pivot_root ${step.new_root} ${step.put_old}`;
     case 'chdir': return `chdir ${step.path}`;
+    case 'chroot': return `chroot ${step.path}`;
     case 'mkdir': return `mkdir ${at(step.path)}`;
     case 'create_file': return `create ${at(step.path)}`;
     case 'mknod': return `mknod ${at(step.path)} ${(step.mode & 0o170000) === 0o060000 ? 'b' : 'c'} ${step.major} ${step.minor}`;

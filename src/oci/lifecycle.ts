@@ -36,6 +36,10 @@ export interface CreateOptions {
   reap?: boolean;
   pidFile?: string;
   consoleSocket?: string;
+  /** --no-pivot: chroot into the root instead of pivot_root (stages/namespaces.ts, moveRootSteps). */
+  noPivot?: boolean;
+  /** --preserve-fds N: the caller's descriptors 3 .. 3 + N - 1 are the process's too. */
+  preserveFds?: number;
 }
 
 // #region create
@@ -45,6 +49,7 @@ export async function create(ctx: OciContext, id: string, options: CreateOptions
   const terminal = spec.process!.terminal ?? false;
   if (terminal && !options.consoleSocket && !options.reap) throw fail('config.json: process.terminal: create needs --console-socket to hand the terminal to');
   if (options.consoleSocket && !terminal) throw fail('--console-socket is only for a process with a terminal (process.terminal)');
+  const preserveFds = checkPreservedFds(options.preserveFds ?? 0);
   const dir = containerDir(ctx.root, id);
   fs.mkdirSync(ctx.root, { recursive: true, mode: 0o711 });
   try {
@@ -53,7 +58,7 @@ export async function create(ctx: OciContext, id: string, options: CreateOptions
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw fail(`container with id ${id} already exists`);
     throw error;
   }
-  const plan = planBundleOrClean(() => planBundle(spec, bundle, id, hostCgroupLayout(), ctx.sys), dir);
+  const plan = planBundleOrClean(() => planBundle(spec, bundle, id, hostCgroupLayout(), ctx.sys, { noPivot: options.noPivot }), dir);
   warnAboutProcess(ctx, spec.process!);
   const creating: OciRecord = {
     id, bundle, rootfs: plan.root, pid: 0, pidStartTime: null, created: new Date().toISOString(), cgroup: plan.cgroup, cgroupPath: plan.cgroupPath,
@@ -70,7 +75,7 @@ export async function create(ctx: OciContext, id: string, options: CreateOptions
     let child;
     try {
       const stdio: [number, number, number] = terminal ? [-1, -1, -1] : [0, 1, 2];
-      child = await startChild(ctx.sys, { cloneFlags: plan.cloneFlags, steps: plan.steps, stdio, dieWithParent: false, awaitStart: fifo, tty: terminal }, (spawned) => { pid = spawned; }, options.reap ?? false);
+      child = await startChild(ctx.sys, { cloneFlags: plan.cloneFlags, steps: plan.steps, stdio, dieWithParent: false, awaitStart: fifo, preserveFds, tty: terminal }, (spawned) => { pid = spawned; }, options.reap ?? false);
     } finally {
       fs.closeSync(fifo);
     }
@@ -107,6 +112,21 @@ function handOverTerminal(sys: Syscalls, consoleSocket: string, ptyFd: number): 
     fs.closeSync(socket);
     fs.closeSync(ptyFd);
   }
+}
+// #endregion
+
+// #region preserve-fds
+/** --preserve-fds N: the caller's 3, 4, ... up to 3 + N - 1, as a socket-activated service expects its sockets
+ *  (systemd's LISTEN_FDS counts them from 3). tsrun-oci inherited them at those numbers; each must be open. */
+function checkPreservedFds(count: number): number {
+  for (let fd = 3; fd < 3 + count; fd++) {
+    try {
+      fs.fstatSync(fd);
+    } catch (error) {
+      throw fail(`--preserve-fds ${count}: descriptor ${fd} is not open (${(error as NodeJS.ErrnoException).code})`, `open descriptors 3 to ${2 + count} before calling tsrun-oci`);
+    }
+  }
+  return count;
 }
 // #endregion
 
@@ -309,6 +329,7 @@ export interface ExecOptions {
   user?: string;
   tty?: boolean;
   consoleSocket?: string;
+  preserveFds?: number;
 }
 
 /** One more process in a running container: it joins the container's cgroup and namespaces as `tsrun exec`'s does
@@ -324,11 +345,12 @@ export async function exec(ctx: OciContext, id: string, options: ExecOptions): P
   const terminal = proc.terminal ?? false;
   if (terminal && options.detach && !options.consoleSocket) throw fail('exec --detach with a terminal needs --console-socket to hand the terminal to');
   const steps = [...joinContainerSteps(record.pid, record.cgroup), ...processPlanSteps(proc, spec.linux ?? {}, ctx.sys)];
+  const preserveFds = checkPreservedFds(options.preserveFds ?? 0);
   let pid = 0;
   const stopForwarding = options.detach ? () => undefined : forwardSignals(() => pid);
   try {
     const stdio: [number, number, number] = terminal ? [-1, -1, -1] : [0, 1, 2];
-    const child = await startChild(ctx.sys, { cloneFlags: [], steps, stdio, dieWithParent: !options.detach, tty: terminal }, (spawned) => { pid = spawned; }, !options.detach);
+    const child = await startChild(ctx.sys, { cloneFlags: [], steps, stdio, dieWithParent: !options.detach, preserveFds, tty: terminal }, (spawned) => { pid = spawned; }, !options.detach);
     if (child.failure) {
       await child.exited;
       throw stepError(child.failure, steps, proc.args[0]!);

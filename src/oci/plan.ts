@@ -13,7 +13,7 @@ import type { Syscalls } from '../kernel/syscalls.js';
 import { planCgroupAt, type CgroupPlan } from '../cgroups/cgroup.js';
 import type { CgroupLayout } from '../cgroups/layout.js';
 import type { ResourceLimits } from '../cgroups/limits.js';
-import { joinCgroupSteps, pivotRootSteps } from '../stages/namespaces.js';
+import { joinCgroupSteps, moveRootSteps, pivotRootSteps } from '../stages/namespaces.js';
 import { processSteps } from '../stages/exec.js';
 import { confinementSteps } from '../security/confinement.js';
 import { CAPABILITIES } from '../security/capabilities.js';
@@ -40,7 +40,8 @@ export interface OciPlan {
 const CLONE_FLAG = { pid: 'CLONE_NEWPID', network: 'CLONE_NEWNET', mount: 'CLONE_NEWNS', ipc: 'CLONE_NEWIPC', uts: 'CLONE_NEWUTS', cgroup: 'CLONE_NEWCGROUP' } as const;
 // #endregion
 
-export function planBundle(spec: OciSpec, bundle: string, id: string, layout: CgroupLayout, sys: Syscalls): OciPlan {
+/** `noPivot`: leave the host's root with moveRootSteps instead of pivot_root (`create --no-pivot`). */
+export function planBundle(spec: OciSpec, bundle: string, id: string, layout: CgroupLayout, sys: Syscalls, { noPivot = false } = {}): OciPlan {
   const root = path.resolve(bundle, spec.root.path);
   const linux = spec.linux ?? {};
   const proc = spec.process!;
@@ -85,7 +86,7 @@ export function planBundle(spec: OciSpec, bundle: string, id: string, layout: Cg
     ...(spec.root.readonly ? [{ op: 'mount', source: '', target: root, fstype: '', flags: ['MS_BIND', 'MS_REMOUNT', 'MS_RDONLY'], data: '' } as ChildStep] : []),
     ...maskSteps(linux.maskedPaths ?? [], root),
     ...readonlyPathSteps(linux.readonlyPaths ?? [], root),
-    ...pivotRootSteps(root),
+    ...(noPivot ? moveRootSteps(root) : pivotRootSteps(root)),
     ...processPlanSteps(proc, linux, sys),
   ];
   return { root, cloneFlags, steps, cgroup, cgroupPath: at };

@@ -290,6 +290,30 @@ print(out.decode().replace('\\r', ''), flush=True)
     }
   });
 
+  it('with --no-pivot, moves the root onto / and chroots into it: the program sees the bundle\'s root', () => {
+    bundle = writeBundle('v1', command('sh', '-c', 'ls /; cut -d" " -f4,5 /proc/self/mountinfo | head -1'));
+    const ran = spawnSync(process.execPath, [OCI, '--root', root, 'run', '--no-pivot', '--bundle', bundle, 'v1'], { encoding: 'utf8', timeout: 30_000 });
+    expect(ran).toMatchObject({ status: 0, stdout: `bin\ndev\nproc\nsys\n${bundle}/rootfs /\n`, stderr: '' });
+  });
+
+  it('passes the caller\'s descriptors 3 .. 3 + N - 1 with --preserve-fds N, and no other', () => {
+    // `; true`: the shell would exec a last command in its place, and ls would list its own descriptors.
+    bundle = writeBundle('f1', command('sh', '-c', 'echo through 3 >&3; ls /proc/$$/fd; true'));
+    const [three, four] = [path.join(dir, 'three'), path.join(dir, 'four')];
+    const fds = [fs.openSync(three, 'w'), fs.openSync(four, 'w')];
+    try {
+      const run = (...flags: string[]) => spawnSync(process.execPath, [OCI, '--root', root, 'run', ...flags, '--bundle', bundle, 'f1'], { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe', ...fds] });
+      expect(run('--preserve-fds', '1')).toMatchObject({ status: 0, stdout: '0\n1\n2\n3\n', stderr: '' });
+      expect(fs.readFileSync(three, 'utf8')).toBe('through 3\n');
+      expect(fs.readFileSync(four, 'utf8')).toBe('');
+      expect(run()).toMatchObject({ status: 0, stdout: '0\n1\n2\n', stderr: expect.stringContaining('Bad file descriptor') });
+      expect(run('--preserve-fds', '200')).toMatchObject({ status: 1, stderr: expect.stringMatching(/--preserve-fds 200: descriptor \d+ is not open \(EBADF\)/) });
+      expect(fs.readdirSync(root)).toEqual([]);
+    } finally {
+      fds.forEach((fd) => fs.closeSync(fd));
+    }
+  });
+
   it('refuses what it cannot honour by name, before anything is made', () => {
     bundle = writeBundle('x1', (spec) => { spec.linux!.namespaces!.push({ type: 'user' }); });
     expect(oci(['create', '--bundle', bundle, 'x1'])).toMatchObject({ status: 1, stderr: expect.stringContaining('config.json: linux.namespaces: user namespaces') });

@@ -82,6 +82,21 @@ describe('planBundle', () => {
     expect(steps.at(-1)).toMatchObject({ op: 'execve', file: 'echo', argv: ['echo', 'hi'], search: ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'] });
   });
 
+  it('with noPivot, moves the root\'s mount onto / and chroots into it, where pivot_root would be', () => {
+    const root = path.join(bundle, 'rootfs');
+    const { steps } = planBundle(defaultSpec(), bundle, 'c1', V1, fakeSyscalls(), { noPivot: true });
+    expect(at(steps, 'pivot_root')).toBe(-1);
+    const move = steps.findIndex((s) => s.op === 'mount' && s.flags.includes('MS_MOVE'));
+    expect(steps.slice(move - 1, move + 3)).toEqual([
+      { op: 'chdir', path: root },
+      { op: 'mount', source: root, target: '/', fstype: '', flags: ['MS_MOVE'], data: '' },
+      { op: 'chroot', path: '.' },
+      { op: 'chdir', path: '/' },
+    ]);
+    expect(move).toBeGreaterThan(at(steps, 'mount', '/proc/kcore'));
+    expect(ops(steps)[move + 3]).toBe('setsid'); // then the process's steps, as after pivot_root
+  });
+
   it('keeps Docker\'s device list as an allow-list, and refuses a deny that takes back an allow', () => {
     const docker = [{ allow: false, access: 'rwm' }, { allow: true, type: 'c' as const, major: 1, minor: 5, access: 'rwm' }, { allow: false, type: 'c' as const, major: 10, minor: 229, access: 'rwm' }];
     const devicesWrites = (p: ReturnType<typeof plan>) => p.cgroup.writes.filter((w) => w.file.includes('devices.')).map((w) => w.value);
