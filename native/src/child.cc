@@ -1,5 +1,6 @@
 // The container's child (see child.h), and the encoding of its steps for tsrun-monitor.
 #include "child.h"
+#include "hook.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -101,10 +102,15 @@ int SealedCopy(const char* path, const char** failed) {
 void PlanExecve(std::vector<Step>& steps, int error_write, int start_fd) {
   for (size_t i = 0; i < steps.size(); i++) {
     Step& step = steps[i];
+    if (step.op == Op::RunHook) {
+      TerminateArray(step.argv_store, step.exec_argv);
+      TerminateArray(step.envp_store, step.envp);
+    }
     if (step.op != Op::Execve) continue;
     step.exec_argv_store = {"tsrun-exec", std::to_string(error_write), std::to_string(i), std::to_string(start_fd),
                              std::to_string(step.candidates.size())};
     step.exec_argv_store.insert(step.exec_argv_store.end(), step.candidates.begin(), step.candidates.end());
+    step.exec_argv_store.insert(step.exec_argv_store.end(), step.hook_args.begin(), step.hook_args.end());
     step.exec_argv_store.insert(step.exec_argv_store.end(), step.argv_store.begin(), step.argv_store.end());
     TerminateArray(step.exec_argv_store, step.exec_argv);
     TerminateArray(step.envp_store, step.envp);
@@ -584,6 +590,13 @@ int RunStep(const ChildContext& ctx, const Step& step) {
     case Op::Prctl: return prctl((int)step.n1, (unsigned long)step.n2, 0, 0, 0);
     case Op::Setrlimit: return Setrlimit(step);
     case Op::Seccomp: return Seccomp(step);
+    case Op::RunHook: {
+      // An errno, or minus the wait status of a hook that ran and failed: Report passes either on as it is.
+      int outcome = RunHook(step.s1.c_str(), step.exec_argv.data(), step.envp.data(), step.s2.c_str(), (int)step.n1);
+      if (outcome == 0) return 0;
+      errno = outcome;
+      return -1;
+    }
     case Op::Fork: break;  // see RunStepsFrom
   }
   errno = EINVAL;
@@ -702,7 +715,7 @@ struct Reader {
   }
 };
 
-const char kMagic[] = "tsrun-spawn-3";
+const char kMagic[] = "tsrun-spawn-4";
 
 }  // namespace
 
@@ -724,6 +737,7 @@ std::string EncodeSpawn(unsigned long clone_flags, const std::string& exec_helpe
     PutList(out, step.candidates);
     PutList(out, step.argv_store);
     PutList(out, step.envp_store);
+    PutList(out, step.hook_args);
   }
   return out;
 }
@@ -747,6 +761,7 @@ bool DecodeSpawn(const std::string& bytes, unsigned long* clone_flags, std::stri
     step.candidates = in.List();
     step.argv_store = in.List();
     step.envp_store = in.List();
+    step.hook_args = in.List();
     if (step.op == Op::Seccomp) step.program = DecodeBase64(step.s1);
     PlanInRoot(step);
     steps->push_back(std::move(step));

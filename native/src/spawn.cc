@@ -51,6 +51,7 @@ const struct {
     {"capbset_drop", Op::CapbsetDrop}, {"capset", Op::Capset},      {"prctl", Op::Prctl},
     {"setrlimit", Op::Setrlimit},     {"seccomp", Op::Seccomp},     {"cap_ambient_raise", Op::CapAmbientRaise},
     {"setdomainname", Op::Setdomainname}, {"chroot", Op::Chroot},
+    {"run_hook", Op::RunHook},
 };
 
 struct Named {
@@ -207,8 +208,28 @@ Step ParseStep(Napi::Env env, const Napi::Object& obj) {
       }
       step.argv_store = StringArrayProp(obj, "argv");
       step.envp_store = StringArrayProp(obj, "envp");
+      Napi::Value hooks = obj.Get("hooks");
+      Napi::Array list = hooks.IsArray() ? hooks.As<Napi::Array>() : Napi::Array::New(env);
+      step.hook_args = {std::to_string(list.Length())};
+      for (uint32_t i = 0; i < list.Length(); i++) {
+        Napi::Object hook = list.Get(i).As<Napi::Object>();
+        std::vector<std::string> argv = StringArrayProp(hook, "argv"), envp = StringArrayProp(hook, "envp");
+        for (const std::string& field : {StringProp(hook, "path"), std::to_string(NumberProp(hook, "timeout")), StringProp(hook, "state"), std::to_string(argv.size())}) {
+          step.hook_args.push_back(field);
+        }
+        step.hook_args.insert(step.hook_args.end(), argv.begin(), argv.end());
+        step.hook_args.push_back(std::to_string(envp.size()));
+        step.hook_args.insert(step.hook_args.end(), envp.begin(), envp.end());
+      }
       break;
     }
+    case Op::RunHook:
+      step.s1 = StringProp(obj, "path");
+      step.s2 = StringProp(obj, "state");
+      step.n1 = NumberProp(obj, "timeout");
+      step.argv_store = StringArrayProp(obj, "argv");
+      step.envp_store = StringArrayProp(obj, "envp");
+      break;
   }
   PlanInRoot(step);
   return step;

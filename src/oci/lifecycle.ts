@@ -12,11 +12,11 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Syscalls } from '../kernel/syscalls.js';
-import { forwardSignals, startChild, stepError, waitForExit, type StartedChild } from '../kernel/child.js';
+import { forwardSignals, hookOutcome, startChild, stepError, waitForExit, type StartedChild } from '../kernel/child.js';
 import { processStartTime } from '../kernel/proc.js';
 import { cgroupProcesses, createCgroup, hostCgroupLayout, planCgroupAt, readUsage, removeCgroup, setFrozen } from '../cgroups/cgroup.js';
 import { writeFileAtomic } from '../store/atomic.js';
-import { fail, withContext } from '../errors.js';
+import { errnoName, fail, withContext } from '../errors.js';
 import { checkSpec, readBundle, type HookName, type OciHook, type OciProcess, type OciResources } from './spec.js';
 import { ambientCapabilities, planBundle, processPlanSteps, resourceLimits } from './plan.js';
 import { joinContainerSteps } from '../containers/exec-in.js';
@@ -164,15 +164,25 @@ export async function start(ctx: OciContext, id: string): Promise<void> {
   const status = statusOf(record, dir);
   if (status === 'stopped') throw fail(`cannot start a container that has stopped`);
   if (status !== 'created') throw fail(`cannot start an already running container`);
-  await releaseFromFifo(record, dir);
+  const told = await releaseFromFifo(record, dir);
   fs.rmSync(fifoPath(dir), { force: true });
+  if (told.length >= 8) throw startFailure(record, told.readInt32LE(0), told.readInt32LE(4));
   runHooks(record, 'poststart', 'running', ctx.warn);
+}
+
+/** What tsrun-exec wrote into the FIFO when the process could not go on after start (native/src/exec.c, Tell): the
+ *  startContainer hook that failed, or -1 and why the program could not be executed. The process has ended. */
+function startFailure(record: OciRecord, hook: number, outcome: number): Error {
+  const failed = record.hooks.startContainer?.[hook];
+  if (failed) return fail(`startContainer hook ${failed.path}: ${hookOutcome(outcome, failed.timeout ?? 0)}`);
+  return fail(`the container's program could not be executed: ${errnoName(outcome)}`);
 }
 // #endregion
 
-/** Open exec.fifo for reading, which lets the waiting child go on, and read until it execs (its end closes). A child
- *  that died meanwhile would leave the open waiting for ever: its death is watched for too, until the open is done. */
-async function releaseFromFifo(record: OciRecord, dir: string): Promise<void> {
+/** Open exec.fifo for reading, which lets the waiting child go on, and read until it execs (its end closes): what it
+ *  read is a failure told, or nothing. A child that died meanwhile would leave the open waiting for ever: its death is
+ *  watched for too, until the open is done. */
+async function releaseFromFifo(record: OciRecord, dir: string): Promise<Buffer> {
   const done = new AbortController();
   const died = (async (): Promise<never> => {
     while (statusOf(record, dir) === 'created') await sleep(20, undefined, { signal: done.signal });
@@ -182,7 +192,7 @@ async function releaseFromFifo(record: OciRecord, dir: string): Promise<void> {
   try {
     const fifo = await Promise.race([fs.promises.open(fifoPath(dir), 'r'), died]);
     try {
-      await fifo.readFile();
+      return await fifo.readFile();
     } finally {
       await fifo.close();
     }

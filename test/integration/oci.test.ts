@@ -209,6 +209,74 @@ describe.skipIf(!ready)('tsrun-oci (as root)', () => {
     expect(fs.readdirSync(root)).toEqual([]);
   });
 
+  it('runs createContainer hooks in the container\'s namespaces before pivot_root, and startContainer hooks in the container after start', async () => {
+    bundle = writeBundle('h3', (spec) => {
+      spec.process!.args = ['sh', '-c', 'touch /ran; exec sleep 60'];
+      spec.root.readonly = false;
+      spec.annotations = { 'org.example.lab': 'hooks' };
+      spec.hooks = {
+        // A host program, from the container's root, in its mount namespace, with the host's files still in reach.
+        createContainer: [{ path: '/bin/sh', args: ['sh', '-c', `cat > ${dir}/create.json; pwd > ${dir}/create.cwd; readlink /proc/self/ns/mnt > ${dir}/create.ns; echo $GREETING > ${dir}/create.env`], env: ['GREETING=hello'] }],
+        // The container's own sh, writing at the container's "/": after pivot_root, before the program.
+        startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'cat > /start.json; test -e /ran || echo first > /start.order'], timeout: 10 }],
+      };
+    });
+    expect(oci(['create', '--bundle', bundle, 'h3'])).toMatchObject({ status: 0, stderr: '' });
+    const pid = state('h3').pid;
+    // The pid as the container sees it: getpid() in the hook's parent, as runc gives it.
+    const expected = { ociVersion: '1.0.2', id: 'h3', pid: 1, bundle, annotations: { 'org.example.lab': 'hooks' } };
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'create.json'), 'utf8'))).toEqual({ ...expected, status: 'creating' });
+    expect(fs.readFileSync(path.join(dir, 'create.cwd'), 'utf8')).toBe(`${bundle}/rootfs\n`);
+    expect(fs.readFileSync(path.join(dir, 'create.ns'), 'utf8').trim()).toBe(fs.readlinkSync(`/proc/${pid}/ns/mnt`));
+    expect(fs.readFileSync(path.join(dir, 'create.env'), 'utf8')).toBe('hello\n');
+    expect(fs.existsSync(path.join(bundle, 'rootfs/start.json'))).toBe(false);
+    expect(oci(['start', 'h3'])).toMatchObject({ status: 0, stderr: '' });
+    expect(JSON.parse(fs.readFileSync(path.join(bundle, 'rootfs/start.json'), 'utf8'))).toEqual({ ...expected, status: 'created' });
+    expect(fs.readFileSync(path.join(bundle, 'rootfs/start.order'), 'utf8')).toBe('first\n');
+    await eventually(() => fs.existsSync(path.join(bundle, 'rootfs/ran')));
+    expect(oci(['delete', '--force', 'h3']).status).toBe(0);
+  });
+
+  it('a createContainer hook that fails or outlives its timeout fails the create, and the container goes', () => {
+    bundle = writeBundle('h4', (spec) => {
+      spec.process!.args = ['sleep', '60'];
+      spec.hooks = { createContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'echo no gpu for you >&2; exit 3'] }] };
+    });
+    expect(oci(['create', '--bundle', bundle, 'h4'])).toMatchObject({ status: 1, stderr: expect.stringContaining('no gpu for you\ntsrun-oci: createContainer hook /bin/sh: exit status 3') });
+    const logged = fs.readFileSync(path.join(dir, 'log.json'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { level: string; msg: string });
+    expect(logged.at(-1)).toMatchObject({ level: 'error', msg: 'createContainer hook /bin/sh: exit status 3' });
+    expect(fs.readdirSync(root)).toEqual([]);
+
+    bundle = writeBundle('h5', (spec) => {
+      spec.process!.args = ['sleep', '60'];
+      spec.hooks = { createContainer: [{ path: '/bin/sleep', args: ['sleep', '30'], timeout: 1 }] };
+    });
+    const began = Date.now();
+    expect(oci(['create', '--bundle', bundle, 'h5'])).toMatchObject({ status: 1, stderr: expect.stringContaining('createContainer hook /bin/sleep: timed out after 1 s') });
+    expect(Date.now() - began).toBeLessThan(10_000);
+    expect(fs.readdirSync(root)).toEqual([]);
+  });
+
+  it('a startContainer hook that fails or outlives its timeout fails the start, and the program never runs', async () => {
+    const failing = (id: string, hook: { path: string; args: string[]; timeout?: number }) => writeBundle(id, (spec) => {
+      spec.process!.args = ['sh', '-c', 'touch /ran; exec sleep 60'];
+      spec.root.readonly = false;
+      spec.hooks = { startContainer: [hook] };
+    });
+    bundle = failing('h6', { path: '/bin/sh', args: ['sh', '-c', 'exit 4'] });
+    expect(oci(['create', '--bundle', bundle, 'h6']).status).toBe(0);
+    expect(oci(['start', 'h6'])).toMatchObject({ status: 1, stderr: 'tsrun-oci: startContainer hook /bin/sh: exit status 4\n' });
+    await eventually(() => state('h6').status === 'stopped');
+    expect(fs.existsSync(path.join(bundle, 'rootfs/ran'))).toBe(false);
+    expect(oci(['delete', 'h6']).status).toBe(0);
+
+    bundle = failing('h7', { path: '/bin/sleep', args: ['sleep', '30'], timeout: 1 });
+    expect(oci(['create', '--bundle', bundle, 'h7']).status).toBe(0);
+    expect(oci(['start', 'h7'])).toMatchObject({ status: 1, stderr: 'tsrun-oci: startContainer hook /bin/sleep: timed out after 1 s\n' });
+    await eventually(() => state('h7').status === 'stopped');
+    expect(fs.existsSync(path.join(bundle, 'rootfs/ran'))).toBe(false);
+  });
+
   it('joins a network namespace by path, as a pod\'s containers share one', () => {
     const netns = `tsrun-oci-test-${process.pid}`;
     expect(spawnSync('ip', ['netns', 'add', netns]).status).toBe(0);
