@@ -277,6 +277,15 @@ describe.skipIf(!ready)('tsrun-oci (as root)', () => {
     expect(fs.existsSync(path.join(bundle, 'rootfs/ran'))).toBe(false);
   });
 
+  it('start tells a program that could no longer be executed when it was let go', async () => {
+    bundle = writeBundle('g1', command('/bin/gone'));
+    fs.symlinkSync('busybox', path.join(bundle, 'rootfs/bin/gone'));
+    expect(oci(['create', '--bundle', bundle, 'g1']).status).toBe(0);
+    fs.unlinkSync(path.join(bundle, 'rootfs/bin/gone'));
+    expect(oci(['start', 'g1'])).toMatchObject({ status: 1, stderr: 'tsrun-oci: the container\'s program could not be executed: ENOENT\n' });
+    await eventually(() => state('g1').status === 'stopped');
+  });
+
   it('joins a network namespace by path, as a pod\'s containers share one', () => {
     const netns = `tsrun-oci-test-${process.pid}`;
     expect(spawnSync('ip', ['netns', 'add', netns]).status).toBe(0);
@@ -377,6 +386,14 @@ print(out.decode().replace('\\r', ''), flush=True)
       expect(run()).toMatchObject({ status: 0, stdout: '0\n1\n2\n', stderr: expect.stringContaining('Bad file descriptor') });
       expect(run('--preserve-fds', '200')).toMatchObject({ status: 1, stderr: expect.stringMatching(/--preserve-fds 200: descriptor \d+ is not open \(EBADF\)/) });
       expect(fs.readdirSync(root)).toEqual([]);
+
+      // exec's process too.
+      bundle = writeBundle('f2', command('sleep', '60'));
+      expect(oci(['create', '--bundle', bundle, 'f2']).status).toBe(0);
+      expect(oci(['start', 'f2']).status).toBe(0);
+      const exec = spawnSync(process.execPath, [OCI, '--root', root, 'exec', '--preserve-fds', '1', 'f2', 'sh', '-c', 'echo exec through 3 >&3; ls /proc/$$/fd; true'], { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe', ...fds] });
+      expect(exec).toMatchObject({ status: 0, stdout: '0\n1\n2\n3\n', stderr: '' });
+      expect(fs.readFileSync(three, 'utf8')).toBe('through 3\nexec through 3\n');
     } finally {
       fds.forEach((fd) => fs.closeSync(fd));
     }
