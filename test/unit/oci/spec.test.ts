@@ -10,8 +10,11 @@ const withChange = (change: (spec: OciSpec) => void): OciSpec => {
 };
 
 describe('checkSpec', () => {
-  it('takes the spec `tsrun-oci spec` writes', () => {
+  it('takes the spec `tsrun-oci spec` writes, and hooks of every kind', () => {
     expect(() => checkSpec(defaultSpec())).not.toThrow();
+    const hook = { path: '/bin/true', args: ['true'], env: ['A=1'], timeout: 5 };
+    const kinds = ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'] as const;
+    expect(() => checkSpec(withChange((s) => { s.hooks = Object.fromEntries(kinds.map((kind) => [kind, [hook]])); }))).not.toThrow();
   });
 
   it.each([
