@@ -217,8 +217,8 @@ describe.skipIf(!ready)('tsrun-oci (as root)', () => {
       spec.hooks = {
         // A host program, from the container's root, in its mount namespace, with the host's files still in reach.
         createContainer: [{ path: '/bin/sh', args: ['sh', '-c', `cat > ${dir}/create.json; pwd > ${dir}/create.cwd; readlink /proc/self/ns/mnt > ${dir}/create.ns; echo $GREETING > ${dir}/create.env`], env: ['GREETING=hello'] }],
-        // The container's own sh, writing at the container's "/": after pivot_root, before the program.
-        startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'cat > /start.json; test -e /ran || echo first > /start.order'], timeout: 10 }],
+        // The container's own sh, writing at the container's "/": after pivot_root and the confinement, before the program.
+        startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'cat > /start.json; test -e /ran || echo first > /start.order; grep NoNewPrivs /proc/self/status > /start.nnp'], timeout: 10 }],
       };
     });
     expect(oci(['create', '--bundle', bundle, 'h3'])).toMatchObject({ status: 0, stderr: '' });
@@ -233,6 +233,7 @@ describe.skipIf(!ready)('tsrun-oci (as root)', () => {
     expect(oci(['start', 'h3'])).toMatchObject({ status: 0, stderr: '' });
     expect(JSON.parse(fs.readFileSync(path.join(bundle, 'rootfs/start.json'), 'utf8'))).toEqual({ ...expected, status: 'created' });
     expect(fs.readFileSync(path.join(bundle, 'rootfs/start.order'), 'utf8')).toBe('first\n');
+    expect(fs.readFileSync(path.join(bundle, 'rootfs/start.nnp'), 'utf8')).toBe('NoNewPrivs:\t1\n');
     await eventually(() => fs.existsSync(path.join(bundle, 'rootfs/ran')));
     expect(oci(['delete', '--force', 'h3']).status).toBe(0);
   });
