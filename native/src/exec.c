@@ -67,6 +67,9 @@ static int WaitForStart(int error_fd, int32_t step, long start_fd, char** candid
   *started = open(fifo, O_WRONLY | O_CLOEXEC);
   if (*started < 0) return errno;
   close((int)start_fd);
+  // As runc's does, a byte that says the wait is over: a process that died waiting leaves none, and `start` can tell
+  // that from a program that ran and ended at once, which /proc cannot.
+  if (write(*started, "0", 1) != 1) return errno;
   return 0;
 }
 // #endregion

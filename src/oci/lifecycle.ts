@@ -179,20 +179,32 @@ function startFailure(record: OciRecord, hook: number, outcome: number): Error {
 }
 // #endregion
 
-/** Open exec.fifo for reading, which lets the waiting child go on, and read until it execs (its end closes): what it
- *  read is a failure told, or nothing. A child that died meanwhile would leave the open waiting for ever: its death is
- *  watched for too, until the open is done. */
+/** Open exec.fifo for reading, which lets the waiting child go on, and read until it execs (its end closes): a "0",
+ *  the wait is over (native/src/exec.c), then a failure told, or nothing. A child that died while waiting never opens
+ *  its end, and the open would wait for ever: once it is seen gone, tsrun-oci opens that end itself, and the read
+ *  comes back empty. Its death alone tells nothing: a program that ran and ended at once is gone too. */
 async function releaseFromFifo(record: OciRecord, dir: string): Promise<Buffer> {
   const done = new AbortController();
-  const died = (async (): Promise<never> => {
+  const opening = fs.promises.open(fifoPath(dir), 'r');
+  const watch = (async () => {
     while (statusOf(record, dir) === 'created') await sleep(20, undefined, { signal: done.signal });
-    throw fail(`container ${record.id}'s process ended before it started`);
+    // ENXIO until the open above is waiting: only then is there a reader to open against.
+    for (;;) {
+      try {
+        fs.closeSync(fs.openSync(fifoPath(dir), fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
+        return;
+      } catch {
+        await sleep(20, undefined, { signal: done.signal });
+      }
+    }
   })();
-  died.catch(() => undefined); // once the open has won, the watch's end is of no interest
+  watch.catch(() => undefined); // aborted once the FIFO is read
   try {
-    const fifo = await Promise.race([fs.promises.open(fifoPath(dir), 'r'), died]);
+    const fifo = await opening;
     try {
-      return await fifo.readFile();
+      const told = await fifo.readFile();
+      if (told[0] !== '0'.charCodeAt(0)) throw fail(`container ${record.id}'s process ended before it started`);
+      return told.subarray(1);
     } finally {
       await fifo.close();
     }

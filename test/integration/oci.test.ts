@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eventually, hostSnapshot } from '../helpers/cli.js';
 import type { OciSpec } from '../../src/oci/spec.js';
@@ -276,6 +277,28 @@ describe.skipIf(!ready)('tsrun-oci (as root)', () => {
     expect(oci(['start', 'h7'])).toMatchObject({ status: 1, stderr: 'tsrun-oci: startContainer hook /bin/sleep: timed out after 1 s\n' });
     await eventually(() => state('h7').status === 'stopped');
     expect(fs.existsSync(path.join(bundle, 'rootfs/ran'))).toBe(false);
+  });
+
+  it('start tells a process that died while waiting from a program that ran and ended at once', async () => {
+    bundle = writeBundle('w1', command('true'));
+    fs.symlinkSync('busybox', path.join(bundle, 'rootfs/bin/true'));
+    expect(oci(['create', '--bundle', bundle, 'w1']).status).toBe(0);
+    expect(oci(['start', 'w1'])).toMatchObject({ status: 0, stderr: '' });
+
+    bundle = writeBundle('w2', command('true'));
+    fs.symlinkSync('busybox', path.join(bundle, 'rootfs/bin/true'));
+    expect(oci(['create', '--bundle', bundle, 'w2']).status).toBe(0);
+    const pid = state('w2').pid;
+    // Stopped in its open of the FIFO, then killed while start waits on it: its end closes without a word.
+    process.kill(pid, 'SIGSTOP');
+    const starting = spawn(process.execPath, [OCI, '--root', root, 'start', 'w2'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    starting.stderr!.setEncoding('utf8').on('data', (text: string) => { stderr += text; });
+    const exited = new Promise((resolve) => starting.on('exit', resolve));
+    await sleep(300);
+    process.kill(pid, 'SIGKILL');
+    expect(await exited).toBe(1);
+    expect(stderr).toBe('tsrun-oci: container w2\'s process ended before it started\n');
   });
 
   it('start tells a program that could no longer be executed when it was let go', async () => {
