@@ -1,5 +1,6 @@
 // The container's child (see child.h), and the encoding of its steps for tsrun-monitor.
 #include "child.h"
+#include "hook.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -101,10 +102,15 @@ int SealedCopy(const char* path, const char** failed) {
 void PlanExecve(std::vector<Step>& steps, int error_write, int start_fd) {
   for (size_t i = 0; i < steps.size(); i++) {
     Step& step = steps[i];
+    if (step.op == Op::RunHook) {
+      TerminateArray(step.argv_store, step.exec_argv);
+      TerminateArray(step.envp_store, step.envp);
+    }
     if (step.op != Op::Execve) continue;
     step.exec_argv_store = {"tsrun-exec", std::to_string(error_write), std::to_string(i), std::to_string(start_fd),
                              std::to_string(step.candidates.size())};
     step.exec_argv_store.insert(step.exec_argv_store.end(), step.candidates.begin(), step.candidates.end());
+    step.exec_argv_store.insert(step.exec_argv_store.end(), step.hook_args.begin(), step.hook_args.end());
     step.exec_argv_store.insert(step.exec_argv_store.end(), step.argv_store.begin(), step.argv_store.end());
     TerminateArray(step.exec_argv_store, step.exec_argv);
     TerminateArray(step.envp_store, step.envp);
@@ -555,6 +561,7 @@ int RunStep(const ChildContext& ctx, const Step& step) {
     case Op::Umount2: return umount2(step.s1.c_str(), (int)step.flags);
     case Op::PivotRoot: return (int)syscall(SYS_pivot_root, step.s1.c_str(), step.s2.c_str());
     case Op::Chdir: return chdir(step.s1.c_str());
+    case Op::Chroot: return chroot(step.s1.c_str());
     case Op::Mkdir: return (mkdir(step.s1.c_str(), (mode_t)step.n1) == 0 || errno == EEXIST) ? 0 : -1;
     case Op::CreateFile: {
       int fd = open(step.s1.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, (mode_t)step.n1);
@@ -583,6 +590,13 @@ int RunStep(const ChildContext& ctx, const Step& step) {
     case Op::Prctl: return prctl((int)step.n1, (unsigned long)step.n2, 0, 0, 0);
     case Op::Setrlimit: return Setrlimit(step);
     case Op::Seccomp: return Seccomp(step);
+    case Op::RunHook: {
+      // An errno, or minus the wait status of a hook that ran and failed: Report passes either on as it is.
+      int outcome = RunHook(step.s1.c_str(), step.exec_argv.data(), step.envp.data(), step.s2.c_str(), (int)step.n1);
+      if (outcome == 0) return 0;
+      errno = outcome;
+      return -1;
+    }
     case Op::Fork: break;  // see RunStepsFrom
   }
   errno = EINVAL;
@@ -618,8 +632,14 @@ int RunStep(const ChildContext& ctx, const Step& step) {
     int rc = source == fd ? fcntl(fd, F_SETFD, 0) : dup2(source, fd);
     if (rc < 0) Report(ctx, -1, errno);
   }
-  // No descriptor of tsrun's may reach the container's program.
+  // #region preserve-fds
+  // No descriptor of tsrun's may reach the container's program, only those the caller asked to pass on (the
+  // caller's 3, 4, ..., which tsrun inherited at the same numbers, as systemd's LISTEN_FDS numbers them).
   if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) Report(ctx, -1, errno);
+  for (int fd = 3; fd < 3 + ctx.preserve_fds; fd++) {
+    if (fcntl(fd, F_SETFD, 0) != 0) Report(ctx, -1, errno);
+  }
+  // #endregion
 
   RunStepsFrom(ctx, 0);
 }
@@ -695,7 +715,7 @@ struct Reader {
   }
 };
 
-const char kMagic[] = "tsrun-spawn-3";
+const char kMagic[] = "tsrun-spawn-4";
 
 }  // namespace
 
@@ -717,6 +737,7 @@ std::string EncodeSpawn(unsigned long clone_flags, const std::string& exec_helpe
     PutList(out, step.candidates);
     PutList(out, step.argv_store);
     PutList(out, step.envp_store);
+    PutList(out, step.hook_args);
   }
   return out;
 }
@@ -740,6 +761,7 @@ bool DecodeSpawn(const std::string& bytes, unsigned long* clone_flags, std::stri
     step.candidates = in.List();
     step.argv_store = in.List();
     step.envp_store = in.List();
+    step.hook_args = in.List();
     if (step.op == Op::Seccomp) step.program = DecodeBase64(step.s1);
     PlanInRoot(step);
     steps->push_back(std::move(step));

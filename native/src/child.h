@@ -15,7 +15,7 @@ namespace tsrun {
 enum class Op {
   Mount, Umount2, PivotRoot, Chdir, Mkdir, CreateFile, Mknod, Symlink,
   Sethostname, Umask, LinkUp, WriteFile, Unshare, Setns, Setsid, Setgroups, Setgid, Setuid, OpenPty, Execve,
-  Fork, CapbsetDrop, Capset, Prctl, Setrlimit, Seccomp, CapAmbientRaise, Setdomainname,
+  Fork, CapbsetDrop, Capset, Prctl, Setrlimit, Seccomp, CapAmbientRaise, Setdomainname, Chroot, RunHook,
 };
 
 // One step with every string and number it needs, owned by the parent's heap, which the child
@@ -28,9 +28,12 @@ struct Step {
   long n1 = 0, n2 = 0, n3 = 0;
   std::vector<gid_t> gids;
   std::vector<std::string> candidates;  // execve: full paths to try in order
-  std::vector<std::string> argv_store, envp_store;
+  std::vector<std::string> argv_store, envp_store;  // execve's, and run_hook's (whose path is s1, state s2, timeout n1)
+  // execve: the hooks tsrun-exec runs after the wait for start, as its arguments: their count, then for each its path,
+  // timeout, state, argv's count and argv, envp's count and envp (see exec.c).
+  std::vector<std::string> hook_args;
   std::vector<std::string> exec_argv_store;  // execve: tsrun-exec's arguments (see PlanExecve)
-  std::vector<char*> exec_argv, envp;        // NULL-terminated views of the stores
+  std::vector<char*> exec_argv, envp;        // NULL-terminated views of the stores (for run_hook: of argv_store)
   std::string program;  // seccomp: the BPF program, decoded from s1 (base64) before clone
   // A step on the container's own files, before pivot_root: its paths are resolved inside `root` (empty: the
   // host's paths, as given). For the steps that create an entry, its parent directory and name, made before clone.
@@ -49,6 +52,7 @@ struct ChildContext {
   int exec_helper;     // tsrun-exec's sealed copy (SealedCopy), which the execve step runs
   int console_child;   // open_pty sends the master through here
   int start_fd = -1;   // a FIFO opened O_PATH: tsrun-exec waits on it for `tsrun-oci start` (exec.c)
+  int preserve_fds = 0;  // 3 .. 3 + preserve_fds - 1 stay open for the command (tsrun-oci --preserve-fds)
   int parent_ends[2];  // the parent's ends of the pipes, closed in the child
   bool die_with_parent;
   // In tsrun's memory, for a child that shares it: where a fork step puts the pid of the process it makes.
@@ -81,8 +85,8 @@ std::string DecodeBase64(const std::string& text);
 int SealedCopy(const char* path, const char** failed);
 
 // Fills in what each execve step will start tsrun-exec with: the error pipe's descriptor, the step's
-// index, the FIFO to wait on (-1: none), its candidates and its argv (see exec.c). In the parent, before
-// clone: it allocates.
+// index, the FIFO to wait on (-1: none), its candidates, its hooks and its argv (see exec.c); and each run_hook
+// step's argv and envp. In the parent, before clone: it allocates.
 void PlanExecve(std::vector<Step>& steps, int error_write, int start_fd = -1);
 
 // The clone flags, tsrun-exec's path and the steps as bytes, for tsrun-monitor's standard input, and back.

@@ -50,7 +50,8 @@ const struct {
     {"open_pty", Op::OpenPty},        {"execve", Op::Execve},       {"fork", Op::Fork},
     {"capbset_drop", Op::CapbsetDrop}, {"capset", Op::Capset},      {"prctl", Op::Prctl},
     {"setrlimit", Op::Setrlimit},     {"seccomp", Op::Seccomp},     {"cap_ambient_raise", Op::CapAmbientRaise},
-    {"setdomainname", Op::Setdomainname},
+    {"setdomainname", Op::Setdomainname}, {"chroot", Op::Chroot},
+    {"run_hook", Op::RunHook},
 };
 
 struct Named {
@@ -132,7 +133,7 @@ Step ParseStep(Napi::Env env, const Napi::Object& obj) {
       step.s1 = StringProp(obj, "new_root");
       step.s2 = StringProp(obj, "put_old");
       break;
-    case Op::Chdir: step.s1 = StringProp(obj, "path"); break;
+    case Op::Chdir: case Op::Chroot: step.s1 = StringProp(obj, "path"); break;
     case Op::Mkdir: case Op::CreateFile:
       step.s1 = StringProp(obj, "path");
       step.n1 = NumberProp(obj, "mode");
@@ -207,8 +208,28 @@ Step ParseStep(Napi::Env env, const Napi::Object& obj) {
       }
       step.argv_store = StringArrayProp(obj, "argv");
       step.envp_store = StringArrayProp(obj, "envp");
+      Napi::Value hooks = obj.Get("hooks");
+      Napi::Array list = hooks.IsArray() ? hooks.As<Napi::Array>() : Napi::Array::New(env);
+      step.hook_args = {std::to_string(list.Length())};
+      for (uint32_t i = 0; i < list.Length(); i++) {
+        Napi::Object hook = list.Get(i).As<Napi::Object>();
+        std::vector<std::string> argv = StringArrayProp(hook, "argv"), envp = StringArrayProp(hook, "envp");
+        for (const std::string& field : {StringProp(hook, "path"), std::to_string(NumberProp(hook, "timeout")), StringProp(hook, "state"), std::to_string(argv.size())}) {
+          step.hook_args.push_back(field);
+        }
+        step.hook_args.insert(step.hook_args.end(), argv.begin(), argv.end());
+        step.hook_args.push_back(std::to_string(envp.size()));
+        step.hook_args.insert(step.hook_args.end(), envp.begin(), envp.end());
+      }
       break;
     }
+    case Op::RunHook:
+      step.s1 = StringProp(obj, "path");
+      step.s2 = StringProp(obj, "state");
+      step.n1 = NumberProp(obj, "timeout");
+      step.argv_store = StringArrayProp(obj, "argv");
+      step.envp_store = StringArrayProp(obj, "envp");
+      break;
   }
   PlanInRoot(step);
   return step;
@@ -259,7 +280,7 @@ long CloneSharingMemory(unsigned long clone_flags, const ChildContext& ctx) {
   return pid;
 }
 
-// spawn({cloneFlags, steps, stdio, dieWithParent, execHelper, awaitStart}) -> {pid, errorFd, consoleFd, times}
+// spawn({cloneFlags, steps, stdio, dieWithParent, execHelper, awaitStart, preserveFds}) -> {pid, errorFd, consoleFd, times}
 Napi::Value Spawn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object request = info[0].As<Napi::Object>();
@@ -311,6 +332,8 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   ctx.parent_ends[0] = error_pipe[0];
   ctx.parent_ends[1] = console[0];
   ctx.die_with_parent = request.Get("dieWithParent").ToBoolean();
+  Napi::Value preserve_fds = request.Get("preserveFds");
+  ctx.preserve_fds = preserve_fds.IsNumber() ? preserve_fds.As<Napi::Number>().Int32Value() : 0;
 
   // Block every signal around clone so no handler of Node's runs in the child.
   sigset_t all, previous;

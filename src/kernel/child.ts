@@ -102,7 +102,17 @@ export function stepError(failure: StepFailure, steps: ChildStep[], command: str
     const why = code === 'EACCES' ? 'permission denied' : code === 'ENOEXEC' ? 'exec format error' : code;
     return new TsrunError(`exec: "${command}": ${why}`, { kind: 'cannot-exec', hint: 'the file must be an executable for this machine, with x permission' });
   }
+  if (step?.op === 'run_hook') return fail(`${step.name} hook ${step.path}: ${hookOutcome(failure.errno, step.timeout)}`);
   const what = step ? `step ${failure.step + 1} of ${steps.length} (${describeStep(step)})` : 'preparing the child';
   return fail(`start container: ${what}: ${code}`, 'run with --explain to see every step');
 }
 // #endregion
+
+/** What a hook that failed came to (native/src/hook.h): an errno, or minus the wait status of a hook that ran. */
+export function hookOutcome(outcome: number, timeout: number): string {
+  if (outcome === os.constants.errno.ETIMEDOUT) return `timed out after ${timeout} s`;
+  if (outcome > 0) return errnoName(outcome);
+  const signal = -outcome & 0x7f;
+  if (signal === 0) return `exit status ${(-outcome >> 8) & 0xff}`;
+  return `killed by ${Object.entries(os.constants.signals).find(([, n]) => n === signal)?.[0] ?? `signal ${signal}`}`;
+}

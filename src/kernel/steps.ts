@@ -18,12 +18,26 @@ interface InRoot {
 }
 // #endregion
 
+/** A program run to its end by the child (an OCI bundle's hooks, src/oci/plan.ts). `state` is the container's state
+ *  as JSON, which the hook gets on its standard input with a pid put in first: the child's own, as the container
+ *  sees it (getpid(), as runc gives it). `timeout` in seconds, 0 for none. `name` is for people: what the hook is. */
+export interface Hook {
+  name: string;
+  path: string;
+  argv: string[];
+  envp: string[];
+  timeout: number;
+  state: string;
+}
+
 type Step =
   /** With a root, `sourceInRoot` says the source is the container's too (a bind of its own file). */
   | { op: 'mount'; source: string; target: string; fstype: string; flags: string[]; data: string; sourceInRoot?: boolean } & InRoot
   | { op: 'umount2'; target: string; flags: string[] }
   | { op: 'pivot_root'; new_root: string; put_old: string }
   | { op: 'chdir'; path: string }
+  /** The directory that "/" means to this process from now on; its mounts stay as they were (chroot(2)). */
+  | { op: 'chroot'; path: string }
   | { op: 'mkdir'; path: string; mode: number } & InRoot
   /** Create an empty file to bind-mount onto (open O_CREAT, then close). */
   | { op: 'create_file'; path: string; mode: number } & InRoot
@@ -68,7 +82,10 @@ type Step =
   | { op: 'seccomp'; filter: string }
   /** execve, trying each directory of `search` in turn when `file` has no slash. The child execs
    *  tsrun-exec from a sealed copy in memory, and tsrun-exec does this (see native/src/exec.c). */
-  | { op: 'execve'; file: string; search: string[]; argv: string[]; envp: string[] };
+  /** `hooks`: run by tsrun-exec after the wait for start, before the command (an OCI bundle's startContainer hooks). */
+  | { op: 'execve'; file: string; search: string[]; argv: string[]; envp: string[]; hooks?: Hook[] }
+  /** See Hook; a hook that fails or outlives its timeout is a failed step. */
+  | { op: 'run_hook' } & Hook;
 
 /** One line per step, the way --explain and error messages show it. */
 export function describeStep(step: ChildStep): string {
@@ -84,6 +101,7 @@ function describe(step: Step): string {
       const flags = step.flags.length ? ` (${step.flags.join('|')})` : '';
       const source = step.sourceInRoot ? at(step.source) : step.source;
       if (step.flags.includes('MS_REMOUNT')) return `remount ${at(step.target)}${flags}`;
+      if (step.flags.includes('MS_MOVE')) return `move the mount at ${source} onto ${at(step.target)}`;
       if (!step.source && !step.fstype) return `change propagation of ${at(step.target)}${flags}`;
       if (step.flags.includes('MS_BIND')) return `bind ${source} on ${at(step.target)}${flags}`;
       return `mount ${step.fstype} on ${at(step.target)}${flags}${step.data ? ` -o ${step.data}` : ''}`;
@@ -91,6 +109,7 @@ function describe(step: Step): string {
     case 'umount2': return `umount2 ${step.target}` + (step.flags.length ? ` (${step.flags.join('|')})` : '');
     case 'pivot_root': return `pivot_root ${step.new_root} ${step.put_old}`;
     case 'chdir': return `chdir ${step.path}`;
+    case 'chroot': return `chroot ${step.path}`;
     case 'mkdir': return `mkdir ${at(step.path)}`;
     case 'create_file': return `create ${at(step.path)}`;
     case 'mknod': return `mknod ${at(step.path)} ${(step.mode & 0o170000) === 0o060000 ? 'b' : 'c'} ${step.major} ${step.minor}`;
@@ -113,10 +132,12 @@ function describe(step: Step): string {
     case 'setrlimit': return `setrlimit ${step.resource} ${limit(step.soft)}:${limit(step.hard)}`;
     case 'seccomp': return `seccomp: load a filter of ${Buffer.from(step.filter, 'base64').length / 8} BPF instructions`;
     case 'open_pty': return `open a pty ${step.cols}x${step.rows} as the controlling terminal`;
-    case 'execve': return `execve ${step.file} [${step.argv.join(' ')}] (through the sealed tsrun-exec)`;
+    case 'execve': return `execve ${step.file} [${step.argv.join(' ')}] (through the sealed tsrun-exec${step.hooks?.length ? `, which first runs ${step.hooks.map(hookName).join(', ')}` : ''})`;
+    case 'run_hook': return `run ${hookName(step)} [${step.argv.join(' ')}] with the state on its standard input${step.timeout ? `, for ${step.timeout} s at most` : ''}`;
   }
 }
 
+const hookName = (hook: Hook) => `the ${hook.name} hook ${hook.path}`;
 const short = (cap: string) => cap.replace(/^CAP_/, '');
 const capList = (caps: string[]) => (caps.length ? caps.map(short).join(',') : '(none)');
 const limit = (n: number) => (n < 0 ? 'unlimited' : String(n));

@@ -18,6 +18,9 @@ export interface SpawnRequest {
   /** `tsrun-oci create`: a descriptor of a FIFO, opened O_PATH. After its last step the child says it is waiting
    *  (a report with errno 0) and waits until someone opens the FIFO for reading (native/src/exec.c). */
   awaitStart?: number;
+  /** Descriptors 3 to 3 + preserveFds - 1 of tsrun's stay open for the command (tsrun-oci --preserve-fds); every
+   *  other one closes at its execve. */
+  preserveFds?: number;
 }
 
 export interface SpawnedChild {

@@ -12,11 +12,11 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Syscalls } from '../kernel/syscalls.js';
-import { forwardSignals, startChild, stepError, waitForExit, type StartedChild } from '../kernel/child.js';
+import { forwardSignals, hookOutcome, startChild, stepError, waitForExit, type StartedChild } from '../kernel/child.js';
 import { processStartTime } from '../kernel/proc.js';
 import { cgroupProcesses, createCgroup, hostCgroupLayout, planCgroupAt, readUsage, removeCgroup, setFrozen } from '../cgroups/cgroup.js';
 import { writeFileAtomic } from '../store/atomic.js';
-import { fail, withContext } from '../errors.js';
+import { errnoName, fail, withContext } from '../errors.js';
 import { checkSpec, readBundle, type HookName, type OciHook, type OciProcess, type OciResources } from './spec.js';
 import { ambientCapabilities, planBundle, processPlanSteps, resourceLimits } from './plan.js';
 import { joinContainerSteps } from '../containers/exec-in.js';
@@ -36,6 +36,10 @@ export interface CreateOptions {
   reap?: boolean;
   pidFile?: string;
   consoleSocket?: string;
+  /** --no-pivot: chroot into the root instead of pivot_root (stages/namespaces.ts, moveRootSteps). */
+  noPivot?: boolean;
+  /** --preserve-fds N: the caller's descriptors 3 .. 3 + N - 1 are the process's too. */
+  preserveFds?: number;
 }
 
 // #region create
@@ -45,6 +49,7 @@ export async function create(ctx: OciContext, id: string, options: CreateOptions
   const terminal = spec.process!.terminal ?? false;
   if (terminal && !options.consoleSocket && !options.reap) throw fail('config.json: process.terminal: create needs --console-socket to hand the terminal to');
   if (options.consoleSocket && !terminal) throw fail('--console-socket is only for a process with a terminal (process.terminal)');
+  const preserveFds = checkPreservedFds(options.preserveFds ?? 0);
   const dir = containerDir(ctx.root, id);
   fs.mkdirSync(ctx.root, { recursive: true, mode: 0o711 });
   try {
@@ -53,7 +58,7 @@ export async function create(ctx: OciContext, id: string, options: CreateOptions
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw fail(`container with id ${id} already exists`);
     throw error;
   }
-  const plan = planBundleOrClean(() => planBundle(spec, bundle, id, hostCgroupLayout(), ctx.sys), dir);
+  const plan = planBundleOrClean(() => planBundle(spec, bundle, id, hostCgroupLayout(), ctx.sys, { noPivot: options.noPivot }), dir);
   warnAboutProcess(ctx, spec.process!);
   const creating: OciRecord = {
     id, bundle, rootfs: plan.root, pid: 0, pidStartTime: null, created: new Date().toISOString(), cgroup: plan.cgroup, cgroupPath: plan.cgroupPath,
@@ -70,7 +75,7 @@ export async function create(ctx: OciContext, id: string, options: CreateOptions
     let child;
     try {
       const stdio: [number, number, number] = terminal ? [-1, -1, -1] : [0, 1, 2];
-      child = await startChild(ctx.sys, { cloneFlags: plan.cloneFlags, steps: plan.steps, stdio, dieWithParent: false, awaitStart: fifo, tty: terminal }, (spawned) => { pid = spawned; }, options.reap ?? false);
+      child = await startChild(ctx.sys, { cloneFlags: plan.cloneFlags, steps: plan.steps, stdio, dieWithParent: false, awaitStart: fifo, preserveFds, tty: terminal }, (spawned) => { pid = spawned; }, options.reap ?? false);
     } finally {
       fs.closeSync(fifo);
     }
@@ -110,6 +115,21 @@ function handOverTerminal(sys: Syscalls, consoleSocket: string, ptyFd: number): 
 }
 // #endregion
 
+// #region preserve-fds
+/** --preserve-fds N: the caller's 3, 4, ... up to 3 + N - 1, as a socket-activated service expects its sockets
+ *  (systemd's LISTEN_FDS counts them from 3). tsrun-oci inherited them at those numbers; each must be open. */
+function checkPreservedFds(count: number): number {
+  for (let fd = 3; fd < 3 + count; fd++) {
+    try {
+      fs.fstatSync(fd);
+    } catch (error) {
+      throw fail(`--preserve-fds ${count}: descriptor ${fd} is not open (${(error as NodeJS.ErrnoException).code})`, `open descriptors 3 to ${2 + count} before calling tsrun-oci`);
+    }
+  }
+  return count;
+}
+// #endregion
+
 /** What the process asks for and tsrun goes on without, said rather than ignored (the spec allows either). */
 function warnAboutProcess(ctx: OciContext, proc: OciProcess): void {
   const { skipped } = ambientCapabilities(proc.capabilities ?? {});
@@ -144,25 +164,47 @@ export async function start(ctx: OciContext, id: string): Promise<void> {
   const status = statusOf(record, dir);
   if (status === 'stopped') throw fail(`cannot start a container that has stopped`);
   if (status !== 'created') throw fail(`cannot start an already running container`);
-  await releaseFromFifo(record, dir);
+  const told = await releaseFromFifo(record, dir);
   fs.rmSync(fifoPath(dir), { force: true });
+  if (told.length >= 8) throw startFailure(record, told.readInt32LE(0), told.readInt32LE(4));
   runHooks(record, 'poststart', 'running', ctx.warn);
+}
+
+/** What tsrun-exec wrote into the FIFO when the process could not go on after start (native/src/exec.c, Tell): the
+ *  startContainer hook that failed, or -1 and why the program could not be executed. The process has ended. */
+function startFailure(record: OciRecord, hook: number, outcome: number): Error {
+  const failed = record.hooks.startContainer?.[hook];
+  if (failed) return fail(`startContainer hook ${failed.path}: ${hookOutcome(outcome, failed.timeout ?? 0)}`);
+  return fail(`the container's program could not be executed: ${errnoName(outcome)}`);
 }
 // #endregion
 
-/** Open exec.fifo for reading, which lets the waiting child go on, and read until it execs (its end closes). A child
- *  that died meanwhile would leave the open waiting for ever: its death is watched for too, until the open is done. */
-async function releaseFromFifo(record: OciRecord, dir: string): Promise<void> {
+/** Open exec.fifo for reading, which lets the waiting child go on, and read until it execs (its end closes): a "0",
+ *  the wait is over (native/src/exec.c), then a failure told, or nothing. A child that died while waiting never opens
+ *  its end, and the open would wait for ever: once it is seen gone, tsrun-oci opens that end itself, and the read
+ *  comes back empty. Its death alone tells nothing: a program that ran and ended at once is gone too. */
+async function releaseFromFifo(record: OciRecord, dir: string): Promise<Buffer> {
   const done = new AbortController();
-  const died = (async (): Promise<never> => {
+  const opening = fs.promises.open(fifoPath(dir), 'r');
+  const watch = (async () => {
     while (statusOf(record, dir) === 'created') await sleep(20, undefined, { signal: done.signal });
-    throw fail(`container ${record.id}'s process ended before it started`);
+    // ENXIO until the open above is waiting: only then is there a reader to open against.
+    for (;;) {
+      try {
+        fs.closeSync(fs.openSync(fifoPath(dir), fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
+        return;
+      } catch {
+        await sleep(20, undefined, { signal: done.signal });
+      }
+    }
   })();
-  died.catch(() => undefined); // once the open has won, the watch's end is of no interest
+  watch.catch(() => undefined); // aborted once the FIFO is read
   try {
-    const fifo = await Promise.race([fs.promises.open(fifoPath(dir), 'r'), died]);
+    const fifo = await opening;
     try {
-      await fifo.readFile();
+      const told = await fifo.readFile();
+      if (told[0] !== '0'.charCodeAt(0)) throw fail(`container ${record.id}'s process ended before it started`);
+      return told.subarray(1);
     } finally {
       await fifo.close();
     }
@@ -309,6 +351,7 @@ export interface ExecOptions {
   user?: string;
   tty?: boolean;
   consoleSocket?: string;
+  preserveFds?: number;
 }
 
 /** One more process in a running container: it joins the container's cgroup and namespaces as `tsrun exec`'s does
@@ -324,11 +367,12 @@ export async function exec(ctx: OciContext, id: string, options: ExecOptions): P
   const terminal = proc.terminal ?? false;
   if (terminal && options.detach && !options.consoleSocket) throw fail('exec --detach with a terminal needs --console-socket to hand the terminal to');
   const steps = [...joinContainerSteps(record.pid, record.cgroup), ...processPlanSteps(proc, spec.linux ?? {}, ctx.sys)];
+  const preserveFds = checkPreservedFds(options.preserveFds ?? 0);
   let pid = 0;
   const stopForwarding = options.detach ? () => undefined : forwardSignals(() => pid);
   try {
     const stdio: [number, number, number] = terminal ? [-1, -1, -1] : [0, 1, 2];
-    const child = await startChild(ctx.sys, { cloneFlags: [], steps, stdio, dieWithParent: !options.detach, tty: terminal }, (spawned) => { pid = spawned; }, !options.detach);
+    const child = await startChild(ctx.sys, { cloneFlags: [], steps, stdio, dieWithParent: !options.detach, preserveFds, tty: terminal }, (spawned) => { pid = spawned; }, !options.detach);
     if (child.failure) {
       await child.exited;
       throw stepError(child.failure, steps, proc.args[0]!);

@@ -54,6 +54,7 @@ const COMMANDS: Record<string, { summary: string; options: Options; operands: st
       process: { type: 'string', short: 'p' }, detach: { type: 'boolean', short: 'd' }, 'pid-file': { type: 'string' },
       'console-socket': { type: 'string' }, tty: { type: 'boolean', short: 't' }, cwd: { type: 'string' },
       env: { type: 'string', short: 'e', multiple: true, default: [] }, user: { type: 'string', short: 'u' },
+      'preserve-fds': { type: 'string', default: '0' },
     },
     operands: '<id> [command...]',
   },
@@ -146,11 +147,10 @@ async function command(argv: string[], log: Log): Promise<number> {
     sys: realSyscalls, root: String(global.root),
     warn: (message) => { log('warning', message); process.stderr.write(`tsrun-oci: warning: ${message}\n`); },
   };
-  const createOptions = () => {
-    if (flag['no-pivot']) throw new TsrunError('--no-pivot: tsrun always uses pivot_root (a chroot would leave the host\'s root reachable)');
-    if (flag['preserve-fds'] !== '0') throw new TsrunError('--preserve-fds: passing extra descriptors is not supported yet');
-    return { bundle: String(flag.bundle), pidFile: flag['pid-file'] as string | undefined, consoleSocket: flag['console-socket'] as string | undefined };
-  };
+  const createOptions = () => ({
+    bundle: String(flag.bundle), pidFile: flag['pid-file'] as string | undefined, consoleSocket: flag['console-socket'] as string | undefined,
+    noPivot: !!flag['no-pivot'], preserveFds: count('--preserve-fds', flag['preserve-fds'] as string),
+  });
   switch (name) {
     case 'create': await lifecycle.create(context, id!, createOptions()); return 0;
     case 'start': await lifecycle.start(context, id!); return 0;
@@ -159,7 +159,7 @@ async function command(argv: string[], log: Log): Promise<number> {
       return lifecycle.exec(context, id!, {
         processFile: flag.process as string | undefined, args: more, detach: !!flag.detach, pidFile: flag['pid-file'] as string | undefined,
         cwd: flag.cwd as string | undefined, env: flag.env as string[], user: flag.user as string | undefined, tty: !!flag.tty,
-        consoleSocket: flag['console-socket'] as string | undefined,
+        consoleSocket: flag['console-socket'] as string | undefined, preserveFds: count('--preserve-fds', flag['preserve-fds'] as string),
       });
     case 'state': print(lifecycle.state(context, id!), 2); return 0;
     case 'kill': lifecycle.kill(context, id!, more[0] ?? 'SIGTERM', !!flag.all); return 0;
@@ -203,6 +203,12 @@ function parseExec(args: string[], options: Options) {
   const upToId = first ? args.slice(0, first.index + 1) : args;
   const parsed = parse(upToId, options);
   return { values: parsed.values, positionals: [...parsed.positionals, ...(first ? args.slice(first.index + 1) : [])] };
+}
+
+/** A flag's whole number, 0 or more. */
+function count(name: string, text: string): number {
+  if (!/^\d+$/.test(text)) throw new TsrunError(`${name} ${text}: a whole number, 0 or more`);
+  return Number(text);
 }
 
 function print(value: unknown, indent?: number): void {

@@ -7,13 +7,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { OciDeviceRule, OciLinux, OciMount, OciProcess, OciResources, OciSpec } from './spec.js';
-import type { ChildStep } from '../kernel/steps.js';
+import type { ChildStep, Hook } from '../kernel/steps.js';
 import { ancestors } from '../kernel/steps.js';
 import type { Syscalls } from '../kernel/syscalls.js';
 import { planCgroupAt, type CgroupPlan } from '../cgroups/cgroup.js';
 import type { CgroupLayout } from '../cgroups/layout.js';
 import type { ResourceLimits } from '../cgroups/limits.js';
-import { joinCgroupSteps, pivotRootSteps } from '../stages/namespaces.js';
+import { joinCgroupSteps, moveRootSteps, pivotRootSteps } from '../stages/namespaces.js';
 import { processSteps } from '../stages/exec.js';
 import { confinementSteps } from '../security/confinement.js';
 import { CAPABILITIES } from '../security/capabilities.js';
@@ -22,6 +22,7 @@ import { ULIMIT_RESOURCES, type Ulimit } from '../security/options.js';
 import { maskedPathSteps, readonlyPathSteps } from '../security/system-paths.js';
 import { parseSeccompProfile, resolveSeccompProfile } from '../security/seccomp.js';
 import { fail } from '../errors.js';
+import { OCI_VERSION } from './state.js';
 
 export interface OciPlan {
   /** The container's root filesystem, on the host. */
@@ -40,7 +41,8 @@ export interface OciPlan {
 const CLONE_FLAG = { pid: 'CLONE_NEWPID', network: 'CLONE_NEWNET', mount: 'CLONE_NEWNS', ipc: 'CLONE_NEWIPC', uts: 'CLONE_NEWUTS', cgroup: 'CLONE_NEWCGROUP' } as const;
 // #endregion
 
-export function planBundle(spec: OciSpec, bundle: string, id: string, layout: CgroupLayout, sys: Syscalls): OciPlan {
+/** `noPivot`: leave the host's root with moveRootSteps instead of pivot_root (`create --no-pivot`). */
+export function planBundle(spec: OciSpec, bundle: string, id: string, layout: CgroupLayout, sys: Syscalls, { noPivot = false } = {}): OciPlan {
   const root = path.resolve(bundle, spec.root.path);
   const linux = spec.linux ?? {};
   const proc = spec.process!;
@@ -64,6 +66,8 @@ export function planBundle(spec: OciSpec, bundle: string, id: string, layout: Cg
   const mounts = (spec.mounts ?? []).flatMap((mount) => mountSteps(mount, root, cgroup));
   const devTmpfs = (spec.mounts ?? []).some((m) => path.normalize(m.destination) === '/dev' && m.type !== 'bind' && !m.options?.some((o) => o === 'bind' || o === 'rbind'));
   const hasProc = (spec.mounts ?? []).some((m) => m.type === 'proc');
+  const createHooks = containerHooks(spec, 'createContainer', id, bundle);
+  const startHooks = containerHooks(spec, 'startContainer', id, bundle);
 
   const steps: ChildStep[] = [
     ...joins,
@@ -82,14 +86,32 @@ export function planBundle(spec: OciSpec, bundle: string, id: string, layout: Cg
     ...(devTmpfs ? devSteps(root, linux.devices ?? []) : []),
     { op: 'umask', mask: 0o022 },
     ...sysctlSteps(linux.sysctl ?? {}, root, hasProc, fresh('network'), fresh('ipc')),
+    // #region create-container-hooks
+    // Every mount made, the root still writable and the host's root still there: runc runs them here, from the root.
+    ...(createHooks.length ? [{ op: 'chdir', path: root } as ChildStep, ...createHooks.map((hook): ChildStep => ({ op: 'run_hook', ...hook }))] : []),
+    // #endregion
     ...(spec.root.readonly ? [{ op: 'mount', source: '', target: root, fstype: '', flags: ['MS_BIND', 'MS_REMOUNT', 'MS_RDONLY'], data: '' } as ChildStep] : []),
     ...maskSteps(linux.maskedPaths ?? [], root),
     ...readonlyPathSteps(linux.readonlyPaths ?? [], root),
-    ...pivotRootSteps(root),
-    ...processPlanSteps(proc, linux, sys),
+    ...(noPivot ? moveRootSteps(root) : pivotRootSteps(root)),
+    ...processPlanSteps(proc, linux, sys).map((step) => (step.op === 'execve' && startHooks.length ? { ...step, hooks: startHooks } : step)),
   ];
   return { root, cloneFlags, steps, cgroup, cgroupPath: at };
 }
+
+// #region container-hooks
+/** The hooks config.json runs in the container: createContainer by the child, in the container's namespaces before
+ *  pivot_root (its path is the host's); startContainer by tsrun-exec after `start`, in the container as its program
+ *  (its path is the container's). Each gets the state on its standard input, with the status runc gives it. */
+function containerHooks(spec: OciSpec, kind: 'createContainer' | 'startContainer', id: string, bundle: string): Hook[] {
+  const hooks = spec.hooks?.[kind] ?? [];
+  if (hooks.length === 0) return [];
+  const state = JSON.stringify({ ociVersion: OCI_VERSION, id, status: kind === 'createContainer' ? 'creating' : 'created', bundle, annotations: spec.annotations ?? {} });
+  // It is written into a pipe before the hook starts (native/src/hook.c), so it must fit in one.
+  if (Buffer.byteLength(state) > 60_000) throw fail(`config.json: hooks.${kind}: the state, with its annotations, is too large for a hook's standard input (60 kB)`);
+  return hooks.map((hook) => ({ name: kind, path: hook.path, argv: hook.args?.length ? hook.args : [hook.path], envp: hook.env ?? [], timeout: hook.timeout ?? 0, state }));
+}
+// #endregion
 
 // #region process
 /** The process's own steps, from config.json's process (or, for `exec`, process.json): its umask, limits, capabilities,

@@ -115,6 +115,7 @@ const KNOWN: Record<string, string[]> = {
   'linux.resources.memory': ['limit', 'reservation', 'swap', 'kernel', 'kernelTCP', 'swappiness', 'disableOOMKiller'],
   'linux.resources.cpu': ['shares', 'quota', 'period', 'realtimeRuntime', 'realtimePeriod', 'cpus', 'mems'],
   'linux.seccomp': ['defaultAction', 'defaultErrnoRet', 'architectures', 'flags', 'listenerPath', 'syscalls'],
+  hooks: ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'],
 };
 
 /** config.json of the bundle at `bundle`, checked: the spec as tsrun will honour it. */
@@ -176,8 +177,11 @@ export function checkSpec(spec: OciSpec): void {
   if (resources.blockIO && Object.entries(resources.blockIO).some(([, v]) => v !== null && v !== 0 && !(Array.isArray(v) && v.length === 0))) {
     refuse('linux.resources.blockIO', 'not supported yet');
   }
-  for (const name of ['createContainer', 'startContainer'] as const) {
-    if (spec.hooks?.[name]?.length) refuse(`hooks.${name}`, 'hooks in the container\'s namespaces are not supported yet');
+  for (const [kind, hooks] of Object.entries(spec.hooks ?? {})) {
+    (hooks ?? []).forEach((hook, i) => {
+      if (!hook.path?.startsWith('/')) refuse(`hooks.${kind}[${i}].path`, 'required, an absolute path');
+      if (hook.timeout !== undefined && !(Number.isInteger(hook.timeout) && hook.timeout > 0)) refuse(`hooks.${kind}[${i}].timeout`, 'a whole number of seconds, above 0');
+    });
   }
 }
 // #endregion

@@ -141,6 +141,21 @@ export function pivotRootSteps(root: string): ChildStep[] {
 }
 // #endregion
 
+// #region move-root
+/** pivot_root's stand-in, for a host that runs from its initial ramfs, whose root pivot_root cannot move
+ *  (`tsrun-oci --no-pivot`, as runc does it): the container's root mount moved onto "/", and chroot into it. The
+ *  host's root stays in the mount namespace, covered, and a chroot is a fence a process with CAP_SYS_CHROOT can
+ *  climb: pivot_root is the default. */
+export function moveRootSteps(root: string): ChildStep[] {
+  return [
+    { op: 'chdir', path: root },
+    { op: 'mount', source: root, target: '/', fstype: '', flags: ['MS_MOVE'], data: '' },
+    { op: 'chroot', path: '.' },
+    { op: 'chdir', path: '/' },
+  ];
+}
+// #endregion
+
 /** The child's steps for -v, --mount and --tmpfs; the code for them is loaded only when there are some. */
 async function volumeMountSteps(runtime: Runtime, container: ContainerRecord, rootfs: RootfsPlan): Promise<ChildStep[]> {
   if (!container.config.mounts?.length) return [];

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eventually, hostSnapshot } from '../helpers/cli.js';
 import type { OciSpec } from '../../src/oci/spec.js';
@@ -209,6 +210,106 @@ describe.skipIf(!ready)('tsrun-oci (as root)', () => {
     expect(fs.readdirSync(root)).toEqual([]);
   });
 
+  it('runs createContainer hooks in the container\'s namespaces before pivot_root, and startContainer hooks in the container after start', async () => {
+    bundle = writeBundle('h3', (spec) => {
+      spec.process!.args = ['sh', '-c', 'touch /ran; exec sleep 60'];
+      spec.root.readonly = false;
+      spec.annotations = { 'org.example.lab': 'hooks' };
+      spec.hooks = {
+        // A host program, from the container's root, in its mount namespace, with the host's files still in reach.
+        createContainer: [{ path: '/bin/sh', args: ['sh', '-c', `cat > ${dir}/create.json; pwd > ${dir}/create.cwd; readlink /proc/self/ns/mnt > ${dir}/create.ns; echo $GREETING > ${dir}/create.env`], env: ['GREETING=hello'] }],
+        // The container's own sh, writing at the container's "/": after pivot_root and the confinement, before the program.
+        startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'cat > /start.json; test -e /ran || echo first > /start.order; grep NoNewPrivs /proc/self/status > /start.nnp'], timeout: 10 }],
+      };
+    });
+    expect(oci(['create', '--bundle', bundle, 'h3'])).toMatchObject({ status: 0, stderr: '' });
+    const pid = state('h3').pid;
+    // The pid as the container sees it: getpid() in the hook's parent, as runc gives it.
+    const expected = { ociVersion: '1.0.2', id: 'h3', pid: 1, bundle, annotations: { 'org.example.lab': 'hooks' } };
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'create.json'), 'utf8'))).toEqual({ ...expected, status: 'creating' });
+    expect(fs.readFileSync(path.join(dir, 'create.cwd'), 'utf8')).toBe(`${bundle}/rootfs\n`);
+    expect(fs.readFileSync(path.join(dir, 'create.ns'), 'utf8').trim()).toBe(fs.readlinkSync(`/proc/${pid}/ns/mnt`));
+    expect(fs.readFileSync(path.join(dir, 'create.env'), 'utf8')).toBe('hello\n');
+    expect(fs.existsSync(path.join(bundle, 'rootfs/start.json'))).toBe(false);
+    expect(oci(['start', 'h3'])).toMatchObject({ status: 0, stderr: '' });
+    expect(JSON.parse(fs.readFileSync(path.join(bundle, 'rootfs/start.json'), 'utf8'))).toEqual({ ...expected, status: 'created' });
+    expect(fs.readFileSync(path.join(bundle, 'rootfs/start.order'), 'utf8')).toBe('first\n');
+    expect(fs.readFileSync(path.join(bundle, 'rootfs/start.nnp'), 'utf8')).toBe('NoNewPrivs:\t1\n');
+    await eventually(() => fs.existsSync(path.join(bundle, 'rootfs/ran')));
+    expect(oci(['delete', '--force', 'h3']).status).toBe(0);
+  });
+
+  it('a createContainer hook that fails or outlives its timeout fails the create, and the container goes', () => {
+    bundle = writeBundle('h4', (spec) => {
+      spec.process!.args = ['sleep', '60'];
+      spec.hooks = { createContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'echo no gpu for you >&2; exit 3'] }] };
+    });
+    expect(oci(['create', '--bundle', bundle, 'h4'])).toMatchObject({ status: 1, stderr: expect.stringContaining('no gpu for you\ntsrun-oci: createContainer hook /bin/sh: exit status 3') });
+    const logged = fs.readFileSync(path.join(dir, 'log.json'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { level: string; msg: string });
+    expect(logged.at(-1)).toMatchObject({ level: 'error', msg: 'createContainer hook /bin/sh: exit status 3' });
+    expect(fs.readdirSync(root)).toEqual([]);
+
+    bundle = writeBundle('h5', (spec) => {
+      spec.process!.args = ['sleep', '60'];
+      spec.hooks = { createContainer: [{ path: '/bin/sleep', args: ['sleep', '30'], timeout: 1 }] };
+    });
+    const began = Date.now();
+    expect(oci(['create', '--bundle', bundle, 'h5'])).toMatchObject({ status: 1, stderr: expect.stringContaining('createContainer hook /bin/sleep: timed out after 1 s') });
+    expect(Date.now() - began).toBeLessThan(10_000);
+    expect(fs.readdirSync(root)).toEqual([]);
+  });
+
+  it('a startContainer hook that fails or outlives its timeout fails the start, and the program never runs', async () => {
+    const failing = (id: string, hook: { path: string; args: string[]; timeout?: number }) => writeBundle(id, (spec) => {
+      spec.process!.args = ['sh', '-c', 'touch /ran; exec sleep 60'];
+      spec.root.readonly = false;
+      spec.hooks = { startContainer: [hook] };
+    });
+    bundle = failing('h6', { path: '/bin/sh', args: ['sh', '-c', 'exit 4'] });
+    expect(oci(['create', '--bundle', bundle, 'h6']).status).toBe(0);
+    expect(oci(['start', 'h6'])).toMatchObject({ status: 1, stderr: 'tsrun-oci: startContainer hook /bin/sh: exit status 4\n' });
+    await eventually(() => state('h6').status === 'stopped');
+    expect(fs.existsSync(path.join(bundle, 'rootfs/ran'))).toBe(false);
+    expect(oci(['delete', 'h6']).status).toBe(0);
+
+    bundle = failing('h7', { path: '/bin/sleep', args: ['sleep', '30'], timeout: 1 });
+    expect(oci(['create', '--bundle', bundle, 'h7']).status).toBe(0);
+    expect(oci(['start', 'h7'])).toMatchObject({ status: 1, stderr: 'tsrun-oci: startContainer hook /bin/sleep: timed out after 1 s\n' });
+    await eventually(() => state('h7').status === 'stopped');
+    expect(fs.existsSync(path.join(bundle, 'rootfs/ran'))).toBe(false);
+  });
+
+  it('start tells a process that died while waiting from a program that ran and ended at once', async () => {
+    bundle = writeBundle('w1', command('true'));
+    fs.symlinkSync('busybox', path.join(bundle, 'rootfs/bin/true'));
+    expect(oci(['create', '--bundle', bundle, 'w1']).status).toBe(0);
+    expect(oci(['start', 'w1'])).toMatchObject({ status: 0, stderr: '' });
+
+    bundle = writeBundle('w2', command('true'));
+    fs.symlinkSync('busybox', path.join(bundle, 'rootfs/bin/true'));
+    expect(oci(['create', '--bundle', bundle, 'w2']).status).toBe(0);
+    const pid = state('w2').pid;
+    // Stopped in its open of the FIFO, then killed while start waits on it: its end closes without a word.
+    process.kill(pid, 'SIGSTOP');
+    const starting = spawn(process.execPath, [OCI, '--root', root, 'start', 'w2'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    starting.stderr!.setEncoding('utf8').on('data', (text: string) => { stderr += text; });
+    const exited = new Promise((resolve) => starting.on('exit', resolve));
+    await sleep(300);
+    process.kill(pid, 'SIGKILL');
+    expect(await exited).toBe(1);
+    expect(stderr).toBe('tsrun-oci: container w2\'s process ended before it started\n');
+  });
+
+  it('start tells a program that could no longer be executed when it was let go', async () => {
+    bundle = writeBundle('g1', command('/bin/gone'));
+    fs.symlinkSync('busybox', path.join(bundle, 'rootfs/bin/gone'));
+    expect(oci(['create', '--bundle', bundle, 'g1']).status).toBe(0);
+    fs.unlinkSync(path.join(bundle, 'rootfs/bin/gone'));
+    expect(oci(['start', 'g1'])).toMatchObject({ status: 1, stderr: 'tsrun-oci: the container\'s program could not be executed: ENOENT\n' });
+    await eventually(() => state('g1').status === 'stopped');
+  });
+
   it('joins a network namespace by path, as a pod\'s containers share one', () => {
     const netns = `tsrun-oci-test-${process.pid}`;
     expect(spawnSync('ip', ['netns', 'add', netns]).status).toBe(0);
@@ -287,6 +388,38 @@ print(out.decode().replace('\\r', ''), flush=True)
       expect(oci(['create', '--bundle', bundle, 't2'])).toMatchObject({ status: 1, stderr: expect.stringContaining('needs --console-socket') });
     } finally {
       receiver.kill('SIGKILL');
+    }
+  });
+
+  it('with --no-pivot, moves the root onto / and chroots into it: the program sees the bundle\'s root', () => {
+    bundle = writeBundle('v1', command('sh', '-c', 'ls /; cut -d" " -f4,5 /proc/self/mountinfo | head -1'));
+    const ran = spawnSync(process.execPath, [OCI, '--root', root, 'run', '--no-pivot', '--bundle', bundle, 'v1'], { encoding: 'utf8', timeout: 30_000 });
+    expect(ran).toMatchObject({ status: 0, stdout: `bin\ndev\nproc\nsys\n${bundle}/rootfs /\n`, stderr: '' });
+  });
+
+  it('passes the caller\'s descriptors 3 .. 3 + N - 1 with --preserve-fds N, and no other', () => {
+    // `; true`: the shell would exec a last command in its place, and ls would list its own descriptors.
+    bundle = writeBundle('f1', command('sh', '-c', 'echo through 3 >&3; ls /proc/$$/fd; true'));
+    const [three, four] = [path.join(dir, 'three'), path.join(dir, 'four')];
+    const fds = [fs.openSync(three, 'w'), fs.openSync(four, 'w')];
+    try {
+      const run = (...flags: string[]) => spawnSync(process.execPath, [OCI, '--root', root, 'run', ...flags, '--bundle', bundle, 'f1'], { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe', ...fds] });
+      expect(run('--preserve-fds', '1')).toMatchObject({ status: 0, stdout: '0\n1\n2\n3\n', stderr: '' });
+      expect(fs.readFileSync(three, 'utf8')).toBe('through 3\n');
+      expect(fs.readFileSync(four, 'utf8')).toBe('');
+      expect(run()).toMatchObject({ status: 0, stdout: '0\n1\n2\n', stderr: expect.stringContaining('Bad file descriptor') });
+      expect(run('--preserve-fds', '200')).toMatchObject({ status: 1, stderr: expect.stringMatching(/--preserve-fds 200: descriptor \d+ is not open \(EBADF\)/) });
+      expect(fs.readdirSync(root)).toEqual([]);
+
+      // exec's process too.
+      bundle = writeBundle('f2', command('sleep', '60'));
+      expect(oci(['create', '--bundle', bundle, 'f2']).status).toBe(0);
+      expect(oci(['start', 'f2']).status).toBe(0);
+      const exec = spawnSync(process.execPath, [OCI, '--root', root, 'exec', '--preserve-fds', '1', 'f2', 'sh', '-c', 'echo exec through 3 >&3; ls /proc/$$/fd; true'], { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe', ...fds] });
+      expect(exec).toMatchObject({ status: 0, stdout: '0\n1\n2\n3\n', stderr: '' });
+      expect(fs.readFileSync(three, 'utf8')).toBe('through 3\nexec through 3\n');
+    } finally {
+      fds.forEach((fd) => fs.closeSync(fd));
     }
   });
 

@@ -22,4 +22,14 @@ describe('stepError', () => {
     expect(stepError({ step: 0, errno: ENOENT }, steps, 'ls')).toMatchObject({ exitCode: 125, message: 'start container: step 1 of 2 (chdir /nope): ENOENT' });
     expect(stepError({ step: -1, errno: EPERM }, steps, 'ls')).toMatchObject({ exitCode: 125, message: 'start container: preparing the child: EPERM' });
   });
+
+  it('tells how a hook failed: its exit status, its signal, its timeout, or why it could not run', () => {
+    const hook: ChildStep = { op: 'run_hook', name: 'createContainer', path: '/bin/hook', argv: ['hook'], envp: [], timeout: 2, state: '{}' };
+    const told = (errno: number) => stepError({ step: 0, errno }, [hook], 'ls').message;
+    expect(told(-(3 << 8))).toBe('createContainer hook /bin/hook: exit status 3');
+    expect(told(-9)).toBe('createContainer hook /bin/hook: killed by SIGKILL');
+    expect(told(os.constants.errno.ETIMEDOUT)).toBe('createContainer hook /bin/hook: timed out after 2 s');
+    expect(told(ENOENT)).toBe('createContainer hook /bin/hook: ENOENT');
+    expect(stepError({ step: 0, errno: ENOENT }, [hook], 'ls').exitCode).toBe(125);
+  });
 });

@@ -82,6 +82,57 @@ describe('planBundle', () => {
     expect(steps.at(-1)).toMatchObject({ op: 'execve', file: 'echo', argv: ['echo', 'hi'], search: ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'] });
   });
 
+  it('with noPivot, moves the root\'s mount onto / and chroots into it, where pivot_root would be', () => {
+    const root = path.join(bundle, 'rootfs');
+    const { steps } = planBundle(defaultSpec(), bundle, 'c1', V1, fakeSyscalls(), { noPivot: true });
+    expect(at(steps, 'pivot_root')).toBe(-1);
+    const move = steps.findIndex((s) => s.op === 'mount' && s.flags.includes('MS_MOVE'));
+    expect(steps.slice(move - 1, move + 3)).toEqual([
+      { op: 'chdir', path: root },
+      { op: 'mount', source: root, target: '/', fstype: '', flags: ['MS_MOVE'], data: '' },
+      { op: 'chroot', path: '.' },
+      { op: 'chdir', path: '/' },
+    ]);
+    expect(move).toBeGreaterThan(at(steps, 'mount', '/proc/kcore'));
+    expect(ops(steps)[move + 3]).toBe('setsid'); // then the process's steps, as after pivot_root
+  });
+
+  it('runs createContainer hooks from the root before it is made read-only and left, and gives startContainer hooks to tsrun-exec', () => {
+    const root = path.join(bundle, 'rootfs');
+    const { steps } = plan((s) => {
+      s.annotations = { 'org.example': 'lab' };
+      s.hooks = {
+        createContainer: [{ path: '/usr/bin/gpu-hook', args: ['gpu-hook', 'prestart'], env: ['DEBUG=1'], timeout: 5 }],
+        startContainer: [{ path: '/bin/sh' }],
+      };
+    });
+    const hook = at(steps, 'run_hook');
+    expect(steps.slice(hook - 1, hook + 1)).toEqual([
+      { op: 'chdir', path: root },
+      {
+        op: 'run_hook', name: 'createContainer', path: '/usr/bin/gpu-hook', argv: ['gpu-hook', 'prestart'], envp: ['DEBUG=1'], timeout: 5,
+        state: JSON.stringify({ ociVersion: '1.0.2', id: 'c1', status: 'creating', bundle, annotations: { 'org.example': 'lab' } }),
+      },
+    ]);
+    expect(hook).toBeGreaterThan(at(steps, 'mount', '/dev/shm'));
+    expect(hook).toBeLessThan(steps.findIndex((s) => s.op === 'mount' && s.target === root && s.flags.includes('MS_RDONLY')));
+    expect(hook).toBeLessThan(at(steps, 'mount', '/proc/kcore'));
+    expect(hook).toBeLessThan(at(steps, 'pivot_root'));
+    expect(steps.at(-1)).toMatchObject({
+      op: 'execve',
+      hooks: [{ name: 'startContainer', path: '/bin/sh', argv: ['/bin/sh'], envp: [], timeout: 0, state: expect.stringContaining('"status":"created"') }],
+    });
+    expect(ops(plan().steps)).not.toContain('run_hook');
+    expect(plan().steps.at(-1)).not.toHaveProperty('hooks');
+  });
+
+  it('refuses a hook\'s state that would not fit in the pipe it is written to', () => {
+    expect(() => plan((s) => {
+      s.annotations = { big: 'x'.repeat(70_000) };
+      s.hooks = { startContainer: [{ path: '/bin/sh' }] };
+    })).toThrow(/hooks.startContainer: the state, with its annotations, is too large/);
+  });
+
   it('keeps Docker\'s device list as an allow-list, and refuses a deny that takes back an allow', () => {
     const docker = [{ allow: false, access: 'rwm' }, { allow: true, type: 'c' as const, major: 1, minor: 5, access: 'rwm' }, { allow: false, type: 'c' as const, major: 10, minor: 229, access: 'rwm' }];
     const devicesWrites = (p: ReturnType<typeof plan>) => p.cgroup.writes.filter((w) => w.file.includes('devices.')).map((w) => w.value);

@@ -10,8 +10,11 @@ const withChange = (change: (spec: OciSpec) => void): OciSpec => {
 };
 
 describe('checkSpec', () => {
-  it('takes the spec `tsrun-oci spec` writes', () => {
+  it('takes the spec `tsrun-oci spec` writes, and hooks of every kind', () => {
     expect(() => checkSpec(defaultSpec())).not.toThrow();
+    const hook = { path: '/bin/true', args: ['true'], env: ['A=1'], timeout: 5 };
+    const kinds = ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'] as const;
+    expect(() => checkSpec(withChange((s) => { s.hooks = Object.fromEntries(kinds.map((kind) => [kind, [hook]])); }))).not.toThrow();
   });
 
   it.each([
@@ -24,7 +27,9 @@ describe('checkSpec', () => {
     ['a 2.x spec', (s: OciSpec) => { s.ociVersion = '2.0.0'; }, 'ociVersion'],
     ['a relative cwd', (s: OciSpec) => { s.process!.cwd = 'tmp'; }, 'process.cwd'],
     ['a memory reservation', (s: OciSpec) => { s.linux!.resources!.memory = { reservation: 1 << 20 }; }, 'linux.resources.memory.reservation: not supported yet'],
-    ['a hook in the container\'s namespaces', (s: OciSpec) => { s.hooks = { startContainer: [{ path: '/bin/true' }] }; }, 'hooks.startContainer'],
+    ['a hook of a kind the spec has not', (s: OciSpec) => { (s as { hooks: object }).hooks = { preStart: [{ path: '/bin/true' }] }; }, 'config.json: hooks.preStart'],
+    ['a hook with a relative path', (s: OciSpec) => { s.hooks = { startContainer: [{ path: 'true' }] }; }, 'hooks.startContainer[0].path: required, an absolute path'],
+    ['a hook with a timeout of 0', (s: OciSpec) => { s.hooks = { createContainer: [{ path: '/bin/true', timeout: 0 }] }; }, 'hooks.createContainer[0].timeout'],
   ])('refuses %s, naming it', (_, change, message) => {
     expect(() => checkSpec(withChange(change))).toThrow(message);
   });
