@@ -163,7 +163,7 @@ function forwardSignals(daemon: DaemonClient, id: string, tty: boolean): () => v
 async function terminal(daemon: DaemonClient, id: string): Promise<() => void> {
   const resize = () => void daemon.call('POST', `/containers/${id}/resize`, { query: { h: process.stdout.rows, w: process.stdout.columns } }).catch(() => {});
   if (process.stdout.isTTY) {
-    resize();
+    if (process.stdout.rows > 0) resize(); // a terminal of no size yet has none to give
     process.stdout.on('resize', resize);
   }
   if (process.stdin.isTTY) process.stdin.setRawMode(true);

@@ -5,8 +5,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, tsrun, type CliResult } from '../helpers/cli.js';
+import { eventually, tsrun, TSRUN, type CliResult } from '../helpers/cli.js';
 import { exitCommands, startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 
 describe.skipIf(process.getuid?.() !== 0)('tsrun as a client of tsrun daemon (as root)', () => {
@@ -67,6 +68,21 @@ describe.skipIf(process.getuid?.() !== 0)('tsrun as a client of tsrun daemon (as
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('gives -t the container a terminal the size of this one, raw both ways, through the daemon', () => {
+    // The size is sent just after the start: a command may be quicker (2 s at most).
+    const untilSize = 'for i in 1 2 3 4 5 6 7 8 9 10; do [ "$(stty size)" = "30 100" ] && break; sleep 0.2; done';
+    const onTerminal = (env: string) => spawnSync('script', ['-eqc', `stty rows 30 cols 100; ${env} ${process.execPath} ${TSRUN} run --rm -it tsrun-demo sh -c 'read line; ${untilSize}; tty; stty size; echo "got $line"; exit 5'`, '/dev/null'], {
+      encoding: 'utf8', input: 'typed\n', timeout: 30_000, killSignal: 'SIGKILL', env: { ...process.env, TSRUN_ROOT: testDaemon.root, TSRUN_HOST: '', DOCKER_HOST: '' },
+    });
+    const through = onTerminal(`TSRUN_HOST=unix://${testDaemon.socket}`);
+    expect(through.status).toBe(5);
+    // script's own terminal, which tsrun makes raw only for reading, adds its CR to the container's CR LF.
+    expect(through.stdout).toMatch(/\/dev\/pts\/\d+\r+\n30 100\r+\ngot typed\r+\n/);
+    testDaemon.expectLogged(/POST \/v1\.41\/containers\/\w+\/resize\?h=30&w=100 200 /);
+    expect(onTerminal('').status).toBe(5);
+    expect(daemonless(['ps', '-aq']).stdout).toBe('');
   });
 
   it('runs one in the background: -d, then ps, logs, exec, inspect, stop and rm through the daemon', () => {

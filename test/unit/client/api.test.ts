@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DaemonClient, daemonError, lowerVersion, readText } from '../../../src/client/api.js';
 import { FrameReader } from '../../../src/client/frames.js';
+import { pullViaDaemon } from '../../../src/client/run.js';
 import { framed } from '../../../src/daemon/stream.js';
 import { formatError, exitCodeOf } from '../../../src/errors.js';
 
@@ -108,6 +109,39 @@ describe('DaemonClient, against a fake daemon on a unix socket', () => {
     for await (const chunk of stream) frames.push(...reader.push(chunk as Buffer));
     expect(frames.map((f) => `${f.stream}:${f.data}`)).toEqual(['stdout:out\n', 'stderr:err\n']);
     expect(seen[1]).toBe('POST /v1.41/containers/x/attach?stream=1&stdout=1&stderr=1 (upgrade)');
+  });
+
+  it('writes a pull\'s progress as tsrun pull writes it off a terminal, without the byte counts', async () => {
+    const { socket, seen } = await fakeDaemon('1.41', (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      for (const message of [
+        { status: 'Pulling from demo', id: 'latest' },
+        { status: 'Pulling fs layer', progressDetail: {}, id: 'a1b2c3d4e5f6' },
+        { status: 'Downloading', progressDetail: { current: 10, total: 20 }, id: 'a1b2c3d4e5f6' },
+        { status: 'Pull complete', progressDetail: {}, id: 'a1b2c3d4e5f6' },
+        { status: 'Digest: sha256:abc' },
+        { status: 'Status: Downloaded newer image for 127.0.0.1:5000/demo:latest' },
+      ]) res.write(JSON.stringify(message) + '\r\n');
+      res.end();
+    });
+    const client = await DaemonClient.connect({ kind: 'unix', path: socket, text: `unix://${socket}` });
+    let written = '';
+    const to = { write: (text: string) => (written += text) } as unknown as NodeJS.WritableStream;
+    expect(await pullViaDaemon(client, '127.0.0.1:5000/demo', { to })).toBe('127.0.0.1:5000/demo:latest');
+    expect(written).toBe([
+      'latest: Pulling from demo', 'a1b2c3d4e5f6: Pulling fs layer', 'a1b2c3d4e5f6: Pull complete',
+      'Digest: sha256:abc', 'Status: Downloaded newer image for 127.0.0.1:5000/demo:latest', '',
+    ].join('\n'));
+    expect(seen[1]).toBe('POST /v1.41/images/create?fromImage=127.0.0.1%3A5000%2Fdemo&tag=latest');
+  });
+
+  it('throws the error line a pull ends with once its stream has begun', async () => {
+    const { socket } = await fakeDaemon('1.41', (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"status":"Pulling from demo","id":"latest"}\r\n{"error":"unexpected EOF","errorDetail":{"message":"unexpected EOF"}}\r\n');
+    });
+    const client = await DaemonClient.connect({ kind: 'unix', path: socket, text: `unix://${socket}` });
+    const to = { write: () => true } as unknown as NodeJS.WritableStream;
+    await expect(pullViaDaemon(client, '127.0.0.1:5000/demo', { to })).rejects.toThrow('unexpected EOF');
   });
 
   it('says which daemon it could not reach, and how to do without one', async () => {
