@@ -20,7 +20,6 @@ export interface CallOptions {
   starting?: boolean;
 }
 
-// #region client
 export class DaemonClient {
   /** "/v1.41": the version both ends speak, in front of every path after the ping. */
   private prefix = '';
@@ -94,7 +93,6 @@ export class DaemonClient {
     });
   }
 }
-// #endregion
 
 // #region daemon-error
 /** An error answer as tsrun's error: the daemon's message (a tsrun daemon's keeps its hint after " — "), exit 125.

@@ -173,7 +173,6 @@ async function terminal(daemon: DaemonClient, id: string): Promise<() => void> {
   };
 }
 
-// #region pull-via-daemon
 /** POST /images/create?fromImage=…&tag=…: the daemon's progress, one JSON object a line, written as `tsrun pull`
  *  writes it when not on a terminal. Returns the image's full reference. */
 export async function pullViaDaemon(daemon: DaemonClient, image: string, options: { quiet?: boolean; platform?: string; to: NodeJS.WritableStream }): Promise<string> {
@@ -194,4 +193,3 @@ export async function pullViaDaemon(daemon: DaemonClient, image: string, options
   }
   return reference.canonical;
 }
-// #endregion
