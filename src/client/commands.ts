@@ -14,7 +14,8 @@ import type { ContainersArgs } from '../cli/each-container.js';
 import { DaemonClient } from './api.js';
 import { DAEMONLESS_HINT, parseDaemonAddress } from './host.js';
 import { printOutput, sendInput } from './frames.js';
-import { runViaDaemon, pullViaDaemon } from './run.js';
+import { createViaDaemon, pullViaDaemon, runViaDaemon, startAttached } from './run.js';
+import type { RunArgs } from '../cli/run-options.js';
 
 
 type Handler = (daemon: DaemonClient, argv: any) => Promise<void>;
@@ -26,9 +27,20 @@ const HANDLERS: Record<string, Handler> = {
   pull: async (daemon, argv: PullArgs) => {
     process.stdout.write(await pullViaDaemon(daemon, argv.reference, { quiet: argv.quiet, platform: argv.platform, to: process.stdout }) + '\n');
   },
-  ps, images, logs, inspect, exec, rm,
+  create: async (daemon, argv: RunArgs) => void process.stdout.write(`${await createViaDaemon(daemon, argv)}\n`),
+  start, ps, images, logs, inspect, exec, rm,
   stop: (daemon, argv: ContainersArgs) => eachContainer(argv, (name) => daemon.json('POST', `/containers/${encodeURIComponent(name)}/stop`, { query: { t: argv.time, signal: argv.signal } })),
   kill: (daemon, argv: ContainersArgs) => eachContainer(argv, (name) => daemon.json('POST', `/containers/${encodeURIComponent(name)}/kill`, { query: { signal: argv.signal } })),
+  restart: (daemon, argv: ContainersArgs) => eachContainer(argv, (name) => daemon.json('POST', `/containers/${encodeURIComponent(name)}/restart`, { query: { t: argv.time } })),
+  pause: (daemon, argv: ContainersArgs) => eachContainer(argv, (name) => daemon.json('POST', `/containers/${encodeURIComponent(name)}/pause`)),
+  unpause: (daemon, argv: ContainersArgs) => eachContainer(argv, (name) => daemon.json('POST', `/containers/${encodeURIComponent(name)}/unpause`)),
+  rename: (daemon, argv: { container: string; name: string }) => daemon.json('POST', `/containers/${encodeURIComponent(argv.container)}/rename`, { query: { name: argv.name } }),
+  wait: async (daemon, argv: ContainersArgs) => {
+    for (const name of argv.containers.map(String)) {
+      const { StatusCode } = await daemon.json<{ StatusCode: number }>('POST', `/containers/${encodeURIComponent(name)}/wait`, { query: { condition: 'not-running' } });
+      process.stdout.write(`${StatusCode}\n`);
+    }
+  },
 };
 
 export async function viaDaemon(host: string, args: string[]): Promise<void> {
@@ -51,6 +63,24 @@ export async function viaDaemon(host: string, args: string[]): Promise<void> {
   await parseWithYargs(args, commands.map((command) => ({ ...command, handler: handle(nameOf(command)) })));
 }
 // #endregion
+
+/** POST /containers/NAME/start, as `tsrun start`; with -a, attached as `tsrun run` is (the container's own -t and
+ *  --rm read from its inspect document), exiting with its code. */
+async function start(daemon: DaemonClient, argv: { container: string; attach: boolean; interactive: boolean }): Promise<void> {
+  const running = () => fail(`container ${argv.container} is already running`, 'wait for it to exit, or `tsrun rm -f` it');
+  const path = `/containers/${encodeURIComponent(argv.container)}`;
+  if (!argv.attach) {
+    const res = await daemon.call('POST', `${path}/start`, { starting: true });
+    res.resume();
+    if (res.statusCode === 304) throw running(); // the daemon's "started already"
+    process.stdout.write(`${argv.container}\n`);
+    return;
+  }
+  type Document = { Id: string; State: { Running: boolean }; Config: { Tty: boolean }; HostConfig: { AutoRemove: boolean } };
+  const container = await daemon.json<Document>('GET', `${path}/json`);
+  if (container.State.Running) throw running();
+  process.exitCode = await startAttached(daemon, container.Id, { interactive: argv.interactive, tty: container.Config.Tty, autoRemove: container.HostConfig.AutoRemove });
+}
 
 /** GET /containers/json, each container's command from its inspect document (Path, Args), as `tsrun ps` shows
  *  it: the list's Command is dockerd's text, quoted otherwise. */

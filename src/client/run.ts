@@ -28,17 +28,20 @@ export async function runViaDaemon(daemon: DaemonClient, argv: RunArgs): Promise
     throw fail('--explain and --step watch the stages in the process that runs them; through a daemon they cannot yet', DAEMONLESS_HINT);
   }
   if (!argv.detach && argv.interactive && argv.tty && !process.stdin.isTTY) throw fail('the input device is not a TTY', 'drop -t, or run tsrun from a terminal');
-  const body = createBody(argv);
-  if (argv.pull === 'always') await pullViaDaemon(daemon, argv.image, { to: process.stderr });
-  const id = await create(daemon, argv, body);
+  const id = await createViaDaemon(daemon, argv);
   if (argv.detach) {
     await daemon.call('POST', `/containers/${id}/start`, { starting: true });
     process.stdout.write(`${id}\n`);
     return;
   }
-  const stream = await daemon.hijack(`/containers/${id}/attach`, { query: { stream: true, stdout: true, stderr: true, stdin: argv.interactive } });
-  const wait = await waitFor(daemon, id, argv.rm ? 'removed' : 'next-exit');
-  sendInput(stream, argv.interactive);
+  process.exitCode = await startAttached(daemon, id, { interactive: argv.interactive, tty: argv.tty, autoRemove: argv.rm });
+}
+
+/** Attach, wait, start, then the output until the daemon closes the attach: the container's exit code. */
+export async function startAttached(daemon: DaemonClient, id: string, options: { interactive: boolean; tty: boolean; autoRemove: boolean }): Promise<number> {
+  const stream = await daemon.hijack(`/containers/${id}/attach`, { query: { stream: true, stdout: true, stderr: true, stdin: options.interactive } });
+  const wait = await waitFor(daemon, id, options.autoRemove ? 'removed' : 'next-exit');
+  sendInput(stream, options.interactive);
   try {
     await daemon.call('POST', `/containers/${id}/start`, { starting: true });
   } catch (error) {
@@ -46,21 +49,24 @@ export async function runViaDaemon(daemon: DaemonClient, argv: RunArgs): Promise
     wait.cancel();
     throw error;
   }
-  const forwarded = forwardSignals(daemon, id, argv.tty);
-  const restoreTerminal = argv.tty ? await terminal(daemon, id) : () => {};
+  const forwarded = forwardSignals(daemon, id, options.tty);
+  const restoreTerminal = options.tty ? await terminal(daemon, id) : () => {};
   try {
-    const [exitCode] = await Promise.all([wait.exited, printOutput(stream, argv.tty)]);
-    process.exitCode = exitCode;
+    const [exitCode] = await Promise.all([wait.exited, printOutput(stream, options.tty)]);
+    return exitCode;
   } finally {
     forwarded();
     restoreTerminal();
-    if (argv.interactive) process.stdin.destroy(); // what was not read is not the container's any more
+    if (options.interactive) process.stdin.destroy(); // what was not read is not the container's any more
   }
 }
 // #endregion
 
-/** POST /containers/create?name=N; an image not there yet is a 404, then pulled (--pull missing) and asked again. */
-async function create(daemon: DaemonClient, argv: RunArgs, body: object): Promise<string> {
+/** POST /containers/create?name=N, the image pulled first with --pull always; an image not there yet is a 404,
+ *  then pulled (--pull missing) and asked for again. Returns the container's id. */
+export async function createViaDaemon(daemon: DaemonClient, argv: RunArgs): Promise<string> {
+  const body = createBody(argv);
+  if (argv.pull === 'always') await pullViaDaemon(daemon, argv.image, { to: process.stderr });
   const ask = () => daemon.json<{ Id: string; Warnings?: string[] }>('POST', '/containers/create', { query: { name: argv.name }, body });
   let created;
   try {

@@ -124,6 +124,31 @@ describe.skipIf(process.getuid?.() !== 0)('tsrun as a client of tsrun daemon (as
     }
   });
 
+  it('creates, starts (attached too), waits for, renames, pauses and restarts through the daemon', () => {
+    try {
+      const created = viaDaemon(['create', '--name', 'client-made', 'tsrun-demo', 'sh', '-c', 'echo made; echo err >&2; exit 6']);
+      expect(created.stdout).toMatch(/^[0-9a-f]{64}\n$/);
+      testDaemon.expectLogged(/POST \/v1\.41\/containers\/create\?name=client-made 201 /);
+      expect(viaDaemon(['start', '-a', 'client-made'])).toEqual({ status: 6, stdout: 'made\n', stderr: 'err\n' });
+      expect(viaDaemon(['start', '-a', 'client-made'])).toEqual(daemonless(['start', '-a', 'client-made']));
+      expect(viaDaemon(['start', 'client-made'])).toEqual({ status: 0, stdout: 'client-made\n', stderr: '' });
+      expect(viaDaemon(['wait', 'client-made'])).toEqual({ status: 0, stdout: '6\n', stderr: '' });
+      expect(viaDaemon(['rename', 'client-made', 'client-renamed']).status).toBe(0);
+      expect(daemonless(['ps', '-a', '--format', '{{.Names}}']).stdout).toBe('client-renamed\n');
+
+      expect(viaDaemon(['run', '-d', '--name', 'client-paused', 'tsrun-demo', 'sleep', '30']).status).toBe(0);
+      expect(viaDaemon(['start', 'client-paused'])).toEqual(daemonless(['start', 'client-paused'])); // running already: 125 both
+      expect(viaDaemon(['pause', 'client-paused'])).toEqual({ status: 0, stdout: 'client-paused\n', stderr: '' });
+      expect(daemonless(['ps', '--format', '{{.Names}} {{.State}}']).stdout).toBe('client-paused paused\n');
+      expect(viaDaemon(['unpause', 'client-paused']).stdout).toBe('client-paused\n');
+      expect(viaDaemon(['restart', '-t', '1', 'client-paused'])).toEqual({ status: 0, stdout: 'client-paused\n', stderr: '' });
+      testDaemon.expectLogged(/POST \/v1\.41\/containers\/client-paused\/restart\?t=1 204 /);
+      expect(daemonless(['ps', '--format', '{{.Names}} {{.State}}']).stdout).toBe('client-paused running\n');
+    } finally {
+      removeAll('client-made', 'client-renamed', 'client-paused');
+    }
+  });
+
   it('kills and force-removes through the daemon, and rm of what is not there fails as without one', () => {
     try {
       expect(viaDaemon(['run', '-d', '--name', 'client-kill', 'tsrun-demo', 'sleep', '30']).status).toBe(0);
