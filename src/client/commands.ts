@@ -11,14 +11,16 @@ import type { PullArgs } from '../cli/commands/pull.js';
 import type { PsArgs } from '../cli/commands/ps.js';
 import type { ImagesArgs } from '../cli/commands/images.js';
 import type { ContainersArgs } from '../cli/each-container.js';
+import type { RunArgs } from '../cli/run-options.js';
 import { DaemonClient } from './api.js';
 import { DAEMONLESS_HINT, parseDaemonAddress } from './host.js';
 import { printOutput, sendInput } from './frames.js';
-import { createViaDaemon, pullViaDaemon, runViaDaemon, startAttached } from './run.js';
-import type { RunArgs } from '../cli/run-options.js';
-
+import { createViaDaemon, pullViaDaemon, runViaDaemon, startAttached, terminal } from './run.js';
 
 type Handler = (daemon: DaemonClient, argv: any) => Promise<void>;
+
+/** A container's path, its name or id as one part of it. */
+const containerPath = (name: string) => `/containers/${encodeURIComponent(name)}`;
 
 // #region via-daemon
 /** The commands that go through a daemon, each by the requests `docker` sends for it. */
@@ -29,15 +31,15 @@ const HANDLERS: Record<string, Handler> = {
   },
   create: async (daemon, argv: RunArgs) => void process.stdout.write(`${await createViaDaemon(daemon, argv)}\n`),
   start, ps, images, logs, inspect, exec, rm,
-  stop: (daemon, argv: ContainersArgs) => eachContainer(argv, (name) => daemon.json('POST', `/containers/${encodeURIComponent(name)}/stop`, { query: { t: argv.time, signal: argv.signal } })),
-  kill: (daemon, argv: ContainersArgs) => eachContainer(argv, (name) => daemon.json('POST', `/containers/${encodeURIComponent(name)}/kill`, { query: { signal: argv.signal } })),
-  restart: (daemon, argv: ContainersArgs) => eachContainer(argv, (name) => daemon.json('POST', `/containers/${encodeURIComponent(name)}/restart`, { query: { t: argv.time } })),
-  pause: (daemon, argv: ContainersArgs) => eachContainer(argv, (name) => daemon.json('POST', `/containers/${encodeURIComponent(name)}/pause`)),
-  unpause: (daemon, argv: ContainersArgs) => eachContainer(argv, (name) => daemon.json('POST', `/containers/${encodeURIComponent(name)}/unpause`)),
-  rename: (daemon, argv: { container: string; name: string }) => daemon.json('POST', `/containers/${encodeURIComponent(argv.container)}/rename`, { query: { name: argv.name } }),
+  stop: (daemon, argv: ContainersArgs) => eachContainer(argv, (name) => daemon.json('POST', `${containerPath(name)}/stop`, { query: { t: argv.time, signal: argv.signal } })),
+  kill: (daemon, argv: ContainersArgs) => eachContainer(argv, (name) => daemon.json('POST', `${containerPath(name)}/kill`, { query: { signal: argv.signal } })),
+  restart: (daemon, argv: ContainersArgs) => eachContainer(argv, (name) => daemon.json('POST', `${containerPath(name)}/restart`, { query: { t: argv.time } })),
+  pause: (daemon, argv: ContainersArgs) => eachContainer(argv, (name) => daemon.json('POST', `${containerPath(name)}/pause`)),
+  unpause: (daemon, argv: ContainersArgs) => eachContainer(argv, (name) => daemon.json('POST', `${containerPath(name)}/unpause`)),
+  rename: (daemon, argv: { container: string; name: string }) => daemon.json('POST', `${containerPath(argv.container)}/rename`, { query: { name: argv.name } }),
   wait: async (daemon, argv: ContainersArgs) => {
     for (const name of argv.containers.map(String)) {
-      const { StatusCode } = await daemon.json<{ StatusCode: number }>('POST', `/containers/${encodeURIComponent(name)}/wait`, { query: { condition: 'not-running' } });
+      const { StatusCode } = await daemon.json<{ StatusCode: number }>('POST', `${containerPath(name)}/wait`, { query: { condition: 'not-running' } });
       process.stdout.write(`${StatusCode}\n`);
     }
   },
@@ -68,16 +70,15 @@ export async function viaDaemon(host: string, args: string[]): Promise<void> {
  *  --rm read from its inspect document), exiting with its code. */
 async function start(daemon: DaemonClient, argv: { container: string; attach: boolean; interactive: boolean }): Promise<void> {
   const running = () => fail(`container ${argv.container} is already running`, 'wait for it to exit, or `tsrun rm -f` it');
-  const path = `/containers/${encodeURIComponent(argv.container)}`;
   if (!argv.attach) {
-    const res = await daemon.call('POST', `${path}/start`, { starting: true });
+    const res = await daemon.call('POST', `${containerPath(argv.container)}/start`, { starting: true });
     res.resume();
     if (res.statusCode === 304) throw running(); // the daemon's "started already"
     process.stdout.write(`${argv.container}\n`);
     return;
   }
   type Document = { Id: string; State: { Running: boolean }; Config: { Tty: boolean }; HostConfig: { AutoRemove: boolean } };
-  const container = await daemon.json<Document>('GET', `${path}/json`);
+  const container = await daemon.json<Document>('GET', `${containerPath(argv.container)}/json`);
   if (container.State.Running) throw running();
   process.exitCode = await startAttached(daemon, container.Id, { interactive: argv.interactive, tty: container.Config.Tty, autoRemove: container.HostConfig.AutoRemove });
 }
@@ -124,7 +125,7 @@ async function images(daemon: DaemonClient, argv: ImagesArgs): Promise<void> {
 /** Docker's order: GET /containers/NAME/json (its id, and whether it has a terminal), then its logs. */
 async function logs(daemon: DaemonClient, argv: { container: string; follow: boolean; tail?: string; timestamps: boolean; since?: string }): Promise<void> {
   const { sinceTime } = await import('../cli/commands/logs.js');
-  const container = await daemon.json<{ Id: string; Config: { Tty: boolean } }>('GET', `/containers/${encodeURIComponent(argv.container)}/json`);
+  const container = await daemon.json<{ Id: string; Config: { Tty: boolean } }>('GET', `${containerPath(argv.container)}/json`);
   if (argv.tail !== undefined && argv.tail !== 'all' && !/^\d+$/.test(argv.tail)) throw fail(`invalid --tail "${argv.tail}"`, 'give a number of lines, or all');
   const res = await daemon.call('GET', `/containers/${container.Id}/logs`, {
     query: { stdout: true, stderr: true, follow: argv.follow, tail: argv.tail ?? 'all', timestamps: argv.timestamps, since: argv.since && String(Date.parse(sinceTime(argv.since, fail)) / 1000) },
@@ -136,7 +137,7 @@ async function logs(daemon: DaemonClient, argv: { container: string; follow: boo
 async function inspect(daemon: DaemonClient, argv: { objects: string[]; format?: string }): Promise<void> {
   const documents: object[] = [];
   for (const name of argv.objects.map(String)) {
-    documents.push(await daemon.json<object>('GET', `/containers/${encodeURIComponent(name)}/json`)
+    documents.push(await daemon.json<object>('GET', `${containerPath(name)}/json`)
       .catch(ifNotFound(() => daemon.json<object>('GET', `/images/${name}/json`)))
       .catch(ifNotFound(() => {
         throw fail(`no such object: ${name}`, 'give a container name or id (`tsrun ps -a`) or an image (`tsrun images`)');
@@ -154,13 +155,19 @@ async function inspect(daemon: DaemonClient, argv: { objects: string[]; format?:
 async function exec(daemon: DaemonClient, argv: ExecArgs): Promise<void> {
   const command = argv._.slice(1).map(String);
   if (command.length === 0) throw fail('tsrun exec needs a command', 'e.g. tsrun exec CONTAINER sh');
-  if (argv.tty) throw fail('tsrun exec -t does not go through a daemon yet', DAEMONLESS_HINT);
-  const { Id } = await daemon.json<{ Id: string }>('POST', `/containers/${encodeURIComponent(argv.container)}/exec`, {
-    body: { Cmd: command, Env: argv.env, WorkingDir: argv.workdir ?? '', User: argv.user ?? '', Tty: false, AttachStdin: argv.interactive, AttachStdout: true, AttachStderr: true },
+  if (argv.tty && argv.interactive && !process.stdin.isTTY) throw fail('the input device is not a TTY', 'drop -t, or run tsrun from a terminal');
+  const { Id } = await daemon.json<{ Id: string }>('POST', `${containerPath(argv.container)}/exec`, {
+    body: { Cmd: command, Env: argv.env, WorkingDir: argv.workdir ?? '', User: argv.user ?? '', Tty: argv.tty, AttachStdin: argv.interactive, AttachStdout: true, AttachStderr: true },
   });
-  const stream = await daemon.hijack(`/exec/${Id}/start`, { body: { Detach: false, Tty: false } });
+  const stream = await daemon.hijack(`/exec/${Id}/start`, { body: { Detach: false, Tty: argv.tty } });
+  const restoreTerminal = argv.tty ? await terminal(daemon, `/exec/${Id}/resize`) : () => {};
   sendInput(stream, argv.interactive);
-  await printOutput(stream, false);
+  try {
+    await printOutput(stream, argv.tty);
+  } finally {
+    restoreTerminal();
+    if (argv.interactive) process.stdin.destroy();
+  }
   const { ExitCode } = await daemon.json<{ ExitCode: number }>('GET', `/exec/${Id}/json`);
   process.exitCode = ExitCode;
 }
@@ -170,7 +177,7 @@ async function rm(daemon: DaemonClient, argv: { containers: string[]; force: boo
   const { formatError } = await import('../errors.js');
   for (const name of argv.containers.map(String)) {
     try {
-      await daemon.json('DELETE', `/containers/${encodeURIComponent(name)}`, { query: { force: argv.force, v: argv.volumes } });
+      await daemon.json('DELETE', containerPath(name), { query: { force: argv.force, v: argv.volumes } });
       process.stdout.write(`${name}\n`);
     } catch (error) {
       process.stderr.write(formatError(error) + '\n');

@@ -50,7 +50,7 @@ export async function startAttached(daemon: DaemonClient, id: string, options: {
     throw error;
   }
   const forwarded = forwardSignals(daemon, id, options.tty);
-  const restoreTerminal = options.tty ? await terminal(daemon, id) : () => {};
+  const restoreTerminal = options.tty ? await terminal(daemon, `/containers/${id}/resize`) : () => {};
   try {
     const [exitCode] = await Promise.all([wait.exited, printOutput(stream, options.tty)]);
     return exitCode;
@@ -165,9 +165,9 @@ function forwardSignals(daemon: DaemonClient, id: string, tty: boolean): () => v
 }
 
 /** -t: this terminal raw (its keys, Ctrl-C too, go to the container as they are typed), and its size given to the
- *  container's, now and when it changes. Returns what puts the terminal back. */
-async function terminal(daemon: DaemonClient, id: string): Promise<() => void> {
-  const resize = () => void daemon.call('POST', `/containers/${id}/resize`, { query: { h: process.stdout.rows, w: process.stdout.columns } }).catch(() => {});
+ *  container's (or the exec's: `resizePath`), now and when it changes. Returns what puts the terminal back. */
+export async function terminal(daemon: DaemonClient, resizePath: string): Promise<() => void> {
+  const resize = () => void daemon.call('POST', resizePath, { query: { h: process.stdout.rows, w: process.stdout.columns } }).catch(() => {});
   if (process.stdout.isTTY) {
     if (process.stdout.rows > 0) resize(); // a terminal of no size yet has none to give
     process.stdout.on('resize', resize);

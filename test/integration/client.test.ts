@@ -70,18 +70,30 @@ describe.skipIf(process.getuid?.() !== 0)('tsrun as a client of tsrun daemon (as
     }
   });
 
-  it('gives -t the container a terminal the size of this one, raw both ways, through the daemon', () => {
+  it('gives -t (run and exec) a terminal the size of this one, raw both ways, through the daemon', () => {
     // The size is sent just after the start: a command may be quicker (2 s at most).
     const untilSize = 'for i in 1 2 3 4 5 6 7 8 9 10; do [ "$(stty size)" = "30 100" ] && break; sleep 0.2; done';
-    const onTerminal = (env: string) => spawnSync('script', ['-eqc', `stty rows 30 cols 100; ${env} ${process.execPath} ${TSRUN} run --rm -it tsrun-demo sh -c 'read line; ${untilSize}; tty; stty size; echo "got $line"; exit 5'`, '/dev/null'], {
+    const onTerminal = (env: string, command: string) => spawnSync('script', ['-eqc', `stty rows 30 cols 100; ${env} ${process.execPath} ${TSRUN} ${command}`, '/dev/null'], {
       encoding: 'utf8', input: 'typed\n', timeout: 30_000, killSignal: 'SIGKILL', env: { ...process.env, TSRUN_ROOT: testDaemon.root, TSRUN_HOST: '', DOCKER_HOST: '' },
     });
-    const through = onTerminal(`TSRUN_HOST=unix://${testDaemon.socket}`);
+    const daemon = `TSRUN_HOST=unix://${testDaemon.socket}`;
+    const run = `run --rm -it tsrun-demo sh -c 'read line; ${untilSize}; tty; stty size; echo "got $line"; exit 5'`;
+    const through = onTerminal(daemon, run);
     expect(through.status).toBe(5);
     // script's own terminal, which tsrun makes raw only for reading, adds its CR to the container's CR LF.
     expect(through.stdout).toMatch(/\/dev\/pts\/\d+\r+\n30 100\r+\ngot typed\r+\n/);
     testDaemon.expectLogged(/POST \/v1\.41\/containers\/\w+\/resize\?h=30&w=100 200 /);
-    expect(onTerminal('').status).toBe(5);
+    expect(onTerminal('', run).status).toBe(5);
+    try {
+      expect(viaDaemon(['run', '-d', '--name', 'client-tty', 'tsrun-demo', 'sleep', '30']).status).toBe(0);
+      const exec = onTerminal(daemon, `exec -it client-tty sh -c 'read line; ${untilSize}; stty size; echo "got $line"; exit 7'`);
+      expect(exec.status).toBe(7);
+      expect(exec.stdout).toMatch(/30 100\r+\ngot typed\r+\n/);
+      testDaemon.expectLogged(/POST \/v1\.41\/exec\/\w+\/resize\?h=30&w=100 200 /);
+      expect(onTerminal(daemon, 'exec -t client-tty no-such-command').status).toBe(127);
+    } finally {
+      removeAll('client-tty');
+    }
     expect(daemonless(['ps', '-aq']).stdout).toBe('');
   });
 
