@@ -12,7 +12,7 @@ import { labels, environment } from '../cli/run-request.js';
 import type { RunArgs } from '../cli/run-options.js';
 import { parsePublish } from '../net/ports.js';
 import { parseTmpfsFlag, parseVolumeFlag } from '../volumes/spec.js';
-import { restartPolicy } from '../docker/settings.js';
+import { logMaxSize, resourceLimits, restartPolicy } from '../docker/settings.js';
 import { parseReference } from '../image/reference.js';
 import { pullEventLines } from '../registry/progress.js';
 import { DaemonClient, readText } from './api.js';
@@ -20,7 +20,7 @@ import { printOutput, sendInput } from './frames.js';
 import { DAEMONLESS_HINT } from './host.js';
 
 /** Flags whose meaning the create body does not carry from here yet: refused when given, not dropped. */
-const NOT_SENT_YET = ['mount', 'log-opt', 'memory', 'memory-swap', 'cpus', 'cpu-shares', 'pids-limit', 'cpuset-cpus', 'security-opt', 'device', 'ulimit'] as const;
+const NOT_SENT_YET = ['mount', 'security-opt', 'device', 'ulimit'] as const;
 
 // #region run-via-daemon
 export async function runViaDaemon(daemon: DaemonClient, argv: RunArgs): Promise<void> {
@@ -90,6 +90,8 @@ export function createBody(argv: RunArgs): object {
   const ports = argv.publish.map(parsePublish);
   const volumes = argv.volume.map((flag) => ({ flag, mount: parseVolumeFlag(flag) }));
   const restart = restartPolicy(argv.restart);
+  const limits = resourceLimits(argv);
+  logMaxSize(argv['log-opt']); // checked here, sent as typed
   const attached = !argv.detach;
   return {
     Image: argv.image,
@@ -119,6 +121,14 @@ export function createBody(argv: RunArgs): object {
       Tmpfs: Object.fromEntries(argv.tmpfs.map((flag) => [parseTmpfsFlag(flag).target, flag.includes(':') ? flag.slice(flag.indexOf(':') + 1) : ''])),
       ReadonlyRootfs: argv['read-only'],
       RestartPolicy: { Name: restart.name, MaximumRetryCount: restart.maximumRetryCount },
+      LogConfig: { Type: 'json-file', Config: Object.fromEntries(argv['log-opt'].map((option) => [option.slice(0, option.indexOf('=')), option.slice(option.indexOf('=') + 1)])) },
+      // Docker's units: bytes, and billionths of a CPU; 0 for no limit.
+      Memory: limits.memory ?? 0,
+      MemorySwap: limits.memorySwap ?? 0,
+      NanoCpus: Math.round((limits.cpus ?? 0) * 1e9),
+      CpuShares: limits.cpuShares ?? 0,
+      PidsLimit: limits.pidsLimit ?? 0,
+      CpusetCpus: limits.cpusetCpus ?? '',
       Privileged: argv.privileged,
       CapAdd: argv['cap-add'],
       CapDrop: argv['cap-drop'],

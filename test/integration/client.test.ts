@@ -146,6 +146,14 @@ describe.skipIf(process.getuid?.() !== 0)('tsrun as a client of tsrun daemon (as
       expect(viaDaemon(['start', 'client-made'])).toEqual({ status: 0, stdout: 'client-made\n', stderr: '' });
       expect(viaDaemon(['wait', 'client-made'])).toEqual({ status: 0, stdout: '6\n', stderr: '' });
       expect(viaDaemon(['rename', 'client-made', 'client-renamed']).status).toBe(0);
+      // The limits reach the daemon as tsrun create keeps them.
+      const limits = ['--memory', '64m', '--cpus', '1.5', '--pids-limit', '50', '--log-opt', 'max-size=1m', 'tsrun-demo', 'true'];
+      expect(viaDaemon(['create', '--name', 'client-limits', ...limits]).status).toBe(0);
+      expect(daemonless(['create', '--name', 'client-limits-here', ...limits]).status).toBe(0);
+      const hostConfig = (name: string) => daemonless(['inspect', '-f', '{{json .HostConfig}}', name]).stdout;
+      expect(hostConfig('client-limits')).toBe(hostConfig('client-limits-here'));
+      expect(JSON.parse(hostConfig('client-limits'))).toMatchObject({ Memory: 67108864, NanoCpus: 1500000000, PidsLimit: 50 });
+      removeAll('client-limits', 'client-limits-here');
       expect(daemonless(['ps', '-a', '--format', '{{.Names}}']).stdout).toBe('client-renamed\n');
 
       expect(viaDaemon(['run', '-d', '--name', 'client-paused', 'tsrun-demo', 'sleep', '30']).status).toBe(0);
@@ -157,7 +165,7 @@ describe.skipIf(process.getuid?.() !== 0)('tsrun as a client of tsrun daemon (as
       testDaemon.expectLogged(/POST \/v1\.41\/containers\/client-paused\/restart\?t=1 204 /);
       expect(daemonless(['ps', '--format', '{{.Names}} {{.State}}']).stdout).toBe('client-paused running\n');
     } finally {
-      removeAll('client-made', 'client-renamed', 'client-paused');
+      removeAll('client-made', 'client-renamed', 'client-paused', 'client-limits', 'client-limits-here');
     }
   });
 

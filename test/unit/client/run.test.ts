@@ -18,6 +18,7 @@ describe('createBody', () => {
     [['run', '-d', '-it', '-w', '/tmp', '-u', '1000:1000', '-h', 'box', '--entrypoint', '', '--read-only', '--tmpfs', '/run:size=1m,exec', 'demo', 'sh']],
     [['run', '-d', '--restart', 'on-failure:3', '--stop-signal', 'SIGINT', '--cap-add', 'NET_ADMIN', '--cap-drop', 'CHOWN', '-P', 'demo']],
     [['run', '--privileged', 'demo']],
+    [['run', '-d', '--memory', '64m', '--memory-swap', '128m', '--cpus', '1.5', '--cpu-shares', '512', '--pids-limit', '100', '--cpuset-cpus', '0-1', '--log-opt', 'max-size=1m', 'demo']],
   ])('%j reaches the daemon as the request tsrun run makes', async (words) => {
     const argv = argvOf(words);
     const sent = await createRequest(JSON.parse(JSON.stringify(createBody(argv))), argv.name ?? null);
@@ -25,12 +26,14 @@ describe('createBody', () => {
   });
 
   it('refuses a flag it cannot send yet, saying how to run without a daemon', () => {
-    expect(() => createBody(argvOf(['run', '--memory', '64m', 'demo']))).toThrow(/--memory does not go through a daemon yet/);
+    expect(() => createBody(argvOf(['run', '--ulimit', 'nofile=1024', 'demo']))).toThrow(/--ulimit does not go through a daemon yet/);
     expect(() => createBody(argvOf(['run', '--mount', 'type=tmpfs,target=/x', 'demo']))).toThrow(/--mount/);
   });
 
   it('refuses a bad flag with the words tsrun run uses, before anything is sent', () => {
     expect(() => createBody(argvOf(['run', '-p', '80:99999', 'demo']))).toThrow(/invalid publish "80:99999"/);
     expect(() => createBody(argvOf(['run', '-v', 'rel/dir:/x', 'demo']))).toThrow(/invalid volume specification/);
+    expect(() => createBody(argvOf(['run', '--memory', 'lots', 'demo']))).toThrow(/--memory/);
+    expect(() => createBody(argvOf(['run', '--log-opt', 'max-file=3', 'demo']))).toThrow(/max-file/);
   });
 });
