@@ -10,6 +10,8 @@ import { containerOptions } from './run-options.js';
 import { execHandler, execOptions } from './commands/exec.js';
 import { parsePlainExec, parsePlainPull, parsePlainRun } from './plain-run.js';
 import { pullHandler } from './commands/pull.js';
+import { parseWithYargs } from './parse-with-yargs.js';
+import { daemonHost } from '../client/host.js';
 import { commandName, takeTraceFlag, tracingRequest } from '../trace/request.js';
 import type { Tracing } from '../trace/setup.js';
 
@@ -25,7 +27,9 @@ export async function main(): Promise<void> {
     process.stdout.write(`tsrun version ${tsrunVersion()}\n`);
     return;
   }
-  const typed = process.argv.slice(2);
+  // With a daemon named (--host, TSRUN_HOST, DOCKER_HOST), the command is sent to it: src/client/.
+  const daemon = daemonHost(process.argv.slice(2), process.env);
+  const typed = daemon?.args ?? process.argv.slice(2);
   const shapes = [
     { name: 'run', valueOptions: valueOptionNames(containerOptions) },
     { name: 'create', valueOptions: valueOptionNames(containerOptions) },
@@ -49,13 +53,14 @@ export async function main(): Promise<void> {
       tracing = await startTracing(tracingAsked, { name, args: typed, containerCommandAt: commandAt < 0 ? typed.length : commandAt });
     }
     const command = async () => {
+      if (daemon) return (await import('../client/commands.js')).viaDaemon(daemon.host, args);
       const plainRun = parsePlainRun(args);
       const plainPull = plainRun ? undefined : parsePlainPull(args);
       const plainExec = plainRun || plainPull ? undefined : parsePlainExec(args);
       if (plainRun) await runHandler(plainRun);
       else if (plainPull) await pullHandler(plainPull);
       else if (plainExec) await execHandler(plainExec);
-      else await parseWithYargs(args);
+      else await parseWithYargs(args, (await import('./commands/index.js')).commands);
     };
     await (tracing ? tracing.root(command, exitCodeOf) : command());
   } catch (error) {
@@ -69,39 +74,6 @@ export async function main(): Promise<void> {
     // A collector that accepts and never answers must not keep tsrun alive: exit with the container's code.
     if (!settled) process.exit();
   }
-}
-
-async function parseWithYargs(args: string[]): Promise<void> {
-  const { default: yargs } = await import('yargs');
-  const { commands } = await import('./commands/index.js');
-  await yargs(args)
-    .scriptName('tsrun')
-    .usage('$0 <command> [options]\n\nA container runtime written in TypeScript, built to be read.')
-    .option('root', { type: 'string', describe: 'Store directory (default $TSRUN_ROOT or /var/lib/tsrun)', global: true })
-    // Taken out of the arguments by takeTraceFlag before yargs sees them; declared here for --help.
-    .option('trace', { type: 'string', describe: 'Save the trace in ./traces/, or --trace=DIR, --trace=FILE.json (OTLP JSON lines and Jaeger JSON)', global: true })
-    .command(commands)
-    .demandCommand(1, 'Say which command to run')
-    .strictCommands()
-    .strictOptions()
-    // docker's flags include --no-trunc: a flag of its own, not "--trunc=false"; and a repeatable flag takes
-    // one value each time, so `create --cap-drop ALL IMAGE` leaves IMAGE alone (as plain-run.ts parses run)
-    .parserConfiguration({ 'boolean-negation': false, 'greedy-arrays': false })
-    .version(false)
-    // Answered by main() before yargs sees it; declared here, after yargs' own is switched off, for --help.
-    // Not global: `run -v` is a volume.
-    .option('version', { alias: 'v', type: 'boolean', describe: 'Print the version and quit', global: false })
-    .help()
-    .wrap(null)
-    .fail((message, error) => {
-      // A command's own error goes to main(), which reports it; a traced command still writes its trace.
-      if (error) throw error;
-      // A bad flag or missing argument is tsrun's error (125), like docker's. It is not traced: yargs' message
-      // repeats the words it could not parse, which may be a password typed the wrong way (login -pSECRET).
-      process.stderr.write(`tsrun: ${message} — see 'tsrun --help'\n`);
-      process.exit(125);
-    })
-    .parseAsync();
 }
 
 /** `--explain` alone means `--explain=text`; written out, it can't swallow the image name as its value. */

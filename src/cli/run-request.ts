@@ -51,7 +51,7 @@ export async function runRequest(argv: RunArgs): Promise<RunRequest> {
 }
 
 /** docker's --label: KEY=VALUE, or a bare KEY with an empty value. */
-function labels(flags: string[]): Record<string, string> {
+export function labels(flags: string[]): Record<string, string> {
   return Object.fromEntries(flags.map((flag): [string, string] => {
     const eq = flag.indexOf('=');
     if (eq === 0) throw fail(`invalid label "${flag}"`, 'write it as KEY=VALUE');
@@ -63,7 +63,7 @@ function labels(flags: string[]): Record<string, string> {
 /** --env-file lines, then -e flags, in order (later wins when the create stage merges them over the image's Env).
  *  A bare KEY takes its value from tsrun's own environment, or is left out, as docker's CLI does before it
  *  sends the request. */
-function environment(envFiles: string[], flags: string[]): string[] {
+export function environment(envFiles: string[], flags: string[]): string[] {
   const entries = [...envFiles.flatMap(readEnvFile), ...flags];
   return entries.flatMap((entry) => {
     // Not repeated in the message, which a trace records: all of it is a value.

@@ -47,7 +47,7 @@ export const logsCommand: CommandModule<object, LogsArgs> = {
 };
 
 /** "2026-11-23T12:00:00Z" as it is; "10m", "2h", "30s" as that long ago. */
-function sinceTime(text: string, fail: (message: string, hint?: string) => Error): string {
+export function sinceTime(text: string, fail: (message: string, hint?: string) => Error): string {
   const ago = /^(\d+)(s|m|h)$/.exec(text);
   if (ago) return new Date(Date.now() - Number(ago[1]) * { s: 1e3, m: 60e3, h: 3600e3 }[ago[2] as 's' | 'm' | 'h']).toISOString();
   if (Number.isNaN(Date.parse(text))) throw fail(`invalid --since "${text}"`, 'give a time like 2026-11-23T12:00:00Z or a duration like 10m');

@@ -2,7 +2,7 @@
 import type { CommandModule } from 'yargs';
 import type { ContainerRecord } from '../../container.js';
 
-interface PsArgs { root?: string; all: boolean; quiet: boolean; 'no-trunc': boolean; filter: string[]; format?: string }
+export interface PsArgs { root?: string; all: boolean; quiet: boolean; 'no-trunc': boolean; filter: string[]; format?: string }
 
 /** The columns, and the names `--format` knows them by ({{.ID}}, {{.Names}}, …), as docker's. */
 const COLUMNS = [
@@ -32,8 +32,7 @@ export const psCommand: CommandModule<object, PsArgs> = {
     const { runtimeFor } = await import('../runtime.js');
     const { reconcileAll } = await import('../../containers/reconcile.js');
     const { isUp } = await import('../../container.js');
-    const { formatTable, timeAgo, containerStatus } = await import('../../docker/format.js');
-    const { formatTemplate } = await import('../go-template.js');
+    const { containerStatus } = await import('../../docker/format.js');
     const { findLease } = await import('../../net/ipam.js');
     const { formatMapping } = await import('../../net/ports.js');
     const runtime = runtimeFor(argv);
@@ -56,34 +55,59 @@ export const psCommand: CommandModule<object, PsArgs> = {
     const all = argv.all || filters.has('status') || filters.has('exited');
     const containers = (await reconcileAll(runtime)).filter((c) => (all || isUp(c.state)) && matches(c));
 
-    const id = (full: string) => (argv['no-trunc'] ? full : full.slice(0, 12));
-    if (argv.quiet) {
-      for (const c of containers) process.stdout.write(id(c.id) + '\n');
-      return;
-    }
     const now = new Date();
-    const command = (argvOf: string[]) => {
-      const text = argvOf.join(' ');
-      return JSON.stringify(argv['no-trunc'] || text.length <= 20 ? text : text.slice(0, 19) + '…');
-    };
     // A running container's published ports are in its lease on the bridge, as the network stage recorded them.
-    const ports = (c: (typeof containers)[number]) => (isUp(c.state) ? (findLease(c.id)?.lease.ports ?? []).map(formatMapping).join(', ') : '');
-    const rows = containers.map((c) => ({
-      ID: id(c.id), Image: c.image.name, Command: command(c.config.argv), RunningFor: timeAgo(new Date(c.created), now),
-      Status: containerStatus(c.state, now), State: c.state.status, Ports: ports(c), Names: c.name,
-    }));
-
-    if (argv.format === undefined) {
-      process.stdout.write(formatTable(COLUMNS.map((column) => column.header), rows.map((row) => COLUMNS.map((column) => row[column.field]))));
-      return;
-    }
-    const table = argv.format.startsWith('table ');
-    const template = (table ? argv.format.slice('table '.length) : argv.format).replace(/\\t/g, '\t');
-    if (table) {
-      // The header row: each {{.Field}} replaced by its column's title.
-      const headers = Object.fromEntries([...COLUMNS.map((column) => [column.field, column.header]), ['State', 'STATE']]);
-      process.stdout.write(formatTemplate(template, headers) + '\n');
-    }
-    for (const row of rows) process.stdout.write(formatTemplate(template, row) + '\n');
+    const ports = (c: ContainerRecord) => (isUp(c.state) ? (findLease(c.id)?.lease.ports ?? []).map(formatMapping).join(', ') : '');
+    await printContainers(argv, containers.map((c) => ({
+      id: c.id, image: c.image.name, argv: c.config.argv, created: new Date(c.created),
+      status: containerStatus(c.state, now), state: c.state.status, ports: ports(c), name: c.name,
+    })));
   },
 };
+
+/** A row of `ps`, whether the store or a daemon (src/client/) told it. */
+export interface ContainerListing {
+  id: string;
+  image: string;
+  argv: string[];
+  created: Date;
+  /** As docker shows it: "Up 3 seconds", "Exited (0) 2 minutes ago". */
+  status: string;
+  state: string;
+  /** "0.0.0.0:8080->80/tcp, …" */
+  ports: string;
+  name: string;
+}
+
+/** The containers as `docker ps` prints them: ids alone (-q), a table, or each through --format. */
+export async function printContainers(argv: Pick<PsArgs, 'quiet' | 'no-trunc' | 'format'>, containers: ContainerListing[]): Promise<void> {
+  const { formatTable, timeAgo } = await import('../../docker/format.js');
+  const { formatTemplate } = await import('../go-template.js');
+  const id = (full: string) => (argv['no-trunc'] ? full : full.slice(0, 12));
+  if (argv.quiet) {
+    for (const c of containers) process.stdout.write(id(c.id) + '\n');
+    return;
+  }
+  const now = new Date();
+  const command = (words: string[]) => {
+    const text = words.join(' ');
+    return JSON.stringify(argv['no-trunc'] || text.length <= 20 ? text : text.slice(0, 19) + '…');
+  };
+  const rows = containers.map((c) => ({
+    ID: id(c.id), Image: c.image, Command: command(c.argv), RunningFor: timeAgo(c.created, now),
+    Status: c.status, State: c.state, Ports: c.ports, Names: c.name,
+  }));
+
+  if (argv.format === undefined) {
+    process.stdout.write(formatTable(COLUMNS.map((column) => column.header), rows.map((row) => COLUMNS.map((column) => row[column.field]))));
+    return;
+  }
+  const table = argv.format.startsWith('table ');
+  const template = (table ? argv.format.slice('table '.length) : argv.format).replace(/\\t/g, '\t');
+  if (table) {
+    // The header row: each {{.Field}} replaced by its column's title.
+    const headers = Object.fromEntries([...COLUMNS.map((column) => [column.field, column.header]), ['State', 'STATE']]);
+    process.stdout.write(formatTemplate(template, headers) + '\n');
+  }
+  for (const row of rows) process.stdout.write(formatTemplate(template, row) + '\n');
+}

@@ -52,9 +52,9 @@ function declaredOptions(builder: unknown): Set<string> {
   return names;
 }
 
-/** subcommand -> the long options it accepts (its own, and the global ones from main.ts). */
+/** subcommand -> the long options it accepts (its own, and the global ones from parse-with-yargs.ts). */
 function registeredCommands(): Map<string, Set<string>> {
-  const main = fs.readFileSync(path.join(REPO, 'src/cli/main.ts'), 'utf8');
+  const main = fs.readFileSync(path.join(REPO, 'src/cli/parse-with-yargs.ts'), 'utf8');
   const globals = ['help', ...[...main.matchAll(/\.option\(\s*'([\w-]+)'/g)].map((m) => m[1]!)];
   const registered = new Map<string, Set<string>>();
   for (const command of commands) {
