@@ -11,7 +11,7 @@ import { execHandler, execOptions } from './commands/exec.js';
 import { parsePlainExec, parsePlainPull, parsePlainRun } from './plain-run.js';
 import { pullHandler } from './commands/pull.js';
 import { parseWithYargs } from './parse-with-yargs.js';
-import { daemonHost } from '../client/host.js';
+import { daemonHost } from './client/host.js';
 import { commandName, takeTraceFlag, tracingRequest } from '../trace/request.js';
 import type { Tracing } from '../trace/setup.js';
 
@@ -27,7 +27,7 @@ export async function main(): Promise<void> {
     process.stdout.write(`tsrun version ${tsrunVersion()}\n`);
     return;
   }
-  // With a daemon named (--host, TSRUN_HOST, DOCKER_HOST), the command is sent to it: src/client/.
+  // With a daemon named (--host, TSRUN_HOST, DOCKER_HOST), the command is sent to it: src/cli/client/.
   const daemon = daemonHost(process.argv.slice(2), process.env);
   const typed = daemon?.args ?? process.argv.slice(2);
   const shapes = [
@@ -53,7 +53,7 @@ export async function main(): Promise<void> {
       tracing = await startTracing(tracingAsked, { name, args: typed, containerCommandAt: commandAt < 0 ? typed.length : commandAt });
     }
     const command = async () => {
-      if (daemon) return (await import('../client/commands.js')).viaDaemon(daemon.host, args);
+      if (daemon) return (await import('./client/commands.js')).viaDaemon(daemon.host, args);
       const plainRun = parsePlainRun(args);
       const plainPull = plainRun ? undefined : parsePlainPull(args);
       const plainExec = plainRun || plainPull ? undefined : parsePlainExec(args);

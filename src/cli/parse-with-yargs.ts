@@ -1,5 +1,5 @@
 // Everything but the fast paths (plain-run.ts) is parsed by yargs, which explains a mistake and prints --help.
-// The commands are given: tsrun's own (commands/index.ts), or the same with a daemon's handlers (src/client/).
+// The commands are given: tsrun's own (commands/index.ts), or the same with a daemon's handlers (src/cli/client/).
 import type { CommandModule } from 'yargs';
 
 /** `args` parsed by yargs, and the command they name run: one of `commands`. */

@@ -21,7 +21,7 @@ export const imagesCommand: CommandModule<object, ImagesArgs> = {
   },
 };
 
-/** An image as `images` lists it, whether the store or a daemon (src/client/) told it. */
+/** An image as `images` lists it, whether the store or a daemon (src/cli/client/) told it. */
 export type ImageListing = Pick<ImageRecord, 'id' | 'repoTags' | 'repoDigests' | 'created' | 'size'>;
 
 /** The images as `docker images` prints them: ids alone (-q), or a row per name. */

@@ -65,7 +65,7 @@ export const psCommand: CommandModule<object, PsArgs> = {
   },
 };
 
-/** A row of `ps`, whether the store or a daemon (src/client/) told it. */
+/** A row of `ps`, whether the store or a daemon (src/cli/client/) told it. */
 export interface ContainerListing {
   id: string;
   image: string;

@@ -3,11 +3,11 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DaemonClient, daemonError, lowerVersion, readText } from '../../../src/client/api.js';
-import { FrameReader } from '../../../src/client/frames.js';
-import { pullViaDaemon } from '../../../src/client/run.js';
-import { framed } from '../../../src/daemon/stream.js';
-import { formatError, exitCodeOf } from '../../../src/errors.js';
+import { DaemonClient, daemonError, lowerVersion, readText } from '../../../../src/cli/client/api.js';
+import { FrameReader } from '../../../../src/cli/client/frames.js';
+import { pullViaDaemon } from '../../../../src/cli/client/run.js';
+import { framed } from '../../../../src/daemon/stream.js';
+import { formatError, exitCodeOf } from '../../../../src/errors.js';
 
 describe('daemonError', () => {
   it('is the daemon\'s message, exit 125, as tsrun prints its own errors', () => {

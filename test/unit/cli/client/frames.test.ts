@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { FrameReader } from '../../../src/client/frames.js';
-import { framed } from '../../../src/daemon/stream.js';
+import { FrameReader } from '../../../../src/cli/client/frames.js';
+import { framed } from '../../../../src/daemon/stream.js';
 
 const text = (frames: { stream: string; data: Buffer }[]) => frames.map(({ stream, data }) => `${stream}:${data.toString()}`);
 

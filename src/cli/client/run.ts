@@ -7,14 +7,14 @@
 //
 // then the output, demultiplexed, until the daemon closes the attach, and the exit code the wait gives.
 // The flags are checked here by tsrun's own parsers first, so a mistake reads as it does without a daemon.
-import { fail } from '../errors.js';
-import { labels, environment } from '../cli/run-request.js';
-import type { RunArgs } from '../cli/run-options.js';
-import { parsePublish } from '../net/ports.js';
-import { parseTmpfsFlag, parseVolumeFlag } from '../volumes/spec.js';
-import { logMaxSize, resourceLimits, restartPolicy } from '../docker/settings.js';
-import { parseReference } from '../image/reference.js';
-import { pullEventLines } from '../registry/progress.js';
+import { fail } from '../../errors.js';
+import { labels, environment } from '../run-request.js';
+import type { RunArgs } from '../run-options.js';
+import { parsePublish } from '../../net/ports.js';
+import { parseTmpfsFlag, parseVolumeFlag } from '../../volumes/spec.js';
+import { logMaxSize, resourceLimits, restartPolicy } from '../../docker/settings.js';
+import { parseReference } from '../../image/reference.js';
+import { pullEventLines } from '../../registry/progress.js';
 import { DaemonClient, readText } from './api.js';
 import { printOutput, sendInput } from './frames.js';
 import { DAEMONLESS_HINT } from './host.js';

@@ -3,15 +3,15 @@
 // happens between is a request to the daemon instead of the code that would run here. A command that has no
 // such request yet says so, and how to run it daemonless.
 import type { CommandModule } from 'yargs';
-import { fail } from '../errors.js';
-import { parsePlainExec, parsePlainPull, parsePlainRun } from '../cli/plain-run.js';
-import { parseWithYargs } from '../cli/parse-with-yargs.js';
-import type { ExecArgs } from '../cli/commands/exec.js';
-import type { PullArgs } from '../cli/commands/pull.js';
-import type { PsArgs } from '../cli/commands/ps.js';
-import type { ImagesArgs } from '../cli/commands/images.js';
-import type { ContainersArgs } from '../cli/each-container.js';
-import type { RunArgs } from '../cli/run-options.js';
+import { fail } from '../../errors.js';
+import { parsePlainExec, parsePlainPull, parsePlainRun } from '../plain-run.js';
+import { parseWithYargs } from '../parse-with-yargs.js';
+import type { ExecArgs } from '../commands/exec.js';
+import type { PullArgs } from '../commands/pull.js';
+import type { PsArgs } from '../commands/ps.js';
+import type { ImagesArgs } from '../commands/images.js';
+import type { ContainersArgs } from '../each-container.js';
+import type { RunArgs } from '../run-options.js';
 import { DaemonClient } from './api.js';
 import { DAEMONLESS_HINT, parseDaemonAddress } from './host.js';
 import { printOutput, sendInput } from './frames.js';
@@ -60,7 +60,7 @@ export async function viaDaemon(host: string, args: string[]): Promise<void> {
   if (plainRun) return handle('run')(plainRun);
   if (plainPull) return handle('pull')(plainPull);
   if (plainExec) return handle('exec')(plainExec);
-  const { commands } = await import('../cli/commands/index.js');
+  const { commands } = await import('../commands/index.js');
   const nameOf = (command: CommandModule<any, any>) => String(command.command).split(' ')[0]!;
   await parseWithYargs(args, commands.map((command) => ({ ...command, handler: handle(nameOf(command)) })));
 }
@@ -96,8 +96,8 @@ async function ps(daemon: DaemonClient, argv: PsArgs): Promise<void> {
   const listed = await daemon.json<Summary[]>('GET', '/containers/json', {
     query: { all: argv.all, filters: argv.filter.length > 0 ? JSON.stringify(filters) : undefined },
   });
-  const { printContainers } = await import('../cli/commands/ps.js');
-  const { formatMapping } = await import('../net/ports.js');
+  const { printContainers } = await import('../commands/ps.js');
+  const { formatMapping } = await import('../../net/ports.js');
   const argvOf = async (id: string) => {
     if (argv.quiet) return [];
     const document = await daemon.json<{ Path: string; Args: string[] }>('GET', `/containers/${id}/json`);
@@ -115,7 +115,7 @@ async function ps(daemon: DaemonClient, argv: PsArgs): Promise<void> {
 async function images(daemon: DaemonClient, argv: ImagesArgs): Promise<void> {
   type Summary = { Id: string; RepoTags: string[] | null; RepoDigests: string[] | null; Created: number; Size: number };
   const listed = await daemon.json<Summary[]>('GET', '/images/json', { query: { all: argv.all } });
-  const { printImages } = await import('../cli/commands/images.js');
+  const { printImages } = await import('../commands/images.js');
   await printImages(argv, listed.map((image) => ({
     id: image.Id, repoTags: image.RepoTags ?? [], repoDigests: image.RepoDigests ?? [],
     created: new Date(image.Created * 1000).toISOString(), size: image.Size,
@@ -124,7 +124,7 @@ async function images(daemon: DaemonClient, argv: ImagesArgs): Promise<void> {
 
 /** Docker's order: GET /containers/NAME/json (its id, and whether it has a terminal), then its logs. */
 async function logs(daemon: DaemonClient, argv: { container: string; follow: boolean; tail?: string; timestamps: boolean; since?: string }): Promise<void> {
-  const { sinceTime } = await import('../cli/commands/logs.js');
+  const { sinceTime } = await import('../commands/logs.js');
   const container = await daemon.json<{ Id: string; Config: { Tty: boolean } }>('GET', `${containerPath(argv.container)}/json`);
   if (argv.tail !== undefined && argv.tail !== 'all' && !/^\d+$/.test(argv.tail)) throw fail(`invalid --tail "${argv.tail}"`, 'give a number of lines, or all');
   const res = await daemon.call('GET', `/containers/${container.Id}/logs`, {
@@ -147,7 +147,7 @@ async function inspect(daemon: DaemonClient, argv: { objects: string[]; format?:
     process.stdout.write(JSON.stringify(documents, null, 4) + '\n');
     return;
   }
-  const { formatTemplate } = await import('../cli/go-template.js');
+  const { formatTemplate } = await import('../go-template.js');
   for (const document of documents) process.stdout.write(formatTemplate(argv.format, document) + '\n');
 }
 
@@ -174,7 +174,7 @@ async function exec(daemon: DaemonClient, argv: ExecArgs): Promise<void> {
 
 /** DELETE each container, as `tsrun rm`: its name printed when it is gone, an error said and the next one tried. */
 async function rm(daemon: DaemonClient, argv: { containers: string[]; force: boolean; volumes: boolean }): Promise<void> {
-  const { formatError } = await import('../errors.js');
+  const { formatError } = await import('../../errors.js');
   for (const name of argv.containers.map(String)) {
     try {
       await daemon.json('DELETE', containerPath(name), { query: { force: argv.force, v: argv.volumes } });

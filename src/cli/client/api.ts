@@ -5,7 +5,7 @@
 // command; and the hijacked connection of an attach or an exec, which after its 101 carries raw bytes.
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { TsrunError, errorText, fail, type ErrorKind } from '../errors.js';
+import { TsrunError, errorText, fail, type ErrorKind } from '../../errors.js';
 import { DAEMONLESS_HINT, type DaemonAddress } from './host.js';
 
 /** The newest API version tsrun's client speaks: its daemon's (src/daemon/http.ts). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { daemonHost, parseDaemonAddress } from '../../../src/client/host.js';
-import { TsrunError } from '../../../src/errors.js';
+import { daemonHost, parseDaemonAddress } from '../../../../src/cli/client/host.js';
+import { TsrunError } from '../../../../src/errors.js';
 
 describe('daemonHost', () => {
   it('takes --host first, then TSRUN_HOST, then DOCKER_HOST', () => {

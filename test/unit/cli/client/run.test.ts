@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { createBody } from '../../../src/client/run.js';
-import { parsePlainRun } from '../../../src/cli/plain-run.js';
-import { runRequest } from '../../../src/cli/run-request.js';
-import { createRequest } from '../../../src/daemon/create-body.js';
+import { createBody } from '../../../../src/cli/client/run.js';
+import { parsePlainRun } from '../../../../src/cli/plain-run.js';
+import { runRequest } from '../../../../src/cli/run-request.js';
+import { createRequest } from '../../../../src/daemon/create-body.js';
 
 const argvOf = (words: string[]) => {
   const at = words.indexOf('demo');

@@ -1,7 +1,7 @@
 // Which daemon a `tsrun` command talks to, if any. As with docker: the `--host` (`-H`) flag given before the command,
 // then TSRUN_HOST, then DOCKER_HOST; none of them, and tsrun runs the command itself, with no daemon.
 // Only daemonHost is needed to decide, and it loads nothing: the client (api.ts) is loaded when a daemon is named.
-import { fail } from '../errors.js';
+import { fail } from '../../errors.js';
 
 /** Where the daemon listens: a unix socket, or a TCP port. */
 export type DaemonAddress = { kind: 'unix'; path: string; text: string } | { kind: 'tcp'; host: string; port: number; text: string };
