@@ -81,8 +81,8 @@ export class RunFailed extends TsrunError {
   }
 }
 
-/** The steps a stage shows: its FROM and each instruction but ARG. */
-const stepsIn = (stage: Stage) => stage.steps.filter((step) => step.keyword !== 'ARG').length + 1;
+/** The steps a stage shows: its FROM and each instruction (but ARG, unless the progress counts it). */
+const stepsIn = (stage: Stage, withArgs = false) => stage.steps.filter((step) => withArgs || step.keyword !== 'ARG').length + 1;
 
 // #region build
 export async function build(runtime: Runtime, request: BuildRequest, progress: Progress): Promise<ImageRecord> {
@@ -114,7 +114,7 @@ class Builder {
     const ignoreFile = path.join(request.context, '.dockerignore');
     this.context = contextTree(request.context, fs.existsSync(ignoreFile) ? fs.readFileSync(ignoreFile, 'utf8') : '');
     this.buildArgs = new Map(Object.entries(request.buildArgs));
-    this.steps = plan.order.reduce((sum, index) => sum + stepsIn(plan.stages[index]!), 0);
+    this.steps = plan.order.reduce((sum, index) => sum + stepsIn(plan.stages[index]!, progress.argsAreSteps), 0);
   }
 
   private get dockerfile(): Dockerfile {
@@ -124,14 +124,17 @@ class Builder {
   // #region stage
   /** One stage: its FROM, then each instruction in order. */
   async stage(stage: Stage): Promise<Image> {
-    const of = stepsIn(stage);
+    const of = stepsIn(stage, this.progress.argsAreSteps);
     const place = (n: number): StepPlace => ({ stage: this.plan.stages.length > 1 ? stageLabel(stage) : undefined, n, of, overall: ++this.begun, total: this.steps });
     const state: StageState = { image: await this.from(stage, place(1)), args: new Map(), cmdSet: false };
     await this.triggers(stage, state);
     let n = 1;
     for (const instruction of stage.steps) {
-      if (instruction.keyword === 'ARG') this.declare(state, instruction);
-      else state.image = await this.step(state, instruction, place(++n));
+      if (instruction.keyword !== 'ARG') state.image = await this.step(state, instruction, place(++n));
+      else {
+        this.declare(state, instruction);
+        if (this.progress.argsAreSteps) this.progress.step(shown(instruction), place(++n)).done(state.image.id); // the image as it was
+      }
     }
     return state.image;
   }

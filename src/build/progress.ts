@@ -29,6 +29,9 @@ export interface StepPlace {
 }
 
 export interface Progress {
+  /** The classic builder shows each ARG of a stage as a step of its own (dockerd makes a container for it);
+   *  BuildKit's plain progress counts no ARG. */
+  readonly argsAreSteps?: boolean;
   /** A step begins: `text` is its instruction; no place for the settings a build adds at its end (--label). */
   step(text: string, place?: StepPlace): StepProgress;
   warn(text: string): void;

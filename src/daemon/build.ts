@@ -99,6 +99,8 @@ function jsonMap(query: URLSearchParams, name: string): Record<string, unknown> 
  *  named as it is made (" ---> Running in 0fc2771fe5a0") and removed; dockerd also makes one, which runs nothing,
  *  for each settings step (ENV, CMD, …), but tsrun makes no container there, so it names none. */
 export class ClassicProgress implements Progress {
+  readonly argsAreSteps = true;
+
   constructor(private readonly send: (message: object) => void) {}
 
   step(text: string, place?: StepPlace): StepProgress {
