@@ -209,8 +209,9 @@ export async function serveDns(options: DnsServerOptions): Promise<DnsServer> {
   const sync = async () => {
     const wanted = options.sys ? containersToServe(options.bridge, listBridgeStates(options.stateDir)) : new Map<string, string>();
     for (const [netns, listener] of inside) {
-      if (!wanted.has(netns)) listener.close(); // gone, or answered by another network's server now
-      if (!wanted.has(netns)) inside.delete(netns);
+      if (wanted.has(netns)) continue;
+      listener.close(); // gone, or answered by another network's server now
+      inside.delete(netns);
     }
     for (const [netns, asker] of wanted) {
       if (inside.has(netns)) continue;
