@@ -5,8 +5,9 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { storeWithDemoImage, tsrun, type CliResult } from '../helpers/cli.js';
+import { storeWithDemoImage, tsrun } from '../helpers/cli.js';
 import { tempDir } from '../helpers/images.js';
+import { buildSteps, contextIn } from '../helpers/build.js';
 
 const asRoot = process.getuid?.() === 0;
 
@@ -19,15 +20,7 @@ describe.skipIf(!asRoot)('tsrun build input (as root)', () => {
     expect(result.status, result.stderr).toBe(0);
     return result.stdout;
   };
-  const context = (name: string, files: Record<string, string>) => {
-    const dir = path.join(work, name);
-    fs.mkdirSync(dir, { recursive: true });
-    for (const [file, content] of Object.entries(files)) fs.writeFileSync(path.join(dir, file), content);
-    return dir;
-  };
-  /** The instructions of the steps a build ran (not those it took from the cache). */
-  const ran = (result: CliResult) => result.stderr.split('\n\n').filter((block) => /^#\d+ \[/.test(block) && /\n#\d+ DONE/.test(block) && !block.includes(' FROM '))
-    .map((block) => block.split('\n')[0]!.replace(/^#\d+ \[[^\]]*\] /, ''));
+  const context = (name: string, files: Record<string, string>) => contextIn(work, name, files);
   const inContainer = (image: string, command: string) => ok('run', '--rm', '--network', 'none', image, 'sh', '-c', command);
 
   beforeAll(async () => {
@@ -90,7 +83,7 @@ describe.skipIf(!asRoot)('tsrun build input (as root)', () => {
     // A document's content is part of its step: the #! program changed, that step and the ones after it run again.
     fs.writeFileSync(path.join(dir, 'Dockerfile'), dockerfile('changed'));
     const again = run('build', '--network', 'none', '-t', 'heredocs:2', dir);
-    expect(ran(again)).toEqual(['RUN <<script (#!/bin/sh...)', "RUN cat <<A > /a && cat <<-'B' > /b", 'COPY <<EOF /etc/motd', 'COPY --chmod=600 <<"raw" <<cooked /docs/', 'ADD <<EOF /added']);
+    expect(buildSteps(again).ran).toEqual(['RUN <<script (#!/bin/sh...)', "RUN cat <<A > /a && cat <<-'B' > /b", 'COPY <<EOF /etc/motd', 'COPY --chmod=600 <<"raw" <<cooked /docs/', 'ADD <<EOF /added']);
     expect(inContainer('heredocs:2', 'cat /program')).toBe('changed /dev/pipes/script\n');
   });
 

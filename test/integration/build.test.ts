@@ -6,9 +6,10 @@ import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { storeWithDemoImage, tsrun, type CliResult } from '../helpers/cli.js';
+import { storeWithDemoImage, tsrun } from '../helpers/cli.js';
 import { parseOtlpLines, plainValue, spansOf } from '../../src/trace/otlp-json.js';
 import { tempDir } from '../helpers/images.js';
+import { buildSteps, contextIn } from '../helpers/build.js';
 
 const asRoot = process.getuid?.() === 0;
 
@@ -22,26 +23,8 @@ describe.skipIf(!asRoot)('tsrun build (as root)', () => {
     expect(result.status).toBe(0);
     return result.stdout;
   };
-  /** A context directory holding `files` (a name ending in / is a directory), the Dockerfile among them. */
-  const context = (name: string, files: Record<string, string>) => {
-    const dir = path.join(work, name);
-    for (const [file, content] of Object.entries(files)) {
-      const at = path.join(dir, file);
-      fs.mkdirSync(file.endsWith('/') ? at : path.dirname(at), { recursive: true });
-      if (!file.endsWith('/')) fs.writeFileSync(at, content);
-    }
-    return dir;
-  };
+  const context = (name: string, files: Record<string, string>) => contextIn(work, name, files);
   const build = (dir: string, ...flags: string[]) => run('build', '--network', 'none', ...flags, dir);
-  /** The steps a build printed as CACHED, and those it ran, by their instruction. */
-  const steps = (result: CliResult) => {
-    const blocks = result.stderr.split('\n\n').filter((block) => /^#\d+ \[/.test(block));
-    const instruction = (block: string) => block.split('\n')[0]!.replace(/^#\d+ \[[^\]]*\] /, '');
-    return {
-      cached: blocks.filter((block) => block.includes('\n#') && /\n#\d+ CACHED/.test(block)).map(instruction),
-      ran: blocks.filter((block) => /\n#\d+ DONE/.test(block) && !block.includes(' FROM ')).map(instruction),
-    };
-  };
   const inContainer = (image: string, command: string) => ok('run', '--rm', '--network', 'none', '--entrypoint', 'sh', image, '-c', command);
 
   beforeAll(async () => {
@@ -159,24 +142,24 @@ describe.skipIf(!asRoot)('tsrun build (as root)', () => {
       'app.txt': 'app 1\n',
     });
     const first = build(dir, '-t', 'cached:1');
-    expect(steps(first).cached).toEqual([]);
+    expect(buildSteps(first).cached).toEqual([]);
     const id = ok('inspect', '-f', '{{.Id}}', 'cached:1');
 
     const again = build(dir, '-t', 'cached:1');
-    expect(steps(again)).toEqual({ cached: ['COPY deps.txt /deps.txt', 'RUN cat /deps.txt > /installed', 'COPY app.txt /app.txt', 'RUN echo "v$VERSION" > /version', 'CMD ["cat", "/version"]'], ran: [] });
+    expect(buildSteps(again)).toEqual({ cached: ['COPY deps.txt /deps.txt', 'RUN cat /deps.txt > /installed', 'COPY app.txt /app.txt', 'RUN echo "v$VERSION" > /version', 'CMD ["cat", "/version"]'], ran: [] });
     expect(ok('inspect', '-f', '{{.Id}}', 'cached:1')).toBe(id);
 
     fs.utimesSync(path.join(dir, 'app.txt'), new Date(1000), new Date(1000)); // touched, not changed: still cached
-    expect(steps(build(dir)).ran).toEqual([]);
+    expect(buildSteps(build(dir)).ran).toEqual([]);
 
     fs.writeFileSync(path.join(dir, 'app.txt'), 'app 2\n');
-    expect(steps(build(dir))).toEqual({
+    expect(buildSteps(build(dir))).toEqual({
       cached: ['COPY deps.txt /deps.txt', 'RUN cat /deps.txt > /installed'],
       ran: ['COPY app.txt /app.txt', 'RUN echo "v$VERSION" > /version', 'CMD ["cat", "/version"]'],
     });
 
     const rebuilt = build(dir, '--build-arg', 'VERSION=2', '-t', 'cached:2');
-    expect(steps(rebuilt)).toEqual({
+    expect(buildSteps(rebuilt)).toEqual({
       cached: ['COPY deps.txt /deps.txt', 'RUN cat /deps.txt > /installed', 'COPY app.txt /app.txt'],
       ran: ['RUN echo "v$VERSION" > /version', 'CMD ["cat", "/version"]'],
     });
@@ -184,12 +167,12 @@ describe.skipIf(!asRoot)('tsrun build (as root)', () => {
 
     // rmi removes the tagged image, the last step's: the step runs again, the ones before it are still cached.
     ok('rmi', 'cached:2');
-    expect(steps(build(dir, '--build-arg', 'VERSION=2'))).toEqual({
+    expect(buildSteps(build(dir, '--build-arg', 'VERSION=2'))).toEqual({
       cached: ['COPY deps.txt /deps.txt', 'RUN cat /deps.txt > /installed', 'COPY app.txt /app.txt', 'RUN echo "v$VERSION" > /version'],
       ran: ['CMD ["cat", "/version"]'],
     });
 
-    expect(steps(build(dir, '--no-cache')).cached).toEqual([]);
+    expect(buildSteps(build(dir, '--no-cache')).cached).toEqual([]);
   });
 
   it('builds a multi-stage Dockerfile: COPY --from a stage or an image, --target, and skips the stages not needed', () => {
@@ -233,7 +216,7 @@ describe.skipIf(!asRoot)('tsrun build (as root)', () => {
     expect(inContainer('added:1', 'stat -c "%n %a %u:%g" /opt/pkg/bin/tool /home/student/notes.txt && cat /opt/pkg/bin/tool && ls /data && ls /opt')).toBe([
       '/opt/pkg/bin/tool 750 1000:1000', '/home/student/notes.txt 644 1000:1000', 'echo tool', 'a.csv', 'b.csv', 'pkg', '',
     ].join('\n'));
-    expect(steps(build(dir)).ran).toEqual([]); // the archive's contents are what the cache compares
+    expect(buildSteps(build(dir)).ran).toEqual([]); // the archive's contents are what the cache compares
 
     const offline = build(context('add-url', { 'Dockerfile': 'FROM tsrun-demo\nADD http://no-such-host.invalid/tool.sh /usr/bin/\n' }));
     expect(offline.status).toBe(1);
@@ -262,7 +245,7 @@ describe.skipIf(!asRoot)('tsrun build (as root)', () => {
     expect(ok('run', '--rm', '--network', 'none', 'onchild:1')).toBe('built for the child\n');
     // The triggers ran once: the image they made has none, so a build FROM it runs none.
     expect(JSON.parse(ok('inspect', '-f', '{{json .Config.OnBuild}}', 'onchild:1'))).toBeNull();
-    expect(steps(build(context('onbuild-grandchild', { 'Dockerfile': 'FROM onchild:1\nENV A=1\n' }))).ran).toEqual(['ENV A=1']);
+    expect(buildSteps(build(context('onbuild-grandchild', { 'Dockerfile': 'FROM onchild:1\nENV A=1\n' }))).ran).toEqual(['ENV A=1']);
   });
 
   it('leaves out what .dockerignore names, and takes back its ! exceptions', () => {
